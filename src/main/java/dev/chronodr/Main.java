@@ -1,0 +1,37 @@
+package dev.chronodr;
+
+import java.io.InputStream;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+
+import dev.chronodr.cli.Cli;
+import dev.chronodr.cli.CommandLineFactory;
+import dev.chronodr.core.Environment;
+import dev.chronodr.core.Terminal;
+
+/** Entry point: builds the command line over the process's writers and exits with its code. */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
+        PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
+        Environment env = Environment.system();
+        int code = run(new Cli(out, err, System.in, env, Terminal.detect(env)), args);
+        out.flush();
+        err.flush();
+        System.exit(code);
+    }
+
+    /** Runs one command line with the given writers; tests call this directly. */
+    public static int run(Cli cli, String... args) {
+        return CommandLineFactory.create(cli).execute(args);
+    }
+
+    /** Convenience for callers that have plain streams. */
+    public static int run(PrintWriter out, PrintWriter err, InputStream in, Environment env, String... args) {
+        return run(new Cli(out, err, in, env, Terminal.none()), args);
+    }
+}

@@ -1,0 +1,65 @@
+package dev.chronodr.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** The root command. It only lists the subcommands; each one is a thin adapter over a core service. */
+@Command(name = "chrono-dr",
+        versionProvider = ChronoDr.Version.class,
+        description = "PostgreSQL disaster recovery: backups you can restore, checks you can trust.",
+        synopsisSubcommandLabel = "COMMAND",
+        subcommands = {
+                CheckCommand.class,
+                SandboxCommand.class,
+                CompletionCommand.class,
+        },
+        footer = {"", "Exit codes: 0 ok, 1 failed or warning, 2 critical, 3 unknown, 64 usage error.",
+                "Run 'chrono-dr COMMAND --help' for a command's options."})
+public final class ChronoDr implements Runnable {
+    private final Cli cli;
+
+    @Spec
+    CommandSpec spec;
+
+    @CommandLine.Mixin
+    HelpOptions help;
+
+    public ChronoDr(Cli cli) {
+        this.cli = cli;
+    }
+
+    public Cli cli() {
+        return cli;
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(cli.out());
+    }
+
+    /** Version from the build. */
+    public static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"chrono-dr " + version(), "Java " + System.getProperty("java.version")};
+        }
+    }
+
+    public static String version() {
+        try (InputStream in = ChronoDr.class.getResourceAsStream("/dev/chronodr/version.properties")) {
+            Properties p = new Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}

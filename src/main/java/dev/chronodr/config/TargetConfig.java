@@ -1,0 +1,58 @@
+package dev.chronodr.config;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.annotation.JsonAnyGetter;
+import com.fasterxml.jackson.annotation.JsonAnySetter;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * One named target in the config file. Connection and execution keys are typed here;
+ * each capability (restore, monitor, audit, ...) reads its own section through
+ * {@link ChronoConfig#section} so that adding one does not touch this class.
+ */
+public final class TargetConfig {
+    public String host;
+    public Integer port;
+    public String dbname;
+    public String user;
+    @JsonProperty("password_file")
+    public String passwordFile;
+    public String sslmode;
+    public String exec;
+    public Compose compose;
+    public Docker docker;
+    public String repo;
+    @JsonProperty("critical_tables")
+    public List<String> criticalTables;
+
+    private final Map<String, JsonNode> sections = new LinkedHashMap<>();
+
+    /** {@code docker compose exec}: the service, the file, and how the tool connects inside the container. */
+    public static final class Compose {
+        public String service;
+        public String file;
+        public String host;
+        public Integer port;
+    }
+
+    /** {@code docker exec}: the container, and how the tool connects inside it. */
+    public static final class Docker {
+        public String container;
+        public String host;
+        public Integer port;
+    }
+
+    @JsonAnySetter
+    void section(String name, JsonNode value) {
+        sections.put(name, value);
+    }
+
+    @JsonAnyGetter
+    public Map<String, JsonNode> sections() {
+        return sections;
+    }
+}

@@ -1,0 +1,161 @@
+package dev.chronodr.config;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Environment;
+import dev.chronodr.core.Secret;
+import dev.chronodr.pg.ConnectionSettings;
+import dev.chronodr.pg.ExecMode;
+import dev.chronodr.pg.ExecSettings;
+import dev.chronodr.sandbox.Sandbox;
+import dev.chronodr.sandbox.SandboxState;
+
+/**
+ * The one place where flag > environment > config file > built-in default is decided,
+ * for every connection, execution and repository setting.
+ */
+public final class TargetResolver {
+    public static final String DEFAULT_REPO = "./backups";
+    private final Environment env;
+
+    public TargetResolver(Environment env) {
+        this.env = env;
+    }
+
+    /** The config file in effect, if any: --config, else CHRONO_DR_CONFIG, else ./config/chrono-dr.yaml when present. */
+    public ChronoConfig config(ConnectionRequest req) {
+        if (req.configFile() != null) {
+            return ChronoConfig.load(env.resolve(req.configFile()));
+        }
+        String fromEnv = env.get("CHRONO_DR_CONFIG");
+        if (fromEnv != null) {
+            return ChronoConfig.load(env.resolve(fromEnv));
+        }
+        Path implicit = env.cwd().resolve("config/chrono-dr.yaml");
+        return Files.isRegularFile(implicit) ? ChronoConfig.load(implicit) : null;
+    }
+
+    public Target resolve(ConnectionRequest req) {
+        if (req.sandbox()) {
+            return sandboxTarget(req);
+        }
+        ChronoConfig config = config(req);
+        String targetName = first(req.target(), env.get("CHRONO_DR_TARGET"), config == null ? null : config.defaultTarget);
+        TargetConfig t = null;
+        if (targetName != null) {
+            if (config == null) {
+                throw ChronoException.usage("--target " + targetName + " given but no config file is in effect",
+                        "pass --config FILE or set CHRONO_DR_CONFIG");
+            }
+            t = config.target(targetName);
+        } else if (config != null && config.targets.size() == 1) {
+            targetName = config.targets.keySet().iterator().next();
+            t = config.targets.get(targetName);
+        }
+        TargetConfig c = t == null ? new TargetConfig() : t;
+
+        String host = first(req.host(), env.get("PGHOST"), c.host, "localhost");
+        int port = port(req.port(), env.get("PGPORT"), c.port);
+        String user = first(req.user(), env.get("PGUSER"), c.user, env.osUser());
+        String dbname = first(req.dbname(), env.get("PGDATABASE"), c.dbname, user);
+        String sslmode = first(req.sslmode(), env.get("PGSSLMODE"), c.sslmode, "prefer");
+        Secret password = password(req, c, host, port, dbname, user);
+        ConnectionSettings conn = new ConnectionSettings(host, port, dbname, user, password, sslmode);
+
+        ExecSettings exec = exec(req, c);
+        Path repo = env.resolve(first(req.repo(), env.get("CHRONO_DR_REPO"), c.repo, DEFAULT_REPO));
+        return new Target(targetName == null ? "default" : targetName, conn, exec, repo, t, false);
+    }
+
+    private Secret password(ConnectionRequest req, TargetConfig c, String host, int port, String dbname, String user) {
+        if (req.passwordFile() != null) {
+            return PasswordSources.passwordFile(env.resolve(req.passwordFile()));
+        }
+        String fromEnv = env.vars().get("PGPASSWORD");
+        if (fromEnv != null) {
+            return Secret.of(fromEnv);
+        }
+        String passfile = env.get("PGPASSFILE");
+        if (passfile != null) {
+            Secret s = PasswordSources.pgpass(env.resolve(passfile), host, port, dbname, user);
+            if (s != null) {
+                return s;
+            }
+        }
+        if (c.passwordFile != null) {
+            return PasswordSources.passwordFile(env.resolve(c.passwordFile));
+        }
+        return PasswordSources.pgpass(env.home().resolve(".pgpass"), host, port, dbname, user);
+    }
+
+    private ExecSettings exec(ConnectionRequest req, TargetConfig c) {
+        ExecMode mode = ExecMode.parse(first(req.exec(), env.get("CHRONO_DR_EXEC"), c.exec, "local"));
+        String docker = first(env.get("CHRONO_DR_DOCKER"), "docker");
+        return switch (mode) {
+            case LOCAL -> new ExecSettings(ExecMode.LOCAL, null, null, null, null, 5432, docker);
+            case COMPOSE -> {
+                TargetConfig.Compose k = c.compose == null ? new TargetConfig.Compose() : c.compose;
+                String service = first(req.service(), k.service);
+                if (service == null) {
+                    throw ChronoException.usage("--exec compose needs a service", "pass --service NAME (e.g. postgres) or set compose.service in the config");
+                }
+                String file = first(req.composeFile(), k.file);
+                yield new ExecSettings(ExecMode.COMPOSE, service, file == null ? null : env.resolve(file), null,
+                        k.host, k.port == null ? 5432 : k.port, docker);
+            }
+            case DOCKER -> {
+                TargetConfig.Docker d = c.docker == null ? new TargetConfig.Docker() : c.docker;
+                String container = first(req.container(), d.container);
+                if (container == null) {
+                    throw ChronoException.usage("--exec docker needs a container", "pass --container NAME or set docker.container in the config");
+                }
+                yield new ExecSettings(ExecMode.DOCKER, null, null, container, d.host, d.port == null ? 5432 : d.port, docker);
+            }
+        };
+    }
+
+    private Target sandboxTarget(ConnectionRequest req) {
+        Sandbox sandbox = Sandbox.at(env);
+        SandboxState s = sandbox.state().orElseThrow(() -> ChronoException.usage(
+                "no sandbox at " + sandbox.home(), "start one with: chrono-dr sandbox start"));
+        ConnectionSettings conn = new ConnectionSettings("127.0.0.1", s.port(), s.dbname(), s.user(),
+                PasswordSources.passwordFile(Path.of(s.passwordFile())), "disable");
+        Path repo = req.repo() != null ? env.resolve(req.repo()) : Path.of(s.repo());
+        TargetConfig config = new TargetConfig();
+        config.criticalTables = Sandbox.CRITICAL_TABLES;
+        return new Target("sandbox", conn, ExecSettings.local(), repo, config, true);
+    }
+
+    private static int port(Integer flag, String fromEnv, Integer fromConfig) {
+        if (flag != null) {
+            return checkPort(flag, "--port");
+        }
+        if (fromEnv != null) {
+            try {
+                return checkPort(Integer.parseInt(fromEnv.trim()), "PGPORT");
+            } catch (NumberFormatException e) {
+                throw ChronoException.usage("PGPORT '" + fromEnv + "' is not a number", "set PGPORT to a port between 1 and 65535");
+            }
+        }
+        return fromConfig != null ? checkPort(fromConfig, "the config's port") : 5432;
+    }
+
+    private static int checkPort(int port, String source) {
+        if (port < 1 || port > 65535) {
+            throw ChronoException.usage(source + " " + port + " is out of range", "use a port between 1 and 65535");
+        }
+        return port;
+    }
+
+    @SafeVarargs
+    private static <T> T first(T... values) {
+        for (T v : values) {
+            if (v != null) {
+                return v;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,218 @@
+package dev.chronodr.process;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one way chrono-dr starts a process. Every stream gets its own thread, and all of
+ * them are joined before the exit code is read, so no output is lost and no child
+ * blocks on a full pipe. A failing stream handler kills the child (a full disk while
+ * compressing must not leave pg_dump blocked forever).
+ */
+public final class ProcessRunner {
+    private static final Logger log = LoggerFactory.getLogger(ProcessRunner.class);
+    private static final int STDERR_TAIL_BYTES = 16 * 1024;
+    private static final int CAPTURE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+    private final Map<String, String> baseEnv;
+
+    /** @param baseEnv the environment children inherit (the entry point's, not System.getenv() directly) */
+    public ProcessRunner(Map<String, String> baseEnv) {
+        this.baseEnv = Map.copyOf(baseEnv);
+    }
+
+    public Map<String, String> baseEnv() {
+        return baseEnv;
+    }
+
+    /** Runs and returns the result whatever the exit code; throws only if it could not run or timed out. */
+    public ProcessResult execute(ProcessSpec spec) {
+        long started = System.nanoTime();
+        ProcessBuilder pb = new ProcessBuilder(spec.argv());
+        Map<String, String> env = pb.environment();
+        env.clear();
+        env.putAll(baseEnv);
+        spec.unsetEnv().forEach(env::remove);
+        env.putAll(spec.env());
+        if (spec.workDir() != null) {
+            pb.directory(spec.workDir().toFile());
+        }
+        if (spec.stdin() == null) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        }
+        log.debug("running {}", spec.argv());
+        Process process;
+        try {
+            process = pb.start();
+        } catch (IOException e) {
+            throw new ProcessFailedException(spec.program(), -1, "cannot start " + spec.argv().get(0) + ": " + e.getMessage(), false, e);
+        }
+
+        AtomicReference<Throwable> handlerFailure = new AtomicReference<>();
+        TailBuffer stderr = new TailBuffer(STDERR_TAIL_BYTES);
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+
+        Thread errThread = start(spec.program() + "-stderr", () -> pumpStderr(process.getErrorStream(), stderr, spec), handlerFailure, process);
+        Thread outThread = start(spec.program() + "-stdout", () -> {
+            try (InputStream in = process.getInputStream()) {
+                if (spec.stdout() != null) {
+                    spec.stdout().readFrom(in);
+                    in.transferTo(OutputStream.nullOutputStream());
+                } else {
+                    copyBounded(in, captured);
+                }
+            }
+        }, handlerFailure, process);
+        Thread inThread = null;
+        if (spec.stdin() != null) {
+            inThread = start(spec.program() + "-stdin", () -> {
+                try (OutputStream out = process.getOutputStream()) {
+                    spec.stdin().writeTo(out);
+                }
+            }, handlerFailure, process);
+        }
+
+        boolean finished;
+        try {
+            finished = process.waitFor(spec.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            joinQuietly(errThread, outThread, inThread);
+            throw new ProcessFailedException(spec.program(), -1, stderr.text(), false, e);
+        }
+        if (!finished) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+        }
+        joinQuietly(errThread, outThread, inThread);
+        int exit = finished ? process.exitValue() : -1;
+        if (!finished) {
+            throw new ProcessFailedException(spec.program(), exit, stderr.text(), true, null);
+        }
+        Throwable failure = handlerFailure.get();
+        if (failure != null) {
+            throw new ProcessFailedException(spec.program(), exit, stderr.text(), false, failure);
+        }
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+        log.debug("{} exited {} after {} ms", spec.program(), exit, elapsed.toMillis());
+        return new ProcessResult(exit, captured.toString(StandardCharsets.UTF_8), stderr.text(), elapsed);
+    }
+
+    /** Runs and throws {@link ProcessFailedException} unless the child exits 0. */
+    public ProcessResult run(ProcessSpec spec) {
+        ProcessResult result = execute(spec);
+        if (!result.succeeded()) {
+            throw new ProcessFailedException(spec.program(), result.exitCode(), result.stderrTail(), false, null);
+        }
+        return result;
+    }
+
+    private interface StreamTask {
+        void run() throws Exception;
+    }
+
+    private static Thread start(String name, StreamTask task, AtomicReference<Throwable> failure, Process process) {
+        Thread t = new Thread(() -> {
+            try {
+                task.run();
+            } catch (Throwable e) {
+                // A broken pipe after the child died is a consequence, not the cause: keep the first failure.
+                failure.compareAndSet(null, e);
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+            }
+        }, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static void pumpStderr(InputStream in, TailBuffer tail, ProcessSpec spec) throws IOException {
+        try (in) {
+            StringBuilder line = new StringBuilder();
+            byte[] buf = new byte[8192];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                tail.write(buf, n);
+                if (spec.stderrLines() != null) {
+                    String chunk = new String(buf, 0, n, StandardCharsets.UTF_8);
+                    for (char c : chunk.toCharArray()) {
+                        if (c == '\n' || c == '\r') {
+                            if (line.length() > 0) {
+                                spec.stderrLines().accept(line.toString());
+                                line.setLength(0);
+                            }
+                        } else {
+                            line.append(c);
+                        }
+                    }
+                }
+            }
+            if (spec.stderrLines() != null && line.length() > 0) {
+                spec.stderrLines().accept(line.toString());
+            }
+        }
+    }
+
+    private static void copyBounded(InputStream in, ByteArrayOutputStream out) throws IOException {
+        byte[] buf = new byte[8192];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+            if (out.size() + n > CAPTURE_LIMIT_BYTES) {
+                throw new IOException("output larger than " + CAPTURE_LIMIT_BYTES + " bytes; stream it instead");
+            }
+            out.write(buf, 0, n);
+        }
+    }
+
+    private static void joinQuietly(Thread... threads) {
+        for (Thread t : threads) {
+            if (t == null) {
+                continue;
+            }
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Keeps the last N bytes of a stream. */
+    private static final class TailBuffer {
+        private final byte[] ring;
+        private long total;
+
+        TailBuffer(int size) {
+            ring = new byte[size];
+        }
+
+        synchronized void write(byte[] buf, int n) {
+            for (int i = 0; i < n; i++) {
+                ring[(int) (total++ % ring.length)] = buf[i];
+            }
+        }
+
+        synchronized String text() {
+            int len = (int) Math.min(total, ring.length);
+            byte[] out = new byte[len];
+            long start = total - len;
+            for (int i = 0; i < len; i++) {
+                out[i] = ring[(int) ((start + i) % ring.length)];
+            }
+            return new String(out, StandardCharsets.UTF_8);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+package dev.chronodr.report;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+
+import dev.chronodr.core.ExitCode;
+
+/**
+ * What every command returns: one object, rendered as text for people or as JSON for
+ * scripts by the same {@link Renderer}. The exit code is decided by the result.
+ */
+public interface CommandResult {
+    @JsonIgnore
+    ExitCode exitCode();
+
+    void renderText(TextOutput out);
+}

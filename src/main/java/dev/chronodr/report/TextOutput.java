@@ -1,0 +1,67 @@
+package dev.chronodr.report;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.Locale;
+
+import dev.chronodr.core.Status;
+
+/** Text rendering for people: aligned fields, statuses, human sizes; colour only on a terminal. */
+public final class TextOutput {
+    private final PrintWriter out;
+    private final boolean color;
+
+    public TextOutput(PrintWriter out, boolean color) {
+        this.out = out;
+        this.color = color;
+    }
+
+    public void line(String s) {
+        out.println(s);
+    }
+
+    public void field(String label, Object value) {
+        out.printf("  %-14s %s%n", label + ":", value);
+    }
+
+    public String status(Status s) {
+        String text = String.format("%-8s", s.name());
+        if (!color) {
+            return text;
+        }
+        String code = switch (s) {
+            case OK -> "32";
+            case WARNING -> "33";
+            case CRITICAL -> "31;1";
+            case UNKNOWN -> "35";
+            case SKIPPED -> "2";
+        };
+        return "\u001b[" + code + "m" + text + "\u001b[0m";
+    }
+
+    public static String bytes(long n) {
+        if (n < 1024) {
+            return n + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+        double v = n;
+        int i = -1;
+        while (v >= 1024 && i < units.length - 1) {
+            v /= 1024;
+            i++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s", v, units[i]);
+    }
+
+    public static String duration(Duration d) {
+        long ms = d.toMillis();
+        if (ms < 1000) {
+            return ms + " ms";
+        }
+        if (ms < 60_000) {
+            return String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
+        }
+        long s = ms / 1000;
+        return s / 3600 > 0 ? String.format("%dh%02dm%02ds", s / 3600, s / 60 % 60, s % 60) : String.format("%dm%02ds", s / 60, s % 60);
+    }
+}
