@@ -54,6 +54,14 @@ public final class ChronoConfig {
                 config.targets = new LinkedHashMap<>();
             }
             config.source = file;
+            config.targets.forEach((name, t) -> {
+                for (String key : t.sections().keySet()) {
+                    if (!TargetConfig.SECTIONS.contains(key)) {
+                        throw ChronoException.usage("config file " + file + ": unknown key '" + key + "' in target '" + name + "'",
+                                "see docs/configuration.md for the keys a target takes");
+                    }
+                }
+            });
             return config;
         } catch (UnrecognizedPropertyException e) {
             throw ChronoException.usage("config file " + file + line(e.getLocation()) + ": unknown key '" + e.getPropertyName() + "'",

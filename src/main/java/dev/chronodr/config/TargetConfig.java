@@ -29,6 +29,10 @@ public final class TargetConfig {
     @JsonProperty("critical_tables")
     public List<String> criticalTables;
 
+    /** Keys a target may hold besides the typed ones: one section per capability. */
+    public static final java.util.Set<String> SECTIONS = java.util.Set.of(
+            "backup", "restore", "services", "verify", "monitor", "vacuum", "audit", "drill", "pitr");
+
     private final Map<String, JsonNode> sections = new LinkedHashMap<>();
 
     /** {@code docker compose exec}: the service, the file, and how the tool connects inside the container. */

@@ -1,0 +1,81 @@
+package dev.chronodr.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+
+class ProcessRunnerTest {
+    private final ProcessRunner runner = new ProcessRunner(Map.of("PATH", "/usr/bin:/bin"));
+
+    @Test
+    void streamsLargeStdoutWhileStderrIsBusyToo() {
+        // 50 MB on stdout and chatter on stderr: both must be drained or the child blocks.
+        AtomicLong bytes = new AtomicLong();
+        ProcessResult r = runner.run(ProcessSpec.of("bash", "-c",
+                        "for i in $(seq 1 2000); do echo err $i >&2; done; head -c 52428800 /dev/zero")
+                .withStdout(in -> bytes.addAndGet(in.transferTo(java.io.OutputStream.nullOutputStream()))));
+        assertEquals(52428800L, bytes.get());
+        assertTrue(r.stderrTail().contains("err 2000"));
+    }
+
+    @Test
+    void stdinIsFed() {
+        ProcessResult r = runner.run(ProcessSpec.of("wc", "-c").withStdin(out -> out.write(new byte[12345])));
+        assertEquals("12345", r.stdout().strip());
+    }
+
+    @Test
+    void failureCarriesTheStderrTail() {
+        ProcessFailedException e = assertThrows(ProcessFailedException.class,
+                () -> runner.run(ProcessSpec.of("bash", "-c", "echo first >&2; echo 'FATAL: it broke' >&2; exit 3")));
+        assertEquals(3, e.exitCode());
+        assertTrue(e.getMessage().contains("FATAL: it broke"), e.getMessage());
+    }
+
+    @Test
+    void timeoutKillsTheChild() {
+        long t0 = System.nanoTime();
+        ProcessFailedException e = assertThrows(ProcessFailedException.class,
+                () -> runner.run(ProcessSpec.of("sleep", "30").withTimeout(Duration.ofMillis(300))));
+        assertTrue(e.timedOut());
+        assertTrue(System.nanoTime() - t0 < 10_000_000_000L);
+    }
+
+    @Test
+    void failingSinkKillsTheChildInsteadOfHanging() {
+        ProcessFailedException e = assertThrows(ProcessFailedException.class, () -> runner.run(ProcessSpec.of("cat", "/dev/zero")
+                .withTimeout(Duration.ofSeconds(30))
+                .withStdout((InputStream in) -> {
+                    in.readNBytes(1 << 20);
+                    throw new IOException("No space left on device");
+                })));
+        assertTrue(e.getCause().getMessage().contains("No space left"));
+    }
+
+    @Test
+    void envIsAddedAndRemoved() {
+        ProcessRunner r = new ProcessRunner(Map.of("PATH", "/usr/bin:/bin", "PGPASSWORD", "from-shell", "KEEP", "k"));
+        ProcessResult res = r.run(ProcessSpec.of("env").withoutEnv(List.of("PGPASSWORD")).withEnv(Map.of("ADDED", "a")));
+        List<String> lines = new ArrayList<>(res.stdout().lines().toList());
+        assertTrue(lines.contains("ADDED=a"));
+        assertTrue(lines.contains("KEEP=k"));
+        assertTrue(lines.stream().noneMatch(l -> l.startsWith("PGPASSWORD=")));
+    }
+
+    @Test
+    void stderrLinesAreDelivered() {
+        List<String> lines = new ArrayList<>();
+        runner.run(ProcessSpec.of("bash", "-c", "echo one >&2; echo two >&2").withStderrLines(lines::add));
+        assertEquals(List.of("one", "two"), lines);
+    }
+}
