@@ -16,6 +16,9 @@ import picocli.CommandLine.Spec;
         synopsisSubcommandLabel = "COMMAND",
         subcommands = {
                 CheckCommand.class,
+                BackupCommand.class,
+                ListCommand.class,
+                CleanupCommand.class,
                 SandboxCommand.class,
                 CompletionCommand.class,
         },

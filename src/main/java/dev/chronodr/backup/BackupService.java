@@ -1,0 +1,273 @@
+package dev.chronodr.backup;
+
+import java.io.BufferedOutputStream;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.chronodr.config.Target;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Clock;
+import dev.chronodr.core.Progress;
+import dev.chronodr.pg.Database;
+import dev.chronodr.pg.Identifiers;
+import dev.chronodr.pg.PgTool;
+import dev.chronodr.pg.PgTools;
+import dev.chronodr.pg.ServerInfo;
+import dev.chronodr.pg.ToolLocator;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.BackupManifest;
+import dev.chronodr.repo.BackupManifest.FileEntry;
+import dev.chronodr.repo.BackupManifest.TableEntry;
+import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.RepoLock;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.report.TextOutput;
+
+/**
+ * A logical backup: pg_dump writes an uncompressed custom-format archive to its stdout,
+ * chrono-dr compresses and checksums the stream as it passes, and counts every table's
+ * rows in the same snapshot the dump reads. Written under .partial and renamed into
+ * place only when pg_dump exited 0 and the manifest is on disk.
+ */
+public final class BackupService {
+    private static final Logger log = LoggerFactory.getLogger(BackupService.class);
+    public static final String DUMP_FILE = "database.dump";
+    public static final String GLOBALS_FILE = "globals.sql";
+
+    private final ProcessRunner runner;
+    private final ToolLocator locator;
+    private final Progress progress;
+    private final String version;
+
+    public BackupService(ProcessRunner runner, ToolLocator locator, Progress progress, String chronoDrVersion) {
+        this.runner = runner;
+        this.locator = locator;
+        this.progress = progress;
+        this.version = chronoDrVersion;
+    }
+
+    public BackupResult backup(Target target, BackupRequest req) {
+        if (req.type() == BackupType.DATA && req.tables().isEmpty()) {
+            throw ChronoException.usage("--type data needs --tables", "name the tables, e.g. --tables users pages");
+        }
+        if (req.type() != BackupType.DATA && !req.tables().isEmpty()) {
+            throw ChronoException.usage("--tables applies to --type data only", "drop --tables, or use --type data");
+        }
+        Repository repo = new Repository(target.repo());
+        try (Connection snapshotConn = Database.connect(target.connection())) {
+            ServerInfo server = ServerInfo.probe(snapshotConn);
+            PgTools tools = new PgTools(target.exec(), target.connection(), runner, locator, server.version());
+            tools.argv(PgTool.PG_DUMP, List.of()); // refuses a pg_dump older than the server, before anything starts
+            List<TableEntry> tables = req.type() == BackupType.DATA
+                    ? TableSelection.resolve(snapshotConn, req.tables())
+                    : TableSelection.all(snapshotConn);
+            repo.ensureExists();
+            try (RepoLock lock = repo.lock(server.database())) {
+                int removed = repo.removeLeftovers(server.database());
+                if (removed > 0) {
+                    log.warn("removed {} unfinished backup(s) of {} left by an interrupted run", removed, server.database());
+                }
+                return run(target, req, repo, snapshotConn, server, tools, tables);
+            }
+        } catch (SQLException e) {
+            throw ChronoException.failed("backup failed: " + e.getMessage(), null, e);
+        }
+    }
+
+    private BackupResult run(Target target, BackupRequest req, Repository repo, Connection conn, ServerInfo server,
+                             PgTools tools, List<TableEntry> tables) throws SQLException {
+        OffsetDateTime started = Clock.now();
+        long t0 = System.nanoTime();
+        String id = repo.newId(server.database(), req.type().label(), started);
+        Path staged = repo.stage(server.database(), id);
+        boolean committed = false;
+        try {
+            conn.setAutoCommit(false);
+            String snapshot;
+            try (Statement st = conn.createStatement()) {
+                st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+                try (ResultSet rs = st.executeQuery("SELECT pg_export_snapshot()")) {
+                    rs.next();
+                    snapshot = rs.getString(1);
+                }
+            }
+            String dumpName = DUMP_FILE + req.compression().suffix();
+            List<String> args = new ArrayList<>(tools.connectionArgs());
+            args.addAll(List.of("-d", server.database(), "--format=custom", "--compress=0", "--snapshot=" + snapshot));
+            switch (req.type()) {
+                case FULL -> args.add("--create");
+                case SCHEMA -> args.addAll(List.of("--create", "--schema-only"));
+                case DATA -> {
+                    args.add("--data-only");
+                    args.add("--strict-names");
+                    for (TableEntry t : tables) {
+                        args.addAll(List.of("-t", Identifiers.qualified(t.schema(), t.name())));
+                    }
+                }
+            }
+            ProcessSpec dump = tools.spec(PgTool.PG_DUMP, args);
+            CompletableFuture<FileEntry> dumped = CompletableFuture.supplyAsync(
+                    () -> streamToFile(tools, dump, staged.resolve(dumpName), "dump", req.compression(), true));
+            // Count rows in the exported snapshot while pg_dump reads it: the counts match the dump exactly.
+            List<TableEntry> counted = req.type() == BackupType.SCHEMA ? tables : count(conn, tables);
+            FileEntry dumpFile = join(dumped);
+            progress.done();
+            conn.commit();
+
+            List<FileEntry> files = new ArrayList<>(List.of(dumpFile));
+            BackupManifest.Globals globals = new BackupManifest.Globals(false, false, "only full backups save roles and tablespaces");
+            if (req.type() == BackupType.FULL) {
+                globals = dumpGlobals(tools, server, staged, req.compression(), files);
+            }
+            OffsetDateTime finished = Clock.now();
+            BackupManifest manifest = new BackupManifest(BackupManifest.FORMAT_VERSION, id, req.type().label(), req.label(),
+                    server.database(), target.connection().host(), target.connection().port(), server.versionString(),
+                    server.version().num(), tools.exec().mode().name().toLowerCase(Locale.ROOT) + " pg_dump " + dumpVersion(tools),
+                    version, started, finished, Duration.ofNanos(System.nanoTime() - t0).toMillis(), req.compression().toString(),
+                    "custom", counted, files, globals);
+            Path finalDir = repo.commit(staged, manifest);
+            committed = true;
+            return new BackupResult(manifest, finalDir.toString(), List.of());
+        } finally {
+            if (!committed) {
+                try {
+                    conn.rollback();
+                } catch (SQLException ignored) {
+                    // the connection is closed by the caller either way
+                }
+                deleteQuietly(staged);
+            }
+        }
+    }
+
+    private List<TableEntry> count(Connection conn, List<TableEntry> tables) throws SQLException {
+        List<TableEntry> out = new ArrayList<>();
+        try (Statement st = conn.createStatement()) {
+            for (TableEntry t : tables) {
+                try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + Identifiers.qualified(t.schema(), t.name()))) {
+                    rs.next();
+                    out.add(new TableEntry(t.schema(), t.name(), rs.getLong(1)));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Roles and tablespaces; passwords only when the role may read pg_authid. */
+    private BackupManifest.Globals dumpGlobals(PgTools tools, ServerInfo server, Path staged, Compression compression, List<FileEntry> files) {
+        List<String> args = new ArrayList<>(tools.connectionArgs());
+        args.addAll(List.of("-l", server.database(), "--globals-only"));
+        if (!server.superuser()) {
+            args.add("--no-role-passwords");
+        }
+        try {
+            files.add(streamToFile(tools, tools.spec(PgTool.PG_DUMPALL, args), staged.resolve(GLOBALS_FILE + compression.suffix()),
+                    "globals", compression, false));
+            return new BackupManifest.Globals(true, server.superuser(),
+                    server.superuser() ? null : "role passwords need a superuser connection; roles were saved without them");
+        } catch (ChronoException e) {
+            log.warn("roles and tablespaces not saved: {}", e.getMessage());
+            return new BackupManifest.Globals(false, false, "pg_dumpall failed: " + e.getMessage());
+        }
+    }
+
+    /** Runs a tool and writes its stdout through compression and SHA-256 into a private file. */
+    private FileEntry streamToFile(PgTools tools, ProcessSpec spec, Path file, String role, Compression compression, boolean showProgress) {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        AtomicLong raw = new AtomicLong();
+        long t0 = System.nanoTime();
+        tools.run(spec.withStdout(in -> {
+            try (OutputStream fileOut = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                 OutputStream digested = new DigestOutputStream(new BufferedOutputStream(fileOut, 1 << 20), sha);
+                 OutputStream compressed = compression.compress(digested)) {
+                Files.setPosixFilePermissions(file, Repository.FILE_MODE);
+                InputStream counted = new FilterInputStream(in) {
+                    @Override
+                    public int read(byte[] b, int off, int len) throws IOException {
+                        int n = super.read(b, off, len);
+                        if (n > 0 && showProgress) {
+                            long total = raw.addAndGet(n);
+                            double secs = (System.nanoTime() - t0) / 1e9;
+                            progress.update(String.format(Locale.ROOT, "backup: %s read, %s/s, %.0f s",
+                                    TextOutput.bytes(total), TextOutput.bytes((long) (total / Math.max(secs, 0.001))), secs));
+                        } else if (n > 0) {
+                            raw.addAndGet(n);
+                        }
+                        return n;
+                    }
+                };
+                counted.transferTo(compressed);
+            }
+        }));
+        try {
+            Repository.fsync(file);
+            return new FileEntry(file.getFileName().toString(), role, Files.size(file), raw.get(),
+                    HexFormat.of().formatHex(sha.digest()), compression.toString());
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot finish " + file + ": " + e.getMessage(), null);
+        }
+    }
+
+    private String dumpVersion(PgTools tools) {
+        return switch (tools.exec().mode()) {
+            case LOCAL -> {
+                var l = tools.locate(PgTool.PG_DUMP);
+                yield locator.exactVersion(l.path()).orElse(l.version()).toString();
+            }
+            default -> "(in container)";
+        };
+    }
+
+
+    private static <T> T join(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException ignored) {
+            // the next run removes leftovers under .partial
+        }
+    }
+
+}

@@ -1,0 +1,70 @@
+package dev.chronodr.backup;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.repo.BackupManifest.TableEntry;
+
+/**
+ * Tables as the catalog knows them. Names from the command line are matched exactly
+ * (case, spaces and quotes kept) before anything starts, so a typo is a usage error,
+ * not an empty backup.
+ */
+final class TableSelection {
+    private TableSelection() {
+    }
+
+    /** Ordinary tables (and partitions) pg_dump dumps: user schemas, not extension members. */
+    private static final String ALL_TABLES = """
+            SELECT n.nspname, c.relname
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind = 'r'
+              AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+              AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+            ORDER BY 1, 2
+            """;
+
+    static List<TableEntry> all(Connection c) throws SQLException {
+        List<TableEntry> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(ALL_TABLES); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new TableEntry(rs.getString(1), rs.getString(2), null));
+            }
+        }
+        return out;
+    }
+
+    /** Each name as "table" or "schema.table"; unknown or ambiguous names are usage errors. */
+    static List<TableEntry> resolve(Connection c, List<String> names) throws SQLException {
+        List<TableEntry> all = all(c);
+        List<TableEntry> chosen = new ArrayList<>();
+        List<String> unknown = new ArrayList<>();
+        for (String name : names) {
+            List<TableEntry> exact = all.stream().filter(t -> t.name().equals(name)).toList();
+            if (exact.isEmpty() && name.contains(".")) {
+                String schema = name.substring(0, name.indexOf('.'));
+                String table = name.substring(name.indexOf('.') + 1);
+                exact = all.stream().filter(t -> t.schema().equals(schema) && t.name().equals(table)).toList();
+            }
+            if (exact.isEmpty()) {
+                unknown.add(name);
+            } else if (exact.size() > 1) {
+                throw ChronoException.usage("table name '" + name + "' is ambiguous: "
+                        + String.join(", ", exact.stream().map(TableEntry::qualifiedName).toList()), "qualify it as schema.table");
+            } else if (!chosen.contains(exact.get(0))) {
+                chosen.add(exact.get(0));
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw ChronoException.usage("no such table: " + String.join(", ", unknown),
+                    "names are matched exactly (case-sensitive); qualify as schema.table if needed");
+        }
+        return chosen;
+    }
+}

@@ -1,0 +1,66 @@
+package dev.chronodr.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import dev.chronodr.backup.BackupRequest;
+import dev.chronodr.backup.BackupResult;
+import dev.chronodr.backup.BackupService;
+import dev.chronodr.backup.BackupType;
+import dev.chronodr.config.Target;
+import dev.chronodr.config.TargetResolver;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Clock;
+import dev.chronodr.pg.ToolLocator;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.Retention;
+import dev.chronodr.report.CommandResult;
+import dev.chronodr.report.TerminalProgress;
+
+@Command(name = "backup", sortOptions = false,
+        description = {"Take a logical backup (a standard pg_dump custom archive, compressed and checksummed) into the repository.",
+                "Exit 0 done, 1 failed (nothing usable is left behind), 3 client tools missing or too old, 64 bad input."})
+public final class BackupCommand extends BaseCommand {
+    @Mixin
+    ConnectionOptions connection;
+
+    @Option(names = "--type", defaultValue = "full", paramLabel = "TYPE", description = "full (default), schema, or data (with --tables).")
+    String type;
+
+    @Option(names = "--tables", arity = "1..*", paramLabel = "TABLE", description = "Tables for --type data: name or schema.name, matched exactly.")
+    List<String> tables = new ArrayList<>();
+
+    @Option(names = "--label", paramLabel = "TEXT", description = "Free text stored in the manifest (e.g. 'before migration 42').")
+    String label;
+
+    @Option(names = "--compress", defaultValue = "zstd:1", paramLabel = "METHOD[:LEVEL]",
+            description = "zstd[:1-19] (default zstd:1), gzip[:1-9] or none.")
+    String compress;
+
+    @Option(names = "--retention-days", paramLabel = "N", description = "After a successful backup, delete backups older than N days (never the newest full).")
+    Integer retentionDays;
+
+    @Override
+    protected CommandResult execute() {
+        if (retentionDays != null && retentionDays < 0) {
+            throw ChronoException.usage("--retention-days must be 0 or more", null);
+        }
+        BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, Compression.parse(compress), retentionDays);
+        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        ProcessRunner runner = cli().processRunner();
+        BackupService service = new BackupService(runner, new ToolLocator(runner, cli().env().vars()),
+                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), dev.chronodr.cli.ChronoDr.version());
+        BackupResult result = service.backup(target, req);
+        if (retentionDays != null) {
+            var cleanup = Retention.apply(new Repository(target.repo()), retentionDays, null, false, Clock.now());
+            result = result.withPruned(cleanup.deleted().stream().map(i -> i.id()).toList());
+        }
+        return result;
+    }
+}

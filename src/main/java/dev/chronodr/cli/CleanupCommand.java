@@ -1,0 +1,50 @@
+package dev.chronodr.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import dev.chronodr.config.ChronoConfig;
+import dev.chronodr.config.Target;
+import dev.chronodr.config.TargetResolver;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Clock;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.Retention;
+import dev.chronodr.report.CommandResult;
+
+@Command(name = "cleanup", sortOptions = false,
+        description = {"Apply retention: delete backups older than N days and beyond the newest N, never the newest full backup.",
+                "Without options: the target's backup.retention_days, else 30 days."})
+public final class CleanupCommand extends BaseCommand {
+    @Mixin
+    ConnectionOptions connection;
+
+    @Option(names = "--retention-days", paramLabel = "N", description = "Keep backups younger than N days.")
+    Integer retentionDays;
+
+    @Option(names = "--keep-last", paramLabel = "N", description = "Keep the newest N backups of each database.")
+    Integer keepLast;
+
+    @Option(names = "--dry-run", description = "Say what would be deleted; delete nothing.")
+    boolean dryRun;
+
+    /** The target's `backup:` config section. */
+    public static final class BackupConfig {
+        public Integer retention_days;
+    }
+
+    @Override
+    protected CommandResult execute() {
+        if ((retentionDays != null && retentionDays < 0) || (keepLast != null && keepLast < 0)) {
+            throw ChronoException.usage("--retention-days and --keep-last must be 0 or more", null);
+        }
+        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        Integer days = retentionDays;
+        if (days == null && keepLast == null) {
+            days = ChronoConfig.section(target.config(), "backup", BackupConfig.class)
+                    .map(c -> c.retention_days).orElse(30);
+        }
+        return Retention.apply(new Repository(target.repo()), days, keepLast, dryRun, Clock.now());
+    }
+}

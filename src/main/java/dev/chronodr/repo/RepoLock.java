@@ -1,0 +1,59 @@
+package dev.chronodr.repo;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Clock;
+
+/**
+ * One backup per database at a time. The kernel holds the lock (flock) and drops it when
+ * the holder dies, so a lock left by a killed run can never block the next one; the
+ * file's text only names the holder for the message.
+ */
+public final class RepoLock implements AutoCloseable {
+    private final FileChannel channel;
+    private final FileLock lock;
+
+    private RepoLock(FileChannel channel, FileLock lock) {
+        this.channel = channel;
+        this.lock = lock;
+    }
+
+    public static RepoLock acquire(Path file, String what) {
+        try {
+            Files.createDirectories(file.getParent());
+            FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            FileLock l = ch.tryLock();
+            if (l == null) {
+                String holder = new String(Files.readAllBytes(file), StandardCharsets.UTF_8).strip();
+                ch.close();
+                throw ChronoException.failed("another " + what + " is running" + (holder.isEmpty() ? "" : " (" + holder + ")"),
+                        "wait for it to finish; the lock goes away by itself when that process ends");
+            }
+            ch.truncate(0);
+            ch.write(ByteBuffer.wrap(("pid " + ProcessHandle.current().pid() + " since " + Clock.now()).getBytes(StandardCharsets.UTF_8)), 0);
+            ch.force(true);
+            return new RepoLock(ch, l);
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot lock " + file + ": " + e.getMessage(), "check the repository's permissions");
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            channel.truncate(0);
+            lock.release();
+            channel.close();
+        } catch (IOException ignored) {
+            // the kernel releases the lock with the descriptor anyway
+        }
+    }
+}
