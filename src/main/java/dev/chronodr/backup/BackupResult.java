@@ -8,10 +8,14 @@ import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
 
 /** A finished backup: its manifest, where it is, and what retention removed after it. */
-public record BackupResult(BackupManifest manifest, String path, List<String> pruned) implements CommandResult {
+public record BackupResult(BackupManifest manifest, String path, List<String> pruned, int leftoversRemoved) implements CommandResult {
+
+    public BackupResult withLeftoversRemoved(int n) {
+        return new BackupResult(manifest, path, pruned, n);
+    }
 
     public BackupResult withPruned(List<String> ids) {
-        return new BackupResult(manifest, path, List.copyOf(ids));
+        return new BackupResult(manifest, path, List.copyOf(ids), leftoversRemoved);
     }
 
     @Override
@@ -32,6 +36,9 @@ public record BackupResult(BackupManifest manifest, String path, List<String> pr
         out.field("globals", manifest.globals().included()
                 ? "roles and tablespaces saved" + (manifest.globals().rolePasswordsIncluded() ? " with passwords" : " without passwords")
                 : "not saved (" + manifest.globals().reason() + ")");
+        if (leftoversRemoved > 0) {
+            out.field("cleaned", leftoversRemoved + " unfinished backup(s) left by an interrupted run");
+        }
         if (!pruned.isEmpty()) {
             out.field("pruned", String.join(", ", pruned));
         }

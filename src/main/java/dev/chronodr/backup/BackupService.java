@@ -86,13 +86,16 @@ public final class BackupService {
             List<TableEntry> tables = req.type() == BackupType.DATA
                     ? TableSelection.resolve(snapshotConn, req.tables())
                     : TableSelection.all(snapshotConn);
+            if (req.type() != BackupType.SCHEMA) {
+                TableSelection.requireReadable(snapshotConn, tables, server.currentUser());
+            }
             repo.ensureExists();
             try (RepoLock lock = repo.lock(server.database())) {
                 int removed = repo.removeLeftovers(server.database());
                 if (removed > 0) {
-                    log.warn("removed {} unfinished backup(s) of {} left by an interrupted run", removed, server.database());
+                    log.info("removed {} unfinished backup(s) of {} left by an interrupted run", removed, server.database());
                 }
-                return run(target, req, repo, snapshotConn, server, tools, tables);
+                return run(target, req, repo, snapshotConn, server, tools, tables).withLeftoversRemoved(removed);
             }
         } catch (SQLException e) {
             throw ChronoException.failed("backup failed: " + e.getMessage(), null, e);
@@ -152,7 +155,7 @@ public final class BackupService {
                     "custom", counted, files, globals);
             Path finalDir = repo.commit(staged, manifest);
             committed = true;
-            return new BackupResult(manifest, finalDir.toString(), List.of());
+            return new BackupResult(manifest, finalDir.toString(), List.of(), 0);
         } finally {
             if (!committed) {
                 try {

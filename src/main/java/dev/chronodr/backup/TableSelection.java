@@ -67,4 +67,25 @@ final class TableSelection {
         }
         return chosen;
     }
+
+    /** Refuses before anything starts when the role cannot read every table it would dump. */
+    static void requireReadable(Connection c, List<TableEntry> tables, String role) throws SQLException {
+        List<String> unreadable = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT has_table_privilege(format('%I.%I', ?, ?), 'SELECT')")) {
+            for (TableEntry t : tables) {
+                ps.setString(1, t.schema());
+                ps.setString(2, t.name());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        unreadable.add(t.qualifiedName());
+                    }
+                }
+            }
+        }
+        if (!unreadable.isEmpty()) {
+            throw ChronoException.failed("role " + role + " cannot read " + String.join(", ", unreadable) + "; nothing was backed up",
+                    "connect as the tables' owner, or GRANT SELECT on them (or pg_read_all_data on PostgreSQL 14+) to " + role);
+        }
+    }
 }
