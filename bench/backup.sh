@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Benchmark: chrono-dr backup against pg_dump -Fc (gzip) and pg_dump -Fc -Z0 (the floor),
+# on a Chrono Scraper-shaped database of about 1 GB, in one run on one machine.
+# Usage: bench/backup.sh [SCALE] [RUNS]   (SCALE 30 is about 1 GB; RUNS defaults to 3)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+scale="${1:-30}"
+runs="${2:-3}"
+export CHRONO_DR_SANDBOX="${CHRONO_DR_SANDBOX:-/var/tmp/chrono-dr-bench-sandbox}"
+cdr="$root/scripts/chrono-dr"
+out="$(mktemp -d /var/tmp/chrono-dr-bench.XXXXXX)"
+trap '"$cdr" sandbox remove >/dev/null 2>&1 || true; rm -rf "$out"' EXIT
+
+[ -f "$root/target/chrono-dr.jar" ] || (cd "$root" && mvn -B -q -DskipTests package)
+"$cdr" sandbox remove >/dev/null 2>&1 || true
+echo "seeding scale $scale..." >&2
+"$cdr" sandbox start --scale "$scale" >/dev/null
+state="$CHRONO_DR_SANDBOX/sandbox.json"
+port=$(python3 -c "import json;print(json.load(open('$state'))['port'])")
+bin=$(python3 -c "import json;print(json.load(open('$state'))['bin'])")
+export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=chrono_scraper PGSSLMODE=disable
+PGPASSWORD="$(cat "$CHRONO_DR_SANDBOX/password")"; export PGPASSWORD
+size=$("$bin/psql" -Atc "select pg_size_pretty(pg_database_size(current_database()))")
+echo "database size: $size" >&2
+
+# time_cmd NAME OUTPUT_FILE_OR_DIR CMD...: prints seconds and bytes
+time_cmd() {
+  local name=$1 target=$2; shift 2
+  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@" >/dev/null
+  t1=$(date +%s.%N)
+  local bytes
+  bytes=$(du -sb "$target" | cut -f1)
+  echo "$name $(echo "$t1 - $t0" | bc) $bytes"
+  rm -rf "$target"
+}
+
+results="$out/results"
+for i in $(seq 1 "$runs"); do
+  time_cmd chrono-dr "$out/repo" "$cdr" backup --sandbox --repo "$out/repo" -q >> "$results"
+  time_cmd pg_dump_Fc "$out/fc.dump" "$bin/pg_dump" -Fc -f "$out/fc.dump" >> "$results"
+  time_cmd pg_dump_Fc_Z0 "$out/z0.dump" "$bin/pg_dump" -Fc -Z0 -f "$out/z0.dump" >> "$results"
+done
+
+python3 - "$results" "$size" <<'PY'
+import sys, statistics, collections
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    name, secs, size = line.split()
+    rows[name].append((float(secs), int(size)))
+med = {k: (statistics.median(s for s, _ in v), statistics.median(b for _, b in v)) for k, v in rows.items()}
+print(f"database {sys.argv[2]}, {len(next(iter(rows.values())))} runs each, medians:")
+for k in ("chrono-dr", "pg_dump_Fc", "pg_dump_Fc_Z0"):
+    s, b = med[k]
+    print(f"  {k:14s} {s:7.2f} s  {b/1e6:9.1f} MB")
+c, fc, z0 = med["chrono-dr"], med["pg_dump_Fc"], med["pg_dump_Fc_Z0"]
+print(f"  chrono-dr / pg_dump -Fc -Z0 time: {c[0]/z0[0]:.2f}x (target <= 1.15x)")
+print(f"  pg_dump -Fc / chrono-dr time:     {fc[0]/c[0]:.2f}x (target >= 5x)")
+print(f"  chrono-dr / pg_dump -Fc size:     {c[1]/fc[1]:.2f}x (target <= 1.00x)")
+PY
