@@ -37,6 +37,7 @@ import dev.chronodr.pg.Identifiers;
 import dev.chronodr.pg.PgTool;
 import dev.chronodr.pg.PgTools;
 import dev.chronodr.pg.ServerInfo;
+import dev.chronodr.pg.TableDigest;
 import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
@@ -86,6 +87,12 @@ public final class BackupService {
             List<TableEntry> tables = req.type() == BackupType.DATA
                     ? TableSelection.resolve(snapshotConn, req.tables())
                     : TableSelection.all(snapshotConn);
+            List<String> unknownDigests = req.digestTables().stream()
+                    .filter(n -> tables.stream().noneMatch(t -> t.name().equals(n) || t.qualifiedName().equals(n))).toList();
+            if (!unknownDigests.isEmpty()) {
+                throw ChronoException.usage("cannot digest " + String.join(", ", unknownDigests) + ": not among the tables backed up",
+                        "name tables of this backup (check critical_tables in the config)");
+            }
             if (req.type() != BackupType.SCHEMA) {
                 TableSelection.requireReadable(snapshotConn, tables, server.currentUser());
             }
@@ -137,7 +144,7 @@ public final class BackupService {
             CompletableFuture<FileEntry> dumped = CompletableFuture.supplyAsync(
                     () -> streamToFile(tools, dump, staged.resolve(dumpName), "dump", req.compression(), true));
             // Count rows in the exported snapshot while pg_dump reads it: the counts match the dump exactly.
-            List<TableEntry> counted = req.type() == BackupType.SCHEMA ? tables : count(conn, tables);
+            List<TableEntry> counted = req.type() == BackupType.SCHEMA ? tables : count(conn, tables, req);
             FileEntry dumpFile = join(dumped);
             progress.done();
             conn.commit();
@@ -168,10 +175,16 @@ public final class BackupService {
         }
     }
 
-    private List<TableEntry> count(Connection conn, List<TableEntry> tables) throws SQLException {
+    private List<TableEntry> count(Connection conn, List<TableEntry> tables, BackupRequest req) throws SQLException {
         List<TableEntry> out = new ArrayList<>();
+        TableDigest.pinSettings(conn);
         try (Statement st = conn.createStatement()) {
             for (TableEntry t : tables) {
+                if (req.digests(t.schema(), t.name())) {
+                    TableDigest.Digest d = TableDigest.of(conn, t.schema(), t.name());
+                    out.add(new TableEntry(t.schema(), t.name(), d.rows(), d.value()));
+                    continue;
+                }
                 try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + Identifiers.qualified(t.schema(), t.name()))) {
                     rs.next();
                     out.add(new TableEntry(t.schema(), t.name(), rs.getLong(1)));

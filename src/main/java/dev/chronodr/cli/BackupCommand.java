@@ -43,6 +43,13 @@ public final class BackupCommand extends BaseCommand {
             description = "zstd[:1-19] (default zstd:1), gzip[:1-9] or none.")
     String compress;
 
+    @Option(names = "--digest", arity = "0..*", paramLabel = "TABLE",
+            description = "Store a content digest of these tables (default: the target's critical_tables) for dr-test to compare after a restore.")
+    List<String> digest;
+
+    @Option(names = "--digest-all", description = "Store a content digest of every table (one more scan per table).")
+    boolean digestAll;
+
     @Option(names = "--retention-days", paramLabel = "N", description = "After a successful backup, delete backups older than N days (never the newest full).")
     Integer retentionDays;
 
@@ -51,8 +58,10 @@ public final class BackupCommand extends BaseCommand {
         if (retentionDays != null && retentionDays < 0) {
             throw ChronoException.usage("--retention-days must be 0 or more", null);
         }
-        BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, Compression.parse(compress), retentionDays);
         Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        List<String> digestTables = digest == null ? List.of() : digest.isEmpty() ? target.criticalTables() : List.copyOf(digest);
+        BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, Compression.parse(compress), retentionDays,
+                digestTables, digestAll);
         ProcessRunner runner = cli().processRunner();
         BackupService service = new BackupService(runner, new ToolLocator(runner, cli().env().vars()),
                 TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), dev.chronodr.cli.ChronoDr.version());

@@ -32,8 +32,15 @@ public record BackupManifest(
     public static final int FORMAT_VERSION = 1;
     public static final String FILE_NAME = "manifest.json";
 
-    /** One table as dumped; {@code rows} is null for schema-only backups. */
-    public record TableEntry(String schema, String name, Long rows) {
+    /**
+     * One table as dumped; {@code rows} is null for schema-only backups, {@code digest}
+     * (see pg.TableDigest) is present for the tables digested at backup time.
+     */
+    public record TableEntry(String schema, String name, Long rows, String digest) {
+        public TableEntry(String schema, String name, Long rows) {
+            this(schema, name, rows, null);
+        }
+
         public String qualifiedName() {
             return schema + "." + name;
         }

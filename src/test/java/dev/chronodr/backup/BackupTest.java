@@ -182,4 +182,37 @@ class BackupTest {
         assertEquals(first.json().at("/manifest/id").asText(), second.json().get("pruned").get(0).asText());
         assertEquals(1, cli(repo, "list").json().get("backups").size());
     }
+
+    @Test
+    void digestsMatchAfterAStockRestore() throws Exception {
+        Path repo = dir.resolve("repo-digest");
+        CliRun r = cli(repo, "backup", "--digest", "users", "pages", "Odd Schema.Mixed Case \"Quoted\" Table");
+        assertEquals(0, r.exitCode(), r.toString());
+        Path backup = Path.of(r.json().get("path").asText());
+        BackupManifest m = manifest(backup);
+        String copy = pg.createDatabase("copy_digest");
+        assertEquals(0, shell("zstd -dc '" + backup.resolve("database.dump.zst") + "' | pg_restore --exit-on-error -d " + copy).exitCode());
+        int digested = 0;
+        try (var c = pg.connect(copy)) {
+            c.setAutoCommit(false);
+            dev.chronodr.pg.TableDigest.pinSettings(c);
+            for (BackupManifest.TableEntry t : m.tables()) {
+                if (t.digest() == null) {
+                    continue;
+                }
+                digested++;
+                var d = dev.chronodr.pg.TableDigest.of(c, t.schema(), t.name());
+                assertEquals(t.digest(), d.value(), t.qualifiedName());
+                assertEquals(t.rows(), d.rows());
+            }
+            // A changed row changes the digest.
+            c.createStatement().execute("UPDATE users SET full_name = full_name || 'x' WHERE id = 1");
+            var changed = dev.chronodr.pg.TableDigest.of(c, "public", "users");
+            assertTrue(!changed.value().equals(m.tables().stream().filter(t -> t.name().equals("users")).findFirst().orElseThrow().digest()));
+            c.rollback();
+        }
+        assertEquals(3, digested);
+        CliRun unknown = cli(repo, "backup", "--digest", "nope");
+        assertEquals(64, unknown.exitCode(), unknown.toString());
+    }
 }
