@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
         synopsisSubcommandLabel = "COMMAND",
         subcommands = {
                 CheckCommand.class,
+                VacuumCommand.class,
                 SandboxCommand.class,
                 CompletionCommand.class,
         },
