@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
                 BackupCommand.class,
                 ListCommand.class,
                 CleanupCommand.class,
+                VacuumCommand.class,
                 SandboxCommand.class,
                 CompletionCommand.class,
         },
