@@ -424,18 +424,29 @@ public final class RestoreService {
     }
 
     /**
-     * Blocks new connections, ends the others, then renames live to previous and staging to
-     * live in one transaction. Returns false when there was no live database to replace.
+     * Ends the other sessions, then renames live to previous and staging to live in one
+     * transaction. The first rename holds an exclusive lock on the database, so sessions that
+     * try to connect meanwhile wait and then find the new database. A session that slips in
+     * between the terminate and the rename makes the rename fail (55006): end it and retry.
+     * Only when sessions keep coming back (a pool reconnecting at once) are new connections
+     * blocked with ALLOW_CONNECTIONS false, and allowed again right after; that flag is the
+     * one thing a crash in that short window could leave behind, so it is the last resort.
+     * Returns false when there was no live database to replace.
      */
     private boolean swap(Connection admin, String live, String staging, String previous) throws SQLException {
         if (!exists(admin, live)) {
             exec(admin, "ALTER DATABASE " + Identifiers.quote(staging) + " RENAME TO " + Identifiers.quote(live));
             return false;
         }
-        exec(admin, "ALTER DATABASE " + Identifiers.quote(live) + " ALLOW_CONNECTIONS false");
+        boolean blocked = false;
         boolean swapped = false;
         try {
             for (int attempt = 1; ; attempt++) {
+                if (attempt == 4) {
+                    log.warn("sessions keep reconnecting to {}; blocking new connections for the swap", live);
+                    exec(admin, "ALTER DATABASE " + Identifiers.quote(live) + " ALLOW_CONNECTIONS false");
+                    blocked = true;
+                }
                 terminate(admin, live);
                 admin.setAutoCommit(false);
                 try {
@@ -447,12 +458,11 @@ public final class RestoreService {
                     return true;
                 } catch (SQLException e) {
                     admin.rollback();
-                    // 55006: a session slipped in (or was slow to end); end it and try again.
-                    if (!"55006".equals(e.getSQLState()) || attempt >= 5) {
+                    if (!"55006".equals(e.getSQLState()) || attempt >= 6) {
                         throw ChronoException.failed("swap failed, " + live + " is unchanged: " + e.getMessage(),
                                 "the restored copy is in " + staging, e);
                     }
-                    log.warn("sessions still on {}; retrying the swap ({})", live, attempt);
+                    log.warn("a session reached {} before the rename; retrying the swap ({})", live, attempt);
                 } catch (RuntimeException e) {
                     admin.rollback();
                     throw e;
@@ -461,8 +471,10 @@ public final class RestoreService {
                 }
             }
         } finally {
-            // The old data accepts connections again under whichever name it now has.
-            exec(admin, "ALTER DATABASE " + Identifiers.quote(swapped ? previous : live) + " ALLOW_CONNECTIONS true");
+            if (blocked) {
+                // The old data accepts connections again under whichever name it now has.
+                exec(admin, "ALTER DATABASE " + Identifiers.quote(swapped ? previous : live) + " ALLOW_CONNECTIONS true");
+            }
         }
     }
 
