@@ -38,6 +38,16 @@ class RestoreCommandTest {
         this.pg = pg;
     }
 
+    /** Demo data is seeded once per cluster and copied per test: CREATE DATABASE ... TEMPLATE is fast. */
+    static String demo(PgCluster pg, String name) {
+        if (pg.query("postgres", "SELECT 1 FROM pg_database WHERE datname = 'restore_demo_template'").isEmpty()) {
+            pg.createDemoDatabase("restore_demo_template");
+        }
+        pg.execute("postgres", "DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)");
+        pg.execute("postgres", "CREATE DATABASE \"" + name + "\" TEMPLATE restore_demo_template");
+        return name;
+    }
+
     /** md5 of every table's rows, in a stable order: equal maps mean equal content. */
     static Map<String, Object> fingerprint(PgCluster pg, String db) {
         Map<String, Object> out = new LinkedHashMap<>();
@@ -66,7 +76,7 @@ class RestoreCommandTest {
 
     @Test
     void roundTripReplacesTheLiveDatabaseAndEndsOpenSessions() throws Exception {
-        String db = pg.createDemoDatabase("rt");
+        String db = demo(pg, "rt");
         Path repo = dir.resolve("repo");
         Map<String, Object> before = fingerprint(pg, db);
         backup(db, repo);
@@ -106,7 +116,7 @@ class RestoreCommandTest {
 
     @Test
     void besideCreatesANewDatabaseAndRefusesAnExistingOne() {
-        String db = pg.createDemoDatabase("bs");
+        String db = demo(pg, "bs");
         Path repo = dir.resolve("repo");
         Map<String, Object> before = fingerprint(pg, db);
         backup(db, repo);
@@ -126,7 +136,7 @@ class RestoreCommandTest {
 
     @Test
     void legacyPlainSqlGzFromTheRunbook() throws Exception {
-        String db = pg.createDemoDatabase("chrono_scraper");
+        String db = demo(pg, "chrono_scraper");
         Path repo = Files.createDirectories(dir.resolve("legacy"));
         Map<String, Object> before = fingerprint(pg, db);
         Path file = repo.resolve("chrono_scraper_full_20250827_100000.sql.gz");
@@ -161,7 +171,7 @@ class RestoreCommandTest {
 
     @Test
     void corruptBackupIsRefusedAndNothingIsTouched() throws Exception {
-        String db = pg.createDemoDatabase("corrupt");
+        String db = demo(pg, "corrupt");
         Path repo = dir.resolve("repo");
         backup(db, repo);
         pg.execute(db, "DELETE FROM scrape_pages WHERE id % 2 = 0");
@@ -213,7 +223,7 @@ class RestoreCommandTest {
 
     @Test
     void withoutATerminalAndWithoutYesNothingHappens() {
-        String db = pg.createDemoDatabase("noyes");
+        String db = demo(pg, "noyes");
         Path repo = dir.resolve("repo");
         backup(db, repo);
         damage(pg, db);
