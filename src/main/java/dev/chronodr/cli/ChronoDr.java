@@ -17,6 +17,7 @@ import picocli.CommandLine.Spec;
         subcommands = {
                 CheckCommand.class,
                 BackupCommand.class,
+                RestoreCommand.class,
                 ListCommand.class,
                 CleanupCommand.class,
                 VacuumCommand.class,

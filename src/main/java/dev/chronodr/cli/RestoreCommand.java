@@ -1,0 +1,80 @@
+package dev.chronodr.cli;
+
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import dev.chronodr.config.Target;
+import dev.chronodr.config.TargetResolver;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.pg.ToolLocator;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.report.CommandResult;
+import dev.chronodr.report.TerminalProgress;
+import dev.chronodr.restore.RestoreRequest;
+import dev.chronodr.restore.RestoreService;
+import dev.chronodr.restore.RestoreSource;
+
+@Command(name = "restore", sortOptions = false,
+        description = {"Restore a backup: beside the live database (--target-db), or replace it through a verified staging copy and an atomic rename.",
+                "Exit 0 done, 1 failed (backup corrupt, restore or verification failed; the live database is left as it was),",
+                "3 client tools missing, 64 bad input or missing confirmation."})
+public final class RestoreCommand extends BaseCommand {
+    @Mixin
+    ConnectionOptions connection;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    static final class Source {
+        @Option(names = "--latest", required = true, description = "The newest usable full backup of the database in the repository.")
+        boolean latest;
+
+        @Option(names = "--backup-id", required = true, paramLabel = "ID", description = "A backup id as 'chrono-dr list' shows it.")
+        String backupId;
+
+        @Option(names = "--backup-file", required = true, paramLabel = "PATH",
+                description = "A chrono-dr backup directory or its dump, a pg_dump custom or directory archive, or a plain .sql/.sql.gz file.")
+        String backupFile;
+    }
+
+    @Option(names = "--target-db", paramLabel = "NAME", description = "Restore into this new database beside the live one; nothing else is touched.")
+    String targetDb;
+
+    @Option(names = "--in-place", description = "Not enough disk for two copies: safety backup, DROP the live database, recreate, restore.")
+    boolean inPlace;
+
+    @Option(names = {"-j", "--jobs"}, defaultValue = "1", paramLabel = "N", description = "Parallel pg_restore jobs (custom and directory archives).")
+    int jobs;
+
+    @Option(names = "--no-verify", description = "Skip the row-count and foreign-key verification.")
+    boolean noVerify;
+
+    @Option(names = "--yes", description = "Confirm replacing the live database without a prompt.")
+    boolean yes;
+
+    @Override
+    protected CommandResult execute() {
+        if (jobs < 1) {
+            throw ChronoException.usage("--jobs must be at least 1", null);
+        }
+        if (inPlace && targetDb != null) {
+            throw ChronoException.usage("--in-place and --target-db exclude each other", "--target-db never touches the live database");
+        }
+        String file = source.backupFile == null ? null : cli().env().cwd().resolve(source.backupFile).toString();
+        RestoreRequest req = new RestoreRequest(source.latest, source.backupId, file, targetDb, jobs, !noVerify, inPlace);
+        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        ProcessRunner runner = cli().processRunner();
+        RestoreService service = new RestoreService(runner, new ToolLocator(runner, cli().env().vars()),
+                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), ChronoDr.version());
+        RestoreSource src = service.resolve(target, req);
+        String db = target.connection().dbname();
+        if (targetDb == null) {
+            Confirmation.require(cli(), yes, inPlace
+                    ? "DROP database " + db + " and restore " + src.id() + " in its place (a safety backup is taken first)"
+                    : "replace database " + db + " with backup " + src.id() + " (the current one is kept as " + db + "_pre_restore_...)");
+        }
+        return service.restore(target, req, src);
+    }
+}

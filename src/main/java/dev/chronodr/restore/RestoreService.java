@@ -1,0 +1,572 @@
+package dev.chronodr.restore;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.chronodr.backup.BackupRequest;
+import dev.chronodr.backup.BackupService;
+import dev.chronodr.backup.BackupType;
+import dev.chronodr.config.Target;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Clock;
+import dev.chronodr.core.Progress;
+import dev.chronodr.pg.Database;
+import dev.chronodr.pg.ExecMode;
+import dev.chronodr.pg.Identifiers;
+import dev.chronodr.pg.PgTool;
+import dev.chronodr.pg.PgTools;
+import dev.chronodr.pg.ServerInfo;
+import dev.chronodr.pg.ToolLocator;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.repo.BackupManifest;
+import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.restore.RestoreResult.Phase;
+
+/**
+ * Restores a dump without ever leaving the user without a database under its name.
+ * <ol>
+ *   <li>checks: checksums against the manifest, the archive's table of contents;</li>
+ *   <li>restore into a new database (beside, or a staging one);</li>
+ *   <li>verify: row counts against the manifest, no foreign-key orphans;</li>
+ *   <li>swap (replace mode): both renames in ONE transaction on the maintenance database,
+ *       so at every instant exactly one database carries the live name; a crash or failure
+ *       in between rolls both back.</li>
+ * </ol>
+ */
+public final class RestoreService {
+    private static final Logger log = LoggerFactory.getLogger(RestoreService.class);
+    private static final DateTimeFormatter TS = DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss");
+    private static final String MAINTENANCE_DB = "postgres";
+    private static final int MAX_NAME = 63;
+
+    private final ProcessRunner runner;
+    private final ToolLocator locator;
+    private final Progress progress;
+    private final String version;
+    /** Runs between the two renames of the swap; tests inject a failure here. */
+    private Runnable betweenRenames = () -> { };
+
+    public RestoreService(ProcessRunner runner, ToolLocator locator, Progress progress, String chronoDrVersion) {
+        this.runner = runner;
+        this.locator = locator;
+        this.progress = progress;
+        this.version = chronoDrVersion;
+    }
+
+    void betweenRenames(Runnable hook) {
+        this.betweenRenames = hook;
+    }
+
+    /** Finds the dump: before any confirmation, so a wrong path or id fails fast. */
+    public RestoreSource resolve(Target target, RestoreRequest req) {
+        Repository repo = new Repository(target.repo());
+        if (req.backupFile() != null) {
+            return RestoreSource.fromPath(Path.of(req.backupFile()));
+        }
+        if (req.backupId() != null) {
+            return RestoreSource.byId(repo, req.backupId());
+        }
+        return RestoreSource.latest(repo, target.connection().dbname());
+    }
+
+    public RestoreResult restore(Target target, RestoreRequest req, RestoreSource source) {
+        String live = target.connection().dbname();
+        String mode = req.targetDb() != null ? "beside" : req.inPlace() ? "in-place" : "replace";
+        List<Phase> phases = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        try (Connection admin = Database.connect(target.connection().withDbname(MAINTENANCE_DB))) {
+            ServerInfo server = ServerInfo.probe(admin);
+            PgTools tools = new PgTools(target.exec(), target.connection(), runner, locator, server.version());
+            refuseNewerServer(source, server);
+            if (req.targetDb() != null && exists(admin, req.targetDb())) {
+                throw ChronoException.failed("database " + req.targetDb() + " already exists; restore never overwrites it",
+                        "choose another --target-db, or drop it first: DROP DATABASE " + Identifiers.quote(req.targetDb()) + ";");
+            }
+            int jobs = req.jobs();
+            if (jobs > 1 && (source.format() == ArchiveFormat.PLAIN || tools.exec().mode() != ExecMode.LOCAL)) {
+                notes.add(source.format() == ArchiveFormat.PLAIN ? "plain SQL restores in one session; --jobs ignored"
+                        : "--exec " + tools.exec().mode().name().toLowerCase(Locale.ROOT) + " streams the archive into the container; --jobs ignored");
+                jobs = 1;
+            }
+            if (source.format() == ArchiveFormat.DIRECTORY && tools.exec().mode() != ExecMode.LOCAL) {
+                throw ChronoException.usage("a directory archive can only be restored with --exec local", "restore from a custom-format file instead");
+            }
+
+            long t = System.nanoTime();
+            checksums(source);
+            phases.add(phase("checksums", t));
+            t = System.nanoTime();
+            int toc = tableOfContents(tools, source);
+            phases.add(phase("toc", t));
+
+            String ts = Clock.now().atZoneSameInstant(ZoneOffset.UTC).format(TS);
+            Repository repo = new Repository(target.repo());
+            return switch (mode) {
+                case "beside" -> beside(admin, tools, source, req, jobs, live, req.targetDb(), repo, phases, notes, toc);
+                case "in-place" -> inPlace(target, admin, tools, source, req, jobs, live, repo, phases, notes, toc);
+                default -> replace(admin, tools, source, req, jobs, live, ts, repo, phases, notes, toc);
+            };
+        } catch (SQLException e) {
+            throw ChronoException.failed("restore failed: " + e.getMessage(), null, e);
+        }
+    }
+
+    private RestoreResult beside(Connection admin, PgTools tools, RestoreSource source, RestoreRequest req, int jobs, String live,
+                                 String db, Repository repo, List<Phase> phases, List<String> notes, int toc) throws SQLException {
+        long t = System.nanoTime();
+        createLike(admin, db, live);
+        restoreOrDrop(admin, tools, source, db, jobs, repo);
+        phases.add(phase("restore", t));
+        Verification v = verify(tools, source, db, req, phases);
+        if (v != null && !v.ok()) {
+            return new RestoreResult(false, "beside", source, db, null, null, toc, jobs, phases, v, notes, List.of(),
+                    List.of("inspect " + db + "; drop it when done: DROP DATABASE " + Identifiers.quote(db) + ";"),
+                    "verification failed; " + db + " is left for inspection");
+        }
+        return new RestoreResult(true, "beside", source, db, null, null, toc, jobs, phases, v, notes, List.of(),
+                List.of("connect to " + db + " to inspect or copy data; the live database " + live + " was not touched",
+                        "drop it when done: DROP DATABASE " + Identifiers.quote(db) + ";"), null);
+    }
+
+    private RestoreResult replace(Connection admin, PgTools tools, RestoreSource source, RestoreRequest req, int jobs, String live,
+                                  String ts, Repository repo, List<Phase> phases, List<String> notes, int toc) throws SQLException {
+        String staging = derivedName(live, "_restore_" + ts);
+        String previous = derivedName(live, "_pre_restore_" + ts);
+        if (exists(admin, staging) || exists(admin, previous)) {
+            throw ChronoException.failed("database " + staging + " or " + previous + " already exists", "wait a second and run again");
+        }
+        long t = System.nanoTime();
+        createLike(admin, staging, live);
+        restoreOrDrop(admin, tools, source, staging, jobs, repo);
+        phases.add(phase("restore", t));
+        Verification v = verify(tools, source, staging, req, phases);
+        if (v != null && !v.ok()) {
+            return new RestoreResult(false, "replace", source, live, staging, null, toc, jobs, phases, v, notes, List.of(),
+                    List.of("the live database " + live + " was not touched",
+                            "inspect the restored copy in " + staging + "; drop it when done: DROP DATABASE " + Identifiers.quote(staging) + ";"),
+                    "verification failed; live database untouched, restored copy left in " + staging);
+        }
+        t = System.nanoTime();
+        boolean hadLive = swap(admin, live, staging, previous);
+        phases.add(phase("swap", t));
+        if (!hadLive) {
+            notes.add("database " + live + " did not exist; the restored database was given its name");
+            return new RestoreResult(true, "replace", source, live, staging, null, toc, jobs, phases, v, notes, List.of(),
+                    List.of("start the applications that use " + live), null);
+        }
+        String rolled = derivedName(live, "_restored_" + ts);
+        List<String> rollback = List.of(
+                "ALTER DATABASE " + Identifiers.quote(live) + " ALLOW_CONNECTIONS false;",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " + literal(live) + ";",
+                "BEGIN;",
+                "ALTER DATABASE " + Identifiers.quote(live) + " RENAME TO " + Identifiers.quote(rolled) + ";",
+                "ALTER DATABASE " + Identifiers.quote(previous) + " RENAME TO " + Identifiers.quote(live) + ";",
+                "COMMIT;",
+                "ALTER DATABASE " + Identifiers.quote(rolled) + " ALLOW_CONNECTIONS true;");
+        return new RestoreResult(true, "replace", source, live, staging, previous, toc, jobs, phases, v, notes, rollback,
+                List.of("restart the applications that use " + live + " (their sessions were ended)",
+                        "when satisfied, drop the previous database: DROP DATABASE " + Identifiers.quote(previous) + ";"), null);
+    }
+
+    private RestoreResult inPlace(Target target, Connection admin, PgTools tools, RestoreSource source, RestoreRequest req, int jobs,
+                                  String live, Repository repo, List<Phase> phases, List<String> notes, int toc) throws SQLException {
+        notes.add("IN-PLACE: the live database " + live + " was DROPPED and recreated; there was no copy to fall back on but the safety backup");
+        long t = System.nanoTime();
+        String safety = null;
+        if (exists(admin, live)) {
+            var backup = new BackupService(runner, locator, progress, version)
+                    .backup(target, new BackupRequest(BackupType.FULL, List.of(), "safety backup before in-place restore", Compression.DEFAULT, null));
+            safety = backup.manifest().id();
+            notes.add("safety backup taken first: " + safety + " (" + backup.path() + ")");
+            phases.add(phase("safety backup", t));
+            t = System.nanoTime();
+            exec(admin, "ALTER DATABASE " + Identifiers.quote(live) + " ALLOW_CONNECTIONS false");
+            terminate(admin, live);
+            dropDatabase(admin, live);
+            phases.add(phase("drop", t));
+        }
+        t = System.nanoTime();
+        createLike(admin, live, null);
+        restore(tools, source, live, jobs, repo);
+        phases.add(phase("restore", t));
+        Verification v = verify(tools, source, live, req, phases);
+        List<String> next = new ArrayList<>();
+        next.add("restart the applications that use " + live);
+        if (safety != null) {
+            next.add("if this restore is wrong, restore the safety backup: chrono-dr restore --backup-id " + safety + " --yes");
+        }
+        boolean ok = v == null || v.ok();
+        return new RestoreResult(ok, "in-place", source, live, null, null, toc, jobs, phases, v, notes, List.of(), next,
+                ok ? null : "verification failed after an in-place restore");
+    }
+
+    private static void refuseNewerServer(RestoreSource source, ServerInfo server) {
+        BackupManifest m = source.manifest();
+        if (m != null && m.serverVersionNum() / 10000 > server.version().major()) {
+            throw ChronoException.failed("backup " + source.id() + " comes from PostgreSQL " + m.serverVersion()
+                    + ", newer than this server (" + server.versionString() + ")",
+                    "restore it into a server of version " + m.serverVersionNum() / 10000 + " or later");
+        }
+    }
+
+    /** Every file of the backup against the SHA-256 in its manifest. */
+    private static void checksums(RestoreSource source) {
+        BackupManifest m = source.manifest();
+        if (m == null) {
+            return;
+        }
+        for (BackupManifest.FileEntry f : m.files()) {
+            Path p = source.backupDir().resolve(f.name());
+            if (!Files.isRegularFile(p)) {
+                throw ChronoException.failed("backup " + source.id() + " is incomplete: " + f.name() + " is missing; nothing was touched",
+                        "choose another backup");
+            }
+            String actual = sha256(p);
+            if (!actual.equals(f.sha256())) {
+                throw ChronoException.failed("backup " + source.id() + " is corrupt: " + f.name() + " has SHA-256 " + actual
+                        + ", the manifest says " + f.sha256() + "; nothing was touched", "choose another backup (chrono-dr list)");
+            }
+        }
+    }
+
+    private static String sha256(Path p) {
+        try (InputStream in = new DigestInputStream(Files.newInputStream(p), MessageDigest.getInstance("SHA-256"))) {
+            in.transferTo(OutputStream.nullOutputStream());
+            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot read " + p + ": " + e.getMessage(), null);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Reads the archive's table of contents with pg_restore --list, which also proves that
+     * this pg_restore can read the archive's version. Dumps without a manifest are also read
+     * to their end, so a truncated or corrupt gzip/zstd stream fails its own checksum here.
+     * Plain SQL must not switch databases (\connect), or it would write outside the target.
+     */
+    private int tableOfContents(PgTools tools, RestoreSource source) {
+        if (source.manifest() == null && source.format() != ArchiveFormat.DIRECTORY && source.method() != Compression.Method.NONE
+                || source.format() == ArchiveFormat.PLAIN) {
+            readThrough(source);
+        }
+        if (source.format() == ArchiveFormat.PLAIN) {
+            return 0;
+        }
+        List<String> args = new ArrayList<>(List.of("--list"));
+        var spec = source.format() == ArchiveFormat.DIRECTORY
+                ? tools.spec(PgTool.PG_RESTORE, append(args, source.dump().toString()))
+                : tools.spec(PgTool.PG_RESTORE, args).withStdin(out -> feed(source, out, true));
+        String list;
+        try {
+            list = tools.run(spec).stdout();
+        } catch (ChronoException e) {
+            throw ChronoException.failed("cannot read the table of contents of " + source.id() + ": " + e.getMessage()
+                    + "; nothing was touched", "the archive is damaged, or newer than this pg_restore");
+        }
+        int n = 0;
+        for (String line : list.split("\n")) {
+            if (!line.isBlank() && !line.startsWith(";")) {
+                n++;
+            }
+        }
+        if (n == 0) {
+            throw ChronoException.failed("the archive " + source.id() + " has an empty table of contents; nothing was touched", "choose another backup");
+        }
+        return n;
+    }
+
+    private static void readThrough(RestoreSource source) {
+        try (InputStream in = source.open()) {
+            if (source.format() == ArchiveFormat.PLAIN) {
+                BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
+                String line;
+                while ((line = r.readLine()) != null) {
+                    if (line.startsWith("\\connect") || line.startsWith("\\c ")) {
+                        throw ChronoException.failed("plain dump " + source.id() + " switches databases (" + line.strip()
+                                + "); restore would write outside the target", "restore it with psql by hand, or use a dump made without --create");
+                    }
+                }
+            } else {
+                in.transferTo(OutputStream.nullOutputStream());
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("backup " + source.id() + " is corrupt or truncated: " + e.getMessage() + "; nothing was touched",
+                    "choose another backup");
+        }
+    }
+
+    /** Streams the decompressed dump; with {@code mayStopEarly} a reader that closes its stdin (pg_restore --list) is fine. */
+    private static void feed(RestoreSource source, OutputStream out, boolean mayStopEarly) throws IOException {
+        try (InputStream in = source.open()) {
+            in.transferTo(out);
+        } catch (IOException e) {
+            if (!mayStopEarly || !String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("pipe")) {
+                throw e;
+            }
+        }
+    }
+
+    private void restoreOrDrop(Connection admin, PgTools tools, RestoreSource source, String db, int jobs, Repository repo) throws SQLException {
+        try {
+            restore(tools, source, db, jobs, repo);
+        } catch (RuntimeException e) {
+            // Half a restore is of no use to anyone; the live database was never touched.
+            try {
+                dropDatabase(admin, db);
+            } catch (SQLException dropFailure) {
+                log.warn("could not drop the half-restored database {}: {}", db, dropFailure.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * pg_restore reads stdin when one job is enough; parallel restore needs a seekable file,
+     * so a compressed archive is first decompressed into the repository's .partial area
+     * (same filesystem as the backups, private, removed afterwards).
+     */
+    private void restore(PgTools tools, RestoreSource source, String db, int jobs, Repository repo) {
+        List<String> args = new ArrayList<>(tools.connectionArgs());
+        if (source.format() == ArchiveFormat.PLAIN) {
+            args.addAll(List.of("-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", db, "-f", "-"));
+            tools.run(tools.spec(PgTool.PSQL, args).withStdin(out -> feed(source, out, false))
+                    .withStdout(in -> in.transferTo(OutputStream.nullOutputStream())));
+            return;
+        }
+        args.addAll(List.of("--exit-on-error", "-d", db));
+        if (jobs > 1) {
+            args.addAll(List.of("-j", String.valueOf(jobs)));
+        }
+        if (source.format() == ArchiveFormat.DIRECTORY || source.method() == Compression.Method.NONE && jobs > 1) {
+            args.add(source.dump().toString());
+            tools.run(tools.spec(PgTool.PG_RESTORE, args));
+            return;
+        }
+        if (jobs == 1) {
+            tools.run(tools.spec(PgTool.PG_RESTORE, args).withStdin(out -> feed(source, out, false)));
+            return;
+        }
+        Path temp = decompressToTemp(source, repo, db);
+        try {
+            args.add(temp.toString());
+            tools.run(tools.spec(PgTool.PG_RESTORE, args));
+        } finally {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException e) {
+                log.warn("could not remove {}: {}", temp, e.getMessage());
+            }
+        }
+    }
+
+    private static Path decompressToTemp(RestoreSource source, Repository repo, String db) {
+        Path dir = repo.root().resolve(".partial").resolve("restore");
+        Path temp = dir.resolve(db + ".dump");
+        try {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, Repository.DIR_MODE);
+            try (InputStream in = source.open();
+                 OutputStream out = Files.newOutputStream(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                Files.setPosixFilePermissions(temp, Repository.FILE_MODE);
+                in.transferTo(out);
+            }
+            return temp;
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException ignored) {
+                // reported below
+            }
+            throw ChronoException.failed("cannot decompress the archive for a parallel restore into " + dir + ": " + e.getMessage(),
+                    "free space there, or restore with --jobs 1 (streams without a temporary file)");
+        }
+    }
+
+    private static Verification verify(PgTools tools, RestoreSource source, String db, RestoreRequest req, List<Phase> phases) {
+        if (!req.verify()) {
+            return null;
+        }
+        long t = System.nanoTime();
+        try (Connection c = Database.connect(tools.connection().withDbname(db))) {
+            Verification v = Verification.run(c, source.manifest() == null ? null : source.manifest().tables());
+            phases.add(phase("verify", t));
+            return v;
+        } catch (SQLException e) {
+            throw ChronoException.failed("verification of " + db + " could not run: " + e.getMessage(), "inspect " + db + " by hand", e);
+        }
+    }
+
+    /**
+     * Ends the other sessions, then renames live to previous and staging to live in one
+     * transaction. The first rename holds an exclusive lock on the database, so sessions that
+     * try to connect meanwhile wait and then find the new database. A session that slips in
+     * between the terminate and the rename makes the rename fail (55006): end it and retry.
+     * Only when sessions keep coming back (a pool reconnecting at once) are new connections
+     * blocked with ALLOW_CONNECTIONS false, and allowed again right after; that flag is the
+     * one thing a crash in that short window could leave behind, so it is the last resort.
+     * Returns false when there was no live database to replace.
+     */
+    private boolean swap(Connection admin, String live, String staging, String previous) throws SQLException {
+        if (!exists(admin, live)) {
+            exec(admin, "ALTER DATABASE " + Identifiers.quote(staging) + " RENAME TO " + Identifiers.quote(live));
+            return false;
+        }
+        boolean blocked = false;
+        boolean swapped = false;
+        try {
+            for (int attempt = 1; ; attempt++) {
+                if (attempt == 4) {
+                    log.warn("sessions keep reconnecting to {}; blocking new connections for the swap", live);
+                    exec(admin, "ALTER DATABASE " + Identifiers.quote(live) + " ALLOW_CONNECTIONS false");
+                    blocked = true;
+                }
+                terminate(admin, live);
+                admin.setAutoCommit(false);
+                try {
+                    exec(admin, "ALTER DATABASE " + Identifiers.quote(live) + " RENAME TO " + Identifiers.quote(previous));
+                    betweenRenames.run();
+                    exec(admin, "ALTER DATABASE " + Identifiers.quote(staging) + " RENAME TO " + Identifiers.quote(live));
+                    admin.commit();
+                    swapped = true;
+                    return true;
+                } catch (SQLException e) {
+                    admin.rollback();
+                    if (!"55006".equals(e.getSQLState()) || attempt >= 6) {
+                        throw ChronoException.failed("swap failed, " + live + " is unchanged: " + e.getMessage(),
+                                "the restored copy is in " + staging, e);
+                    }
+                    log.warn("a session reached {} before the rename; retrying the swap ({})", live, attempt);
+                } catch (RuntimeException e) {
+                    admin.rollback();
+                    throw e;
+                } finally {
+                    admin.setAutoCommit(true);
+                }
+            }
+        } finally {
+            if (blocked) {
+                // The old data accepts connections again under whichever name it now has.
+                exec(admin, "ALTER DATABASE " + Identifiers.quote(swapped ? previous : live) + " ALLOW_CONNECTIONS true");
+            }
+        }
+    }
+
+    private static void terminate(Connection admin, String db) throws SQLException {
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        String sql = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()";
+        while (true) {
+            int n;
+            try (PreparedStatement ps = admin.prepareStatement(sql)) {
+                ps.setString(1, db);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    n = rs.getInt(1);
+                }
+            }
+            if (n == 0) {
+                return;
+            }
+            log.info("ended {} session(s) on {}", n, db);
+            if (System.nanoTime() > deadline) {
+                throw ChronoException.failed("sessions on " + db + " do not end", "stop the applications using it and run again");
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ChronoException.failed("interrupted while ending sessions on " + db, null);
+            }
+        }
+    }
+
+    /** A new empty database with the encoding and locale of {@code like} (when it exists), from template0. */
+    private static void createLike(Connection admin, String db, String like) throws SQLException {
+        StringBuilder sql = new StringBuilder("CREATE DATABASE " + Identifiers.quote(db) + " TEMPLATE template0");
+        if (like != null) {
+            try (PreparedStatement ps = admin.prepareStatement(
+                    "SELECT pg_encoding_to_char(encoding), datcollate, datctype, pg_get_userbyid(datdba) FROM pg_database WHERE datname = ?")) {
+                ps.setString(1, like);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        sql.append(" ENCODING ").append(literal(rs.getString(1)))
+                                .append(" LC_COLLATE ").append(literal(rs.getString(2)))
+                                .append(" LC_CTYPE ").append(literal(rs.getString(3)))
+                                .append(" OWNER ").append(Identifiers.quote(rs.getString(4)));
+                    }
+                }
+            }
+        }
+        exec(admin, sql.toString());
+    }
+
+    private static void dropDatabase(Connection admin, String db) throws SQLException {
+        terminate(admin, db);
+        exec(admin, "DROP DATABASE IF EXISTS " + Identifiers.quote(db));
+    }
+
+    private static boolean exists(Connection admin, String db) throws SQLException {
+        try (PreparedStatement ps = admin.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+            ps.setString(1, db);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    private static void exec(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    /** A string literal for DDL that takes no parameters (values from the catalog, not from users). */
+    static String literal(String s) {
+        return "'" + s.replace("'", "''") + "'";
+    }
+
+    /** live + suffix, shortening live so the name fits PostgreSQL's 63 bytes. */
+    static String derivedName(String live, String suffix) {
+        String base = live;
+        while ((base + suffix).getBytes(StandardCharsets.UTF_8).length > MAX_NAME) {
+            base = base.substring(0, base.length() - 1);
+        }
+        return base + suffix;
+    }
+
+    private static Phase phase(String name, long startNanos) {
+        return new Phase(name, (System.nanoTime() - startNanos) / 1_000_000);
+    }
+
+    private static List<String> append(List<String> list, String more) {
+        List<String> out = new ArrayList<>(list);
+        out.add(more);
+        return out;
+    }
+}

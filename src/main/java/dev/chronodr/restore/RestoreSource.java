@@ -1,0 +1,131 @@
+package dev.chronodr.restore;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.repo.BackupManifest;
+import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.StoredBackup;
+import dev.chronodr.report.Json;
+
+/**
+ * A dump to restore, resolved from --latest, --backup-id or --backup-file: the file (or
+ * directory) pg_restore/psql reads, how it is compressed as a whole, its format, and the
+ * chrono-dr manifest when there is one (checksums and row counts come from it).
+ */
+public record RestoreSource(String id, String database, ArchiveFormat format, String compression,
+                            @JsonIgnore Path dump, @JsonIgnore Path backupDir, @JsonIgnore BackupManifest manifest) {
+
+    private static final byte[] CUSTOM_MAGIC = "PGDMP".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    @com.fasterxml.jackson.annotation.JsonProperty
+    public String location() {
+        return (backupDir != null ? backupDir : dump).toString();
+    }
+
+    @JsonIgnore
+    public Compression.Method method() {
+        return Compression.Method.valueOf(compression.toUpperCase(java.util.Locale.ROOT));
+    }
+
+    /** Opens the dump decompressed (not for directory archives). */
+    public InputStream open() throws IOException {
+        return Compression.decompress(method(), new BufferedInputStream(Files.newInputStream(dump), 1 << 20));
+    }
+
+    /** --latest: the newest usable full backup of {@code database}. */
+    public static RestoreSource latest(Repository repo, String database) {
+        return repo.backups().stream()
+                .filter(StoredBackup::usable)
+                .filter(b -> database.equals(b.database()) && "full".equals(b.type()))
+                .findFirst()
+                .map(RestoreSource::of)
+                .orElseThrow(() -> ChronoException.failed("no usable full backup of database " + database + " in " + repo.root(),
+                        "run 'chrono-dr list --repo " + repo.root() + "' to see what is there, or pass --backup-file"));
+    }
+
+    /** --backup-id: a backup (or legacy file name) in the repository. */
+    public static RestoreSource byId(Repository repo, String id) {
+        StoredBackup b = repo.find(id).orElseThrow(() -> ChronoException.usage("no backup with id '" + id + "' in " + repo.root(),
+                "run 'chrono-dr list --repo " + repo.root() + "' for the ids"));
+        if (!b.usable()) {
+            throw ChronoException.failed("backup " + id + " cannot be restored: " + b.problem(), "choose another backup");
+        }
+        return of(b);
+    }
+
+    static RestoreSource of(StoredBackup b) {
+        if (b.manifest() != null) {
+            return fromManifest(b.path(), b.manifest());
+        }
+        return fromFile(b.path(), b.id(), b.database());
+    }
+
+    /** --backup-file: a chrono-dr backup directory or its dump, a directory archive, or a single dump file. */
+    public static RestoreSource fromPath(Path path) {
+        Path p = path.toAbsolutePath().normalize();
+        if (!Files.exists(p)) {
+            throw ChronoException.usage("backup file " + p + " does not exist", "check the path; 'chrono-dr list' shows the repository's backups");
+        }
+        if (Files.isDirectory(p)) {
+            if (Files.isRegularFile(p.resolve(BackupManifest.FILE_NAME))) {
+                return fromManifest(p, readManifest(p));
+            }
+            if (Files.isRegularFile(p.resolve("toc.dat"))) {
+                return new RestoreSource(p.getFileName().toString(), null, ArchiveFormat.DIRECTORY, "none", p, null, null);
+            }
+            throw ChronoException.usage(p + " is a directory but neither a chrono-dr backup (manifest.json) nor a pg_dump directory archive (toc.dat)",
+                    "pass the backup directory, its dump file, or a dump file");
+        }
+        Path parent = p.getParent();
+        if (parent != null && Files.isRegularFile(parent.resolve(BackupManifest.FILE_NAME))) {
+            BackupManifest m = readManifest(parent);
+            BackupManifest.FileEntry dump = m.file("dump");
+            if (dump != null && dump.name().equals(p.getFileName().toString())) {
+                return fromManifest(parent, m);
+            }
+        }
+        return fromFile(p, p.getFileName().toString(), null);
+    }
+
+    private static BackupManifest readManifest(Path dir) {
+        try {
+            return Json.mapper().readValue(dir.resolve(BackupManifest.FILE_NAME).toFile(), BackupManifest.class);
+        } catch (IOException e) {
+            throw ChronoException.failed("manifest of " + dir + " is unreadable: " + e.getMessage(), "the backup is damaged; choose another");
+        }
+    }
+
+    private static RestoreSource fromManifest(Path dir, BackupManifest m) {
+        BackupManifest.FileEntry dump = m.file("dump");
+        if (dump == null) {
+            throw ChronoException.failed("manifest of " + dir + " lists no dump file", "the backup is damaged; choose another");
+        }
+        String method = Compression.ofFile(dump.name()).name().toLowerCase(java.util.Locale.ROOT);
+        return new RestoreSource(m.id(), m.database(), ArchiveFormat.CUSTOM, method, dir.resolve(dump.name()), dir, m);
+    }
+
+    /** A single file: compression by its name, format by its first bytes (PGDMP = custom archive). */
+    private static RestoreSource fromFile(Path file, String id, String database) {
+        Compression.Method method = Compression.ofFile(file.getFileName().toString());
+        RestoreSource probe = new RestoreSource(id, database, ArchiveFormat.PLAIN, method.name().toLowerCase(java.util.Locale.ROOT), file, null, null);
+        byte[] head = new byte[CUSTOM_MAGIC.length];
+        try (InputStream in = probe.open()) {
+            int n = in.readNBytes(head, 0, head.length);
+            if (n == head.length && Arrays.equals(head, CUSTOM_MAGIC)) {
+                return new RestoreSource(id, database, ArchiveFormat.CUSTOM, probe.compression(), file, null, null);
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot read " + file + ": " + e.getMessage(), "the file is damaged or not a dump");
+        }
+        return probe;
+    }
+}
