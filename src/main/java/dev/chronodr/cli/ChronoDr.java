@@ -21,6 +21,7 @@ import picocli.CommandLine.Spec;
                 ListCommand.class,
                 CleanupCommand.class,
                 VacuumCommand.class,
+                DrTestCommand.class,
                 SandboxCommand.class,
                 CompletionCommand.class,
         },

@@ -1,0 +1,126 @@
+package dev.chronodr.cli;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import dev.chronodr.config.ChronoConfig;
+import dev.chronodr.config.ConnectionRequest;
+import dev.chronodr.config.Target;
+import dev.chronodr.config.TargetResolver;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Environment;
+import dev.chronodr.drill.DrillReport;
+import dev.chronodr.drill.DrillRequest;
+import dev.chronodr.drill.DrillService;
+import dev.chronodr.pg.ToolLocator;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.report.CommandResult;
+import dev.chronodr.report.Format;
+import dev.chronodr.report.Json;
+import dev.chronodr.report.ReportFile;
+import dev.chronodr.report.TerminalProgress;
+
+@Command(name = "dr-test", sortOptions = false,
+        description = {"Disaster-recovery drill: back up, verify, restore into a scratch database, prove it faithful, remove it.",
+                "Exit 0 the drill passed, 2 it failed (failing step first), 3 it could not run, 64 bad input."})
+public final class DrTestCommand extends BaseCommand {
+    @Mixin
+    ConnectionOptions connection;
+
+    @Option(names = "--backup-id", paramLabel = "ID", description = "Drill this backup instead of taking a fresh one.")
+    String backupId;
+
+    @Option(names = "--latest", description = "Drill the newest full backup instead of taking a fresh one.")
+    boolean latest;
+
+    @Option(names = "--deep", description = "Compare the content of every table, not only the critical ones (a fresh backup digests them all).")
+    boolean deep;
+
+    @Option(names = "--keep", description = "Keep the scratch database for inspection.")
+    boolean keep;
+
+    @Option(names = "--jobs", defaultValue = "2", paramLabel = "N", description = "Parallel restore jobs (default 2).")
+    int jobs;
+
+    @Option(names = "--rto", paramLabel = "MINUTES", description = "Recovery time objective (config drill.rto_minutes, default 30).")
+    Integer rto;
+
+    @Option(names = "--rpo", paramLabel = "MINUTES", description = "Recovery point objective (config drill.rpo_minutes, default 15).")
+    Integer rpo;
+
+    @Option(names = "--restore-to", paramLabel = "TARGET", description = "Restore on another target of the config file (another server).")
+    String restoreTo;
+
+    @Option(names = "--report", paramLabel = "FILE", description = "Also write the report as JSON to FILE.")
+    Path report;
+
+    @Option(names = "--junit-xml", paramLabel = "FILE", description = "Also write JUnit XML to FILE (one test case per step).")
+    Path junitXml;
+
+    /** The target's `drill:` config section. */
+    public static final class DrillConfig {
+        public Integer rto_minutes;
+        public Integer rpo_minutes;
+    }
+
+    @Override
+    protected Set<Format> formats() {
+        return EnumSet.of(Format.TEXT, Format.JSON, Format.JUNIT);
+    }
+
+    @Override
+    protected CommandResult execute() {
+        if (backupId != null && latest) {
+            throw ChronoException.usage("--backup-id and --latest exclude each other", "pick one");
+        }
+        if (jobs < 1 || jobs > 64) {
+            throw ChronoException.usage("--jobs " + jobs + " is out of range", "use 1 to 64");
+        }
+        TargetResolver resolver = new TargetResolver(cli().env());
+        Target target = resolver.resolve(connection.request());
+        DrillConfig cfg = ChronoConfig.section(target.config(), "drill", DrillConfig.class).orElse(new DrillConfig());
+        int rtoMin = rto != null ? rto : cfg.rto_minutes != null ? cfg.rto_minutes : 30;
+        int rpoMin = rpo != null ? rpo : cfg.rpo_minutes != null ? cfg.rpo_minutes : 15;
+        if (rtoMin < 1 || rpoMin < 1) {
+            throw ChronoException.usage("--rto and --rpo are minutes, 1 or more", null);
+        }
+        Target other = restoreTo == null ? null : restoreTarget(resolver);
+        ProcessRunner runner = cli().processRunner();
+        DrillService drill = new DrillService(runner, new ToolLocator(runner, cli().env().vars()),
+                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), ChronoDr.version());
+        DrillReport result = drill.run(target, new DrillRequest(backupId, latest, deep, keep, jobs,
+                Duration.ofMinutes(rtoMin), Duration.ofMinutes(rpoMin), other));
+        if (report != null) {
+            ReportFile.write(cli().env().resolve(report.toString()), w -> {
+                try {
+                    w.println(Json.mapper().writeValueAsString(result));
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        }
+        if (junitXml != null) {
+            ReportFile.write(cli().env().resolve(junitXml.toString()), result::writeJUnit);
+        }
+        return result;
+    }
+
+    /** The second target comes from the config alone: the shell's PG* variables describe the first. */
+    private Target restoreTarget(TargetResolver resolver) {
+        ConnectionRequest base = connection.request();
+        Map<String, String> vars = new HashMap<>(cli().env().vars());
+        vars.keySet().removeIf(k -> k.startsWith("PG") && !k.equals("PGPASSFILE"));
+        vars.remove("CHRONO_DR_TARGET");
+        ConnectionRequest req = new ConnectionRequest(null, null, null, null, null, null, base.configFile(), restoreTo,
+                null, null, null, null, null, false);
+        return new TargetResolver(new Environment(vars, cli().env().cwd())).resolve(req);
+    }
+}

@@ -1,0 +1,113 @@
+package dev.chronodr.drill;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import dev.chronodr.core.ExitCode;
+import dev.chronodr.report.CommandResult;
+import dev.chronodr.report.Format;
+import dev.chronodr.report.JUnitXml;
+import dev.chronodr.report.Renderer;
+import dev.chronodr.report.TextOutput;
+
+/**
+ * What the drill proved: each step with its status and time, the restore time against
+ * the RTO and the backup's age against the RPO.
+ */
+public record DrillReport(String database, String backupId, String scratchDatabase, String restoredOn, OffsetDateTime startedAt,
+                          List<Step> steps, Objective rto, Objective rpo, List<String> leftoversRemoved, boolean kept)
+        implements CommandResult, Renderer.FormatRenderable {
+
+    public enum Outcome { PASSED, FAILED, SKIPPED, ERROR }
+
+    public record Step(String name, Outcome outcome, long millis, String message, List<String> details) {
+    }
+
+    /** A measured value against its objective. */
+    public record Objective(long targetSeconds, Long measuredSeconds, boolean met, String what) {
+    }
+
+    @JsonProperty
+    public boolean passed() {
+        return steps.stream().noneMatch(s -> s.outcome() == Outcome.FAILED || s.outcome() == Outcome.ERROR);
+    }
+
+    @JsonProperty
+    public long totalMillis() {
+        return steps.stream().mapToLong(Step::millis).sum();
+    }
+
+    @Override
+    public ExitCode exitCode() {
+        if (passed()) {
+            return ExitCode.OK;
+        }
+        boolean failed = steps.stream().anyMatch(s -> s.outcome() == Outcome.FAILED);
+        return failed ? ExitCode.CRITICAL : ExitCode.UNKNOWN;
+    }
+
+    /** Failing steps first, then the rest in order. */
+    @JsonIgnore
+    List<Step> failingFirst() {
+        List<Step> out = new ArrayList<>(steps);
+        out.sort(Comparator.comparingInt(s -> s.outcome() == Outcome.FAILED || s.outcome() == Outcome.ERROR ? 0 : 1));
+        return out;
+    }
+
+    @Override
+    public void renderText(TextOutput out) {
+        out.line("dr-test " + (passed() ? "PASSED" : "FAILED") + ": " + database + " from backup " + (backupId == null ? "?" : backupId)
+                + (restoredOn == null ? "" : " restored on " + restoredOn) + " in " + TextOutput.duration(Duration.ofMillis(totalMillis())));
+        for (Step s : failingFirst()) {
+            out.line(String.format("  %-7s %-22s %9s  %s", s.outcome(), s.name(), TextOutput.duration(Duration.ofMillis(s.millis())),
+                    s.message() == null ? "" : s.message()));
+            if (s.outcome() != Outcome.PASSED) {
+                for (String d : s.details().subList(0, Math.min(10, s.details().size()))) {
+                    out.line("            " + d);
+                }
+            }
+        }
+        if (rto != null) {
+            out.field("RTO", rto.what());
+        }
+        if (rpo != null) {
+            out.field("RPO", rpo.what());
+        }
+        if (!leftoversRemoved.isEmpty()) {
+            out.field("cleaned", "scratch databases of interrupted drills: " + String.join(", ", leftoversRemoved));
+        }
+        if (kept && scratchDatabase != null) {
+            out.field("kept", scratchDatabase + " (--keep); drop it when done");
+        }
+    }
+
+    @Override
+    public boolean supports(Format format) {
+        return format == Format.JUNIT;
+    }
+
+    @Override
+    public void render(Format format, PrintWriter out) {
+        writeJUnit(out);
+    }
+
+    public void writeJUnit(PrintWriter out) {
+        List<JUnitXml.Case> cases = steps.stream().map(s -> new JUnitXml.Case("chrono-dr.dr-test." + database, s.name(),
+                Duration.ofMillis(s.millis()), switch (s.outcome()) {
+                    case PASSED -> JUnitXml.Outcome.PASSED;
+                    case FAILED -> JUnitXml.Outcome.FAILED;
+                    case SKIPPED -> JUnitXml.Outcome.SKIPPED;
+                    case ERROR -> JUnitXml.Outcome.ERROR;
+                }, s.message(), String.join("\n", s.details()))).toList();
+        JUnitXml.write("chrono-dr dr-test " + database, cases, Duration.ofMillis(totalMillis()), out);
+    }
+
+}

@@ -1,0 +1,14 @@
+package dev.chronodr.drill;
+
+import java.time.Duration;
+
+import dev.chronodr.config.Target;
+
+/**
+ * A drill: which backup (a fresh one unless {@code backupId} or {@code latest}), how
+ * deep to compare, where to restore ({@code restoreTo} null: beside the source), and the
+ * objectives to measure against.
+ */
+public record DrillRequest(String backupId, boolean latest, boolean deep, boolean keep, int jobs,
+                           Duration rto, Duration rpo, Target restoreTo) {
+}

@@ -1,0 +1,341 @@
+package dev.chronodr.drill;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import dev.chronodr.backup.BackupRequest;
+import dev.chronodr.backup.BackupService;
+import dev.chronodr.backup.BackupType;
+import dev.chronodr.config.Target;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Clock;
+import dev.chronodr.core.ExitCode;
+import dev.chronodr.core.Progress;
+import dev.chronodr.drill.DrillReport.Objective;
+import dev.chronodr.drill.DrillReport.Outcome;
+import dev.chronodr.drill.DrillReport.Step;
+import dev.chronodr.pg.ConnectionSettings;
+import dev.chronodr.pg.Database;
+import dev.chronodr.pg.PgTool;
+import dev.chronodr.pg.PgTools;
+import dev.chronodr.pg.PgVersion;
+import dev.chronodr.pg.ServerInfo;
+import dev.chronodr.pg.TableDigest;
+import dev.chronodr.pg.ToolLocator;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.repo.ArchiveToc;
+import dev.chronodr.repo.BackupManifest;
+import dev.chronodr.repo.BackupVerifier;
+import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.StoredBackup;
+import dev.chronodr.restore.RestoreRequest;
+import dev.chronodr.restore.RestoreResult;
+import dev.chronodr.restore.RestoreService;
+import dev.chronodr.restore.RestoreSource;
+
+/**
+ * The disaster-recovery drill: back up (or pick a backup), prove its files, restore it
+ * into a scratch database, prove the restore faithful (row counts, content digests,
+ * schema objects, sequence values, foreign keys), and always remove the scratch
+ * database. Every step is timed; the restore is measured against the RTO and the
+ * backup's age against the RPO.
+ */
+public final class DrillService {
+    private static final String MAINTENANCE_DB = "postgres";
+    private static final Pattern SETVAL = Pattern.compile("SELECT pg_catalog\\.setval\\('((?:[^']|'')*)', (-?\\d+), (true|false)\\);");
+
+    private final ProcessRunner runner;
+    private final ToolLocator locator;
+    private final Progress progress;
+    private final String version;
+
+    public DrillService(ProcessRunner runner, ToolLocator locator, Progress progress, String chronoDrVersion) {
+        this.runner = runner;
+        this.locator = locator;
+        this.progress = progress;
+        this.version = chronoDrVersion;
+    }
+
+    public DrillReport run(Target source, DrillRequest req) {
+        OffsetDateTime started = Clock.now();
+        Target restoreTarget = req.restoreTo() != null ? req.restoreTo() : source;
+        List<Step> steps = new ArrayList<>();
+        Repository repo = new Repository(source.repo());
+        String database = source.connection().dbname();
+
+        ServerInfo restoreServer = probe(restoreTarget.connection());
+        List<String> leftovers;
+        try {
+            leftovers = ScratchDatabase.removeLeftovers(restoreTarget.connection().withDbname(MAINTENANCE_DB), database, restoreServer.version().num());
+        } catch (SQLException e) {
+            throw ChronoException.unknown("cannot look for leftover scratch databases: " + e.getMessage(), "the role needs CONNECT on the postgres database");
+        }
+        requireCreatedb(restoreTarget.connection());
+
+        // 1. The backup.
+        long t = System.nanoTime();
+        StoredBackup backup;
+        try {
+            backup = chooseOrTake(source, req, repo);
+            steps.add(step("backup", Outcome.PASSED, t, (req.backupId() != null || req.latest() ? "using " : "took ") + backup.id(), List.of()));
+        } catch (ChronoException e) {
+            steps.add(step("backup", e.exitCode() == ExitCode.UNKNOWN ? Outcome.ERROR : Outcome.FAILED, t, e.getMessage(), List.of()));
+            return report(database, null, null, restoreTarget, started, steps, null, null, leftovers, false);
+        }
+        BackupManifest manifest = backup.manifest();
+
+        // 2. The backup's files.
+        t = System.nanoTime();
+        BackupVerifier.Result files = new BackupVerifier(v -> tools(restoreTarget, v)).verify(backup);
+        steps.add(step("verify-backup", files.status().rank() >= dev.chronodr.core.Status.CRITICAL.rank() ? Outcome.FAILED : Outcome.PASSED, t,
+                files.filesChecked() + " file(s) checked, " + files.tocEntries() + " archive entries", files.problems()));
+        if (!files.ok() && files.status() == dev.chronodr.core.Status.CRITICAL) {
+            return finish(database, backup, null, restoreTarget, started, steps, req, null, leftovers);
+        }
+
+        // 3..5 Restore into the scratch database, prove it, always drop it.
+        String scratchName = ScratchDatabase.nameFor(database, started);
+        ScratchDatabase scratch;
+        try {
+            scratch = ScratchDatabase.claim(restoreTarget.connection().withDbname(MAINTENANCE_DB), scratchName, req.keep());
+        } catch (SQLException e) {
+            throw ChronoException.unknown("cannot claim scratch database " + scratchName + ": " + e.getMessage(), null);
+        }
+        Thread cleanupOnInterrupt = new Thread(scratch::close, "dr-test-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanupOnInterrupt);
+        Long restoreSeconds = null;
+        try {
+            t = System.nanoTime();
+            RestoreResult restored;
+            try {
+                RestoreService restore = new RestoreService(runner, locator, progress, version);
+                RestoreRequest rr = new RestoreRequest(false, null, backup.legacy() ? backup.path().toString() : null, scratchName,
+                        req.jobs(), true, false);
+                RestoreSource src = backup.legacy() ? restore.resolve(restoreTarget, rr) : RestoreSource.byId(repo, backup.id());
+                restored = restore.restore(restoreTarget, rr, src);
+            } catch (ChronoException e) {
+                steps.add(step("restore", Outcome.FAILED, t, e.getMessage(), List.of()));
+                return finish(database, backup, scratchName, restoreTarget, started, steps, req, null, leftovers);
+            }
+            long restoreMillis = restored.phases().stream().filter(p -> !p.name().equals("verify")).mapToLong(RestoreResult.Phase::millis).sum();
+            restoreSeconds = Math.max(1, Math.round(restoreMillis / 1000.0));
+            steps.add(new Step("restore", Outcome.PASSED, restoreMillis, "into " + scratchName + " (" + restored.tocEntries() + " archive entries, "
+                    + restored.jobs() + " job(s))", List.of()));
+            var v = restored.verification();
+            long verifyMillis = restored.phases().stream().filter(p -> p.name().equals("verify")).mapToLong(RestoreResult.Phase::millis).sum();
+            steps.add(new Step("row-counts", v.tables().isEmpty() ? Outcome.SKIPPED : v.tables().stream().allMatch(x -> x.ok()) ? Outcome.PASSED : Outcome.FAILED,
+                    verifyMillis / 2, v.tables().isEmpty() ? v.note() : v.tables().size() + " table(s) equal to the manifest's counts",
+                    v.problems().stream().filter(p -> p.contains("manifest says")).toList()));
+            steps.add(new Step("foreign-keys", v.foreignKeys().stream().allMatch(x -> x.ok()) ? Outcome.PASSED : Outcome.FAILED,
+                    verifyMillis - verifyMillis / 2, v.foreignKeys().size() + " foreign key(s) without orphans",
+                    v.problems().stream().filter(p -> p.contains("without a match")).toList()));
+
+            ConnectionSettings scratchConn = restoreTarget.connection().withDbname(scratchName);
+            steps.add(digests(scratchConn, manifest, req.deep()));
+            steps.add(schema(scratchConn, restoreTarget, backup));
+        } finally {
+            scratch.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanupOnInterrupt);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs anyway; close() is idempotent enough (DROP IF EXISTS)
+            }
+        }
+        return finish(database, backup, scratchName, restoreTarget, started, steps, req, restoreSeconds, leftovers);
+    }
+
+    private StoredBackup chooseOrTake(Target source, DrillRequest req, Repository repo) {
+        if (req.backupId() != null) {
+            return repo.find(req.backupId()).filter(StoredBackup::usable).orElseThrow(() -> ChronoException.usage(
+                    "no backup '" + req.backupId() + "' in " + repo.root(), "see: chrono-dr list"));
+        }
+        if (req.latest()) {
+            String db = source.connection().dbname();
+            return repo.backups().stream().filter(StoredBackup::usable).filter(b -> db.equals(b.database()))
+                    .filter(b -> "full".equals(b.type())).findFirst()
+                    .orElseThrow(() -> ChronoException.failed("no full backup of " + db + " in " + repo.root(), "take one with: chrono-dr backup"));
+        }
+        BackupService backups = new BackupService(runner, locator, progress, version);
+        var result = backups.backup(source, new BackupRequest(BackupType.FULL, List.of(), "dr-test", Compression.DEFAULT, null,
+                source.criticalTables(), req.deep()));
+        return repo.find(result.manifest().id()).orElseThrow();
+    }
+
+    /** Content digests taken at backup time, computed again on the restored copy. */
+    private Step digests(ConnectionSettings scratch, BackupManifest manifest, boolean deep) {
+        long t = System.nanoTime();
+        if (manifest == null) {
+            return step("digests", Outcome.SKIPPED, t, "legacy backup: no digests to compare", List.of());
+        }
+        List<BackupManifest.TableEntry> digested = manifest.tables().stream().filter(x -> x.digest() != null).toList();
+        if (digested.isEmpty()) {
+            return step("digests", Outcome.SKIPPED, t, "the backup has no content digests (take one with backup --digest, or let dr-test take a fresh backup)", List.of());
+        }
+        List<String> problems = new ArrayList<>();
+        try (Connection c = Database.connect(scratch)) {
+            c.setAutoCommit(false);
+            TableDigest.pinSettings(c);
+            for (BackupManifest.TableEntry e : digested) {
+                TableDigest.Digest d = TableDigest.of(c, e.schema(), e.name());
+                if (!d.value().equals(e.digest()) || d.rows() != e.rows()) {
+                    problems.add(e.qualifiedName() + ": content differs from the backup's (" + d.rows() + " rows, manifest " + e.rows() + ")");
+                }
+            }
+            c.rollback();
+        } catch (SQLException e) {
+            return step("digests", Outcome.ERROR, t, "could not compute digests: " + e.getMessage(), List.of());
+        }
+        String scope = deep ? "every table" : digested.size() + " critical table(s)";
+        return step("digests", problems.isEmpty() ? Outcome.PASSED : Outcome.FAILED, t,
+                problems.isEmpty() ? "content of " + scope + " identical to the backup's" : problems.size() + " table(s) differ", problems);
+    }
+
+    /** Every schema object in the archive exists after the restore, and sequences hold the archive's values. */
+    private Step schema(ConnectionSettings scratch, Target restoreTarget, StoredBackup backup) {
+        long t = System.nanoTime();
+        if (backup.legacy()) {
+            return step("schema", Outcome.SKIPPED, t, "plain SQL backup: no table of contents to compare", List.of());
+        }
+        BackupManifest m = backup.manifest();
+        Path dump = backup.path().resolve(m.file("dump").name());
+        PgTools tools = tools(restoreTarget, new PgVersion(m.serverVersionNum()));
+        List<String> problems = new ArrayList<>();
+        Map<String, Integer> counts;
+        int sequences = 0;
+        try (Connection c = Database.connect(scratch)) {
+            String listing = pgRestore(tools, dump, List.of("--list"));
+            List<ArchiveToc.Entry> toc = ArchiveToc.parse(listing);
+            counts = Inventory.counts(toc);
+            problems.addAll(Inventory.missing(toc, Inventory.of(c)).stream().map(k -> "missing after restore: " + k).toList());
+            List<String> seqLines = listing.lines().filter(l -> l.matches("^\\d+; \\d+ \\d+ SEQUENCE SET .*")).toList();
+            if (!seqLines.isEmpty()) {
+                Path list = Files.createTempFile("chrono-dr-seq", ".list");
+                try {
+                    Files.write(list, seqLines);
+                    String sql = pgRestore(tools, dump, List.of("-L", list.toString(), "-f", "-"));
+                    Matcher mt = SETVAL.matcher(sql);
+                    while (mt.find()) {
+                        sequences++;
+                        String seq = mt.group(1).replace("''", "'");
+                        long expected = Long.parseLong(mt.group(2));
+                        boolean called = Boolean.parseBoolean(mt.group(3));
+                        String actual = sequenceValue(c, seq);
+                        if (!(expected + " " + called).equals(actual)) {
+                            problems.add("sequence " + seq + ": " + actual + " after restore, archive says " + expected + " " + called);
+                        }
+                    }
+                } finally {
+                    Files.deleteIfExists(list);
+                }
+            }
+        } catch (SQLException | IOException | ChronoException e) {
+            return step("schema", Outcome.ERROR, t, "could not compare the schema: " + e.getMessage(), List.of());
+        }
+        String summary = counts.entrySet().stream().map(e -> e.getValue() + " " + e.getKey().toLowerCase(java.util.Locale.ROOT)).toList()
+                + ", " + sequences + " sequence value(s)";
+        return step("schema", problems.isEmpty() ? Outcome.PASSED : Outcome.FAILED, t,
+                problems.isEmpty() ? "all archive objects present: " + summary : problems.size() + " difference(s)", problems);
+    }
+
+    private static String sequenceValue(Connection c, String regclassText) throws SQLException {
+        String name;
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?)::text")) {
+            ps.setString(1, regclassText);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                name = rs.getString(1);
+            }
+        }
+        if (name == null) {
+            return "missing";
+        }
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT last_value, is_called FROM " + name)) {
+            rs.next();
+            return rs.getLong(1) + " " + rs.getBoolean(2);
+        }
+    }
+
+    private String pgRestore(PgTools tools, Path dump, List<String> args) {
+        Compression.Method method = Compression.ofFile(dump.getFileName().toString());
+        return tools.run(tools.spec(PgTool.PG_RESTORE, args).withTimeout(Duration.ofHours(1)).withStdin(out -> {
+            try (var in = Compression.decompress(method, new java.io.BufferedInputStream(Files.newInputStream(dump), 1 << 20))) {
+                in.transferTo(out);
+            } catch (IOException e) {
+                if (!String.valueOf(e.getMessage()).contains("Broken pipe") && !String.valueOf(e.getMessage()).contains("Stream closed")) {
+                    throw e;
+                }
+            }
+        })).stdout();
+    }
+
+    private DrillReport finish(String database, StoredBackup backup, String scratch, Target restoreTarget, OffsetDateTime started,
+                               List<Step> steps, DrillRequest req, Long restoreSeconds, List<String> leftovers) {
+        Objective rto = null;
+        if (restoreSeconds != null) {
+            boolean met = restoreSeconds <= req.rto().toSeconds();
+            rto = new Objective(req.rto().toSeconds(), restoreSeconds, met,
+                    "restore took " + restoreSeconds + " s against an RTO of " + req.rto().toMinutes() + " min" + (met ? "" : ": MISSED"));
+            steps.add(new Step("rto", met ? Outcome.PASSED : Outcome.FAILED, 0, rto.what(), List.of()));
+        }
+        Objective rpo = null;
+        if (backup != null && backup.time() != null) {
+            long age = Math.max(0, Duration.between(backup.time(), started).toSeconds());
+            boolean met = age <= req.rpo().toSeconds();
+            rpo = new Objective(req.rpo().toSeconds(), age, met,
+                    "backup was " + age + " s old against an RPO of " + req.rpo().toMinutes() + " min" + (met ? "" : ": MISSED"));
+            steps.add(new Step("rpo", met ? Outcome.PASSED : Outcome.FAILED, 0, rpo.what(), List.of()));
+        }
+        return report(database, backup == null ? null : backup.id(), scratch, restoreTarget, started, steps, rto, rpo, leftovers, req.keep());
+    }
+
+    private static DrillReport report(String database, String backupId, String scratch, Target restoreTarget, OffsetDateTime started,
+                                      List<Step> steps, Objective rto, Objective rpo, List<String> leftovers, boolean keep) {
+        String on = restoreTarget.connection().host() + ":" + restoreTarget.connection().port();
+        return new DrillReport(database, backupId, scratch, on, started, List.copyOf(steps), rto, rpo, leftovers, keep);
+    }
+
+    private PgTools tools(Target target, PgVersion server) {
+        return new PgTools(target.exec(), target.connection(), runner, locator, server);
+    }
+
+    private static ServerInfo probe(ConnectionSettings s) {
+        try (Connection c = Database.connect(s)) {
+            return ServerInfo.probe(c);
+        } catch (SQLException e) {
+            throw ChronoException.critical("cannot read server information from " + s.describe() + ": " + e.getMessage(), null, e);
+        }
+    }
+
+    private static void requireCreatedb(ConnectionSettings s) {
+        try (Connection c = Database.connect(s); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user")) {
+            rs.next();
+            if (!rs.getBoolean(1)) {
+                throw ChronoException.unknown("role " + s.user() + " may not create databases, so the drill cannot restore a scratch copy",
+                        "ALTER ROLE " + s.user() + " CREATEDB; or run the drill as a role that has it (--restore-to another target)");
+            }
+        } catch (SQLException e) {
+            throw ChronoException.unknown("cannot check CREATEDB: " + e.getMessage(), null);
+        }
+    }
+
+    private static Step step(String name, Outcome outcome, long t0, String message, List<String> details) {
+        return new Step(name, outcome, Duration.ofNanos(System.nanoTime() - t0).toMillis(), message, List.copyOf(details));
+    }
+
+}
