@@ -19,6 +19,8 @@ import picocli.CommandLine.Spec;
                 BackupCommand.class,
                 ListCommand.class,
                 CleanupCommand.class,
+                WalPushCommand.class,
+                WalFetchCommand.class,
                 SandboxCommand.class,
                 CompletionCommand.class,
         },
