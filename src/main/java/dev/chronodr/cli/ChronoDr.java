@@ -21,6 +21,8 @@ import picocli.CommandLine.Spec;
                 CleanupCommand.class,
                 WalPushCommand.class,
                 WalFetchCommand.class,
+                PitrCommand.class,
+                RestorePointCommand.class,
                 SandboxCommand.class,
                 CompletionCommand.class,
         },
