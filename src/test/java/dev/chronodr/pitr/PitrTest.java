@@ -177,6 +177,29 @@ class PitrTest {
         assertTrue(!Files.exists(data), "nothing was touched");
     }
 
+    @Test
+    @Order(7)
+    void setupPrintsAndAppliesTheArchivingSettings() throws Exception {
+        CliRun shown = cli("pitr", "setup", "--repo", repo.toString(), "--rpo", "10", "--command", "/opt/chrono%dr/chrono-dr",
+                "--format", "json");
+        assertEquals(0, shown.exitCode(), shown::toString);
+        JsonNode settings = shown.json().path("settings");
+        assertEquals("'/opt/chrono%%dr/chrono-dr' wal-push --repo " + repo + " %p", shown.json().path("archive_command").asText());
+        assertEquals("300s", settings.get(3).path("wanted").asText());
+        assertTrue(settings.get(3).path("change").asBoolean());
+        assertEquals("on", settings.get(1).path("current").asText()); // archive_mode, already on
+
+        CliRun applied = cli("pitr", "setup", "--repo", repo.toString(), "--rpo", "10", "--command", launcher.toString(), "--apply");
+        assertEquals(0, applied.exitCode(), applied::toString);
+        try (Connection c = Database.connect(pg.connection(DB)); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT current_setting('archive_timeout'), current_setting('archive_command')")) {
+            rs.next();
+            assertEquals("5min", rs.getString(1));
+            assertEquals(ArchiveCommand.push(List.of(launcher.toString()), repo), rs.getString(2));
+        }
+        assertTrue(!applied.out().contains("restart of PostgreSQL is required"), applied::toString);
+    }
+
     private List<Integer> restoreAndRead(String name, String... target) throws Exception {
         Path base = Files.createDirectories(tmp.resolve(name));
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
