@@ -1,5 +1,6 @@
 package dev.chronodr.cli;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,6 +17,8 @@ import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
 import dev.chronodr.pg.ToolLocator;
+import dev.chronodr.pitr.IncrementalBackupService;
+import dev.chronodr.pitr.PhysicalBackupService;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.repo.Compression;
 import dev.chronodr.repo.Repository;
@@ -24,13 +27,14 @@ import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TerminalProgress;
 
 @Command(name = "backup", sortOptions = false,
-        description = {"Take a logical backup (a standard pg_dump custom archive, compressed and checksummed) into the repository.",
+        description = {"Take a logical backup (a standard pg_dump custom archive, compressed and checksummed) into the repository,",
+                "or with --type physical a base backup (pg_basebackup) for point-in-time recovery, see docs/pitr.md.",
                 "Exit 0 done, 1 failed (nothing usable is left behind), 3 client tools missing or too old, 64 bad input."})
 public final class BackupCommand extends BaseCommand {
     @Mixin
     ConnectionOptions connection;
 
-    @Option(names = "--type", defaultValue = "full", paramLabel = "TYPE", description = "full (default), schema, or data (with --tables).")
+    @Option(names = "--type", defaultValue = "full", paramLabel = "TYPE", description = "full (default), schema, data (with --tables), physical (base backup) or incremental (WAL switch).")
     String type;
 
     @Option(names = "--tables", arity = "1..*", paramLabel = "TABLE", description = "Tables for --type data: name or schema.name, matched exactly.")
@@ -63,6 +67,9 @@ public final class BackupCommand extends BaseCommand {
         BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, Compression.parse(compress), retentionDays,
                 digestTables, digestAll);
         ProcessRunner runner = cli().processRunner();
+        if (req.type().physical()) {
+            return physical(req, target, runner);
+        }
         BackupService service = new BackupService(runner, new ToolLocator(runner, cli().env().vars()),
                 TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), dev.chronodr.cli.ChronoDr.version());
         BackupResult result = service.backup(target, req);
@@ -71,5 +78,18 @@ public final class BackupCommand extends BaseCommand {
             result = result.withPruned(cleanup.deleted().stream().map(i -> i.id()).toList());
         }
         return result;
+    }
+
+    private CommandResult physical(BackupRequest req, Target target, ProcessRunner runner) {
+        if (!req.tables().isEmpty() || retentionDays != null) {
+            throw ChronoException.usage("--tables and --retention-days do not apply to --type " + type,
+                    "a base backup is the whole cluster; expire physical backups with cleanup (see docs/pitr.md)");
+        }
+        if (req.type() == BackupType.INCREMENTAL) {
+            return new IncrementalBackupService(Duration.ofMinutes(5)).run(target);
+        }
+        return new PhysicalBackupService(runner, new ToolLocator(runner, cli().env().vars()),
+                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), ChronoDr.version(), Duration.ofMinutes(5))
+                .backup(target, label, req.compression());
     }
 }

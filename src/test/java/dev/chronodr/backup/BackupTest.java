@@ -150,7 +150,7 @@ class BackupTest {
         assertEquals(64, caseMatters.exitCode());
         CliRun noTables = CliRun.run(pg.env(DB), dir, "backup", "--repo", repo.toString(), "--type", "data");
         assertEquals(64, noTables.exitCode());
-        CliRun badType = CliRun.run(pg.env(DB), dir, "backup", "--repo", repo.toString(), "--type", "incremental");
+        CliRun badType = CliRun.run(pg.env(DB), dir, "backup", "--repo", repo.toString(), "--type", "differential");
         assertEquals(64, badType.exitCode());
         CliRun badLevel = CliRun.run(pg.env(DB), dir, "backup", "--repo", repo.toString(), "--compress", "zstd:99");
         assertEquals(64, badLevel.exitCode());

@@ -1,0 +1,60 @@
+package dev.chronodr.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import dev.chronodr.config.Target;
+import dev.chronodr.config.TargetResolver;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.pitr.PitrSetupRequest;
+import dev.chronodr.pitr.PitrSetupService;
+import dev.chronodr.report.CommandResult;
+
+@Command(name = "pitr", description = "Point-in-time recovery: WAL archiving setup and restore to a moment.",
+        synopsisSubcommandLabel = "(setup | restore)",
+        subcommands = {PitrCommand.Setup.class, PitrRestoreCommand.class})
+public final class PitrCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    HelpOptions help;
+
+    @Override
+    public void run() {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "missing subcommand: setup or restore");
+    }
+
+    @Command(name = "setup", sortOptions = false,
+            description = {"Show (or with --apply, set through ALTER SYSTEM) the settings for continuous WAL archiving:",
+                    "wal_level, archive_mode, archive_command (chrono-dr wal-push) and archive_timeout sized from the RPO.",
+                    "Says which changes need a server restart. Exit 0 done, 1 failed, 2 cannot connect, 64 bad input."})
+    static final class Setup extends BaseCommand {
+        @Mixin
+        ConnectionOptions connection;
+
+        @Option(names = "--rpo", defaultValue = "15", paramLabel = "MINUTES",
+                description = "Most minutes of writes you accept to lose (default 15); archive_timeout is half of it, at least 60 s.")
+        int rpo;
+
+        @Option(names = "--command", paramLabel = "CMD",
+                description = "How the server runs chrono-dr, absolute (default: this checkout's scripts/chrono-dr, else java -jar THIS_JAR).")
+        String command;
+
+        @Option(names = "--apply", description = "Apply with ALTER SYSTEM and pg_reload_conf() (needs a superuser).")
+        boolean apply;
+
+        @Override
+        protected CommandResult execute() {
+            Target target = new TargetResolver(cli().env()).resolve(connection.request());
+            var launcher = Launcher.parse(command);
+            if (!launcher.get(0).startsWith("/")) {
+                throw ChronoException.usage("--command must start with an absolute path, got '" + launcher.get(0) + "'",
+                        "the server runs archive_command without your PATH");
+            }
+            return new PitrSetupService().setup(target.connection(),
+                    new PitrSetupRequest(target.repo(), rpo, launcher, apply));
+        }
+    }
+}

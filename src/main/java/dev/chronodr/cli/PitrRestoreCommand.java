@@ -1,0 +1,110 @@
+package dev.chronodr.cli;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import dev.chronodr.config.TargetResolver;
+import dev.chronodr.config.ConnectionRequest;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.pitr.Lsn;
+import dev.chronodr.pitr.PitrRestoreRequest;
+import dev.chronodr.pitr.PitrRestoreService;
+import dev.chronodr.pitr.RecoveryTarget;
+import dev.chronodr.report.CommandResult;
+
+@Command(name = "restore", sortOptions = false,
+        description = {"Restore a base backup into a new data directory, replay archived WAL to the target, promote and start it.",
+                "Exit 0 recovered and running, 1 failed, 3 server programs missing, 64 bad input or a target outside the window."})
+final class PitrRestoreCommand extends BaseCommand {
+    static final class Targets {
+        @Option(names = "--point-in-time", paramLabel = "TIMESTAMP",
+                description = "'2025-08-27 10:00:00' (local time zone), or with an offset: 2025-08-27T10:00:00+02:00.")
+        String time;
+
+        @Option(names = "--target-lsn", paramLabel = "LSN", description = "A WAL location, e.g. 0/3000060.")
+        String lsn;
+
+        @Option(names = "--target-name", paramLabel = "NAME", description = "A restore point made with 'chrono-dr restore-point'.")
+        String name;
+
+        @Option(names = "--target-immediate", description = "Stop as soon as the newest base backup is consistent.")
+        boolean immediate;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Targets targets;
+
+    @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "New or empty directory for the recovered cluster.")
+    String dataDir;
+
+    @Option(names = "--port", required = true, paramLabel = "PORT", description = "Port for the recovered server (beside the live one).")
+    int port;
+
+    @Option(names = "--repo", paramLabel = "DIR", description = "Backup repository (CHRONO_DR_REPO, config, else ./backups).")
+    String repo;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Config file (for the repository of --target).")
+    String config;
+
+    @Option(names = "--target", paramLabel = "NAME", description = "Named target from the config file (for its repository).")
+    String target;
+
+    @Option(names = "--command", paramLabel = "CMD",
+            description = "How the server runs chrono-dr for restore_command, absolute (default: this checkout's scripts/chrono-dr).")
+    String command;
+
+    @Option(names = "--timeout", defaultValue = "600", paramLabel = "SECONDS", description = "Most seconds to wait for recovery (default 600).")
+    int timeout;
+
+    @Override
+    protected CommandResult execute() {
+        if (port < 1 || port > 65535) {
+            throw ChronoException.usage("--port " + port + " is out of range", null);
+        }
+        RecoveryTarget t;
+        if (targets.time != null) {
+            t = RecoveryTarget.time(parseTime(targets.time));
+        } else if (targets.lsn != null) {
+            if (!Lsn.valid(targets.lsn)) {
+                throw ChronoException.usage("--target-lsn '" + targets.lsn + "' is not an LSN", "write it as X/Y in hex, e.g. 0/3000060");
+            }
+            t = RecoveryTarget.lsn(Lsn.parse(targets.lsn));
+        } else if (targets.name != null) {
+            t = RecoveryTarget.name(targets.name);
+        } else {
+            t = RecoveryTarget.immediate();
+        }
+        var launcher = Launcher.parse(command);
+        if (!launcher.get(0).startsWith("/")) {
+            throw ChronoException.usage("--command must start with an absolute path", "the server runs restore_command without your PATH");
+        }
+        Path repoDir = new TargetResolver(cli().env()).resolve(new ConnectionRequest(null, null, null, null, null, null, config, target,
+                null, null, null, null, repo, false)).repo();
+        return new PitrRestoreService(cli().processRunner(), cli().env()).restore(new PitrRestoreRequest(repoDir, t,
+                cli().env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout)));
+    }
+
+    static OffsetDateTime parseTime(String s) {
+        String v = s.trim();
+        try {
+            return OffsetDateTime.parse(v.replace(' ', 'T'));
+        } catch (DateTimeParseException e) {
+            try {
+                return LocalDateTime.parse(v.replace(' ', 'T'), DateTimeFormatter.ISO_LOCAL_DATE_TIME)
+                        .atZone(ZoneId.systemDefault()).toOffsetDateTime();
+            } catch (DateTimeParseException e2) {
+                throw ChronoException.usage("--point-in-time '" + s + "' is not a timestamp",
+                        "use 'YYYY-MM-DD HH:MM:SS' (local time) or ISO-8601 with an offset");
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package dev.chronodr.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+import dev.chronodr.config.Target;
+import dev.chronodr.config.TargetResolver;
+import dev.chronodr.pitr.RestorePointService;
+import dev.chronodr.report.CommandResult;
+
+@Command(name = "restore-point",
+        description = {"Create a named restore point (pg_create_restore_point), e.g. before a risky migration,",
+                "and record it in the repository. Exit 0 created, 1 failed, 64 bad input."})
+public final class RestorePointCommand extends BaseCommand {
+    @Mixin
+    ConnectionOptions connection;
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "Name of the restore point (1-63 characters).")
+    String name;
+
+    @Override
+    protected CommandResult execute() {
+        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        return new RestorePointService().create(target.connection(), target.repo(), name);
+    }
+}

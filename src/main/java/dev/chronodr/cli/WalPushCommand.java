@@ -1,0 +1,25 @@
+package dev.chronodr.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+import dev.chronodr.pitr.WalService;
+import dev.chronodr.report.CommandResult;
+
+@Command(name = "wal-push", sortOptions = false,
+        description = {"Archive one WAL file into REPO/wal (zstd, SHA-256, atomic). For archive_command:",
+                "  archive_command = '/path/to/chrono-dr wal-push --repo /path/to/repo %p'",
+                "Exit 0 archived (or already archived with the same content), 1 failed or a different file with that name exists."})
+public final class WalPushCommand extends BaseCommand {
+    @Mixin
+    WalRepoOption repo;
+
+    @Parameters(index = "0", paramLabel = "PATH", description = "The WAL file (%p), relative to the working directory.")
+    String path;
+
+    @Override
+    protected CommandResult execute() {
+        return WalService.push(repo.resolve(cli().env()), cli().env().resolve(path));
+    }
+}

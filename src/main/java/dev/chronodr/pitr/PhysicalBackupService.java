@@ -1,0 +1,307 @@
+package dev.chronodr.pitr;
+
+import java.io.BufferedOutputStream;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.chronodr.config.Target;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Clock;
+import dev.chronodr.core.Progress;
+import dev.chronodr.pg.Database;
+import dev.chronodr.pg.PgTool;
+import dev.chronodr.pg.PgTools;
+import dev.chronodr.pg.ServerInfo;
+import dev.chronodr.pg.ToolLocator;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.BackupManifest;
+import dev.chronodr.repo.BackupManifest.FileEntry;
+import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.RepoLock;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.report.Json;
+import dev.chronodr.report.TextOutput;
+
+/**
+ * A physical base backup: {@code pg_basebackup -D - -Ft -X none -c fast} streams one tar
+ * of the cluster to our stdin; it is compressed and hashed on its way to base.tar.zst,
+ * while the same bytes are parsed as tar to keep backup_label and PostgreSQL's
+ * backup_manifest (which pg_verifybackup checks). WAL is not in the tar: it comes from
+ * the archive, and the backup is committed only once its last segment is archived.
+ */
+public final class PhysicalBackupService {
+    /** The repository groups backups per database; a base backup is the whole cluster. */
+    public static final String CLUSTER = "cluster";
+    private static final Pattern LABEL_LSN = Pattern.compile("START WAL LOCATION: ([0-9A-F]+/[0-9A-F]+)");
+    private static final Pattern LABEL_TIME = Pattern.compile("START TIME: (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d) (\\S+)");
+    private static final Pattern LABEL_TLI = Pattern.compile("START TIMELINE: (\\d+)");
+    private static final String SERVER = """
+            SELECT current_setting('archive_mode'), (SELECT setting::int FROM pg_settings WHERE name = 'wal_segment_size'),
+                   (SELECT system_identifier FROM pg_control_system())
+            """;
+
+    private final ProcessRunner runner;
+    private final ToolLocator locator;
+    private final Progress progress;
+    private final String version;
+    private final Duration archiveWait;
+
+    public PhysicalBackupService(ProcessRunner runner, ToolLocator locator, Progress progress, String chronoDrVersion, Duration archiveWait) {
+        this.runner = runner;
+        this.locator = locator;
+        this.progress = progress;
+        this.version = chronoDrVersion;
+        this.archiveWait = archiveWait;
+    }
+
+    public PhysicalBackupResult backup(Target target, String label, Compression compression) {
+        Repository repo = new Repository(target.repo());
+        try (Connection conn = Database.connect(target.connection())) {
+            ServerInfo server = ServerInfo.probe(conn);
+            String archiveMode;
+            int segSize;
+            long sysId;
+            try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(SERVER)) {
+                rs.next();
+                archiveMode = rs.getString(1);
+                segSize = rs.getInt(2);
+                sysId = rs.getLong(3);
+            }
+            if ("off".equals(archiveMode)) {
+                throw ChronoException.failed("WAL archiving is off on this server: a base backup without archived WAL cannot be restored",
+                        "run 'chrono-dr pitr setup --apply' and restart PostgreSQL first");
+            }
+            PgTools tools = new PgTools(target.exec(), target.connection(), runner, locator, server.version());
+            tools.argv(PgTool.PG_BASEBACKUP, List.of()); // refuses a missing or too old pg_basebackup before anything starts
+            repo.ensureExists();
+            try (RepoLock lock = repo.lock(CLUSTER)) {
+                repo.removeLeftovers(CLUSTER);
+                return run(target, repo, server, tools, label, compression, segSize, sysId);
+            }
+        } catch (SQLException e) {
+            throw ChronoException.failed("base backup failed: " + e.getMessage(), null, e);
+        }
+    }
+
+    private PhysicalBackupResult run(Target target, Repository repo, ServerInfo server, PgTools tools, String label,
+                                     Compression compression, int segSize, long sysId) {
+        OffsetDateTime started = Clock.now();
+        long t0 = System.nanoTime();
+        String id = repo.newId(CLUSTER, "physical", started);
+        Path staged = repo.stage(CLUSTER, id);
+        boolean committed = false;
+        try {
+            List<String> args = new ArrayList<>(tools.connectionArgs());
+            args.addAll(List.of("-D", "-", "-Ft", "-X", "none", "-c", "fast", "--no-password", "-l", "chrono-dr " + id));
+            Path base = staged.resolve(PhysicalBackupInfo.BASE_FILE + compression.suffix());
+            AtomicReference<String> backupLabel = new AtomicReference<>();
+            MessageDigest sha = WalArchive.sha256();
+            AtomicLong raw = new AtomicLong();
+            ProcessSpec spec = tools.spec(PgTool.PG_BASEBACKUP, args).withStdout(in -> {
+                try (OutputStream fileOut = Files.newOutputStream(base, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                     OutputStream compressed = compression.compress(new DigestOutputStream(new BufferedOutputStream(fileOut, 1 << 20), sha))) {
+                    Files.setPosixFilePermissions(base, Repository.FILE_MODE);
+                    Tee tee = new Tee(in, compressed, raw, t0);
+                    TarArchiveInputStream tar = new TarArchiveInputStream(tee);
+                    TarArchiveEntry e;
+                    while ((e = tar.getNextEntry()) != null) {
+                        if (e.getName().equals("backup_label")) {
+                            backupLabel.set(new String(tar.readAllBytes(), StandardCharsets.UTF_8));
+                        } else if (e.getName().equals(PhysicalBackupInfo.PG_MANIFEST)) {
+                            Path m = staged.resolve(PhysicalBackupInfo.PG_MANIFEST);
+                            Files.copy(tar, m);
+                            Files.setPosixFilePermissions(m, Repository.FILE_MODE);
+                        }
+                    }
+                    // the end-of-archive blocks and padding belong in the file too
+                    tee.transferTo(OutputStream.nullOutputStream());
+                }
+            }).withTimeout(Duration.ofHours(24));
+            tools.run(spec);
+            progress.done();
+            OffsetDateTime stopped = Clock.now();
+            Repository.fsync(base);
+            Path pgManifest = staged.resolve(PhysicalBackupInfo.PG_MANIFEST);
+            if (backupLabel.get() == null || !Files.isRegularFile(pgManifest)) {
+                throw ChronoException.failed("pg_basebackup's output has no backup_label or backup_manifest",
+                        "use pg_basebackup 13 or newer, without --no-manifest");
+            }
+            JsonNode manifest = Json.mapper().readTree(pgManifest.toFile());
+            JsonNode ranges = manifest.path("WAL-Ranges");
+            JsonNode last = ranges.get(ranges.size() - 1);
+            int timeline = last.path("Timeline").asInt();
+            Lsn startLsn = Lsn.parse(find(LABEL_LSN, backupLabel.get()));
+            Lsn stopLsn = Lsn.parse(last.path("End-LSN").asText());
+            String stopSeg = stopLsn.segmentBefore(timeline, segSize);
+            PhysicalBackupInfo info = new PhysicalBackupInfo(id, sysId, timeline, startLsn.toString(), stopLsn.toString(),
+                    startLsn.segment(Integer.parseInt(find(LABEL_TLI, backupLabel.get())), segSize), stopSeg,
+                    labelTime(backupLabel.get(), started), stopped, segSize, server.version().num());
+            waitForArchive(new WalArchive(repo.root()), stopSeg);
+
+            Path infoFile = staged.resolve(PhysicalBackupInfo.FILE_NAME);
+            Json.mapper().writeValue(infoFile.toFile(), info);
+            Files.setPosixFilePermissions(infoFile, Repository.FILE_MODE);
+            List<FileEntry> files = List.of(
+                    new FileEntry(base.getFileName().toString(), "base", Files.size(base), raw.get(), HexFormat.of().formatHex(sha.digest()),
+                            compression.toString()),
+                    plainEntry(pgManifest, "pg_backup_manifest"),
+                    plainEntry(infoFile, "pitr"));
+            OffsetDateTime finished = Clock.now();
+            BackupManifest m = new BackupManifest(BackupManifest.FORMAT_VERSION, id, "physical", label, CLUSTER,
+                    target.connection().host(), target.connection().port(), server.versionString(), server.version().num(),
+                    tools.exec().mode().name().toLowerCase(Locale.ROOT) + " pg_basebackup", version, started, finished,
+                    Duration.ofNanos(System.nanoTime() - t0).toMillis(), compression.toString(), "tar", List.of(), files,
+                    new BackupManifest.Globals(true, true, "a base backup holds the whole cluster, roles included"));
+            Path dir = repo.commit(staged, m);
+            committed = true;
+            return PhysicalBackupResult.of(m, info, dir.toString());
+        } catch (IOException e) {
+            throw ChronoException.failed("base backup failed: " + e.getMessage(), "check free space in " + repo.root(), e);
+        } finally {
+            if (!committed) {
+                deleteQuietly(staged);
+            }
+        }
+    }
+
+    /** The backup is restorable only once the segment holding its end is in the archive. */
+    private void waitForArchive(WalArchive archive, String segment) {
+        long deadline = System.nanoTime() + archiveWait.toNanos();
+        while (!archive.contains(segment)) {
+            if (System.nanoTime() > deadline) {
+                throw ChronoException.failed("WAL segment " + segment + " (the end of this base backup) did not reach "
+                        + archive.root() + " within " + archiveWait.toSeconds() + " s; the backup is not kept",
+                        "check that archive_command is 'chrono-dr wal-push --repo " + archive.root().getParent()
+                                + " %p' (chrono-dr pitr setup) and the server log for archiver errors");
+            }
+            sleep(200);
+        }
+    }
+
+    static FileEntry plainEntry(Path f, String role) throws IOException {
+        MessageDigest sha = WalArchive.sha256();
+        sha.update(Files.readAllBytes(f));
+        long n = Files.size(f);
+        return new FileEntry(f.getFileName().toString(), role, n, n, HexFormat.of().formatHex(sha.digest()), "none");
+    }
+
+    private static String find(Pattern p, String text) {
+        Matcher m = p.matcher(text);
+        if (!m.find()) {
+            throw ChronoException.failed("unexpected backup_label from pg_basebackup: no " + p.pattern(), null);
+        }
+        return m.group(1);
+    }
+
+    private static OffsetDateTime labelTime(String label, OffsetDateTime fallback) {
+        Matcher m = LABEL_TIME.matcher(label);
+        if (m.find() && ("UTC".equals(m.group(2)) || "GMT".equals(m.group(2)))) {
+            return LocalDateTime.parse(m.group(1), DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")).atOffset(ZoneOffset.UTC);
+        }
+        return fallback; // the server's log_timezone is not UTC; our own start time is close and earlier
+    }
+
+    /** Copies every byte read (including skipped ones) to the compressed file. */
+    private final class Tee extends FilterInputStream {
+        private final OutputStream copy;
+        private final AtomicLong raw;
+        private final long t0;
+
+        Tee(InputStream in, OutputStream copy, AtomicLong raw, long t0) {
+            super(in);
+            this.copy = copy;
+            this.raw = raw;
+            this.t0 = t0;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] b = new byte[1];
+            int n = read(b, 0, 1);
+            return n <= 0 ? -1 : b[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                copy.write(b, off, n);
+                long total = raw.addAndGet(n);
+                double secs = (System.nanoTime() - t0) / 1e9;
+                progress.update(String.format(Locale.ROOT, "base backup: %s read, %s/s, %.0f s",
+                        TextOutput.bytes(total), TextOutput.bytes((long) (total / Math.max(secs, 0.001))), secs));
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            byte[] buf = new byte[(int) Math.min(n, 1 << 16)];
+            long done = 0;
+            while (done < n) {
+                int r = read(buf, 0, (int) Math.min(buf.length, n - done));
+                if (r < 0) {
+                    break;
+                }
+                done += r;
+            }
+            return done;
+        }
+
+        @Override
+        public void close() {
+            // the process runner owns the child's stdout
+        }
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ChronoException.failed("interrupted", null);
+        }
+    }
+
+    static void deleteQuietly(Path dir) {
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException ignored) {
+            // the next run removes leftovers under .partial
+        }
+    }
+
+}

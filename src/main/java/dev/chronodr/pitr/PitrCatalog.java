@@ -1,0 +1,89 @@
+package dev.chronodr.pitr;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.report.Json;
+
+/** The base backups (REPO/ID/physical.json) and the WAL archive of one repository. */
+public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArchive.Entry> wal) {
+
+    public static PitrCatalog of(Path repo) {
+        List<PhysicalBackupInfo> bases = new ArrayList<>();
+        if (Files.isDirectory(repo)) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(repo)) {
+                for (Path d : ds) {
+                    Path info = d.resolve(PhysicalBackupInfo.FILE_NAME);
+                    // physical.json is committed with manifest.json by one rename: both or neither
+                    if (!d.getFileName().toString().startsWith(".") && Files.isRegularFile(info)) {
+                        bases.add(Json.mapper().readValue(info.toFile(), PhysicalBackupInfo.class));
+                    }
+                }
+            } catch (IOException e) {
+                throw ChronoException.failed("cannot read base backups in " + repo + ": " + e.getMessage(), null);
+            }
+        }
+        bases.sort(Comparator.comparing(PhysicalBackupInfo::stopTime));
+        return new PitrCatalog(repo, List.copyOf(bases), new WalArchive(repo).list());
+    }
+
+    public Optional<PhysicalBackupInfo> newestBase() {
+        return bases.isEmpty() ? Optional.empty() : Optional.of(bases.get(bases.size() - 1));
+    }
+
+    public Path baseDir(PhysicalBackupInfo b) {
+        return repo.resolve(b.id());
+    }
+
+    /** Newest archived segment on the timeline or later ones. */
+    public Optional<WalArchive.Entry> newestSegment() {
+        return wal.stream().filter(WalArchive.Entry::isSegment).max(Comparator.comparing(WalArchive.Entry::timeline)
+                .thenComparing(WalArchive.Entry::name));
+    }
+
+    /**
+     * The last moment the archive can reach: when its newest segment was archived. Every
+     * record in that segment is older, so this is an upper bound; a target between the last
+     * commit and it is caught by the server ("recovery ended before the target").
+     */
+    public Optional<OffsetDateTime> latestReachable() {
+        return newestSegment().map(e -> e.archivedAt().atOffset(ZoneOffset.UTC));
+    }
+
+    public Optional<OffsetDateTime> earliestReachable() {
+        return bases.isEmpty() ? Optional.empty() : Optional.of(bases.get(0).stopTime());
+    }
+
+    /** The archived segments needed from a base backup's start on, in order, and the first gap if any. */
+    public Optional<String> firstGapAfter(PhysicalBackupInfo b) {
+        List<String> names = wal.stream().filter(WalArchive.Entry::isSegment)
+                .filter(e -> e.timeline().equals(String.format("%08X", b.timeline())))
+                .map(WalArchive.Entry::name).filter(n -> n.compareTo(b.startWalFile()) >= 0).sorted().toList();
+        String expect = b.startWalFile();
+        for (String n : names) {
+            if (!n.equals(expect)) {
+                return Optional.of(expect);
+            }
+            expect = next(expect, b.walSegmentSize());
+        }
+        return names.isEmpty() ? Optional.of(b.startWalFile()) : Optional.empty();
+    }
+
+    static String next(String segment, int segSize) {
+        long tli = Long.parseLong(segment.substring(0, 8), 16);
+        long hi = Long.parseLong(segment.substring(8, 16), 16);
+        long lo = Long.parseLong(segment.substring(16, 24), 16);
+        long perId = 0x100000000L / segSize;
+        long segno = hi * perId + lo + 1;
+        return String.format("%08X%08X%08X", tli, segno / perId, segno % perId);
+    }
+}

@@ -1,0 +1,324 @@
+package dev.chronodr.pitr;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Environment;
+import dev.chronodr.process.ProcessFailedException;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.sandbox.ServerBinaries;
+
+/**
+ * Restores a base backup into a new data directory and replays archived WAL up to a
+ * target: choose the newest base backup that ends before the target (refusing targets
+ * outside the archive's window before touching anything), extract it, write
+ * restore_command (wal-fetch) and recovery_target_* with recovery_target_action=promote,
+ * start the server with pg_ctl and wait until it has promoted.
+ */
+public final class PitrRestoreService {
+    private static final String SERVICE_USER = "postgres";
+    private static final Pattern STOPPING = Pattern.compile("LOG:\\s+(recovery stopping .*)");
+    private static final Pattern LAST_TX = Pattern.compile("LOG:\\s+last completed transaction was at log time (.*)");
+    private static final Pattern NEW_TLI = Pattern.compile("LOG:\\s+selected new timeline ID: (\\d+)");
+
+    private final ProcessRunner runner;
+    private final Environment env;
+
+    public PitrRestoreService(ProcessRunner runner, Environment env) {
+        this.runner = runner;
+        this.env = env;
+    }
+
+    /** The base backup for a target, or a refusal that names the recoverable window. */
+    public PhysicalBackupInfo choose(PitrCatalog catalog, RecoveryTarget target, List<String> warnings) {
+        List<PhysicalBackupInfo> bases = catalog.bases();
+        if (bases.isEmpty()) {
+            throw ChronoException.failed("no base backup in " + catalog.repo(), "take one with: chrono-dr backup --type physical");
+        }
+        OffsetDateTime earliest = catalog.earliestReachable().orElseThrow();
+        String latest = catalog.latestReachable().map(Object::toString).orElse("(no WAL archived)");
+        String window = "recoverable window: " + earliest + " (end of the oldest base backup " + bases.get(0).id() + ") to about "
+                + latest + " (newest archived WAL)";
+        PhysicalBackupInfo chosen = switch (target.kind()) {
+            case TIME -> {
+                if (target.time().isBefore(earliest)) {
+                    throw ChronoException.usage("target " + target.time() + " is before the oldest base backup ends; " + window,
+                            "choose a time in the window; older moments need an older base backup, which this repository does not have");
+                }
+                Optional<OffsetDateTime> last = catalog.latestReachable();
+                if (last.isEmpty() || target.time().isAfter(last.get())) {
+                    throw ChronoException.usage("target " + target.time() + " is after the newest archived WAL; " + window,
+                            "wait for the archiver (or run 'chrono-dr backup --type incremental' to switch and archive now)");
+                }
+                yield bases.stream().filter(b -> !b.stopTime().isAfter(target.time())).reduce((a, b) -> b).orElseThrow();
+            }
+            case LSN -> bases.stream().filter(b -> Lsn.parse(b.stopLsn()).compareTo(target.lsn()) <= 0).reduce((a, b) -> b)
+                    .orElseThrow(() -> ChronoException.usage("target LSN " + target.lsn() + " is before the end of the oldest base backup ("
+                            + bases.get(0).stopLsn() + "); " + window, null));
+            case NAME -> {
+                Optional<RestorePointResult> p = RestorePoints.find(catalog.repo(), target.name());
+                if (p.isEmpty()) {
+                    warnings.add("restore point '" + target.name() + "' is not recorded in the repository; starting from the oldest base backup");
+                    yield bases.get(0);
+                }
+                yield bases.stream().filter(b -> !b.stopTime().isAfter(p.get().createdAt())).reduce((a, b) -> b)
+                        .orElseThrow(() -> ChronoException.usage("restore point '" + target.name() + "' (" + p.get().createdAt()
+                                + ") is before the oldest base backup ends; " + window, null));
+            }
+            case IMMEDIATE -> bases.get(bases.size() - 1);
+        };
+        Optional<String> gap = catalog.firstGapAfter(chosen);
+        if (gap.isPresent() && gap.get().compareTo(chosen.stopWalFile()) <= 0) {
+            throw ChronoException.failed("WAL segment " + gap.get() + " is missing from the archive; base backup " + chosen.id()
+                    + " cannot become consistent without it", "restore from another base backup, or recover the segment");
+        }
+        gap.ifPresent(g -> warnings.add("WAL segment " + g + " is missing from the archive: recovery cannot go past it"));
+        return chosen;
+    }
+
+    public PitrRestoreResult restore(PitrRestoreRequest req) {
+        long t0 = System.nanoTime();
+        List<String> warnings = new ArrayList<>();
+        PitrCatalog catalog = PitrCatalog.of(req.repo());
+        PhysicalBackupInfo base = choose(catalog, req.target(), warnings);
+        Path bin = binDir(req.binDir(), base.serverVersionNum() / 10000);
+        Path data = req.dataDir().toAbsolutePath().normalize();
+        prepareEmpty(data);
+        Path archiveFile = catalog.baseDir(base).resolve(findBaseFile(catalog.baseDir(base)));
+        extract(archiveFile, data);
+        writeRecoverySettings(data, req, base);
+        handOver(data);
+        Path log = data.resolve("pitr-restore.log");
+        try {
+            serverCommand(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", log.toString(), "-w",
+                    "-t", String.valueOf(req.timeout().toSeconds()), "start"), req.timeout().plusSeconds(30));
+        } catch (ChronoException e) {
+            throw ChronoException.failed("recovery did not start or stopped early: " + lastFatal(log).orElse(e.getMessage()),
+                    "see " + log + "; the target may lie beyond the archived WAL", e);
+        }
+        waitForPromotion(bin, data, log, req.timeout());
+        String text = readLog(log);
+        return new PitrRestoreResult(req.target().toString(), base.id(), base.stopTime(), data.toString(), req.port(),
+                match(STOPPING, text), match(LAST_TX, text), match(NEW_TLI, text), (System.nanoTime() - t0) / 1_000_000,
+                log.toString(), warnings);
+    }
+
+    private Path binDir(Path given, int major) {
+        if (given != null) {
+            return given;
+        }
+        Path debian = Path.of("/usr/lib/postgresql/" + major + "/bin");
+        if (Files.isExecutable(debian.resolve("pg_ctl"))) {
+            return debian;
+        }
+        return ServerBinaries.find(env).orElseThrow(() -> ChronoException.unknown(
+                "no PostgreSQL " + major + " server programs (pg_ctl, postgres) on this machine", ServerBinaries.INSTALL_HINT));
+    }
+
+    private static void prepareEmpty(Path data) {
+        try {
+            if (Files.exists(data)) {
+                try (var ls = Files.list(data)) {
+                    if (ls.findAny().isPresent()) {
+                        throw ChronoException.usage("--data-dir " + data + " is not empty",
+                                "give a new or empty directory; chrono-dr never overwrites a data directory");
+                    }
+                }
+            } else {
+                Files.createDirectories(data.getParent());
+                Files.createDirectory(data);
+            }
+            Files.setPosixFilePermissions(data, Repository.DIR_MODE);
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot prepare " + data + ": " + e.getMessage(), null);
+        }
+    }
+
+    private static String findBaseFile(Path dir) {
+        for (String s : List.of(".zst", ".gz", "")) {
+            if (Files.isRegularFile(dir.resolve(PhysicalBackupInfo.BASE_FILE + s))) {
+                return PhysicalBackupInfo.BASE_FILE + s;
+            }
+        }
+        throw ChronoException.failed("base backup " + dir + " has no base.tar file", null);
+    }
+
+    /** Unpacks the tar (regular files and directories only: the backup holds one tablespace). */
+    static void extract(Path archive, Path data) {
+        try (InputStream in = Compression.decompress(Compression.ofFile(archive.getFileName().toString()),
+                new BufferedInputStream(Files.newInputStream(archive), 1 << 20));
+             TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
+            TarArchiveEntry e;
+            while ((e = tar.getNextEntry()) != null) {
+                Path p = data.resolve(e.getName()).normalize();
+                if (!p.startsWith(data)) {
+                    throw ChronoException.failed("base backup entry escapes the data directory: " + e.getName(), null);
+                }
+                if (e.isDirectory()) {
+                    Files.createDirectories(p, PosixFilePermissions.asFileAttribute(Repository.DIR_MODE));
+                } else if (e.isFile()) {
+                    Files.createDirectories(p.getParent());
+                    try (OutputStream out = Files.newOutputStream(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                        tar.transferTo(out);
+                    }
+                    Files.setPosixFilePermissions(p, Repository.FILE_MODE);
+                } else {
+                    throw ChronoException.failed("base backup entry " + e.getName() + " is a link or device; tablespaces are not supported", null);
+                }
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot extract " + archive + ": " + e.getMessage(), "check free space in " + data, e);
+        }
+    }
+
+    /**
+     * Appended to postgresql.auto.conf, so it wins over the backup's own settings. The copy
+     * does not archive: it would push a second history into the live server's archive.
+     */
+    private static void writeRecoverySettings(Path data, PitrRestoreRequest req, PhysicalBackupInfo base) {
+        StringBuilder b = new StringBuilder("\n# chrono-dr pitr restore from base backup ").append(base.id()).append('\n');
+        b.append("restore_command = ").append(conf(ArchiveCommand.fetch(req.launcher(), req.repo()))).append('\n');
+        b.append(req.target().setting()).append(" = ").append(conf(req.target().value())).append('\n');
+        b.append("recovery_target_action = 'promote'\n");
+        // the base backup's timeline: 'latest' could follow a history made by an earlier restore
+        b.append("recovery_target_timeline = 'current'\n");
+        b.append("port = ").append(req.port()).append('\n');
+        b.append("archive_mode = 'off'\n");
+        try {
+            Files.writeString(data.resolve("postgresql.auto.conf"), b.toString(), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            Files.writeString(data.resolve("recovery.signal"), "", StandardOpenOption.CREATE);
+            Files.setPosixFilePermissions(data.resolve("recovery.signal"), Repository.FILE_MODE);
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot write recovery settings in " + data + ": " + e.getMessage(), null);
+        }
+    }
+
+    static String conf(String v) {
+        return "'" + v.replace("'", "''") + "'";
+    }
+
+    private void waitForPromotion(Path bin, Path data, Path log, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            String state = controlState(bin, data);
+            if (state.equals("in production")) {
+                return;
+            }
+            if (!Files.exists(data.resolve("postmaster.pid"))) {
+                throw ChronoException.failed("the recovering server stopped: " + lastFatal(log).orElse("state " + state),
+                        "see " + log);
+            }
+            if (System.nanoTime() > deadline) {
+                throw ChronoException.failed("recovery has not finished after " + timeout.toSeconds() + " s (state: " + state
+                        + "); the server is left running", "see " + log);
+            }
+            PhysicalBackupService.sleep(200);
+        }
+    }
+
+    private String controlState(Path bin, Path data) {
+        var r = runner.run(ProcessSpec.of(bin.resolve("pg_controldata").toString(), data.toString())
+                .withTimeout(Duration.ofSeconds(30)).withoutEnv(List.of("PGDATA")));
+        for (String line : r.stdout().split("\n")) {
+            if (line.startsWith("Database cluster state:")) {
+                return line.substring(line.indexOf(':') + 1).strip();
+            }
+        }
+        return "unknown";
+    }
+
+    private static String readLog(Path log) {
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static Optional<String> lastFatal(Path log) {
+        String last = null;
+        for (String line : readLog(log).split("\n")) {
+            if (line.contains("FATAL:") || line.contains("PANIC:")) {
+                last = line.substring(line.indexOf(line.contains("FATAL:") ? "FATAL:" : "PANIC:")).strip();
+            }
+        }
+        return Optional.ofNullable(last);
+    }
+
+    private static String match(Pattern p, String text) {
+        String found = null;
+        Matcher m = p.matcher(text);
+        while (m.find()) {
+            found = m.group(1).strip();
+        }
+        return found;
+    }
+
+    private void serverCommand(List<String> argv, Duration timeout) {
+        List<String> full = new ArrayList<>();
+        if (isRoot()) {
+            full.addAll(List.of(runuser(), "-u", SERVICE_USER, "--"));
+        }
+        full.addAll(argv);
+        try {
+            runner.run(ProcessSpec.of(full).withTimeout(timeout)
+                    .withoutEnv(List.of("PGPASSWORD", "PGHOST", "PGPORT", "PGDATA")));
+        } catch (ProcessFailedException e) {
+            throw ChronoException.failed(e.getMessage(), null, e);
+        }
+    }
+
+    /** PostgreSQL refuses to run as root: as root, the data directory goes to the postgres OS user. */
+    private static void handOver(Path data) {
+        if (!isRoot()) {
+            return;
+        }
+        try {
+            UserPrincipal pg = data.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(SERVICE_USER);
+            try (var walk = Files.walk(data)) {
+                for (Path p : walk.sorted(Comparator.naturalOrder()).toList()) {
+                    Files.setOwner(p, pg);
+                }
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot give " + data + " to the postgres OS user: " + e.getMessage(),
+                    "run as the postgres user, or create the user");
+        }
+    }
+
+    static boolean isRoot() {
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    private static String runuser() {
+        for (String p : List.of("/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser")) {
+            if (Files.isExecutable(Path.of(p))) {
+                return p;
+            }
+        }
+        return "runuser";
+    }
+}

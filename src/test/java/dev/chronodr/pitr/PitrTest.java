@@ -1,0 +1,307 @@
+package dev.chronodr.pitr;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import dev.chronodr.core.Environment;
+import dev.chronodr.core.Secret;
+import dev.chronodr.pg.Database;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.sandbox.LocalCluster;
+import dev.chronodr.sandbox.ServerBinaries;
+import dev.chronodr.testing.CliRun;
+
+/**
+ * Point-in-time recovery end to end on a real cluster whose archive_command is the real
+ * wal-push: a wrapper script runs chrono-dr's classes (copied where the postgres OS user
+ * can read them) in a fresh JVM per segment, exactly as in production.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PitrTest {
+    private static final String DB = "shop";
+    private final ProcessRunner runner = new ProcessRunner(Map.copyOf(System.getenv()));
+    private final List<LocalCluster> restored = new ArrayList<>();
+    private Path tmp;
+    private Path repo;
+    private Path launcher;
+    private Path bin;
+    private LocalCluster pg;
+    private final Secret password = Secret.of("pitr-" + System.nanoTime());
+
+    @BeforeAll
+    void start() throws Exception {
+        Optional<Path> found = ServerBinaries.find(new Environment(System.getenv(), Path.of("").toAbsolutePath()));
+        Assumptions.assumeTrue(found.isPresent(), "needs local PostgreSQL server binaries");
+        bin = found.get();
+        tmp = Files.createTempDirectory("chrono-dr-pitr-");
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx--x--x"));
+        launcher = writeLauncher();
+        repo = tmp.resolve("repo");
+        Files.createDirectories(repo);
+        giveToPostgres(repo);
+        String archive = ArchiveCommand.push(List.of(launcher.toString()), repo);
+        pg = LocalCluster.create(tmp.resolve("pg"), bin, password, LocalCluster.Options.defaults()
+                .withSetting("archive_mode", "on")
+                .withSetting("archive_command", PitrRestoreService.conf(archive))
+                .withSetting("wal_level", "replica"), runner);
+        pg.start();
+        pg.createDatabase(DB);
+        pg.execute(DB, "CREATE TABLE orders (id serial PRIMARY KEY, batch int NOT NULL)");
+    }
+
+    @AfterAll
+    void stop() {
+        for (LocalCluster c : restored) {
+            c.remove();
+        }
+        if (pg != null) {
+            pg.remove();
+        }
+        if (tmp != null) {
+            try (var walk = Files.walk(tmp)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException ignored) {
+                // temp files
+            }
+        }
+    }
+
+    private OffsetDateTime batch1;
+    private OffsetDateTime batch2;
+    private String baseId;
+
+    @Test
+    @Order(1)
+    void baseBackupIsVerifiableAndRecordsItsWalRange() throws Exception {
+        CliRun r = cli("backup", "--type", "physical", "--repo", repo.toString(), "--format", "json");
+        assertEquals(0, r.exitCode(), r::toString);
+        JsonNode j = r.json();
+        baseId = j.path("id").asText();
+        Path dir = repo.resolve(baseId);
+        assertTrue(Files.isRegularFile(dir.resolve("base.tar.zst")));
+        assertTrue(Files.isRegularFile(dir.resolve("backup_manifest")));
+        assertEquals(1, j.path("pitr").path("timeline").asInt());
+        assertTrue(new WalArchive(repo).contains(j.path("pitr").path("stop_wal_file").asText()), "its last segment is archived");
+
+        // PostgreSQL's own tool accepts it (WAL is in our archive, not the tar: -n)
+        Path check = Files.createDirectories(tmp.resolve("verify"));
+        PitrRestoreService.extract(dir.resolve("base.tar.zst"), check);
+        assertTrue(Files.isRegularFile(check.resolve("backup_manifest")), "the tar carries PostgreSQL's manifest too");
+        var v = runner.execute(ProcessSpec.of(bin.resolve("pg_verifybackup").toString(), "-n", check.toString())
+                .withTimeout(Duration.ofMinutes(2)));
+        assertEquals(0, v.exitCode(), v.stdout() + v.stderrTail());
+
+        // and detects a damaged file
+        Path pgVersion = check.resolve("PG_VERSION");
+        Files.writeString(pgVersion, "99\n");
+        assertTrue(runner.execute(ProcessSpec.of(bin.resolve("pg_verifybackup").toString(), "-n", check.toString())
+                .withTimeout(Duration.ofMinutes(2))).exitCode() != 0);
+    }
+
+    @Test
+    @Order(2)
+    void writeThreeBatches() throws Exception {
+        insertBatch(1);
+        batch1 = serverNow();
+        Thread.sleep(1100);
+        insertBatch(2);
+        CliRun rp = cli("restore-point", "after-batch-2", "--repo", repo.toString());
+        assertEquals(0, rp.exitCode(), rp::toString);
+        batch2 = serverNow();
+        Thread.sleep(1100);
+        insertBatch(3);
+        CliRun inc = cli("backup", "--type", "incremental", "--repo", repo.toString(), "--format", "json");
+        assertEquals(0, inc.exitCode(), inc::toString);
+        assertEquals("wal-switch", inc.json().path("method").asText());
+        assertEquals(baseId, inc.json().path("base_backup").asText());
+        assertTrue(new WalArchive(repo).contains(inc.json().path("wal_file").asText()));
+    }
+
+    @Test
+    @Order(3)
+    void restoreToTheTimeAfterBatchOne() throws Exception {
+        assertEquals(List.of(1, 1, 1), restoreAndRead("r1", "--point-in-time", batch1.toString()));
+    }
+
+    @Test
+    @Order(4)
+    void restoreToTheTimeAfterBatchTwo() throws Exception {
+        assertEquals(List.of(1, 1, 1, 2, 2, 2), restoreAndRead("r2", "--point-in-time", batch2.toString()));
+    }
+
+    @Test
+    @Order(5)
+    void restoreToANamedRestorePoint() throws Exception {
+        assertEquals(List.of(1, 1, 1, 2, 2, 2), restoreAndRead("r3", "--target-name", "after-batch-2"));
+    }
+
+    @Test
+    @Order(6)
+    void aTargetBeforeTheOldestBaseBackupIsRefusedWithTheWindow() throws Exception {
+        Path data = tmp.resolve("r4/data");
+        CliRun r = CliRun.run(env(), tmp, "pitr", "restore", "--repo", repo.toString(), "--point-in-time",
+                batch1.minusHours(1).toString(), "--data-dir", data.toString(), "--port", "5999", "--command", launcher.toString());
+        assertEquals(64, r.exitCode(), r::toString);
+        assertTrue(r.err().contains("recoverable window:") && r.err().contains("before the oldest base backup"), r::toString);
+        assertTrue(!Files.exists(data), "nothing was touched");
+    }
+
+    @Test
+    @Order(7)
+    void setupPrintsAndAppliesTheArchivingSettings() throws Exception {
+        CliRun shown = cli("pitr", "setup", "--repo", repo.toString(), "--rpo", "10", "--command", "/opt/chrono%dr/chrono-dr",
+                "--format", "json");
+        assertEquals(0, shown.exitCode(), shown::toString);
+        JsonNode settings = shown.json().path("settings");
+        assertEquals("'/opt/chrono%%dr/chrono-dr' wal-push --repo " + repo + " %p", shown.json().path("archive_command").asText());
+        assertEquals("300s", settings.get(3).path("wanted").asText());
+        assertTrue(settings.get(3).path("change").asBoolean());
+        assertEquals("on", settings.get(1).path("current").asText()); // archive_mode, already on
+
+        CliRun applied = cli("pitr", "setup", "--repo", repo.toString(), "--rpo", "10", "--command", launcher.toString(), "--apply");
+        assertEquals(0, applied.exitCode(), applied::toString);
+        try (Connection c = Database.connect(pg.connection(DB)); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT current_setting('archive_timeout'), current_setting('archive_command')")) {
+            rs.next();
+            assertEquals("5min", rs.getString(1));
+            assertEquals(ArchiveCommand.push(List.of(launcher.toString()), repo), rs.getString(2));
+        }
+        assertTrue(!applied.out().contains("restart of PostgreSQL is required"), applied::toString);
+    }
+
+    private List<Integer> restoreAndRead(String name, String... target) throws Exception {
+        Path base = Files.createDirectories(tmp.resolve(name));
+        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
+        int port = LocalCluster.freePort();
+        List<String> args = new ArrayList<>(List.of("pitr", "restore", "--repo", repo.toString()));
+        args.addAll(List.of(target));
+        args.addAll(List.of("--data-dir", base.resolve("data").toString(), "--port", String.valueOf(port),
+                "--command", launcher.toString(), "--timeout", "120", "--format", "json"));
+        CliRun r = CliRun.run(env(), tmp, args.toArray(String[]::new));
+        restored.add(LocalCluster.open(base, bin, port, password, runner));
+        assertEquals(0, r.exitCode(), r::toString);
+        assertEquals(baseId, r.json().path("base_backup").asText());
+        List<Integer> batches = new ArrayList<>();
+        try (Connection c = Database.connect(LocalCluster.open(base, bin, port, password, runner).connection(DB));
+             Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT batch FROM orders ORDER BY id")) {
+            while (rs.next()) {
+                batches.add(rs.getInt(1));
+            }
+            try (ResultSet rec = st.executeQuery("SELECT pg_is_in_recovery()")) {
+                rec.next();
+                assertTrue(!rec.getBoolean(1), "promoted");
+            }
+        }
+        restored.get(restored.size() - 1).stop();
+        return batches;
+    }
+
+    private void insertBatch(int n) {
+        // no WAL switch between batches: fewer segments keeps each restore (a JVM per wal-fetch) quick
+        pg.execute(DB, "INSERT INTO orders (batch) SELECT " + n + " FROM generate_series(1, 3)");
+    }
+
+    private OffsetDateTime serverNow() throws SQLException {
+        try (Connection c = Database.connect(pg.connection(DB)); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT clock_timestamp()")) {
+            rs.next();
+            return rs.getObject(1, OffsetDateTime.class);
+        }
+    }
+
+    private Map<String, String> env() {
+        Map<String, String> env = new LinkedHashMap<>(System.getenv());
+        env.keySet().removeIf(k -> k.startsWith("PG") || k.startsWith("CHRONO_DR_"));
+        env.put("PGHOST", "127.0.0.1");
+        env.put("PGPORT", String.valueOf(pg.port()));
+        env.put("PGUSER", LocalCluster.SUPERUSER);
+        env.put("PGDATABASE", DB);
+        env.put("PGPASSWORD", password.reveal());
+        env.put("PGSSLMODE", "disable");
+        return env;
+    }
+
+    private CliRun cli(String... args) {
+        return CliRun.run(env(), tmp, args);
+    }
+
+    /** A chrono-dr launcher the postgres OS user can run: our classes and jars copied beside it. */
+    private Path writeLauncher() throws IOException {
+        Path cp = Files.createDirectories(tmp.resolve("cp"));
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> entries = new ArrayList<>();
+        int i = 0;
+        for (String e : classpath.split(java.io.File.pathSeparator)) {
+            Path p = Path.of(e);
+            if (e.isBlank() || p.endsWith("test-classes") || !Files.exists(p)) {
+                continue;
+            }
+            Path to = cp.resolve((i++) + "-" + p.getFileName());
+            if (Files.isDirectory(p)) {
+                try (var walk = Files.walk(p)) {
+                    for (Path f : walk.toList()) {
+                        Path dest = to.resolve(p.relativize(f).toString());
+                        if (Files.isDirectory(f)) {
+                            Files.createDirectories(dest);
+                        } else {
+                            Files.copy(f, dest, StandardCopyOption.REPLACE_EXISTING);
+                        }
+                    }
+                }
+            } else {
+                Files.copy(p, to);
+            }
+            entries.add(to.toString());
+        }
+        try (var walk = Files.walk(cp)) {
+            for (Path f : walk.toList()) {
+                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(Files.isDirectory(f) ? "rwxr-xr-x" : "rw-r--r--"));
+            }
+        }
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Path script = tmp.resolve("chrono-dr");
+        Files.writeString(script, "#!/bin/sh\nexec '" + java + "' -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -cp '"
+                + String.join(":", entries) + "' dev.chronodr.Main \"$@\"\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return script;
+    }
+
+    private static void giveToPostgres(Path p) throws IOException {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            return;
+        }
+        UserPrincipal u = p.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres");
+        Files.setOwner(p, u);
+    }
+}
