@@ -92,6 +92,10 @@ public final class ControlDataCheck implements VerifyCheck {
                     List.of());
         }
         Map<String, String> fields = parse(r.stdout());
+        if (!fields.containsKey("Database cluster state")) {
+            return CheckResult.blocked(this, "pg_controldata's output has no 'Database cluster state' line; it may be translated",
+                    List.of("run the tools with English messages (LC_MESSAGES=C in the container's environment)"), List.of());
+        }
         return judge(fields, r.stdout() + "\n" + r.stderrTail(), server, systemIdentifier(db), dataDir);
     }
 

@@ -26,7 +26,7 @@ public final class InvalidIndexCheck implements VerifyCheck {
                 SELECT c.reltoastrelid FROM pg_catalog.pg_class c JOIN scope s ON s.oid = c.oid WHERE c.reltoastrelid <> 0
             )
             SELECT n.nspname, ic.relname, tn.nspname, t.relname, pg_catalog.pg_get_indexdef(i.indexrelid),
-                   i.indisunique, t.relkind::text,
+                   i.indisunique, t.relkind::text, ic.relkind::text,
                    EXISTS (SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid) AS building
             FROM pg_catalog.pg_index i
             JOIN in_scope s ON s.oid = i.indrelid
@@ -62,12 +62,12 @@ public final class InvalidIndexCheck implements VerifyCheck {
             db.scope().bind(c, ps, 1);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    if (rs.getBoolean(8)) {
+                    if (rs.getBoolean(9)) {
                         building++;
                         continue;
                     }
                     findings.add(finding(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
-                            rs.getBoolean(6), rs.getString(7)));
+                            rs.getBoolean(6), rs.getString(7), rs.getString(8)));
                 }
             }
         }
@@ -92,11 +92,14 @@ public final class InvalidIndexCheck implements VerifyCheck {
     }
 
     private static Finding finding(String schema, String index, String tableSchema, String table, String def,
-                                   boolean unique, String tableKind) {
+                                   boolean unique, String tableKind, String indexKind) {
         String q = Identifiers.qualified(schema, index);
         String fix;
         String why;
-        if (index.matches(".*_ccnew\\d*")) {
+        if (indexKind.equals("I")) {
+            why = "partitioned index that is not attached on every partition (created ON ONLY, or a partition's index is missing)";
+            fix = "create the missing index on each partition, then ALTER INDEX " + q + " ATTACH PARTITION <that index>;";
+        } else if (index.matches(".*_ccnew\\d*")) {
             why = "left by a failed REINDEX CONCURRENTLY (the new copy); the original index is still in place";
             fix = "DROP INDEX CONCURRENTLY " + q + ";";
         } else if (index.matches(".*_ccold\\d*")) {

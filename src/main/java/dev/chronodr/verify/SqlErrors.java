@@ -46,6 +46,10 @@ final class SqlErrors {
             return new Judgement(Status.UNKNOWN, "not checked: " + msg + " (another session holds a lock that blocks even reads, such as ALTER TABLE or VACUUM FULL)",
                     "run verify again when that session is done; pg_locks shows who holds it");
         }
+        if (state.equals("42501") && msg.contains("row-level security")) {
+            return new Judgement(Status.UNKNOWN, "not checked: " + msg,
+                    "connect as the table's owner, a superuser, or a role with BYPASSRLS: a policy would hide rows from the check");
+        }
         if (state.equals("42501")) {
             String role = server == null ? "<role>" : Identifiers.quote(server.currentUser());
             String grant = server != null && server.version().major() >= 14 ? "GRANT pg_read_all_data TO " + role + ";"
