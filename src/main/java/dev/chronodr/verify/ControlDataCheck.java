@@ -50,8 +50,10 @@ public final class ControlDataCheck implements VerifyCheck {
     public CheckResult run(VerifyContext context) throws SQLException {
         String dataDir = context.request().dataDir();
         if (dataDir == null) {
-            return CheckResult.skipped(this, "no --data-dir given",
-                    List.of("pass --data-dir DIR (the server's data_directory, as seen where the tools run) to read pg_control"));
+            List<String> step = List.of("pass --data-dir DIR (the server's data_directory, as seen where the tools run) to read pg_control");
+            // Asked for by name, it could not run; merely not asked for, it does not apply.
+            return context.request().only().contains(NAME) ? CheckResult.blocked(this, "no --data-dir given", step, List.of())
+                    : CheckResult.skipped(this, "no --data-dir given", step);
         }
         DatabaseSession db = context.database();
         ServerInfo server = db.server();

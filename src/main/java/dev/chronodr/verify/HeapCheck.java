@@ -71,7 +71,7 @@ public final class HeapCheck implements VerifyCheck {
         long unknown = findings.stream().filter(f -> f.status() == Status.UNKNOWN).count();
         long toast = tables.stream().filter(Table::toast).count();
         String summary = CheckResult.summary(tables.size(), "table", "tables (" + toast + " of them TOAST)", bad, "damaged",
-                unknown, "all sound");
+                unknown, "all sound") + (am.createdNow() ? " (created extension amcheck in schema " + am.schema() + ")" : "");
         List<String> next = new ArrayList<>();
         if (bad > 0) {
             next.add("do not run VACUUM FULL, REINDEX or pg_repack on a damaged table: they can spread or hide the damage");

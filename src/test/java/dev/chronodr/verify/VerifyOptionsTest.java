@@ -54,6 +54,24 @@ class VerifyOptionsTest {
     }
 
     @Test
+    void unreachableDatabaseIsCriticalAndControlDataNeedsADirectory(@TempDir Path tmp) {
+        Map<String, String> env = new java.util.HashMap<>(NO_PG);
+        env.put("PGHOST", "127.0.0.1");
+        env.put("PGPORT", "1");
+        env.put("PGUSER", "nobody");
+        env.put("PGDATABASE", "nothing");
+        env.put("PGPASSWORD", "x");
+        CliRun down = CliRun.run(env, tmp, "verify", "--format", "json");
+        assertEquals(2, down.exitCode(), down.toString());
+        assertTrue(down.json().get("error").get("message").asText().contains("127.0.0.1:1"), down.out());
+
+        // Asked for by name without --data-dir: could not check, and no connection is needed to say so.
+        CliRun control = CliRun.run(env, tmp, "verify", "--only", "controldata", "--format", "json");
+        assertEquals(3, control.exitCode(), control.toString());
+        assertTrue(DataFiles.check(control.json(), "controldata").get("blocked").asBoolean());
+    }
+
+    @Test
     void timeoutsReadLikePostgres() {
         assertEquals(Duration.ofMillis(500), Timeouts.parse("--x", "500ms"));
         assertEquals(Duration.ofSeconds(30), Timeouts.parse("--x", "30s"));
