@@ -26,6 +26,7 @@ import picocli.CommandLine.Spec;
                 WalFetchCommand.class,
                 PitrCommand.class,
                 RestorePointCommand.class,
+                VerifyCommand.class,
                 SandboxCommand.class,
                 CompletionCommand.class,
         },
