@@ -228,14 +228,15 @@ final class AuthenticationCheck implements AuditCheck {
 
     private static List<HbaRule> load(AuditContext ctx) throws SQLException {
         PgVersion v = ctx.server().version();
-        // PostgreSQL 16 added file_name and rule_number (include files); before that there is one file.
+        // PostgreSQL 16 added file_name and rule_number (include files); before that there is one file,
+        // whose path pg_settings shows only to roles that may read it (current_setting() would raise).
         String sql = v.major() >= 16
                 ? """
                   SELECT file_name, line_number, type, database, user_name, address, netmask, auth_method, options, error
                   FROM pg_hba_file_rules ORDER BY file_name, line_number
                   """
                 : """
-                  SELECT current_setting('hba_file'), line_number, type, database, user_name, address, netmask, auth_method, options, error
+                  SELECT (SELECT setting FROM pg_settings WHERE name = 'hba_file'), line_number, type, database, user_name, address, netmask, auth_method, options, error
                   FROM pg_hba_file_rules ORDER BY line_number
                   """;
         List<HbaRule> rules = new ArrayList<>();

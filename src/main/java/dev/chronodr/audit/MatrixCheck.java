@@ -47,7 +47,9 @@ final class MatrixCheck implements AuditCheck {
             """.formatted(TABLE_KINDS);
     private static final String SEQUENCES_LACKING = """
             SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = ? AND c.relkind = 'S' AND NOT has_sequence_privilege(?::oid, c.oid, ?)
+            WHERE n.nspname = ? AND c.relkind = 'S'
+              -- CASE keeps the planner from calling has_sequence_privilege on tables ("is not a sequence")
+              AND CASE WHEN c.relkind = 'S' THEN NOT has_sequence_privilege(?::oid, c.oid, ?) END
             ORDER BY 1
             """;
     private static final String RELATION_EXTRA = """
@@ -157,7 +159,7 @@ final class MatrixCheck implements AuditCheck {
         if (found.isEmpty()) {
             log.add(Rule.MATRIX_ROLE_MISSING, name, "no role " + name + " in pg_roles",
                     "whatever depends on it (" + (spec.login() ? "logins, " : "") + "grants, scripts) fails; someone may create it ad hoc with too much power",
-                    "run the statements from 'chrono-dr audit --print-sql', then set its password with \\password " + q);
+                    "run the statements from 'chrono-dr audit --print-sql'" + (spec.login() ? ", then set its password with \\password " + q : ""));
             plan.creates().add("CREATE ROLE " + q + " WITH " + attributes(spec)
                     + (spec.connectionLimit() == null ? "" : " CONNECTION LIMIT " + spec.connectionLimit()) + ";");
             if (spec.login()) {

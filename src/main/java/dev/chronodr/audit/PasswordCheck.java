@@ -1,6 +1,8 @@
 package dev.chronodr.audit;
 
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.Optional;
 
 import org.slf4j.Logger;
@@ -14,6 +16,24 @@ import dev.chronodr.pg.Identifiers;
  */
 final class PasswordCheck implements AuditCheck {
     private static final Logger log = LoggerFactory.getLogger(PasswordCheck.class);
+
+    /**
+     * Which roles' verifiers match a candidate. Each SCRAM candidate costs a PBKDF2 run
+     * (4096 HMAC rounds by default), so roles are tested in parallel on the common pool.
+     */
+    static Map<String, Boolean> weakRoles(RoleCatalog roles, Map<String, PasswordVerifier> stored, WeakPasswords weak) {
+        List<RoleCatalog.Role> testable = roles.all().stream()
+                .filter(r -> !r.predefined() && stored.get(r.name()) != null && stored.get(r.name()).kind() != PasswordVerifier.Kind.UNKNOWN)
+                .toList();
+        long started = System.nanoTime();
+        Map<String, Boolean> result = testable.parallelStream().collect(Collectors.toConcurrentMap(RoleCatalog.Role::name, r -> {
+            PasswordVerifier v = stored.get(r.name());
+            return weak.candidatesFor(r.name()).stream().anyMatch(c -> v.matches(c, r.name()));
+        }));
+        log.debug("tested {} verifiers against {} candidates each in {} ms", testable.size(), weak.size() + 2,
+                (System.nanoTime() - started) / 1_000_000);
+        return result;
+    }
 
     @Override
     public String id() {
@@ -40,6 +60,7 @@ final class PasswordCheck implements AuditCheck {
             return;
         }
         WeakPasswords weak = ctx.weakPasswords();
+        Map<String, Boolean> weakRoles = weakRoles(ctx.roles(), stored.get(), weak);
         for (RoleCatalog.Role r : ctx.roles().all()) {
             if (r.predefined()) {
                 continue;
@@ -61,19 +82,7 @@ final class PasswordCheck implements AuditCheck {
                                 + "md5 passwords are deprecated since PostgreSQL 18",
                         "SET password_encryption = 'scram-sha-256'; then \\password " + q + " to store a SCRAM verifier");
             }
-            if (v.kind() == PasswordVerifier.Kind.UNKNOWN) {
-                log.debug("role {}: password verifier in an unrecognised format; not tested", r.name());
-                continue;
-            }
-            long started = System.nanoTime();
-            boolean weakMatch = false;
-            for (String candidate : weak.candidatesFor(r.name())) {
-                if (v.matches(candidate, r.name())) {
-                    weakMatch = true;
-                    break;
-                }
-            }
-            log.debug("role {}: {} tested in {} ms", r.name(), v.kind(), (System.nanoTime() - started) / 1_000_000);
+            boolean weakMatch = weakRoles.getOrDefault(r.name(), false);
             if (weakMatch) {
                 String kind = v.kind() == PasswordVerifier.Kind.MD5 ? "md5" : "SCRAM-SHA-256";
                 out.add(Rule.PASSWORD_WEAK, r.login() ? Severity.CRITICAL : Severity.WARNING, r.name(),

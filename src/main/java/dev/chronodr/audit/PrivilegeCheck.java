@@ -47,18 +47,24 @@ final class PrivilegeCheck implements AuditCheck {
 
     // Everything the role owns here, with the schema it lives in (NULL for databases and schemas themselves).
     private static final String OWNED = """
-            SELECT 'database' AS kind, NULL::text AS schema, d.datname AS name FROM pg_database d WHERE d.datdba = ?
-            UNION ALL
-            SELECT 'schema', n.nspname, n.nspname FROM pg_namespace n WHERE n.nspowner = ?
-            UNION ALL
-            SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
-                                  WHEN 'f' THEN 'foreign table' ELSE 'table' END,
-                   n.nspname, c.relname
-            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relowner = ? AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-            UNION ALL
-            SELECT 'function', n.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
-            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proowner = ?
+            SELECT * FROM (
+                SELECT 'database' AS kind, NULL::text AS schema, d.datname AS name FROM pg_database d
+                WHERE d.datdba = ? AND d.datname NOT IN ('template0', 'template1')
+                UNION ALL
+                SELECT 'schema', n.nspname, n.nspname FROM pg_namespace n WHERE n.nspowner = ?
+                UNION ALL
+                SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                                      WHEN 'f' THEN 'foreign table' ELSE 'table' END,
+                       n.nspname, c.relname
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relowner = ? AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+                UNION ALL
+                SELECT 'function', n.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proowner = ?
+            ) owned
+            -- The system's own objects belong to the bootstrap superuser; if that is the application
+            -- role, MATRIX-ATTRIBUTE already says so, and listing pg_catalog would bury everything else.
+            WHERE schema IS NULL OR (schema NOT IN ('pg_catalog', 'information_schema') AND schema NOT LIKE 'pg\\_%')
             ORDER BY 1, 2, 3
             """;
 

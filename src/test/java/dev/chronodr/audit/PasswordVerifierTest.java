@@ -69,7 +69,7 @@ class PasswordVerifierTest {
         assertTrue(w.candidatesFor("backup_user").contains("chrono_scraper_dev"));
         assertTrue(w.candidatesFor("backup_user").contains("backup_user"));
         assertTrue(w.candidatesFor("chrono_scraper").contains("chrono_scraper_dev"));
-        assertTrue(w.candidatesFor("backup_user").contains("backup_user123"));
+        assertTrue(w.candidatesFor("backup_user").contains("backup_user_dev"));
         assertFalse(w.toString().contains("chrono_scraper_dev"));
         assertFalse(w.toString().contains("changeme"));
     }
