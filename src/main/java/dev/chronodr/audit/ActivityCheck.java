@@ -7,7 +7,7 @@ import java.sql.SQLException;
 /** The runbook's "suspicious connections": one user from one address holding many sessions. */
 final class ActivityCheck implements AuditCheck {
     private static final String QUERY = """
-            SELECT usename, client_addr::text, count(*) AS sessions,
+            SELECT usename, host(client_addr), count(*) AS sessions,
                    count(*) FILTER (WHERE state = 'idle') AS idle
             FROM pg_stat_activity
             WHERE backend_type = 'client backend'

@@ -315,12 +315,30 @@ class AuditWeakClusterTest {
     }
 
     @Test
-    void weakPasswordListFromTheConfigIsTriedToo() throws Exception {
+    void configuredPasswordListAndConnectionThresholdApply() throws Exception {
         Path list = dir.resolve("weak-passwords.txt");
         Files.writeString(list, "# leaked service passwords\ncorrect horse battery staple\n");
-        Path cfg = AuditFixtures.config(dir, "with-list", audit -> audit.put("weak_passwords_file", list.toString()));
-        JsonNode r = audit(pg.env(DB), cfg, "--format", "json").json();
+        Path cfg = AuditFixtures.config(dir, "with-list", audit -> {
+            audit.put("weak_passwords_file", list.toString());
+            audit.put("client_connection_threshold", 3);
+        });
+        // Four idle sessions of one user from one address, held open while the audit runs.
+        List<java.sql.Connection> held = new ArrayList<>();
+        JsonNode r;
+        try {
+            for (int i = 0; i < 4; i++) {
+                held.add(pg.connect(DB));
+            }
+            r = audit(pg.env(DB), cfg, "--format", "json").json();
+        } finally {
+            for (java.sql.Connection c : held) {
+                c.close();
+            }
+        }
         assertEquals("CRITICAL", severity(r, "PASSWORD-WEAK", "intruder"));
         assertTrue(finding(r, "PASSWORD-WEAK", "intruder").path("evidence").asText().contains("weak-passwords.txt"));
+        String who = pg.superuser() + "@127.0.0.1";
+        assertEquals("WARNING", severity(r, "ACTIVITY-CLIENT-CONNECTIONS", who));
+        assertTrue(finding(r, "ACTIVITY-CLIENT-CONNECTIONS", who).path("evidence").asText().contains("threshold 3"));
     }
 }
