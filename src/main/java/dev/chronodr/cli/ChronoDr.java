@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
                 PitrCommand.class,
                 RestorePointCommand.class,
                 VerifyCommand.class,
+                AuditCommand.class,
                 SandboxCommand.class,
                 CompletionCommand.class,
         },
