@@ -18,7 +18,12 @@ import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
 import dev.chronodr.report.TerminalProgress;
+import dev.chronodr.verify.BackupFilesCheck;
+import dev.chronodr.verify.CriticalRowCountCheck;
 import dev.chronodr.verify.DatabaseChecks;
+import dev.chronodr.verify.VerifyCheck;
+import dev.chronodr.config.ChronoConfig;
+import dev.chronodr.core.ChronoException;
 import dev.chronodr.verify.Scope;
 import dev.chronodr.verify.Timeouts;
 import dev.chronodr.verify.VerifyContext;
@@ -61,6 +66,21 @@ public final class VerifyCommand extends BaseCommand {
             description = "The server's data directory, where the tools run (this host, or inside the container): reads pg_control with pg_controldata.")
     String dataDir;
 
+    @Option(names = "--backup", paramLabel = "ID", split = ",", description = "Verify these backups' files instead of the database.")
+    List<String> backups = new ArrayList<>();
+
+    @Option(names = "--latest-backup", description = "Verify the newest backup's files instead of the database.")
+    boolean latestBackup;
+
+    @Option(names = "--all-backups", description = "Verify every backup in the repository instead of the database.")
+    boolean allBackups;
+
+    /** The target's `verify:` config section. */
+    public static final class VerifyConfig {
+        public Integer row_drop_warning_percent;
+        public Integer row_drop_critical_percent;
+    }
+
     @Override
     protected Set<Format> formats() {
         return EnumSet.of(Format.TEXT, Format.JSON, Format.JUNIT);
@@ -68,11 +88,25 @@ public final class VerifyCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
-        VerifyService service = new VerifyService(DatabaseChecks.standard());
+        int modes = (backups.isEmpty() ? 0 : 1) + (latestBackup ? 1 : 0) + (allBackups ? 1 : 0);
+        if (modes > 1) {
+            throw ChronoException.usage("--backup, --latest-backup and --all-backups exclude each other", "pick one");
+        }
+        Target resolved = new TargetResolver(cli().env()).resolve(connection.request());
+        List<VerifyCheck> checks = new ArrayList<>();
+        if (modes == 1) {
+            checks.add(new BackupFilesCheck(new BackupFilesCheck.Selection(List.copyOf(backups), latestBackup, allBackups)));
+        } else {
+            VerifyConfig cfg = ChronoConfig.section(resolved.config(), "verify", VerifyConfig.class).orElse(new VerifyConfig());
+            checks.addAll(DatabaseChecks.standard());
+            checks.add(new CriticalRowCountCheck(cfg.row_drop_warning_percent == null ? 10 : cfg.row_drop_warning_percent,
+                    cfg.row_drop_critical_percent == null ? 50 : cfg.row_drop_critical_percent));
+        }
+        VerifyService service = new VerifyService(checks);
         VerifyRequest request = new VerifyRequest(new Scope(schemas, tables), trimmed(only), trimmed(skip), jobs,
                 Timeouts.parse("--statement-timeout", statementTimeout), null);
         service.validate(request);
-        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        Target target = resolved;
         if (dataDir != null) {
             // On this host a relative path means the working directory; in a container it is the container's path.
             String dir = target.exec().mode() == ExecMode.LOCAL ? cli().env().resolve(dataDir).toString() : dataDir;

@@ -1,0 +1,78 @@
+package dev.chronodr.verify;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Status;
+import dev.chronodr.pg.PgTools;
+import dev.chronodr.repo.BackupVerifier;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.StoredBackup;
+
+/**
+ * Backups in the repository against their manifests: every file's SHA-256, the archive's
+ * table of contents readable by pg_restore, its tables the manifest's. Legacy files have
+ * no manifest: they are read to the end, and reported as WARNING for that reason.
+ */
+public final class BackupFilesCheck implements VerifyCheck {
+    /** Which backups: the given ids, the newest, or all. */
+    public record Selection(List<String> ids, boolean latest, boolean all) {
+    }
+
+    private final Selection selection;
+
+    public BackupFilesCheck(Selection selection) {
+        this.selection = selection;
+    }
+
+    @Override
+    public String name() {
+        return "backup-files";
+    }
+
+    @Override
+    public String title() {
+        return "backup files against their manifests, archives readable by pg_restore";
+    }
+
+    @Override
+    public CheckResult run(VerifyContext context) {
+        Repository repo = new Repository(context.target().repo());
+        List<StoredBackup> all = repo.backups();
+        List<StoredBackup> chosen = new ArrayList<>();
+        if (selection.all()) {
+            chosen.addAll(all);
+        } else if (selection.latest()) {
+            all.stream().filter(b -> b.type() == null || !b.type().equals("physical")).findFirst().ifPresent(chosen::add);
+        } else {
+            for (String id : selection.ids()) {
+                chosen.add(all.stream().filter(b -> b.id().equals(id)).findFirst().orElseThrow(() -> ChronoException.usage(
+                        "no backup '" + id + "' in " + repo.root(), "see: chrono-dr list --repo " + repo.root())));
+            }
+        }
+        if (chosen.isEmpty()) {
+            return new CheckResult(name(), title(), Status.CRITICAL, false, "no backups in " + repo.root(), 0,
+                    List.of(Finding.of(Status.CRITICAL, "repository", repo.root().toString(), "there is no backup to verify", "chrono-dr backup")),
+                    List.of("take a backup: chrono-dr backup"), List.of(), 0);
+        }
+        BackupVerifier verifier = new BackupVerifier(v -> new PgTools(context.target().exec(), context.target().connection(),
+                context.runner(), context.locator(), v));
+        List<Finding> findings = new ArrayList<>();
+        int bad = 0;
+        for (StoredBackup b : chosen) {
+            context.progress().update("backup-files: " + b.id());
+            BackupVerifier.Result r = verifier.verify(b);
+            if (r.status() != Status.OK) {
+                if (r.status() == Status.CRITICAL) {
+                    bad++;
+                }
+                findings.add(new Finding(r.status(), "backup", b.id(), String.join("; ", r.problems()), null, null,
+                        List.of(b.location()), r.status() == Status.CRITICAL ? "do not restore from it; take a new backup: chrono-dr backup" : null));
+            }
+        }
+        String summary = chosen.size() + " backup(s) checked" + (bad == 0 ? ", all sound" : ", " + bad + " damaged");
+        return CheckResult.of(this, chosen.size(), findings, summary,
+                bad == 0 ? List.of() : List.of("restore only from a sound backup; damaged ones stay until cleanup removes them"));
+    }
+}
