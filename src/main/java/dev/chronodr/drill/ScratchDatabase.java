@@ -30,6 +30,9 @@ final class ScratchDatabase implements AutoCloseable {
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss");
     private static final String LOCK = "SELECT pg_try_advisory_lock(hashtext('chrono-dr dr-test ' || ?))";
 
+    /** Marks a scratch database kept with --keep, which later drills leave alone. */
+    private static final String KEPT = "chrono-dr dr-test scratch kept with --keep";
+
     private final Connection control;
     private final String name;
     private final boolean keep;
@@ -79,9 +82,10 @@ final class ScratchDatabase implements AutoCloseable {
         Pattern p = leftoverPattern(database);
         try (Connection c = Database.connect(maintenance)) {
             List<String> candidates = new ArrayList<>();
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT datname FROM pg_database")) {
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                    "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database")) {
                 while (rs.next()) {
-                    if (p.matcher(rs.getString(1)).matches()) {
+                    if (p.matcher(rs.getString(1)).matches() && !rs.getString(2).equals(KEPT)) {
                         candidates.add(rs.getString(1));
                     }
                 }
@@ -130,7 +134,11 @@ final class ScratchDatabase implements AutoCloseable {
     @Override
     public void close() {
         try {
-            if (!keep) {
+            if (keep) {
+                try (Statement st = control.createStatement()) {
+                    st.execute("COMMENT ON DATABASE " + Identifiers.quote(name) + " IS '" + KEPT + "'");
+                }
+            } else {
                 int version;
                 try (Statement st = control.createStatement(); ResultSet rs = st.executeQuery("SHOW server_version_num")) {
                     rs.next();

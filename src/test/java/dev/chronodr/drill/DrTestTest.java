@@ -1,0 +1,191 @@
+package dev.chronodr.drill;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import javax.xml.parsers.DocumentBuilderFactory;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.chronodr.report.Json;
+import dev.chronodr.testing.CliRun;
+import dev.chronodr.testing.PgCluster;
+import dev.chronodr.testing.PostgresTest;
+
+@PostgresTest
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DrTestTest {
+    private static final String DB = "drill_app";
+    private PgCluster pg;
+    private Path config;
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    void seed(PgCluster pg, @TempDir Path configDir) throws Exception {
+        this.pg = pg;
+        pg.createDemoDatabase(DB);
+        config = Files.writeString(configDir.resolve("c.yaml"), """
+                targets:
+                  app:
+                    host: 127.0.0.1
+                    port: %d
+                    dbname: %s
+                    user: postgres
+                    critical_tables: [users, pages, scrape_pages]
+                    drill: {rto_minutes: 20, rpo_minutes: 10}
+                """.formatted(pg.port(), DB));
+    }
+
+    private Map<String, String> env() {
+        Map<String, String> env = new HashMap<>(pg.env(DB));
+        env.keySet().removeIf(k -> k.startsWith("PG") && !k.equals("PGPASSWORD"));
+        return env;
+    }
+
+    private CliRun drill(Path repo, String... args) {
+        List<String> all = new ArrayList<>(List.of("dr-test", "--config", config.toString(), "--repo", repo.toString()));
+        all.addAll(List.of(args));
+        return CliRun.run(env(), dir, all.toArray(String[]::new));
+    }
+
+    private List<String> scratchDatabases() {
+        return pg.query("postgres", "SELECT datname FROM pg_database WHERE datname LIKE '" + DB + "_dr_test_%'").stream()
+                .map(r -> (String) r.get("datname")).toList();
+    }
+
+    @Test
+    void passingDrillWritesReportsAndLeavesNothing() throws Exception {
+        Path repo = dir.resolve("repo");
+        Path junit = dir.resolve("out/drill.xml");
+        Path report = dir.resolve("out/drill.json");
+        CliRun r = drill(repo, "--junit-xml", junit.toString(), "--report", report.toString(), "--format", "json");
+        assertEquals(0, r.exitCode(), r.toString());
+        JsonNode j = r.json();
+        assertTrue(j.get("passed").asBoolean());
+        List<String> names = new ArrayList<>();
+        for (JsonNode s : j.get("steps")) {
+            names.add(s.get("name").asText());
+            assertEquals("PASSED", s.get("outcome").asText(), s.toString());
+        }
+        assertEquals(List.of("backup", "verify-backup", "restore", "row-counts", "foreign-keys", "digests", "schema", "integrity", "rto", "rpo"), names);
+        assertTrue(j.at("/steps/5/message").asText().contains("3 critical table(s)"), j.at("/steps/5").toString());
+        assertEquals(1200, j.at("/rto/target_seconds").asLong(), "from the config's drill section");
+        assertEquals(List.of(), scratchDatabases(), "scratch database removed");
+
+        Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(junit.toFile());
+        assertEquals(names.size(), doc.getElementsByTagName("testcase").getLength());
+        assertEquals("0", doc.getDocumentElement().getAttribute("failures"));
+        assertEquals(j.get("backup_id").asText(), Json.mapper().readTree(report.toFile()).get("backup_id").asText());
+    }
+
+    @Test
+    void corruptedBackupFailsAtVerifyBackupAndNeverRestores() throws Exception {
+        Path repo = dir.resolve("repo-corrupt");
+        CliRun b = CliRun.run(env(), dir, "backup", "--config", config.toString(), "--repo", repo.toString(), "--format", "json");
+        assertEquals(0, b.exitCode(), b.toString());
+        Path dump = Path.of(b.json().get("path").asText()).resolve("database.dump.zst");
+        byte[] bytes = Files.readAllBytes(dump);
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(dump, bytes);
+        CliRun r = drill(repo, "--latest");
+        assertEquals(2, r.exitCode(), r.toString());
+        String firstStep = r.out().lines().skip(1).findFirst().orElseThrow();
+        assertTrue(firstStep.contains("FAILED") && firstStep.contains("verify-backup"), "failing step first: " + r.out());
+        assertFalse(r.out().contains("restore  "), r.out());
+        assertEquals(List.of(), scratchDatabases());
+    }
+
+    @Test
+    void contentThatDiffersFromTheDigestFailsTheDigestStep() throws Exception {
+        Path repo = dir.resolve("repo-digest");
+        CliRun b = CliRun.run(env(), dir, "backup", "--config", config.toString(), "--repo", repo.toString(), "--digest", "--format", "json");
+        assertEquals(0, b.exitCode(), b.toString());
+        // The digest taken at backup time no longer matches what the archive restores.
+        Path manifest = Path.of(b.json().get("path").asText()).resolve("manifest.json");
+        ObjectNode m = (ObjectNode) Json.mapper().readTree(manifest.toFile());
+        for (JsonNode t : m.get("tables")) {
+            if (t.get("name").asText().equals("pages")) {
+                ((ObjectNode) t).put("digest", "12345");
+            }
+        }
+        Json.mapper().writeValue(manifest.toFile(), m);
+        CliRun r = drill(repo, "--backup-id", b.json().at("/manifest/id").asText(), "--format", "json");
+        assertEquals(2, r.exitCode(), r.toString());
+        JsonNode digests = null;
+        for (JsonNode s : r.json().get("steps")) {
+            if (s.get("name").asText().equals("digests")) {
+                digests = s;
+            }
+        }
+        assertEquals("FAILED", digests.get("outcome").asText());
+        assertTrue(digests.get("details").get(0).asText().startsWith("public.pages: content differs"), digests.toString());
+        assertEquals(List.of(), scratchDatabases(), "removed after a failed drill too");
+    }
+
+    @Test
+    void roleWithoutCreatedbCannotRun() {
+        pg.execute("postgres", "DROP ROLE IF EXISTS drill_ro; CREATE ROLE drill_ro LOGIN PASSWORD 'ro-pw'; GRANT pg_read_all_data TO drill_ro");
+        Map<String, String> env = env();
+        env.put("PGUSER", "drill_ro");
+        env.put("PGPASSWORD", "ro-pw");
+        CliRun r = CliRun.run(env, dir, "dr-test", "--config", config.toString(), "-U", "drill_ro", "--repo", dir.resolve("repo-ro").toString());
+        assertEquals(3, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("may not create databases"), r.err());
+    }
+
+    @Test
+    void killedDrillLeavesAScratchThatTheNextDrillRemoves() throws Exception {
+        Path repo = dir.resolve("repo-kill");
+        pg.execute(DB, "CREATE TABLE IF NOT EXISTS bulk AS SELECT g AS id, repeat(md5(g::text), 12) AS body FROM generate_series(1, 150000) g");
+        try {
+            List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), "dev.chronodr.Main",
+                    "dr-test", "--config", config.toString(), "--repo", repo.toString(), "--jobs", "1"));
+            ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(new File("/dev/null"));
+            pb.environment().clear();
+            pb.environment().putAll(env());
+            Process p = pb.start();
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (scratchDatabases().isEmpty() && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(p.isAlive(), "the drill was still restoring when killed");
+            p.destroyForcibly();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            List<String> left = scratchDatabases();
+            assertEquals(1, left.size(), "kill -9 skips every cleanup");
+
+            // --keep survives later drills; the killed drill's leftover does not.
+            CliRun kept = drill(repo, "--latest", "--keep", "--format", "json");
+            assertEquals(0, kept.exitCode(), kept.toString());
+            assertEquals(1, kept.json().get("leftovers_removed").size(), kept.toString());
+            assertEquals(left.get(0), kept.json().get("leftovers_removed").get(0).asText());
+            String keptName = kept.json().get("scratch_database").asText();
+            CliRun again = drill(repo, "--latest", "--format", "json");
+            assertEquals(0, again.exitCode(), again.toString());
+            assertEquals(0, again.json().get("leftovers_removed").size());
+            assertEquals(List.of(keptName), scratchDatabases());
+            pg.execute("postgres", "DROP DATABASE \"" + keptName + "\"");
+        } finally {
+            pg.execute(DB, "DROP TABLE IF EXISTS bulk");
+        }
+    }
+}
