@@ -67,6 +67,13 @@ final class PitrRestoreCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
+        Path repoDir = new TargetResolver(cli().env()).resolve(new ConnectionRequest(null, null, null, null, null, null, config, target,
+                null, null, null, null, repo, false)).repo();
+        return recover(cli(), targets, dataDir, port, repoDir, command, timeout);
+    }
+
+    /** Shared with {@code restore --point-in-time}: parse the target, then restore, replay and promote. */
+    static CommandResult recover(Cli cli, Targets targets, String dataDir, int port, Path repoDir, String command, int timeout) {
         if (port < 1 || port > 65535) {
             throw ChronoException.usage("--port " + port + " is out of range", null);
         }
@@ -87,10 +94,8 @@ final class PitrRestoreCommand extends BaseCommand {
         if (!launcher.get(0).startsWith("/")) {
             throw ChronoException.usage("--command must start with an absolute path", "the server runs restore_command without your PATH");
         }
-        Path repoDir = new TargetResolver(cli().env()).resolve(new ConnectionRequest(null, null, null, null, null, null, config, target,
-                null, null, null, null, repo, false)).repo();
-        return new PitrRestoreService(cli().processRunner(), cli().env()).restore(new PitrRestoreRequest(repoDir, t,
-                cli().env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout)));
+        return new PitrRestoreService(cli.processRunner(), cli.env()).restore(new PitrRestoreRequest(repoDir, t,
+                cli.env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout)));
     }
 
     static OffsetDateTime parseTime(String s) {

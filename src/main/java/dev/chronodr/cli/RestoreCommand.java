@@ -24,8 +24,21 @@ public final class RestoreCommand extends BaseCommand {
     @Mixin
     ConnectionOptions connection;
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = true, multiplicity = "0..1", heading = "Logical backup to restore (one of):%n")
     Source source;
+
+    @ArgGroup(exclusive = true, multiplicity = "0..1",
+            heading = "Or point-in-time recovery from a base backup and the WAL archive (with --data-dir and -p, see docs/pitr.md):%n")
+    PitrRestoreCommand.Targets pointInTime;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Point-in-time: new or empty data directory for the recovered cluster; -p/--port is its port.")
+    String dataDir;
+
+    @Option(names = "--command", paramLabel = "CMD", description = "Point-in-time: absolute chrono-dr command for restore_command (default: this checkout's scripts/chrono-dr).")
+    String command;
+
+    @Option(names = "--timeout", defaultValue = "600", paramLabel = "SECONDS", description = "Point-in-time: most seconds to wait for recovery (default 600).")
+    int timeout;
 
     static final class Source {
         @Option(names = "--latest", required = true, description = "The newest usable full backup of the database in the repository.")
@@ -61,6 +74,22 @@ public final class RestoreCommand extends BaseCommand {
         }
         if (inPlace && targetDb != null) {
             throw ChronoException.usage("--in-place and --target-db exclude each other", "--target-db never touches the live database");
+        }
+        if (pointInTime != null) {
+            if (source != null || targetDb != null || inPlace) {
+                throw ChronoException.usage("a point-in-time target does not combine with --latest, --backup-id, --backup-file, --target-db or --in-place",
+                        "point-in-time recovery restores a base backup into --data-dir; see docs/pitr.md");
+            }
+            if (dataDir == null || connection.port == null) {
+                throw ChronoException.usage("point-in-time recovery needs --data-dir DIR and -p/--port PORT for the recovered server",
+                        "e.g. --data-dir /var/lib/postgresql/recovered -p 5433");
+            }
+            Target t = new TargetResolver(cli().env()).resolve(connection.request());
+            return PitrRestoreCommand.recover(cli(), pointInTime, dataDir, connection.port, t.repo(), command, timeout);
+        }
+        if (source == null) {
+            throw ChronoException.usage("what to restore? none of --latest, --backup-id, --backup-file or a point-in-time target was given",
+                    "e.g. chrono-dr restore --latest --target-db " + "restored_copy");
         }
         String file = source.backupFile == null ? null : cli().env().cwd().resolve(source.backupFile).toString();
         RestoreRequest req = new RestoreRequest(source.latest, source.backupId, file, targetDb, jobs, !noVerify, inPlace);

@@ -157,7 +157,8 @@ class PitrTest {
     @Test
     @Order(4)
     void restoreToTheTimeAfterBatchTwo() throws Exception {
-        assertEquals(List.of(1, 1, 1, 2, 2, 2), restoreAndRead("r2", "--point-in-time", batch2.toString()));
+        // The runbook's spelling: the top-level restore command with --point-in-time and -p for the recovered server.
+        assertEquals(List.of(1, 1, 1, 2, 2, 2), restoreAndRead("r2", "--point-in-time", batch2.toString(), "--via-restore"));
     }
 
     @Test
@@ -204,9 +205,10 @@ class PitrTest {
         Path base = Files.createDirectories(tmp.resolve(name));
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
         int port = LocalCluster.freePort();
-        List<String> args = new ArrayList<>(List.of("pitr", "restore", "--repo", repo.toString()));
-        args.addAll(List.of(target));
-        args.addAll(List.of("--data-dir", base.resolve("data").toString(), "--port", String.valueOf(port),
+        boolean topLevel = List.of(target).contains("--via-restore");
+        List<String> args = new ArrayList<>(topLevel ? List.of("restore", "--repo", repo.toString()) : List.of("pitr", "restore", "--repo", repo.toString()));
+        args.addAll(List.of(target).stream().filter(a -> !a.equals("--via-restore")).toList());
+        args.addAll(List.of("--data-dir", base.resolve("data").toString(), topLevel ? "-p" : "--port", String.valueOf(port),
                 "--command", launcher.toString(), "--timeout", "120", "--format", "json"));
         CliRun r = CliRun.run(env(), tmp, args.toArray(String[]::new));
         restored.add(LocalCluster.open(base, bin, port, password, runner));
