@@ -306,7 +306,7 @@ class VerifyDatabaseTest {
         Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder()
                 .parse(new ByteArrayInputStream(run.out().getBytes(StandardCharsets.UTF_8)));
         NodeList cases = doc.getElementsByTagName("testcase");
-        assertEquals(7, cases.getLength());
+        assertEquals(8, cases.getLength(), "seven database checks and critical-row-counts");
         Map<String, Element> byName = new HashMap<>();
         for (int i = 0; i < cases.getLength(); i++) {
             Element e = (Element) cases.item(i);
