@@ -312,15 +312,15 @@ class VerifyDatabaseTest {
             Element e = (Element) cases.item(i);
             byName.put(e.getAttribute("name"), e);
         }
-        assertEquals(Set.of("invalid-indexes", "btree", "heap", "foreign-keys", "not-valid-constraints", "checksums", "controldata"),
-                byName.keySet());
+        assertEquals(Set.of("invalid-indexes", "btree", "heap", "foreign-keys", "not-valid-constraints", "checksums", "controldata",
+                "critical-row-counts"), byName.keySet());
         Element fk = byName.get("foreign-keys");
         assertEquals(1, fk.getElementsByTagName("failure").getLength());
         assertTrue(fk.getElementsByTagName("failure").item(0).getTextContent().contains("orders_customer_id_fkey"));
         assertEquals(1, byName.get("heap").getElementsByTagName("skipped").getLength());
         assertEquals(0, byName.get("btree").getChildNodes().getLength(), "passed");
         Element suite = doc.getDocumentElement();
-        assertEquals("7", suite.getAttribute("tests"));
+        assertEquals("8", suite.getAttribute("tests"));
         assertEquals("2", suite.getAttribute("failures"), "foreign-keys and not-valid-constraints");
     }
 }
