@@ -3,13 +3,18 @@ package dev.chronodr.restore;
 /**
  * What to restore and where. Exactly one of {@code latest}, {@code backupId},
  * {@code backupFile} is set; {@code targetDb} null means "replace the live database".
+ * {@code withGlobals} first restores the backup's roles and tablespaces (a new server).
  */
 public record RestoreRequest(boolean latest, String backupId, String backupFile, String targetDb,
-                             int jobs, boolean verify, boolean inPlace) {
+                             int jobs, boolean verify, boolean inPlace, boolean withGlobals) {
 
     public RestoreRequest {
         if (jobs < 1) {
             throw new IllegalArgumentException("jobs must be at least 1");
         }
+    }
+
+    public RestoreRequest(boolean latest, String backupId, String backupFile, String targetDb, int jobs, boolean verify, boolean inPlace) {
+        this(latest, backupId, backupFile, targetDb, jobs, verify, inPlace, false);
     }
 }

@@ -124,12 +124,20 @@ public final class RestoreService {
             int toc = tableOfContents(tools, source);
             phases.add(phase("toc", t));
 
+            if (req.withGlobals()) {
+                t = System.nanoTime();
+                notes.addAll(globals(tools, admin, source));
+                phases.add(phase("globals", t));
+            }
+
             String ts = Clock.now().atZoneSameInstant(ZoneOffset.UTC).format(TS);
             Repository repo = new Repository(target.repo());
             return switch (mode) {
                 case "beside" -> beside(admin, tools, source, req, jobs, live, req.targetDb(), repo, phases, notes, toc);
-                case "in-place" -> inPlace(target, admin, tools, source, req, jobs, live, repo, phases, notes, toc);
-                default -> replace(admin, tools, source, req, jobs, live, ts, repo, phases, notes, toc);
+                case "in-place" -> inPlace(target, admin, tools, source, req, jobs, live, repo, phases, notes, toc,
+                        ApplicationServices.of(target, runner));
+                default -> replace(admin, tools, source, req, jobs, live, ts, repo, phases, notes, toc,
+                        ApplicationServices.of(target, runner));
             };
         } catch (SQLException e) {
             throw ChronoException.failed("restore failed: " + e.getMessage(), null, e);
@@ -154,7 +162,8 @@ public final class RestoreService {
     }
 
     private RestoreResult replace(Connection admin, PgTools tools, RestoreSource source, RestoreRequest req, int jobs, String live,
-                                  String ts, Repository repo, List<Phase> phases, List<String> notes, int toc) throws SQLException {
+                                  String ts, Repository repo, List<Phase> phases, List<String> notes, int toc,
+                                  ApplicationServices services) throws SQLException {
         String staging = derivedName(live, "_restore_" + ts);
         String previous = derivedName(live, "_pre_restore_" + ts);
         if (exists(admin, staging) || exists(admin, previous)) {
@@ -172,7 +181,15 @@ public final class RestoreService {
                     "verification failed; live database untouched, restored copy left in " + staging);
         }
         t = System.nanoTime();
-        boolean hadLive = swap(admin, live, staging, previous);
+        boolean hadLive;
+        services.stop();
+        try {
+            hadLive = swap(admin, live, staging, previous);
+        } finally {
+            // Back up either way: on the restored database, or on the untouched one if the swap failed.
+            services.start();
+            notes.addAll(services.log());
+        }
         phases.add(phase("swap", t));
         if (!hadLive) {
             notes.add("database " + live + " did not exist; the restored database was given its name");
@@ -194,7 +211,8 @@ public final class RestoreService {
     }
 
     private RestoreResult inPlace(Target target, Connection admin, PgTools tools, RestoreSource source, RestoreRequest req, int jobs,
-                                  String live, Repository repo, List<Phase> phases, List<String> notes, int toc) throws SQLException {
+                                  String live, Repository repo, List<Phase> phases, List<String> notes, int toc,
+                                  ApplicationServices services) throws SQLException {
         notes.add("IN-PLACE: the live database " + live + " was DROPPED and recreated; there was no copy to fall back on but the safety backup");
         long t = System.nanoTime();
         String safety = null;
@@ -204,16 +222,24 @@ public final class RestoreService {
             safety = backup.manifest().id();
             notes.add("safety backup taken first: " + safety + " (" + backup.path() + ")");
             phases.add(phase("safety backup", t));
-            t = System.nanoTime();
-            exec(admin, "ALTER DATABASE " + Identifiers.quote(live) + " ALLOW_CONNECTIONS false");
-            terminate(admin, live);
-            dropDatabase(admin, live);
-            phases.add(phase("drop", t));
         }
-        t = System.nanoTime();
-        createLike(admin, live, null);
-        restore(tools, source, live, jobs, repo);
-        phases.add(phase("restore", t));
+        services.stop();
+        try {
+            if (safety != null) {
+                t = System.nanoTime();
+                exec(admin, "ALTER DATABASE " + Identifiers.quote(live) + " ALLOW_CONNECTIONS false");
+                terminate(admin, live);
+                dropDatabase(admin, live);
+                phases.add(phase("drop", t));
+            }
+            t = System.nanoTime();
+            createLike(admin, live, null);
+            restore(tools, source, live, jobs, repo);
+            phases.add(phase("restore", t));
+        } finally {
+            services.start();
+            notes.addAll(services.log());
+        }
         Verification v = verify(tools, source, live, req, phases);
         List<String> next = new ArrayList<>();
         next.add("restart the applications that use " + live);
@@ -223,6 +249,27 @@ public final class RestoreService {
         boolean ok = v == null || v.ok();
         return new RestoreResult(ok, "in-place", source, live, null, null, toc, jobs, phases, v, notes, List.of(), next,
                 ok ? null : "verification failed after an in-place restore");
+    }
+
+    /** Roles and tablespaces first, for a new server; existing ones are left as they are and reported. */
+    private static List<String> globals(PgTools tools, Connection admin, RestoreSource source) throws SQLException {
+        BackupManifest m = source.manifest();
+        BackupManifest.FileEntry f = m == null ? null : m.file("globals");
+        if (f == null) {
+            throw ChronoException.failed("backup " + source.id() + " has no roles and tablespaces to restore",
+                    "only full backups taken by chrono-dr save them; drop --with-globals, or create the roles first");
+        }
+        GlobalsRestore.Outcome o = GlobalsRestore.apply(tools, admin, source.backupDir().resolve(f.name()));
+        List<String> notes = new ArrayList<>();
+        notes.add("roles created: " + (o.created().isEmpty() ? "none" : String.join(", ", o.created()))
+                + (m.globals().rolePasswordsIncluded() ? "" : " (without passwords: the backup was taken without superuser; set them with \\password)"));
+        if (!o.leftAsTheyWere().isEmpty()) {
+            notes.add("roles that already existed, left as they are: " + String.join(", ", o.leftAsTheyWere()));
+        }
+        if (!o.tablespacesCreated().isEmpty()) {
+            notes.add("tablespaces created: " + String.join(", ", o.tablespacesCreated()));
+        }
+        return notes;
     }
 
     private static void refuseNewerServer(RestoreSource source, ServerInfo server) {
