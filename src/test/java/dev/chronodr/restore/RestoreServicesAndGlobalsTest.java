@@ -96,7 +96,7 @@ class RestoreServicesAndGlobalsTest {
         assertTrue(r.out().contains("left as they are: ") && r.out().contains("glob_reader"), r.out());
         assertEquals(7, ((Number) pg.scalar("postgres", "SELECT rolconnlimit FROM pg_roles WHERE rolname = 'glob_reader'")).intValue(),
                 "an existing role is left exactly as it is");
-        assertEquals(true, pg.scalar("glob_copy", "SELECT has_table_privilege('\"Glob Writer\"', 't', 'INSERT')"));
+        assertEquals(true, pg.scalar("glob_copy", "SELECT has_table_privilege('Glob Writer', 't', 'INSERT')"));
         pg.execute("postgres", "DROP DATABASE glob_copy");
     }
 
