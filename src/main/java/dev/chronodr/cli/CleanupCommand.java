@@ -9,6 +9,8 @@ import dev.chronodr.config.Target;
 import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
+import dev.chronodr.pitr.WalRetention;
+import dev.chronodr.repo.CleanupResult;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.Retention;
 import dev.chronodr.report.CommandResult;
@@ -45,6 +47,9 @@ public final class CleanupCommand extends BaseCommand {
             days = ChronoConfig.section(target.config(), "backup", BackupConfig.class)
                     .map(c -> c.retention_days).orElse(30);
         }
-        return Retention.apply(new Repository(target.repo()), days, keepLast, dryRun, Clock.now());
+        var result = Retention.apply(new Repository(target.repo()), days, keepLast, dryRun, Clock.now());
+        // WAL after the base backups: what the survivors need decides what stays.
+        var wal = WalRetention.apply(target.repo(), dryRun);
+        return result.withWal(new CleanupResult.Wal(wal.deleted(), wal.bytesFreed(), wal.keptFrom()));
     }
 }

@@ -4,6 +4,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 import dev.chronodr.config.TargetResolver;
+import dev.chronodr.pitr.PitrCatalog;
+import dev.chronodr.pitr.WalArchive;
 import dev.chronodr.repo.CatalogResult;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.report.CommandResult;
@@ -15,6 +17,16 @@ public final class ListCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
-        return CatalogResult.of(new Repository(new TargetResolver(cli().env()).resolve(connection.request()).repo()));
+        Repository repo = new Repository(new TargetResolver(cli().env()).resolve(connection.request()).repo());
+        CatalogResult catalog = CatalogResult.of(repo);
+        PitrCatalog pitr = PitrCatalog.of(repo.root());
+        if (pitr.bases().isEmpty() && pitr.wal().isEmpty()) {
+            return catalog;
+        }
+        var segments = pitr.wal().stream().filter(WalArchive.Entry::isSegment).toList();
+        return catalog.withPointInTime(new CatalogResult.Pitr(pitr.bases().size(), segments.size(),
+                segments.stream().mapToLong(WalArchive.Entry::storedBytes).sum(),
+                segments.isEmpty() ? null : segments.get(0).name(), segments.isEmpty() ? null : segments.get(segments.size() - 1).name(),
+                pitr.earliestReachable().map(Object::toString).orElse(null), pitr.latestReachable().map(Object::toString).orElse(null)));
     }
 }

@@ -167,7 +167,7 @@ public final class PitrRestoreService {
     }
 
     /** Unpacks the tar (regular files and directories only: the backup holds one tablespace). */
-    static void extract(Path archive, Path data) {
+    public static void extract(Path archive, Path data) {
         try (InputStream in = Compression.decompress(Compression.ofFile(archive.getFileName().toString()),
                 new BufferedInputStream(Files.newInputStream(archive), 1 << 20));
              TarArchiveInputStream tar = new TarArchiveInputStream(in)) {

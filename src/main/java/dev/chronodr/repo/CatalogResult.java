@@ -7,7 +7,16 @@ import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
 
 /** The repository's catalog, newest first. */
-public record CatalogResult(String repository, List<Entry> backups) implements CommandResult {
+public record CatalogResult(String repository, List<Entry> backups, Pitr pointInTime) implements CommandResult {
+
+    /** The WAL archive and the window point-in-time recovery can reach with the base backups present. */
+    public record Pitr(int baseBackups, int walSegments, long walBytes, String oldestSegment, String newestSegment,
+                       String earliestRecoverable, String latestRecoverable) {
+    }
+
+    public CatalogResult withPointInTime(Pitr p) {
+        return new CatalogResult(repository, backups, p);
+    }
 
     public record Entry(String id, String database, String type, String time, long bytes, Long rows, Integer tables,
                         String compression, String label, boolean legacy, String problem, String path) {
@@ -21,7 +30,7 @@ public record CatalogResult(String repository, List<Entry> backups) implements C
                     m == null ? null : m.tables().size(), m == null ? null : m.compression(), m == null ? null : m.label(),
                     b.legacy(), b.problem(), b.location());
         }).toList();
-        return new CatalogResult(repo.root().toString(), entries);
+        return new CatalogResult(repo.root().toString(), entries, null);
     }
 
     @Override
@@ -31,6 +40,17 @@ public record CatalogResult(String repository, List<Entry> backups) implements C
 
     @Override
     public void renderText(TextOutput out) {
+        renderBackups(out);
+        if (pointInTime != null) {
+            out.line("");
+            out.line(String.format("point-in-time: %d base backup(s), %d WAL segment(s) (%s) from %s to %s", pointInTime.baseBackups(),
+                    pointInTime.walSegments(), TextOutput.bytes(pointInTime.walBytes()), pointInTime.oldestSegment(), pointInTime.newestSegment()));
+            out.line("  recoverable from " + (pointInTime.earliestRecoverable() == null ? "- (no base backup)" : pointInTime.earliestRecoverable())
+                    + " to " + (pointInTime.latestRecoverable() == null ? "-" : pointInTime.latestRecoverable()));
+        }
+    }
+
+    private void renderBackups(TextOutput out) {
         if (backups.isEmpty()) {
             out.line("no backups in " + repository);
             return;

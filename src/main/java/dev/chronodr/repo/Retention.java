@@ -31,6 +31,9 @@ public final class Retention {
             StoredBackup newestFull = list.stream().filter(b -> !b.legacy() && b.manifest() != null && "full".equals(b.type()))
                     .findFirst()
                     .orElse(list.stream().filter(b -> b.legacy() && "full".equals(b.type())).findFirst().orElse(null));
+            // A base backup is the only way back to a moment; the newest one is kept like the newest full dump.
+            StoredBackup newestPhysical = list.stream().filter(b -> b.manifest() != null && "physical".equals(b.type()))
+                    .findFirst().orElse(null);
             int position = 0;
             for (StoredBackup b : list) {
                 if (!b.usable()) {
@@ -43,6 +46,8 @@ public final class Retention {
                 boolean recent = keepLast != null && position <= keepLast;
                 if (b == newestFull) {
                     out.add(new Decision(b, false, "kept: newest full backup of " + b.database()));
+                } else if (b == newestPhysical) {
+                    out.add(new Decision(b, false, "kept: newest base backup (point-in-time recovery)"));
                 } else if (young) {
                     out.add(new Decision(b, false, "kept: younger than " + retentionDays + " days"));
                 } else if (recent) {
@@ -78,6 +83,6 @@ public final class Retention {
                 kept.add(item);
             }
         }
-        return new CleanupResult(repo.root().toString(), dryRun, retentionDays, keepLast, deleted, kept, freed);
+        return new CleanupResult(repo.root().toString(), dryRun, retentionDays, keepLast, deleted, kept, freed, null);
     }
 }

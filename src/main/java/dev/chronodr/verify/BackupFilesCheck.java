@@ -6,13 +6,15 @@ import java.util.List;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Status;
 import dev.chronodr.pg.PgTools;
+import dev.chronodr.pitr.PhysicalBackupVerifier;
 import dev.chronodr.repo.BackupVerifier;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StoredBackup;
 
 /**
  * Backups in the repository against their manifests: every file's SHA-256, the archive's
- * table of contents readable by pg_restore, its tables the manifest's. Legacy files have
+ * table of contents readable by pg_restore, its tables the manifest's; for a base backup,
+ * pg_verifybackup over its files and an unbroken WAL chain from it to the newest segment. Legacy files have
  * no manifest: they are read to the end, and reported as WARNING for that reason.
  */
 public final class BackupFilesCheck implements VerifyCheck {
@@ -44,7 +46,7 @@ public final class BackupFilesCheck implements VerifyCheck {
         if (selection.all()) {
             chosen.addAll(all);
         } else if (selection.latest()) {
-            all.stream().filter(b -> b.type() == null || !b.type().equals("physical")).findFirst().ifPresent(chosen::add);
+            all.stream().findFirst().ifPresent(chosen::add);
         } else {
             for (String id : selection.ids()) {
                 chosen.add(all.stream().filter(b -> b.id().equals(id)).findFirst().orElseThrow(() -> ChronoException.usage(
@@ -58,11 +60,18 @@ public final class BackupFilesCheck implements VerifyCheck {
         }
         BackupVerifier verifier = new BackupVerifier(v -> new PgTools(context.target().exec(), context.target().connection(),
                 context.runner(), context.locator(), v));
+        PhysicalBackupVerifier physical = new PhysicalBackupVerifier(context.runner(), context.locator());
         List<Finding> findings = new ArrayList<>();
         int bad = 0;
         for (StoredBackup b : chosen) {
             context.progress().update("backup-files: " + b.id());
             BackupVerifier.Result r = verifier.verify(b);
+            if (r.ok() && "physical".equals(b.type())) {
+                List<String> more = physical.verify(repo.root(), b.path(), repo.root());
+                if (more != null && !more.isEmpty()) {
+                    r = new BackupVerifier.Result(r.id(), Status.CRITICAL, more, r.filesChecked(), r.tocEntries(), r.bytesRead(), r.elapsed());
+                }
+            }
             if (r.status() != Status.OK) {
                 if (r.status() == Status.CRITICAL) {
                     bad++;
