@@ -201,6 +201,59 @@ class PitrTest {
         assertTrue(!applied.out().contains("restart of PostgreSQL is required"), applied::toString);
     }
 
+    @Test
+    @Order(8)
+    void listShowsTheWindowAndVerifyRunsPgVerifybackup() throws Exception {
+        CliRun list = cli("list", "--repo", repo.toString(), "--format", "json");
+        assertEquals(0, list.exitCode(), list::toString);
+        JsonNode p = list.json().path("point_in_time");
+        assertEquals(1, p.path("base_backups").asInt());
+        assertTrue(p.path("wal_segments").asInt() >= 3, p.toString());
+        assertTrue(!p.path("earliest_recoverable").isMissingNode() && !p.path("latest_recoverable").isMissingNode(), p.toString());
+        CliRun verify = cli("verify", "--repo", repo.toString(), "--backup", baseId);
+        assertEquals(0, verify.exitCode(), verify::toString);
+    }
+
+    @Test
+    @Order(9)
+    void cleanupKeepsTheWalTheKeptBaseBackupNeeds() throws Exception {
+        CliRun second = cli("backup", "--type", "physical", "--repo", repo.toString(), "--format", "json");
+        assertEquals(0, second.exitCode(), second::toString);
+        String secondStart = second.json().path("pitr").path("start_wal_file").asText();
+        WalArchive archive = new WalArchive(repo);
+        long olderBefore = archive.list().stream().filter(WalArchive.Entry::isSegment).filter(e -> e.name().compareTo(secondStart) < 0).count();
+        assertTrue(olderBefore > 0);
+        CliRun clean = cli("cleanup", "--repo", repo.toString(), "--keep-last", "1", "--format", "json");
+        assertEquals(0, clean.exitCode(), clean::toString);
+        assertEquals(baseId, clean.json().path("deleted").get(0).path("id").asText(), "the older base backup goes");
+        assertEquals(olderBefore, clean.json().path("wal").path("deleted").size());
+        assertEquals(0, archive.list().stream().filter(WalArchive.Entry::isSegment).filter(e -> e.name().compareTo(secondStart) < 0).count());
+        assertTrue(archive.contains(secondStart), "the kept base backup's WAL stays");
+        baseId = second.json().path("id").asText();
+    }
+
+    @Test
+    @Order(10)
+    void aMissingSegmentIsFoundByVerifyAndRefusedByRestore() throws Exception {
+        insertBatch(4);
+        CliRun inc = cli("backup", "--type", "incremental", "--repo", repo.toString(), "--format", "json");
+        assertEquals(0, inc.exitCode(), inc::toString);
+        OffsetDateTime after = serverNow();
+        cli("backup", "--type", "incremental", "--repo", repo.toString());
+        WalArchive archive = new WalArchive(repo);
+        List<WalArchive.Entry> segments = archive.list().stream().filter(WalArchive.Entry::isSegment).toList();
+        WalArchive.Entry middle = segments.get(segments.size() / 2 + 1);
+        archive.delete(middle);
+        CliRun verify = cli("verify", "--repo", repo.toString(), "--backup", baseId);
+        assertEquals(2, verify.exitCode(), verify::toString);
+        assertTrue(verify.out().contains("WAL segment " + middle.name() + " is missing"), verify.out());
+        Path data = tmp.resolve("r-gap/data");
+        CliRun r = CliRun.run(env(), tmp, "restore", "--repo", repo.toString(), "--point-in-time", after.toString(),
+                "--data-dir", data.toString(), "-p", String.valueOf(LocalCluster.freePort()), "--command", launcher.toString());
+        assertTrue(r.exitCode() != 0, r::toString);
+        assertTrue(r.toString().contains(middle.name()), r::toString);
+    }
+
     private List<Integer> restoreAndRead(String name, String... target) throws Exception {
         Path base = Files.createDirectories(tmp.resolve(name));
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
