@@ -235,12 +235,15 @@ class PitrTest {
     @Test
     @Order(10)
     void aMissingSegmentIsFoundByVerifyAndRefusedByRestore() throws Exception {
+        OffsetDateTime after = null;
         for (int i = 0; i < 3; i++) {
             insertBatch(4); // a switch with nothing written since the last one makes no new segment
             CliRun inc = cli("backup", "--type", "incremental", "--repo", repo.toString(), "--format", "json");
             assertEquals(0, inc.exitCode(), inc::toString);
+            if (i == 1) {
+                after = serverNow(); // inside the archive's window, past the segment removed below
+            }
         }
-        OffsetDateTime after = serverNow();
         WalArchive archive = new WalArchive(repo);
         List<WalArchive.Entry> segments = archive.list().stream().filter(WalArchive.Entry::isSegment).toList();
         assertTrue(segments.size() >= 3, segments.toString());
