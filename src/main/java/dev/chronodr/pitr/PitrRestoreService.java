@@ -95,8 +95,38 @@ public final class PitrRestoreService {
             throw ChronoException.failed("WAL segment " + gap.get() + " is missing from the archive; base backup " + chosen.id()
                     + " cannot become consistent without it", "restore from another base backup, or recover the segment");
         }
-        gap.ifPresent(g -> warnings.add("WAL segment " + g + " is missing from the archive: recovery cannot go past it"));
+        if (gap.isPresent()) {
+            refuseTargetPastGap(catalog, chosen, target, gap.get());
+            warnings.add("WAL segment " + gap.get() + " is missing from the archive: recovery cannot go past it");
+        }
         return chosen;
+    }
+
+    /**
+     * A gap after the base backup's end caps what it can reach: refuse, before anything is
+     * touched, a target that needs WAL beyond the gap, rather than let the server replay to
+     * the gap and stop short.
+     */
+    private static void refuseTargetPastGap(PitrCatalog catalog, PhysicalBackupInfo base, RecoveryTarget target, String gap) {
+        String tli = String.format("%08X", base.timeline());
+        Optional<WalArchive.Entry> lastBefore = catalog.wal().stream().filter(WalArchive.Entry::isSegment)
+                .filter(e -> e.timeline().equals(tli) && e.name().compareTo(gap) < 0).reduce((a, b) -> b);
+        String reach = lastBefore.map(e -> "about " + e.archivedAt().atOffset(java.time.ZoneOffset.UTC)).orElse("the base backup's end");
+        long segNo = Long.parseLong(gap.substring(8, 16), 16) * (0x100000000L / base.walSegmentSize())
+                + Long.parseLong(gap.substring(16, 24), 16);
+        Lsn gapStart = new Lsn(segNo * base.walSegmentSize());
+        boolean needsGap = switch (target.kind()) {
+            case TIME -> lastBefore.isEmpty() || target.time().toInstant().isAfter(lastBefore.get().archivedAt());
+            case LSN -> target.lsn().compareTo(gapStart) >= 0;
+            case NAME -> RestorePoints.find(catalog.repo(), target.name())
+                    .map(p -> lastBefore.isEmpty() || p.createdAt().toInstant().isAfter(lastBefore.get().archivedAt())).orElse(true);
+            case IMMEDIATE -> false;
+        };
+        if (needsGap) {
+            throw ChronoException.failed("WAL segment " + gap + " is missing from the archive; from base backup " + base.id()
+                            + " recovery can reach " + reach + " (LSN " + gapStart + "), not the target " + target,
+                    "choose an earlier target, recover the segment into the archive, or take a new base backup");
+        }
     }
 
     public PitrRestoreResult restore(PitrRestoreRequest req) {
