@@ -255,8 +255,9 @@ class PitrTest {
         Path data = tmp.resolve("r-gap/data");
         CliRun r = CliRun.run(env(), tmp, "restore", "--repo", repo.toString(), "--point-in-time", after.toString(),
                 "--data-dir", data.toString(), "-p", String.valueOf(LocalCluster.freePort()), "--command", launcher.toString());
-        assertTrue(r.exitCode() != 0, r::toString);
-        assertTrue(r.toString().contains(middle.name()), r::toString);
+        assertEquals(1, r.exitCode(), r::toString);
+        assertTrue(r.err().contains("WAL segment " + middle.name() + " is missing from the archive"), r::toString);
+        assertTrue(!Files.exists(data), "refused before anything was touched");
     }
 
     private List<Integer> restoreAndRead(String name, String... target) throws Exception {
