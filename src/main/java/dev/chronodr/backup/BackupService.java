@@ -231,7 +231,7 @@ public final class BackupService {
                     @Override
                     public int read(byte[] b, int off, int len) throws IOException {
                         int n = super.read(b, off, len);
-                        if (n > 0 && showProgress) {
+                        if (n > 0 && showProgress && progress != Progress.NONE) {
                             long total = raw.addAndGet(n);
                             double secs = (System.nanoTime() - t0) / 1e9;
                             progress.update(String.format(Locale.ROOT, "backup: %s read, %s/s, %.0f s",
