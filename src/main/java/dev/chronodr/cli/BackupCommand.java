@@ -43,8 +43,8 @@ public final class BackupCommand extends BaseCommand {
     @Option(names = "--label", paramLabel = "TEXT", description = "Free text stored in the manifest (e.g. 'before migration 42').")
     String label;
 
-    @Option(names = "--compress", defaultValue = "zstd:1", paramLabel = "METHOD[:LEVEL]",
-            description = "zstd[:1-19] (default zstd:1), gzip[:1-9] or none.")
+    @Option(names = "--compress", paramLabel = "METHOD[:LEVEL]",
+            description = "zstd[:1-19], gzip[:1-9] or none. Default zstd:3 for dumps (no larger than pg_dump's gzip), zstd:1 for base backups (speed).")
     String compress;
 
     @Option(names = "--digest", arity = "0..*", paramLabel = "TABLE",
@@ -64,7 +64,7 @@ public final class BackupCommand extends BaseCommand {
         }
         Target target = new TargetResolver(cli().env()).resolve(connection.request());
         List<String> digestTables = digest == null ? List.of() : digest.isEmpty() ? target.criticalTables() : List.copyOf(digest);
-        BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, Compression.parse(compress), retentionDays,
+        BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, compression(BackupType.parse(type)), retentionDays,
                 digestTables, digestAll);
         ProcessRunner runner = cli().processRunner();
         if (req.type().physical()) {
@@ -91,5 +91,12 @@ public final class BackupCommand extends BaseCommand {
         return new PhysicalBackupService(runner, new ToolLocator(runner, cli().env().vars()),
                 TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), ChronoDr.version(), Duration.ofMinutes(5))
                 .backup(target, label, req.compression());
+    }
+
+    private Compression compression(BackupType t) {
+        if (compress != null) {
+            return Compression.parse(compress);
+        }
+        return t.physical() ? Compression.parse("zstd:1") : Compression.DEFAULT;
     }
 }

@@ -19,7 +19,7 @@ import dev.chronodr.core.ChronoException;
 public record Compression(Method method, int level) {
 
     public enum Method {
-        ZSTD(".zst", 1, 1, 19), GZIP(".gz", 6, 1, 9), NONE("", 0, 0, 0);
+        ZSTD(".zst", 3, 1, 19), GZIP(".gz", 6, 1, 9), NONE("", 0, 0, 0);
 
         final String suffix;
         final int defaultLevel;
@@ -34,7 +34,7 @@ public record Compression(Method method, int level) {
         }
     }
 
-    public static final Compression DEFAULT = new Compression(Method.ZSTD, 1);
+    public static final Compression DEFAULT = new Compression(Method.ZSTD, 3);
 
     /** zstd[:LEVEL] | gzip[:LEVEL] | none */
     public static Compression parse(String spec) {
