@@ -24,7 +24,7 @@ PGPASSWORD="$(cat "$CHRONO_DR_SANDBOX/password")"; export PGPASSWORD
 size=$("$bin/psql" -Atc "select pg_size_pretty(pg_database_size(current_database()))")
 echo "database size: $size" >&2
 
-"$cdr" backup --sandbox --repo "$out/repo" -q >/dev/null
+"$cdr" backup --sandbox --repo "$out/repo" --digest -q >/dev/null
 id=$("$cdr" list --sandbox --repo "$out/repo" --format json | python3 -c "import json,sys;print(json.load(sys.stdin)['backups'][0]['id'])")
 "$bin/pg_dump" -Fc -f "$out/stock.dump"
 
@@ -45,7 +45,7 @@ PY
   echo "pg_restore_j2 $(echo "$t1 - $t0" | bc)" >> "$results"
   "$bin/dropdb" "cdr_$i"; "$bin/dropdb" "stock_$i"
 done
-"$cdr" dr-test --sandbox --repo "$out/repo" --format json > "$out/drill.json" || true
+"$cdr" dr-test --sandbox --repo "$out/repo" --latest --format json > "$out/drill.json" || true
 
 python3 - "$results" "$size" "$out/drill.json" <<'PY'
 import sys, statistics, collections, json
