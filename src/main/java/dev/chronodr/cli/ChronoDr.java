@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
         synopsisSubcommandLabel = "COMMAND",
         subcommands = {
                 CheckCommand.class,
+                MonitorCommand.class,
                 SandboxCommand.class,
                 CompletionCommand.class,
         },
