@@ -62,11 +62,15 @@ public final class MonitorService {
                             + e.getMessage(), null);
                 }
             }
+            // Each runnable check's SQL, built once; queries of the same name run once and are shared.
+            Map<HealthCheck, List<SqlQuery>> planned = new LinkedHashMap<>();
             if (facts != null) {
                 Map<String, SqlQuery> queries = new LinkedHashMap<>();
                 for (HealthCheck check : req.checks()) {
                     if (runnable(check, facts)) {
-                        check.queries(facts, req.settings()).forEach(q -> queries.putIfAbsent(q.name(), q));
+                        List<SqlQuery> qs = check.queries(facts, req.settings());
+                        planned.put(check, qs);
+                        qs.forEach(q -> queries.putIfAbsent(q.name(), q));
                     }
                 }
                 QueryBatch.Outcome outcome = QueryBatch.run(c, List.copyOf(queries.values()));
@@ -75,7 +79,7 @@ public final class MonitorService {
             }
             CheckContext ctx = new CheckContext(target, connect, facts, rows, req.settings(), now);
             for (HealthCheck check : req.checks()) {
-                results.add(evaluate(check, ctx, errors));
+                results.add(evaluate(check, ctx, planned.getOrDefault(check, List.of()), errors));
             }
         } finally {
             close(c);
@@ -91,7 +95,7 @@ public final class MonitorService {
         return !check.needsMonitorRole(facts) || facts.readAllStats();
     }
 
-    private static CheckResult evaluate(HealthCheck check, CheckContext ctx, Map<String, String> errors) {
+    private static CheckResult evaluate(HealthCheck check, CheckContext ctx, List<SqlQuery> queries, Map<String, String> errors) {
         ServerFacts facts = ctx.server();
         if (check.needsConnection() && facts == null) {
             return CheckResult.of(check.name(), Status.UNKNOWN, "not run: no connection to " + ctx.connection().where());
@@ -100,12 +104,10 @@ public final class MonitorService {
             return CheckResult.of(check.name(), Status.UNKNOWN, "role " + facts.user() + " cannot see other sessions' statistics: "
                     + "GRANT pg_monitor TO " + facts.user());
         }
-        if (facts != null) {
-            for (SqlQuery q : check.queries(facts, ctx.settings())) {
-                String error = errors.get(q.name());
-                if (error != null) {
-                    return CheckResult.of(check.name(), Status.UNKNOWN, "query failed: " + error);
-                }
+        for (SqlQuery q : queries) {
+            String error = errors.get(q.name());
+            if (error != null) {
+                return CheckResult.of(check.name(), Status.UNKNOWN, "query failed: " + error);
             }
         }
         try {
