@@ -1,9 +1,9 @@
 package dev.chronodr.monitor;
 
+import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,44 +64,43 @@ final class DiskCheck implements HealthCheck {
         Status status = Status.OK;
         String message = null;
         double worst = -1;
+        // The data directory, and pg_wal when it is a link to another filesystem (another device).
+        List<Path> paths = new ArrayList<>(List.of(dir));
         try {
-            FileStore data = Files.getFileStore(dir);
-            List<Map.Entry<String, FileStore>> stores = new ArrayList<>(List.of(Map.entry(dir.toString(), data)));
-            Path wal = dir.resolve("pg_wal");
-            try {
-                FileStore walStore = Files.getFileStore(wal);
-                if (!walStore.equals(data)) {
-                    stores.add(Map.entry(wal.toRealPath().toString(), walStore));
-                }
-            } catch (IOException e) {
-                // Without access inside the data directory (not root, not postgres) pg_wal cannot be followed.
+            Path wal = dir.resolve("pg_wal").toRealPath();
+            if (!Files.getAttribute(wal, "unix:dev").equals(Files.getAttribute(dir, "unix:dev"))) {
+                paths.add(wal);
             }
-            for (Map.Entry<String, FileStore> e : stores) {
-                FileStore fs = e.getValue();
-                long total = fs.getTotalSpace();
-                long used = total - fs.getUnallocatedSpace();
-                long avail = fs.getUsableSpace();
-                // As df computes Use%: space kept for root does not count as available.
-                double pct = used + avail == 0 ? 0 : 100.0 * used / (used + avail);
-                Status st = t.status(pct);
-                Map<String, String> labels = Map.of("path", e.getKey());
-                metrics.add(Metric.labelled("filesystem_used", pct, Unit.PERCENT, labels, "Used space on a filesystem the server writes to."));
-                metrics.add(Metric.labelled("filesystem_available", avail, Unit.BYTES, labels, "Space available to the server on a filesystem."));
-                Map<String, Object> item = new LinkedHashMap<>();
-                item.put("path", e.getKey());
-                item.put("used_percent", Math.round(pct * 10) / 10.0);
-                item.put("available_bytes", avail);
-                item.put("size_bytes", total);
-                items.add(item);
-                if (pct > worst) {
-                    worst = pct;
-                    status = st;
-                    message = e.getKey() + ": " + Unit.PERCENT.format(pct) + " used, " + Unit.BYTES.format(avail) + " available of "
-                            + Unit.BYTES.format(total) + (st == Status.OK ? "" : " (" + t.describe(st) + ")");
-                }
+        } catch (IOException | UnsupportedOperationException e) {
+            // Without access inside the data directory (not root, not postgres) pg_wal cannot be followed.
+        }
+        for (Path p : paths) {
+            // java.io.File asks statvfs directly; FileStore would first parse the mount table.
+            File f = p.toFile();
+            long total = f.getTotalSpace();
+            if (total == 0) {
+                return CheckResult.of(name(), Status.UNKNOWN, "cannot measure the filesystem of " + p);
             }
-        } catch (IOException e) {
-            return CheckResult.of(name(), Status.UNKNOWN, "cannot measure the filesystem of " + dir + ": " + e.getMessage());
+            long used = total - f.getFreeSpace();
+            long avail = f.getUsableSpace();
+            // As df computes Use%: space kept for root does not count as available.
+            double pct = used + avail == 0 ? 0 : 100.0 * used / (used + avail);
+            Status st = t.status(pct);
+            Map<String, String> labels = Map.of("path", p.toString());
+            metrics.add(Metric.labelled("filesystem_used", pct, Unit.PERCENT, labels, "Used space on a filesystem the server writes to."));
+            metrics.add(Metric.labelled("filesystem_available", avail, Unit.BYTES, labels, "Space available to the server on a filesystem."));
+            Map<String, Object> item = new LinkedHashMap<>();
+            item.put("path", p.toString());
+            item.put("used_percent", Math.round(pct * 10) / 10.0);
+            item.put("available_bytes", avail);
+            item.put("size_bytes", total);
+            items.add(item);
+            if (pct > worst) {
+                worst = pct;
+                status = st;
+                message = p + ": " + Unit.PERCENT.format(pct) + " used, " + Unit.BYTES.format(avail) + " available of "
+                        + Unit.BYTES.format(total) + (st == Status.OK ? "" : " (" + t.describe(st) + ")");
+            }
         }
         metrics.add(0, Metric.judged("disk_used", worst, t, "Used space on the fullest filesystem holding the data directory or pg_wal."));
         return new CheckResult(name(), status, message, metrics, items);

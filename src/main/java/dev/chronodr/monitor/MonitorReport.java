@@ -69,11 +69,12 @@ public record MonitorReport(Status status, String target, String server, String 
     public void renderText(TextOutput out) {
         long attention = checks.stream().filter(c -> c.status() != Status.OK && c.status() != Status.SKIPPED).count();
         String where = server + (version == null ? "" : ", PostgreSQL " + version + " " + role);
-        out.line(out.status(status) + " " + where + ": " + (attention == 0 ? "all " + checks.size() + " checks fine"
+        out.line(out.status(status) + " " + where + ": " + (attention == 0
+                ? (checks.size() == 1 ? "1 check fine" : "all " + checks.size() + " checks fine")
                 : attention + " of " + checks.size() + " checks need attention") + " (" + durationMs + " ms)");
         for (CheckResult c : worstFirst()) {
             // One line per check, whatever an error message carried.
-            out.line(out.status(c.status()) + " " + String.format("%-20s", c.name()) + " " + c.message().replaceAll("\\s*[\\r\\n]+\\s*", " "));
+            out.line(out.status(c.status()) + " " + Text.pad(c.name(), 20) + " " + Text.oneLine(c.message()));
         }
         if (alert != null) {
             out.line("alert: " + alertLine());

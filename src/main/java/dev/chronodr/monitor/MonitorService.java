@@ -21,6 +21,7 @@ import dev.chronodr.pg.Database;
  * alert (if configured) and the export (if asked), both reported in the result.
  */
 public final class MonitorService {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MonitorService.class);
 
     public MonitorReport run(MonitorRequest req) {
         MonitorReport report = check(req);
@@ -73,7 +74,11 @@ public final class MonitorService {
                         qs.forEach(q -> queries.putIfAbsent(q.name(), q));
                     }
                 }
+                long probed = System.nanoTime();
                 QueryBatch.Outcome outcome = QueryBatch.run(c, List.copyOf(queries.values()));
+                log.debug("connect {} ms, server facts {} ms, {} queries for {} checks {} ms", connect.millis(),
+                        (probed - start) / 1_000_000 - connect.millis(), queries.size(), planned.size(),
+                        (System.nanoTime() - probed) / 1_000_000);
                 rows.putAll(outcome.rows());
                 errors.putAll(outcome.errors());
             }

@@ -1,7 +1,6 @@
 package dev.chronodr.monitor;
 
 import java.util.List;
-import java.util.Locale;
 import java.util.stream.Collectors;
 
 import dev.chronodr.core.Status;
@@ -29,7 +28,7 @@ final class NagiosOutput {
             text += "; export to " + r.export().path() + " failed: " + r.export().error();
         }
         // '|' starts perfdata and a newline starts long output: neither may appear in the text.
-        text = text.replace('|', '/').replaceAll("[\\r\\n]+", " ");
+        text = Text.oneLine(text.replace('|', '/'));
         StringBuilder perf = new StringBuilder();
         for (CheckResult c : r.checks()) {
             for (Metric m : c.metrics()) {
@@ -62,6 +61,6 @@ final class NagiosOutput {
         if (v == Math.rint(v) && Math.abs(v) < 1e15) {
             return String.valueOf((long) v);
         }
-        return String.format(Locale.ROOT, "%.6f", v).replaceAll("0+$", "").replaceAll("\\.$", "");
+        return java.math.BigDecimal.valueOf(v).setScale(6, java.math.RoundingMode.HALF_UP).stripTrailingZeros().toPlainString();
     }
 }

@@ -60,7 +60,7 @@ final class PrometheusOutput {
             case PERCENT -> "_ratio";
             case COUNT -> "";
         };
-        return "chrono_dr_" + m.name().replaceAll("[^a-zA-Z0-9_]", "_") + suffix;
+        return "chrono_dr_" + m.name() + suffix;
     }
 
     private static void add(Map<String, Family> families, String name, String help, Map<String, String> labels, double value) {

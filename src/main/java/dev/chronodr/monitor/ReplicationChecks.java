@@ -170,10 +170,10 @@ final class ReplicationChecks {
             String current = server.inRecovery() ? "pg_last_wal_replay_lsn()" : "pg_current_wal_lsn()";
             String walStatus = server.versionNum() >= 130000 ? "wal_status" : "NULL::text";
             return List.of(SqlQuery.of(SLOTS, """
-                    SELECT slot_name::text AS slot_name, slot_type, active, %s AS wal_status,
-                           coalesce(pg_wal_lsn_diff(%s, restart_lsn), 0)::float8 AS retained_bytes
+                    SELECT slot_name::text AS slot_name, slot_type, active, WAL_STATUS AS wal_status,
+                           coalesce(pg_wal_lsn_diff(CURRENT_LSN, restart_lsn), 0)::float8 AS retained_bytes
                     FROM pg_replication_slots
-                    """.formatted(walStatus, current)));
+                    """.replace("WAL_STATUS", walStatus).replace("CURRENT_LSN", current)));
         }
 
         @Override

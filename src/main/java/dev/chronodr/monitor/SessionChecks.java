@@ -38,11 +38,11 @@ final class SessionChecks {
                        extract(epoch FROM now() - a.xact_start)::float8 AS xact_seconds,
                        extract(epoch FROM now() - a.state_change)::float8 AS state_seconds,
                        CASE WHEN a.wait_event_type = 'Lock'
-                            THEN extract(epoch FROM now() - %s)::float8 END AS wait_seconds,
+                            THEN extract(epoch FROM now() - WAIT_START)::float8 END AS wait_seconds,
                        CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) END AS blocking_pids,
                        left(a.query, 500) AS query
                 FROM pg_stat_activity a
-                """.formatted(waitStart));
+                """.replace("WAIT_START", waitStart));
     }
 
     /** The common shape: a session-based check judged on the longest matching session. */

@@ -47,15 +47,16 @@ final class SlowStatementsCheck implements HealthCheck {
         String total = exec ? "total_exec_time" : "total_time";
         String mean = exec ? "mean_exec_time" : "mean_time";
         return SqlQuery.of(STATEMENTS, """
-                SELECT s.calls, s.%1$s::float8 AS total_ms, s.%2$s::float8 AS mean_ms, s.rows,
+                SELECT s.calls, s.TOTAL_COLUMN::float8 AS total_ms, s.MEAN_COLUMN::float8 AS mean_ms, s.rows,
                        d.datname::text AS datname, r.rolname::text AS rolname, left(s.query, 500) AS query
-                FROM %3$s s
+                FROM THE_VIEW s
                 LEFT JOIN pg_database d ON d.oid = s.dbid
                 LEFT JOIN pg_roles r ON r.oid = s.userid
                 WHERE s.calls >= ?
-                ORDER BY s.%2$s DESC
-                LIMIT %4$d
-                """.formatted(total, mean, Identifiers.qualified(schema, "pg_stat_statements"), LISTED), minCalls);
+                ORDER BY s.MEAN_COLUMN DESC
+                LIMIT LISTED
+                """.replace("TOTAL_COLUMN", total).replace("MEAN_COLUMN", mean).replace("LISTED", String.valueOf(LISTED))
+                .replace("THE_VIEW", Identifiers.qualified(schema, "pg_stat_statements")), minCalls);
     }
 
     /** "1.10" >= 1.8: extension versions compare number by number, not as text. */

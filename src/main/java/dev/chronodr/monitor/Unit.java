@@ -71,9 +71,8 @@ public enum Unit {
     /** A value for people: "5m00s", "1.2 GiB", "91%", "42". */
     public String format(double v) {
         return switch (this) {
-            case COUNT -> v == Math.rint(v) ? String.valueOf((long) v) : String.format(Locale.ROOT, "%.1f", v);
-            case PERCENT -> (v == Math.rint(v) ? String.format(Locale.ROOT, "%.0f", v)
-                    : v >= 0.1 ? String.format(Locale.ROOT, "%.1f", v) : "<0.1") + "%";
+            case COUNT -> v == Math.rint(v) ? String.valueOf((long) v) : Text.decimal(v, 1);
+            case PERCENT -> (v == Math.rint(v) ? String.valueOf((long) v) : v >= 0.1 ? Text.decimal(v, 1) : "<0.1") + "%";
             case SECONDS -> seconds(v);
             case BYTES -> dev.chronodr.report.TextOutput.bytes((long) v);
         };
@@ -84,15 +83,15 @@ public enum Unit {
             return Math.round(v * 1000) + "ms";
         }
         if (v < 60) {
-            return String.format(Locale.ROOT, "%.1fs", v);
+            return Text.decimal(v, 1) + "s";
         }
         long s = (long) v;
         if (s < 3600) {
-            return String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+            return s / 60 + "m" + Text.two(s % 60) + "s";
         }
         if (s < 86400) {
-            return String.format(Locale.ROOT, "%dh%02dm", s / 3600, s / 60 % 60);
+            return s / 3600 + "h" + Text.two(s / 60 % 60) + "m";
         }
-        return String.format(Locale.ROOT, "%dd%02dh", s / 86400, s / 3600 % 24);
+        return s / 86400 + "d" + Text.two(s / 3600 % 24) + "h";
     }
 }
