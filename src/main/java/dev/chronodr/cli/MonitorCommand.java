@@ -21,6 +21,8 @@ import dev.chronodr.monitor.MonitorOptions;
 import dev.chronodr.monitor.MonitorReport;
 import dev.chronodr.monitor.MonitorRequest;
 import dev.chronodr.monitor.MonitorService;
+import dev.chronodr.monitor.Threshold;
+import dev.chronodr.monitor.Thresholds;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
 import dev.chronodr.report.Renderer;
@@ -29,11 +31,7 @@ import dev.chronodr.report.TextOutput;
 @Command(name = "monitor", sortOptions = false,
         description = {"Check the database's health in one pass: for people, cron, Nagios and Prometheus.",
                 "Overall status is the worst check's. Exit 0 ok, 1 warning, 2 critical (database down included), 3 unknown, 64 usage.",
-                "Checks: ${COMPLETION-CANDIDATES}."},
-        footer = {"", "Thresholds: --warning/--critical NAME=VALUE, or monitor.warning/critical in the target's config. Names:",
-                "  connections, long_query, long_transaction, idle_in_transaction, lock_wait, dead_tuples, last_vacuum,",
-                "  last_analyze, xid_wraparound, multixact_wraparound, cache_hit, database_size, disk, replication_lag,",
-                "  replication_lag_bytes, slot_retained_wal, slow_statement. See docs/monitor.md."})
+                "Checks and their default levels: docs/monitor.md."})
 public final class MonitorCommand extends BaseCommand {
     private static final String CLEAR_SCREEN = "\u001b[H\u001b[2J";
 
@@ -41,16 +39,20 @@ public final class MonitorCommand extends BaseCommand {
     ConnectionOptions connection;
 
     @Option(names = "--check", paramLabel = "NAME", arity = "1..*", split = ",", completionCandidates = CheckNames.class,
-            description = "Run only these checks (repeat or separate with commas). Default: all, or the config's monitor.checks.")
+            description = {"Run only these checks (repeat or separate with commas). Default: all, or the config's monitor.checks.",
+                    "Checks: ${COMPLETION-CANDIDATES}."})
     List<String> checks = new ArrayList<>();
 
     @Option(names = "--health", description = "Run every check (the runbook's 'monitor --health').")
     boolean health;
 
-    @Option(names = "--warning", paramLabel = "NAME=VALUE", description = "Warning level of a threshold, e.g. connections=70%%, long_query=2m, disk=80. 'off' disables.")
+    @Option(names = "--warning", paramLabel = "NAME=VALUE", completionCandidates = ThresholdNames.class,
+            description = {"Warning level of a threshold, e.g. connections=70%%, long_query=2m, disk=80; 'off' disables.",
+                    "Also monitor.warning in the target's config. Names: ${COMPLETION-CANDIDATES}."})
     Map<String, String> warning;
 
-    @Option(names = "--critical", paramLabel = "NAME=VALUE", description = "Critical level of a threshold, e.g. connections=90%%, lock_wait=1m.")
+    @Option(names = "--critical", paramLabel = "NAME=VALUE", completionCandidates = ThresholdNames.class,
+            description = "Critical level of a threshold, e.g. connections=90%%, lock_wait=1m. Also monitor.critical in the config.")
     Map<String, String> critical;
 
     @Option(names = "--export", paramLabel = "FILE", description = "Also write the JSON report to FILE, atomically (temp file, fsync, rename).")
@@ -127,6 +129,14 @@ public final class MonitorCommand extends BaseCommand {
         @Override
         public void renderText(TextOutput out) {
             out.line("watch stopped after " + passes + " refreshes; last status " + (last == null ? "none" : last.status()));
+        }
+    }
+
+    /** The threshold names, for --help and shell completion. */
+    static final class ThresholdNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return Thresholds.defaults().all().stream().map(Threshold::name).iterator();
         }
     }
 

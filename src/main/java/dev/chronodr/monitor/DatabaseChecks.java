@@ -37,6 +37,11 @@ final class DatabaseChecks {
         }
 
         @Override
+        public List<Threshold> thresholds() {
+            return List.of(Threshold.lower("cache_hit", Unit.PERCENT, 95d, 90d, "block reads served from shared buffers"));
+        }
+
+        @Override
         public List<SqlQuery> queries(ServerFacts server, MonitorSettings settings) {
             return List.of(database());
         }
@@ -76,6 +81,11 @@ final class DatabaseChecks {
         }
 
         @Override
+        public List<Threshold> thresholds() {
+            return List.of(Threshold.higher("database_size", Unit.BYTES, null, null, "size of the database"));
+        }
+
+        @Override
         public List<SqlQuery> queries(ServerFacts server, MonitorSettings settings) {
             return List.of(database());
         }
@@ -105,6 +115,15 @@ final class DatabaseChecks {
         @Override
         public String summary() {
             return "transaction-ID and multixact age of the oldest database, against the 2^31 limit";
+        }
+
+        @Override
+        public List<Threshold> thresholds() {
+            return List.of(
+                    Threshold.higher("xid_wraparound", Unit.PERCENT, 50d, 75d,
+                            "oldest transaction ID age, as a share of the 2^31 wraparound limit"),
+                    Threshold.higher("multixact_wraparound", Unit.PERCENT, 50d, 75d,
+                            "oldest multixact ID age, as a share of the 2^31 wraparound limit"));
         }
 
         @Override

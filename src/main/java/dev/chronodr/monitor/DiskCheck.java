@@ -32,6 +32,11 @@ final class DiskCheck implements HealthCheck {
     }
 
     @Override
+    public List<Threshold> thresholds() {
+        return List.of(Threshold.higher("disk", Unit.PERCENT, 85d, 95d, "used space on the data directory's filesystem"));
+    }
+
+    @Override
     public CheckResult evaluate(CheckContext ctx) {
         ServerFacts s = ctx.server();
         if (s.dataDirectory() == null) {

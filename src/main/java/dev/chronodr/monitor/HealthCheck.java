@@ -8,7 +8,8 @@ import java.util.List;
  * and then asks each check to judge its rows. Checks that need no database (the backup
  * repository, say) return no queries and say so with {@link #needsConnection()}.
  *
- * <p>To add a check: implement this interface and add it to {@link MonitorChecks#all()}.
+ * <p>To add a check: implement this interface (its thresholds included) and add it to
+ * {@link MonitorChecks#all()}; nothing else needs to know about it.
  */
 public interface HealthCheck {
     /** The name used by {@code --check}, in JSON and in metrics. snake_case. */
@@ -16,6 +17,11 @@ public interface HealthCheck {
 
     /** What it watches, in a few words, for {@code --help} and docs. */
     String summary();
+
+    /** The levels it judges with, and their built-in values; flags and config override them by name. */
+    default List<Threshold> thresholds() {
+        return List.of();
+    }
 
     /** Whether it can only run with a database connection; the ones that can't run without get UNKNOWN. */
     default boolean needsConnection() {

@@ -17,6 +17,8 @@ final class ReplicationChecks {
     private ReplicationChecks() {
     }
 
+    private static final double MIB = 1024.0 * 1024;
+    private static final double GIB = 1024 * MIB;
     static final String STANDBYS = "standbys";
     static final String RECEIVER = "receiver";
     static final String SLOTS = "slots";
@@ -30,6 +32,13 @@ final class ReplicationChecks {
         @Override
         public String summary() {
             return "standby lag in bytes and time (on a primary, per standby; on a standby, its replay lag)";
+        }
+
+        @Override
+        public List<Threshold> thresholds() {
+            return List.of(
+                    Threshold.higher("replication_lag", Unit.SECONDS, 300d, 900d, "replay lag of a standby, in time"),
+                    Threshold.higher("replication_lag_bytes", Unit.BYTES, 256 * MIB, GIB, "replay lag of a standby, in WAL bytes"));
         }
 
         /** pg_stat_replication and pg_stat_wal_receiver hide their details from roles without pg_read_all_stats. */
@@ -163,6 +172,11 @@ final class ReplicationChecks {
         @Override
         public String summary() {
             return "WAL retained by each replication slot, and slots that lost or may lose WAL";
+        }
+
+        @Override
+        public List<Threshold> thresholds() {
+            return List.of(Threshold.higher("slot_retained_wal", Unit.BYTES, GIB, 10 * GIB, "WAL a replication slot keeps on the primary"));
         }
 
         @Override

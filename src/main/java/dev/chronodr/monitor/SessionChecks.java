@@ -124,6 +124,12 @@ final class SessionChecks {
         }
 
         @Override
+        public List<Threshold> thresholds() {
+            return List.of(Threshold.higher("connections", Unit.PERCENT, 80d, 95d,
+                    "client connections in use, of max_connections minus the reserved ones"));
+        }
+
+        @Override
         public CheckResult evaluate(CheckContext ctx) {
             ServerFacts s = ctx.server();
             // Every client backend holds a slot, active or idle, this monitor's own included.
@@ -163,6 +169,11 @@ final class SessionChecks {
         }
 
         @Override
+        public List<Threshold> thresholds() {
+            return List.of(Threshold.higher("long_query", Unit.SECONDS, 300d, 1800d, "how long an active query has run"));
+        }
+
+        @Override
         public CheckResult evaluate(CheckContext ctx) {
             return longest(ctx, "long_query", r -> "active".equals(r.str("state")), r -> r.num("query_seconds", -1),
                     "active query", "active queries", "Longest running active query.");
@@ -178,6 +189,11 @@ final class SessionChecks {
         @Override
         public String summary() {
             return "transactions open longer than long_transaction";
+        }
+
+        @Override
+        public List<Threshold> thresholds() {
+            return List.of(Threshold.higher("long_transaction", Unit.SECONDS, 900d, 3600d, "how long a transaction has been open"));
         }
 
         @Override
@@ -199,6 +215,12 @@ final class SessionChecks {
         }
 
         @Override
+        public List<Threshold> thresholds() {
+            return List.of(Threshold.higher("idle_in_transaction", Unit.SECONDS, 300d, 1800d,
+                    "how long a session has sat idle inside a transaction"));
+        }
+
+        @Override
         public CheckResult evaluate(CheckContext ctx) {
             return longest(ctx, "idle_in_transaction",
                     r -> r.str("state") != null && r.str("state").startsWith("idle in transaction"),
@@ -217,6 +239,11 @@ final class SessionChecks {
         @Override
         public String summary() {
             return "sessions waiting on a lock longer than lock_wait, with the blocking pid and query";
+        }
+
+        @Override
+        public List<Threshold> thresholds() {
+            return List.of(Threshold.higher("lock_wait", Unit.SECONDS, 30d, 300d, "how long a session has waited for a lock"));
         }
 
         @Override

@@ -29,6 +29,11 @@ final class SlowStatementsCheck implements HealthCheck {
     }
 
     @Override
+    public List<Threshold> thresholds() {
+        return List.of(Threshold.higher("slow_statement", Unit.SECONDS, 1d, 5d, "mean execution time of a statement in pg_stat_statements"));
+    }
+
+    @Override
     public List<SqlQuery> queries(ServerFacts server, MonitorSettings settings) {
         if (server.pgssVersion() == null || !preloaded(server)) {
             return List.of();

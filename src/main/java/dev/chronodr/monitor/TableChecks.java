@@ -19,6 +19,7 @@ final class TableChecks {
     }
 
     static final String TABLES = "tables";
+    private static final double DAY = 86400;
     /** At most this many tables are named in results and labelled metrics, worst first. */
     static final int LISTED = 20;
 
@@ -63,6 +64,11 @@ final class TableChecks {
         @Override
         public String summary() {
             return "dead tuples as a share of each table's tuples";
+        }
+
+        @Override
+        public List<Threshold> thresholds() {
+            return List.of(Threshold.higher("dead_tuples", Unit.PERCENT, 30d, 50d, "dead tuples as a share of a table's tuples"));
         }
 
         static double share(Row r) {
@@ -163,6 +169,11 @@ final class TableChecks {
         }
 
         @Override
+        public List<Threshold> thresholds() {
+            return List.of(Threshold.higher("last_vacuum", Unit.SECONDS, 7 * DAY, 30 * DAY, "time since a table was last vacuumed"));
+        }
+
+        @Override
         String column() {
             return "vacuum_seconds";
         }
@@ -182,6 +193,11 @@ final class TableChecks {
         @Override
         public String summary() {
             return "tables not analyzed (manually or by autovacuum) for longer than last_analyze";
+        }
+
+        @Override
+        public List<Threshold> thresholds() {
+            return List.of(Threshold.higher("last_analyze", Unit.SECONDS, 7 * DAY, 30 * DAY, "time since a table was last analyzed"));
         }
 
         @Override

@@ -8,6 +8,16 @@ import dev.chronodr.core.Status;
  */
 public record Threshold(String name, Unit unit, boolean lowerIsWorse, Double warning, Double critical, String meaning) {
 
+    /** A level where higher values are worse. */
+    public static Threshold higher(String name, Unit unit, Double warning, Double critical, String meaning) {
+        return new Threshold(name, unit, false, warning, critical, meaning);
+    }
+
+    /** A level where lower values are worse (a hit ratio). */
+    public static Threshold lower(String name, Unit unit, Double warning, Double critical, String meaning) {
+        return new Threshold(name, unit, true, warning, critical, meaning);
+    }
+
     public Status status(double value) {
         if (critical != null && beyond(value, critical)) {
             return Status.CRITICAL;
