@@ -26,8 +26,9 @@ final class ConnectionCheck implements HealthCheck {
         ConnectOutcome c = ctx.connection();
         Metric up = Metric.of("up", c.connected() ? 1 : 0, Unit.COUNT, "1 when chrono-dr could connect to the database, else 0.");
         if (!c.connected()) {
-            String msg = c.error().contains(hostPort(c.where())) ? c.error() : c.where() + ": " + c.error();
-            return new CheckResult(name(), Status.CRITICAL, "cannot connect: " + msg
+            // Always name host and port: the driver's message does for a refused connection, not for an unknown host.
+            String msg = c.error().contains(hostPort(c.where())) ? c.error() : "cannot connect to " + c.where() + ": " + c.error();
+            return new CheckResult(name(), Status.CRITICAL, msg
                     + (c.hint() == null ? "" : " (" + c.hint() + ")"), List.of(up), List.of());
         }
         ServerFacts s = ctx.server();

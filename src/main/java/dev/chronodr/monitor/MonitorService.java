@@ -59,8 +59,8 @@ public final class MonitorService {
                     facts = ServerFacts.probe(c);
                 } catch (SQLException e) {
                     // Connected, but the server cannot answer the simplest catalog query: as bad as down.
-                    connect = new ConnectOutcome(false, where, connect.millis(), "connected, but the server did not answer: "
-                            + e.getMessage(), null);
+                    connect = new ConnectOutcome(false, where, connect.millis(), "connected to " + where
+                            + ", but the server did not answer: " + e.getMessage(), null);
                 }
             }
             // Each runnable check's SQL, built once; queries of the same name run once and are shared.
