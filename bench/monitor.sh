@@ -108,6 +108,11 @@ run_chrono() {
   "$root/scripts/chrono-dr" monitor --format nagios > "$work/out/chrono.txt" || true
 }
 
+# The floor under any chrono-dr command: JVM start and command-line parsing, no database.
+run_version() {
+  "$root/scripts/chrono-dr" --version > /dev/null
+}
+
 run_check_postgres() {
   local a
   : > "$work/out/cp.txt"
@@ -128,18 +133,21 @@ time_runs() {
 }
 
 chrono_times=$(time_runs run_chrono)
+version_times=$(time_runs run_version)
 cp_times=$(time_runs run_check_postgres)
+# Where one run's time goes inside the process (logged at -v).
+phases=$("$root/scripts/chrono-dr" monitor -v 2>&1 >/dev/null | grep -o 'connect .*' || true)
 
-checks=$(grep -o '[0-9]* checks OK' "$work/out/chrono.txt" | head -n 1 || true)
 cm=$(echo "$chrono_times" | median)
 pm=$(echo "$cp_times" | median)
 echo
 echo "chrono-dr monitor, all checks, whole process ($runs runs):"
 echo "  median ${cm} ms   min $(echo "$chrono_times" | sort -n | head -n 1) ms   max $(echo "$chrono_times" | sort -n | tail -n 1) ms"
 echo "  $(head -c 160 "$work/out/chrono.txt")..."
+echo "  inside the process: $phases"
+echo "chrono-dr --version (JVM start + command line, no database): median $(echo "$version_times" | median) ms"
 echo "check_postgres, ${#cp_actions[@]} actions, one process each ($runs runs):"
 echo "  median ${pm} ms   min $(echo "$cp_times" | sort -n | head -n 1) ms   max $(echo "$cp_times" | sort -n | tail -n 1) ms"
 echo "  $(grep -c ' OK' "$work/out/cp.txt") of ${#cp_actions[@]} actions OK"
 echo "ratio: check_postgres / chrono-dr = $(awk -v a="$pm" -v b="$cm" 'BEGIN {printf "%.1f", a / b}')x"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-[ -n "$checks" ] || true
