@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
                 RestorePointCommand.class,
                 VerifyCommand.class,
                 AuditCommand.class,
+                MonitorCommand.class,
                 SandboxCommand.class,
                 CompletionCommand.class,
         },

@@ -1,0 +1,150 @@
+package dev.chronodr.cli;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import dev.chronodr.config.Target;
+import dev.chronodr.config.TargetResolver;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.ExitCode;
+import dev.chronodr.monitor.HealthCheck;
+import dev.chronodr.monitor.MonitorChecks;
+import dev.chronodr.monitor.MonitorOptions;
+import dev.chronodr.monitor.MonitorReport;
+import dev.chronodr.monitor.MonitorRequest;
+import dev.chronodr.monitor.MonitorService;
+import dev.chronodr.monitor.Threshold;
+import dev.chronodr.monitor.Thresholds;
+import dev.chronodr.report.CommandResult;
+import dev.chronodr.report.Format;
+import dev.chronodr.report.Renderer;
+import dev.chronodr.report.TextOutput;
+
+@Command(name = "monitor", sortOptions = false,
+        description = {"Check the database's health in one pass: for people, cron, Nagios and Prometheus.",
+                "Overall status is the worst check's. Exit 0 ok, 1 warning, 2 critical (database down included), 3 unknown, 64 usage.",
+                "Checks and their default levels: docs/monitor.md."})
+public final class MonitorCommand extends BaseCommand {
+    private static final String CLEAR_SCREEN = "\u001b[H\u001b[2J";
+
+    @Mixin
+    ConnectionOptions connection;
+
+    @Option(names = "--check", paramLabel = "NAME", arity = "1..*", split = ",", completionCandidates = CheckNames.class,
+            description = {"Run only these checks (repeat or separate with commas). Default: all, or the config's monitor.checks.",
+                    "Checks: ${COMPLETION-CANDIDATES}."})
+    List<String> checks = new ArrayList<>();
+
+    @Option(names = "--health", description = "Run every check (the runbook's 'monitor --health').")
+    boolean health;
+
+    @Option(names = "--warning", paramLabel = "NAME=VALUE", completionCandidates = ThresholdNames.class,
+            description = {"Warning level of a threshold, e.g. connections=70%%, long_query=2m, disk=80; 'off' disables.",
+                    "Also monitor.warning in the target's config. Names: ${COMPLETION-CANDIDATES}."})
+    Map<String, String> warning;
+
+    @Option(names = "--critical", paramLabel = "NAME=VALUE", completionCandidates = ThresholdNames.class,
+            description = "Critical level of a threshold, e.g. connections=90%%, lock_wait=1m. Also monitor.critical in the config.")
+    Map<String, String> critical;
+
+    @Option(names = "--export", paramLabel = "FILE", description = "Also write the JSON report to FILE, atomically (temp file, fsync, rename).")
+    String export;
+
+    @Option(names = "--watch", paramLabel = "SECONDS", description = "Refresh the text report in place every SECONDS until Ctrl-C (terminal only).")
+    Integer watch;
+
+    @Option(names = "--alert-webhook", paramLabel = "URL",
+            description = "POST a Slack-compatible {\"text\": ...} message here on WARNING or CRITICAL (else CHRONO_DR_ALERT_WEBHOOK, config monitor.alert.webhook).")
+    String alertWebhook;
+
+    @Option(names = "--alert-once-per", paramLabel = "DURATION", description = "Send the same alert at most once per DURATION (e.g. 1h), remembered in a state file.")
+    String alertOncePer;
+
+    @Option(names = "--alert-state-file", paramLabel = "FILE",
+            description = "Where --alert-once-per remembers the last alert (default: beside --export, else in the repository).")
+    String alertStateFile;
+
+    @Override
+    protected Set<Format> formats() {
+        return EnumSet.of(Format.TEXT, Format.JSON, Format.NAGIOS, Format.PROMETHEUS);
+    }
+
+    @Override
+    protected CommandResult execute() {
+        if (watch != null) {
+            if (watch < 1) {
+                throw ChronoException.usage("--watch " + watch + " is too short", "refresh every 1 second or more");
+            }
+            if (!cli().terminal().stdout()) {
+                throw ChronoException.usage("--watch needs a terminal on stdout",
+                        "run it in a terminal; for cron or scripts leave --watch out (and use --export or --format)");
+            }
+            if (format() != Format.TEXT) {
+                throw ChronoException.usage("--watch shows the text report only", "leave out --format, or drop --watch");
+            }
+        }
+        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        MonitorRequest request = MonitorRequest.resolve(new MonitorOptions(checks, health, warning, critical, export,
+                alertWebhook, alertOncePer, alertStateFile), target, cli().env());
+        MonitorService service = new MonitorService();
+        return watch == null ? service.run(request) : watch(service, request);
+    }
+
+    /** Redraws the report every --watch seconds; ends when interrupted (Ctrl-C ends the process itself). */
+    private CommandResult watch(MonitorService service, MonitorRequest request) {
+        Renderer renderer = renderer(Format.TEXT);
+        MonitorReport last = null;
+        int passes = 0;
+        while (!Thread.currentThread().isInterrupted()) {
+            last = service.run(request);
+            passes++;
+            cli().out().print(CLEAR_SCREEN);
+            renderer.render(last, cli().out());
+            cli().out().println("refreshing every " + watch + " s; Ctrl-C to stop");
+            cli().out().flush();
+            try {
+                Thread.sleep(watch * 1000L);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return new WatchEnded(passes, last);
+    }
+
+    /** What is left to print when a watch ends: a line, and the last pass's exit code. */
+    record WatchEnded(int passes, MonitorReport last) implements CommandResult {
+        @Override
+        public ExitCode exitCode() {
+            return last == null ? ExitCode.OK : last.exitCode();
+        }
+
+        @Override
+        public void renderText(TextOutput out) {
+            out.line("watch stopped after " + passes + " refreshes; last status " + (last == null ? "none" : last.status()));
+        }
+    }
+
+    /** The threshold names, for --help and shell completion. */
+    static final class ThresholdNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return Thresholds.defaults().all().stream().map(Threshold::name).iterator();
+        }
+    }
+
+    /** The check names, for --help and shell completion. */
+    static final class CheckNames implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return MonitorChecks.all().stream().map(HealthCheck::name).iterator();
+        }
+    }
+}

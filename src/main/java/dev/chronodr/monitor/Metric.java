@@ -1,0 +1,32 @@
+package dev.chronodr.monitor;
+
+import java.util.Map;
+
+/**
+ * One measured number. Checks attach metrics to their results; Nagios perfdata takes the
+ * unlabelled ones, Prometheus all of them (as chrono_dr_NAME with a unit suffix).
+ *
+ * @param labels   what the value is about (table, standby, slot); empty for a check's summary value
+ * @param warning  the warning level in force, for perfdata; null when none
+ * @param critical the critical level in force, for perfdata; null when none
+ */
+public record Metric(String name, double value, Unit unit, Map<String, String> labels, Double warning, Double critical,
+                     String help) {
+
+    public Metric {
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
+    }
+
+    public static Metric of(String name, double value, Unit unit, String help) {
+        return new Metric(name, value, unit, Map.of(), null, null, help);
+    }
+
+    /** A summary value judged against a threshold (its levels go into perfdata). */
+    public static Metric judged(String name, double value, Threshold t, String help) {
+        return new Metric(name, value, t.unit(), Map.of(), t.warning(), t.critical(), help);
+    }
+
+    public static Metric labelled(String name, double value, Unit unit, Map<String, String> labels, String help) {
+        return new Metric(name, value, unit, labels, null, null, help);
+    }
+}

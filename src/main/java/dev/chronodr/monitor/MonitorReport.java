@@ -1,0 +1,107 @@
+package dev.chronodr.monitor;
+
+import java.io.PrintWriter;
+import java.time.OffsetDateTime;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.List;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+
+import dev.chronodr.core.ExitCode;
+import dev.chronodr.core.Status;
+import dev.chronodr.report.CommandResult;
+import dev.chronodr.report.Format;
+import dev.chronodr.report.Renderer;
+import dev.chronodr.report.TextOutput;
+
+/**
+ * One pass of {@code chrono-dr monitor}: every check's result and the overall status,
+ * which is the worst check's. Rendered as text, JSON, a Nagios status line or Prometheus
+ * text exposition. Checks are kept in the registry's order; text and Nagios show the worst first.
+ *
+ * @param server  user@host:port/database, never a password
+ * @param version server version, null when it could not be reached
+ * @param role    primary or standby, null when it could not be reached
+ */
+public record MonitorReport(Status status, String target, String server, String version, String role,
+                            OffsetDateTime checkedAt, long durationMs, List<CheckResult> checks,
+                            AlertOutcome alert, ExportOutcome export) implements CommandResult, Renderer.FormatRenderable {
+
+    public MonitorReport {
+        checks = List.copyOf(checks);
+    }
+
+    /** Whether an alert was attempted, sent, suppressed, or failed; the webhook shown without its path. */
+    public record AlertOutcome(String webhook, boolean sent, boolean suppressed, String detail, String stateFile) {
+    }
+
+    public record ExportOutcome(String path, boolean written, String error) {
+    }
+
+    MonitorReport withAlert(AlertOutcome a) {
+        return new MonitorReport(status, target, server, version, role, checkedAt, durationMs, checks, a, export);
+    }
+
+    MonitorReport withExport(ExportOutcome e) {
+        return new MonitorReport(status, target, server, version, role, checkedAt, durationMs, checks, alert, e);
+    }
+
+    /** The checks' worst status; an export that could not be written makes it at least a failure (1). */
+    @Override
+    public ExitCode exitCode() {
+        ExitCode code = status.exitCode();
+        return export != null && !export.written() ? ExitCode.worst(code, ExitCode.FAILED) : code;
+    }
+
+    @JsonIgnore
+    public List<CheckResult> worstFirst() {
+        return checks.stream().sorted(Comparator.comparingInt((CheckResult c) -> c.status().rank()).reversed()).toList();
+    }
+
+    @JsonIgnore
+    public CheckResult check(String name) {
+        return checks.stream().filter(c -> c.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no check " + name));
+    }
+
+    @Override
+    public void renderText(TextOutput out) {
+        long attention = checks.stream().filter(c -> c.status() != Status.OK && c.status() != Status.SKIPPED).count();
+        String where = server + (version == null ? "" : ", PostgreSQL " + version + " " + role);
+        out.line(out.status(status) + " " + where + ": " + (attention == 0
+                ? (checks.size() == 1 ? "1 check fine" : "all " + checks.size() + " checks fine")
+                : attention + " of " + checks.size() + " checks need attention") + " (" + durationMs + " ms)");
+        for (CheckResult c : worstFirst()) {
+            // One line per check, whatever an error message carried.
+            out.line(out.status(c.status()) + " " + Text.pad(c.name(), 20) + " " + Text.oneLine(c.message()));
+        }
+        if (alert != null) {
+            out.line("alert: " + alertLine());
+        }
+        if (export != null) {
+            out.line("export: " + (export.written() ? "wrote " + export.path() : "FAILED to write " + export.path() + ": " + export.error()));
+        }
+    }
+
+    String alertLine() {
+        if (alert.sent()) {
+            return "sent to " + alert.webhook();
+        }
+        return (alert.suppressed() ? "not sent: " : "FAILED to send to " + alert.webhook() + ": ") + alert.detail();
+    }
+
+    @Override
+    public boolean supports(Format format) {
+        return EnumSet.of(Format.NAGIOS, Format.PROMETHEUS).contains(format);
+    }
+
+    @Override
+    public void render(Format format, PrintWriter out) {
+        switch (format) {
+            case NAGIOS -> out.println(NagiosOutput.line(this));
+            case PROMETHEUS -> out.print(PrometheusOutput.exposition(this));
+            default -> throw new IllegalArgumentException(format.label());
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package dev.chronodr.monitor;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.chronodr.config.Target;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Clock;
+import dev.chronodr.core.Status;
+import dev.chronodr.pg.ConnectionSettings;
+import dev.chronodr.pg.Database;
+
+/**
+ * Runs the selected checks against one target: one connection, one round trip for the
+ * server's facts, one for every check's SQL, then each check judges its rows. Then the
+ * alert (if configured) and the export (if asked), both reported in the result.
+ */
+public final class MonitorService {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MonitorService.class);
+
+    public MonitorReport run(MonitorRequest req) {
+        MonitorReport report = check(req);
+        if (req.alert() != null) {
+            report = report.withAlert(new WebhookAlert(req.alert()).deliver(report));
+        }
+        if (req.export() != null) {
+            report = report.withExport(ReportExport.write(report, req.export()));
+        }
+        return report;
+    }
+
+    /** The checks alone: no alert, no export. */
+    public MonitorReport check(MonitorRequest req) {
+        long start = System.nanoTime();
+        OffsetDateTime now = Clock.now();
+        Target target = req.target();
+        ConnectionSettings cs = target.connection();
+        String where = cs.host() + ":" + cs.port() + "/" + cs.dbname();
+        List<CheckResult> results = new ArrayList<>();
+        ServerFacts facts = null;
+        ConnectOutcome connect;
+        Connection c = null;
+        try {
+            c = Database.connect(cs);
+            connect = new ConnectOutcome(true, where, (System.nanoTime() - start) / 1_000_000, null, null);
+        } catch (ChronoException e) {
+            connect = new ConnectOutcome(false, where, (System.nanoTime() - start) / 1_000_000, e.getMessage(), e.hint());
+        }
+        try {
+            Map<String, List<Row>> rows = new LinkedHashMap<>();
+            Map<String, String> errors = new LinkedHashMap<>();
+            if (c != null) {
+                try {
+                    facts = ServerFacts.probe(c);
+                } catch (SQLException e) {
+                    // Connected, but the server cannot answer the simplest catalog query: as bad as down.
+                    connect = new ConnectOutcome(false, where, connect.millis(), "connected to " + where
+                            + ", but the server did not answer: " + e.getMessage(), null);
+                }
+            }
+            // Each runnable check's SQL, built once; queries of the same name run once and are shared.
+            Map<HealthCheck, List<SqlQuery>> planned = new LinkedHashMap<>();
+            if (facts != null) {
+                Map<String, SqlQuery> queries = new LinkedHashMap<>();
+                for (HealthCheck check : req.checks()) {
+                    if (runnable(check, facts)) {
+                        List<SqlQuery> qs = check.queries(facts, req.settings());
+                        planned.put(check, qs);
+                        qs.forEach(q -> queries.putIfAbsent(q.name(), q));
+                    }
+                }
+                long probed = System.nanoTime();
+                QueryBatch.Outcome outcome = QueryBatch.run(c, List.copyOf(queries.values()));
+                log.debug("connect {} ms, server facts {} ms, {} queries for {} checks {} ms", connect.millis(),
+                        (probed - start) / 1_000_000 - connect.millis(), queries.size(), planned.size(),
+                        (System.nanoTime() - probed) / 1_000_000);
+                rows.putAll(outcome.rows());
+                errors.putAll(outcome.errors());
+            }
+            CheckContext ctx = new CheckContext(target, connect, facts, rows, req.settings(), now);
+            for (HealthCheck check : req.checks()) {
+                results.add(evaluate(check, ctx, planned.getOrDefault(check, List.of()), errors));
+            }
+        } finally {
+            close(c);
+        }
+        long ms = (System.nanoTime() - start) / 1_000_000;
+        // A skipped check says nothing about health: all OK and some SKIPPED is OK.
+        Status overall = Status.worst(results.stream().map(CheckResult::status).filter(s -> s != Status.SKIPPED).toList());
+        return new MonitorReport(overall, target.name(), cs.describe(),
+                facts == null ? null : facts.versionString(), facts == null ? null : facts.role(), now, ms, results, null, null);
+    }
+
+    private static boolean runnable(HealthCheck check, ServerFacts facts) {
+        return !check.needsMonitorRole(facts) || facts.readAllStats();
+    }
+
+    private static CheckResult evaluate(HealthCheck check, CheckContext ctx, List<SqlQuery> queries, Map<String, String> errors) {
+        ServerFacts facts = ctx.server();
+        if (check.needsConnection() && facts == null) {
+            return CheckResult.of(check.name(), Status.UNKNOWN, "not run: no connection to " + ctx.connection().where());
+        }
+        if (facts != null && !runnable(check, facts)) {
+            return CheckResult.of(check.name(), Status.UNKNOWN, "role " + facts.user() + " cannot see other sessions' statistics: "
+                    + "GRANT pg_monitor TO " + facts.user());
+        }
+        for (SqlQuery q : queries) {
+            String error = errors.get(q.name());
+            if (error != null) {
+                return CheckResult.of(check.name(), Status.UNKNOWN, "query failed: " + error);
+            }
+        }
+        try {
+            return check.evaluate(ctx);
+        } catch (RuntimeException e) {
+            return CheckResult.of(check.name(), Status.UNKNOWN, "check failed: " + e);
+        }
+    }
+
+    private static void close(Connection c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // nothing left to do with a connection we are done with
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+package dev.chronodr.monitor;
+
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.stream.Collectors;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.chronodr.core.Status;
+import dev.chronodr.report.Json;
+
+/**
+ * Posts a Slack-compatible message ({"text": ...}) when the overall status is WARNING or
+ * CRITICAL. A webhook that is down or slow never changes the monitor's own status or exit
+ * code: the failure is reported in the result, and the next run tries again. With
+ * once-per, the same alert (same status, same failing checks) is not repeated within the
+ * period; a different one goes out at once, and a clean run forgets the last one.
+ */
+final class WebhookAlert {
+    private final AlertSettings settings;
+
+    WebhookAlert(AlertSettings settings) {
+        this.settings = settings;
+    }
+
+    MonitorReport.AlertOutcome deliver(MonitorReport report) {
+        String hook = settings.displayWebhook();
+        String state = settings.oncePer() == null ? null : settings.stateFile().toString();
+        if (report.status() != Status.WARNING && report.status() != Status.CRITICAL) {
+            forget();
+            return new MonitorReport.AlertOutcome(hook, false, false, "status " + report.status() + ", nothing to send", state);
+        }
+        String key = key(report);
+        Instant now = report.checkedAt().toInstant();
+        if (settings.oncePer() != null) {
+            Instant last = lastSent(key);
+            if (last != null && now.isBefore(last.plus(settings.oncePer()))) {
+                return new MonitorReport.AlertOutcome(hook, false, true, "the same alert was sent at " + last
+                        + "; it repeats from " + last.plus(settings.oncePer()) + " (--alert-once-per)", state);
+            }
+        }
+        String failure = post(message(report));
+        if (failure != null) {
+            return new MonitorReport.AlertOutcome(hook, false, false, failure, state);
+        }
+        String remembered = settings.oncePer() == null ? null : remember(key, now);
+        return new MonitorReport.AlertOutcome(hook, true, false, remembered == null ? null : "sent, but " + remembered, state);
+    }
+
+    /** Same status and same checks in trouble: the same alert. */
+    static String key(MonitorReport report) {
+        return report.status() + ":" + report.checks().stream()
+                .filter(c -> c.status() == Status.WARNING || c.status() == Status.CRITICAL)
+                .map(c -> c.name() + "=" + c.status()).sorted().collect(Collectors.joining(","));
+    }
+
+    static String message(MonitorReport report) {
+        StringBuilder text = new StringBuilder("chrono-dr monitor: " + report.status() + " on target " + report.target()
+                + " (" + report.server() + ")");
+        for (CheckResult c : report.worstFirst()) {
+            if (c.status() != Status.OK && c.status() != Status.SKIPPED) {
+                text.append('\n').append(c.status()).append(' ').append(c.name()).append(": ").append(c.message());
+            }
+        }
+        ObjectNode body = Json.mapper().createObjectNode();
+        body.put("text", text.toString());
+        return body.toString();
+    }
+
+    /** Null when the webhook took the message; else why not, without the URL's secret path. */
+    private String post(String json) {
+        try {
+            HttpClient client = HttpClient.newBuilder().connectTimeout(settings.timeout()).build();
+            HttpRequest req = HttpRequest.newBuilder(settings.webhook()).timeout(settings.timeout())
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)).build();
+            HttpResponse<String> resp = client.send(req, HttpResponse.BodyHandlers.ofString());
+            if (resp.statusCode() / 100 != 2) {
+                return "HTTP " + resp.statusCode() + (resp.body() == null || resp.body().isBlank() ? ""
+                        : ": " + Text.query(resp.body(), 120));
+            }
+            return null;
+        } catch (IOException e) {
+            return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    private Instant lastSent(String key) {
+        Path file = settings.stateFile();
+        try {
+            JsonNode n = Json.mapper().readTree(Files.readString(file));
+            return key.equals(n.path("key").asText()) ? Instant.parse(n.path("sent_at").asText()) : null;
+        } catch (IOException | RuntimeException e) {
+            // Missing or unreadable state: better one alert too many than one too few.
+            return null;
+        }
+    }
+
+    /** Null when remembered; else why not (the alert itself was sent). */
+    private String remember(String key, Instant at) {
+        ObjectNode n = Json.mapper().createObjectNode();
+        n.put("key", key);
+        n.put("sent_at", at.toString());
+        try {
+            AtomicFile.write(settings.stateFile(), (n.toString() + "\n").getBytes(StandardCharsets.UTF_8));
+            return null;
+        } catch (IOException e) {
+            return "the alert state file " + settings.stateFile() + " could not be written (" + e.getMessage() + ")";
+        }
+    }
+
+    private void forget() {
+        if (settings.oncePer() != null) {
+            try {
+                Files.deleteIfExists(settings.stateFile());
+            } catch (IOException ignored) {
+                // a stale state file only delays the next identical alert by one period
+            }
+        }
+    }
+}
