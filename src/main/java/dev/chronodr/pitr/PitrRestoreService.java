@@ -1,5 +1,7 @@
 package dev.chronodr.pitr;
 
+import dev.chronodr.sandbox.ServiceUser;
+
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,11 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -24,7 +24,6 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Environment;
-import dev.chronodr.process.ProcessFailedException;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.Compression;
@@ -39,7 +38,6 @@ import dev.chronodr.sandbox.ServerBinaries;
  * start the server with pg_ctl and wait until it has promoted.
  */
 public final class PitrRestoreService {
-    private static final String SERVICE_USER = "postgres";
     private static final Pattern STOPPING = Pattern.compile("LOG:\\s+(recovery stopping .*)");
     private static final Pattern LAST_TX = Pattern.compile("LOG:\\s+last completed transaction was at log time (.*)");
     private static final Pattern NEW_TLI = Pattern.compile("LOG:\\s+selected new timeline ID: (\\d+)");
@@ -308,47 +306,11 @@ public final class PitrRestoreService {
     }
 
     private void serverCommand(List<String> argv, Duration timeout) {
-        List<String> full = new ArrayList<>();
-        if (isRoot()) {
-            full.addAll(List.of(runuser(), "-u", SERVICE_USER, "--"));
-        }
-        full.addAll(argv);
-        try {
-            runner.run(ProcessSpec.of(full).withTimeout(timeout)
-                    .withoutEnv(List.of("PGPASSWORD", "PGHOST", "PGPORT", "PGDATA")));
-        } catch (ProcessFailedException e) {
-            throw ChronoException.failed(e.getMessage(), null, e);
-        }
+        ServiceUser.run(runner, argv, null, timeout);
     }
 
     /** PostgreSQL refuses to run as root: as root, the data directory goes to the postgres OS user. */
     private static void handOver(Path data) {
-        if (!isRoot()) {
-            return;
-        }
-        try {
-            UserPrincipal pg = data.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(SERVICE_USER);
-            try (var walk = Files.walk(data)) {
-                for (Path p : walk.sorted(Comparator.naturalOrder()).toList()) {
-                    Files.setOwner(p, pg);
-                }
-            }
-        } catch (IOException e) {
-            throw ChronoException.failed("cannot give " + data + " to the postgres OS user: " + e.getMessage(),
-                    "run as the postgres user, or create the user");
-        }
-    }
-
-    static boolean isRoot() {
-        return "root".equals(System.getProperty("user.name"));
-    }
-
-    private static String runuser() {
-        for (String p : List.of("/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser")) {
-            if (Files.isExecutable(Path.of(p))) {
-                return p;
-            }
-        }
-        return "runuser";
+        ServiceUser.handOver(data);
     }
 }

@@ -8,13 +8,10 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
-import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,9 +21,7 @@ import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Secret;
 import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.Database;
-import dev.chronodr.process.ProcessFailedException;
 import dev.chronodr.process.ProcessRunner;
-import dev.chronodr.process.ProcessSpec;
 
 /**
  * A throwaway PostgreSQL cluster owned by chrono-dr: initdb in a directory of its own
@@ -36,7 +31,6 @@ import dev.chronodr.process.ProcessSpec;
  */
 public final class LocalCluster {
     public static final String SUPERUSER = "postgres";
-    private static final String SERVICE_USER = "postgres";
 
     private final Path base;
     private final Path bin;
@@ -226,61 +220,26 @@ public final class LocalCluster {
         execute("postgres", "CREATE DATABASE " + dev.chronodr.pg.Identifiers.quote(name));
     }
 
-    /** The server's own programs run as the postgres OS user when we are root. */
     private void serverCommand(List<String> argv, Duration timeout) {
-        List<String> full = new ArrayList<>();
-        if (isRoot()) {
-            full.addAll(List.of(runuser(), "-u", SERVICE_USER, "--"));
-        }
-        full.addAll(argv);
-        try {
-            runner.run(ProcessSpec.of(full).withTimeout(timeout).withWorkDir(base)
-                    .withoutEnv(List.of("PGPASSWORD", "PGHOST", "PGPORT", "PGDATA")));
-        } catch (ProcessFailedException e) {
-            throw ChronoException.failed(e.getMessage(), null, e);
-        }
+        ServiceUser.run(runner, argv, base, timeout);
     }
 
-    /** As root, give the cluster directory to the postgres OS user. */
+    /** As root, give the cluster directory to the postgres OS user, who must be able to reach it. */
     private void handOver() throws IOException {
         if (!isRoot()) {
             return;
         }
-        UserPrincipal pg;
-        try {
-            pg = base.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(SERVICE_USER);
-        } catch (UserPrincipalNotFoundException e) {
-            throw ChronoException.unknown("running as root, but there is no 'postgres' OS user to run the server as",
-                    "install the postgresql package (it creates the user) or run chrono-dr as a normal user");
-        }
-        for (Path p = base; p != null; p = p.getParent()) {
-            if (!Files.isDirectory(p)) {
-                continue;
-            }
-            var perms = Files.getPosixFilePermissions(p);
-            if (!p.equals(base) && !perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+        for (Path p = base.getParent(); p != null; p = p.getParent()) {
+            if (Files.isDirectory(p) && !Files.getPosixFilePermissions(p).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
                 throw ChronoException.usage("the postgres OS user cannot reach " + base + " (" + p + " is not searchable by others)",
                         "choose a directory under /tmp or /var/lib, e.g. set CHRONO_DR_SANDBOX=/var/lib/chrono-dr/sandbox");
             }
         }
-        try (var walk = Files.walk(base)) {
-            for (Path p : (Iterable<Path>) walk::iterator) {
-                Files.setOwner(p, pg);
-            }
-        }
+        ServiceUser.handOver(base);
     }
 
     static boolean isRoot() {
-        return "root".equals(System.getProperty("user.name"));
-    }
-
-    private static String runuser() {
-        for (String p : List.of("/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser")) {
-            if (Files.isExecutable(Path.of(p))) {
-                return p;
-            }
-        }
-        return "runuser";
+        return ServiceUser.isRoot();
     }
 
     public static int freePort() {
