@@ -153,9 +153,13 @@ public final class DrillService {
                     v.problems().stream().filter(p -> p.contains("without a match")).toList()));
 
             ConnectionSettings scratchConn = restoreTarget.connection().withDbname(scratchName);
-            steps.add(digests(scratchConn, manifest, req.deep()));
-            steps.add(schema(scratchConn, restoreTarget, backup));
-            steps.add(integrity(restoreTarget, scratchName, req.jobs()));
+            // The digests and the structural checks read the copy on separate connections; run them side by side.
+            var digestStep = java.util.concurrent.CompletableFuture.supplyAsync(() -> digests(scratchConn, manifest, req.deep()));
+            Step schemaStep = schema(scratchConn, restoreTarget, backup);
+            Step integrityStep = integrity(restoreTarget, scratchName, req.jobs());
+            steps.add(digestStep.join());
+            steps.add(schemaStep);
+            steps.add(integrityStep);
         } finally {
             scratch.close();
             try {
