@@ -352,7 +352,8 @@ public final class DrillService {
     private static DrillReport report(String database, String backupId, String scratch, Target restoreTarget, OffsetDateTime started,
                                       List<Step> steps, Objective rto, Objective rpo, List<String> leftovers, boolean keep) {
         String on = restoreTarget.connection().host() + ":" + restoreTarget.connection().port();
-        return new DrillReport(database, backupId, scratch, on, started, List.copyOf(steps), rto, rpo, leftovers, keep);
+        long elapsed = Duration.between(started, Clock.now()).toMillis();
+        return new DrillReport(database, backupId, scratch, on, started, List.copyOf(steps), rto, rpo, leftovers, keep, elapsed);
     }
 
     private PgTools tools(Target target, PgVersion server) {
