@@ -31,7 +31,8 @@ id=$("$cdr" list --sandbox --repo "$out/repo" --format json | python3 -c "import
 results="$out/results"
 for i in $(seq 1 "$runs"); do
   sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-  "$cdr" restore --sandbox --repo "$out/repo" --backup-id "$id" --target-db "cdr_$i" -j 2 --format json > "$out/r$i.json"
+  "$cdr" restore --sandbox --repo "$out/repo" --backup-id "$id" --target-db "cdr_$i" -j 2 --format json > "$out/r$i.json" \
+    || { echo "chrono-dr restore failed:" >&2; cat "$out/r$i.json" >&2; exit 1; }
   python3 - "$out/r$i.json" >> "$results" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
