@@ -48,6 +48,11 @@ final class BackupFreshnessCheck implements HealthCheck {
     public CheckResult evaluate(CheckContext ctx) {
         Repository repo = new Repository(ctx.target().repo());
         String db = ctx.target().connection().dbname();
+        if (!java.nio.file.Files.isDirectory(repo.root())) {
+            // A monitor on a host without the repository cannot judge it; say so rather than page.
+            return CheckResult.of(name(), Status.SKIPPED, "no backup repository at " + repo.root()
+                    + " (pass --repo, or set repo in the config, to watch backup freshness from here)");
+        }
         Instant now = Instant.now();
         PitrCatalog pitr = PitrCatalog.of(repo.root());
         Optional<WalArchive.Entry> newestWal = pitr.newestSegment();

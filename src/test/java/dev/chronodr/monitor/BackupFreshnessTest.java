@@ -48,6 +48,8 @@ class BackupFreshnessTest {
         String db = pg.createDatabase("fresh");
         pg.execute(db, "CREATE TABLE t (id int)");
         Path repo = dir.resolve("repo");
+        assertEquals("SKIPPED", freshness(pg, db, repo).get("status").asText(), "no repository here: nothing to judge");
+        java.nio.file.Files.createDirectories(repo);
         JsonNode none = freshness(pg, db, repo);
         assertEquals("CRITICAL", none.get("status").asText(), none.toString());
         assertTrue(none.get("message").asText().startsWith("no backup of fresh"), none.toString());
