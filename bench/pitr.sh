@@ -22,6 +22,7 @@ trap cleanup EXIT
 mkdir -p "$work/repo" "$work/pgbr" "$work/sock"; chown postgres "$work/repo" "$work/pgbr" "$work/sock"
 printf '#!/bin/sh\nexec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar %s "$@"\n' "$jar" > "$work/cdr"; chmod 755 "$work/cdr"
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+mkdir -m 700 "$work/data"; chown postgres "$work/data"
 as_pg "$bin/initdb" -D "$work/data" --data-checksums -U postgres --auth=trust >/dev/null
 cat >> "$work/data/postgresql.conf" <<CONF
 port = $port
