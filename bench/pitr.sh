@@ -33,7 +33,7 @@ archive_mode = on
 archive_command = 'java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar $jar wal-push --repo $work/repo %p'
 max_wal_size = 4GB
 CONF
-as_pg "$bin/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
+as_pg "$bin/pg_ctl" -D "$work/data" -l "$work/data/server.log" -w start >/dev/null
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 echo "pgbench scale $scale..." >&2
 "$bin/pgbench" -i -q -s "$scale" >/dev/null 2>&1
