@@ -57,13 +57,18 @@ CONF
 chmod 644 "$work/pgbackrest.conf"
 as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=bench stanza-create >/dev/null
 
+# Each timed backup starts with the archiver caught up, so no tool pays for another's WAL backlog.
+settle() {
+  local seg; seg=$("$bin/psql" -Atqc "select pg_walfile_name(pg_switch_wal())")
+  until [ "$("$bin/psql" -Atqc "select coalesce(last_archived_wal, '') >= '$seg' from pg_stat_archiver")" = t ]; do sleep 0.5; done
+}
 results="$work/results"
 t() { local name=$1; shift; local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$name $(echo "$t1 - $t0" | bc)" >> "$results"; }
 for i in $(seq 1 "$runs"); do
-  t chrono-dr_physical java -jar "$jar" backup --type physical --repo "$work/repo" -q
+  settle; t chrono-dr_physical java -jar "$jar" backup --type physical --repo "$work/repo" -q
   rm -rf "$work/bb"; mkdir "$work/bb"
-  t pg_basebackup_zstd1 "$bin/pg_basebackup" -D "$work/bb" -Ft -X none -c fast --compress=client-zstd:1
-  t pgbackrest_backup as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=bench --type=full backup
+  settle; t pg_basebackup_zstd1 "$bin/pg_basebackup" -D "$work/bb" -Ft -X none -c fast --compress=client-zstd:1
+  settle; t pgbackrest_backup as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=bench --type=full backup
 done
 base=$(ls -d "$work"/repo/cluster_physical_* | tail -1)
 for i in $(seq 1 "$runs"); do
