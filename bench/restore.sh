@@ -4,25 +4,9 @@
 # verification phase and a whole dr-test drill are reported on their own.
 # Usage: bench/restore.sh [SCALE] [RUNS]   (SCALE 30 is about 0.8 GB; RUNS defaults to 3)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
 scale="${1:-30}"
 runs="${2:-3}"
-export CHRONO_DR_SANDBOX="${CHRONO_DR_SANDBOX:-/var/tmp/chrono-dr-bench-sandbox}"
-cdr="$root/scripts/chrono-dr"
-out="$(mktemp -d /var/tmp/chrono-dr-bench.XXXXXX)"
-trap '"$cdr" sandbox remove >/dev/null 2>&1 || true; rm -rf "$out"' EXIT
-
-[ -f "$root/target/chrono-dr.jar" ] || (cd "$root" && mvn -B -q -DskipTests package)
-"$cdr" sandbox remove >/dev/null 2>&1 || true
-echo "seeding scale $scale..." >&2
-"$cdr" sandbox start --scale "$scale" >/dev/null
-state="$CHRONO_DR_SANDBOX/sandbox.json"
-port=$(python3 -c "import json;print(json.load(open('$state'))['port'])")
-bin=$(python3 -c "import json;print(json.load(open('$state'))['bin'])")
-export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=chrono_scraper PGSSLMODE=disable
-PGPASSWORD="$(cat "$CHRONO_DR_SANDBOX/password")"; export PGPASSWORD
-size=$("$bin/psql" -Atc "select pg_size_pretty(pg_database_size(current_database()))")
-echo "database size: $size" >&2
+. "$(dirname "$0")/sandbox-env.sh"
 
 "$cdr" backup --sandbox --repo "$out/repo" --digest -q >/dev/null
 id=$("$cdr" list --sandbox --repo "$out/repo" --format json | python3 -c "import json,sys;print(json.load(sys.stdin)['backups'][0]['id'])")

@@ -324,10 +324,6 @@ public final class DrillService {
         return tools.run(tools.spec(PgTool.PG_RESTORE, args).withTimeout(Duration.ofHours(1)).withStdin(out -> {
             try (var in = Compression.decompress(method, new java.io.BufferedInputStream(Files.newInputStream(dump), 1 << 20))) {
                 in.transferTo(out);
-            } catch (IOException e) {
-                if (!String.valueOf(e.getMessage()).contains("Broken pipe") && !String.valueOf(e.getMessage()).contains("Stream closed")) {
-                    throw e;
-                }
             }
         })).stdout();
     }

@@ -78,6 +78,12 @@ public final class ProcessRunner {
             inThread = start(spec.program() + "-stdin", () -> {
                 try (OutputStream out = process.getOutputStream()) {
                     spec.stdin().writeTo(out);
+                } catch (IOException e) {
+                    // A child that stops reading (or dies) says so with its exit code; the pipe's error adds nothing.
+                    if (!closedByReader(e)) {
+                        throw e;
+                    }
+                    log.debug("{} stopped reading its stdin: {}", spec.program(), e.getMessage());
                 }
             }, handlerFailure, process);
         }
@@ -188,6 +194,16 @@ public final class ProcessRunner {
                 return;
             }
         }
+    }
+
+    /**
+     * Whether a write to a child's stdin failed only because the child stopped reading
+     * (pg_restore --list exits once it has the table of contents): "Broken pipe" while it
+     * runs, "Stream closed" once it has exited. Either is no error for such readers.
+     */
+    public static boolean closedByReader(java.io.IOException e) {
+        String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return m.contains("broken pipe") || m.contains("stream closed") || m.contains("pipe closed");
     }
 
     /** Keeps the last N bytes of a stream. */

@@ -78,4 +78,20 @@ class ProcessRunnerTest {
         runner.run(ProcessSpec.of("bash", "-c", "echo one >&2; echo two >&2").withStderrLines(lines::add));
         assertEquals(List.of("one", "two"), lines);
     }
+
+    @Test
+    void aChildThatStopsReadingEarlyIsJudgedByItsExitCode() {
+        // head reads a little and exits 0, as pg_restore --list does after the table of contents.
+        for (int i = 0; i < 20; i++) {
+            ProcessResult r = runner.run(ProcessSpec.of("head", "-c", "10").withStdin(out -> {
+                byte[] chunk = new byte[1 << 16];
+                for (int n = 0; n < 200; n++) {
+                    out.write(chunk);
+                }
+            }));
+            assertEquals(10, r.stdout().length());
+        }
+        assertThrows(ProcessFailedException.class, () -> runner.run(ProcessSpec.of("bash", "-c", "head -c 10 >/dev/null; exit 3")
+                .withStdin(out -> out.write(new byte[1 << 22]))));
+    }
 }
