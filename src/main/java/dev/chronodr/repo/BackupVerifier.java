@@ -118,7 +118,8 @@ public final class BackupVerifier {
                 })).stdout();
     }
 
-    static String sha256(Path p) throws IOException {
+    /** The SHA-256 of a file's bytes, as SHA256SUMS and the manifest record it. */
+    public static String sha256(Path p) throws IOException {
         MessageDigest md;
         try {
             md = MessageDigest.getInstance("SHA-256");
