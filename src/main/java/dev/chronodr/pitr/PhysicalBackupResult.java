@@ -28,6 +28,6 @@ public record PhysicalBackupResult(String id, String location, PhysicalBackupInf
         out.field("timeline", pitr.timeline());
         out.field("wal", pitr.startLsn() + " .. " + pitr.stopLsn() + " (" + pitr.startWalFile() + " .. " + pitr.stopWalFile() + ", archived)");
         out.field("recoverable", "from " + pitr.stopTime() + " on, as far as the WAL archive reaches");
-        out.line("Check it with: zstd -dc " + location + "/base.tar.zst | tar -x -C DIR && pg_verifybackup -n DIR");
+        out.line("Check it with: chrono-dr verify --backup " + id + "  (pg_verifybackup and the WAL chain)");
     }
 }

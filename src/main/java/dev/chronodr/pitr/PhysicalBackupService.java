@@ -1,5 +1,6 @@
 package dev.chronodr.pitr;
 
+import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -39,10 +40,12 @@ import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
 import dev.chronodr.core.Progress;
 import dev.chronodr.pg.Database;
+import dev.chronodr.pg.ExecMode;
 import dev.chronodr.pg.PgTool;
 import dev.chronodr.pg.PgTools;
 import dev.chronodr.pg.ServerInfo;
 import dev.chronodr.pg.ToolLocator;
+import dev.chronodr.process.ProcessFailedException;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.BackupManifest;
@@ -68,7 +71,8 @@ public final class PhysicalBackupService {
     private static final Pattern LABEL_TLI = Pattern.compile("START TIMELINE: (\\d+)");
     private static final String SERVER = """
             SELECT current_setting('archive_mode'), (SELECT setting::int FROM pg_settings WHERE name = 'wal_segment_size'),
-                   (SELECT system_identifier FROM pg_control_system())
+                   (SELECT system_identifier FROM pg_control_system()),
+                   (SELECT count(*) FROM pg_catalog.pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global'))
             """;
 
     private final ProcessRunner runner;
@@ -97,6 +101,10 @@ public final class PhysicalBackupService {
                 archiveMode = rs.getString(1);
                 segSize = rs.getInt(2);
                 sysId = rs.getLong(3);
+                if (rs.getLong(4) > 0) {
+                    throw ChronoException.failed("this cluster has " + rs.getLong(4) + " tablespace(s) outside its data directory, "
+                            + "which chrono-dr's base backups do not cover", "back it up with pgBackRest or pg_basebackup -Fp instead");
+                }
             }
             if ("off".equals(archiveMode)) {
                 throw ChronoException.failed("WAL archiving is off on this server: a base backup without archived WAL cannot be restored",
@@ -122,38 +130,16 @@ public final class PhysicalBackupService {
         Path staged = repo.stage(CLUSTER, id);
         boolean committed = false;
         try {
-            List<String> args = new ArrayList<>(tools.connectionArgs());
-            args.addAll(List.of("-D", "-", "-Ft", "-X", "none", "-c", "fast", "--no-password", "-l", "chrono-dr " + id));
             Path base = staged.resolve(PhysicalBackupInfo.BASE_FILE + compression.suffix());
-            AtomicReference<String> backupLabel = new AtomicReference<>();
-            MessageDigest sha = WalArchive.sha256();
-            AtomicLong raw = new AtomicLong();
-            ProcessSpec spec = tools.spec(PgTool.PG_BASEBACKUP, args).withStdout(in -> {
-                try (OutputStream fileOut = Files.newOutputStream(base, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                     OutputStream compressed = compression.compress(new DigestOutputStream(new BufferedOutputStream(fileOut, 1 << 20), sha))) {
-                    Files.setPosixFilePermissions(base, Repository.FILE_MODE);
-                    Tee tee = new Tee(in, compressed, raw, t0);
-                    TarArchiveInputStream tar = new TarArchiveInputStream(tee);
-                    TarArchiveEntry e;
-                    while ((e = tar.getNextEntry()) != null) {
-                        if (e.getName().equals("backup_label")) {
-                            backupLabel.set(new String(tar.readAllBytes(), StandardCharsets.UTF_8));
-                        } else if (e.getName().equals(PhysicalBackupInfo.PG_MANIFEST)) {
-                            Path m = staged.resolve(PhysicalBackupInfo.PG_MANIFEST);
-                            Files.copy(tar, m);
-                            Files.setPosixFilePermissions(m, Repository.FILE_MODE);
-                        }
-                    }
-                    // the end-of-archive blocks and padding belong in the file too
-                    tee.transferTo(OutputStream.nullOutputStream());
-                }
-            }).withTimeout(Duration.ofHours(24));
-            tools.run(spec);
+            Received got = direct(tools)
+                    ? receiveDirect(tools, id, staged, base, compression, server.version().major() >= 15, t0)
+                    : receiveStream(tools, id, staged, base, compression, t0);
             progress.done();
             OffsetDateTime stopped = Clock.now();
             Repository.fsync(base);
             Path pgManifest = staged.resolve(PhysicalBackupInfo.PG_MANIFEST);
-            if (backupLabel.get() == null || !Files.isRegularFile(pgManifest)) {
+            String backupLabel = got.label();
+            if (backupLabel == null || !Files.isRegularFile(pgManifest)) {
                 throw ChronoException.failed("pg_basebackup's output has no backup_label or backup_manifest",
                         "use pg_basebackup 13 or newer, without --no-manifest");
             }
@@ -161,26 +147,25 @@ public final class PhysicalBackupService {
             JsonNode ranges = manifest.path("WAL-Ranges");
             JsonNode last = ranges.get(ranges.size() - 1);
             int timeline = last.path("Timeline").asInt();
-            Lsn startLsn = Lsn.parse(find(LABEL_LSN, backupLabel.get()));
+            Lsn startLsn = Lsn.parse(find(LABEL_LSN, backupLabel));
             Lsn stopLsn = Lsn.parse(last.path("End-LSN").asText());
             String stopSeg = stopLsn.segmentBefore(timeline, segSize);
             PhysicalBackupInfo info = new PhysicalBackupInfo(id, sysId, timeline, startLsn.toString(), stopLsn.toString(),
-                    startLsn.segment(Integer.parseInt(find(LABEL_TLI, backupLabel.get())), segSize), stopSeg,
-                    labelTime(backupLabel.get(), started), stopped, segSize, server.version().num());
+                    startLsn.segment(Integer.parseInt(find(LABEL_TLI, backupLabel)), segSize), stopSeg,
+                    labelTime(backupLabel, started), stopped, segSize, server.version().num());
             waitForArchive(new WalArchive(repo.root()), stopSeg);
 
             Path infoFile = staged.resolve(PhysicalBackupInfo.FILE_NAME);
             Json.mapper().writeValue(infoFile.toFile(), info);
             Files.setPosixFilePermissions(infoFile, Repository.FILE_MODE);
             List<FileEntry> files = List.of(
-                    new FileEntry(base.getFileName().toString(), "base", Files.size(base), raw.get(), HexFormat.of().formatHex(sha.digest()),
-                            compression.toString()),
+                    new FileEntry(base.getFileName().toString(), "base", Files.size(base), got.rawBytes(), got.sha256(), compression.toString()),
                     plainEntry(pgManifest, "pg_backup_manifest"),
                     plainEntry(infoFile, "pitr"));
             OffsetDateTime finished = Clock.now();
             BackupManifest m = new BackupManifest(BackupManifest.FORMAT_VERSION, id, "physical", label, CLUSTER,
                     target.connection().host(), target.connection().port(), server.versionString(), server.version().num(),
-                    tools.exec().mode().name().toLowerCase(Locale.ROOT) + " pg_basebackup", version, started, finished,
+                    tools.exec().mode().name().toLowerCase(Locale.ROOT) + " pg_basebackup" + got.how(), version, started, finished,
                     Duration.ofNanos(System.nanoTime() - t0).toMillis(), compression.toString(), "tar", List.of(), files,
                     new BackupManifest.Globals(true, true, "a base backup holds the whole cluster, roles included"));
             Path dir = repo.commit(staged, m);
@@ -192,6 +177,153 @@ public final class PhysicalBackupService {
             if (!committed) {
                 deleteQuietly(staged);
             }
+        }
+    }
+
+    /** What came out of pg_basebackup: the label, base.tar's digest and size before compression, and how it was taken. */
+    private record Received(String label, String sha256, long rawBytes, String how) {
+    }
+
+    /**
+     * On the database host with pg_basebackup 15+, pg_basebackup writes base.tar.&lt;ext&gt; and
+     * backup_manifest into the staging directory itself, compressed by the server (15+) or
+     * by pg_basebackup, and we hash the file as it grows. Through a container its stdout is
+     * the only way out, so there the tar is streamed and compressed here.
+     */
+    private static boolean direct(PgTools tools) {
+        return tools.exec().mode() == ExecMode.LOCAL && tools.locate(PgTool.PG_BASEBACKUP).version().major() >= 15;
+    }
+
+    private List<String> baseArgs(PgTools tools, String id, String dir) {
+        List<String> args = new ArrayList<>(tools.connectionArgs());
+        args.addAll(List.of("-D", dir, "-Ft", "-X", "none", "-c", "fast", "--no-password", "-l", "chrono-dr " + id));
+        return args;
+    }
+
+    /** pg_basebackup's --compress value; zstd gets the same two workers as chrono-dr's own compressor. */
+    static String compressSpec(Compression c, boolean serverSide) {
+        String where = serverSide ? "server-" : "client-";
+        return switch (c.method()) {
+            case NONE -> "none";
+            case GZIP -> where + "gzip:level=" + c.level();
+            case ZSTD -> where + "zstd:level=" + c.level() + (Compression.WORKERS > 1 ? ",workers=" + Compression.WORKERS : "");
+        };
+    }
+
+    private Received receiveDirect(PgTools tools, String id, Path staged, Path base, Compression compression, boolean serverSide, long t0)
+            throws IOException {
+        List<String> args = baseArgs(tools, id, staged.toString());
+        args.add("--compress=" + compressSpec(compression, serverSide));
+        String sha;
+        try (GrowingFileDigest digest = new GrowingFileDigest(base, new Throttled(t0, "written")::report)) {
+            try {
+                tools.run(tools.spec(PgTool.PG_BASEBACKUP, args).withTimeout(Duration.ofHours(24)));
+            } catch (ChronoException e) {
+                if (serverSide && compressionUnsupported(e)) {
+                    // A server built without this compressor (or without zstd's threads): compress on our side of the socket.
+                    digest.close();
+                    clear(staged);
+                    Received r = receiveDirect(tools, id, staged, base, compression, false, t0);
+                    return new Received(r.label(), r.sha256(), r.rawBytes(), r.how() + ", server-side compression unsupported");
+                }
+                throw e;
+            }
+            sha = digest.finish();
+        }
+        try (var written = Files.list(staged)) {
+            for (Path p : written.toList()) {
+                Files.setPosixFilePermissions(p, Repository.FILE_MODE);
+            }
+        }
+        long raw = 0;
+        JsonNode files = Json.mapper().readTree(staged.resolve(PhysicalBackupInfo.PG_MANIFEST).toFile()).path("Files");
+        for (JsonNode f : files) {
+            raw += f.path("Size").asLong();
+        }
+        return new Received(readLabel(base, compression), sha, raw, " --compress=" + compressSpec(compression, serverSide));
+    }
+
+    private static boolean compressionUnsupported(ChronoException e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof ProcessFailedException pf) {
+                String tail = pf.stderrTail().toLowerCase(Locale.ROOT);
+                return tail.contains("not supported") && (tail.contains("compress") || tail.contains("worker"));
+            }
+        }
+        return false;
+    }
+
+    private static void clear(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path p : files.toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** backup_label is the first member of base.tar: only its first blocks are decompressed. */
+    private static String readLabel(Path base, Compression compression) throws IOException {
+        try (InputStream in = Compression.decompress(compression.method(), Files.newInputStream(base));
+             TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
+            for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+                if (e.getName().equals("backup_label")) {
+                    return new String(tar.readAllBytes(), StandardCharsets.UTF_8);
+                }
+            }
+        }
+        return null;
+    }
+
+    private Received receiveStream(PgTools tools, String id, Path staged, Path base, Compression compression, long t0) throws IOException {
+        AtomicReference<String> backupLabel = new AtomicReference<>();
+        MessageDigest sha = WalArchive.sha256();
+        AtomicLong raw = new AtomicLong();
+        Throttled report = new Throttled(t0, "read");
+        ProcessSpec spec = tools.spec(PgTool.PG_BASEBACKUP, baseArgs(tools, id, "-")).withStdout(in -> {
+            try (OutputStream fileOut = Files.newOutputStream(base, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                 OutputStream compressed = new BufferedOutputStream(
+                         compression.compress(new DigestOutputStream(new BufferedOutputStream(fileOut, 1 << 20), sha)), 1 << 20)) {
+                Files.setPosixFilePermissions(base, Repository.FILE_MODE);
+                Tee tee = new Tee(new BufferedInputStream(in, 1 << 20), compressed, raw, report);
+                TarArchiveInputStream tar = new TarArchiveInputStream(tee);
+                TarArchiveEntry e;
+                while ((e = tar.getNextEntry()) != null) {
+                    if (e.getName().equals("backup_label")) {
+                        backupLabel.set(new String(tar.readAllBytes(), StandardCharsets.UTF_8));
+                    } else if (e.getName().equals(PhysicalBackupInfo.PG_MANIFEST)) {
+                        Path m = staged.resolve(PhysicalBackupInfo.PG_MANIFEST);
+                        Files.copy(tar, m);
+                        Files.setPosixFilePermissions(m, Repository.FILE_MODE);
+                    }
+                }
+                // the end-of-archive blocks and padding belong in the file too
+                tee.transferTo(OutputStream.nullOutputStream());
+            }
+        }).withTimeout(Duration.ofHours(24));
+        tools.run(spec);
+        return new Received(backupLabel.get(), HexFormat.of().formatHex(sha.digest()), raw.get(), " to stdout, compressed by chrono-dr");
+    }
+
+    /** Progress lines at most every 200 ms: formatting one per read would cost more than the read. */
+    private final class Throttled {
+        private final long t0;
+        private final String verb;
+        private long last;
+
+        Throttled(long t0, String verb) {
+            this.t0 = t0;
+            this.verb = verb;
+        }
+
+        void report(long total) {
+            long now = System.nanoTime();
+            if (now - last < 200_000_000L) {
+                return;
+            }
+            last = now;
+            double secs = (now - t0) / 1e9;
+            progress.update(String.format(Locale.ROOT, "base backup: %s %s, %s/s, %.0f s",
+                    TextOutput.bytes(total), verb, TextOutput.bytes((long) (total / Math.max(secs, 0.001))), secs));
         }
     }
 
@@ -236,13 +368,13 @@ public final class PhysicalBackupService {
     private final class Tee extends FilterInputStream {
         private final OutputStream copy;
         private final AtomicLong raw;
-        private final long t0;
+        private final Throttled report;
 
-        Tee(InputStream in, OutputStream copy, AtomicLong raw, long t0) {
+        Tee(InputStream in, OutputStream copy, AtomicLong raw, Throttled report) {
             super(in);
             this.copy = copy;
             this.raw = raw;
-            this.t0 = t0;
+            this.report = report;
         }
 
         @Override
@@ -257,10 +389,7 @@ public final class PhysicalBackupService {
             int n = super.read(b, off, len);
             if (n > 0) {
                 copy.write(b, off, n);
-                long total = raw.addAndGet(n);
-                double secs = (System.nanoTime() - t0) / 1e9;
-                progress.update(String.format(Locale.ROOT, "base backup: %s read, %s/s, %.0f s",
-                        TextOutput.bytes(total), TextOutput.bytes((long) (total / Math.max(secs, 0.001))), secs));
+                report.report(raw.addAndGet(n));
             }
             return n;
         }

@@ -53,9 +53,11 @@ public final class PhysicalBackupVerifier {
         Path scratch = null;
         try {
             scratch = Files.createTempDirectory(scratchParent, ".verify-" + info.id());
-            PitrRestoreService.extract(backupDir.resolve(PhysicalBackupInfo.BASE_FILE + ".zst"), scratch);
+            PitrRestoreService.extract(backupDir.resolve(PitrRestoreService.findBaseFile(backupDir)), scratch);
             // WAL is in the archive, not in the tar: -n skips parsing it here; the chain check above covers it.
-            ProcessResult r = runner.execute(ProcessSpec.of(tool.path().toString(), "-n", "-q", scratch.toString())
+            // The manifest beside the tar (checksummed in ours) is the one checked against, whether or not the tar carries a copy.
+            ProcessResult r = runner.execute(ProcessSpec.of(tool.path().toString(), "-n", "-q",
+                            "-m", backupDir.resolve(PhysicalBackupInfo.PG_MANIFEST).toString(), scratch.toString())
                     .withTimeout(Duration.ofHours(2)));
             if (!r.succeeded()) {
                 r.stderrTail().lines().limit(10).forEach(l -> problems.add("pg_verifybackup: " + l.strip()));

@@ -185,7 +185,7 @@ public final class PitrRestoreService {
         }
     }
 
-    private static String findBaseFile(Path dir) {
+    static String findBaseFile(Path dir) {
         for (String s : List.of(".zst", ".gz", "")) {
             if (Files.isRegularFile(dir.resolve(PhysicalBackupInfo.BASE_FILE + s))) {
                 return PhysicalBackupInfo.BASE_FILE + s;

@@ -34,6 +34,9 @@ public record Compression(Method method, int level) {
         }
     }
 
+    /** zstd worker threads: compression runs beside pg_dump or the server; one extra thread keeps up on small machines. */
+    public static final int WORKERS = Math.min(2, Runtime.getRuntime().availableProcessors());
+
     public static final Compression DEFAULT = new Compression(Method.ZSTD, 3);
 
     /** zstd[:LEVEL] | gzip[:LEVEL] | none */
@@ -75,8 +78,7 @@ public record Compression(Method method, int level) {
             case ZSTD -> {
                 ZstdOutputStream z = new ZstdOutputStream(sink, level);
                 z.setChecksum(true);
-                // Compression runs beside pg_dump; one extra thread keeps up with it on small machines.
-                z.setWorkers(Math.min(2, Runtime.getRuntime().availableProcessors()));
+                z.setWorkers(WORKERS);
                 yield z;
             }
             case GZIP -> new GZIPOutputStream(sink, 1 << 16) {

@@ -117,16 +117,17 @@ class PitrTest {
         // PostgreSQL's own tool accepts it (WAL is in our archive, not the tar: -n)
         Path check = Files.createDirectories(tmp.resolve("verify"));
         PitrRestoreService.extract(dir.resolve("base.tar.zst"), check);
-        assertTrue(Files.isRegularFile(check.resolve("backup_manifest")), "the tar carries PostgreSQL's manifest too");
-        var v = runner.execute(ProcessSpec.of(bin.resolve("pg_verifybackup").toString(), "-n", check.toString())
+        var v = runner.execute(ProcessSpec.of(bin.resolve("pg_verifybackup").toString(), "-n", "-m", dir.resolve("backup_manifest").toString(),
+                        check.toString())
                 .withTimeout(Duration.ofMinutes(2)));
         assertEquals(0, v.exitCode(), v.stdout() + v.stderrTail());
 
         // and detects a damaged file
         Path pgVersion = check.resolve("PG_VERSION");
         Files.writeString(pgVersion, "99\n");
-        assertTrue(runner.execute(ProcessSpec.of(bin.resolve("pg_verifybackup").toString(), "-n", check.toString())
-                .withTimeout(Duration.ofMinutes(2))).exitCode() != 0);
+        var damaged = runner.execute(ProcessSpec.of(bin.resolve("pg_verifybackup").toString(), "-n", "-m", dir.resolve("backup_manifest").toString(),
+                check.toString()).withTimeout(Duration.ofMinutes(2)));
+        assertTrue(damaged.exitCode() != 0 && damaged.stderrTail().contains("PG_VERSION"), damaged.stderrTail());
     }
 
     @Test
@@ -258,6 +259,41 @@ class PitrTest {
         assertEquals(1, r.exitCode(), r::toString);
         assertTrue(r.err().contains("WAL segment " + middle.name() + " is missing from the archive"), r::toString);
         assertTrue(!Files.exists(data), "refused before anything was touched");
+    }
+
+    @Test
+    @Order(11)
+    void throughAContainerTheTarIsStreamedAndStillVerifiable() throws Exception {
+        // Stand-in for `docker exec -i -e VAR... CONTAINER TOOL ARGS`, running the tool here as the container would.
+        Path fake = tmp.resolve("docker");
+        Files.writeString(fake, """
+                #!/bin/bash
+                [ "$1" = exec ] || exit 90
+                shift; [ "$1" = -i ] || exit 91; shift
+                while [ "$1" = -e ]; do shift; [ -n "${!1}" ] || { echo "missing env $1" >&2; exit 92; }; shift; done
+                shift
+                tool="$1"; shift
+                args=(); while [ $# -gt 0 ]; do
+                  if [ "$1" = -p ]; then args+=(-p %d -h 127.0.0.1); shift 2; else args+=("$1"); shift; fi
+                done
+                exec "%s/$tool" "${args[@]}"
+                """.formatted(pg.port(), bin));
+        Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
+        Map<String, String> env = env();
+        env.put("CHRONO_DR_DOCKER", fake.toString());
+        CliRun r = CliRun.run(env, tmp, "backup", "--type", "physical", "--repo", repo.toString(), "--exec", "docker",
+                "--container", "db", "--format", "json");
+        assertEquals(0, r.exitCode(), r::toString);
+        String id = r.json().path("id").asText();
+        JsonNode m = com.fasterxml.jackson.databind.json.JsonMapper.builder().build().readTree(repo.resolve(id).resolve("manifest.json").toFile());
+        assertTrue(m.toString().contains("docker pg_basebackup to stdout"), m.toString());
+        CliRun local = CliRun.run(env(), tmp, "list", "--repo", repo.toString(), "--format", "json");
+        assertTrue(local.out().contains(baseId), local::toString);
+        JsonNode first = com.fasterxml.jackson.databind.json.JsonMapper.builder().build()
+                .readTree(repo.resolve(baseId).resolve("manifest.json").toFile());
+        assertTrue(first.toString().contains("local pg_basebackup --compress=server-zstd:level=1"), first.toString());
+        CliRun verify = cli("verify", "--repo", repo.toString(), "--backup", id);
+        assertEquals(0, verify.exitCode(), verify::toString);
     }
 
     private List<Integer> restoreAndRead(String name, String... target) throws Exception {
