@@ -27,7 +27,7 @@ public final class Main {
 
     /** Runs one command line with the given writers; tests call this directly. */
     public static int run(Cli cli, String... args) {
-        return CommandLineFactory.create(cli).execute(args);
+        return CommandLineFactory.create(cli, args).execute(args);
     }
 
     /** Convenience for callers that have plain streams. */

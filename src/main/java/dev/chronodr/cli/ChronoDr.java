@@ -2,6 +2,7 @@ package dev.chronodr.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
 import java.util.Properties;
 
 import picocli.CommandLine;
@@ -14,27 +15,31 @@ import picocli.CommandLine.Spec;
         versionProvider = ChronoDr.Version.class,
         description = "PostgreSQL disaster recovery: backups you can restore, checks you can trust.",
         synopsisSubcommandLabel = "COMMAND",
-        subcommands = {
-                CheckCommand.class,
-                BackupCommand.class,
-                RestoreCommand.class,
-                ListCommand.class,
-                CleanupCommand.class,
-                VacuumCommand.class,
-                DrTestCommand.class,
-                WalPushCommand.class,
-                WalFetchCommand.class,
-                PitrCommand.class,
-                RestorePointCommand.class,
-                VerifyCommand.class,
-                AuditCommand.class,
-                MonitorCommand.class,
-                SandboxCommand.class,
-                CompletionCommand.class,
-        },
         footer = {"", "Exit codes: 0 ok, 1 failed or warning, 2 critical, 3 unknown, 64 usage error.",
                 "Run 'chrono-dr COMMAND --help' for a command's options."})
 public final class ChronoDr implements Runnable {
+    /**
+     * The subcommands, in the order help lists them. Added by {@link CommandLineFactory}:
+     * a run builds the model of the one command it names, not of all sixteen.
+     */
+    public static final List<Class<?>> COMMANDS = List.of(
+            CheckCommand.class,
+            BackupCommand.class,
+            RestoreCommand.class,
+            ListCommand.class,
+            CleanupCommand.class,
+            VacuumCommand.class,
+            DrTestCommand.class,
+            WalPushCommand.class,
+            WalFetchCommand.class,
+            PitrCommand.class,
+            RestorePointCommand.class,
+            VerifyCommand.class,
+            AuditCommand.class,
+            MonitorCommand.class,
+            SandboxCommand.class,
+            CompletionCommand.class);
+
     private final Cli cli;
 
     @Spec
@@ -62,6 +67,17 @@ public final class ChronoDr implements Runnable {
         public String[] getVersion() {
             return new String[] {"chrono-dr " + version(), "Java " + System.getProperty("java.version")};
         }
+    }
+
+    /** The subcommand class a command-line word names (name or alias), or null. */
+    public static Class<?> command(String word) {
+        for (Class<?> c : COMMANDS) {
+            Command a = c.getAnnotation(Command.class);
+            if (a.name().equals(word) || List.of(a.aliases()).contains(word)) {
+                return c;
+            }
+        }
+        return null;
     }
 
     public static String version() {

@@ -1,5 +1,7 @@
 package dev.chronodr.cli;
 
+import java.util.List;
+
 import picocli.CommandLine;
 
 /** Builds the picocli command line with chrono-dr's writers and error handling. */
@@ -7,8 +9,16 @@ public final class CommandLineFactory {
     private CommandLineFactory() {
     }
 
-    public static CommandLine create(Cli cli) {
+    /**
+     * The command line for these arguments. Building picocli's model costs about 10 ms per
+     * command; a run that names one gets that one only (completion and help need them all).
+     */
+    public static CommandLine create(Cli cli, String... args) {
         CommandLine cl = new CommandLine(new ChronoDr(cli));
+        Class<?> named = args.length > 0 ? ChronoDr.command(args[0]) : null;
+        for (Class<?> c : named == null || named == CompletionCommand.class ? ChronoDr.COMMANDS : List.of(named)) {
+            cl.addSubcommand(c);
+        }
         ErrorHandler handler = new ErrorHandler(cli);
         cl.setOut(cli.out());
         cl.setErr(cli.err());

@@ -11,7 +11,12 @@ public final class DatabaseChecks {
     }
 
     public static List<VerifyCheck> standard() {
-        return List.of(new InvalidIndexCheck(), new BtreeCheck(), new HeapCheck(), new ForeignKeyCheck(),
+        return standard(true);
+    }
+
+    /** heapAllIndexed false: B-tree pages only (see {@link BtreeCheck}). */
+    public static List<VerifyCheck> standard(boolean heapAllIndexed) {
+        return List.of(new InvalidIndexCheck(), new BtreeCheck(heapAllIndexed), new HeapCheck(), new ForeignKeyCheck(),
                 new NotValidConstraintCheck(), new ChecksumCheck(), new ControlDataCheck());
     }
 }
