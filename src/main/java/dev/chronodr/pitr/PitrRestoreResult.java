@@ -7,9 +7,9 @@ import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
 
-/** A recovered, promoted copy: from which base backup, to which point, where it runs. */
+/** A recovered, promoted copy: from which base backup, to which point, where it runs, and how long the files and the recovery took. */
 public record PitrRestoreResult(String target, String baseBackup, OffsetDateTime baseBackupEnd, String dataDir, int port,
-                                String stoppedAt, String lastTransaction, String newTimeline, long durationMs, String logFile,
+                                String stoppedAt, String lastTransaction, String newTimeline, long durationMs, long filesMs, long recoveryMs, String logFile,
                                 List<String> warnings) implements CommandResult {
     @Override
     public ExitCode exitCode() {
@@ -29,7 +29,9 @@ public record PitrRestoreResult(String target, String baseBackup, OffsetDateTime
         }
         out.field("data dir", dataDir);
         out.field("running on", "port " + port + " (server log " + logFile + ")");
-        out.field("duration", TextOutput.duration(java.time.Duration.ofMillis(durationMs)));
+        out.field("duration", TextOutput.duration(java.time.Duration.ofMillis(durationMs)) + " (files "
+                + TextOutput.duration(java.time.Duration.ofMillis(filesMs)) + ", recovery to promotion "
+                + TextOutput.duration(java.time.Duration.ofMillis(recoveryMs)) + ")");
         warnings.forEach(w -> out.line("Warning: " + w));
     }
 }

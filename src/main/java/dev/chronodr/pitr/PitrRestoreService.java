@@ -136,7 +136,10 @@ public final class PitrRestoreService {
         Path data = req.dataDir().toAbsolutePath().normalize();
         prepareEmpty(data);
         Path archiveFile = catalog.baseDir(base).resolve(findBaseFile(catalog.baseDir(base)));
+        long tFiles = System.nanoTime();
         extract(archiveFile, data);
+        long filesMs = (System.nanoTime() - tFiles) / 1_000_000;
+        long tRecovery = System.nanoTime();
         writeRecoverySettings(data, req, base);
         handOver(data);
         Path log = data.resolve("pitr-restore.log");
@@ -151,7 +154,7 @@ public final class PitrRestoreService {
         String text = readLog(log);
         return new PitrRestoreResult(req.target().toString(), base.id(), base.stopTime(), data.toString(), req.port(),
                 match(STOPPING, text), match(LAST_TX, text), match(NEW_TLI, text), (System.nanoTime() - t0) / 1_000_000,
-                log.toString(), warnings);
+                filesMs, (System.nanoTime() - tRecovery) / 1_000_000, log.toString(), warnings);
     }
 
     private Path binDir(Path given, int major) {

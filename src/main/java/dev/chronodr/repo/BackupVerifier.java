@@ -120,16 +120,20 @@ public final class BackupVerifier {
 
     /** The SHA-256 of a file's bytes, as SHA256SUMS and the manifest record it. */
     public static String sha256(Path p) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest md = newSha256();
         try (InputStream in = new DigestInputStream(Files.newInputStream(p), md)) {
             in.transferTo(OutputStream.nullOutputStream());
         }
         return HexFormat.of().formatHex(md.digest());
+    }
+
+    /** A fresh SHA-256 digest (every JVM has one). */
+    public static MessageDigest newSha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static Duration since(long t0) {

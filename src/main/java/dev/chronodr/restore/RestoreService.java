@@ -1,5 +1,6 @@
 package dev.chronodr.restore;
 
+import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,6 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -17,6 +21,7 @@ import java.sql.Statement;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 
@@ -91,7 +96,8 @@ public final class RestoreService {
         return RestoreSource.latest(repo, target.connection().dbname());
     }
 
-    public RestoreResult restore(Target target, RestoreRequest req, RestoreSource source) {
+    public RestoreResult restore(Target target, RestoreRequest req, RestoreSource requested) {
+        RestoreSource source = requested;
         String live = target.connection().dbname();
         String mode = req.targetDb() != null ? "beside" : req.inPlace() ? "in-place" : "replace";
         List<Phase> phases = new ArrayList<>();
@@ -114,10 +120,31 @@ public final class RestoreService {
                 throw ChronoException.usage("a directory archive can only be restored with --exec local", "restore from a custom-format file instead");
             }
 
+            Repository repo = new Repository(target.repo());
             long t = System.nanoTime();
-            checksums(source);
+            if (jobs > 1 && source.format() == ArchiveFormat.CUSTOM && source.method() != Compression.Method.NONE) {
+                source = unpack(source, repo);
+            } else {
+                checksums(source);
+            }
             phases.add(phase("checksums", t));
-            t = System.nanoTime();
+            try {
+                return restoreChecked(target, req, source, admin, tools, jobs, live, mode, repo, phases, notes);
+            } finally {
+                if (source.unpacked() != null) {
+                    deleteUnpacked(source.unpacked());
+                }
+            }
+        } catch (SQLException e) {
+            throw ChronoException.failed("restore failed: " + e.getMessage(), null, e);
+        }
+    }
+
+    private RestoreResult restoreChecked(Target target, RestoreRequest req, RestoreSource source, Connection admin, PgTools tools,
+                                         int jobs, String live, String mode, Repository repo, List<Phase> phases, List<String> notes)
+            throws SQLException {
+        {
+            long t = System.nanoTime();
             int toc = tableOfContents(tools, source);
             phases.add(phase("toc", t));
 
@@ -128,7 +155,6 @@ public final class RestoreService {
             }
 
             String ts = Clock.now().atZoneSameInstant(ZoneOffset.UTC).format(TS);
-            Repository repo = new Repository(target.repo());
             return switch (mode) {
                 case "beside" -> beside(admin, tools, source, req, jobs, live, req.targetDb(), repo, phases, notes, toc);
                 case "in-place" -> inPlace(target, admin, tools, source, req, jobs, live, repo, phases, notes, toc,
@@ -136,8 +162,6 @@ public final class RestoreService {
                 default -> replace(admin, tools, source, req, jobs, live, ts, repo, phases, notes, toc,
                         ApplicationServices.of(target, runner));
             };
-        } catch (SQLException e) {
-            throw ChronoException.failed("restore failed: " + e.getMessage(), null, e);
         }
     }
 
@@ -280,11 +304,18 @@ public final class RestoreService {
 
     /** Every file of the backup against the SHA-256 in its manifest. */
     private static void checksums(RestoreSource source) {
+        checksums(source, f -> true);
+    }
+
+    private static void checksums(RestoreSource source, java.util.function.Predicate<BackupManifest.FileEntry> which) {
         BackupManifest m = source.manifest();
         if (m == null) {
             return;
         }
         for (BackupManifest.FileEntry f : m.files()) {
+            if (!which.test(f)) {
+                continue;
+            }
             Path p = source.backupDir().resolve(f.name());
             if (!Files.isRegularFile(p)) {
                 throw ChronoException.failed("backup " + source.id() + " is incomplete: " + f.name() + " is missing; nothing was touched",
@@ -314,15 +345,15 @@ public final class RestoreService {
      */
     private int tableOfContents(PgTools tools, RestoreSource source) {
         if (source.manifest() == null && source.format() != ArchiveFormat.DIRECTORY && source.method() != Compression.Method.NONE
-                || source.format() == ArchiveFormat.PLAIN) {
+                && source.unpacked() == null || source.format() == ArchiveFormat.PLAIN) {
             readThrough(source);
         }
         if (source.format() == ArchiveFormat.PLAIN) {
             return 0;
         }
         List<String> args = new ArrayList<>(List.of("--list"));
-        var spec = source.format() == ArchiveFormat.DIRECTORY
-                ? tools.spec(PgTool.PG_RESTORE, append(args, source.dump().toString()))
+        var spec = source.format() == ArchiveFormat.DIRECTORY || source.unpacked() != null
+                ? tools.spec(PgTool.PG_RESTORE, append(args, (source.unpacked() != null ? source.unpacked() : source.dump()).toString()))
                 : tools.spec(PgTool.PG_RESTORE, args).withStdin(out -> feed(source, out, true));
         String list;
         try {
@@ -385,9 +416,8 @@ public final class RestoreService {
     }
 
     /**
-     * pg_restore reads stdin when one job is enough; parallel restore needs a seekable file,
-     * so a compressed archive is first decompressed into the repository's .partial area
-     * (same filesystem as the backups, private, removed afterwards).
+     * pg_restore reads stdin when one job is enough; a parallel restore reads a seekable
+     * file: the archive itself when uncompressed, else the copy {@link #unpack} made.
      */
     private void restore(PgTools tools, RestoreSource source, String db, int jobs, Repository repo) {
         List<String> args = new ArrayList<>(tools.connectionArgs());
@@ -406,43 +436,65 @@ public final class RestoreService {
             tools.run(tools.spec(PgTool.PG_RESTORE, args));
             return;
         }
-        if (jobs == 1) {
-            tools.run(tools.spec(PgTool.PG_RESTORE, args).withStdin(out -> feed(source, out, false)));
+        if (source.unpacked() != null) {
+            args.add(source.unpacked().toString());
+            tools.run(tools.spec(PgTool.PG_RESTORE, args));
             return;
         }
-        Path temp = decompressToTemp(source, repo, db);
-        try {
-            args.add(temp.toString());
-            tools.run(tools.spec(PgTool.PG_RESTORE, args));
-        } finally {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException e) {
-                log.warn("could not remove {}: {}", temp, e.getMessage());
-            }
-        }
+        tools.run(tools.spec(PgTool.PG_RESTORE, args).withStdin(out -> feed(source, out, false)));
     }
 
-    private static Path decompressToTemp(RestoreSource source, Repository repo, String db) {
-        Path dir = repo.root().resolve(".partial").resolve("restore");
-        Path temp = dir.resolve(db + ".dump");
+    /**
+     * Parallel restore needs a seekable, uncompressed archive. One read of the backup makes
+     * it: the other files are checked against the manifest first, then the dump is hashed as
+     * it is decompressed, and a copy whose hash differs is deleted before anything is
+     * touched. The copy goes to the repository's private .partial area (tried: /dev/shm
+     * was no faster than the page cache, and costs memory until the copy is gone).
+     */
+    private static RestoreSource unpack(RestoreSource source, Repository repo) {
+        BackupManifest m = source.manifest();
+        BackupManifest.FileEntry dumpEntry = m == null ? null : m.file("dump");
+        if (m != null) {
+            checksums(source, f -> !f.role().equals("dump"));
+        }
+        Path dir = UnpackDir.choose(repo);
+        Path temp = UnpackDir.file(dir, source.id());
         try {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, Repository.DIR_MODE);
-            try (InputStream in = source.open();
-                 OutputStream out = Files.newOutputStream(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-                Files.setPosixFilePermissions(temp, Repository.FILE_MODE);
-                in.transferTo(out);
+            MessageDigest sha = BackupVerifier.newSha256();
+            Files.deleteIfExists(temp);
+            Files.createFile(temp, PosixFilePermissions.asFileAttribute(Repository.FILE_MODE));
+            Compression.unpack(source.method(), source.dump(), temp, sha);
+            if (dumpEntry != null) {
+                String actual = HexFormat.of().formatHex(sha.digest());
+                if (!actual.equals(dumpEntry.sha256())) {
+                    throw ChronoException.failed("backup " + source.id() + " is corrupt: " + dumpEntry.name() + " has SHA-256 " + actual
+                            + ", the manifest says " + dumpEntry.sha256() + "; nothing was touched", "choose another backup (chrono-dr list)");
+                }
             }
-            return temp;
+            return source.withUnpacked(temp);
+        } catch (IOException | RuntimeException e) {
+            deleteUnpacked(temp);
+            if (e instanceof ChronoException c) {
+                throw c;
+            }
+            boolean ourSide = e instanceof java.nio.file.FileSystemException
+                    || String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("no space left");
+            if (!ourSide) {
+                throw ChronoException.failed("backup " + source.id() + " is corrupt or truncated: " + e.getMessage() + "; nothing was touched",
+                        "choose another backup");
+            }
+            throw ChronoException.failed("cannot decompress the archive for a parallel restore into " + dir + ": " + e.getMessage()
+                    + "; nothing was touched", "free space there, or restore with --jobs 1 (streams without a temporary file)");
+        }
+    }
+
+    private static void deleteUnpacked(Path temp) {
+        try {
+            Files.deleteIfExists(temp);
         } catch (IOException e) {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException ignored) {
-                // reported below
-            }
-            throw ChronoException.failed("cannot decompress the archive for a parallel restore into " + dir + ": " + e.getMessage(),
-                    "free space there, or restore with --jobs 1 (streams without a temporary file)");
+            log.warn("could not remove {}: {}", temp, e.getMessage());
         }
     }
 

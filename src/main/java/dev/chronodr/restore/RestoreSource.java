@@ -19,10 +19,22 @@ import dev.chronodr.report.Json;
 /**
  * A dump to restore, resolved from --latest, --backup-id or --backup-file: the file (or
  * directory) pg_restore/psql reads, how it is compressed as a whole, its format, and the
- * chrono-dr manifest when there is one (checksums and row counts come from it).
+ * chrono-dr manifest when there is one (checksums and row counts come from it), and, for a
+ * parallel restore of a compressed custom archive, the verified decompressed copy pg_restore
+ * reads instead ({@code unpacked}, null otherwise).
  */
 public record RestoreSource(String id, String database, ArchiveFormat format, String compression,
-                            @JsonIgnore Path dump, @JsonIgnore Path backupDir, @JsonIgnore BackupManifest manifest) {
+                            @JsonIgnore Path dump, @JsonIgnore Path backupDir, @JsonIgnore BackupManifest manifest,
+                            @JsonIgnore Path unpacked) {
+
+    public RestoreSource(String id, String database, ArchiveFormat format, String compression, Path dump, Path backupDir,
+                         BackupManifest manifest) {
+        this(id, database, format, compression, dump, backupDir, manifest, null);
+    }
+
+    public RestoreSource withUnpacked(Path copy) {
+        return new RestoreSource(id, database, format, compression, dump, backupDir, manifest, copy);
+    }
 
     private static final byte[] CUSTOM_MAGIC = "PGDMP".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 

@@ -197,6 +197,19 @@ class RestoreCommandTest {
         CliRun loose = CliRun.run(pg.env(db), dir, "restore", "--backup-file", "loose.dump.zst", "--target-db", "corrupt_copy");
         assertEquals(1, loose.exitCode(), loose.toString());
         assertEquals(0, databasesLike("corrupt_copy"));
+
+        // in parallel, the copy pg_restore -j would read is hashed as it is made, refused and removed
+        CliRun parallel = CliRun.run(pg.env(db), dir, "restore", "--repo", repo.toString(), "--latest", "--yes", "-j", "2");
+        assertEquals(1, parallel.exitCode(), parallel.toString());
+        assertTrue(parallel.err().contains("corrupt"), parallel.err());
+        CliRun looseParallel = CliRun.run(pg.env(db), dir, "restore", "--backup-file", "loose.dump.zst", "--target-db", "corrupt_copy", "-j", "2");
+        assertEquals(1, looseParallel.exitCode(), looseParallel.toString());
+        assertTrue(looseParallel.err().contains("corrupt or truncated"), looseParallel.err());
+        assertEquals(live, fingerprint(pg, db));
+        assertEquals(0, databasesLike("corrupt_%restore%") + databasesLike("corrupt_copy"));
+        try (var left = Files.list(Files.createDirectories(repo.resolve(".partial/restore")))) {
+            assertEquals(List.of(), left.toList(), "no decompressed copy is left behind");
+        }
     }
 
     @Test
