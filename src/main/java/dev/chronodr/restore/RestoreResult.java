@@ -53,7 +53,9 @@ public record RestoreResult(boolean succeeded, String mode, RestoreSource source
             long fkOk = verification.foreignKeys().stream().filter(Verification.ForeignKey::ok).count();
             long tOk = verification.tables().stream().filter(Verification.TableCount::ok).count();
             out.field("verification", (verification.ok() ? "OK" : "FAILED") + ": row counts " + tOk + "/" + verification.tables().size()
-                    + " match, foreign keys " + fkOk + "/" + verification.foreignKeys().size() + " without orphans");
+                    + " match, foreign keys " + fkOk + "/" + verification.foreignKeys().size() + " without orphans"
+                    + " (" + verification.foreignKeys().stream().filter(f -> f.checkedBy().equals("scan")).count()
+                    + " NOT VALID scanned, the others validated by PostgreSQL during the restore)");
             verification.problems().forEach(p -> out.line("    " + p));
             if (verification.note() != null) {
                 out.line("    " + verification.note());

@@ -17,7 +17,9 @@ import dev.chronodr.repo.BackupManifest;
 /**
  * What a restored database was checked for: each table's row count against the manifest
  * (counted in the dump's own snapshot, so they must be equal), and every foreign key
- * without orphans.
+ * without orphans. A validated foreign key was checked by PostgreSQL itself when the
+ * restore added it (pg_restore stops at the first failing statement), so only NOT VALID
+ * ones, which PostgreSQL never checked, are scanned for orphans here.
  */
 public record Verification(List<TableCount> tables, List<ForeignKey> foreignKeys, String note) {
 
@@ -27,7 +29,8 @@ public record Verification(List<TableCount> tables, List<ForeignKey> foreignKeys
         }
     }
 
-    public record ForeignKey(String table, String constraint, String references, long orphans) {
+    /** {@code checkedBy}: "postgresql" (validated when the restore added it) or "scan" (NOT VALID: counted here). */
+    public record ForeignKey(String table, String constraint, String references, long orphans, String checkedBy) {
         public boolean ok() {
             return orphans == 0;
         }
@@ -51,7 +54,7 @@ public record Verification(List<TableCount> tables, List<ForeignKey> foreignKeys
     // Foreign keys with their column names in key order; unnest WITH ORDINALITY pairs conkey with confkey.
     private static final String FOREIGN_KEYS = """
             SELECT c.conname, cn.nspname, cl.relname, fn.nspname AS fnsp, fl.relname AS frel,
-                   array_agg(a.attname ORDER BY k.ord) AS cols, array_agg(fa.attname ORDER BY k.ord) AS fcols
+                   array_agg(a.attname ORDER BY k.ord) AS cols, array_agg(fa.attname ORDER BY k.ord) AS fcols, c.convalidated
               FROM pg_constraint c
               JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace cn ON cn.oid = cl.relnamespace
               JOIN pg_class fl ON fl.oid = c.confrelid JOIN pg_namespace fn ON fn.oid = fl.relnamespace
@@ -60,7 +63,7 @@ public record Verification(List<TableCount> tables, List<ForeignKey> foreignKeys
               JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = k.fcol
              WHERE c.contype = 'f' AND cn.nspname NOT IN ('pg_catalog', 'information_schema')
                AND c.conparentid = 0
-             GROUP BY c.oid, c.conname, cn.nspname, cl.relname, fn.nspname, fl.relname
+             GROUP BY c.oid, c.conname, cn.nspname, cl.relname, fn.nspname, fl.relname, c.convalidated
              ORDER BY cn.nspname, cl.relname, c.conname
             """;
 
@@ -101,17 +104,21 @@ public record Verification(List<TableCount> tables, List<ForeignKey> foreignKeys
     }
 
     private static List<ForeignKey> foreignKeys(Connection conn) throws SQLException {
-        record Fk(String name, String schema, String table, String fschema, String ftable, String[] cols, String[] fcols) {
+        record Fk(String name, String schema, String table, String fschema, String ftable, String[] cols, String[] fcols, boolean validated) {
         }
         List<Fk> fks = new ArrayList<>();
         try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(FOREIGN_KEYS)) {
             while (rs.next()) {
                 fks.add(new Fk(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
-                        strings(rs.getArray(6)), strings(rs.getArray(7))));
+                        strings(rs.getArray(6)), strings(rs.getArray(7)), rs.getBoolean(8)));
             }
         }
         List<ForeignKey> out = new ArrayList<>();
         for (Fk fk : fks) {
+            if (fk.validated()) {
+                out.add(new ForeignKey(fk.schema() + "." + fk.table(), fk.name(), fk.fschema() + "." + fk.ftable(), 0, "postgresql"));
+                continue;
+            }
             // MATCH SIMPLE: a row with any NULL in the key references nothing and is not an orphan.
             StringBuilder notNull = new StringBuilder();
             StringBuilder join = new StringBuilder();
@@ -124,7 +131,7 @@ public record Verification(List<TableCount> tables, List<ForeignKey> foreignKeys
                     + " AND NOT EXISTS (SELECT 1 FROM " + Identifiers.qualified(fk.fschema(), fk.ftable()) + " p WHERE " + join + ")";
             try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(sql)) {
                 rs.next();
-                out.add(new ForeignKey(fk.schema() + "." + fk.table(), fk.name(), fk.fschema() + "." + fk.ftable(), rs.getLong(1)));
+                out.add(new ForeignKey(fk.schema() + "." + fk.table(), fk.name(), fk.fschema() + "." + fk.ftable(), rs.getLong(1), "scan"));
             }
         }
         return out;

@@ -115,6 +115,36 @@ class RestoreCommandTest {
     }
 
     @Test
+    void notValidForeignKeysAreScannedForOrphansValidatedOnesAreTrusted() throws Exception {
+        String db = pg.createDatabase("fks");
+        pg.execute(db, """
+                CREATE TABLE parent (id int PRIMARY KEY);
+                CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent);
+                CREATE TABLE loose (id int PRIMARY KEY, parent_id int);
+                INSERT INTO parent VALUES (1), (2);
+                INSERT INTO child VALUES (1, 1), (2, 2);
+                INSERT INTO loose VALUES (1, 1), (2, 99);
+                ALTER TABLE loose ADD CONSTRAINT loose_parent_fk FOREIGN KEY (parent_id) REFERENCES parent NOT VALID;
+                """);
+        Path repo = dir.resolve("repo-fks");
+        backup(db, repo);
+        CliRun r = CliRun.run(pg.env(db), dir, "restore", "--repo", repo.toString(), "--latest", "--target-db", "fks_copy", "--format", "json");
+        assertEquals(1, r.exitCode(), r.toString());
+        JsonNode fks = r.json().path("verification").path("foreign_keys");
+        assertEquals(2, fks.size(), fks.toString());
+        for (JsonNode fk : fks) {
+            if (fk.path("constraint").asText().equals("loose_parent_fk")) {
+                assertEquals("scan", fk.path("checked_by").asText());
+                assertEquals(1, fk.path("orphans").asLong(), "the row whose parent 99 does not exist");
+            } else {
+                assertEquals("postgresql", fk.path("checked_by").asText(), fk.toString());
+                assertEquals(0, fk.path("orphans").asLong());
+            }
+        }
+        assertTrue(r.err().contains("loose_parent_fk") || r.out().contains("loose_parent_fk"), r.toString());
+    }
+
+    @Test
     void besideCreatesANewDatabaseAndRefusesAnExistingOne() {
         String db = demo(pg, "bs");
         Path repo = dir.resolve("repo");
