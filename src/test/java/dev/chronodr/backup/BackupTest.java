@@ -46,8 +46,8 @@ class BackupTest {
         // Names that need quoting survive: mixed case, a space, a quote.
         pg.execute(DB, """
                 CREATE SCHEMA "Odd Schema";
-                CREATE TABLE "Odd Schema"."Mixed Case ""Quoted"" Table" (id int PRIMARY KEY, "Value" text);
-                INSERT INTO "Odd Schema"."Mixed Case ""Quoted"" Table" SELECT g, 'v' || g FROM generate_series(1, 37) g;
+                CREATE TABLE "Odd Schema"."Mixed Case ""Quoted"" Table" (id int PRIMARY KEY, "Value" text, "Payload" json);
+                INSERT INTO "Odd Schema"."Mixed Case ""Quoted"" Table" SELECT g, 'v' || g, json_build_object('n', g) FROM generate_series(1, 37) g;
                 """);
     }
 
@@ -205,10 +205,18 @@ class BackupTest {
                 assertEquals(t.digest(), d.value(), t.qualifiedName());
                 assertEquals(t.rows(), d.rows());
             }
-            // A changed row changes the digest.
+            // Values hashed by their types where every column has a hash function; json has none: row text.
+            String users = m.tables().stream().filter(t -> t.name().equals("users")).findFirst().orElseThrow().digest();
+            String odd = m.tables().stream().filter(t -> t.schema().equals("Odd Schema")).findFirst().orElseThrow().digest();
+            assertTrue(users.startsWith("r64:"), users);
+            assertTrue(odd.startsWith("h64:"), odd);
+            // A changed row changes the digest, in either form.
             c.createStatement().execute("UPDATE users SET full_name = full_name || 'x' WHERE id = 1");
+            c.createStatement().execute("UPDATE \"Odd Schema\".\"Mixed Case \"\"Quoted\"\" Table\" SET \"Payload\" = '{\"n\": 0}' WHERE id = 1");
             var changed = dev.chronodr.pg.TableDigest.of(c, "public", "users");
-            assertTrue(!changed.value().equals(m.tables().stream().filter(t -> t.name().equals("users")).findFirst().orElseThrow().digest()));
+            assertTrue(!changed.value().equals(users));
+            var oddChanged = dev.chronodr.pg.TableDigest.like(c, "Odd Schema", "Mixed Case \"Quoted\" Table", odd);
+            assertTrue(!oddChanged.value().equals(odd), oddChanged.value());
             c.rollback();
         }
         assertEquals(3, digested);
