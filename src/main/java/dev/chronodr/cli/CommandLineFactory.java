@@ -11,12 +11,16 @@ public final class CommandLineFactory {
 
     /**
      * The command line for these arguments. Building picocli's model costs about 10 ms per
-     * command; a run that names one gets that one only (completion and help need them all).
+     * command; a run that names one gets that one only, --version none (completion, help
+     * and words that name no command get them all).
      */
     public static CommandLine create(Cli cli, String... args) {
         CommandLine cl = new CommandLine(new ChronoDr(cli));
         Class<?> named = args.length > 0 ? ChronoDr.command(args[0]) : null;
-        for (Class<?> c : named == null || named == CompletionCommand.class ? ChronoDr.COMMANDS : List.of(named)) {
+        boolean versionOnly = args.length == 1 && args[0].equals("--version");
+        List<Class<?>> commands = versionOnly ? List.of()
+                : named == null || named == CompletionCommand.class ? ChronoDr.COMMANDS : List.of(named);
+        for (Class<?> c : commands) {
             cl.addSubcommand(c);
         }
         ErrorHandler handler = new ErrorHandler(cli);
