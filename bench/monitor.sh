@@ -75,10 +75,11 @@ psql -q -c "SELECT pg_switch_wal()" >/dev/null
 
 jar="$root/target/chrono-dr.jar"
 [ -f "$jar" ] || (cd "$root" && mvn -B -q -DskipTests package) >&2
-# scripts/chrono-dr records a class-data sharing archive on its first run after a build and
-# uses it afterwards; make that first run a monitor run, untimed, so the archive holds its classes.
-rm -f "$root/target/chrono-dr.jsa"
+# scripts/chrono-dr records a class-data sharing archive per command on its first run after a
+# build and uses it afterwards; make those first runs untimed.
+rm -f "$root/target/cds/monitor.jsa" "$root/target/cds/default.jsa"
 "$root/scripts/chrono-dr" monitor --format nagios > "$work/out/warmup.txt" || true
+"$root/scripts/chrono-dr" --version > /dev/null
 
 # The check_postgres actions closest to chrono-dr's checks, with the same levels. It has no
 # lock-wait action (locks counts locks), no pg_stat_statements action, and its standby
