@@ -75,8 +75,17 @@ public abstract class BaseCommand implements Callable<Integer> {
         return output.verbose;
     }
 
+    /**
+     * WARN is LoggingSetup's default, so a process that runs one command (Main.main) leaves
+     * logging alone without -v or -q; callers that run several in one JVM get it reset.
+     */
     private void configureLogging() {
-        Logger app = (Logger) LoggerFactory.getLogger("dev.chronodr");
-        app.setLevel(output.verbose ? Level.DEBUG : output.quiet ? Level.ERROR : Level.WARN);
+        if (!output.verbose && !output.quiet && dev.chronodr.Preload.started()) {
+            return;
+        }
+        dev.chronodr.Preload.awaitLogging();
+        if (LoggerFactory.getLogger("dev.chronodr") instanceof Logger app) {
+            app.setLevel(output.verbose ? Level.DEBUG : output.quiet ? Level.ERROR : Level.WARN);
+        }
     }
 }
