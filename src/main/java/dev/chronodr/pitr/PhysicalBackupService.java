@@ -139,27 +139,37 @@ public final class PhysicalBackupService {
             Repository.fsync(base);
             Path pgManifest = staged.resolve(PhysicalBackupInfo.PG_MANIFEST);
             String backupLabel = got.label();
-            if (backupLabel == null || !Files.isRegularFile(pgManifest)) {
-                throw ChronoException.failed("pg_basebackup's output has no backup_label or backup_manifest",
+            if (!Files.isRegularFile(pgManifest)) {
+                throw ChronoException.failed("pg_basebackup's output has no backup_manifest",
                         "use pg_basebackup 13 or newer, without --no-manifest");
             }
             JsonNode manifest = Json.mapper().readTree(pgManifest.toFile());
             JsonNode ranges = manifest.path("WAL-Ranges");
+            JsonNode first = ranges.get(0);
             JsonNode last = ranges.get(ranges.size() - 1);
             int timeline = last.path("Timeline").asInt();
-            Lsn startLsn = Lsn.parse(find(LABEL_LSN, backupLabel));
+            // The manifest's first WAL range starts where backup_label's START WAL LOCATION does.
+            Lsn startLsn = Lsn.parse(backupLabel != null ? find(LABEL_LSN, backupLabel) : first.path("Start-LSN").asText());
+            int startTli = backupLabel != null ? Integer.parseInt(find(LABEL_TLI, backupLabel)) : first.path("Timeline").asInt();
             Lsn stopLsn = Lsn.parse(last.path("End-LSN").asText());
             String stopSeg = stopLsn.segmentBefore(timeline, segSize);
+            long rawBytes = got.rawBytes();
+            if (rawBytes < 0) {
+                rawBytes = 0;
+                for (JsonNode f : manifest.path("Files")) {
+                    rawBytes += f.path("Size").asLong();
+                }
+            }
             PhysicalBackupInfo info = new PhysicalBackupInfo(id, sysId, timeline, startLsn.toString(), stopLsn.toString(),
-                    startLsn.segment(Integer.parseInt(find(LABEL_TLI, backupLabel)), segSize), stopSeg,
-                    labelTime(backupLabel, started), stopped, segSize, server.version().num());
+                    startLsn.segment(startTli, segSize), stopSeg,
+                    backupLabel != null ? labelTime(backupLabel, started) : started, stopped, segSize, server.version().num());
             waitForArchive(new WalArchive(repo.root()), stopSeg);
 
             Path infoFile = staged.resolve(PhysicalBackupInfo.FILE_NAME);
             Json.mapper().writeValue(infoFile.toFile(), info);
             Files.setPosixFilePermissions(infoFile, Repository.FILE_MODE);
             List<FileEntry> files = List.of(
-                    new FileEntry(base.getFileName().toString(), "base", Files.size(base), got.rawBytes(), got.sha256(), compression.toString()),
+                    new FileEntry(base.getFileName().toString(), "base", Files.size(base), rawBytes, got.sha256(), compression.toString()),
                     plainEntry(pgManifest, "pg_backup_manifest"),
                     plainEntry(infoFile, "pitr"));
             OffsetDateTime finished = Clock.now();
@@ -180,7 +190,10 @@ public final class PhysicalBackupService {
         }
     }
 
-    /** What came out of pg_basebackup: the label, base.tar's digest and size before compression, and how it was taken. */
+    /**
+     * What came out of pg_basebackup: backup_label (null when not read), base.tar's digest,
+     * its size before compression (-1: take the files' sizes from the manifest), and how.
+     */
     private record Received(String label, String sha256, long rawBytes, String how) {
     }
 
@@ -235,12 +248,8 @@ public final class PhysicalBackupService {
                 Files.setPosixFilePermissions(p, Repository.FILE_MODE);
             }
         }
-        long raw = 0;
-        JsonNode files = Json.mapper().readTree(staged.resolve(PhysicalBackupInfo.PG_MANIFEST).toFile()).path("Files");
-        for (JsonNode f : files) {
-            raw += f.path("Size").asLong();
-        }
-        return new Received(readLabel(base, compression), sha, raw, " --compress=" + compressSpec(compression, serverSide));
+        // No backup_label read back (that would decompress): the manifest holds its start, our clock the start time.
+        return new Received(null, sha, -1, " --compress=" + compressSpec(compression, serverSide));
     }
 
     private static boolean compressionUnsupported(ChronoException e) {
@@ -259,19 +268,6 @@ public final class PhysicalBackupService {
                 Files.deleteIfExists(p);
             }
         }
-    }
-
-    /** backup_label is the first member of base.tar: only its first blocks are decompressed. */
-    private static String readLabel(Path base, Compression compression) throws IOException {
-        try (InputStream in = Compression.decompress(compression.method(), Files.newInputStream(base));
-             TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
-            for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
-                if (e.getName().equals("backup_label")) {
-                    return new String(tar.readAllBytes(), StandardCharsets.UTF_8);
-                }
-            }
-        }
-        return null;
     }
 
     private Received receiveStream(PgTools tools, String id, Path staged, Path base, Compression compression, long t0) throws IOException {
