@@ -30,7 +30,7 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$work/sock'
 wal_level = replica
 archive_mode = on
-archive_command = 'java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar $jar wal-push --repo $work/repo %p'
+archive_command = '$root/scripts/chrono-dr wal-push --repo $work/repo %p'
 max_wal_size = 4GB
 CONF
 as_pg "$bin/pg_ctl" -D "$work/data" -l "$work/data/server.log" -w start >/dev/null
@@ -82,11 +82,14 @@ for i in $(seq 1 "$runs"); do
   t pgbackrest_restore_files as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=bench --pg1-path="$work/p$i/data" restore
   rm -rf "$work/p$i"
 done
-# wal-push, one JVM per segment, on segments the server already archived
+# wal-push, one process per segment through the launcher (as pitr setup configures it), on
+# segments the server already archived; one untimed push first makes its class-data archive.
 mkdir -p "$work/walcopy" "$work/repo2"
-for f in $(ls "$work"/repo/wal/*/*.zst | head -5); do
+first=1
+for f in $(ls "$work"/repo/wal/*/*.zst | head -6); do
   n=$(basename "$f" .zst); zstd -q -dc "$f" > "$work/walcopy/$n"
-  t wal-push java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar "$jar" wal-push --repo "$work/repo2" "$work/walcopy/$n"
+  if [ "$first" = 1 ]; then "$root/scripts/chrono-dr" wal-push --repo "$work/repo2" "$work/walcopy/$n" >/dev/null; first=0; continue; fi
+  t wal-push "$root/scripts/chrono-dr" wal-push --repo "$work/repo2" "$work/walcopy/$n"
 done
 python3 - "$results" "$size" <<'PY'
 import sys, statistics, collections
