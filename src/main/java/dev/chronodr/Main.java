@@ -16,7 +16,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        Preload.start();
+        Preload.start(args);
         PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
         Environment env = Environment.system();

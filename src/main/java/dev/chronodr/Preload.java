@@ -1,6 +1,7 @@
 package dev.chronodr;
 
 import java.util.Calendar;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -25,15 +26,19 @@ public final class Preload {
     private static final CountDownLatch LOGGING = new CountDownLatch(1);
     private static volatile boolean started;
 
+    /** Commands that never connect to a database: logging and JSON only for them. */
+    private static final Set<String> OFFLINE = Set.of("wal-push", "wal-fetch", "list", "cleanup", "completion", "--version");
+
     private Preload() {
     }
 
-    static void start() {
+    static void start(String[] args) {
         if (Runtime.getRuntime().availableProcessors() < 2) {
             return; // on one core it would only take turns with the main thread
         }
+        boolean connects = args.length > 0 && !OFFLINE.contains(args[0]);
         started = true;
-        Thread t = new Thread(Preload::run, "chrono-dr-preload");
+        Thread t = new Thread(() -> run(connects), "chrono-dr-preload");
         t.setDaemon(true);
         t.start();
     }
@@ -55,7 +60,7 @@ public final class Preload {
         }
     }
 
-    private static void run() {
+    private static void run(boolean connects) {
         try {
             LoggerFactory.getILoggerFactory();
         } catch (Throwable ignored) {
@@ -64,11 +69,13 @@ public final class Preload {
             LOGGING.countDown();
         }
         try {
-            Class.forName("org.postgresql.Driver");
-            SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256");
-            Mac.getInstance("HmacSHA256");
-            Calendar.getInstance();
             Json.mapper();
+            if (connects) {
+                Class.forName("org.postgresql.Driver");
+                SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256");
+                Mac.getInstance("HmacSHA256");
+                Calendar.getInstance();
+            }
         } catch (Throwable ignored) {
             // the main thread does the same work when it gets there, and reports what fails
         }
