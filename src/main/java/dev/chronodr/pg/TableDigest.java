@@ -15,9 +15,10 @@ import java.sql.Statement;
  * <ul>
  * <li>{@code r64:} hash_record_extended over the row's values (PostgreSQL 14+): each
  * column through its type's own hash function, about four times cheaper than turning
- * rows into text. These are the functions hash partitioning relies on, so they stay
- * stable across versions. Used when every column's type has one and no column has a
- * nondeterministic collation (whose hash would hide differences the collation ignores).
+ * rows into text. Used when every column's type has one, no column has a
+ * nondeterministic collation (whose hash would hide differences the collation ignores),
+ * and no column is or contains a type whose hash is of an OID a restore renumbers:
+ * enums (hashed by their label's OID) and the reg* types (dumped as names).
  * <li>{@code h64:} hashtextextended over the row's text, for the rest; text output
  * depends on a few session settings, so they are pinned first.
  * <li>a plain number: the first, md5-based form, still computed for old manifests.
@@ -32,8 +33,23 @@ public final class TableDigest {
 
     private static final String RECORD = "r64:";
     private static final String TEXT = "h64:";
-    private static final String NONDETERMINISTIC = """
-            SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+    // Every type a column is or contains (domains, arrays, composites, ranges, multiranges: PostgreSQL 14+ only).
+    private static final String NOT_BY_VALUE = """
+            WITH RECURSIVE t(oid) AS (
+                SELECT a.atttypid FROM pg_catalog.pg_attribute a WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped
+              UNION
+                SELECT n.oid FROM t JOIN pg_catalog.pg_type ty ON ty.oid = t.oid
+                CROSS JOIN LATERAL (
+                    SELECT ty.typbasetype UNION ALL SELECT ty.typelem
+                    UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a
+                               WHERE a.attrelid = ty.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+                    UNION ALL SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = ty.oid
+                    UNION ALL SELECT r.rngtypid FROM pg_catalog.pg_range r WHERE r.rngmultitypid = ty.oid
+                ) n(oid) WHERE n.oid <> 0
+            )
+            SELECT EXISTS (SELECT 1 FROM t JOIN pg_catalog.pg_type ty ON ty.oid = t.oid
+                            WHERE ty.typtype = 'e' OR ty.typnamespace = 'pg_catalog'::regnamespace AND ty.typname LIKE 'reg%')
+                OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
                             WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped AND NOT co.collisdeterministic)
             """;
 
@@ -53,7 +69,7 @@ public final class TableDigest {
      * must be in a transaction where {@link #pinSettings} ran.
      */
     public static Digest of(Connection c, String schema, String table) throws SQLException {
-        if (c.getMetaData().getDatabaseMajorVersion() < 14 || hasNondeterministicCollation(c, schema, table)) {
+        if (c.getMetaData().getDatabaseMajorVersion() < 14 || notHashableByValue(c, schema, table)) {
             return of(c, schema, table, TEXT);
         }
         Savepoint sp = c.setSavepoint();
@@ -76,9 +92,10 @@ public final class TableDigest {
         return of(c, schema, table, form);
     }
 
-    private static boolean hasNondeterministicCollation(Connection c, String schema, String table) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(NONDETERMINISTIC)) {
+    private static boolean notHashableByValue(Connection c, String schema, String table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(NOT_BY_VALUE)) {
             ps.setString(1, Identifiers.qualified(schema, table));
+            ps.setString(2, Identifiers.qualified(schema, table));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getBoolean(1);
