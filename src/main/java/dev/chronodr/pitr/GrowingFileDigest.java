@@ -44,10 +44,11 @@ final class GrowingFileDigest implements AutoCloseable {
             try {
                 while (!cancelled) {
                     if (ch == null) {
+                        boolean wasDone = writerDone; // before the attempt: a writer done by now has created the file
                         try {
                             ch = FileChannel.open(file, StandardOpenOption.READ);
                         } catch (NoSuchFileException notYet) {
-                            if (writerDone) {
+                            if (wasDone) {
                                 return; // finish() reports the missing file
                             }
                             Thread.sleep(POLL_MILLIS);
@@ -85,8 +86,14 @@ final class GrowingFileDigest implements AutoCloseable {
         if (failure != null) {
             throw failure;
         }
+        if (cancelled) {
+            throw new java.io.InterruptedIOException("interrupted while hashing " + file);
+        }
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "pg_basebackup did not write it");
+        }
+        if (bytes != Files.size(file)) {
+            throw new IOException("hashed " + bytes + " bytes of " + file + ", which has " + Files.size(file));
         }
         return HexFormat.of().formatHex(sha.digest());
     }
@@ -103,10 +110,19 @@ final class GrowingFileDigest implements AutoCloseable {
         join();
     }
 
+    /** Waits for the hashing thread to end; an interrupt is kept for later, never a half-read digest. */
     private void join() {
-        try {
-            thread.join();
-        } catch (InterruptedException e) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                thread.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+                cancelled = true;
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
     }
