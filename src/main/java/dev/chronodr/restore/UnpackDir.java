@@ -11,25 +11,38 @@ import dev.chronodr.repo.Repository;
 
 /**
  * Where a parallel restore puts its decompressed copy of the archive: the repository's
- * private .partial/restore. File names carry the process id, so copies left by a killed
- * restore are found and removed by the next one (a pid reused since is left alone).
+ * private .partial/.unpack (a name no database's staging directory can take). File names
+ * carry the host and the process id, so copies left by a killed restore on this host are
+ * found and removed by the next one; a live pid, or another host's copy (a repository
+ * shared between machines or containers), is left alone.
  */
 final class UnpackDir {
-    private static final Pattern OWNED = Pattern.compile("^(\\d+)-.*\\.dump$");
+    private static final Pattern OWNED = Pattern.compile("^([A-Za-z0-9_.]+)-(\\d+)-.*\\.dump$");
+
+    private static final String HOST = host();
 
     private UnpackDir() {
     }
 
     /** The directory for copies; removes those whose restore process is gone. */
     static Path choose(Repository repo) {
-        Path dir = repo.root().resolve(".partial").resolve("restore");
+        Path dir = repo.root().resolve(".partial").resolve(".unpack");
         removeStale(dir);
         return dir;
     }
 
     /** A name in {@code dir} for this process's copy of backup {@code id}. */
     static Path file(Path dir, String id) {
-        return dir.resolve(ProcessHandle.current().pid() + "-" + id.replaceAll("[^A-Za-z0-9_.-]", "_") + ".dump");
+        return dir.resolve(HOST + "-" + ProcessHandle.current().pid() + "-" + id.replaceAll("[^A-Za-z0-9_.-]", "_") + ".dump");
+    }
+
+    private static String host() {
+        try {
+            String h = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+            return h.isEmpty() ? "host" : h.replaceAll("[^A-Za-z0-9_.]", "_");
+        } catch (IOException | RuntimeException e) {
+            return "host";
+        }
     }
 
     private static void removeStale(Path dir) {
@@ -39,7 +52,8 @@ final class UnpackDir {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 Matcher m = OWNED.matcher(p.getFileName().toString());
-                if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).map(ProcessHandle::isAlive).orElse(false)) {
+                if (!m.matches() || !m.group(1).equals(HOST)
+                        || ProcessHandle.of(Long.parseLong(m.group(2))).map(ProcessHandle::isAlive).orElse(false)) {
                     continue;
                 }
                 Files.deleteIfExists(p);

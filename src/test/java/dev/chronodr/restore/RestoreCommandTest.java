@@ -109,7 +109,7 @@ class RestoreCommandTest {
         assertEquals(0, databasesLike("rt_restore_%"));
         assertTrue(pg.query("postgres", "SELECT datallowconn FROM pg_database WHERE datname LIKE 'rt%'").stream()
                 .allMatch(r -> Boolean.TRUE.equals(r.get("datallowconn"))));
-        try (var files = Files.list(repo.resolve(".partial").resolve("restore"))) {
+        try (var files = Files.list(repo.resolve(".partial").resolve(".unpack"))) {
             assertEquals(0, files.count(), "the temporary decompressed archive is removed");
         }
     }
@@ -237,7 +237,7 @@ class RestoreCommandTest {
         assertTrue(looseParallel.err().contains("corrupt or truncated"), looseParallel.err());
         assertEquals(live, fingerprint(pg, db));
         assertEquals(0, databasesLike("corrupt_%restore%") + databasesLike("corrupt_copy"));
-        try (var left = Files.list(Files.createDirectories(repo.resolve(".partial/restore")))) {
+        try (var left = Files.list(Files.createDirectories(repo.resolve(".partial/.unpack")))) {
             assertEquals(List.of(), left.toList(), "no decompressed copy is left behind");
         }
     }
