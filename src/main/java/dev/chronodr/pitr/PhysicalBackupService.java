@@ -213,13 +213,14 @@ public final class PhysicalBackupService {
         return args;
     }
 
-    /** pg_basebackup's --compress value; zstd gets the same two workers as chrono-dr's own compressor. */
+    /** pg_basebackup's --compress value; server-side zstd gets the same two workers as chrono-dr's own compressor. */
     static String compressSpec(Compression c, boolean serverSide) {
         String where = serverSide ? "server-" : "client-";
         return switch (c.method()) {
             case NONE -> "none";
             case GZIP -> where + "gzip:level=" + c.level();
-            case ZSTD -> where + "zstd:level=" + c.level() + (Compression.WORKERS > 1 ? ",workers=" + Compression.WORKERS : "");
+            // the fallback from the server's side has no workers: a libzstd without threads fails on them
+            case ZSTD -> where + "zstd:level=" + c.level() + (serverSide && Compression.WORKERS > 1 ? ",workers=" + Compression.WORKERS : "");
         };
     }
 
@@ -236,7 +237,7 @@ public final class PhysicalBackupService {
                     // A server built without this compressor (or without zstd's threads): compress on our side of the socket.
                     digest.close();
                     clear(staged);
-                    Received r = receiveDirect(tools, id, staged, base, compression, false, t0);
+                    Received r = receiveDirect(tools, id, staged, base, compression, false, t0); // client-side, without workers
                     return new Received(r.label(), r.sha256(), r.rawBytes(), r.how() + ", server-side compression unsupported");
                 }
                 throw e;
@@ -256,7 +257,8 @@ public final class PhysicalBackupService {
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof ProcessFailedException pf) {
                 String tail = pf.stderrTail().toLowerCase(Locale.ROOT);
-                return tail.contains("not supported") && (tail.contains("compress") || tail.contains("worker"));
+                return (tail.contains("not supported") || tail.contains("unsupported") || tail.contains("does not support"))
+                        && (tail.contains("compress") || tail.contains("worker"));
             }
         }
         return false;

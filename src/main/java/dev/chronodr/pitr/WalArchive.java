@@ -97,7 +97,7 @@ public final class WalArchive {
         return Files.isRegularFile(fileFor(requireValid(name)));
     }
 
-    private static final long IN_MEMORY = 64L << 20;
+    private static final long IN_MEMORY = 16L << 20;
 
     /** Archives one file from the server's pg_wal. */
     public Pushed push(Path source) {
@@ -145,7 +145,7 @@ public final class WalArchive {
     }
 
     /**
-     * A segment of the default 16 MB is read once into memory: the checksum is computed on a
+     * A segment of the default 16 MB (or smaller) is read once into memory: the checksum is computed on a
      * second thread while zstd compresses it in one call (a third of wal-push's time
      * against the 16 KB stream). Larger segments (initdb --wal-segsize up to 1 GB) stream.
      */
