@@ -43,6 +43,7 @@ import dev.chronodr.pg.PgTools;
 import dev.chronodr.pg.ServerInfo;
 import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.BackupManifest;
 import dev.chronodr.repo.BackupVerifier;
 import dev.chronodr.repo.Compression;
@@ -169,7 +170,7 @@ public final class RestoreService {
                                  String db, Repository repo, List<Phase> phases, List<String> notes, int toc) throws SQLException {
         long t = System.nanoTime();
         createLike(admin, db, live);
-        restoreOrDrop(admin, tools, source, db, jobs, repo);
+        restoreOrDrop(admin, tools, source, db, jobs, toc);
         phases.add(phase("restore", t));
         Verification v = verify(tools, source, db, req, phases);
         if (v != null && !v.ok()) {
@@ -192,7 +193,7 @@ public final class RestoreService {
         }
         long t = System.nanoTime();
         createLike(admin, staging, live);
-        restoreOrDrop(admin, tools, source, staging, jobs, repo);
+        restoreOrDrop(admin, tools, source, staging, jobs, toc);
         phases.add(phase("restore", t));
         Verification v = verify(tools, source, staging, req, phases);
         if (v != null && !v.ok()) {
@@ -255,7 +256,7 @@ public final class RestoreService {
             }
             t = System.nanoTime();
             createLike(admin, live, null);
-            restore(tools, source, live, jobs, repo);
+            restore(tools, source, live, jobs, toc);
             phases.add(phase("restore", t));
         } finally {
             services.start();
@@ -401,9 +402,9 @@ public final class RestoreService {
         }
     }
 
-    private void restoreOrDrop(Connection admin, PgTools tools, RestoreSource source, String db, int jobs, Repository repo) throws SQLException {
+    private void restoreOrDrop(Connection admin, PgTools tools, RestoreSource source, String db, int jobs, int toc) throws SQLException {
         try {
-            restore(tools, source, db, jobs, repo);
+            restore(tools, source, db, jobs, toc);
         } catch (RuntimeException e) {
             // Half a restore is of no use to anyone; the live database was never touched.
             try {
@@ -419,7 +420,15 @@ public final class RestoreService {
      * pg_restore reads stdin when one job is enough; a parallel restore reads a seekable
      * file: the archive itself when uncompressed, else the copy {@link #unpack} made.
      */
-    private void restore(PgTools tools, RestoreSource source, String db, int jobs, Repository repo) {
+    private void restore(PgTools tools, RestoreSource source, String db, int jobs, int toc) {
+        try {
+            runRestore(tools, source, db, jobs, toc);
+        } finally {
+            progress.done();
+        }
+    }
+
+    private void runRestore(PgTools tools, RestoreSource source, String db, int jobs, int toc) {
         List<String> args = new ArrayList<>(tools.connectionArgs());
         if (source.format() == ArchiveFormat.PLAIN) {
             args.addAll(List.of("-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", db, "-f", "-"));
@@ -431,17 +440,22 @@ public final class RestoreService {
         if (jobs > 1) {
             args.addAll(List.of("-j", String.valueOf(jobs)));
         }
+        RestoreProgress counter = progress == Progress.NONE ? null : new RestoreProgress(progress, toc, jobs > 1);
+        if (counter != null) {
+            args.add("-v"); // one line per item: what the progress counts
+        }
+        java.util.function.UnaryOperator<ProcessSpec> watched = spec -> counter == null ? spec : spec.withStderrLines(counter::line);
         if (source.format() == ArchiveFormat.DIRECTORY || source.method() == Compression.Method.NONE && jobs > 1) {
             args.add(source.dump().toString());
-            tools.run(tools.spec(PgTool.PG_RESTORE, args));
+            tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)));
             return;
         }
         if (source.unpacked() != null) {
             args.add(source.unpacked().toString());
-            tools.run(tools.spec(PgTool.PG_RESTORE, args));
+            tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)));
             return;
         }
-        tools.run(tools.spec(PgTool.PG_RESTORE, args).withStdin(out -> feed(source, out, false)));
+        tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)).withStdin(out -> feed(source, out, false)));
     }
 
     /**

@@ -145,6 +145,33 @@ class RestoreCommandTest {
     }
 
     @Test
+    void progressOnATerminalCountsEveryArchiveItem() throws Exception {
+        String db = demo(pg, "prog");
+        Path repo = dir.resolve("repo-prog");
+        backup(db, repo);
+        CliRun shown = CliRun.run(pg.env(db), dir, "", new dev.chronodr.core.Terminal(false, false, true, false),
+                "restore", "--repo", repo.toString(), "--latest", "--target-db", "prog_copy", "-j", "2");
+        assertEquals(0, shown.exitCode(), shown.toString());
+        assertTrue(shown.err().contains("\rrestore: ") && shown.err().contains(" archive items"), shown.err());
+        CliRun quiet = CliRun.run(pg.env(db), dir, "restore", "--repo", repo.toString(), "--latest", "--target-db", "prog_quiet");
+        assertFalse(quiet.err().contains("archive items"), "no progress without a terminal: " + quiet.err());
+
+        // The counter reaches the size of the table of contents, with one job and with several.
+        var runner = new dev.chronodr.process.ProcessRunner(pg.env(db));
+        Path dump = dir.resolve("prog.dump");
+        runner.run(dev.chronodr.process.ProcessSpec.of(pg.binDir().resolve("pg_dump").toString(), "-Fc", "-f", dump.toString(), db));
+        String list = runner.run(dev.chronodr.process.ProcessSpec.of(pg.binDir().resolve("pg_restore").toString(), "--list", dump.toString())).stdout();
+        int toc = (int) list.lines().filter(l -> !l.isBlank() && !l.startsWith(";")).count();
+        for (int jobs : new int[] {1, 2}) {
+            String target = pg.createDatabase("prog_j" + jobs);
+            RestoreProgress counter = new RestoreProgress(dev.chronodr.core.Progress.NONE, toc, jobs > 1);
+            runner.run(dev.chronodr.process.ProcessSpec.of(pg.binDir().resolve("pg_restore").toString(), "-v", "-j", String.valueOf(jobs),
+                    "--exit-on-error", "-d", target, dump.toString()).withStderrLines(counter::line));
+            assertEquals(toc, counter.events(), "jobs " + jobs);
+        }
+    }
+
+    @Test
     void besideCreatesANewDatabaseAndRefusesAnExistingOne() {
         String db = demo(pg, "bs");
         Path repo = dir.resolve("repo");

@@ -1,0 +1,57 @@
+package dev.chronodr.restore;
+
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import dev.chronodr.core.Progress;
+
+/**
+ * Counts the archive items pg_restore -v reports done, for the terminal's progress line.
+ * One job: each item prints one "creating ...", "processing data ..." or "executing ..."
+ * line. Several: the leader prints "processing item N TYPE" for the items it runs itself
+ * and "finished item N" for those its workers ran; its four header items (ENCODING,
+ * STDSTRINGS, SEARCHPATH, DATABASE) are not in the table of contents --list counts.
+ */
+final class RestoreProgress {
+    private static final Pattern LEADER = Pattern.compile("^pg_restore: processing item \\d+ (\\S+)");
+    private static final Set<String> HEADERS = Set.of("ENCODING", "STDSTRINGS", "SEARCHPATH", "DATABASE");
+
+    private final Progress progress;
+    private final int total;
+    private final boolean parallel;
+    private final long t0 = System.nanoTime();
+    private int events;
+
+    RestoreProgress(Progress progress, int total, boolean parallel) {
+        this.progress = progress;
+        this.total = total;
+        this.parallel = parallel;
+    }
+
+    synchronized void line(String line) {
+        if (counts(line)) {
+            events++;
+            progress.update(String.format(Locale.ROOT, "restore: %d/%d archive items, %.0f s", Math.min(events, total), total,
+                    (System.nanoTime() - t0) / 1e9));
+        }
+    }
+
+    /** Items reported done so far (uncapped, so a test sees an overcount). */
+    synchronized int events() {
+        return events;
+    }
+
+    private boolean counts(String line) {
+        if (!parallel) {
+            return line.startsWith("pg_restore: creating ") || line.startsWith("pg_restore: processing data ")
+                    || line.startsWith("pg_restore: executing ");
+        }
+        if (line.startsWith("pg_restore: finished item ")) {
+            return true;
+        }
+        Matcher m = LEADER.matcher(line);
+        return m.find() && !HEADERS.contains(m.group(1));
+    }
+}
