@@ -69,6 +69,17 @@ public final class ToolLocator {
         return "postgresql-client-" + server.major();
     }
 
+    /** A program that is not PostgreSQL's (zstd), from PATH; empty when there is none. */
+    public Optional<Path> onPath(String program) {
+        for (String dir : env.getOrDefault("PATH", "/usr/local/bin:/usr/bin:/bin").split(":")) {
+            Path p = dir.isEmpty() ? null : Path.of(dir, program);
+            if (p != null && Files.isExecutable(p) && !Files.isDirectory(p)) {
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
+    }
+
     /** Every distinct binary of that name: versioned directories, pg_config --bindir, then PATH. */
     public List<Candidate> candidates(PgTool tool) {
         List<Path> paths = new ArrayList<>();

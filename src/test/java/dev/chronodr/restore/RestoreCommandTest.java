@@ -155,6 +155,13 @@ class RestoreCommandTest {
         assertTrue(shown.err().contains("\rrestore: ") && shown.err().contains(" archive items"), shown.err());
         CliRun quiet = CliRun.run(pg.env(db), dir, "restore", "--repo", repo.toString(), "--latest", "--target-db", "prog_quiet");
         assertFalse(quiet.err().contains("archive items"), "no progress without a terminal: " + quiet.err());
+        // Without the zstd program on PATH the parallel restore's copy is made in-process, with the same result.
+        Map<String, String> noZstd = new LinkedHashMap<>(pg.env(db));
+        noZstd.put("PATH", dir.resolve("empty-path").toString());
+        CliRun inProcess = CliRun.run(noZstd, dir, "restore", "--repo", repo.toString(), "--latest", "--target-db", "prog_nozstd", "-j", "2",
+                "--format", "json");
+        assertEquals(0, inProcess.exitCode(), inProcess.toString());
+        assertEquals(fingerprint(pg, "prog_quiet"), fingerprint(pg, "prog_nozstd"));
 
         // The counter reaches the size of the table of contents, with one job and with several.
         var runner = new dev.chronodr.process.ProcessRunner(pg.env(db));
@@ -255,10 +262,16 @@ class RestoreCommandTest {
         assertEquals(1, loose.exitCode(), loose.toString());
         assertEquals(0, databasesLike("corrupt_copy"));
 
-        // in parallel, the copy pg_restore -j would read is hashed as it is made, refused and removed
+        // in parallel, the copy pg_restore -j would read is hashed as it is made, refused and removed,
+        // whether the zstd program makes it or (not on PATH) chrono-dr itself
         CliRun parallel = CliRun.run(pg.env(db), dir, "restore", "--repo", repo.toString(), "--latest", "--yes", "-j", "2");
         assertEquals(1, parallel.exitCode(), parallel.toString());
         assertTrue(parallel.err().contains("corrupt"), parallel.err());
+        Map<String, String> noZstd = new LinkedHashMap<>(pg.env(db));
+        noZstd.put("PATH", dir.resolve("empty-path").toString());
+        CliRun inProcess = CliRun.run(noZstd, dir, "restore", "--repo", repo.toString(), "--latest", "--yes", "-j", "2");
+        assertEquals(1, inProcess.exitCode(), inProcess.toString());
+        assertTrue(inProcess.err().contains("corrupt"), inProcess.err());
         CliRun looseParallel = CliRun.run(pg.env(db), dir, "restore", "--backup-file", "loose.dump.zst", "--target-db", "corrupt_copy", "-j", "2");
         assertEquals(1, looseParallel.exitCode(), looseParallel.toString());
         assertTrue(looseParallel.err().contains("corrupt or truncated"), looseParallel.err());
