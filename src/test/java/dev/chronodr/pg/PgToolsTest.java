@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -83,19 +81,7 @@ class PgToolsTest {
     void streamsADumpThroughAStandInDocker(PgCluster pg) throws Exception {
         pg.createDatabase("via_docker");
         pg.execute("via_docker", "CREATE TABLE t (id int); INSERT INTO t VALUES (42)");
-        // Stand-in for `docker exec -i -e VAR... CONTAINER TOOL ARGS`: drops the docker words, checks the
-        // password came through the environment, and runs the tool locally.
-        Path fake = dir.resolve("docker");
-        Files.writeString(fake, """
-                #!/bin/bash
-                [ "$1" = exec ] || exit 90
-                shift; [ "$1" = -i ] || exit 91; shift
-                while [ "$1" = -e ]; do shift; [ -n "${!1}" ] || { echo "missing env $1" >&2; exit 92; }; shift; done
-                shift  # container name
-                tool="$1"; shift
-                exec "%s/$tool" "$@"
-                """.formatted(pg.binDir()));
-        Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
+        Path fake = dev.chronodr.testing.StandInDocker.write(dir, pg.binDir(), pg.port());
         ConnectionSettings conn = pg.connection("via_docker");
         ExecSettings exec = new ExecSettings(ExecMode.DOCKER, null, null, "db", "127.0.0.1", pg.port(), fake.toString());
         Map<String, String> env = new HashMap<>(System.getenv());

@@ -264,21 +264,7 @@ class PitrTest {
     @Test
     @Order(11)
     void throughAContainerTheTarIsStreamedAndStillVerifiable() throws Exception {
-        // Stand-in for `docker exec -i -e VAR... CONTAINER TOOL ARGS`, running the tool here as the container would.
-        Path fake = tmp.resolve("docker");
-        Files.writeString(fake, """
-                #!/bin/bash
-                [ "$1" = exec ] || exit 90
-                shift; [ "$1" = -i ] || exit 91; shift
-                while [ "$1" = -e ]; do shift; [ -n "${!1}" ] || { echo "missing env $1" >&2; exit 92; }; shift; done
-                shift
-                tool="$1"; shift
-                args=(); while [ $# -gt 0 ]; do
-                  if [ "$1" = -p ]; then args+=(-p %d -h 127.0.0.1); shift 2; else args+=("$1"); shift; fi
-                done
-                exec "%s/$tool" "${args[@]}"
-                """.formatted(pg.port(), bin));
-        Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
+        Path fake = dev.chronodr.testing.StandInDocker.write(tmp, bin, pg.port());
         Map<String, String> env = env();
         env.put("CHRONO_DR_DOCKER", fake.toString());
         CliRun r = CliRun.run(env, tmp, "backup", "--type", "physical", "--repo", repo.toString(), "--exec", "docker",
