@@ -57,11 +57,14 @@ import dev.chronodr.report.Json;
 import dev.chronodr.report.TextOutput;
 
 /**
- * A physical base backup: {@code pg_basebackup -D - -Ft -X none -c fast} streams one tar
- * of the cluster to our stdin; it is compressed and hashed on its way to base.tar.zst,
- * while the same bytes are parsed as tar to keep backup_label and PostgreSQL's
- * backup_manifest (which pg_verifybackup checks). WAL is not in the tar: it comes from
- * the archive, and the backup is committed only once its last segment is archived.
+ * A physical base backup. On the database host pg_basebackup writes base.tar.zst (the
+ * server compresses) and backup_manifest into the staging directory while we hash the tar
+ * as it grows, and streams the WAL from the backup's start to its end beside it
+ * (pg_wal.tar, stored compressed): the backup is consistent on its own. Through a
+ * container, {@code pg_basebackup -D - -X none} streams one tar to our stdin, which is
+ * compressed and hashed here while parsed for backup_label and backup_manifest. Either
+ * way the backup is committed only once its last segment is in the archive, so that
+ * recovery can go on from its end.
  */
 public final class PhysicalBackupService {
     /** The repository groups backups per database; a base backup is the whole cluster. */
@@ -72,8 +75,12 @@ public final class PhysicalBackupService {
     private static final String SERVER = """
             SELECT current_setting('archive_mode'), (SELECT setting::int FROM pg_settings WHERE name = 'wal_segment_size'),
                    (SELECT system_identifier FROM pg_control_system()),
-                   (SELECT count(*) FROM pg_catalog.pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global'))
+                   (SELECT count(*) FROM pg_catalog.pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global')),
+                   current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'),
+                   current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots)
             """;
+    /** What pg_basebackup -X stream writes beside the base tar. */
+    static final String WAL_TAR = "pg_wal.tar";
 
     private final ProcessRunner runner;
     private final ToolLocator locator;
@@ -96,11 +103,14 @@ public final class PhysicalBackupService {
             String archiveMode;
             int segSize;
             long sysId;
+            boolean walRoom;
             try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(SERVER)) {
                 rs.next();
                 archiveMode = rs.getString(1);
                 segSize = rs.getInt(2);
                 sysId = rs.getLong(3);
+                // -X stream takes a second WAL sender and a temporary slot besides the backup's own sender
+                walRoom = rs.getInt(5) >= 2 && rs.getInt(6) >= 1;
                 if (rs.getLong(4) > 0) {
                     throw ChronoException.failed("this cluster has " + rs.getLong(4) + " tablespace(s) outside its data directory, "
                             + "which chrono-dr's base backups do not cover", "back it up with pgBackRest or pg_basebackup -Fp instead");
@@ -115,7 +125,7 @@ public final class PhysicalBackupService {
             repo.ensureExists();
             try (RepoLock lock = repo.lock(CLUSTER)) {
                 repo.removeLeftovers(CLUSTER);
-                return run(target, repo, server, tools, label, compression, segSize, sysId);
+                return run(target, repo, server, tools, label, compression, segSize, sysId, walRoom);
             }
         } catch (SQLException e) {
             throw ChronoException.failed("base backup failed: " + e.getMessage(), null, e);
@@ -123,7 +133,7 @@ public final class PhysicalBackupService {
     }
 
     private PhysicalBackupResult run(Target target, Repository repo, ServerInfo server, PgTools tools, String label,
-                                     Compression compression, int segSize, long sysId) {
+                                     Compression compression, int segSize, long sysId, boolean walRoom) {
         OffsetDateTime started = Clock.now();
         long t0 = System.nanoTime();
         String id = repo.newId(CLUSTER, "physical", started);
@@ -132,11 +142,12 @@ public final class PhysicalBackupService {
         try {
             Path base = staged.resolve(PhysicalBackupInfo.BASE_FILE + compression.suffix());
             Received got = direct(tools)
-                    ? receiveDirect(tools, id, staged, base, compression, server.version().major() >= 15, t0)
+                    ? receiveDirect(tools, id, staged, base, compression, server.version().major() >= 15, walRoom, t0)
                     : receiveStream(tools, id, staged, base, compression, t0);
             progress.done();
             OffsetDateTime stopped = Clock.now();
             Repository.fsync(base);
+            FileEntry wal = packWal(staged, compression);
             Path pgManifest = staged.resolve(PhysicalBackupInfo.PG_MANIFEST);
             String backupLabel = got.label();
             if (!Files.isRegularFile(pgManifest)) {
@@ -168,10 +179,13 @@ public final class PhysicalBackupService {
             Path infoFile = staged.resolve(PhysicalBackupInfo.FILE_NAME);
             Json.mapper().writeValue(infoFile.toFile(), info);
             Files.setPosixFilePermissions(infoFile, Repository.FILE_MODE);
-            List<FileEntry> files = List.of(
+            List<FileEntry> files = new ArrayList<>(List.of(
                     new FileEntry(base.getFileName().toString(), "base", Files.size(base), rawBytes, got.sha256(), compression.toString()),
                     plainEntry(pgManifest, "pg_backup_manifest"),
-                    plainEntry(infoFile, "pitr"));
+                    plainEntry(infoFile, "pitr")));
+            if (wal != null) {
+                files.add(wal);
+            }
             OffsetDateTime finished = Clock.now();
             BackupManifest m = new BackupManifest(BackupManifest.FORMAT_VERSION, id, "physical", label, CLUSTER,
                     target.connection().host(), target.connection().port(), server.versionString(), server.version().num(),
@@ -207,9 +221,9 @@ public final class PhysicalBackupService {
         return tools.exec().mode() == ExecMode.LOCAL && tools.locate(PgTool.PG_BASEBACKUP).version().major() >= 15;
     }
 
-    private List<String> baseArgs(PgTools tools, String id, String dir) {
+    private List<String> baseArgs(PgTools tools, String id, String dir, String walMethod) {
         List<String> args = new ArrayList<>(tools.connectionArgs());
-        args.addAll(List.of("-D", dir, "-Ft", "-X", "none", "-c", "fast", "--no-password", "-l", "chrono-dr " + id));
+        args.addAll(List.of("-D", dir, "-Ft", "-X", walMethod, "-c", "fast", "--no-password", "-l", "chrono-dr " + id));
         return args;
     }
 
@@ -224,9 +238,16 @@ public final class PhysicalBackupService {
         };
     }
 
-    private Received receiveDirect(PgTools tools, String id, Path staged, Path base, Compression compression, boolean serverSide, long t0)
-            throws IOException {
-        List<String> args = baseArgs(tools, id, staged.toString());
+    /**
+     * With -X stream pg_basebackup does not ask the server to wait for the archive: the
+     * server would check it once a second, which cost up to two seconds a backup here. We
+     * wait for the segment ourselves. Without a free WAL sender or slot: -X none, and the
+     * server's wait.
+     */
+    private Received receiveDirect(PgTools tools, String id, Path staged, Path base, Compression compression, boolean serverSide,
+                                   boolean walStream, long t0) throws IOException {
+        String walMethod = walStream ? "stream" : "none";
+        List<String> args = baseArgs(tools, id, staged.toString(), walMethod);
         args.add("--compress=" + compressSpec(compression, serverSide));
         String sha;
         try (GrowingFileDigest digest = new GrowingFileDigest(base, new Throttled(t0, "written")::report)) {
@@ -237,7 +258,7 @@ public final class PhysicalBackupService {
                     // A server built without this compressor (or without zstd's threads): compress on our side of the socket.
                     digest.close();
                     clear(staged);
-                    Received r = receiveDirect(tools, id, staged, base, compression, false, t0); // client-side, without workers
+                    Received r = receiveDirect(tools, id, staged, base, compression, false, walStream, t0); // client-side, without workers
                     return new Received(r.label(), r.sha256(), r.rawBytes(), r.how() + ", server-side compression unsupported");
                 }
                 throw e;
@@ -250,7 +271,7 @@ public final class PhysicalBackupService {
             }
         }
         // No backup_label read back (that would decompress): the manifest holds its start, our clock the start time.
-        return new Received(null, sha, -1, " --compress=" + compressSpec(compression, serverSide));
+        return new Received(null, sha, -1, " -X " + walMethod + " --compress=" + compressSpec(compression, serverSide));
     }
 
     private static boolean compressionUnsupported(ChronoException e) {
@@ -277,7 +298,7 @@ public final class PhysicalBackupService {
         MessageDigest sha = WalArchive.sha256();
         AtomicLong raw = new AtomicLong();
         Throttled report = new Throttled(t0, "read");
-        ProcessSpec spec = tools.spec(PgTool.PG_BASEBACKUP, baseArgs(tools, id, "-")).withStdout(in -> {
+        ProcessSpec spec = tools.spec(PgTool.PG_BASEBACKUP, baseArgs(tools, id, "-", "none")).withStdout(in -> {
             try (OutputStream fileOut = Files.newOutputStream(base, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
                  OutputStream compressed = new BufferedOutputStream(
                          compression.compress(new DigestOutputStream(new BufferedOutputStream(fileOut, 1 << 20), sha)), 1 << 20)) {
@@ -325,6 +346,35 @@ public final class PhysicalBackupService {
         }
     }
 
+    /**
+     * pg_basebackup -X stream leaves the WAL from the backup's start to its end in pg_wal.tar
+     * (a segment is 16 MB of mostly unused space): stored compressed and hashed like the base.
+     * Null when there is none (-X none).
+     */
+    private static FileEntry packWal(Path staged, Compression compression) throws IOException {
+        Path tar = staged.resolve(WAL_TAR);
+        if (!Files.isRegularFile(tar)) {
+            return null;
+        }
+        long raw = Files.size(tar);
+        Path packed = staged.resolve(WAL_TAR + compression.suffix());
+        MessageDigest sha = WalArchive.sha256();
+        if (packed.equals(tar)) {
+            sha.update(Files.readAllBytes(tar));
+        } else {
+            try (InputStream in = Files.newInputStream(tar);
+                 OutputStream out = compression.compress(new DigestOutputStream(new BufferedOutputStream(
+                         Files.newOutputStream(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), 1 << 20), sha))) {
+                in.transferTo(out);
+            }
+            Files.delete(tar);
+        }
+        Files.setPosixFilePermissions(packed, Repository.FILE_MODE);
+        Repository.fsync(packed);
+        return new FileEntry(packed.getFileName().toString(), "wal", Files.size(packed), raw, HexFormat.of().formatHex(sha.digest()),
+                compression.toString());
+    }
+
     /** The backup is restorable only once the segment holding its end is in the archive. */
     private void waitForArchive(WalArchive archive, String segment) {
         long deadline = System.nanoTime() + archiveWait.toNanos();
@@ -335,7 +385,7 @@ public final class PhysicalBackupService {
                         "check that archive_command is 'chrono-dr wal-push --repo " + archive.root().getParent()
                                 + " %p' (chrono-dr pitr setup) and the server log for archiver errors");
             }
-            sleep(200);
+            sleep(50);
         }
     }
 

@@ -54,11 +54,14 @@ public final class PhysicalBackupVerifier {
         try {
             scratch = Files.createTempDirectory(scratchParent, ".verify-" + info.id());
             PitrRestoreService.extract(backupDir.resolve(PitrRestoreService.findBaseFile(backupDir)), scratch);
-            // WAL is in the archive, not in the tar: -n skips parsing it here; the chain check above covers it.
+            PitrRestoreService.extractWal(backupDir, scratch);
+            List<String> argv = new ArrayList<>(List.of(tool.path().toString(), "-q"));
+            if (isEmpty(scratch.resolve("pg_wal"))) {
+                argv.add("-n"); // a backup taken with -X none: its WAL is only in the archive, which the chain check covers
+            }
             // The manifest beside the tar (checksummed in ours) is the one checked against, whether or not the tar carries a copy.
-            ProcessResult r = runner.execute(ProcessSpec.of(tool.path().toString(), "-n", "-q",
-                            "-m", backupDir.resolve(PhysicalBackupInfo.PG_MANIFEST).toString(), scratch.toString())
-                    .withTimeout(Duration.ofHours(2)));
+            argv.addAll(List.of("-m", backupDir.resolve(PhysicalBackupInfo.PG_MANIFEST).toString(), scratch.toString()));
+            ProcessResult r = runner.execute(ProcessSpec.of(argv).withTimeout(Duration.ofHours(2)));
             if (!r.succeeded()) {
                 r.stderrTail().lines().limit(10).forEach(l -> problems.add("pg_verifybackup: " + l.strip()));
             }
@@ -68,6 +71,15 @@ public final class PhysicalBackupVerifier {
             deleteQuietly(scratch);
         }
         return problems;
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return true;
+        }
+        try (var ls = Files.list(dir)) {
+            return ls.noneMatch(Files::isRegularFile);
+        }
     }
 
     private static void deleteQuietly(Path dir) {

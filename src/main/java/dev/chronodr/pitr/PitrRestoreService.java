@@ -138,6 +138,7 @@ public final class PitrRestoreService {
         Path archiveFile = catalog.baseDir(base).resolve(findBaseFile(catalog.baseDir(base)));
         long tFiles = System.nanoTime();
         extract(archiveFile, data);
+        extractWal(catalog.baseDir(base), data);
         long filesMs = (System.nanoTime() - tFiles) / 1_000_000;
         long tRecovery = System.nanoTime();
         writeRecoverySettings(data, req, base);
@@ -195,6 +196,21 @@ public final class PitrRestoreService {
             }
         }
         throw ChronoException.failed("base backup " + dir + " has no base.tar file", null);
+    }
+
+    /**
+     * The WAL from the backup's start to its end, when the backup carries it (pg_basebackup
+     * -X stream), goes into pg_wal: the copy then reaches consistency even without the
+     * archive. Recovery still asks the archive first, which has the full segments.
+     */
+    static void extractWal(Path backupDir, Path data) {
+        for (String s : List.of(".zst", ".gz", "")) {
+            Path wal = backupDir.resolve(PhysicalBackupService.WAL_TAR + s);
+            if (Files.isRegularFile(wal)) {
+                extract(wal, data.resolve("pg_wal"));
+                return;
+            }
+        }
     }
 
     /** Unpacks the tar (regular files and directories only: the backup holds one tablespace). */

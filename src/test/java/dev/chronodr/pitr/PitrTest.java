@@ -1,6 +1,7 @@
 package dev.chronodr.pitr;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -113,11 +114,15 @@ class PitrTest {
         assertTrue(Files.isRegularFile(dir.resolve("backup_manifest")));
         assertEquals(1, j.path("pitr").path("timeline").asInt());
         assertTrue(new WalArchive(repo).contains(j.path("pitr").path("stop_wal_file").asText()), "its last segment is archived");
+        assertTrue(Files.isRegularFile(dir.resolve("pg_wal.tar.zst")), "the WAL from start to end is in the backup");
+        assertFalse(Files.exists(dir.resolve("pg_wal.tar")), "and only compressed");
 
-        // PostgreSQL's own tool accepts it (WAL is in our archive, not the tar: -n)
+        // PostgreSQL's own tool accepts it, WAL included: it parses the backup's WAL from start to end
         Path check = Files.createDirectories(tmp.resolve("verify"));
         PitrRestoreService.extract(dir.resolve("base.tar.zst"), check);
-        var v = runner.execute(ProcessSpec.of(bin.resolve("pg_verifybackup").toString(), "-n", "-m", dir.resolve("backup_manifest").toString(),
+        PitrRestoreService.extractWal(dir, check);
+        assertTrue(Files.isRegularFile(check.resolve("pg_wal").resolve(j.path("pitr").path("stop_wal_file").asText())));
+        var v = runner.execute(ProcessSpec.of(bin.resolve("pg_verifybackup").toString(), "-m", dir.resolve("backup_manifest").toString(),
                         check.toString())
                 .withTimeout(Duration.ofMinutes(2)));
         assertEquals(0, v.exitCode(), v.stdout() + v.stderrTail());
@@ -125,7 +130,7 @@ class PitrTest {
         // and detects a damaged file
         Path pgVersion = check.resolve("PG_VERSION");
         Files.writeString(pgVersion, "99\n");
-        var damaged = runner.execute(ProcessSpec.of(bin.resolve("pg_verifybackup").toString(), "-n", "-m", dir.resolve("backup_manifest").toString(),
+        var damaged = runner.execute(ProcessSpec.of(bin.resolve("pg_verifybackup").toString(), "-m", dir.resolve("backup_manifest").toString(),
                 check.toString()).withTimeout(Duration.ofMinutes(2)));
         assertTrue(damaged.exitCode() != 0 && damaged.stderrTail().contains("PG_VERSION"), damaged.stderrTail());
     }
@@ -277,9 +282,31 @@ class PitrTest {
         assertTrue(local.out().contains(baseId), local::toString);
         JsonNode first = com.fasterxml.jackson.databind.json.JsonMapper.builder().build()
                 .readTree(repo.resolve(baseId).resolve("manifest.json").toFile());
-        assertTrue(first.toString().contains("local pg_basebackup --compress=server-zstd:level=1"), first.toString());
+        assertTrue(first.toString().contains("local pg_basebackup -X stream --compress=server-zstd:level=1"), first.toString());
         CliRun verify = cli("verify", "--repo", repo.toString(), "--backup", id);
         assertEquals(0, verify.exitCode(), verify::toString);
+    }
+
+    @Test
+    @Order(12)
+    void withoutAFreeReplicationSlotTheServerWaitsForTheArchiveInstead() throws Exception {
+        // -X stream needs a temporary slot; take every free one so only -X none is left
+        pg.execute(DB, """
+                SELECT pg_create_physical_replication_slot('chrono_dr_test_' || i)
+                FROM generate_series(1, current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots)) i""");
+        try {
+            CliRun r = cli("backup", "--type", "physical", "--repo", repo.toString(), "--format", "json");
+            assertEquals(0, r.exitCode(), r::toString);
+            String id = r.json().path("id").asText();
+            Path dir = repo.resolve(id);
+            assertFalse(Files.exists(dir.resolve("pg_wal.tar.zst")), "no WAL in the backup");
+            assertTrue(Files.readString(dir.resolve("manifest.json")).contains("pg_basebackup -X none"));
+            assertTrue(new WalArchive(repo).contains(r.json().path("pitr").path("stop_wal_file").asText()), "its last segment is archived");
+            CliRun verify = cli("verify", "--repo", repo.toString(), "--backup", id);
+            assertEquals(0, verify.exitCode(), verify::toString);
+        } finally {
+            pg.execute(DB, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'chrono_dr_test_%'");
+        }
     }
 
     private List<Integer> restoreAndRead(String name, String... target) throws Exception {
