@@ -7,6 +7,8 @@ import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -49,6 +51,10 @@ final class PitrRestoreCommand extends BaseCommand {
     @Option(names = "--port", required = true, paramLabel = "PORT", description = "Port for the recovered server (beside the live one).")
     int port;
 
+    @Option(names = "--tablespace-map", paramLabel = "NAME=DIR",
+            description = "Restore tablespace NAME into DIR (new or empty); repeatable. Unmapped ones go back where they were, which must be empty.")
+    Map<String, String> tablespaceMap = new LinkedHashMap<>();
+
     @Option(names = "--repo", paramLabel = "DIR", description = "Backup repository (CHRONO_DR_REPO, config, else ./backups).")
     String repo;
 
@@ -69,11 +75,12 @@ final class PitrRestoreCommand extends BaseCommand {
     protected CommandResult execute() {
         Path repoDir = new TargetResolver(cli().env()).resolve(new ConnectionRequest(null, null, null, null, null, null, config, target,
                 null, null, null, null, repo, false)).repo();
-        return recover(cli(), targets, dataDir, port, repoDir, command, timeout);
+        return recover(cli(), targets, dataDir, port, repoDir, command, timeout, tablespaceMap);
     }
 
     /** Shared with {@code restore --point-in-time}: parse the target, then restore, replay and promote. */
-    static CommandResult recover(Cli cli, Targets targets, String dataDir, int port, Path repoDir, String command, int timeout) {
+    static CommandResult recover(Cli cli, Targets targets, String dataDir, int port, Path repoDir, String command, int timeout,
+                                 Map<String, String> tablespaceMap) {
         if (port < 1 || port > 65535) {
             throw ChronoException.usage("--port " + port + " is out of range", null);
         }
@@ -94,8 +101,10 @@ final class PitrRestoreCommand extends BaseCommand {
         if (!launcher.get(0).startsWith("/")) {
             throw ChronoException.usage("--command must start with an absolute path", "the server runs restore_command without your PATH");
         }
+        Map<String, Path> spaces = new LinkedHashMap<>();
+        tablespaceMap.forEach((name, dir) -> spaces.put(name, cli.env().resolve(dir)));
         return new PitrRestoreService(cli.processRunner(), cli.env()).restore(new PitrRestoreRequest(repoDir, t,
-                cli.env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout)));
+                cli.env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout), spaces));
     }
 
     static OffsetDateTime parseTime(String s) {

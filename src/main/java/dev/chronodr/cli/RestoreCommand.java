@@ -1,5 +1,8 @@
 package dev.chronodr.cli;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,6 +42,9 @@ public final class RestoreCommand extends BaseCommand {
 
     @Option(names = "--timeout", defaultValue = "600", paramLabel = "SECONDS", description = "Point-in-time: most seconds to wait for recovery (default 600).")
     int timeout;
+
+    @Option(names = "--tablespace-map", paramLabel = "NAME=DIR", description = "Point-in-time: restore tablespace NAME into DIR (new or empty); repeatable.")
+    Map<String, String> tablespaceMap = new LinkedHashMap<>();
 
     static final class Source {
         @Option(names = "--latest", required = true, description = "The newest usable full backup of the database in the repository.")
@@ -88,7 +94,11 @@ public final class RestoreCommand extends BaseCommand {
                         "e.g. --data-dir /var/lib/postgresql/recovered -p 5433");
             }
             Target t = new TargetResolver(cli().env()).resolve(connection.request());
-            return PitrRestoreCommand.recover(cli(), pointInTime, dataDir, connection.port, t.repo(), command, timeout);
+            return PitrRestoreCommand.recover(cli(), pointInTime, dataDir, connection.port, t.repo(), command, timeout, tablespaceMap);
+        }
+        if (dataDir != null || !tablespaceMap.isEmpty()) {
+            throw ChronoException.usage("--data-dir and --tablespace-map apply to point-in-time recovery only",
+                    "add --point-in-time, --target-lsn, --target-name or --target-immediate, or drop them to restore a logical backup");
         }
         if (source == null) {
             throw ChronoException.usage("what to restore? none of --latest, --backup-id, --backup-file or a point-in-time target was given",

@@ -1,6 +1,7 @@
 package dev.chronodr.pitr;
 
 import java.time.OffsetDateTime;
+import java.util.List;
 
 /**
  * What point-in-time recovery needs to know about a base backup, stored as physical.json
@@ -18,8 +19,24 @@ public record PhysicalBackupInfo(
         OffsetDateTime startTime,
         OffsetDateTime stopTime,
         int walSegmentSize,
-        int serverVersionNum) {
+        int serverVersionNum,
+        List<Tablespace> tablespaces) {
     public static final String FILE_NAME = "physical.json";
+
+    /** Backups written before tablespaces were supported have none recorded: they had none. */
+    public PhysicalBackupInfo {
+        tablespaces = tablespaces == null ? List.of() : List.copyOf(tablespaces);
+    }
+
+    /**
+     * A tablespace outside the data directory: pg_basebackup writes it as OID.tar beside
+     * base.tar, and the backup's tablespace_map points recovery at {@code location}.
+     */
+    public record Tablespace(long oid, String name, String location) {
+        public String tarName() {
+            return oid + ".tar";
+        }
+    }
     public static final String BASE_FILE = "base.tar";
     public static final String PG_MANIFEST = "backup_manifest";
 }

@@ -75,9 +75,12 @@ public final class PhysicalBackupService {
     private static final String SERVER = """
             SELECT current_setting('archive_mode'), (SELECT setting::int FROM pg_settings WHERE name = 'wal_segment_size'),
                    (SELECT system_identifier FROM pg_control_system()),
-                   (SELECT count(*) FROM pg_catalog.pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global')),
                    current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'),
                    current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots)
+            """;
+    private static final String TABLESPACES = """
+            SELECT oid, spcname, pg_catalog.pg_tablespace_location(oid) FROM pg_catalog.pg_tablespace
+            WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY oid
             """;
     /** What pg_basebackup -X stream writes beside the base tar. */
     static final String WAL_TAR = "pg_wal.tar";
@@ -100,40 +103,59 @@ public final class PhysicalBackupService {
         Repository repo = new Repository(target.repo());
         try (Connection conn = Database.connect(target.connection())) {
             ServerInfo server = ServerInfo.probe(conn);
-            String archiveMode;
-            int segSize;
-            long sysId;
-            boolean walRoom;
-            try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery(SERVER)) {
-                rs.next();
-                archiveMode = rs.getString(1);
-                segSize = rs.getInt(2);
-                sysId = rs.getLong(3);
-                // -X stream takes a second WAL sender and a temporary slot besides the backup's own sender
-                walRoom = rs.getInt(5) >= 2 && rs.getInt(6) >= 1;
-                if (rs.getLong(4) > 0) {
-                    throw ChronoException.failed("this cluster has " + rs.getLong(4) + " tablespace(s) outside its data directory, "
-                            + "which chrono-dr's base backups do not cover", "back it up with pgBackRest or pg_basebackup -Fp instead");
-                }
-            }
-            if ("off".equals(archiveMode)) {
+            Cluster cluster = Cluster.read(conn);
+            if ("off".equals(cluster.archiveMode())) {
                 throw ChronoException.failed("WAL archiving is off on this server: a base backup without archived WAL cannot be restored",
                         "run 'chrono-dr pitr setup --apply' and restart PostgreSQL first");
             }
             PgTools tools = new PgTools(target.exec(), target.connection(), runner, locator, server.version());
             tools.argv(PgTool.PG_BASEBACKUP, List.of()); // refuses a missing or too old pg_basebackup before anything starts
+            if (!cluster.tablespaces().isEmpty() && !direct(tools)) {
+                throw ChronoException.failed("this cluster has " + cluster.tablespaces().size() + " tablespace(s) outside its data directory: "
+                                + "pg_basebackup writes one tar per tablespace, which chrono-dr takes only on the database host "
+                                + "with pg_basebackup 15 or newer (a container's stdout carries one tar)",
+                        "run 'chrono-dr backup --type physical --exec local' on the database host");
+            }
             repo.ensureExists();
             try (RepoLock lock = repo.lock(CLUSTER)) {
                 repo.removeLeftovers(CLUSTER);
-                return run(target, repo, server, tools, label, compression, segSize, sysId, walRoom);
+                return run(target, repo, server, tools, label, compression, cluster);
             }
         } catch (SQLException e) {
             throw ChronoException.failed("base backup failed: " + e.getMessage(), null, e);
         }
     }
 
+    /**
+     * What the backup needs to know of the cluster before it starts. {@code walRoom}: -X
+     * stream takes a second WAL sender and a temporary slot besides the backup's own sender.
+     */
+    private record Cluster(String archiveMode, int segSize, long sysId, boolean walRoom, List<PhysicalBackupInfo.Tablespace> tablespaces) {
+        static Cluster read(Connection conn) throws SQLException {
+            try (Statement st = conn.createStatement()) {
+                List<PhysicalBackupInfo.Tablespace> spaces = new ArrayList<>();
+                try (ResultSet rs = st.executeQuery(TABLESPACES)) {
+                    while (rs.next()) {
+                        String location = rs.getString(3);
+                        if (location == null || !location.startsWith("/")) {
+                            // allow_in_place_tablespaces (a developer setting): the files live under pg_tblspc itself
+                            throw ChronoException.failed("tablespace " + rs.getString(2) + " is an in-place tablespace ('" + location
+                                    + "'), which chrono-dr's base backups do not cover", "move its tables to a tablespace with a LOCATION");
+                        }
+                        spaces.add(new PhysicalBackupInfo.Tablespace(rs.getLong(1), rs.getString(2), location));
+                    }
+                }
+                try (ResultSet rs = st.executeQuery(SERVER)) {
+                    rs.next();
+                    return new Cluster(rs.getString(1), rs.getInt(2), rs.getLong(3), rs.getInt(4) >= 2 && rs.getInt(5) >= 1, spaces);
+                }
+            }
+        }
+    }
+
     private PhysicalBackupResult run(Target target, Repository repo, ServerInfo server, PgTools tools, String label,
-                                     Compression compression, int segSize, long sysId, boolean walRoom) {
+                                     Compression compression, Cluster cluster) {
+        int segSize = cluster.segSize();
         OffsetDateTime started = Clock.now();
         long t0 = System.nanoTime();
         String id = repo.newId(CLUSTER, "physical", started);
@@ -142,7 +164,7 @@ public final class PhysicalBackupService {
         try {
             Path base = staged.resolve(PhysicalBackupInfo.BASE_FILE + compression.suffix());
             Received got = direct(tools)
-                    ? receiveDirect(tools, id, staged, base, compression, server.version().major() >= 15, walRoom, t0)
+                    ? receiveDirect(tools, id, staged, base, compression, server.version().major() >= 15, cluster.walRoom(), t0)
                     : receiveStream(tools, id, staged, base, compression, t0);
             progress.done();
             OffsetDateTime stopped = Clock.now();
@@ -155,6 +177,10 @@ public final class PhysicalBackupService {
                         "use pg_basebackup 13 or newer, without --no-manifest");
             }
             JsonNode manifest = Json.mapper().readTree(pgManifest.toFile());
+            List<FileEntry> spaces = new ArrayList<>();
+            for (PhysicalBackupInfo.Tablespace ts : cluster.tablespaces()) {
+                spaces.add(tablespaceEntry(staged, ts, compression, manifest));
+            }
             JsonNode ranges = manifest.path("WAL-Ranges");
             JsonNode first = ranges.get(0);
             JsonNode last = ranges.get(ranges.size() - 1);
@@ -168,12 +194,13 @@ public final class PhysicalBackupService {
             if (rawBytes < 0) {
                 rawBytes = 0;
                 for (JsonNode f : manifest.path("Files")) {
-                    rawBytes += f.path("Size").asLong();
+                    rawBytes += f.path("Path").asText().startsWith("pg_tblspc/") ? 0 : f.path("Size").asLong();
                 }
             }
-            PhysicalBackupInfo info = new PhysicalBackupInfo(id, sysId, timeline, startLsn.toString(), stopLsn.toString(),
+            PhysicalBackupInfo info = new PhysicalBackupInfo(id, cluster.sysId(), timeline, startLsn.toString(), stopLsn.toString(),
                     startLsn.segment(startTli, segSize), stopSeg,
-                    backupLabel != null ? labelTime(backupLabel, started) : started, stopped, segSize, server.version().num());
+                    backupLabel != null ? labelTime(backupLabel, started) : started, stopped, segSize, server.version().num(),
+                    cluster.tablespaces());
             waitForArchive(new WalArchive(repo.root()), stopSeg);
 
             Path infoFile = staged.resolve(PhysicalBackupInfo.FILE_NAME);
@@ -186,6 +213,7 @@ public final class PhysicalBackupService {
             if (wal != null) {
                 files.add(wal);
             }
+            files.addAll(spaces);
             OffsetDateTime finished = Clock.now();
             BackupManifest m = new BackupManifest(BackupManifest.FORMAT_VERSION, id, "physical", label, CLUSTER,
                     target.connection().host(), target.connection().port(), server.versionString(), server.version().num(),
@@ -372,6 +400,31 @@ public final class PhysicalBackupService {
         Files.setPosixFilePermissions(packed, Repository.FILE_MODE);
         Repository.fsync(packed);
         return new FileEntry(packed.getFileName().toString(), "wal", Files.size(packed), raw, HexFormat.of().formatHex(sha.digest()),
+                compression.toString());
+    }
+
+    /**
+     * A tablespace's tar, written (compressed like base.tar) by pg_basebackup before the
+     * base: hashed once it is complete; its size before compression from the manifest.
+     */
+    private static FileEntry tablespaceEntry(Path staged, PhysicalBackupInfo.Tablespace ts, Compression compression, JsonNode manifest)
+            throws IOException {
+        Path f = staged.resolve(ts.tarName() + compression.suffix());
+        if (!Files.isRegularFile(f)) {
+            throw ChronoException.failed("pg_basebackup wrote no " + f.getFileName() + " for tablespace " + ts.name(),
+                    "see pg_basebackup's messages above");
+        }
+        MessageDigest sha = WalArchive.sha256();
+        try (InputStream in = new java.security.DigestInputStream(Files.newInputStream(f), sha)) {
+            in.transferTo(OutputStream.nullOutputStream());
+        }
+        Repository.fsync(f);
+        long raw = 0;
+        String prefix = "pg_tblspc/" + ts.oid() + "/";
+        for (JsonNode e : manifest.path("Files")) {
+            raw += e.path("Path").asText().startsWith(prefix) ? e.path("Size").asLong() : 0;
+        }
+        return new FileEntry(f.getFileName().toString(), "tablespace", Files.size(f), raw, HexFormat.of().formatHex(sha.digest()),
                 compression.toString());
     }
 

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 
 import dev.chronodr.pg.PgTool;
 import dev.chronodr.pg.PgVersion;
@@ -55,6 +56,15 @@ public final class PhysicalBackupVerifier {
             scratch = Files.createTempDirectory(scratchParent, ".verify-" + info.id());
             PitrRestoreService.extract(backupDir.resolve(PitrRestoreService.findBaseFile(backupDir)), scratch);
             PitrRestoreService.extractWal(backupDir, scratch);
+            for (PhysicalBackupInfo.Tablespace ts : info.tablespaces()) {
+                // pg_verifybackup follows pg_tblspc/OID as the server would: a directory serves as well as the link
+                Optional<String> tar = PitrRestoreService.findTar(backupDir, ts.tarName());
+                if (tar.isEmpty()) {
+                    problems.add("tablespace " + ts.name() + ": " + ts.tarName() + " is missing from the backup");
+                    return problems;
+                }
+                PitrRestoreService.extract(backupDir.resolve(tar.get()), scratch.resolve("pg_tblspc").resolve(String.valueOf(ts.oid())));
+            }
             List<String> argv = new ArrayList<>(List.of(tool.path().toString(), "-q"));
             if (isEmpty(scratch.resolve("pg_wal"))) {
                 argv.add("-n"); // a backup taken with -X none: its WAL is only in the archive, which the chain check covers

@@ -3,11 +3,17 @@ package dev.chronodr.pitr;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A restore to a moment. {@code launcher} is how the recovering server runs chrono-dr
- * for restore_command; {@code binDir} the server's programs (null: find them).
+ * for restore_command; {@code binDir} the server's programs (null: find them);
+ * {@code tablespaceMap} new directories for tablespaces by name (the rest go back to
+ * where they were, which must then be empty).
  */
 public record PitrRestoreRequest(Path repo, RecoveryTarget target, Path dataDir, int port, List<String> launcher, Path binDir,
-                                 Duration timeout) {
+                                 Duration timeout, Map<String, Path> tablespaceMap) {
+    public PitrRestoreRequest {
+        tablespaceMap = tablespaceMap == null ? Map.of() : Map.copyOf(tablespaceMap);
+    }
 }

@@ -14,10 +14,13 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -134,15 +137,23 @@ public final class PitrRestoreService {
         PhysicalBackupInfo base = choose(catalog, req.target(), warnings);
         Path bin = binDir(req.binDir(), base.serverVersionNum() / 10000);
         Path data = req.dataDir().toAbsolutePath().normalize();
+        Map<PhysicalBackupInfo.Tablespace, Path> spaces = tablespaceDirs(base, req.tablespaceMap(), data);
         prepareEmpty(data);
-        Path archiveFile = catalog.baseDir(base).resolve(findBaseFile(catalog.baseDir(base)));
+        spaces.values().forEach(PitrRestoreService::prepareEmpty);
+        Path dir = catalog.baseDir(base);
         long tFiles = System.nanoTime();
-        extract(archiveFile, data);
-        extractWal(catalog.baseDir(base), data);
+        extract(dir.resolve(findBaseFile(dir)), data);
+        extractWal(dir, data);
+        for (var ts : spaces.entrySet()) {
+            extract(dir.resolve(findTar(dir, ts.getKey().tarName()).orElseThrow(() -> ChronoException.failed("base backup " + base.id()
+                    + " has no " + ts.getKey().tarName() + " for tablespace " + ts.getKey().name(), null))), ts.getValue());
+        }
+        writeTablespaceMap(data, spaces);
         long filesMs = (System.nanoTime() - tFiles) / 1_000_000;
         long tRecovery = System.nanoTime();
         writeRecoverySettings(data, req, base);
         handOver(data);
+        spaces.values().forEach(PitrRestoreService::handOver);
         Path log = data.resolve("pitr-restore.log");
         try {
             serverCommand(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", log.toString(), "-w",
@@ -190,12 +201,78 @@ public final class PitrRestoreService {
     }
 
     static String findBaseFile(Path dir) {
-        for (String s : List.of(".zst", ".gz", "")) {
-            if (Files.isRegularFile(dir.resolve(PhysicalBackupInfo.BASE_FILE + s))) {
-                return PhysicalBackupInfo.BASE_FILE + s;
+        return findTar(dir, PhysicalBackupInfo.BASE_FILE).orElseThrow(() -> ChronoException.failed("base backup " + dir + " has no base.tar file", null));
+    }
+
+    /** NAME.tar as stored: compressed with zstd or gzip, or not. */
+    static Optional<String> findTar(Path dir, String tar) {
+        return Stream.of(".zst", ".gz", "").map(s -> tar + s).filter(n -> Files.isRegularFile(dir.resolve(n))).findFirst();
+    }
+
+    /**
+     * Where each tablespace goes: its --tablespace-map directory, else where it was. Checked
+     * before anything is written: every name mapped must exist in the backup, every
+     * directory be absolute, outside the data directory, distinct, and new or empty (so a
+     * live server's tablespace is never written over).
+     */
+    static Map<PhysicalBackupInfo.Tablespace, Path> tablespaceDirs(PhysicalBackupInfo base, Map<String, Path> map, Path data) {
+        List<String> names = base.tablespaces().stream().map(PhysicalBackupInfo.Tablespace::name).toList();
+        for (String name : map.keySet()) {
+            if (!names.contains(name)) {
+                throw ChronoException.usage("--tablespace-map " + name + ": base backup " + base.id() + " has no tablespace of that name",
+                        names.isEmpty() ? "it has none; drop the option" : "its tablespaces: " + String.join(", ", names));
             }
         }
-        throw ChronoException.failed("base backup " + dir + " has no base.tar file", null);
+        Map<PhysicalBackupInfo.Tablespace, Path> dirs = new LinkedHashMap<>();
+        for (PhysicalBackupInfo.Tablespace ts : base.tablespaces()) {
+            Path given = map.get(ts.name());
+            Path dir = (given != null ? given : Path.of(ts.location())).normalize();
+            String hint = "give it a new or empty directory with --tablespace-map " + ts.name() + "=DIR";
+            if (!dir.isAbsolute() || dir.startsWith(data) || data.startsWith(dir) || dirs.containsValue(dir)) {
+                throw ChronoException.usage("tablespace " + ts.name() + " cannot go to " + dir
+                        + ": it must be an absolute path of its own, outside the data directory", hint);
+            }
+            String where = given != null ? "" : " (where it was; the live server's while that runs)";
+            if (hasFiles(dir)) {
+                throw ChronoException.usage("tablespace " + ts.name() + "'s directory " + dir + where + " is not empty", hint);
+            }
+            if (dir.toString().contains("\n") || dir.toString().contains("\r")) {
+                throw ChronoException.usage("tablespace directory " + dir + " has a line break in its name", hint);
+            }
+            dirs.put(ts, dir);
+        }
+        return dirs;
+    }
+
+    private static boolean hasFiles(Path dir) {
+        if (!Files.exists(dir)) {
+            return false;
+        }
+        try (var ls = Files.list(dir)) {
+            return ls.findAny().isPresent();
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot read " + dir + ": " + e.getMessage(), null);
+        }
+    }
+
+    /**
+     * Recovery makes pg_tblspc's links from tablespace_map (written by the server into
+     * base.tar): rewritten with the restored directories. Backslashes, as the server
+     * writes them, escape the next character.
+     */
+    private static void writeTablespaceMap(Path data, Map<PhysicalBackupInfo.Tablespace, Path> dirs) {
+        if (dirs.isEmpty()) {
+            return;
+        }
+        StringBuilder b = new StringBuilder();
+        dirs.forEach((ts, dir) -> b.append(ts.oid()).append(' ').append(dir.toString().replace("\\", "\\\\")).append('\n'));
+        try {
+            Path map = data.resolve("tablespace_map");
+            Files.writeString(map, b.toString(), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+            Files.setPosixFilePermissions(map, Repository.FILE_MODE);
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot write " + data.resolve("tablespace_map") + ": " + e.getMessage(), null);
+        }
     }
 
     /**
@@ -204,13 +281,7 @@ public final class PitrRestoreService {
      * archive. Recovery still asks the archive first, which has the full segments.
      */
     static void extractWal(Path backupDir, Path data) {
-        for (String s : List.of(".zst", ".gz", "")) {
-            Path wal = backupDir.resolve(PhysicalBackupService.WAL_TAR + s);
-            if (Files.isRegularFile(wal)) {
-                extract(wal, data.resolve("pg_wal"));
-                return;
-            }
-        }
+        findTar(backupDir, PhysicalBackupService.WAL_TAR).ifPresent(n -> extract(backupDir.resolve(n), data.resolve("pg_wal")));
     }
 
     /** Unpacks the tar (regular files and directories only: the backup holds one tablespace). */
