@@ -57,6 +57,13 @@ class UsageErrorsTest {
     }
 
     @Test
+    void pointInTimeOptionsWithoutAPointInTimeTarget() {
+        CliRun r = run("restore", "--latest", "--target-db", "copy", "--tablespace-map", "media=/srv/media");
+        assertEquals(64, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("--data-dir and --tablespace-map apply to point-in-time recovery only"), r.err());
+    }
+
+    @Test
     void unknownFormat() {
         CliRun r = run("check", "--format", "yaml");
         assertEquals(64, r.exitCode());
