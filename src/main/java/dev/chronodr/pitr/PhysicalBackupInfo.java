@@ -22,6 +22,8 @@ public record PhysicalBackupInfo(
         int serverVersionNum,
         List<Tablespace> tablespaces) {
     public static final String FILE_NAME = "physical.json";
+    public static final String BASE_FILE = "base.tar";
+    public static final String PG_MANIFEST = "backup_manifest";
 
     /** Backups written before tablespaces were supported have none recorded: they had none. */
     public PhysicalBackupInfo {
@@ -37,6 +39,4 @@ public record PhysicalBackupInfo(
             return oid + ".tar";
         }
     }
-    public static final String BASE_FILE = "base.tar";
-    public static final String PG_MANIFEST = "backup_manifest";
 }

@@ -387,14 +387,14 @@ public final class PhysicalBackupService {
         long raw = Files.size(tar);
         Path packed = staged.resolve(WAL_TAR + compression.suffix());
         MessageDigest sha = WalArchive.sha256();
-        if (packed.equals(tar)) {
-            sha.update(Files.readAllBytes(tar));
-        } else {
-            try (InputStream in = Files.newInputStream(tar);
-                 OutputStream out = compression.compress(new DigestOutputStream(new BufferedOutputStream(
-                         Files.newOutputStream(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), 1 << 20), sha))) {
-                in.transferTo(out);
-            }
+        // a long backup under load streams many segments: never hold the tar in memory
+        try (InputStream in = Files.newInputStream(tar);
+             OutputStream out = packed.equals(tar) ? new DigestOutputStream(OutputStream.nullOutputStream(), sha)
+                     : compression.compress(new DigestOutputStream(new BufferedOutputStream(
+                             Files.newOutputStream(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), 1 << 20), sha))) {
+            in.transferTo(out);
+        }
+        if (!packed.equals(tar)) {
             Files.delete(tar);
         }
         Files.setPosixFilePermissions(packed, Repository.FILE_MODE);

@@ -308,6 +308,21 @@ class PitrTest {
         }
     }
 
+    @Test
+    @Order(13)
+    void uncompressedTheTarsAreKeptAsPgBasebackupWroteThem() throws Exception {
+        CliRun r = cli("backup", "--type", "physical", "--repo", repo.toString(), "--compress", "none", "--format", "json");
+        assertEquals(0, r.exitCode(), r::toString);
+        Path dir = repo.resolve(r.json().path("id").asText());
+        assertTrue(Files.isRegularFile(dir.resolve("base.tar")) && Files.isRegularFile(dir.resolve("pg_wal.tar")), dir.toString());
+        CliRun verify = cli("verify", "--repo", repo.toString(), "--backup", dir.getFileName().toString());
+        assertEquals(0, verify.exitCode(), verify::toString);
+        Files.write(dir.resolve("pg_wal.tar"), new byte[] {1}, java.nio.file.StandardOpenOption.APPEND);
+        CliRun damaged = cli("verify", "--repo", repo.toString(), "--backup", dir.getFileName().toString());
+        assertEquals(2, damaged.exitCode(), damaged::toString);
+        assertTrue(damaged.out().contains("pg_wal.tar"), damaged::toString);
+    }
+
     private List<Integer> restoreAndRead(String name, String... target) throws Exception {
         Path base = Files.createDirectories(tmp.resolve(name));
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
