@@ -102,7 +102,12 @@ final class PitrRestoreCommand extends BaseCommand {
             throw ChronoException.usage("--command must start with an absolute path", "the server runs restore_command without your PATH");
         }
         Map<String, Path> spaces = new LinkedHashMap<>();
-        tablespaceMap.forEach((name, dir) -> spaces.put(name, cli.env().resolve(dir)));
+        tablespaceMap.forEach((name, dir) -> {
+            if (dir.isBlank()) {
+                throw ChronoException.usage("--tablespace-map " + name + "= names no directory", "write it as NAME=/absolute/dir");
+            }
+            spaces.put(name, cli.env().resolve(dir));
+        });
         return new PitrRestoreService(cli.processRunner(), cli.env()).restore(new PitrRestoreRequest(repoDir, t,
                 cli.env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout), spaces));
     }

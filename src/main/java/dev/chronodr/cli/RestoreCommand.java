@@ -96,8 +96,8 @@ public final class RestoreCommand extends BaseCommand {
             Target t = new TargetResolver(cli().env()).resolve(connection.request());
             return PitrRestoreCommand.recover(cli(), pointInTime, dataDir, connection.port, t.repo(), command, timeout, tablespaceMap);
         }
-        if (dataDir != null || !tablespaceMap.isEmpty()) {
-            throw ChronoException.usage("--data-dir and --tablespace-map apply to point-in-time recovery only",
+        if (dataDir != null || command != null || !tablespaceMap.isEmpty()) {
+            throw ChronoException.usage("--data-dir, --command and --tablespace-map apply to point-in-time recovery only",
                     "add --point-in-time, --target-lsn, --target-name or --target-immediate, or drop them to restore a logical backup");
         }
         if (source == null) {

@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
@@ -75,7 +76,7 @@ public final class PhysicalBackupService {
     private static final String SERVER = """
             SELECT current_setting('archive_mode'), (SELECT setting::int FROM pg_settings WHERE name = 'wal_segment_size'),
                    (SELECT system_identifier FROM pg_control_system()),
-                   current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'),
+                   current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_catalog.pg_stat_get_wal_senders()),
                    current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots)
             """;
     private static final String TABLESPACES = """
@@ -131,6 +132,7 @@ public final class PhysicalBackupService {
      * stream takes a second WAL sender and a temporary slot besides the backup's own sender.
      */
     private record Cluster(String archiveMode, int segSize, long sysId, boolean walRoom, List<PhysicalBackupInfo.Tablespace> tablespaces) {
+        // pg_stat_get_wal_senders() lists every WAL sender to any role; pg_stat_activity hides other roles' backend types
         static Cluster read(Connection conn) throws SQLException {
             try (Statement st = conn.createStatement()) {
                 List<PhysicalBackupInfo.Tablespace> spaces = new ArrayList<>();
@@ -177,6 +179,7 @@ public final class PhysicalBackupService {
                         "use pg_basebackup 13 or newer, without --no-manifest");
             }
             JsonNode manifest = Json.mapper().readTree(pgManifest.toFile());
+            requireKnownTablespaces(manifest, cluster.tablespaces());
             List<FileEntry> spaces = new ArrayList<>();
             for (PhysicalBackupInfo.Tablespace ts : cluster.tablespaces()) {
                 spaces.add(tablespaceEntry(staged, ts, compression, manifest));
@@ -214,6 +217,7 @@ public final class PhysicalBackupService {
                 files.add(wal);
             }
             files.addAll(spaces);
+            requireOnly(staged, files);
             OffsetDateTime finished = Clock.now();
             BackupManifest m = new BackupManifest(BackupManifest.FORMAT_VERSION, id, "physical", label, CLUSTER,
                     target.connection().host(), target.connection().port(), server.versionString(), server.version().num(),
@@ -282,12 +286,20 @@ public final class PhysicalBackupService {
             try {
                 tools.run(tools.spec(PgTool.PG_BASEBACKUP, args).withTimeout(Duration.ofHours(24)));
             } catch (ChronoException e) {
-                if (serverSide && compressionUnsupported(e)) {
+                if (serverSide && stderrSays(e, t -> (t.contains("not supported") || t.contains("unsupported") || t.contains("does not support"))
+                        && (t.contains("compress") || t.contains("worker")))) {
                     // A server built without this compressor (or without zstd's threads): compress on our side of the socket.
                     digest.close();
                     clear(staged);
                     Received r = receiveDirect(tools, id, staged, base, compression, false, walStream, t0); // client-side, without workers
                     return new Received(r.label(), r.sha256(), r.rawBytes(), r.how() + ", server-side compression unsupported");
+                }
+                if (walStream && stderrSays(e, t -> t.contains("max_wal_senders") || t.contains("replication slot"))) {
+                    // the sender or slot counted free before the start was taken since: let the server wait for the archive instead
+                    digest.close();
+                    clear(staged);
+                    Received r = receiveDirect(tools, id, staged, base, compression, serverSide, false, t0);
+                    return new Received(r.label(), r.sha256(), r.rawBytes(), r.how() + ", no WAL sender free to stream");
                 }
                 throw e;
             }
@@ -302,12 +314,11 @@ public final class PhysicalBackupService {
         return new Received(null, sha, -1, " -X " + walMethod + " --compress=" + compressSpec(compression, serverSide));
     }
 
-    private static boolean compressionUnsupported(ChronoException e) {
+    /** Whether pg_basebackup's last words (lower case) match. */
+    private static boolean stderrSays(ChronoException e, java.util.function.Predicate<String> test) {
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof ProcessFailedException pf) {
-                String tail = pf.stderrTail().toLowerCase(Locale.ROOT);
-                return (tail.contains("not supported") || tail.contains("unsupported") || tail.contains("does not support"))
-                        && (tail.contains("compress") || tail.contains("worker"));
+                return test.test(pf.stderrTail().toLowerCase(Locale.ROOT));
             }
         }
         return false;
@@ -376,31 +387,67 @@ public final class PhysicalBackupService {
 
     /**
      * pg_basebackup -X stream leaves the WAL from the backup's start to its end in pg_wal.tar
-     * (a segment is 16 MB of mostly unused space): stored compressed and hashed like the base.
-     * Null when there is none (-X none).
+     * (a segment is 16 MB of mostly unused space), or pg_wal.tar.gz when it compresses on
+     * its side with gzip: stored compressed like the base, and hashed. Null when there is
+     * none (-X none).
      */
     private static FileEntry packWal(Path staged, Compression compression) throws IOException {
-        Path tar = staged.resolve(WAL_TAR);
-        if (!Files.isRegularFile(tar)) {
+        Optional<String> name = PitrRestoreService.findTar(staged, WAL_TAR);
+        if (name.isEmpty()) {
             return null;
         }
-        long raw = Files.size(tar);
-        Path packed = staged.resolve(WAL_TAR + compression.suffix());
+        Path tar = staged.resolve(name.get());
+        Path packed = tar.getFileName().toString().equals(WAL_TAR) ? staged.resolve(WAL_TAR + compression.suffix()) : tar;
         MessageDigest sha = WalArchive.sha256();
+        long raw;
         // a long backup under load streams many segments: never hold the tar in memory
-        try (InputStream in = Files.newInputStream(tar);
-             OutputStream out = packed.equals(tar) ? new DigestOutputStream(OutputStream.nullOutputStream(), sha)
-                     : compression.compress(new DigestOutputStream(new BufferedOutputStream(
-                             Files.newOutputStream(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), 1 << 20), sha))) {
-            in.transferTo(out);
-        }
-        if (!packed.equals(tar)) {
+        if (packed.equals(tar)) {
+            try (InputStream in = Compression.decompress(Compression.ofFile(tar.getFileName().toString()),
+                    new java.security.DigestInputStream(new BufferedInputStream(Files.newInputStream(tar), 1 << 20), sha))) {
+                raw = in.transferTo(OutputStream.nullOutputStream());
+            }
+        } else {
+            try (InputStream in = Files.newInputStream(tar);
+                 OutputStream out = compression.compress(new DigestOutputStream(new BufferedOutputStream(
+                         Files.newOutputStream(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), 1 << 20), sha))) {
+                raw = in.transferTo(out);
+            }
             Files.delete(tar);
         }
         Files.setPosixFilePermissions(packed, Repository.FILE_MODE);
         Repository.fsync(packed);
         return new FileEntry(packed.getFileName().toString(), "wal", Files.size(packed), raw, HexFormat.of().formatHex(sha.digest()),
                 compression.toString());
+    }
+
+    /**
+     * The tablespaces were listed before pg_basebackup started: one created in between is in
+     * the backup but would have no recorded name or location, and a restore could not map it.
+     */
+    private static void requireKnownTablespaces(JsonNode manifest, List<PhysicalBackupInfo.Tablespace> listed) {
+        for (JsonNode f : manifest.path("Files")) {
+            String path = f.path("Path").asText();
+            if (path.startsWith("pg_tblspc/")) {
+                String oid = path.substring("pg_tblspc/".length()).split("/", 2)[0];
+                if (listed.stream().noneMatch(ts -> String.valueOf(ts.oid()).equals(oid))) {
+                    throw ChronoException.failed("tablespace " + oid + " was created while the backup ran; the backup is not kept",
+                            "run the backup again");
+                }
+            }
+        }
+    }
+
+    /** Every file pg_basebackup left must be one the manifest lists: anything else would be committed unchecked. */
+    private static void requireOnly(Path staged, List<FileEntry> files) throws IOException {
+        List<String> known = files.stream().map(FileEntry::name).toList();
+        try (var ls = Files.list(staged)) {
+            for (Path p : ls.toList()) {
+                if (!known.contains(p.getFileName().toString())) {
+                    throw ChronoException.failed("pg_basebackup left " + p.getFileName() + ", which chrono-dr does not expect; the backup is not kept",
+                            "report this with the pg_basebackup version (" + staged + " is removed)");
+                }
+            }
+        }
     }
 
     /**

@@ -66,8 +66,10 @@ public final class PhysicalBackupVerifier {
                 PitrRestoreService.extract(backupDir.resolve(tar.get()), scratch.resolve("pg_tblspc").resolve(String.valueOf(ts.oid())));
             }
             List<String> argv = new ArrayList<>(List.of(tool.path().toString(), "-q"));
-            if (isEmpty(scratch.resolve("pg_wal"))) {
-                argv.add("-n"); // a backup taken with -X none: its WAL is only in the archive, which the chain check covers
+            // A backup taken with -X none has its WAL only in the archive, which the chain check covers; and
+            // pg_waldump reads only its own major version's WAL (a newer pg_verifybackup on an older server's backup).
+            if (isEmpty(scratch.resolve("pg_wal")) || tool.version().major() != info.serverVersionNum() / 10000) {
+                argv.add("-n");
             }
             // The manifest beside the tar (checksummed in ours) is the one checked against, whether or not the tar carries a copy.
             argv.addAll(List.of("-m", backupDir.resolve(PhysicalBackupInfo.PG_MANIFEST).toString(), scratch.toString()));

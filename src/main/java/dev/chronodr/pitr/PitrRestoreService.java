@@ -137,16 +137,15 @@ public final class PitrRestoreService {
         PhysicalBackupInfo base = choose(catalog, req.target(), warnings);
         Path bin = binDir(req.binDir(), base.serverVersionNum() / 10000);
         Path data = req.dataDir().toAbsolutePath().normalize();
-        Map<PhysicalBackupInfo.Tablespace, Path> spaces = tablespaceDirs(base, req.tablespaceMap(), data);
+        Path dir = catalog.baseDir(base);
+        Map<PhysicalBackupInfo.Tablespace, Path> spaces = tablespaceDirs(base, dir, req.tablespaceMap(), data);
         prepareEmpty(data);
         spaces.values().forEach(PitrRestoreService::prepareEmpty);
-        Path dir = catalog.baseDir(base);
         long tFiles = System.nanoTime();
         extract(dir.resolve(findBaseFile(dir)), data);
         extractWal(dir, data);
         for (var ts : spaces.entrySet()) {
-            extract(dir.resolve(findTar(dir, ts.getKey().tarName()).orElseThrow(() -> ChronoException.failed("base backup " + base.id()
-                    + " has no " + ts.getKey().tarName() + " for tablespace " + ts.getKey().name(), null))), ts.getValue());
+            extract(dir.resolve(findTar(dir, ts.getKey().tarName()).orElseThrow()), ts.getValue());
         }
         writeTablespaceMap(data, spaces);
         long filesMs = (System.nanoTime() - tFiles) / 1_000_000;
@@ -211,11 +210,12 @@ public final class PitrRestoreService {
 
     /**
      * Where each tablespace goes: its --tablespace-map directory, else where it was. Checked
-     * before anything is written: every name mapped must exist in the backup, every
-     * directory be absolute, outside the data directory, distinct, and new or empty (so a
-     * live server's tablespace is never written over).
+     * before anything is written: every name mapped must exist in the backup and have its
+     * tar, every directory be absolute, short enough for tablespace_map, neither inside nor
+     * around the data directory or another, and new or empty (so a live server's
+     * tablespace is never written over).
      */
-    static Map<PhysicalBackupInfo.Tablespace, Path> tablespaceDirs(PhysicalBackupInfo base, Map<String, Path> map, Path data) {
+    static Map<PhysicalBackupInfo.Tablespace, Path> tablespaceDirs(PhysicalBackupInfo base, Path backupDir, Map<String, Path> map, Path data) {
         List<String> names = base.tablespaces().stream().map(PhysicalBackupInfo.Tablespace::name).toList();
         for (String name : map.keySet()) {
             if (!names.contains(name)) {
@@ -226,18 +226,29 @@ public final class PitrRestoreService {
         Map<PhysicalBackupInfo.Tablespace, Path> dirs = new LinkedHashMap<>();
         for (PhysicalBackupInfo.Tablespace ts : base.tablespaces()) {
             Path given = map.get(ts.name());
+            if (findTar(backupDir, ts.tarName()).isEmpty()) {
+                throw ChronoException.failed("base backup " + base.id() + " has no " + ts.tarName() + " for tablespace " + ts.name(),
+                        "check it with: chrono-dr verify --backup " + base.id());
+            }
             Path dir = (given != null ? given : Path.of(ts.location())).normalize();
             String hint = "give it a new or empty directory with --tablespace-map " + ts.name() + "=DIR";
-            if (!dir.isAbsolute() || dir.startsWith(data) || data.startsWith(dir) || dirs.containsValue(dir)) {
+            boolean nested = dir.startsWith(data) || data.startsWith(dir)
+                    || dirs.values().stream().anyMatch(d -> d.startsWith(dir) || dir.startsWith(d));
+            if (!dir.isAbsolute() || nested) {
                 throw ChronoException.usage("tablespace " + ts.name() + " cannot go to " + dir
-                        + ": it must be an absolute path of its own, outside the data directory", hint);
+                        + ": it must be an absolute path of its own, neither inside nor around the data directory or another tablespace's", hint);
+            }
+            // the server reads tablespace_map lines into MAXPGPATH (1024) bytes and cuts longer paths silently
+            if (dir.toString().contains("\n") || dir.toString().contains("\r")
+                    || dir.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 1000) {
+                throw ChronoException.usage("tablespace directory " + dir + " has a line break in its name or is too long for PostgreSQL", hint);
             }
             String where = given != null ? "" : " (where it was; the live server's while that runs)";
+            if (Files.exists(dir) && !Files.isDirectory(dir)) {
+                throw ChronoException.usage("tablespace " + ts.name() + "'s directory " + dir + where + " is a file", hint);
+            }
             if (hasFiles(dir)) {
                 throw ChronoException.usage("tablespace " + ts.name() + "'s directory " + dir + where + " is not empty", hint);
-            }
-            if (dir.toString().contains("\n") || dir.toString().contains("\r")) {
-                throw ChronoException.usage("tablespace directory " + dir + " has a line break in its name", hint);
             }
             dirs.put(ts, dir);
         }
@@ -284,7 +295,7 @@ public final class PitrRestoreService {
         findTar(backupDir, PhysicalBackupService.WAL_TAR).ifPresent(n -> extract(backupDir.resolve(n), data.resolve("pg_wal")));
     }
 
-    /** Unpacks the tar (regular files and directories only: the backup holds one tablespace). */
+    /** Unpacks one tar (regular files and directories only: pg_basebackup writes each tablespace as a tar of its own). */
     public static void extract(Path archive, Path data) {
         try (InputStream in = Compression.decompress(Compression.ofFile(archive.getFileName().toString()),
                 new BufferedInputStream(Files.newInputStream(archive), 1 << 20));
@@ -304,7 +315,7 @@ public final class PitrRestoreService {
                     }
                     Files.setPosixFilePermissions(p, Repository.FILE_MODE);
                 } else {
-                    throw ChronoException.failed("base backup entry " + e.getName() + " is a link or device; tablespaces are not supported", null);
+                    throw ChronoException.failed("base backup entry " + e.getName() + " is a link or device, which pg_basebackup's tars do not hold", null);
                 }
             }
         } catch (IOException e) {
