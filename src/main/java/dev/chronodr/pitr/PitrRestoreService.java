@@ -139,8 +139,15 @@ public final class PitrRestoreService {
         Path data = req.dataDir().toAbsolutePath().normalize();
         Path dir = catalog.baseDir(base);
         Map<PhysicalBackupInfo.Tablespace, Path> spaces = tablespaceDirs(base, dir, req.tablespaceMap(), data);
+        requireRecordedTablespaces(base, dir);
+        List<Path> replayCreates = ReplayedTablespaces.requireUnused(
+                new ReplayedTablespaces(runner, bin, base.serverVersionNum() / 10000).scan(catalog, base, req.target()));
         prepareEmpty(data);
         spaces.values().forEach(PitrRestoreService::prepareEmpty);
+        for (Path p : replayCreates) {
+            prepareEmpty(p);
+            warnings.add("the WAL replayed creates a tablespace at " + p + ", which did not exist: made it, empty, for recovery");
+        }
         long tFiles = System.nanoTime();
         extract(dir.resolve(findBaseFile(dir)), data);
         extractWal(dir, data);
@@ -153,6 +160,7 @@ public final class PitrRestoreService {
         writeRecoverySettings(data, req, base);
         handOver(data);
         spaces.values().forEach(PitrRestoreService::handOver);
+        replayCreates.forEach(PitrRestoreService::handOver);
         Path log = data.resolve("pitr-restore.log");
         try {
             serverCommand(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", log.toString(), "-w",
@@ -253,6 +261,33 @@ public final class PitrRestoreService {
             dirs.put(ts, dir);
         }
         return dirs;
+    }
+
+    /**
+     * The server links pg_tblspc from the tablespace_map inside base.tar: every tablespace it
+     * names must be one physical.json records (and so one this restore places), or the
+     * copy would be linked to the original directory. It comes right after backup_label.
+     */
+    private static void requireRecordedTablespaces(PhysicalBackupInfo base, Path backupDir) {
+        Path tar = backupDir.resolve(findBaseFile(backupDir));
+        try (InputStream in = Compression.decompress(Compression.ofFile(tar.getFileName().toString()),
+                new BufferedInputStream(Files.newInputStream(tar), 1 << 16));
+             TarArchiveInputStream entries = new TarArchiveInputStream(in)) {
+            TarArchiveEntry e;
+            while ((e = entries.getNextEntry()) != null && (e.getName().equals("backup_label") || e.getName().equals("tablespace_map"))) {
+                if (e.getName().equals("tablespace_map")) {
+                    for (String line : new String(entries.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                        String oid = line.split(" ", 2)[0];
+                        if (!line.isBlank() && base.tablespaces().stream().noneMatch(ts -> String.valueOf(ts.oid()).equals(oid))) {
+                            throw ChronoException.failed("base backup " + base.id() + " holds tablespace " + oid
+                                    + ", which its physical.json does not record: it cannot be placed", "restore from another base backup");
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot read " + tar + ": " + e.getMessage(), "check it with: chrono-dr verify --backup " + base.id());
+        }
     }
 
     private static boolean hasFiles(Path dir) {

@@ -55,7 +55,7 @@ class TablespaceTest {
     private Path bin;
     private Path spaceDir;
     private LocalCluster pg;
-    private LocalCluster copy;
+    private final java.util.List<LocalCluster> copies = new java.util.ArrayList<>();
     private String baseId;
 
     @BeforeAll
@@ -85,9 +85,7 @@ class TablespaceTest {
 
     @AfterAll
     void stop() throws IOException {
-        if (copy != null) {
-            copy.remove();
-        }
+        copies.forEach(LocalCluster::remove);
         if (pg != null) {
             pg.remove();
         }
@@ -146,7 +144,8 @@ class TablespaceTest {
         CliRun r = CliRun.run(env(), tmp, "restore", "--repo", repo.toString(), "--target-immediate",
                 "--data-dir", base.resolve("data").toString(), "-p", String.valueOf(port), "--command", launcher.toString(),
                 "--tablespace-map", "media_space=" + moved, "--timeout", "120");
-        copy = LocalCluster.open(base, bin, port, password, runner);
+        LocalCluster copy = LocalCluster.open(base, bin, port, password, runner);
+        copies.add(copy);
         assertEquals(0, r.exitCode(), r::toString);
         try (Connection c = Database.connect(copy.connection(DB)); Statement st = c.createStatement()) {
             try (ResultSet rs = st.executeQuery("SELECT count(*), max(name) FROM images")) {
@@ -180,6 +179,48 @@ class TablespaceTest {
         assertTrue(r.err().contains("1 tablespace(s) outside its data directory"), r::toString);
         try (var ls = Files.list(repo)) {
             assertEquals(1, ls.filter(p -> p.getFileName().toString().startsWith("cluster_physical_")).count(), "no second backup");
+        }
+    }
+
+    @Test
+    @Order(5)
+    void aTablespaceCreatedAfterTheBackupIsNeverSharedWithTheLiveServer() throws Exception {
+        Path later = Files.createDirectories(tmp.resolve("later"));
+        ServiceUser.handOver(later);
+        pg.execute(DB, "CREATE TABLESPACE later_space LOCATION '" + later + "'");
+        pg.execute(DB, "CREATE TABLE late (id int) TABLESPACE later_space");
+        pg.execute(DB, "INSERT INTO late SELECT generate_series(1, 3)");
+        assertEquals(0, cli("restore-point", "after-late", "--repo", repo.toString()).exitCode());
+        CliRun inc = cli("backup", "--type", "incremental", "--repo", repo.toString());
+        assertEquals(0, inc.exitCode(), inc::toString);
+
+        // replaying CREATE TABLESPACE would link the copy to the live server's directory: refused, nothing written
+        Path base = Files.createDirectories(tmp.resolve("r3"));
+        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
+        int port = LocalCluster.freePort();
+        String[] args = {"pitr", "restore", "--repo", repo.toString(), "--target-name", "after-late", "--data-dir",
+                base.resolve("data").toString(), "--port", String.valueOf(port), "--command", launcher.toString(),
+                "--tablespace-map", "media_space=" + base.resolve("media"), "--timeout", "120", "--format", "json"};
+        CliRun refused = CliRun.run(env(), tmp, args);
+        assertEquals(1, refused.exitCode(), refused::toString);
+        assertTrue(refused.out().contains("creates tablespace") && refused.out().contains(later.toString()), refused::toString);
+        assertFalse(Files.exists(base.resolve("data")) || Files.exists(base.resolve("media")), "nothing was written");
+        try (var ls = Files.list(later)) {
+            assertEquals(1, ls.count(), "the live tablespace is as it was");
+        }
+
+        // once that directory is gone, the restore makes it empty for the replay, which fills it
+        pg.execute(DB, "DROP TABLE late");
+        pg.execute(DB, "DROP TABLESPACE later_space");
+        Files.delete(later);
+        CliRun r = CliRun.run(env(), tmp, args);
+        copies.add(LocalCluster.open(base, bin, port, password, runner));
+        assertEquals(0, r.exitCode(), r::toString);
+        assertTrue(r.json().path("warnings").toString().contains("creates a tablespace at " + later), r.out());
+        try (Connection c = Database.connect(copies.get(copies.size() - 1).connection(DB)); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM late")) {
+            rs.next();
+            assertEquals(3, rs.getInt(1));
         }
     }
 
