@@ -35,7 +35,9 @@ final class ReplayedTablespaces {
     private static final Pattern CREATE = Pattern.compile("^rmgr: Tablespace .*desc: CREATE (\\d+) \"(.*)\"$");
     private static final Pattern END_OF_TX = Pattern.compile(
             "^rmgr: Transaction .*desc: (?:COMMIT|ABORT) (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?) UTC");
-    private static final DateTimeFormatter PG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss[.SSSSSS]");
+    /** PostgreSQL drops trailing zeros of the microseconds, and the fraction when it is zero. */
+    private static final DateTimeFormatter PG_TIME = new java.time.format.DateTimeFormatterBuilder().appendPattern("yyyy-MM-dd HH:mm:ss")
+            .appendFraction(java.time.temporal.ChronoField.NANO_OF_SECOND, 0, 9, true).toFormatter();
 
     /** A CREATE TABLESPACE in the WAL: its OID and the directory it names. */
     record Created(long oid, Path location) {
@@ -113,11 +115,8 @@ final class ReplayedTablespaces {
                             if (m.matches()) {
                                 created.add(new Created(Long.parseLong(m.group(1)), Path.of(m.group(2))));
                             }
-                        } else if (target.kind() == RecoveryTarget.Kind.TIME && line.startsWith("rmgr: Transaction")) {
-                            Matcher m = END_OF_TX.matcher(line);
-                            if (m.find() && LocalDateTime.parse(m.group(1), PG_TIME).atOffset(ZoneOffset.UTC).isAfter(target.time())) {
-                                passed.set(true);
-                            }
+                        } else if (target.kind() == RecoveryTarget.Kind.TIME && endsAfter(line, target.time())) {
+                            passed.set(true);
                         }
                     }
                 });
@@ -130,6 +129,15 @@ final class ReplayedTablespaces {
                     "check the archive with: chrono-dr verify --backup");
         }
         return passed.get();
+    }
+
+    /** Whether a pg_waldump line (run with TZ=UTC) is a commit or abort later than {@code time}. */
+    static boolean endsAfter(String line, OffsetDateTime time) {
+        if (!line.startsWith("rmgr: Transaction")) {
+            return false;
+        }
+        Matcher m = END_OF_TX.matcher(line);
+        return m.find() && LocalDateTime.parse(m.group(1), PG_TIME).atOffset(ZoneOffset.UTC).isAfter(time);
     }
 
     /**
