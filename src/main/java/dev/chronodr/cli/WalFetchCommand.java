@@ -2,6 +2,7 @@ package dev.chronodr.cli;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import dev.chronodr.pitr.WalService;
@@ -15,6 +16,10 @@ public final class WalFetchCommand extends BaseCommand {
     @Mixin
     WalRepoOption repo;
 
+    @Option(names = "--until", paramLabel = "SEGMENT",
+            description = "Hand out no segment after this one (set by pitr restore: recovery replays only the WAL it checked).")
+    String until;
+
     @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file name (%f).")
     String name;
 
@@ -23,6 +28,6 @@ public final class WalFetchCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
-        return WalService.fetch(repo.resolve(cli().env()), name, cli().env().resolve(dest));
+        return WalService.fetch(repo.resolve(cli().env()), name, cli().env().resolve(dest), until);
     }
 }

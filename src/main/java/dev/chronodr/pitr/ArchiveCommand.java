@@ -20,8 +20,9 @@ public final class ArchiveCommand {
         return words(launcher) + " wal-push --repo " + word(repo.toString()) + " %p";
     }
 
-    public static String fetch(List<String> launcher, Path repo) {
-        return words(launcher) + " wal-fetch --repo " + word(repo.toString()) + " %f %p";
+    /** {@code until}: the last segment wal-fetch hands out (null: no limit). */
+    public static String fetch(List<String> launcher, Path repo, String until) {
+        return words(launcher) + " wal-fetch --repo " + word(repo.toString()) + (until == null ? "" : " --until " + word(until)) + " %f %p";
     }
 
     static String words(List<String> ws) {

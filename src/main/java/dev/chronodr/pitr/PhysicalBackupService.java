@@ -442,8 +442,13 @@ public final class PhysicalBackupService {
         List<String> known = files.stream().map(FileEntry::name).toList();
         try (var ls = Files.list(staged)) {
             for (Path p : ls.toList()) {
-                if (!known.contains(p.getFileName().toString())) {
-                    throw ChronoException.failed("pg_basebackup left " + p.getFileName() + ", which chrono-dr does not expect; the backup is not kept",
+                String name = p.getFileName().toString();
+                if (name.matches("\\d+\\.tar.*") && !known.contains(name)) {
+                    throw ChronoException.failed("tablespace " + name.substring(0, name.indexOf('.'))
+                            + " was created while the backup ran; the backup is not kept", "run the backup again");
+                }
+                if (!known.contains(name)) {
+                    throw ChronoException.failed("pg_basebackup left " + name + ", which chrono-dr does not expect; the backup is not kept",
                             "report this with the pg_basebackup version (" + staged + " is removed)");
                 }
             }
@@ -458,8 +463,8 @@ public final class PhysicalBackupService {
             throws IOException {
         Path f = staged.resolve(ts.tarName() + compression.suffix());
         if (!Files.isRegularFile(f)) {
-            throw ChronoException.failed("pg_basebackup wrote no " + f.getFileName() + " for tablespace " + ts.name(),
-                    "see pg_basebackup's messages above");
+            throw ChronoException.failed("pg_basebackup wrote no " + f.getFileName() + " for tablespace " + ts.name()
+                    + " (dropped while the backup ran?); the backup is not kept", "run the backup again");
         }
         MessageDigest sha = WalArchive.sha256();
         try (InputStream in = new java.security.DigestInputStream(Files.newInputStream(f), sha)) {

@@ -139,14 +139,16 @@ public final class PitrRestoreService {
         Path data = req.dataDir().toAbsolutePath().normalize();
         Path dir = catalog.baseDir(base);
         Map<PhysicalBackupInfo.Tablespace, Path> spaces = tablespaceDirs(base, dir, req.tablespaceMap(), data);
+        requireEmpty(data, "--data-dir " + data); // before the scan, which can take a while
         requireRecordedTablespaces(base, dir);
-        List<Path> replayCreates = ReplayedTablespaces.requireUnused(
-                new ReplayedTablespaces(runner, bin, base.serverVersionNum() / 10000).scan(catalog, base, req.target()));
-        prepareEmpty(data);
-        spaces.values().forEach(PitrRestoreService::prepareEmpty);
-        for (Path p : replayCreates) {
-            prepareEmpty(p);
-            warnings.add("the WAL replayed creates a tablespace at " + p + ", which did not exist: made it, empty, for recovery");
+        ReplayedTablespaces.Scan scan = new ReplayedTablespaces(runner, bin, base.serverVersionNum() / 10000).scan(catalog, base, req.target());
+        List<Path> replayDirs = ReplayedTablespaces.requireUnused(scan.created(), data, spaces.values());
+        prepareEmpty(data, "--data-dir " + data);
+        spaces.forEach((ts, d) -> prepareEmpty(d, "tablespace " + ts.name() + "'s directory " + d));
+        for (Path p : replayDirs) {
+            warnings.add("the WAL replayed creates a tablespace at " + p + (Files.exists(p) ? ", an empty directory: given to the server"
+                    : ", which did not exist: made it, empty, for recovery"));
+            prepareEmpty(p, "directory " + p);
         }
         long tFiles = System.nanoTime();
         extract(dir.resolve(findBaseFile(dir)), data);
@@ -157,10 +159,10 @@ public final class PitrRestoreService {
         writeTablespaceMap(data, spaces);
         long filesMs = (System.nanoTime() - tFiles) / 1_000_000;
         long tRecovery = System.nanoTime();
-        writeRecoverySettings(data, req, base);
+        writeRecoverySettings(data, req, base, scan.lastSegment());
         handOver(data);
         spaces.values().forEach(PitrRestoreService::handOver);
-        replayCreates.forEach(PitrRestoreService::handOver);
+        replayDirs.forEach(PitrRestoreService::handOver);
         Path log = data.resolve("pitr-restore.log");
         try {
             serverCommand(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", log.toString(), "-w",
@@ -188,15 +190,16 @@ public final class PitrRestoreService {
                 "no PostgreSQL " + major + " server programs (pg_ctl, postgres) on this machine", ServerBinaries.INSTALL_HINT));
     }
 
-    private static void prepareEmpty(Path data) {
+    private static void requireEmpty(Path dir, String what) {
+        if (hasFiles(dir)) {
+            throw ChronoException.usage(what + " is not empty", "give a new or empty directory; chrono-dr never overwrites a data directory");
+        }
+    }
+
+    private static void prepareEmpty(Path data, String what) {
         try {
             if (Files.exists(data)) {
-                try (var ls = Files.list(data)) {
-                    if (ls.findAny().isPresent()) {
-                        throw ChronoException.usage("--data-dir " + data + " is not empty",
-                                "give a new or empty directory; chrono-dr never overwrites a data directory");
-                    }
-                }
+                requireEmpty(data, what);
             } else {
                 Files.createDirectories(data.getParent());
                 Files.createDirectory(data);
@@ -276,7 +279,7 @@ public final class PitrRestoreService {
             TarArchiveEntry e;
             while ((e = entries.getNextEntry()) != null && (e.getName().equals("backup_label") || e.getName().equals("tablespace_map"))) {
                 if (e.getName().equals("tablespace_map")) {
-                    for (String line : new String(entries.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                    for (String line : mapLines(new String(entries.readAllBytes(), StandardCharsets.UTF_8))) {
                         String oid = line.split(" ", 2)[0];
                         if (!line.isBlank() && base.tablespaces().stream().noneMatch(ts -> String.valueOf(ts.oid()).equals(oid))) {
                             throw ChronoException.failed("base backup " + base.id() + " holds tablespace " + oid
@@ -288,6 +291,25 @@ public final class PitrRestoreService {
         } catch (IOException e) {
             throw ChronoException.failed("cannot read " + tar + ": " + e.getMessage(), "check it with: chrono-dr verify --backup " + base.id());
         }
+    }
+
+    /** tablespace_map's lines as the server reads them: a backslash makes the next character (a line break too) literal. */
+    static List<String> mapLines(String text) {
+        List<String> lines = new ArrayList<>();
+        StringBuilder line = new StringBuilder();
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\\' && i + 1 < text.length()) {
+                line.append(text.charAt(++i));
+            } else if (c == '\n' || c == '\r') {
+                lines.add(line.toString());
+                line.setLength(0);
+            } else {
+                line.append(c);
+            }
+        }
+        lines.add(line.toString());
+        return lines;
     }
 
     private static boolean hasFiles(Path dir) {
@@ -362,9 +384,9 @@ public final class PitrRestoreService {
      * Appended to postgresql.auto.conf, so it wins over the backup's own settings. The copy
      * does not archive: it would push a second history into the live server's archive.
      */
-    private static void writeRecoverySettings(Path data, PitrRestoreRequest req, PhysicalBackupInfo base) {
+    private static void writeRecoverySettings(Path data, PitrRestoreRequest req, PhysicalBackupInfo base, String until) {
         StringBuilder b = new StringBuilder("\n# chrono-dr pitr restore from base backup ").append(base.id()).append('\n');
-        b.append("restore_command = ").append(conf(ArchiveCommand.fetch(req.launcher(), req.repo()))).append('\n');
+        b.append("restore_command = ").append(conf(ArchiveCommand.fetch(req.launcher(), req.repo(), until))).append('\n');
         b.append(req.target().setting()).append(" = ").append(conf(req.target().value())).append('\n');
         b.append("recovery_target_action = 'promote'\n");
         // the base backup's timeline: 'latest' could follow a history made by an earlier restore

@@ -11,9 +11,14 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.time.Duration;
+import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -32,15 +37,15 @@ import dev.chronodr.process.ProcessSpec;
  * anything is written.
  */
 final class ReplayedTablespaces {
-    private static final Pattern CREATE = Pattern.compile("^rmgr: Tablespace .*desc: CREATE (\\d+) \"(.*)\"$");
+    private static final Pattern CREATE = Pattern.compile("^rmgr: Tablespace .*lsn: ([0-9A-F]+/[0-9A-F]+),.*desc: CREATE (\\d+) \"(.*)\"$");
     private static final Pattern END_OF_TX = Pattern.compile(
             "^rmgr: Transaction .*desc: (?:COMMIT|ABORT) (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?) UTC");
-    /** PostgreSQL drops trailing zeros of the microseconds, and the fraction when it is zero. */
+    /** pg_waldump prints six digits of microseconds; any number is accepted. */
     private static final DateTimeFormatter PG_TIME = new java.time.format.DateTimeFormatterBuilder().appendPattern("yyyy-MM-dd HH:mm:ss")
             .appendFraction(java.time.temporal.ChronoField.NANO_OF_SECOND, 0, 9, true).toFormatter();
 
-    /** A CREATE TABLESPACE in the WAL: its OID and the directory it names. */
-    record Created(long oid, Path location) {
+    /** A CREATE TABLESPACE in the WAL: where the record lies, its OID and the directory it names (empty: in place). */
+    record Created(String lsn, long oid, String location) {
     }
 
     private final ProcessRunner runner;
@@ -55,36 +60,59 @@ final class ReplayedTablespaces {
     }
 
     /**
-     * Segments from the base backup's first on its timeline, up to the one holding the
-     * target (a restore point's or LSN's segment; the base's end for --target-immediate).
-     * For a time, replay runs to the first commit after it, which only the WAL can tell:
-     * the scan stops after the segment where one appears.
+     * What was read: the CREATE TABLESPACE records, and the last segment read, beyond which
+     * the restore's restore_command hands out nothing (wal-fetch --until), so recovery
+     * replays no WAL this did not see.
      */
-    List<Created> scan(PitrCatalog catalog, PhysicalBackupInfo base, RecoveryTarget target) {
-        String tli = String.format("%08X", base.timeline());
-        String last = switch (target.kind()) {
-            case IMMEDIATE -> base.stopWalFile();
-            case LSN -> target.lsn().segment(base.timeline(), base.walSegmentSize());
-            case NAME -> RestorePoints.find(catalog.repo(), target.name())
-                    .map(p -> Lsn.parse(p.lsn()).segment(base.timeline(), base.walSegmentSize())).orElse(null);
-            case TIME -> null;
+    record Scan(List<Created> created, String lastSegment) {
+    }
+
+    /**
+     * Reads the archived segments from the base backup's start, on its timeline, without
+     * passing a gap, up to the segment holding the target (and the one after it for an
+     * LSN: an inclusive target replays the first record at or past it). For a time, replay
+     * runs to the first transaction that ends after it, which only the WAL can tell: the
+     * scan stops with the segment where one ends. A target whose segment is not archived
+     * yet is refused, since recovery could not reach it either.
+     */
+    Scan scan(PitrCatalog catalog, PhysicalBackupInfo base, RecoveryTarget target) {
+        requireTool();
+        int seg = base.walSegmentSize();
+        Optional<Lsn> end = switch (target.kind()) {
+            case IMMEDIATE -> Optional.of(Lsn.parse(base.stopLsn()));
+            case LSN -> Optional.of(target.lsn());
+            case NAME -> RestorePoints.find(catalog.repo(), target.name()).map(p -> Lsn.parse(p.lsn()));
+            case TIME -> Optional.empty();
         };
-        List<String> segments = catalog.wal().stream().filter(WalArchive.Entry::isSegment).filter(e -> e.timeline().equals(tli))
-                .map(WalArchive.Entry::name).filter(n -> n.compareTo(base.startWalFile()) >= 0 && (last == null || n.compareTo(last) <= 0))
-                .sorted().toList();
-        WalArchive archive = new WalArchive(catalog.repo());
+        Optional<String> needed = end.map(l -> l.segmentBefore(base.timeline(), seg));
+        Optional<String> last = target.kind() == RecoveryTarget.Kind.LSN ? needed.map(n -> PitrCatalog.next(n, seg)) : needed;
+        Set<String> archived = new HashSet<>();
+        catalog.wal().stream().filter(WalArchive.Entry::isSegment).forEach(e -> archived.add(e.name()));
+        if (needed.isPresent() && !archived.contains(needed.get())) {
+            throw ChronoException.usage("WAL segment " + needed.get() + ", which holds the target " + target + ", is not archived yet",
+                    "wait for the archiver, or run 'chrono-dr backup --type incremental' to switch and archive now");
+        }
         List<Created> created = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        String lastRead = null;
         Path scratch = null;
         try {
             scratch = Files.createTempDirectory("chrono-dr-walscan-");
-            for (String name : segments) {
-                Path seg = scratch.resolve(name);
-                if (archive.fetch(name, seg).isEmpty()) {
-                    break; // a gap: recovery stops there too, and choose() has said so
+            WalArchive archive = new WalArchive(catalog.repo());
+            Path previous = null;
+            for (String name = base.startWalFile(); archived.contains(name); name = PitrCatalog.next(name, seg)) {
+                Path file = scratch.resolve(name);
+                archive.fetch(name, file);
+                // two segments at a time, from the start of the previous one: a record that crosses
+                // into this segment is read whole; records are counted once by their location
+                Lsn from = previous == null ? Lsn.parse(base.startLsn()) : segmentStart(previous.getFileName().toString(), seg);
+                boolean targetPassed = read(scratch, base.timeline(), from, new Lsn(segmentStart(name, seg).value() + seg), target, created, seen);
+                if (previous != null) {
+                    Files.delete(previous);
                 }
-                boolean targetPassed = read(seg, target, created);
-                Files.delete(seg);
-                if (targetPassed) {
+                previous = file;
+                lastRead = name;
+                if (targetPassed || (last.isPresent() && name.equals(last.get()))) {
                     break;
                 }
             }
@@ -94,41 +122,71 @@ final class ReplayedTablespaces {
         } finally {
             deleteQuietly(scratch);
         }
-        return created;
+        return new Scan(created, lastRead);
     }
 
-    /** Adds the segment's CREATE TABLESPACE records; true when a transaction ends in it after a time target. */
-    private boolean read(Path segment, RecoveryTarget target, List<Created> created) {
+    /** pg_waldump reads only its own major version's WAL: a wrong one would read nothing and find nothing. */
+    private void requireTool() {
+        String hint = "install PostgreSQL " + major + "'s programs (Debian: postgresql-client-" + major + ")";
+        if (!Files.isExecutable(waldump)) {
+            throw ChronoException.unknown("no pg_waldump in " + waldump.getParent() + " to read the WAL before replaying it", hint);
+        }
+        ProcessResult r = runner.execute(ProcessSpec.of(waldump.toString(), "--version").withTimeout(Duration.ofSeconds(30)));
+        Matcher m = Pattern.compile("\\) (\\d+)").matcher(r.stdout());
+        if (!r.succeeded() || !m.find() || Integer.parseInt(m.group(1)) != major) {
+            throw ChronoException.unknown(waldump + " is not PostgreSQL " + major + "'s (" + r.stdout().strip() + ")", hint);
+        }
+    }
+
+    static Lsn segmentStart(String segment, int segSize) {
+        long perId = 0x100000000L / segSize;
+        long segno = Long.parseLong(segment.substring(8, 16), 16) * perId + Long.parseLong(segment.substring(16, 24), 16);
+        return new Lsn(segno * segSize);
+    }
+
+    /** Adds the CREATE TABLESPACE records from..to not seen before; true when a transaction ends there after a time target. */
+    private boolean read(Path dir, int timeline, Lsn from, Lsn to, RecoveryTarget target, List<Created> created, Set<String> seen) {
         AtomicBoolean passed = new AtomicBoolean();
-        List<String> argv = new ArrayList<>(List.of(waldump.toString()));
+        List<String> argv = new ArrayList<>(List.of(waldump.toString(), "-p", dir.toString(), "-t", String.valueOf(timeline),
+                "-s", from.toString(), "-e", to.toString()));
         if (major >= 15) {
             argv.addAll(List.of("-r", "Tablespace", "-r", "Transaction")); // repeated -r: pg_waldump 15 and newer
         }
-        argv.add(segment.toString());
-        ProcessSpec spec = ProcessSpec.of(argv).withEnv(Map.of("TZ", "UTC")).withTimeout(java.time.Duration.ofMinutes(10))
+        ProcessSpec spec = ProcessSpec.of(argv).withEnv(Map.of("TZ", "UTC")).withTimeout(Duration.ofMinutes(10))
                 .withStdout(in -> {
                     BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
                     String line;
                     while ((line = r.readLine()) != null) {
-                        if (line.startsWith("rmgr: Tablespace")) {
-                            Matcher m = CREATE.matcher(line);
-                            if (m.matches()) {
-                                created.add(new Created(Long.parseLong(m.group(1)), Path.of(m.group(2))));
-                            }
+                        Optional<Created> c = parseCreate(line);
+                        if (c.isPresent() && seen.add(c.get().lsn())) {
+                            created.add(c.get());
                         } else if (target.kind() == RecoveryTarget.Kind.TIME && endsAfter(line, target.time())) {
                             passed.set(true);
                         }
                     }
                 });
-        ProcessResult result = runner.execute(spec);
+        ProcessResult result;
+        try {
+            result = runner.execute(spec);
+        } catch (RuntimeException e) {
+            throw ChronoException.failed("pg_waldump did not finish reading the WAL from " + from + ": " + e.getMessage(), null, e);
+        }
         String err = result.stderrTail();
-        // A segment's unwritten tail (the last one archived after a switch, or streamed) ends the records: not a failure.
-        if (!result.succeeded() && !(err.contains("invalid record length") || err.contains("could not find a valid record")
-                || err.contains("error in WAL record"))) {
-            throw ChronoException.failed("pg_waldump could not read " + segment.getFileName() + ": " + err.strip(),
-                    "check the archive with: chrono-dr verify --backup");
+        // Records end where the WAL was never written (the rest of a switched segment, or the newest one): not a failure.
+        if (!result.succeeded() && !(err.contains("got 0") || err.contains("could not find a valid record after"))) {
+            throw ChronoException.failed("pg_waldump could not read the archived WAL from " + from + ": " + err.strip(),
+                    "check the archive's segments with: chrono-dr verify --backup ID");
         }
         return passed.get();
+    }
+
+    /** A pg_waldump line of a CREATE TABLESPACE (the same from PostgreSQL 12 to 17), with where it lies. */
+    static Optional<Created> parseCreate(String line) {
+        if (!line.startsWith("rmgr: Tablespace")) {
+            return Optional.empty();
+        }
+        Matcher m = CREATE.matcher(line);
+        return m.matches() ? Optional.of(new Created(m.group(1), Long.parseLong(m.group(2)), m.group(3))) : Optional.empty();
     }
 
     /** Whether a pg_waldump line (run with TZ=UTC) is a commit or abort later than {@code time}. */
@@ -141,30 +199,40 @@ final class ReplayedTablespaces {
     }
 
     /**
-     * Refuses, before anything is written, a replay that would link the copy to a directory
-     * holding files (on this host the live server's tablespace, or anything else); returns
-     * the directories that do not exist yet, which recovery needs and the restore creates.
+     * Refuses, before anything is written, a replay that would use a directory holding files
+     * (on this host the live server's tablespace, or anything else: PostgreSQL's redo takes
+     * the directory as it finds it, and before 12.9/13.5 removed its contents), a file, or
+     * one inside or around the data directory or a restored tablespace. Returns the
+     * directories recovery will use, which the restore makes (or empties' owner it sets).
      */
-    static List<Path> requireUnused(List<Created> created) {
-        List<Path> missing = new ArrayList<>();
+    static List<Path> requireUnused(List<Created> created, Path data, Collection<Path> restored) {
+        List<Path> dirs = new ArrayList<>();
         for (Created c : created) {
-            Path dir = c.location();
+            if (c.location().isEmpty()) {
+                continue; // an in-place tablespace (allow_in_place_tablespaces) lives inside the copy's own pg_tblspc
+            }
+            Path dir = Path.of(c.location()).normalize();
+            String hint = "restore on another host, or to a target before tablespace " + c.oid() + " was created; nothing was written";
+            boolean nested = dir.startsWith(data) || data.startsWith(dir)
+                    || restored.stream().anyMatch(d -> d.startsWith(dir) || dir.startsWith(d));
+            if (nested || (Files.exists(dir) && !Files.isDirectory(dir))) {
+                throw ChronoException.failed("the WAL to replay creates tablespace " + c.oid() + " at " + dir
+                        + ", which is a file or lies inside or around the restore's own directories", hint);
+            }
             if (Files.isDirectory(dir)) {
                 try (var ls = Files.list(dir)) {
                     if (ls.findAny().isPresent()) {
                         throw ChronoException.failed("the WAL to replay creates tablespace " + c.oid() + " at " + dir
-                                        + ", which holds files (the live server's tablespace if it runs on this host): PostgreSQL's "
-                                        + "recovery would use that directory, and the copy would write into those files",
-                                "restore on another host, or to a target before the tablespace was created; nothing was written");
+                                + ", which holds files (the live server's tablespace if it runs on this host): recovery would "
+                                + "write into them", hint);
                     }
                 } catch (IOException e) {
                     throw ChronoException.failed("cannot read " + dir + ": " + e.getMessage(), null);
                 }
-            } else if (!Files.exists(dir)) {
-                missing.add(dir);
             }
+            dirs.add(dir);
         }
-        return missing;
+        return dirs;
     }
 
     private static void deleteQuietly(Path dir) {

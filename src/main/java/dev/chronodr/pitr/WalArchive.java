@@ -73,6 +73,11 @@ public final class WalArchive {
         }
     }
 
+    /** A WAL segment's name (not a history or backup file). */
+    public static boolean isSegmentName(String name) {
+        return name != null && SEGMENT.matcher(name).matches();
+    }
+
     public static boolean validName(String name) {
         return name != null && NAME.matcher(name).matches();
     }

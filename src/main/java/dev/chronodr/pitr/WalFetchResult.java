@@ -9,7 +9,7 @@ import dev.chronodr.report.TextOutput;
  * the server asks for such files at the end of every recovery, so it is not an error
  * worth a hint.
  */
-public record WalFetchResult(String name, String destination, boolean found, long bytes) implements CommandResult {
+public record WalFetchResult(String name, String destination, boolean found, long bytes, String withheld) implements CommandResult {
 
     @Override
     public ExitCode exitCode() {
@@ -19,6 +19,7 @@ public record WalFetchResult(String name, String destination, boolean found, lon
     @Override
     public void renderText(TextOutput out) {
         out.line(found ? "wal-fetch: " + name + " restored (" + TextOutput.bytes(bytes) + ")"
+                : withheld != null ? "wal-fetch: " + name + " is not handed out: " + withheld
                 : "wal-fetch: " + name + " is not in the archive");
     }
 }

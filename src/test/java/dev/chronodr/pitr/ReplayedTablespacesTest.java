@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.ExitCode;
 
 /** Reading pg_waldump's lines, and the directories a replay may not touch. */
 class ReplayedTablespacesTest {
@@ -31,15 +32,45 @@ class ReplayedTablespacesTest {
     }
 
     @Test
-    void aDirectoryWithFilesIsRefusedAMissingOneIsToBeMade(@TempDir Path tmp) throws Exception {
+    void aCreateLineGivesItsPlaceOidAndDirectoryQuotesAndAll() {
+        String line = "rmgr: Tablespace  len (rec/tot):     47/    47, tx:        750, lsn: 0/3F0063D0, prev 0/3F006310, desc: CREATE 16415 ";
+        assertEquals(new ReplayedTablespaces.Created("0/3F0063D0", 16415, "/srv/pg/ts \"a\""),
+                ReplayedTablespaces.parseCreate(line + "\"/srv/pg/ts \"a\"\"").orElseThrow());
+        assertEquals("", ReplayedTablespaces.parseCreate(line + "\"\"").orElseThrow().location(), "in place");
+        assertTrue(ReplayedTablespaces.parseCreate(line.replace("CREATE 16415 ", "DROP 16415")).isEmpty());
+        assertTrue(ReplayedTablespaces.parseCreate(PREFIX + "COMMIT 2026-11-26 08:50:27.591682 UTC").isEmpty());
+    }
+
+    @Test
+    void directoriesTheReplayMayUse(@TempDir Path tmp) throws Exception {
         Path used = Files.createDirectories(tmp.resolve("used"));
         Files.writeString(used.resolve("PG_15_202209061"), "");
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         Path missing = tmp.resolve("missing");
-        assertEquals(List.of(missing), ReplayedTablespaces.requireUnused(List.of(
-                new ReplayedTablespaces.Created(16500, empty), new ReplayedTablespaces.Created(16501, missing))));
-        ChronoException e = assertThrows(ChronoException.class, () -> ReplayedTablespaces.requireUnused(List.of(
-                new ReplayedTablespaces.Created(16502, used))));
-        assertTrue(e.getMessage().contains("creates tablespace 16502 at " + used), e.getMessage());
+        Path data = tmp.resolve("restore/data");
+        Path mapped = tmp.resolve("restore/media");
+        assertEquals(List.of(empty, missing), ReplayedTablespaces.requireUnused(List.of(created(16500, empty.toString()),
+                created(16501, missing.toString()), created(16502, "")), data, List.of(mapped)), "in place: nothing to make");
+
+        ChronoException withFiles = assertThrows(ChronoException.class, () -> ReplayedTablespaces.requireUnused(
+                List.of(created(16503, used.toString())), data, List.of()));
+        assertEquals(ExitCode.FAILED, withFiles.exitCode());
+        assertTrue(withFiles.getMessage().contains("creates tablespace 16503 at " + used + ", which holds files"), withFiles.getMessage());
+
+        Files.writeString(tmp.resolve("file"), "");
+        for (Path bad : List.of(tmp.resolve("file"), data.resolve("pg_tblspc/x"), tmp.resolve("restore"), mapped.resolve("sub"))) {
+            ChronoException e = assertThrows(ChronoException.class, () -> ReplayedTablespaces.requireUnused(
+                    List.of(created(16504, bad.toString())), data, List.of(mapped)), bad.toString());
+            assertTrue(e.getMessage().contains("is a file or lies inside or around the restore's own directories"), e.getMessage());
+        }
+    }
+
+    @Test
+    void tablespaceMapLinesHonourTheServersEscapes() {
+        assertEquals(List.of("16400 /srv/a", "16401 /srv/b\nc\\d", ""), PitrRestoreService.mapLines("16400 /srv/a\n16401 /srv/b\\\nc\\\\d\n"));
+    }
+
+    private static ReplayedTablespaces.Created created(long oid, String dir) {
+        return new ReplayedTablespaces.Created("0/1", oid, dir);
     }
 }

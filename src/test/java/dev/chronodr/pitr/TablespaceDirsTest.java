@@ -63,15 +63,21 @@ class TablespaceDirsTest {
     @Test
     void nestedRelativeInsideTheDataDirectoryOrAFileAreRefused() throws Exception {
         Path a = tmp.resolve("x/y");
-        assertEquals(ExitCode.USAGE, refused(Map.of("media", a, "archive", tmp.resolve("x"))).exitCode(), "one inside the other");
-        assertEquals(ExitCode.USAGE, refused(Map.of("media", Path.of("relative/dir"), "archive", a)).exitCode());
-        assertEquals(ExitCode.USAGE, refused(Map.of("media", data.resolve("ts"), "archive", a)).exitCode());
-        assertEquals(ExitCode.USAGE, refused(Map.of("media", data.getParent(), "archive", a)).exitCode(), "around the data directory");
+        String placement = "must be an absolute path of its own, neither inside nor around";
+        assertRefused(Map.of("media", a, "archive", tmp.resolve("x")), placement); // one inside the other
+        assertRefused(Map.of("media", Path.of("relative/dir"), "archive", a), placement);
+        assertRefused(Map.of("media", data.resolve("ts"), "archive", a), placement);
+        assertRefused(Map.of("media", data.getParent(), "archive", a), placement); // around the data directory
         Files.createDirectories(tmp.resolve("f"));
         Files.writeString(tmp.resolve("f/file"), "");
-        assertEquals(ExitCode.USAGE, refused(Map.of("media", tmp.resolve("f/file"), "archive", a)).exitCode());
-        assertEquals(ExitCode.USAGE, refused(Map.of("media", Path.of("/" + "d".repeat(1000)), "archive", a)).exitCode());
-        assertTrue(!Files.exists(data) && !Files.exists(a), "nothing was created");
+        assertRefused(Map.of("media", tmp.resolve("f/file"), "archive", a), "is a file");
+        assertRefused(Map.of("media", Path.of("/" + "d".repeat(1000)), "archive", a), "too long for PostgreSQL");
+    }
+
+    private void assertRefused(Map<String, Path> map, String why) {
+        ChronoException e = refused(map);
+        assertEquals(ExitCode.USAGE, e.exitCode(), e.getMessage());
+        assertTrue(e.getMessage().contains(why), e.getMessage());
     }
 
     @Test

@@ -162,6 +162,8 @@ class TablespaceTest {
                 assertEquals(7, rs.getInt(1));
             }
         }
+        assertTrue(Files.readString(base.resolve("data/postgresql.auto.conf")).contains(" --until " + firstBackupStopSegment()),
+                "recovery is handed only the WAL the restore checked");
         assertTrue(Files.isSymbolicLink(base.resolve("data/pg_tblspc")
                 .resolve(String.valueOf(readOid()))), "the server linked pg_tblspc to the new directory");
         try (var ls = Files.list(spaceDir)) {
@@ -191,16 +193,22 @@ class TablespaceTest {
         pg.execute(DB, "CREATE TABLE late (id int) TABLESPACE later_space");
         pg.execute(DB, "INSERT INTO late SELECT generate_series(1, 3)");
         assertEquals(0, cli("restore-point", "after-late", "--repo", repo.toString()).exitCode());
-        CliRun inc = cli("backup", "--type", "incremental", "--repo", repo.toString());
-        assertEquals(0, inc.exitCode(), inc::toString);
-
-        // replaying CREATE TABLESPACE would link the copy to the live server's directory: refused, nothing written
         Path base = Files.createDirectories(tmp.resolve("r3"));
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
         int port = LocalCluster.freePort();
         String[] args = {"pitr", "restore", "--repo", repo.toString(), "--target-name", "after-late", "--data-dir",
                 base.resolve("data").toString(), "--port", String.valueOf(port), "--command", launcher.toString(),
                 "--tablespace-map", "media_space=" + base.resolve("media"), "--timeout", "120", "--format", "json"};
+
+        // the restore point's segment is not archived yet: recovery could not reach it, and the WAL cannot be checked
+        CliRun early = CliRun.run(env(), tmp, args);
+        assertEquals(64, early.exitCode(), early::toString);
+        assertTrue(early.out().contains("is not archived yet"), early::toString);
+
+        CliRun inc = cli("backup", "--type", "incremental", "--repo", repo.toString());
+        assertEquals(0, inc.exitCode(), inc::toString);
+
+        // replaying CREATE TABLESPACE would link the copy to the live server's directory: refused, nothing written
         CliRun refused = CliRun.run(env(), tmp, args);
         assertEquals(1, refused.exitCode(), refused::toString);
         assertTrue(refused.out().contains("creates tablespace") && refused.out().contains(later.toString()), refused::toString);
@@ -222,6 +230,11 @@ class TablespaceTest {
             rs.next();
             assertEquals(3, rs.getInt(1));
         }
+    }
+
+    private String firstBackupStopSegment() throws IOException {
+        return com.fasterxml.jackson.databind.json.JsonMapper.builder().build().readTree(repo.resolve(baseId).resolve("physical.json").toFile())
+                .path("stop_wal_file").asText();
     }
 
     private long readOid() throws Exception {

@@ -85,6 +85,18 @@ class WalCommandsTest {
         assertTrue(missing.out().contains("not in the archive"), missing::toString);
         assertFalse(Files.exists(data.resolve("RECOVERYHISTORY")));
 
+        // --until (set by pitr restore) withholds later segments as if they were not archived, not earlier ones or history files
+        String before = SEG.substring(0, 16) + String.format("%08X", Long.parseLong(SEG.substring(16), 16) - 1);
+        CliRun withheld = CliRun.run(env(), tmp.resolve("restore"), "wal-fetch", "--repo", repo.toString(), "--until", before,
+                SEG, "pg_wal/RECOVERYXLOG2");
+        assertEquals(1, withheld.exitCode(), withheld::toString);
+        assertTrue(withheld.out().contains("past --until " + before), withheld::toString);
+        assertFalse(Files.exists(data.resolve("RECOVERYXLOG2")));
+        assertEquals(0, CliRun.run(env(), tmp.resolve("restore"), "wal-fetch", "--repo", repo.toString(), "--until", SEG,
+                SEG, "pg_wal/RECOVERYXLOG3").exitCode());
+        assertEquals(64, CliRun.run(env(), tmp.resolve("restore"), "wal-fetch", "--repo", repo.toString(), "--until", "latest",
+                SEG, "pg_wal/RECOVERYXLOG4").exitCode());
+
         // A damaged checksum record is caught, not replayed.
         Files.writeString(repo.resolve("wal/00000001/" + SEG + ".sha256"), "00".repeat(32) + "  " + SEG + "\n");
         CliRun corrupt = CliRun.run(env(), tmp.resolve("restore"), "wal-fetch", "--repo", repo.toString(), SEG, "pg_wal/X");
