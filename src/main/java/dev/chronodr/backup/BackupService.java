@@ -170,7 +170,7 @@ public final class BackupService {
                 } catch (SQLException ignored) {
                     // the connection is closed by the caller either way
                 }
-                deleteQuietly(staged);
+                Repository.deleteQuietly(staged);
             }
         }
     }
@@ -273,16 +273,6 @@ public final class BackupService {
                 throw r;
             }
             throw e;
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException ignored) {
-            // the next run removes leftovers under .partial
         }
     }
 

@@ -231,7 +231,7 @@ public final class PhysicalBackupService {
             throw ChronoException.failed("base backup failed: " + e.getMessage(), "check free space in " + repo.root(), e);
         } finally {
             if (!committed) {
-                deleteQuietly(staged);
+                Repository.deleteQuietly(staged);
             }
         }
     }
@@ -573,16 +573,6 @@ public final class PhysicalBackupService {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw ChronoException.failed("interrupted", null);
-        }
-    }
-
-    static void deleteQuietly(Path dir) {
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException ignored) {
-            // the next run removes leftovers under .partial
         }
     }
 

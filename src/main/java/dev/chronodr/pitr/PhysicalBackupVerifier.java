@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
@@ -15,6 +14,7 @@ import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessResult;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.Repository;
 
 /**
  * What a base backup needs beyond its checksums: PostgreSQL's own pg_verifybackup over
@@ -80,7 +80,7 @@ public final class PhysicalBackupVerifier {
         } catch (IOException | RuntimeException e) {
             problems.add("could not run pg_verifybackup: " + e.getMessage());
         } finally {
-            deleteQuietly(scratch);
+            Repository.deleteQuietly(scratch);
         }
         return problems;
     }
@@ -91,19 +91,6 @@ public final class PhysicalBackupVerifier {
         }
         try (var ls = Files.list(dir)) {
             return ls.noneMatch(Files::isRegularFile);
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        if (dir == null) {
-            return;
-        }
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException ignored) {
-            // a temp directory left in .partial is removed with the next backup's leftovers
         }
     }
 

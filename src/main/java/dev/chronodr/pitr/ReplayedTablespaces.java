@@ -13,7 +13,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +26,7 @@ import dev.chronodr.core.ChronoException;
 import dev.chronodr.process.ProcessResult;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.Repository;
 
 /**
  * The tablespaces that the WAL to be replayed creates. Replaying CREATE TABLESPACE links
@@ -120,7 +120,7 @@ final class ReplayedTablespaces {
             throw ChronoException.failed("cannot check the WAL to replay for new tablespaces: " + e.getMessage(), "check free space in "
                     + System.getProperty("java.io.tmpdir"));
         } finally {
-            deleteQuietly(scratch);
+            Repository.deleteQuietly(scratch);
         }
         return new Scan(created, lastRead);
     }
@@ -235,16 +235,4 @@ final class ReplayedTablespaces {
         return dirs;
     }
 
-    private static void deleteQuietly(Path dir) {
-        if (dir == null) {
-            return;
-        }
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException ignored) {
-            // a temporary directory
-        }
-    }
 }

@@ -235,6 +235,21 @@ public final class Repository {
         return PosixFilePermissions.asFileAttribute(p);
     }
 
+    /**
+     * Removes a staging or scratch tree on the way out of a failure; what cannot be removed
+     * now is left for the next run's leftover sweep, never reported over the real error.
+     */
+    public static void deleteQuietly(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try {
+            deleteTree(dir);
+        } catch (IOException ignored) {
+            // removed with the next run's leftovers
+        }
+    }
+
     static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) {
             return;

@@ -16,7 +16,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -365,15 +364,7 @@ class PitrTest {
     }
 
     private Map<String, String> env() {
-        Map<String, String> env = new LinkedHashMap<>(System.getenv());
-        env.keySet().removeIf(k -> k.startsWith("PG") || k.startsWith("CHRONO_DR_"));
-        env.put("PGHOST", "127.0.0.1");
-        env.put("PGPORT", String.valueOf(pg.port()));
-        env.put("PGUSER", LocalCluster.SUPERUSER);
-        env.put("PGDATABASE", DB);
-        env.put("PGPASSWORD", password.reveal());
-        env.put("PGSSLMODE", "disable");
-        return env;
+        return dev.chronodr.testing.PgCluster.wrap(pg).env(DB);
     }
 
     private CliRun cli(String... args) {

@@ -12,7 +12,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 
@@ -246,15 +245,7 @@ class TablespaceTest {
     }
 
     private Map<String, String> env() {
-        Map<String, String> env = new LinkedHashMap<>(System.getenv());
-        env.keySet().removeIf(k -> k.startsWith("PG") || k.startsWith("CHRONO_DR_"));
-        env.put("PGHOST", "127.0.0.1");
-        env.put("PGPORT", String.valueOf(pg.port()));
-        env.put("PGUSER", LocalCluster.SUPERUSER);
-        env.put("PGDATABASE", DB);
-        env.put("PGPASSWORD", password.reveal());
-        env.put("PGSSLMODE", "disable");
-        return env;
+        return dev.chronodr.testing.PgCluster.wrap(pg).env(DB);
     }
 
     private CliRun cli(String... args) {

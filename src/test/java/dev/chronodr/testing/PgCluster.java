@@ -27,6 +27,11 @@ public final class PgCluster {
     private final Secret password;
     private final String superuser;
 
+    /** For tests that start a cluster with settings of their own (archiving, say) and want its libpq environment. */
+    public static PgCluster wrap(LocalCluster local) {
+        return new PgCluster(local);
+    }
+
     PgCluster(LocalCluster local) {
         this.local = local;
         this.host = "127.0.0.1";
