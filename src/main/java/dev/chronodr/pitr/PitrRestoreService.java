@@ -146,7 +146,8 @@ public final class PitrRestoreService {
         prepareEmpty(data, "--data-dir " + data);
         spaces.forEach((ts, d) -> prepareEmpty(d, "tablespace " + ts.name() + "'s directory " + d));
         for (Path p : replayDirs) {
-            warnings.add("the WAL replayed creates a tablespace at " + p + (Files.exists(p) ? ", an empty directory: given to the server"
+            warnings.add("the WAL replayed creates a tablespace at " + p + (Files.exists(p)
+                    ? ", an empty directory: made the postgres OS user's, mode 0700, for recovery"
                     : ", which did not exist: made it, empty, for recovery"));
             prepareEmpty(p, "directory " + p);
         }

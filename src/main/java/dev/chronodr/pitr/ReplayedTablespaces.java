@@ -38,8 +38,9 @@ import dev.chronodr.repo.Repository;
  */
 final class ReplayedTablespaces {
     private static final Pattern CREATE = Pattern.compile("^rmgr: Tablespace .*lsn: ([0-9A-F]+/[0-9A-F]+),.*desc: CREATE (\\d+) \"(.*)\"$");
+    /** The records recovery_target_time stops at: commits and aborts, prepared ones too ("COMMIT_PREPARED 755: time"). */
     private static final Pattern END_OF_TX = Pattern.compile(
-            "^rmgr: Transaction .*desc: (?:COMMIT|ABORT) (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?) UTC");
+            "^rmgr: Transaction .*desc: (?:COMMIT|ABORT)(?:_PREPARED \\d+:)? (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?) UTC");
     /** pg_waldump prints six digits of microseconds; any number is accepted. */
     private static final DateTimeFormatter PG_TIME = new java.time.format.DateTimeFormatterBuilder().appendPattern("yyyy-MM-dd HH:mm:ss")
             .appendFraction(java.time.temporal.ChronoField.NANO_OF_SECOND, 0, 9, true).toFormatter();
@@ -47,6 +48,9 @@ final class ReplayedTablespaces {
     /** A CREATE TABLESPACE in the WAL: where the record lies, its OID and the directory it names (empty: in place). */
     record Created(String lsn, long oid, String location) {
     }
+
+    /** pg_waldump's messages in English (they are matched) and its times in UTC. */
+    private static final Map<String, String> ENV = Map.of("TZ", "UTC", "LC_ALL", "C");
 
     private final ProcessRunner runner;
     private final Path waldump;
@@ -72,8 +76,10 @@ final class ReplayedTablespaces {
      * passing a gap, up to the segment holding the target (and the one after it for an
      * LSN: an inclusive target replays the first record at or past it). For a time, replay
      * runs to the first transaction that ends after it, which only the WAL can tell: the
-     * scan stops with the segment where one ends. A target whose segment is not archived
-     * yet is refused, since recovery could not reach it either.
+     * scan stops with the segment where one ends. A target recovery could not reach in
+     * the archived WAL (its segment not archived yet; for an LSN no record at or after it;
+     * for a time no transaction ending after it) is refused, since the server would stop
+     * short of it only after the whole restore.
      */
     Scan scan(PitrCatalog catalog, PhysicalBackupInfo base, RecoveryTarget target) {
         requireTool();
@@ -95,6 +101,7 @@ final class ReplayedTablespaces {
         List<Created> created = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         String lastRead = null;
+        boolean timeReached = false;
         Path scratch = null;
         try {
             scratch = Files.createTempDirectory("chrono-dr-walscan-");
@@ -105,16 +112,33 @@ final class ReplayedTablespaces {
                 archive.fetch(name, file);
                 // two segments at a time, from the start of the previous one: a record that crosses
                 // into this segment is read whole; records are counted once by their location
-                Lsn from = previous == null ? Lsn.parse(base.startLsn()) : segmentStart(previous.getFileName().toString(), seg);
+                // never before the backup's start: what lies before it is in the base backup, not replayed
+                Lsn start = Lsn.parse(base.startLsn());
+                Lsn from = previous == null ? start : max(start, segmentStart(previous.getFileName().toString(), seg));
                 boolean targetPassed = read(scratch, base.timeline(), from, new Lsn(segmentStart(name, seg).value() + seg), target, created, seen);
                 if (previous != null) {
                     Files.delete(previous);
                 }
                 previous = file;
                 lastRead = name;
+                timeReached |= targetPassed;
                 if (targetPassed || (last.isPresent() && name.equals(last.get()))) {
                     break;
                 }
+            }
+            String hint = "wait for the archiver, or run 'chrono-dr backup --type incremental' to switch and archive now";
+            if (lastRead == null) {
+                throw ChronoException.failed("WAL segment " + base.startWalFile() + ", where base backup " + base.id()
+                        + " starts, is not in the archive", "restore from another base backup");
+            }
+            if (target.kind() == RecoveryTarget.Kind.TIME && !timeReached) {
+                throw ChronoException.usage("no transaction ends after " + target.time() + " in the archived WAL (to "
+                        + lastRead + "): recovery could not tell it has reached the target", hint);
+            }
+            if (target.kind() == RecoveryTarget.Kind.LSN && !lastRead.equals(last.orElseThrow())
+                    && !recordFrom(scratch, base.timeline(), target.lsn(), new Lsn(segmentStart(lastRead, seg).value() + seg))) {
+                throw ChronoException.usage("the first record at or after " + target.lsn() + " lies in WAL segment " + last.get()
+                        + ", which is not archived yet", hint);
             }
         } catch (IOException e) {
             throw ChronoException.failed("cannot check the WAL to replay for new tablespaces: " + e.getMessage(), "check free space in "
@@ -138,6 +162,17 @@ final class ReplayedTablespaces {
         }
     }
 
+    private static Lsn max(Lsn a, Lsn b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
+
+    /** Whether a record starts at or after {@code from} and before {@code to} in the segments in {@code dir}. */
+    private boolean recordFrom(Path dir, int timeline, Lsn from, Lsn to) {
+        ProcessResult r = runner.execute(ProcessSpec.of(waldump.toString(), "-p", dir.toString(), "-t", String.valueOf(timeline),
+                "-s", from.toString(), "-e", to.toString(), "-n", "1").withEnv(ENV).withTimeout(Duration.ofMinutes(1)));
+        return r.stdout().startsWith("rmgr:");
+    }
+
     static Lsn segmentStart(String segment, int segSize) {
         long perId = 0x100000000L / segSize;
         long segno = Long.parseLong(segment.substring(8, 16), 16) * perId + Long.parseLong(segment.substring(16, 24), 16);
@@ -152,13 +187,16 @@ final class ReplayedTablespaces {
         if (major >= 15) {
             argv.addAll(List.of("-r", "Tablespace", "-r", "Transaction")); // repeated -r: pg_waldump 15 and newer
         }
-        ProcessSpec spec = ProcessSpec.of(argv).withEnv(Map.of("TZ", "UTC")).withTimeout(Duration.ofMinutes(10))
+        AtomicBoolean unreadable = new AtomicBoolean();
+        ProcessSpec spec = ProcessSpec.of(argv).withEnv(ENV).withTimeout(Duration.ofMinutes(10))
                 .withStdout(in -> {
                     BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
                     String line;
                     while ((line = r.readLine()) != null) {
                         Optional<Created> c = parseCreate(line);
-                        if (c.isPresent() && seen.add(c.get().lsn())) {
+                        if (c.isEmpty() && line.startsWith("rmgr: Tablespace") && line.contains("desc: CREATE")) {
+                            unreadable.set(true); // a location with a line break in it: fail closed
+                        } else if (c.isPresent() && seen.add(c.get().lsn())) {
                             created.add(c.get());
                         } else if (target.kind() == RecoveryTarget.Kind.TIME && endsAfter(line, target.time())) {
                             passed.set(true);
@@ -171,8 +209,13 @@ final class ReplayedTablespaces {
         } catch (RuntimeException e) {
             throw ChronoException.failed("pg_waldump did not finish reading the WAL from " + from + ": " + e.getMessage(), null, e);
         }
+        if (unreadable.get()) {
+            throw ChronoException.failed("pg_waldump printed a CREATE TABLESPACE between " + from + " and " + to
+                    + " whose directory cannot be read back (a line break in its name?)", "restore on another host, or to an earlier target");
+        }
         String err = result.stderrTail();
-        // Records end where the WAL was never written (the rest of a switched segment, or the newest one): not a failure.
+        // Archived segments are complete, so these arise only where the WAL is damaged or was never written, which is
+        // where recovery stops too: the scan has read all that can be replayed.
         if (!result.succeeded() && !(err.contains("got 0") || err.contains("could not find a valid record after"))) {
             throw ChronoException.failed("pg_waldump could not read the archived WAL from " + from + ": " + err.strip(),
                     "check the archive's segments with: chrono-dr verify --backup ID");

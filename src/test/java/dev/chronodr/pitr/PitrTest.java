@@ -73,7 +73,8 @@ class PitrTest {
         pg = LocalCluster.create(tmp.resolve("pg"), bin, password, LocalCluster.Options.defaults()
                 .withSetting("archive_mode", "on")
                 .withSetting("archive_command", PitrRestoreService.conf(archive))
-                .withSetting("wal_level", "replica"), runner);
+                .withSetting("wal_level", "replica")
+                .withSetting("autovacuum", "off"), runner); // no commits but the tests' own: Order(14) needs a quiet WAL
         pg.start();
         pg.createDatabase(DB);
         pg.execute(DB, "CREATE TABLE orders (id serial PRIMARY KEY, batch int NOT NULL)");
@@ -320,6 +321,31 @@ class PitrTest {
         CliRun damaged = cli("verify", "--repo", repo.toString(), "--backup", dir.getFileName().toString());
         assertEquals(2, damaged.exitCode(), damaged::toString);
         assertTrue(damaged.out().contains("pg_wal.tar"), damaged::toString);
+    }
+
+    @Test
+    @Order(14)
+    void targetsRecoveryCouldNotReachInTheArchiveAreRefusedUpFront() throws Exception {
+        insertBatch(7);
+        CliRun inc = cli("backup", "--type", "incremental", "--repo", repo.toString(), "--format", "json");
+        assertEquals(0, inc.exitCode(), inc::toString);
+        // pg_switch_wal's LSN ends the switch record: the first record at or after it is in the next, unarchived segment
+        String lsn = inc.json().path("switch_lsn").asText();
+        Path data = tmp.resolve("r-early/data");
+        CliRun early = CliRun.run(env(), tmp, "pitr", "restore", "--repo", repo.toString(), "--target-lsn", lsn, "--data-dir",
+                data.toString(), "--port", String.valueOf(LocalCluster.freePort()), "--command", launcher.toString());
+        assertEquals(64, early.exitCode(), early::toString);
+        assertTrue(early.err().contains("the first record at or after " + lsn) && early.err().contains("not archived yet"), early::toString);
+
+        // a time after the last commit, inside the window (WAL without a transaction was archived after it)
+        OffsetDateTime afterLastCommit = serverNow();
+        pg.execute(DB, "SELECT pg_logical_emit_message(false, 'chrono-dr-test', 'no transaction')");
+        assertEquals(0, cli("backup", "--type", "incremental", "--repo", repo.toString()).exitCode());
+        CliRun quiet = CliRun.run(env(), tmp, "pitr", "restore", "--repo", repo.toString(), "--point-in-time", afterLastCommit.toString(),
+                "--data-dir", data.toString(), "--port", String.valueOf(LocalCluster.freePort()), "--command", launcher.toString());
+        assertEquals(64, quiet.exitCode(), quiet::toString);
+        assertTrue(quiet.err().contains("no transaction ends after"), quiet::toString);
+        assertFalse(Files.exists(data), "refused before anything was written");
     }
 
     private List<Integer> restoreAndRead(String name, String... target) throws Exception {

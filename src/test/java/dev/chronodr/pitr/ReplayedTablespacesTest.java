@@ -28,6 +28,8 @@ class ReplayedTablespacesTest {
         assertFalse(ReplayedTablespaces.endsAfter(PREFIX + "ABORT 2026-11-26 08:50:27 UTC", target));
         assertTrue(ReplayedTablespaces.endsAfter(PREFIX + "ABORT 2026-11-26 08:50:28 UTC", target));
         assertFalse(ReplayedTablespaces.endsAfter(PREFIX + "PREPARE gid 1: 2026-11-26 09:00:00 UTC", target));
+        assertTrue(ReplayedTablespaces.endsAfter(PREFIX + "COMMIT_PREPARED 755: 2026-11-26 09:00:00.000001 UTC", target));
+        assertTrue(ReplayedTablespaces.endsAfter(PREFIX + "ABORT_PREPARED 756: 2026-11-26 09:00:00.000001 UTC", target));
         assertFalse(ReplayedTablespaces.endsAfter("rmgr: Heap len ... desc: INSERT off 3", target));
     }
 
