@@ -348,6 +348,35 @@ class PitrTest {
         assertFalse(Files.exists(data), "refused before anything was written");
     }
 
+    @Test
+    @Order(15)
+    void anLsnInsideTheNewestArchivedSegmentRestoresToExactlyThatPoint() throws Exception {
+        insertBatch(8);
+        String lsn;
+        try (Connection c = Database.connect(pg.connection(DB)); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_current_wal_insert_lsn() - 1")) {
+            rs.next();
+            lsn = rs.getString(1); // the last byte of batch 8's commit: not where a record starts
+        }
+        insertBatch(9);
+        assertEquals(0, cli("backup", "--type", "incremental", "--repo", repo.toString()).exitCode());
+        Path base = Files.createDirectories(tmp.resolve("r-lsn"));
+        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
+        int port = LocalCluster.freePort();
+        CliRun r = CliRun.run(env(), tmp, "pitr", "restore", "--repo", repo.toString(), "--target-lsn", lsn, "--data-dir",
+                base.resolve("data").toString(), "--port", String.valueOf(port), "--command", launcher.toString(), "--timeout", "120");
+        LocalCluster copy = LocalCluster.open(base, bin, port, password, runner);
+        restored.add(copy);
+        assertEquals(0, r.exitCode(), r::toString);
+        try (Connection c = Database.connect(copy.connection(DB)); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FILTER (WHERE batch = 8), count(*) FILTER (WHERE batch = 9) FROM orders")) {
+            rs.next();
+            assertEquals(3, rs.getInt(1), () -> lsn + " " + r.out());
+            assertEquals(0, rs.getInt(2), () -> lsn + " " + r.out());
+        }
+        copy.stop();
+    }
+
     private List<Integer> restoreAndRead(String name, String... target) throws Exception {
         Path base = Files.createDirectories(tmp.resolve(name));
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
