@@ -394,8 +394,12 @@ public final class PitrRestoreService {
         b.append("recovery_target_timeline = 'current'\n");
         b.append("port = ").append(req.port()).append('\n');
         b.append("archive_mode = 'off'\n");
+        // a base backup taken from a standby carries its connection to the primary: never follow it past the archive
+        b.append("primary_conninfo = ''\n");
+        b.append("primary_slot_name = ''\n");
         try {
             Files.writeString(data.resolve("postgresql.auto.conf"), b.toString(), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            Files.deleteIfExists(data.resolve("standby.signal")); // with both, the server would stay a standby
             Files.writeString(data.resolve("recovery.signal"), "", StandardOpenOption.CREATE);
             Files.setPosixFilePermissions(data.resolve("recovery.signal"), Repository.FILE_MODE);
         } catch (IOException e) {

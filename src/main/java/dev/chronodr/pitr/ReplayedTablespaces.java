@@ -158,7 +158,12 @@ final class ReplayedTablespaces {
         if (!Files.isExecutable(waldump)) {
             throw ChronoException.unknown("no pg_waldump in " + waldump.getParent() + " to read the WAL before replaying it", hint);
         }
-        ProcessResult r = runner.execute(ProcessSpec.of(waldump.toString(), "--version").withTimeout(Duration.ofSeconds(30)));
+        ProcessResult r;
+        try {
+            r = runner.execute(ProcessSpec.of(waldump.toString(), "--version").withTimeout(Duration.ofSeconds(30)));
+        } catch (RuntimeException e) {
+            throw ChronoException.unknown(waldump + " --version did not run: " + e.getMessage(), hint);
+        }
         Matcher m = Pattern.compile("\\) (\\d+)").matcher(r.stdout());
         if (!r.succeeded() || !m.find() || Integer.parseInt(m.group(1)) != major) {
             throw ChronoException.unknown(waldump + " is not PostgreSQL " + major + "'s (" + r.stdout().strip() + ")", hint);
@@ -216,8 +221,9 @@ final class ReplayedTablespaces {
                     String line;
                     while ((line = r.readLine()) != null) {
                         Optional<Created> c = parseCreate(line);
-                        if (c.isEmpty() && line.startsWith("rmgr: Tablespace") && line.contains("desc: CREATE")) {
-                            unreadable.set(true); // a location with a line break in it: fail closed
+                        if ((c.isEmpty() && line.startsWith("rmgr: Tablespace") && line.contains("desc: CREATE"))
+                                || (c.isPresent() && c.get().location().indexOf('\uFFFD') >= 0)) {
+                            unreadable.set(true); // a location with a line break, or bytes that are not UTF-8: fail closed
                         } else if (c.isPresent() && seen.add(c.get().lsn())) {
                             created.add(c.get());
                         } else if (target.kind() == RecoveryTarget.Kind.TIME && endsAfter(line, target.time())) {
@@ -264,7 +270,13 @@ final class ReplayedTablespaces {
             if (c.location().isEmpty()) {
                 continue; // an in-place tablespace (allow_in_place_tablespaces) lives inside the copy's own pg_tblspc
             }
-            Path dir = Path.of(c.location()).normalize();
+            Path dir;
+            try {
+                dir = Path.of(c.location()).normalize();
+            } catch (java.nio.file.InvalidPathException e) {
+                throw ChronoException.failed("the WAL to replay creates tablespace " + c.oid() + " at a directory this process cannot name ("
+                        + e.getMessage() + ")", "run the restore with a UTF-8 locale (LANG=C.UTF-8)");
+            }
             String hint = "restore on another host, or to a target before tablespace " + c.oid() + " was created; nothing was written";
             boolean nested = dir.startsWith(data) || data.startsWith(dir)
                     || restored.stream().anyMatch(d -> d.startsWith(dir) || dir.startsWith(d));

@@ -161,8 +161,9 @@ class TablespaceTest {
                 assertEquals(7, rs.getInt(1));
             }
         }
-        assertTrue(Files.readString(base.resolve("data/postgresql.auto.conf")).contains(" --until " + firstBackupStopSegment()),
-                "recovery is handed only the WAL the restore checked");
+        String settings = Files.readString(base.resolve("data/postgresql.auto.conf"));
+        assertTrue(settings.contains(" --until " + firstBackupStopSegment()), "recovery is handed only the WAL the restore checked");
+        assertTrue(settings.contains("primary_conninfo = ''") && !Files.exists(base.resolve("data/standby.signal")), "and no primary");
         assertTrue(Files.isSymbolicLink(base.resolve("data/pg_tblspc")
                 .resolve(String.valueOf(readOid()))), "the server linked pg_tblspc to the new directory");
         try (var ls = Files.list(spaceDir)) {
