@@ -24,6 +24,18 @@ public record Lsn(long value) implements Comparable<Lsn> {
         return String.format(Locale.ROOT, "%08X%08X%08X", timeline, segno / perId, segno % perId);
     }
 
+    /** Where a segment file's WAL begins: the inverse of {@link #segment}. */
+    public static Lsn segmentStart(String segment, int segmentSize) {
+        long perId = 0x100000000L / segmentSize;
+        long segno = Long.parseLong(segment.substring(8, 16), 16) * perId + Long.parseLong(segment.substring(16, 24), 16);
+        return new Lsn(segno * segmentSize);
+    }
+
+    /** Where a segment file's WAL ends: the next one's start. */
+    public static Lsn segmentEnd(String segment, int segmentSize) {
+        return new Lsn(segmentStart(segment, segmentSize).value + segmentSize);
+    }
+
     /** The segment holding the byte just before this location: where a record ending here lies. */
     public String segmentBefore(int timeline, int segmentSize) {
         return new Lsn(value - 1).segment(timeline, segmentSize);

@@ -79,11 +79,6 @@ public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArc
     }
 
     static String next(String segment, int segSize) {
-        long tli = Long.parseLong(segment.substring(0, 8), 16);
-        long hi = Long.parseLong(segment.substring(8, 16), 16);
-        long lo = Long.parseLong(segment.substring(16, 24), 16);
-        long perId = 0x100000000L / segSize;
-        long segno = hi * perId + lo + 1;
-        return String.format("%08X%08X%08X", tli, segno / perId, segno % perId);
+        return Lsn.segmentEnd(segment, segSize).segment(Integer.parseUnsignedInt(segment.substring(0, 8), 16), segSize);
     }
 }

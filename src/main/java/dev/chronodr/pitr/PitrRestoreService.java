@@ -113,9 +113,7 @@ public final class PitrRestoreService {
         Optional<WalArchive.Entry> lastBefore = catalog.wal().stream().filter(WalArchive.Entry::isSegment)
                 .filter(e -> e.timeline().equals(tli) && e.name().compareTo(gap) < 0).reduce((a, b) -> b);
         String reach = lastBefore.map(e -> "about " + e.archivedAt().atOffset(java.time.ZoneOffset.UTC)).orElse("the base backup's end");
-        long segNo = Long.parseLong(gap.substring(8, 16), 16) * (0x100000000L / base.walSegmentSize())
-                + Long.parseLong(gap.substring(16, 24), 16);
-        Lsn gapStart = new Lsn(segNo * base.walSegmentSize());
+        Lsn gapStart = Lsn.segmentStart(gap, base.walSegmentSize());
         boolean needsGap = switch (target.kind()) {
             case TIME -> lastBefore.isEmpty() || target.time().toInstant().isAfter(lastBefore.get().archivedAt());
             case LSN -> target.lsn().compareTo(gapStart) >= 0;
@@ -313,7 +311,7 @@ public final class PitrRestoreService {
         return lines;
     }
 
-    private static boolean hasFiles(Path dir) {
+    static boolean hasFiles(Path dir) {
         if (!Files.exists(dir)) {
             return false;
         }

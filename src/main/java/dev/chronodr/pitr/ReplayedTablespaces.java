@@ -114,8 +114,8 @@ final class ReplayedTablespaces {
                 // into this segment is read whole; records are counted once by their location
                 // never before the backup's start: what lies before it is in the base backup, not replayed
                 Lsn start = Lsn.parse(base.startLsn());
-                Lsn from = previous == null ? start : max(start, segmentStart(previous.getFileName().toString(), seg));
-                boolean targetPassed = read(scratch, base.timeline(), from, new Lsn(segmentStart(name, seg).value() + seg), target, created, seen);
+                Lsn from = previous == null ? start : max(start, Lsn.segmentStart(previous.getFileName().toString(), seg));
+                boolean targetPassed = read(scratch, base.timeline(), from, Lsn.segmentEnd(name, seg), target, created, seen);
                 if (previous != null) {
                     Files.delete(previous);
                 }
@@ -139,7 +139,7 @@ final class ReplayedTablespaces {
                         + lastRead + "): recovery could not tell it has reached the target", hint);
             }
             if (shortIsFatal && target.kind() == RecoveryTarget.Kind.LSN && !lastRead.equals(last.orElseThrow())
-                    && !recordFrom(scratch, base.timeline(), target.lsn(), new Lsn(segmentStart(lastRead, seg).value() + seg))) {
+                    && !recordFrom(scratch, base.timeline(), target.lsn(), Lsn.segmentEnd(lastRead, seg))) {
                 throw ChronoException.usage("the first record at or after " + target.lsn() + " lies in WAL segment " + last.get()
                         + ", which is not archived yet", hint);
             }
@@ -198,12 +198,6 @@ final class ReplayedTablespaces {
                     "check the archive's segments with: chrono-dr verify --backup ID");
         }
         return result;
-    }
-
-    static Lsn segmentStart(String segment, int segSize) {
-        long perId = 0x100000000L / segSize;
-        long segno = Long.parseLong(segment.substring(8, 16), 16) * perId + Long.parseLong(segment.substring(16, 24), 16);
-        return new Lsn(segno * segSize);
     }
 
     /** Adds the CREATE TABLESPACE records from..to not seen before; true when a transaction ends there after a time target. */
@@ -284,16 +278,10 @@ final class ReplayedTablespaces {
                 throw ChronoException.failed("the WAL to replay creates tablespace " + c.oid() + " at " + dir
                         + ", which is a file or lies inside or around the restore's own directories", hint);
             }
-            if (Files.isDirectory(dir)) {
-                try (var ls = Files.list(dir)) {
-                    if (ls.findAny().isPresent()) {
-                        throw ChronoException.failed("the WAL to replay creates tablespace " + c.oid() + " at " + dir
-                                + ", which holds files (the live server's tablespace if it runs on this host): recovery would "
-                                + "write into them", hint);
-                    }
-                } catch (IOException e) {
-                    throw ChronoException.failed("cannot read " + dir + ": " + e.getMessage(), null);
-                }
+            if (PitrRestoreService.hasFiles(dir)) {
+                throw ChronoException.failed("the WAL to replay creates tablespace " + c.oid() + " at " + dir
+                        + ", which holds files (the live server's tablespace if it runs on this host): recovery would "
+                        + "write into them", hint);
             }
             dirs.add(dir);
         }
