@@ -6,11 +6,13 @@ import picocli.CommandLine.Mixin;
 import dev.chronodr.config.TargetResolver;
 import dev.chronodr.pitr.PitrCatalog;
 import dev.chronodr.pitr.WalArchive;
+import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.CatalogResult;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.report.CommandResult;
 
-@Command(name = "list", description = {"List the backups in the repository, newest first, including the runbook's legacy .sql/.sql.gz files."})
+@Command(name = "list", description = {"List the backups in the repository, newest first, including the runbook's legacy .sql/.sql.gz files,",
+        "each with its state: complete, verified, damaged, empty, foreign or partial (docs/backup.md)."})
 public final class ListCommand extends BaseCommand {
     @Mixin
     ConnectionOptions connection;
@@ -18,8 +20,9 @@ public final class ListCommand extends BaseCommand {
     @Override
     protected CommandResult execute() {
         Repository repo = new Repository(new TargetResolver(cli().env()).resolve(connection.request()).repo());
-        CatalogResult catalog = CatalogResult.of(repo);
-        PitrCatalog pitr = PitrCatalog.of(repo.root());
+        BackupCatalog backups = BackupCatalog.of(repo);
+        CatalogResult catalog = CatalogResult.of(backups);
+        PitrCatalog pitr = PitrCatalog.of(repo.root()).onlyRestorable(backups);
         if (pitr.bases().isEmpty() && pitr.wal().isEmpty()) {
             return catalog;
         }

@@ -18,19 +18,21 @@ public record CatalogResult(String repository, List<Entry> backups, Pitr pointIn
         return new CatalogResult(repository, backups, p);
     }
 
-    public record Entry(String id, String database, String type, String time, long bytes, Long rows, Integer tables,
-                        String compression, String label, boolean legacy, String problem, String path) {
+    /** {@code state}: see {@link BackupState}; {@code reason} says why when it is not simply complete or verified. */
+    public record Entry(String id, String database, String type, String state, String reason, String verifiedAt, String time,
+                        long bytes, Long rows, Integer tables, String compression, String label, boolean legacy, String path) {
     }
 
-    public static CatalogResult of(Repository repo) {
-        List<Entry> entries = repo.backups().stream().map(b -> {
+    public static CatalogResult of(BackupCatalog catalog) {
+        List<Entry> entries = catalog.all().stream().map(b -> {
             BackupManifest m = b.manifest();
             Long rows = m == null ? null : m.tables().stream().mapToLong(t -> t.rows() == null ? 0 : t.rows()).sum();
-            return new Entry(b.id(), b.database(), b.type(), b.time() == null ? null : b.time().toString(), b.bytes(), rows,
+            return new Entry(b.id(), b.database(), b.type(), b.state().label(), b.reason(),
+                    b.verifiedAt() == null ? null : b.verifiedAt().toString(), b.time() == null ? null : b.time().toString(), b.bytes(), rows,
                     m == null ? null : m.tables().size(), m == null ? null : m.compression(), m == null ? null : m.label(),
-                    b.legacy(), b.problem(), b.location());
+                    b.legacy(), b.location());
         }).toList();
-        return new CatalogResult(repo.root().toString(), entries, null);
+        return new CatalogResult(catalog.repo().root().toString(), entries, null);
     }
 
     @Override
@@ -55,11 +57,13 @@ public record CatalogResult(String repository, List<Entry> backups, Pitr pointIn
             out.line("no backups in " + repository);
             return;
         }
-        out.line(String.format("%-44s %-8s %-26s %10s %10s  %s", "ID", "TYPE", "FINISHED", "SIZE", "ROWS", "NOTE"));
+        out.line(String.format("%-44s %-8s %-9s %-26s %10s %10s  %s", "ID", "TYPE", "STATE", "FINISHED", "SIZE", "ROWS", "NOTE"));
         for (Entry e : backups) {
-            out.line(String.format("%-44s %-8s %-26s %10s %10s  %s", e.id(), e.type() == null ? "?" : e.type(),
-                    e.time() == null ? "?" : e.time(), TextOutput.bytes(e.bytes()), e.rows() == null ? "-" : e.rows(),
-                    e.problem() != null ? e.problem() : e.label() != null ? e.label() : ""));
+            String note = e.reason() != null ? e.reason()
+                    : e.verifiedAt() != null ? "checksums matched " + e.verifiedAt() + (e.label() != null ? "; " + e.label() : "")
+                    : e.label() != null ? e.label() : "";
+            out.line(String.format("%-44s %-8s %-9s %-26s %10s %10s  %s", e.id(), e.type() == null ? "?" : e.type(), e.state(),
+                    e.time() == null ? "?" : e.time(), TextOutput.bytes(e.bytes()), e.rows() == null ? "-" : e.rows(), note));
         }
     }
 }

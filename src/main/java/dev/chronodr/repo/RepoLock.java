@@ -28,8 +28,12 @@ public final class RepoLock implements AutoCloseable {
 
     public static RepoLock acquire(Path file, String what) {
         try {
-            Files.createDirectories(file.getParent());
-            FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            // Private like the rest of the repository: the holder's pid and start are nobody else's business.
+            Files.createDirectories(file.getParent(), Repository.perms(Repository.DIR_MODE));
+            Files.setPosixFilePermissions(file.getParent(), Repository.DIR_MODE);
+            FileChannel ch = FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE),
+                    Repository.perms(Repository.FILE_MODE));
+            Files.setPosixFilePermissions(file, Repository.FILE_MODE);
             FileLock l = ch.tryLock();
             if (l == null) {
                 String holder = new String(Files.readAllBytes(file), StandardCharsets.UTF_8).strip();

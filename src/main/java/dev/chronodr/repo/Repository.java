@@ -41,6 +41,8 @@ public final class Repository {
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss");
     /** The runbook's files: chrono_scraper_full_20250827_100000.sql.gz and friends. */
     private static final Pattern LEGACY = Pattern.compile("(.+)_(full|schema|data)_(\\d{8})_(\\d{6})\\.(sql|sql\\.gz|dump)");
+    /** Our own ids ({@link #newId}): what a directory whose manifest cannot be read still tells. */
+    private static final Pattern ID = Pattern.compile("(.+)_(full|schema|data|physical)_(\\d{8})_(\\d{6})(?:_\\d+)?");
 
     private final Path root;
 
@@ -87,7 +89,7 @@ public final class Repository {
      */
     public int removeLeftovers(String database) {
         Path dir = root.resolve(".partial").resolve(safe(database));
-        int n = 0;
+        int n = removeInterruptedDeletes().size();
         if (Files.isDirectory(dir)) {
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
                 for (Path p : ds) {
@@ -142,7 +144,11 @@ public final class Repository {
         }
     }
 
-    /** Every complete backup (with a manifest), newest first. */
+    /**
+     * Every backup in the repository, newest first, each with its state ({@link Assessment}):
+     * directories with a manifest, directories whose manifest cannot be read (damaged, known
+     * by their name), and the runbook's legacy files.
+     */
     public List<StoredBackup> backups() {
         List<StoredBackup> out = new ArrayList<>();
         if (!Files.isDirectory(root)) {
@@ -155,13 +161,9 @@ public final class Repository {
                     continue;
                 }
                 Path m = p.resolve(BackupManifest.FILE_NAME);
-                if (Files.isDirectory(p) && Files.isRegularFile(m)) {
-                    try {
-                        out.add(StoredBackup.of(p, Json.mapper().readValue(m.toFile(), BackupManifest.class)));
-                    } catch (IOException e) {
-                        out.add(StoredBackup.unreadable(p, "manifest unreadable: " + e.getMessage()));
-                    }
-                } else if (Files.isRegularFile(p)) {
+                if (Files.isDirectory(p) && Files.exists(m, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    out.add(directory(p, m));
+                } else if (Files.isRegularFile(p) || Files.isSymbolicLink(p) && !Files.isDirectory(p)) {
                     legacy(p).ifPresent(out::add);
                 }
             }
@@ -170,6 +172,49 @@ public final class Repository {
         }
         out.sort(Comparator.comparing(StoredBackup::time, Comparator.nullsLast(Comparator.reverseOrder())));
         return out;
+    }
+
+    private static StoredBackup directory(Path dir, Path manifestFile) {
+        String why;
+        try {
+            if (Files.isSymbolicLink(manifestFile)) {
+                why = "manifest.json is a link";
+            } else {
+                BackupManifest m = Json.mapper().readValue(manifestFile.toFile(), BackupManifest.class);
+                if (m.id() != null && m.files() != null && m.tables() != null && m.type() != null) {
+                    return Assessment.directory(dir, m);
+                }
+                why = "manifest unreadable: id, type, tables or files missing";
+            }
+        } catch (IOException e) {
+            why = "manifest unreadable: " + firstLine(e.getMessage());
+        }
+        Matcher id = ID.matcher(dir.getFileName().toString());
+        if (id.matches()) {
+            // The id holds the start; SHA256SUMS was written when the backup was committed, closer to its finish.
+            OffsetDateTime at = LocalDateTime.parse(id.group(3) + "_" + id.group(4), ID_TIME).atOffset(java.time.ZoneOffset.UTC);
+            try {
+                OffsetDateTime committed = Files.getLastModifiedTime(dir.resolve("SHA256SUMS")).toInstant().atOffset(java.time.ZoneOffset.UTC);
+                at = committed.isAfter(at) ? committed : at;
+            } catch (IOException e) {
+                // no SHA256SUMS either: the id's time it is
+            }
+            return Assessment.unreadable(dir, unsafe(id.group(1)), id.group(2), at, why);
+        }
+        return Assessment.unreadable(dir, null, null, null, why);
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    /** Records the outcome of a checksum check beside the backup, for later commands. */
+    public void recordVerification(StoredBackup b, boolean ok, List<String> problems, String by) {
+        VerificationRecord.write(this, b, ok, problems, by);
     }
 
     public Optional<StoredBackup> find(String id) {
@@ -183,7 +228,7 @@ public final class Repository {
         }
         LocalDateTime t = LocalDateTime.parse(m.group(3) + "_" + m.group(4), ID_TIME);
         OffsetDateTime at = t.atZone(ZoneId.systemDefault()).toOffsetDateTime();
-        return Optional.of(StoredBackup.legacy(file, m.group(1), m.group(2), at));
+        return Optional.of(Assessment.legacy(file, m.group(1), m.group(2), at));
     }
 
     /** Deletes one stored backup (a directory or a legacy file). */
@@ -204,17 +249,78 @@ public final class Repository {
         }
     }
 
-    /** File-name-safe form of a database name. */
+    /**
+     * File-name-safe form of a database name: ASCII letters, digits, '_' and '-' as they are,
+     * every other UTF-8 byte as %XX, so different names never share a file name.
+     */
     static String safe(String name) {
         StringBuilder b = new StringBuilder();
-        for (char c : name.toCharArray()) {
-            if (Character.isLetterOrDigit(c) && c < 128 || c == '_' || c == '-') {
-                b.append(c);
+        for (byte x : name.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            int c = x & 0xff;
+            if (c < 128 && (Character.isLetterOrDigit(c) || c == '_' || c == '-')) {
+                b.append((char) c);
             } else {
-                b.append('%').append(String.format("%02X", (int) c & 0xff));
+                b.append('%').append(String.format("%02X", c));
             }
         }
         return b.toString();
+    }
+
+    /** The database name back from {@link #safe}. */
+    static String unsafe(String safe) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < safe.length(); i++) {
+            char c = safe.charAt(i);
+            if (c == '%' && i + 2 < safe.length()) {
+                try {
+                    out.write(Integer.parseInt(safe.substring(i + 1, i + 3), 16));
+                    i += 2;
+                    continue;
+                } catch (NumberFormatException e) {
+                    // not an escape: keep the character
+                }
+            }
+            out.write(c);
+        }
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Removes what a killed cleanup left half-deleted (.partial/.deleting-ID) and checksum
+     * records a killed verify did not finish. Returns what was removed, for the report.
+     */
+    public List<String> removeInterruptedDeletes() {
+        List<String> removed = new ArrayList<>();
+        Path partial = root.resolve(".partial");
+        if (!Files.isDirectory(partial)) {
+            return removed;
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(partial, p -> {
+            String n = p.getFileName().toString();
+            return n.startsWith(".deleting-") || n.startsWith(".verified-") && !alive(n);
+        })) {
+            for (Path p : ds) {
+                try {
+                    deleteTree(p);
+                    removed.add(p.getFileName().toString());
+                } catch (IOException e) {
+                    // another cleanup may be removing it too; the next run tries again
+                }
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot clean leftovers in " + partial + ": " + e.getMessage(), null);
+        }
+        return removed;
+    }
+
+    /** .verified-ID-PID: is the writer still running? */
+    private static boolean alive(String tmpName) {
+        int dash = tmpName.lastIndexOf('-');
+        try {
+            return ProcessHandle.of(Long.parseLong(tmpName.substring(dash + 1))).map(ProcessHandle::isAlive).orElse(false);
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     public static void fsync(Path p) throws IOException {

@@ -4,14 +4,20 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Which backups retention removes: those older than the age limit and beyond the newest
- * N, per database, and never the newest good full backup of a database. Backups whose
- * manifest cannot be read are never removed automatically.
+ * N, per database, and never the newest restorable full backup of a database nor the
+ * newest restorable base backup. Only sound backups count toward the newest N. Damaged and
+ * foreign backups are never removed automatically: they are reported for a person to look
+ * at. Before anything of a database is deleted, the backup that protects it must pass a
+ * checksum check now ({@link #apply}).
  */
 public final class Retention {
     private Retention() {
@@ -21,41 +27,42 @@ public final class Retention {
     }
 
     public static List<Decision> plan(List<StoredBackup> backups, Integer retentionDays, Integer keepLast, OffsetDateTime now) {
-        Map<String, List<StoredBackup>> byDb = new LinkedHashMap<>();
-        for (StoredBackup b : backups) {
-            byDb.computeIfAbsent(Objects.toString(b.database(), ""), k -> new ArrayList<>()).add(b);
-        }
         List<Decision> out = new ArrayList<>();
-        for (List<StoredBackup> list : byDb.values()) {
-            list.sort((a, b) -> b.time() == null ? -1 : a.time() == null ? 1 : b.time().compareTo(a.time()));
-            StoredBackup newestFull = list.stream().filter(b -> !b.legacy() && b.manifest() != null && "full".equals(b.type()))
-                    .findFirst()
-                    .orElse(list.stream().filter(b -> b.legacy() && "full".equals(b.type())).findFirst().orElse(null));
+        for (List<StoredBackup> list : byDatabase(backups).values()) {
+            StoredBackup newestFull = BackupCatalog.newestRestorable(list.stream().filter(StoredBackup::full).toList()).orElse(null);
             // A base backup is the only way back to a moment; the newest one is kept like the newest full dump.
-            StoredBackup newestPhysical = list.stream().filter(b -> b.manifest() != null && "physical".equals(b.type()))
-                    .findFirst().orElse(null);
+            StoredBackup newestBase = BackupCatalog.newestRestorable(list.stream().filter(StoredBackup::base).toList()).orElse(null);
             int position = 0;
             for (StoredBackup b : list) {
-                if (!b.usable()) {
-                    out.add(new Decision(b, false, "kept: " + b.problem()));
+                BackupState s = b.state();
+                if (s == BackupState.DAMAGED || s == BackupState.FOREIGN) {
+                    out.add(new Decision(b, false, "kept, not counted: " + s.label() + ": " + b.reason()
+                            + " (never deleted automatically; look at it, then delete it by hand)"));
                     continue;
                 }
-                position++;
+                if (s.sound()) {
+                    position++;
+                }
                 boolean young = retentionDays != null && b.time() != null
                         && Duration.between(b.time(), now).compareTo(Duration.ofDays(retentionDays)) < 0;
-                boolean recent = keepLast != null && position <= keepLast;
+                boolean recent = keepLast != null && s.sound() && position <= keepLast;
                 if (b == newestFull) {
                     out.add(new Decision(b, false, "kept: newest full backup of " + b.database()));
-                } else if (b == newestPhysical) {
+                } else if (b == newestBase) {
                     out.add(new Decision(b, false, "kept: newest base backup (point-in-time recovery)"));
                 } else if (young) {
                     out.add(new Decision(b, false, "kept: younger than " + retentionDays + " days"));
                 } else if (recent) {
                     out.add(new Decision(b, false, "kept: among the newest " + keepLast));
+                } else if (b.time() == null) {
+                    out.add(new Decision(b, false, "kept: its time is unknown"));
                 } else {
                     String why = retentionDays != null ? "older than " + retentionDays + " days" : "";
                     if (keepLast != null) {
                         why += (why.isEmpty() ? "" : " and ") + "beyond the newest " + keepLast;
+                    }
+                    if (s == BackupState.EMPTY) {
+                        why += " (empty: " + b.reason() + ")";
                     }
                     out.add(new Decision(b, true, why));
                 }
@@ -64,16 +71,100 @@ public final class Retention {
         return out;
     }
 
-    /** Applies the plan (or only reports it, when dry). */
-    public static CleanupResult apply(Repository repo, Integer retentionDays, Integer keepLast, boolean dryRun, OffsetDateTime now) {
+    private static Map<String, List<StoredBackup>> byDatabase(List<StoredBackup> backups) {
+        Map<String, List<StoredBackup>> byDb = new LinkedHashMap<>();
+        for (StoredBackup b : backups) {
+            byDb.computeIfAbsent(Objects.toString(b.database(), ""), k -> new ArrayList<>()).add(b);
+        }
+        for (List<StoredBackup> list : byDb.values()) {
+            list.sort((a, b) -> b.time() == null ? -1 : a.time() == null ? 1 : b.time().compareTo(a.time()));
+        }
+        return byDb;
+    }
+
+    /**
+     * Applies the plan (or only reports it, when dry). For each database with something to
+     * delete, its newest full backup (else the newest base backup, for a database only base
+     * backups cover) must first pass a checksum check now; a base backup must also have its
+     * WAL ({@code walGap}: the first missing segment, or null). A newest one that fails is
+     * recorded as damaged and the next older one is tried; when none passes, nothing of that
+     * database is deleted and the result says why (exit 1).
+     */
+    public static CleanupResult apply(Repository repo, Integer retentionDays, Integer keepLast, boolean dryRun, OffsetDateTime now,
+                                      Function<StoredBackup, String> walGap) {
+        List<String> swept = repo.removeInterruptedDeletes();
+        BackupCatalog catalog = BackupCatalog.of(repo);
+        List<Decision> first = plan(catalog.all(), retentionDays, keepLast, now);
+        Set<String> toProve = new LinkedHashSet<>();
+        for (Decision d : first) {
+            if (d.delete()) {
+                toProve.add(Objects.toString(d.backup().database(), ""));
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        Set<String> refused = new LinkedHashSet<>();
+        java.util.Map<String, String> failed = new java.util.LinkedHashMap<>();
+        boolean baseNeeded = false;
+        for (String db : toProve) {
+            if (db.isEmpty()) {
+                refused.add(db);
+                continue;
+            }
+            List<StoredBackup> fulls = catalog.fullBackupsOf(db);
+            boolean baseGroup = !catalog.baseBackups().isEmpty() && catalog.baseBackups().get(0).database().equals(db);
+            if (baseGroup || fulls.isEmpty()) {
+                baseNeeded = true;
+                if (baseGroup) {
+                    continue;
+                }
+            }
+            if (!fulls.isEmpty()) {
+                BackupCatalog.Proof p = catalog.proveNewest(fulls);
+                failed.putAll(p.failed());
+                if (p.backup().isEmpty()) {
+                    refused.add(db);
+                    problems.add("no full backup of " + db + " passes its checksum check"
+                            + (p.passedOver().isEmpty() ? "" : " (" + String.join(", ", p.passedOver()) + ")")
+                            + ": nothing of " + db + " was deleted");
+                }
+            }
+        }
+        String baseDb = catalog.baseBackups().isEmpty() ? null : catalog.baseBackups().get(0).database();
+        if (baseNeeded) {
+            BackupCatalog.Proof p = catalog.baseBackups().isEmpty() ? BackupCatalog.Proof.none()
+                    : catalog.proveNewest(catalog.baseBackups(), walGap);
+            failed.putAll(p.failed());
+            if (p.backup().isEmpty()) {
+                if (baseDb != null) {
+                    refused.add(baseDb);
+                }
+                for (String db : toProve) {
+                    if (!db.equals(baseDb) && catalog.fullBackupsOf(db).isEmpty()) {
+                        refused.add(db);
+                        problems.add("no full backup of " + db + ", and no base backup passes its checks: nothing of " + db + " was deleted");
+                    }
+                }
+                if (baseDb != null && toProve.contains(baseDb)) {
+                    problems.add("no base backup passes its checks"
+                            + (p.passedOver().isEmpty() ? "" : " (" + String.join(", ", p.passedOver()) + ")")
+                            + ": no base backup was deleted");
+                }
+            }
+        }
+        // The checks recorded verdicts: plan again on what is known now, so a newest backup found
+        // damaged is kept (and not counted) and the one that passed is the one protected.
+        List<Decision> decisions = plan(catalog.withFailures(failed).all(), retentionDays, keepLast, now);
         List<CleanupResult.Item> deleted = new ArrayList<>();
         List<CleanupResult.Item> kept = new ArrayList<>();
         long freed = 0;
-        for (Decision d : plan(repo.backups(), retentionDays, keepLast, now)) {
+        for (Decision d : decisions) {
             StoredBackup b = d.backup();
-            CleanupResult.Item item = new CleanupResult.Item(b.id(), b.database(), b.type(),
-                    b.time() == null ? null : b.time().toString(), b.bytes(), d.reason());
-            if (d.delete()) {
+            boolean delete = d.delete() && !refused.contains(Objects.toString(b.database(), ""));
+            String reason = d.delete() && !delete ? "kept: nothing of " + b.database() + " is deleted until a backup that protects it passes its checks"
+                    : d.reason();
+            CleanupResult.Item item = new CleanupResult.Item(b.id(), b.database(), b.type(), b.state().label(),
+                    b.time() == null ? null : b.time().toString(), b.bytes(), reason);
+            if (delete) {
                 if (!dryRun) {
                     repo.delete(b);
                 }
@@ -83,6 +174,6 @@ public final class Retention {
                 kept.add(item);
             }
         }
-        return new CleanupResult(repo.root().toString(), dryRun, retentionDays, keepLast, deleted, kept, freed, null);
+        return new CleanupResult(repo.root().toString(), dryRun, retentionDays, keepLast, deleted, kept, freed, null, problems, swept);
     }
 }

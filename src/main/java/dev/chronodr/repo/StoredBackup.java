@@ -6,29 +6,40 @@ import java.time.OffsetDateTime;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 
 /**
- * One entry of the catalog: a chrono-dr backup with its manifest, or a legacy file
- * (the runbook's plain SQL dumps) known only by its name.
+ * One entry of the catalog: a chrono-dr backup with its manifest, or a legacy file (the
+ * runbook's plain SQL dumps) known only by its name, with what {@link Assessment} found it
+ * worth: its state, the reason when it is not simply complete, and when its checksums last
+ * matched ({@code verifiedAt}, null when never).
  */
 public record StoredBackup(String id, String database, String type, OffsetDateTime time, boolean legacy,
-                           @JsonIgnore Path path, @JsonIgnore BackupManifest manifest, String problem) {
+                           @JsonIgnore Path path, @JsonIgnore BackupManifest manifest,
+                           BackupState state, String reason, OffsetDateTime verifiedAt) {
 
-    static StoredBackup of(Path dir, BackupManifest m) {
-        return new StoredBackup(m.id(), m.database(), m.type(), m.finishedAt(), false, dir, m, null);
-    }
-
-    static StoredBackup legacy(Path file, String database, String type, OffsetDateTime time) {
-        return new StoredBackup(file.getFileName().toString(), database, type, time, true, file, null,
-                "legacy backup without a manifest: no checksums or row counts");
-    }
-
-    static StoredBackup unreadable(Path dir, String problem) {
-        return new StoredBackup(dir.getFileName().toString(), null, null, null, false, dir, null, problem);
-    }
-
-    /** Usable as a source for restore: a readable manifest, or a legacy file. */
+    /** The reason it cannot be trusted, or null when it is sound. */
     @JsonIgnore
-    public boolean usable() {
-        return legacy || manifest != null;
+    public String problem() {
+        return state.sound() ? null : reason;
+    }
+
+    /** A logical backup of a whole database: schema, data and the cluster's roles. */
+    @JsonIgnore
+    public boolean full() {
+        return "full".equals(type);
+    }
+
+    /** A base backup of the whole cluster, which brings back every database in it with its WAL. */
+    @JsonIgnore
+    public boolean base() {
+        return "physical".equals(type);
+    }
+
+    /** Of a kind that can bring {@code db} back: its own full backup, or a base backup of the cluster. */
+    public boolean coversDatabase(String db) {
+        return full() && db.equals(database) || base();
+    }
+
+    StoredBackup withState(BackupState s, String why, OffsetDateTime verified) {
+        return new StoredBackup(id, database, type, time, legacy, path, manifest, s, why, verified);
     }
 
     public long bytes() {

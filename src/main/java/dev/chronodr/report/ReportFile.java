@@ -22,6 +22,10 @@ public final class ReportFile {
             if (abs.getParent() != null) {
                 Files.createDirectories(abs.getParent());
             }
+            // Reports name hosts, roles and findings: private to their owner (0600), like backups.
+            Files.deleteIfExists(tmp);
+            Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
             try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(tmp, StandardCharsets.UTF_8))) {
                 content.accept(w);
             }
