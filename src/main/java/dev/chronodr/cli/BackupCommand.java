@@ -74,7 +74,8 @@ public final class BackupCommand extends BaseCommand {
                 TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), dev.chronodr.cli.ChronoDr.version());
         BackupResult result = service.backup(target, req);
         if (retentionDays != null) {
-            var cleanup = Retention.apply(new Repository(target.repo()), retentionDays, null, false, Clock.now());
+            var cleanup = Retention.apply(new Repository(target.repo()), retentionDays, null, false, Clock.now(),
+                    dev.chronodr.pitr.PitrCatalog.walCheck(target.repo()));
             result = result.withPruned(cleanup.deleted().stream().map(i -> i.id()).toList());
         }
         return result;

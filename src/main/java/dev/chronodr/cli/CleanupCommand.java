@@ -9,6 +9,7 @@ import dev.chronodr.config.Target;
 import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
+import dev.chronodr.pitr.PitrCatalog;
 import dev.chronodr.pitr.WalRetention;
 import dev.chronodr.repo.CleanupResult;
 import dev.chronodr.repo.Repository;
@@ -17,7 +18,9 @@ import dev.chronodr.report.CommandResult;
 
 @Command(name = "cleanup", sortOptions = false,
         description = {"Apply retention: delete backups older than N days and beyond the newest N, never the newest full backup.",
-                "Without options: the target's backup.retention_days, else 30 days."})
+                "Without options: the target's backup.retention_days, else 30 days. The backup that protects a database must pass",
+                "a checksum check first; damaged backups are reported, never counted, never deleted automatically.",
+                "Exit 0 done, 1 a database kept everything because none of its backups passed, 64 bad input."})
 public final class CleanupCommand extends BaseCommand {
     @Mixin
     ConnectionOptions connection;
@@ -47,7 +50,7 @@ public final class CleanupCommand extends BaseCommand {
             days = ChronoConfig.section(target.config(), "backup", BackupConfig.class)
                     .map(c -> c.retention_days).orElse(30);
         }
-        var result = Retention.apply(new Repository(target.repo()), days, keepLast, dryRun, Clock.now());
+        var result = Retention.apply(new Repository(target.repo()), days, keepLast, dryRun, Clock.now(), PitrCatalog.walCheck(target.repo()));
         // WAL after the base backups: what the survivors need decides what stays.
         var wal = WalRetention.apply(target.repo(), dryRun);
         return result.withWal(new CleanupResult.Wal(wal.deleted(), wal.bytesFreed(), wal.keptFrom()));

@@ -47,7 +47,8 @@ public final class RestoreCommand extends BaseCommand {
     Map<String, String> tablespaceMap = new LinkedHashMap<>();
 
     static final class Source {
-        @Option(names = "--latest", required = true, description = "The newest usable full backup of the database in the repository.")
+        @Option(names = "--latest", required = true,
+                description = "The newest full backup of the database that passes a checksum check now; damaged newer ones are named and passed over.")
         boolean latest;
 
         @Option(names = "--backup-id", required = true, paramLabel = "ID", description = "A backup id as 'chrono-dr list' shows it.")
@@ -72,6 +73,9 @@ public final class RestoreCommand extends BaseCommand {
 
     @Option(names = "--with-globals", description = "First restore the backup's roles and tablespaces (a new server); existing ones are left as they are and reported.")
     boolean withGlobals;
+
+    @Option(names = "--allow-empty", description = "Let a backup without tables replace a database that has some (refused otherwise).")
+    boolean allowEmpty;
 
     @Option(names = "--yes", description = "Confirm replacing the live database without a prompt.")
     boolean yes;
@@ -105,7 +109,7 @@ public final class RestoreCommand extends BaseCommand {
                     "e.g. chrono-dr restore --latest --target-db " + "restored_copy");
         }
         String file = source.backupFile == null ? null : cli().env().cwd().resolve(source.backupFile).toString();
-        RestoreRequest req = new RestoreRequest(source.latest, source.backupId, file, targetDb, jobs, !noVerify, inPlace, withGlobals);
+        RestoreRequest req = new RestoreRequest(source.latest, source.backupId, file, targetDb, jobs, !noVerify, inPlace, withGlobals, allowEmpty);
         Target target = new TargetResolver(cli().env()).resolve(connection.request());
         ProcessRunner runner = cli().processRunner();
         RestoreService service = new RestoreService(runner, new ToolLocator(runner, cli().env().vars()),

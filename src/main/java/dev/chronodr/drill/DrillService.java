@@ -38,6 +38,7 @@ import dev.chronodr.pg.TableDigest;
 import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.repo.ArchiveToc;
+import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.BackupManifest;
 import dev.chronodr.repo.BackupVerifier;
 import dev.chronodr.repo.Compression;
@@ -64,6 +65,7 @@ import dev.chronodr.verify.VerifyService;
  * backup's age against the RPO.
  */
 public final class DrillService {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(DrillService.class);
     private static final String MAINTENANCE_DB = "postgres";
     private static final Pattern SETVAL = Pattern.compile("SELECT pg_catalog\\.setval\\('((?:[^']|'')*)', (-?\\d+), (true|false)\\);");
 
@@ -168,14 +170,18 @@ public final class DrillService {
 
     private StoredBackup chooseOrTake(Target source, DrillRequest req, Repository repo) {
         if (req.backupId() != null) {
-            return repo.find(req.backupId()).filter(StoredBackup::usable).orElseThrow(() -> ChronoException.usage(
+            return repo.find(req.backupId()).filter(b -> b.state().sound() || b.state() == dev.chronodr.repo.BackupState.EMPTY).orElseThrow(() -> ChronoException.usage(
                     "no backup '" + req.backupId() + "' in " + repo.root(), "see: chrono-dr list"));
         }
         if (req.latest()) {
             String db = source.connection().dbname();
-            return repo.backups().stream().filter(StoredBackup::usable).filter(b -> db.equals(b.database()))
-                    .filter(b -> "full".equals(b.type())).findFirst()
-                    .orElseThrow(() -> ChronoException.failed("no full backup of " + db + " in " + repo.root(), "take one with: chrono-dr backup"));
+            // The same choice as restore --latest: the newest full backup of this database that passes a checksum check now.
+            BackupCatalog catalog = BackupCatalog.of(repo);
+            BackupCatalog.Proof proof = catalog.proveNewest(catalog.fullBackupsOf(db));
+            proof.passedOver().forEach(p -> log.warn("passed over newer backup {}", p));
+            return proof.backup().orElseThrow(() -> ChronoException.failed("no full backup of " + db + " in " + repo.root()
+                    + " passes its checksum check" + (proof.passedOver().isEmpty() ? "" : ": " + String.join(", ", proof.passedOver())),
+                    "take one with: chrono-dr backup"));
         }
         BackupService backups = new BackupService(runner, locator, progress, version);
         var result = backups.backup(source, new BackupRequest(BackupType.FULL, List.of(), "dr-test", Compression.DEFAULT, null,

@@ -11,6 +11,7 @@ import java.util.Optional;
 import dev.chronodr.core.Status;
 import dev.chronodr.pitr.PitrCatalog;
 import dev.chronodr.pitr.WalArchive;
+import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StoredBackup;
 
@@ -54,41 +55,65 @@ final class BackupFreshnessCheck implements HealthCheck {
                     + " (pass --repo, or set repo in the config, to watch backup freshness from here)");
         }
         Instant now = Instant.now();
-        PitrCatalog pitr = PitrCatalog.of(repo.root());
-        Optional<WalArchive.Entry> newestWal = pitr.newestSegment();
+        // Only whole, undamaged backups of this database (or base backups of its cluster) count; no hashing
+        // here (it runs every few minutes): sizes, links and the last recorded checksum verdict.
+        BackupCatalog catalog = BackupCatalog.of(repo);
+        List<StoredBackup> covering = catalog.covering(db);
+        Optional<StoredBackup> newest = BackupCatalog.newestRestorable(covering).filter(b -> b.time() != null);
+        Optional<StoredBackup> unusableNewer = covering.stream().findFirst().filter(b -> !b.state().restorable());
+        String warning = unusableNewer.map(b -> "; the newest backup " + b.id() + " is " + b.state().label() + ": " + b.reason()).orElse("");
         List<Metric> metrics = new ArrayList<>();
         Map<String, Object> item = new LinkedHashMap<>();
         item.put("repository", repo.root().toString());
+        unusableNewer.ifPresent(b -> {
+            item.put("newest_unusable_backup", b.id());
+            item.put("newest_unusable_state", b.state().label());
+        });
 
+        PitrCatalog pitr = PitrCatalog.of(repo.root()).onlyRestorable(catalog);
+        Optional<WalArchive.Entry> newestWal = pitr.newestSegment();
         if (!pitr.bases().isEmpty() && newestWal.isPresent()) {
             Threshold t = ctx.threshold("wal_age");
             double age = Duration.between(newestWal.get().archivedAt(), now).toMillis() / 1000.0;
-            Status s = t.status(age);
+            Status s = atLeastWarning(t.status(age), unusableNewer.isPresent());
             metrics.add(new Metric("wal_age", age, Unit.SECONDS, Map.of(), t.warning(), t.critical(),
                     "seconds since the newest WAL segment was archived"));
+            String base = pitr.newestBase().get().id();
             item.put("newest_wal", newestWal.get().name());
-            item.put("newest_base_backup", pitr.newestBase().get().id());
+            item.put("newest_base_backup", base);
             return new CheckResult(name(), s, "point-in-time recovery reaches " + Unit.SECONDS.format(age) + " ago (WAL "
-                    + newestWal.get().name() + ", base backup " + pitr.newestBase().get().id() + ")"
-                    + (s == Status.OK ? "" : ", " + t.describe(s) + ": is archive_command failing?"), metrics, List.of(item));
+                    + newestWal.get().name() + ", base backup " + base + ", " + verified(catalog, base) + ")"
+                    + (t.status(age) == Status.OK ? "" : ", " + t.describe(t.status(age)) + ": is archive_command failing?") + warning,
+                    metrics, List.of(item));
         }
-        Optional<StoredBackup> newest = repo.backups().stream()
-                .filter(b -> b.usable() && (db.equals(b.database()) || "physical".equals(b.type())))
-                .filter(b -> !"schema".equals(b.type()))
-                .filter(b -> b.time() != null)
-                .findFirst();
         if (newest.isEmpty()) {
-            return new CheckResult(name(), Status.CRITICAL, "no backup of " + db + " in " + repo.root()
-                    + ": take one with chrono-dr backup", metrics, List.of(item));
+            return new CheckResult(name(), Status.CRITICAL, (covering.isEmpty() ? "no backup of " : "no restorable backup of ") + db + " in " + repo.root()
+                    + warning + ": take one with chrono-dr backup", metrics, List.of(item));
         }
         Threshold t = ctx.threshold("backup_age");
         double age = Duration.between(newest.get().time().toInstant(), now).toMillis() / 1000.0;
-        Status s = t.status(age);
+        Status s = atLeastWarning(t.status(age), unusableNewer.isPresent());
         metrics.add(new Metric("backup_age", age, Unit.SECONDS, Map.of(), t.warning(), t.critical(),
                 "seconds since the newest good backup finished"));
         item.put("newest_backup", newest.get().id());
-        return new CheckResult(name(), s, "newest backup " + newest.get().id() + " is " + Unit.SECONDS.format(age) + " old"
-                + (s == Status.OK ? "" : ", " + t.describe(s) + ": is the backup cron job running?")
-                + (newest.get().legacy() ? " (a legacy file without a manifest)" : ""), metrics, List.of(item));
+        item.put("state", newest.get().state().label());
+        if (newest.get().verifiedAt() != null) {
+            item.put("verified_at", newest.get().verifiedAt().toString());
+        }
+        return new CheckResult(name(), s, "newest good backup " + newest.get().id() + " is " + Unit.SECONDS.format(age) + " old ("
+                + verified(catalog, newest.get().id()) + ")"
+                + (t.status(age) == Status.OK ? "" : ", " + t.describe(t.status(age)) + ": is the backup cron job running?")
+                + (newest.get().legacy() ? " (a legacy file without a manifest)" : "") + warning, metrics, List.of(item));
+    }
+
+    /** A repository whose newest backup cannot be restored is at least a WARNING, however fresh the one before. */
+    private static Status atLeastWarning(Status s, boolean newestUnusable) {
+        return newestUnusable && s == Status.OK ? Status.WARNING : s;
+    }
+
+    private static String verified(BackupCatalog catalog, String id) {
+        return catalog.all().stream().filter(b -> b.id().equals(id)).findFirst()
+                .map(b -> b.verifiedAt() == null ? "checksums never verified" : "checksums verified " + b.verifiedAt())
+                .orElse("checksums never verified");
     }
 }

@@ -36,6 +36,31 @@ public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArc
         return new PitrCatalog(repo, List.copyOf(bases), new WalArchive(repo).list());
     }
 
+    /**
+     * This catalog with only the base backups whose state says they can be restored
+     * (repo.Assessment): a damaged base backup reaches no moment.
+     */
+    public PitrCatalog onlyRestorable(dev.chronodr.repo.BackupCatalog catalog) {
+        java.util.Set<String> ok = new java.util.HashSet<>();
+        catalog.baseBackups().stream().filter(b -> b.state().restorable()).forEach(b -> ok.add(b.id()));
+        return new PitrCatalog(repo, bases.stream().filter(b -> ok.contains(b.id())).toList(), wal);
+    }
+
+    /**
+     * What a base backup needs beyond its checksums to protect anything: every WAL segment
+     * from its start on. The function gives the problem, or null.
+     */
+    public static java.util.function.Function<dev.chronodr.repo.StoredBackup, String> walCheck(Path repo) {
+        PitrCatalog pitr = of(repo);
+        return b -> {
+            Optional<PhysicalBackupInfo> info = pitr.bases().stream().filter(i -> i.id().equals(b.id())).findFirst();
+            if (info.isEmpty()) {
+                return "physical.json unreadable";
+            }
+            return pitr.firstGapAfter(info.get()).map(gap -> "WAL segment " + gap + " is missing from the archive").orElse(null);
+        };
+    }
+
     public Optional<PhysicalBackupInfo> newestBase() {
         return bases.isEmpty() ? Optional.empty() : Optional.of(bases.get(bases.size() - 1));
     }

@@ -4,9 +4,10 @@ package dev.chronodr.restore;
  * What to restore and where. Exactly one of {@code latest}, {@code backupId},
  * {@code backupFile} is set; {@code targetDb} null means "replace the live database".
  * {@code withGlobals} first restores the backup's roles and tablespaces (a new server).
+ * {@code allowEmpty} lets a backup without tables replace a database that has some.
  */
 public record RestoreRequest(boolean latest, String backupId, String backupFile, String targetDb,
-                             int jobs, boolean verify, boolean inPlace, boolean withGlobals) {
+                             int jobs, boolean verify, boolean inPlace, boolean withGlobals, boolean allowEmpty) {
 
     public RestoreRequest {
         if (jobs < 1) {
@@ -15,6 +16,11 @@ public record RestoreRequest(boolean latest, String backupId, String backupFile,
     }
 
     public RestoreRequest(boolean latest, String backupId, String backupFile, String targetDb, int jobs, boolean verify, boolean inPlace) {
-        this(latest, backupId, backupFile, targetDb, jobs, verify, inPlace, false);
+        this(latest, backupId, backupFile, targetDb, jobs, verify, inPlace, false, false);
+    }
+
+    public RestoreRequest(boolean latest, String backupId, String backupFile, String targetDb, int jobs, boolean verify, boolean inPlace,
+                          boolean withGlobals) {
+        this(latest, backupId, backupFile, targetDb, jobs, verify, inPlace, withGlobals, false);
     }
 }

@@ -126,8 +126,11 @@ public final class RestoreService {
             long t = System.nanoTime();
             if (jobs > 1 && source.format() == ArchiveFormat.CUSTOM && source.method() != Compression.Method.NONE) {
                 source = unpack(source, repo);
-            } else {
+            } else if (!source.checksummed()) {
                 checksums(source);
+            }
+            for (String p : source.passedOver()) {
+                notes.add("passed over newer backup " + p);
             }
             phases.add(phase("checksums", t));
             try {
@@ -147,8 +150,12 @@ public final class RestoreService {
             throws SQLException {
         {
             long t = System.nanoTime();
-            int toc = tableOfContents(tools, source);
+            Toc contents = tableOfContents(tools, source);
+            int toc = contents.entries();
             phases.add(phase("toc", t));
+            if (!mode.equals("beside") && !req.allowEmpty()) {
+                refuseEmpty(tools, source, contents, live);
+            }
 
             if (req.withGlobals()) {
                 t = System.nanoTime();
@@ -345,13 +352,69 @@ public final class RestoreService {
      * to their end, so a truncated or corrupt gzip/zstd stream fails its own checksum here.
      * Plain SQL must not switch databases (\connect), or it would write outside the target.
      */
-    private int tableOfContents(PgTools tools, RestoreSource source) {
+    /** The archive's entries, and how many of them are tables (null: not known, a plain dump). */
+    private record Toc(int entries, Integer tables) {
+    }
+
+    /**
+     * A backup with no tables must not replace a database that has them: what a failed
+     * pg_dump leaves behind would swap in an empty database and verify "0 of 0 rows".
+     */
+    private static void refuseEmpty(PgTools tools, RestoreSource source, Toc contents, String live) throws SQLException {
+        long restoring;
+        if (source.manifest() != null) {
+            restoring = source.manifest().tables().size();
+        } else if (contents.tables() != null) {
+            restoring = contents.tables();
+        } else {
+            restoring = plainCreatesTable(source) ? 1 : 0;
+        }
+        if (restoring > 0) {
+            return;
+        }
+        long liveTables;
+        try (Connection c = Database.connect(tools.connection().withDbname(live));
+             Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                     + " WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'")) {
+            rs.next();
+            liveTables = rs.getLong(1);
+        } catch (SQLException e) {
+            if ("3D000".equals(e.getSQLState())) {
+                return; // no live database: nothing to lose
+            }
+            throw e;
+        }
+        if (liveTables > 0) {
+            throw ChronoException.failed("backup " + source.id() + " holds no tables, and database " + live + " has " + liveTables
+                    + "; restoring it would leave an empty database; nothing was touched",
+                    "choose another backup (chrono-dr list), or pass --allow-empty if an empty database is really what you want");
+        }
+    }
+
+    /** Does a plain dump create a table? Reads only until the first one. */
+    private static boolean plainCreatesTable(RestoreSource source) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(source.open(), StandardCharsets.UTF_8), 1 << 16)) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.regionMatches(true, 0, "CREATE TABLE ", 0, 13) || line.regionMatches(true, 0, "CREATE UNLOGGED TABLE ", 0, 22)) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            throw ChronoException.failed("backup " + source.id() + " is corrupt or truncated: " + e.getMessage() + "; nothing was touched",
+                    "choose another backup");
+        }
+    }
+
+    private Toc tableOfContents(PgTools tools, RestoreSource source) {
         if (source.manifest() == null && source.format() != ArchiveFormat.DIRECTORY && source.method() != Compression.Method.NONE
                 && source.unpacked() == null || source.format() == ArchiveFormat.PLAIN) {
             readThrough(source);
         }
         if (source.format() == ArchiveFormat.PLAIN) {
-            return 0;
+            return new Toc(0, null);
         }
         List<String> args = new ArrayList<>(List.of("--list"));
         var spec = source.format() == ArchiveFormat.DIRECTORY || source.unpacked() != null
@@ -365,15 +428,19 @@ public final class RestoreService {
                     + "; nothing was touched", "the archive is damaged, or newer than this pg_restore");
         }
         int n = 0;
+        int tables = 0;
         for (String line : list.split("\n")) {
             if (!line.isBlank() && !line.startsWith(";")) {
                 n++;
+                if (line.contains(" TABLE ") && !line.contains(" TABLE DATA ")) {
+                    tables++;
+                }
             }
         }
         if (n == 0) {
             throw ChronoException.failed("the archive " + source.id() + " has an empty table of contents; nothing was touched", "choose another backup");
         }
-        return n;
+        return new Toc(n, tables);
     }
 
     private static void readThrough(RestoreSource source) {

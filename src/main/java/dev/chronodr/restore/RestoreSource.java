@@ -6,11 +6,18 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.repo.Assessment;
+import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.BackupManifest;
+import dev.chronodr.repo.BackupState;
 import dev.chronodr.repo.Compression;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StoredBackup;
@@ -25,17 +32,23 @@ import dev.chronodr.report.Json;
  */
 public record RestoreSource(String id, String database, ArchiveFormat format, String compression,
                             @JsonIgnore Path dump, @JsonIgnore Path backupDir, @JsonIgnore BackupManifest manifest,
-                            @JsonIgnore Path unpacked) {
+                            @JsonIgnore Path unpacked, @JsonIgnore boolean checksummed, @JsonIgnore List<String> passedOver) {
 
     public RestoreSource(String id, String database, ArchiveFormat format, String compression, Path dump, Path backupDir,
                          BackupManifest manifest) {
-        this(id, database, format, compression, dump, backupDir, manifest, null);
+        this(id, database, format, compression, dump, backupDir, manifest, null, false, List.of());
     }
 
     public RestoreSource withUnpacked(Path copy) {
-        return new RestoreSource(id, database, format, compression, dump, backupDir, manifest, copy);
+        return new RestoreSource(id, database, format, compression, dump, backupDir, manifest, copy, checksummed, passedOver);
     }
 
+    /** Chosen by --latest after its checksum check passed; the newer backups passed over, and why. */
+    private RestoreSource proven(List<String> newerPassedOver) {
+        return new RestoreSource(id, database, format, compression, dump, backupDir, manifest, unpacked, true, List.copyOf(newerPassedOver));
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(RestoreSource.class);
     private static final byte[] CUSTOM_MAGIC = "PGDMP".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     @com.fasterxml.jackson.annotation.JsonProperty
@@ -53,23 +66,33 @@ public record RestoreSource(String id, String database, ArchiveFormat format, St
         return Compression.decompress(method(), new BufferedInputStream(Files.newInputStream(dump), 1 << 20));
     }
 
-    /** --latest: the newest usable full backup of {@code database}. */
+    /**
+     * --latest: the newest full backup of {@code database} that passes a checksum check now.
+     * Newer ones that are damaged, empty or foreign are passed over and named.
+     */
     public static RestoreSource latest(Repository repo, String database) {
-        return repo.backups().stream()
-                .filter(StoredBackup::usable)
-                .filter(b -> database.equals(b.database()) && "full".equals(b.type()))
-                .findFirst()
-                .map(RestoreSource::of)
-                .orElseThrow(() -> ChronoException.failed("no usable full backup of database " + database + " in " + repo.root(),
-                        "run 'chrono-dr list --repo " + repo.root() + "' to see what is there, or pass --backup-file"));
+        BackupCatalog catalog = BackupCatalog.of(repo);
+        List<StoredBackup> fulls = catalog.fullBackupsOf(database);
+        BackupCatalog.Proof proof = catalog.proveNewest(fulls);
+        StoredBackup chosen = proof.backup().orElseThrow(() -> ChronoException.failed(
+                (fulls.isEmpty() ? "no full backup of database " + database + " in " + repo.root()
+                        : "no full backup of database " + database + " in " + repo.root() + " can be restored: "
+                        + String.join(", ", proof.passedOver().subList(0, Math.min(3, proof.passedOver().size())))
+                        + (proof.passedOver().size() > 3 ? " and " + (proof.passedOver().size() - 3) + " more" : "")) + "; nothing was touched",
+                "run 'chrono-dr list --repo " + repo.root() + "' to see what is there, or pass --backup-file"));
+        for (String p : proof.passedOver()) {
+            log.warn("passed over newer backup {}", p);
+        }
+        return of(chosen).proven(proof.passedOver());
     }
 
     /** --backup-id: a backup (or legacy file name) in the repository. */
     public static RestoreSource byId(Repository repo, String id) {
         StoredBackup b = repo.find(id).orElseThrow(() -> ChronoException.usage("no backup with id '" + id + "' in " + repo.root(),
                 "run 'chrono-dr list --repo " + repo.root() + "' for the ids"));
-        if (!b.usable()) {
-            throw ChronoException.failed("backup " + id + " cannot be restored: " + b.problem(), "choose another backup");
+        if (b.state() == BackupState.DAMAGED || b.state() == BackupState.FOREIGN) {
+            throw ChronoException.failed("backup " + id + " cannot be restored: " + b.state().label() + ": " + b.reason() + "; nothing was touched",
+                    "choose another backup (chrono-dr list)");
         }
         return of(b);
     }
@@ -117,6 +140,11 @@ public record RestoreSource(String id, String database, ArchiveFormat format, St
     }
 
     private static RestoreSource fromManifest(Path dir, BackupManifest m) {
+        List<String> foreign = Assessment.structure(dir, m).foreign();
+        if (!foreign.isEmpty()) {
+            throw ChronoException.failed("backup " + dir + " is not to be trusted: " + String.join("; ", foreign) + "; nothing was touched",
+                    "choose another backup");
+        }
         BackupManifest.FileEntry dump = m.file("dump");
         if (dump == null) {
             throw ChronoException.failed("manifest of " + dir + " lists no dump file", "the backup is damaged; choose another");

@@ -7,6 +7,8 @@ import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Status;
 import dev.chronodr.pg.PgTools;
 import dev.chronodr.pitr.PhysicalBackupVerifier;
+import dev.chronodr.repo.BackupCatalog;
+import dev.chronodr.repo.BackupState;
 import dev.chronodr.repo.BackupVerifier;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StoredBackup;
@@ -41,12 +43,16 @@ public final class BackupFilesCheck implements VerifyCheck {
     @Override
     public CheckResult run(VerifyContext context) {
         Repository repo = new Repository(context.target().repo());
-        List<StoredBackup> all = repo.backups();
+        BackupCatalog catalog = BackupCatalog.of(repo);
+        List<StoredBackup> all = catalog.all();
         List<StoredBackup> chosen = new ArrayList<>();
+        String db = context.target().connection().dbname();
         if (selection.all()) {
             chosen.addAll(all);
         } else if (selection.latest()) {
-            all.stream().findFirst().ifPresent(chosen::add);
+            // This database's newest backup of a kind that can bring it back, whatever its state:
+            // a damaged or unreadable one there is what this check exists to find.
+            catalog.covering(db).stream().findFirst().ifPresent(chosen::add);
         } else {
             for (String id : selection.ids()) {
                 chosen.add(all.stream().filter(b -> b.id().equals(id)).findFirst().orElseThrow(() -> ChronoException.usage(
@@ -54,7 +60,8 @@ public final class BackupFilesCheck implements VerifyCheck {
             }
         }
         if (chosen.isEmpty()) {
-            return new CheckResult(name(), title(), Status.CRITICAL, false, "no backups in " + repo.root(), 0,
+            String none = selection.latest() ? "no full or base backup of " + db + " in " + repo.root() : "no backups in " + repo.root();
+            return new CheckResult(name(), title(), Status.CRITICAL, false, none, 0,
                     List.of(Finding.of(Status.CRITICAL, "repository", repo.root().toString(), "there is no backup to verify", "chrono-dr backup")),
                     List.of("take a backup: chrono-dr backup"), List.of(), 0);
         }
@@ -66,11 +73,18 @@ public final class BackupFilesCheck implements VerifyCheck {
         for (StoredBackup b : chosen) {
             context.progress().update("backup-files: " + b.id());
             BackupVerifier.Result r = verifier.verify(b);
-            if (r.ok() && "physical".equals(b.type())) {
+            if (r.ok() && b.base()) {
                 List<String> more = physical.verify(repo.root(), b.path(), repo.root());
                 if (more != null && !more.isEmpty()) {
                     r = new BackupVerifier.Result(r.id(), Status.CRITICAL, more, r.filesChecked(), r.tocEntries(), r.bytesRead(), r.elapsed());
                 }
+            }
+            if (b.manifest() != null && b.state() != BackupState.FOREIGN) {
+                repo.recordVerification(b, r.ok(), r.problems(), "verify");
+            }
+            if (r.ok() && b.state() == BackupState.EMPTY) {
+                r = new BackupVerifier.Result(r.id(), Status.WARNING, List.of("empty: " + b.reason()), r.filesChecked(), r.tocEntries(),
+                        r.bytesRead(), r.elapsed());
             }
             if (r.status() != Status.OK) {
                 if (r.status() == Status.CRITICAL) {

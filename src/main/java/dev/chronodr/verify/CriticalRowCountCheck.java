@@ -10,6 +10,7 @@ import java.util.Optional;
 
 import dev.chronodr.core.Status;
 import dev.chronodr.pg.Identifiers;
+import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.BackupManifest;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StoredBackup;
@@ -45,10 +46,11 @@ public final class CriticalRowCountCheck implements VerifyCheck {
             return CheckResult.skipped(this, "no critical_tables in the config", List.of("list them under the target's critical_tables"));
         }
         String db = context.target().connection().dbname();
-        Optional<StoredBackup> latest = new Repository(context.target().repo()).backups().stream()
-                .filter(b -> b.manifest() != null && db.equals(b.database()) && !"schema".equals(b.type())).findFirst();
+        // Against the newest full backup that can be restored: a data-only backup of a few tables, or a damaged one, says nothing.
+        Optional<StoredBackup> latest = BackupCatalog.newestRestorable(BackupCatalog.of(new Repository(context.target().repo())).fullBackupsOf(db))
+                .filter(b -> b.manifest() != null);
         if (latest.isEmpty()) {
-            return CheckResult.skipped(this, "no backup of " + db + " with a manifest in " + context.target().repo(), List.of());
+            return CheckResult.skipped(this, "no restorable full backup of " + db + " with a manifest in " + context.target().repo(), List.of());
         }
         BackupManifest m = latest.get().manifest();
         List<Finding> findings = new ArrayList<>();

@@ -291,7 +291,7 @@ class RestoreCommandTest {
 
         CliRun none = CliRun.run(pg.env(db), dir, "restore", "--repo", repo.toString(), "--latest", "--yes");
         assertEquals(1, none.exitCode(), none.toString());
-        assertTrue(none.err().contains("no usable full backup"), none.err());
+        assertTrue(none.err().contains("no full backup of database refuse"), none.err());
 
         CliRun unknown = CliRun.run(pg.env(db), dir, "restore", "--repo", repo.toString(), "--backup-id", "nope");
         assertEquals(64, unknown.exitCode(), unknown.toString());
