@@ -32,15 +32,6 @@ public final class Assessment {
 
     /** What is wrong with a backup directory's files, before any hashing: foreign paths, then damage. */
     public record Structure(List<String> foreign, List<String> damage) {
-        public boolean whole() {
-            return foreign.isEmpty() && damage.isEmpty();
-        }
-
-        public List<String> all() {
-            List<String> out = new ArrayList<>(foreign);
-            out.addAll(damage);
-            return out;
-        }
     }
 
     /** A file name as a manifest must give it: one plain name inside the backup's directory. */

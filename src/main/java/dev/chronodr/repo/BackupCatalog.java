@@ -3,7 +3,6 @@ package dev.chronodr.repo;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Predicate;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -91,7 +90,7 @@ public final class BackupCatalog {
             if (problems.isEmpty()) {
                 return new Proof(Optional.of(b), passedOver, failed);
             }
-            log.warn("backup {} failed its checksum check: {}", b.id(), String.join("; ", problems));
+            log.warn("backup {} failed its checks: {}", b.id(), String.join("; ", problems));
             passedOver.add(b.id() + " (damaged: " + String.join("; ", problems) + ")");
             failed.put(b.id(), String.join("; ", problems));
         }
@@ -109,9 +108,5 @@ public final class BackupCatalog {
     public BackupCatalog withFailures(java.util.Map<String, String> failed) {
         return new BackupCatalog(repo, all.stream().map(b -> failed.containsKey(b.id())
                 ? b.withState(BackupState.DAMAGED, "failed its checksum check now: " + failed.get(b.id()), null) : b).toList());
-    }
-
-    public List<StoredBackup> matching(Predicate<StoredBackup> p) {
-        return all.stream().filter(p).toList();
     }
 }
