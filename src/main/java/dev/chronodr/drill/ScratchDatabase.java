@@ -53,7 +53,6 @@ final class ScratchDatabase implements AutoCloseable {
     private final boolean keep;
     private final Thread marker;
     private volatile boolean stopMarking;
-    private boolean marked;
     private boolean closed;
 
     private ScratchDatabase(Connection control, ScratchRecord record, Path repoRoot, boolean keep) {
@@ -164,7 +163,6 @@ final class ScratchDatabase implements AutoCloseable {
         try (Statement st = control.createStatement()) {
             st.execute("COMMENT ON DATABASE " + Identifiers.quote(name()) + " IS '" + markOf(record.token()) + "'");
         }
-        marked = true;
     }
 
     /**
