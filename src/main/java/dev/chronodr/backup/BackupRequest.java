@@ -1,5 +1,6 @@
 package dev.chronodr.backup;
 
+import java.time.Duration;
 import java.util.List;
 
 import dev.chronodr.repo.Compression;
@@ -8,9 +9,25 @@ import dev.chronodr.repo.Compression;
  * What to back up. {@code tables} applies to the data type only. {@code digestTables}
  * names tables (name or schema.name) whose content digest goes into the manifest;
  * {@code digestAll} digests every table (for drills: costs one more scan per table).
+ * {@code lockTimeout} bounds every wait for a table lock (row counts and pg_dump alike).
  */
 public record BackupRequest(BackupType type, List<String> tables, String label, Compression compression, Integer retentionDays,
-                            List<String> digestTables, boolean digestAll) {
+                            List<String> digestTables, boolean digestAll, Duration lockTimeout) {
+    public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(60);
+
+    public BackupRequest {
+        if (lockTimeout == null) {
+            lockTimeout = DEFAULT_LOCK_TIMEOUT;
+        }
+        if (lockTimeout.toMillis() < 1000) {
+            throw new IllegalArgumentException("lock timeout must be at least one second");
+        }
+    }
+
+    public BackupRequest(BackupType type, List<String> tables, String label, Compression compression, Integer retentionDays,
+                         List<String> digestTables, boolean digestAll) {
+        this(type, tables, label, compression, retentionDays, digestTables, digestAll, DEFAULT_LOCK_TIMEOUT);
+    }
 
     public BackupRequest(BackupType type, List<String> tables, String label, Compression compression, Integer retentionDays) {
         this(type, tables, label, compression, retentionDays, List.of(), false);

@@ -126,9 +126,13 @@ public final class BackupService {
                     snapshot = rs.getString(1);
                 }
             }
+            // Every table this backup reads, locked before pg_dump starts: a lock that is not granted in time fails the
+            // backup naming the table and who holds it, instead of a cron job that waits for ever.
+            LockWait.lockAll(conn, target.connection(), tables, req.lockTimeout(), progress);
             String dumpName = DUMP_FILE + req.compression().suffix();
             List<String> args = new ArrayList<>(tools.connectionArgs());
-            args.addAll(List.of("-d", server.database(), "--format=custom", "--compress=0", "--snapshot=" + snapshot));
+            args.addAll(List.of("-d", server.database(), "--format=custom", "--compress=0", "--snapshot=" + snapshot,
+                    "--lock-wait-timeout=" + req.lockTimeout().toMillis()));
             switch (req.type()) {
                 case FULL -> args.add("--create");
                 case SCHEMA -> args.addAll(List.of("--create", "--schema-only"));
@@ -145,7 +149,13 @@ public final class BackupService {
                     () -> streamToFile(tools, dump, staged.resolve(dumpName), "dump", req.compression(), true));
             // Count rows in the exported snapshot while pg_dump reads it: the counts match the dump exactly.
             List<TableEntry> counted = req.type() == BackupType.SCHEMA ? tables : count(conn, tables, req);
-            FileEntry dumpFile = join(dumped);
+            FileEntry dumpFile;
+            try {
+                dumpFile = join(dumped);
+            } catch (ChronoException e) {
+                ChronoException lock = LockWait.dumpGaveUp(e, conn, req.lockTimeout());
+                throw lock != null ? lock : e;
+            }
             progress.done();
             conn.commit();
 

@@ -12,6 +12,7 @@ import dev.chronodr.backup.BackupRequest;
 import dev.chronodr.backup.BackupResult;
 import dev.chronodr.backup.BackupService;
 import dev.chronodr.backup.BackupType;
+import dev.chronodr.config.ChronoConfig;
 import dev.chronodr.config.Target;
 import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
@@ -57,17 +58,28 @@ public final class BackupCommand extends BaseCommand {
     @Option(names = "--retention-days", paramLabel = "N", description = "After a successful backup, delete backups older than N days (never the newest full).")
     Integer retentionDays;
 
+    @Option(names = "--lock-timeout", paramLabel = "SECONDS",
+            description = "Give up (exit 1, naming the table and the session that holds it) when a table lock is not granted"
+                    + " within SECONDS (config backup.lock_timeout, default 60).")
+    Integer lockTimeout;
+
     @Override
     protected CommandResult execute() {
         if (retentionDays != null && retentionDays < 0) {
             throw ChronoException.usage("--retention-days must be 0 or more", null);
         }
+        if (lockTimeout != null && lockTimeout < 1) {
+            throw ChronoException.usage("--lock-timeout must be 1 second or more", null);
+        }
         Target target = new TargetResolver(cli().env()).resolve(connection.request());
         List<String> digestTables = digest == null ? List.of() : digest.isEmpty() ? target.criticalTables() : List.copyOf(digest);
         BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, compression(BackupType.parse(type)), retentionDays,
-                digestTables, digestAll);
+                digestTables, digestAll, lockTimeout(target));
         ProcessRunner runner = cli().processRunner();
         if (req.type().physical()) {
+            if (lockTimeout != null) {
+                throw ChronoException.usage("--lock-timeout applies to logical backups", "a base backup takes no table locks");
+            }
             return physical(req, target, runner);
         }
         BackupService service = new BackupService(runner, new ToolLocator(runner, cli().env().vars()),
@@ -92,6 +104,19 @@ public final class BackupCommand extends BaseCommand {
         return new PhysicalBackupService(runner, new ToolLocator(runner, cli().env().vars()),
                 TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), ChronoDr.version(), Duration.ofMinutes(5))
                 .backup(target, label, req.compression());
+    }
+
+    /** Flag, else the target's backup.lock_timeout, else 60 s. */
+    private Duration lockTimeout(Target target) {
+        Integer seconds = lockTimeout != null ? lockTimeout
+                : ChronoConfig.section(target.config(), "backup", CleanupCommand.BackupConfig.class).map(c -> c.lock_timeout).orElse(null);
+        if (seconds == null) {
+            return BackupRequest.DEFAULT_LOCK_TIMEOUT;
+        }
+        if (seconds < 1) {
+            throw ChronoException.usage("config backup.lock_timeout must be 1 second or more", null);
+        }
+        return Duration.ofSeconds(seconds);
     }
 
     private Compression compression(BackupType t) {

@@ -37,6 +37,8 @@ public final class CleanupCommand extends BaseCommand {
     /** The target's `backup:` config section. */
     public static final class BackupConfig {
         public Integer retention_days;
+        /** Seconds a backup waits for a table lock (read by backup). */
+        public Integer lock_timeout;
     }
 
     @Override

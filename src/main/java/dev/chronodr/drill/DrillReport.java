@@ -20,11 +20,14 @@ import dev.chronodr.report.TextOutput;
 
 /**
  * What the drill proved: each step with its status and time, the restore time against
- * the RTO and the backup's age against the RPO.
+ * the RTO and the backup's age against the RPO. {@code restoredOn} is set only when a
+ * restore completed; {@code server} is where the drill restores (or would have).
+ * {@code leftoversRemoved} are scratch databases of interrupted drills, proven theirs by
+ * their mark; {@code leftoversLeftAlone} were recorded by a drill but carry no mark.
  */
-public record DrillReport(String database, String backupId, String scratchDatabase, String restoredOn, OffsetDateTime startedAt,
-                          List<Step> steps, Objective rto, Objective rpo, List<String> leftoversRemoved, boolean kept,
-                          long elapsedMillis)
+public record DrillReport(String database, String backupId, String scratchDatabase, String server, String restoredOn,
+                          OffsetDateTime startedAt, List<Step> steps, Objective rto, Objective rpo, List<String> leftoversRemoved,
+                          List<String> leftoversLeftAlone, boolean kept, long elapsedMillis)
         implements CommandResult, Renderer.FormatRenderable {
 
     public enum Outcome { PASSED, FAILED, SKIPPED, ERROR }
@@ -56,6 +59,10 @@ public record DrillReport(String database, String backupId, String scratchDataba
         return failed ? ExitCode.CRITICAL : ExitCode.UNKNOWN;
     }
 
+    private boolean restoreTried() {
+        return steps.stream().anyMatch(s -> s.name().equals("restore"));
+    }
+
     /** Failing steps first, then the rest in order. */
     @JsonIgnore
     List<Step> failingFirst() {
@@ -67,7 +74,8 @@ public record DrillReport(String database, String backupId, String scratchDataba
     @Override
     public void renderText(TextOutput out) {
         out.line("dr-test " + (passed() ? "PASSED" : "FAILED") + ": " + database + " from backup " + (backupId == null ? "?" : backupId)
-                + (restoredOn == null ? "" : " restored on " + restoredOn) + " in " + TextOutput.duration(Duration.ofMillis(totalMillis())));
+                + (restoredOn != null ? " restored on " + restoredOn : restoreTried() ? ", restore on " + server + " failed" : ", no restore attempted")
+                + " in " + TextOutput.duration(Duration.ofMillis(totalMillis())));
         for (Step s : failingFirst()) {
             out.line(String.format("  %-7s %-22s %9s  %s", s.outcome(), s.name(), TextOutput.duration(Duration.ofMillis(s.millis())),
                     s.message() == null ? "" : s.message()));
@@ -85,6 +93,9 @@ public record DrillReport(String database, String backupId, String scratchDataba
         }
         if (!leftoversRemoved.isEmpty()) {
             out.field("cleaned", "scratch databases of interrupted drills: " + String.join(", ", leftoversRemoved));
+        }
+        for (String left : leftoversLeftAlone) {
+            out.field("left alone", left);
         }
         if (kept && scratchDatabase != null) {
             out.field("kept", scratchDatabase + " (--keep); drop it when done");

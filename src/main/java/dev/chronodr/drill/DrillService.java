@@ -40,6 +40,7 @@ import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.repo.ArchiveToc;
 import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.BackupManifest;
+import dev.chronodr.repo.BackupState;
 import dev.chronodr.repo.BackupVerifier;
 import dev.chronodr.repo.Compression;
 import dev.chronodr.repo.Repository;
@@ -87,11 +88,14 @@ public final class DrillService {
         List<Step> steps = new ArrayList<>();
         Repository repo = new Repository(source.repo());
         String database = source.connection().dbname();
+        if (req.backupId() != null) {
+            requestedBackup(repo, req.backupId()); // a backup that is not there is bad input: nothing starts
+        }
 
         ServerInfo restoreServer = probe(restoreTarget.connection());
-        List<String> leftovers;
+        ScratchDatabase.Sweep leftovers;
         try {
-            leftovers = ScratchDatabase.removeLeftovers(restoreTarget.connection().withDbname(MAINTENANCE_DB), database, restoreServer.version().num());
+            leftovers = ScratchDatabase.sweep(restoreTarget.connection().withDbname(MAINTENANCE_DB), repo.root(), restoreServer.version().num());
         } catch (SQLException e) {
             throw ChronoException.unknown("cannot look for leftover scratch databases: " + e.getMessage(), "the role needs CONNECT on the postgres database");
         }
@@ -122,7 +126,8 @@ public final class DrillService {
         String scratchName = ScratchDatabase.nameFor(database, started);
         ScratchDatabase scratch;
         try {
-            scratch = ScratchDatabase.claim(restoreTarget.connection().withDbname(MAINTENANCE_DB), scratchName, req.keep());
+            scratch = ScratchDatabase.claim(restoreTarget.connection().withDbname(MAINTENANCE_DB), repo.root(), scratchName, database,
+                    req.keep(), started);
         } catch (SQLException e) {
             throw ChronoException.unknown("cannot claim scratch database " + scratchName + ": " + e.getMessage(), null);
         }
@@ -139,6 +144,11 @@ public final class DrillService {
                         req.jobs(), false, false);
                 RestoreSource src = backup.legacy() ? restore.resolve(restoreTarget, rr) : RestoreSource.byId(repo, backup.id());
                 restored = restore.restore(restoreTarget, rr, src);
+                scratch.restored();
+            } catch (SQLException e) {
+                steps.add(step("restore", Outcome.ERROR, t, "restored, but could not mark " + scratchName + " as the drill's own: "
+                        + e.getMessage(), List.of()));
+                return finish(database, backup, scratchName, restoreTarget, started, steps, req, null, leftovers);
             } catch (ChronoException e) {
                 steps.add(step("restore", Outcome.FAILED, t, e.getMessage(), List.of()));
                 return finish(database, backup, scratchName, restoreTarget, started, steps, req, null, leftovers);
@@ -170,8 +180,7 @@ public final class DrillService {
 
     private StoredBackup chooseOrTake(Target source, DrillRequest req, Repository repo) {
         if (req.backupId() != null) {
-            return repo.find(req.backupId()).filter(b -> b.state().sound() || b.state() == dev.chronodr.repo.BackupState.EMPTY).orElseThrow(() -> ChronoException.usage(
-                    "no backup '" + req.backupId() + "' in " + repo.root(), "see: chrono-dr list"));
+            return requestedBackup(repo, req.backupId());
         }
         if (req.latest()) {
             String db = source.connection().dbname();
@@ -187,6 +196,17 @@ public final class DrillService {
         var result = backups.backup(source, new BackupRequest(BackupType.FULL, List.of(), "dr-test", Compression.DEFAULT, null,
                 source.criticalTables(), req.deep()));
         return repo.find(result.manifest().id()).orElseThrow();
+    }
+
+    /** The backup named by --backup-id: one that is not in the repository is a usage error (64), never a drill that ran. */
+    private static StoredBackup requestedBackup(Repository repo, String id) {
+        StoredBackup b = repo.find(id).orElseThrow(() -> ChronoException.usage("no backup '" + id + "' in " + repo.root(),
+                "see the ids with: chrono-dr list --repo " + repo.root()));
+        if (b.state() == BackupState.DAMAGED || b.state() == BackupState.FOREIGN) {
+            throw ChronoException.failed("backup " + id + " cannot be restored: " + b.state().label() + ": " + b.reason(),
+                    "pick another with: chrono-dr list");
+        }
+        return b;
     }
 
     /** Row counts against the manifest, and foreign keys without orphans (restore's own verification). */
@@ -352,7 +372,7 @@ public final class DrillService {
     }
 
     private DrillReport finish(String database, StoredBackup backup, String scratch, Target restoreTarget, OffsetDateTime started,
-                               List<Step> steps, DrillRequest req, Long restoreSeconds, List<String> leftovers) {
+                               List<Step> steps, DrillRequest req, Long restoreSeconds, ScratchDatabase.Sweep leftovers) {
         Objective rto = null;
         if (restoreSeconds != null) {
             boolean met = restoreSeconds <= req.rto().toSeconds();
@@ -372,10 +392,12 @@ public final class DrillService {
     }
 
     private static DrillReport report(String database, String backupId, String scratch, Target restoreTarget, OffsetDateTime started,
-                                      List<Step> steps, Objective rto, Objective rpo, List<String> leftovers, boolean keep) {
+                                      List<Step> steps, Objective rto, Objective rpo, ScratchDatabase.Sweep leftovers, boolean keep) {
         String on = restoreTarget.connection().host() + ":" + restoreTarget.connection().port();
         long elapsed = Duration.between(started, Clock.now()).toMillis();
-        return new DrillReport(database, backupId, scratch, on, started, List.copyOf(steps), rto, rpo, leftovers, keep, elapsed);
+        boolean restored = steps.stream().anyMatch(s -> s.name().equals("restore") && s.outcome() == Outcome.PASSED);
+        return new DrillReport(database, backupId, scratch, on, restored ? on : null, started, List.copyOf(steps), rto, rpo,
+                leftovers.dropped(), leftovers.leftAlone(), keep, elapsed);
     }
 
     private PgTools tools(Target target, PgVersion server) {

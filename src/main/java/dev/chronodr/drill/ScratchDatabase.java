@@ -1,5 +1,7 @@
 package dev.chronodr.drill;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -10,7 +12,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,95 +21,229 @@ import dev.chronodr.pg.Database;
 import dev.chronodr.pg.Identifiers;
 
 /**
- * The drill's scratch database, {@code <db>_dr_test_<yyyyMMdd_HHmmss>}. While a drill
- * runs, its control connection holds a session advisory lock on the name; the lock dies
- * with the drill's connection, so the next drill can tell a live drill's scratch from
- * the leftover of a killed one and drops only the latter.
+ * The drill's scratch database, {@code <db>_dr_test_<yyyyMMdd_HHmmss>} cut to 63 bytes.
+ * A drill drops only databases it made: before the restore creates the scratch, the drill
+ * writes a record with a random token into the repository (REPO/.drill/), and as soon as
+ * the database exists it gets the comment {@code chrono-dr dr-test scratch TOKEN}. A name
+ * alone proves nothing: a user's database may look like a scratch name.
+ * <p>
+ * While a drill runs, its control connection holds a session advisory lock on the name;
+ * the lock dies with the drill's connection, so the next drill can tell a live drill's
+ * scratch from the leftover of a killed one.
  */
 final class ScratchDatabase implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ScratchDatabase.class);
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss");
     private static final String LOCK = "SELECT pg_try_advisory_lock(hashtext('chrono-dr dr-test ' || ?))";
-
+    private static final String UNLOCK = "SELECT pg_advisory_unlock(hashtext('chrono-dr dr-test ' || ?))";
+    /** PostgreSQL keeps at most NAMEDATALEN - 1 bytes of a name and silently cuts the rest. */
+    static final int MAX_NAME_BYTES = 63;
+    static final String MARK = "chrono-dr dr-test scratch ";
     /** Marks a scratch database kept with --keep, which later drills leave alone. */
-    private static final String KEPT = "chrono-dr dr-test scratch kept with --keep";
+    static final String KEPT = "chrono-dr dr-test scratch kept with --keep";
+    private static final long MARK_POLL_MILLIS = 10;
+
+    /** What a sweep of leftovers did: dropped (ours, proven by the token) and left alone (with the reason). */
+    record Sweep(List<String> dropped, List<String> leftAlone) {
+    }
 
     private final Connection control;
-    private final String name;
+    private final ScratchRecord record;
+    private final Path repoRoot;
     private final boolean keep;
+    private final Thread marker;
+    private volatile boolean stopMarking;
+    private boolean closed;
 
-    private ScratchDatabase(Connection control, String name, boolean keep) {
+    private ScratchDatabase(Connection control, ScratchRecord record, Path repoRoot, boolean keep) {
         this.control = control;
-        this.name = name;
+        this.record = record;
+        this.repoRoot = repoRoot;
         this.keep = keep;
+        this.marker = new Thread(this::markWhenCreated, "dr-test-mark");
+        this.marker.setDaemon(true);
     }
 
+    /** The scratch name: the database's name cut (whole characters) so that the whole name fits in 63 bytes. */
     static String nameFor(String database, OffsetDateTime at) {
-        String base = database + "_dr_test_" + at.withOffsetSameInstant(ZoneOffset.UTC).format(STAMP);
-        // PostgreSQL truncates names to 63 bytes; keep the stamp, shorten the database part.
-        if (base.length() > 63) {
-            base = database.substring(0, 63 - (base.length() - database.length())) + base.substring(database.length());
+        String suffix = "_dr_test_" + at.withOffsetSameInstant(ZoneOffset.UTC).format(STAMP);
+        return clip(database, MAX_NAME_BYTES - suffix.getBytes(StandardCharsets.UTF_8).length) + suffix;
+    }
+
+    /** The longest prefix of whole code points within maxBytes bytes of UTF-8 (no server encoding needs more). */
+    static String clip(String s, int maxBytes) {
+        int bytes = 0;
+        int i = 0;
+        while (i < s.length()) {
+            int cp = s.codePointAt(i);
+            int n = new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8).length;
+            if (bytes + n > maxBytes) {
+                break;
+            }
+            bytes += n;
+            i += Character.charCount(cp);
         }
-        return base;
+        return s.substring(0, i);
     }
 
-    private static Pattern leftoverPattern(String database) {
-        return Pattern.compile(Pattern.quote(database.length() > 39 ? database.substring(0, 39) : database) + "_dr_test_\\d{8}_\\d{6}");
+    static String markOf(String token) {
+        return MARK + token;
     }
 
-    /** Claims the name (advisory lock) on the maintenance connection; the restore then creates the database. */
-    static ScratchDatabase claim(ConnectionSettings maintenance, String name, boolean keep) throws SQLException {
+    static String server(ConnectionSettings s) {
+        return s.host() + ":" + s.port();
+    }
+
+    /**
+     * Claims the name (advisory lock), checks that no database has it and that the server
+     * keeps it whole, records it in the repository, and starts marking it the moment the
+     * restore creates it.
+     */
+    static ScratchDatabase claim(ConnectionSettings maintenance, Path repoRoot, String name, String database, boolean keep,
+                                 OffsetDateTime at) throws SQLException {
         Connection c = Database.connect(maintenance);
+        try {
+            if (!tryLock(c, name)) {
+                throw new SQLException("another drill holds " + name);
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT (?::name)::text")) {
+                ps.setString(1, name);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (!name.equals(rs.getString(1))) {
+                        throw new SQLException("the server would cut the name " + name + " to " + rs.getString(1));
+                    }
+                }
+            }
+            if (commentOf(c, name) != null) {
+                throw new SQLException("a database named " + name + " already exists; the drill never touches a database it did not create");
+            }
+            ScratchRecord record = ScratchRecord.create(name, database, server(maintenance), at);
+            record.write(repoRoot);
+            ScratchDatabase scratch = new ScratchDatabase(c, record, repoRoot, keep);
+            scratch.marker.start();
+            return scratch;
+        } catch (SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    String name() {
+        return record.scratch();
+    }
+
+    boolean keep() {
+        return keep;
+    }
+
+    /** The marker thread: polls until the restore has created the database, then comments it with the token. */
+    private void markWhenCreated() {
+        try {
+            while (!stopMarking) {
+                synchronized (this) {
+                    if (stopMarking) {
+                        return;
+                    }
+                    if (commentOf(control, name()) != null) {
+                        mark();
+                        return;
+                    }
+                }
+                Thread.sleep(MARK_POLL_MILLIS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (SQLException e) {
+            log.warn("could not mark scratch database {} yet: {}", name(), e.getMessage());
+        }
+    }
+
+    private void mark() throws SQLException {
+        try (Statement st = control.createStatement()) {
+            st.execute("COMMENT ON DATABASE " + Identifiers.quote(name()) + " IS '" + markOf(record.token()) + "'");
+        }
+    }
+
+    /**
+     * After a successful restore: the database is the drill's own (the restore refuses an
+     * existing name), so it carries the mark from here on, whatever the archive set.
+     */
+    synchronized void restored() throws SQLException {
+        stopMarker();
+        if (!markOf(record.token()).equals(commentOf(control, name()))) {
+            mark();
+        }
+    }
+
+    private void stopMarker() {
+        stopMarking = true;
+        if (Thread.currentThread() != marker) {
+            marker.interrupt();
+        }
+    }
+
+    /** Drops leftovers of earlier drills recorded in this repository for this server, when they carry their drill's mark. */
+    static Sweep sweep(ConnectionSettings maintenance, Path repoRoot, int serverVersionNum) throws SQLException {
+        List<String> dropped = new ArrayList<>();
+        List<String> leftAlone = new ArrayList<>();
+        String server = server(maintenance);
+        List<ScratchRecord> records = ScratchRecord.all(repoRoot).stream().filter(r -> server.equals(r.server())).toList();
+        if (records.isEmpty()) {
+            return new Sweep(dropped, leftAlone);
+        }
+        try (Connection c = Database.connect(maintenance)) {
+            for (ScratchRecord r : records) {
+                if (!tryLock(c, r.scratch())) {
+                    continue; // a running drill's
+                }
+                try {
+                    String comment = commentOf(c, r.scratch());
+                    if (comment == null) {
+                        r.delete(repoRoot); // the drill cleaned up after all, or never got as far as creating it
+                    } else if (comment.equals(markOf(r.token()))) {
+                        drop(c, r.scratch(), serverVersionNum);
+                        dropped.add(r.scratch());
+                        r.delete(repoRoot);
+                    } else {
+                        leftAlone.add(r.scratch() + ": a drill meant to create it, but it does not carry that drill's mark, so it is"
+                                + " left alone (if it is an unfinished scratch copy, drop it yourself)");
+                        r.delete(repoRoot);
+                    }
+                } finally {
+                    unlock(c, r.scratch());
+                }
+            }
+        }
+        return new Sweep(dropped, leftAlone);
+    }
+
+    /** The database's comment: null when no such database exists, "" when it has none. */
+    private static String commentOf(Connection c, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = ?")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    private static boolean tryLock(Connection c, String name) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(LOCK)) {
             ps.setString(1, name);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                if (!rs.getBoolean(1)) {
-                    c.close();
-                    throw new SQLException("another drill holds " + name);
-                }
+                return rs.getBoolean(1);
             }
         }
-        return new ScratchDatabase(c, name, keep);
     }
 
-    String name() {
-        return name;
-    }
-
-    /** Drops scratch databases of earlier drills that are no longer running. */
-    static List<String> removeLeftovers(ConnectionSettings maintenance, String database, int serverVersionNum) throws SQLException {
-        List<String> dropped = new ArrayList<>();
-        Pattern p = leftoverPattern(database);
-        try (Connection c = Database.connect(maintenance)) {
-            List<String> candidates = new ArrayList<>();
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                    "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database")) {
-                while (rs.next()) {
-                    if (p.matcher(rs.getString(1)).matches() && !rs.getString(2).equals(KEPT)) {
-                        candidates.add(rs.getString(1));
-                    }
-                }
-            }
-            for (String name : candidates) {
-                try (PreparedStatement ps = c.prepareStatement(LOCK)) {
-                    ps.setString(1, name);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        rs.next();
-                        if (!rs.getBoolean(1)) {
-                            continue; // a running drill's
-                        }
-                    }
-                }
-                drop(c, name, serverVersionNum);
-                dropped.add(name);
-                try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(hashtext('chrono-dr dr-test ' || ?))")) {
-                    ps.setString(1, name);
-                    ps.execute();
-                }
-            }
+    private static void unlock(Connection c, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(UNLOCK)) {
+            ps.setString(1, name);
+            ps.execute();
         }
-        return dropped;
     }
 
     static void drop(Connection c, String name, int serverVersionNum) throws SQLException {
@@ -126,18 +261,32 @@ final class ScratchDatabase implements AutoCloseable {
         }
     }
 
-    boolean keep() {
-        return keep;
-    }
-
-    /** Drops the scratch database (unless kept) and releases the claim. */
+    /**
+     * Drops the scratch database (unless kept) when it carries this drill's mark, and
+     * releases the claim. Runs from the drill and from the shutdown hook; the second call
+     * does nothing.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        stopMarker();
+        String name = name();
         try {
-            if (keep) {
+            String comment = commentOf(control, name);
+            boolean ours = comment != null && comment.equals(markOf(record.token()));
+            if (comment == null) {
+                record.delete(repoRoot);
+            } else if (!ours) {
+                // Created by the restore but not marked yet (or not ours at all): never drop what carries no proof.
+                log.warn("scratch database {} does not carry this drill's mark; left alone (the next dr-test reports it)", name);
+            } else if (keep) {
                 try (Statement st = control.createStatement()) {
                     st.execute("COMMENT ON DATABASE " + Identifiers.quote(name) + " IS '" + KEPT + "'");
                 }
+                record.delete(repoRoot);
             } else {
                 int version;
                 try (Statement st = control.createStatement(); ResultSet rs = st.executeQuery("SHOW server_version_num")) {
@@ -145,6 +294,7 @@ final class ScratchDatabase implements AutoCloseable {
                     version = Integer.parseInt(rs.getString(1));
                 }
                 drop(control, name, version);
+                record.delete(repoRoot);
             }
         } catch (SQLException e) {
             log.error("could not drop scratch database {}: {}; the next dr-test removes it", name, e.getMessage());

@@ -1,13 +1,22 @@
 package dev.chronodr.monitor;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -74,25 +83,70 @@ final class WebhookAlert {
         return body.toString();
     }
 
-    /** Null when the webhook took the message; else why not, without the URL's secret path. */
+    /**
+     * Null when the webhook took the message; else why not, without the URL's secret path.
+     * One deadline covers everything (name lookup, connect, headers and the whole body):
+     * HttpRequest's own timeout stops at the headers, so a peer that drips its body would
+     * otherwise hold the monitor for as long as it likes.
+     */
     private String post(String json) {
+        Duration deadline = settings.timeout();
+        ExecutorService exec = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "chrono-dr-webhook");
+            t.setDaemon(true);
+            return t;
+        });
+        Future<String> attempt = exec.submit(() -> send(json, deadline));
         try {
-            HttpClient client = HttpClient.newBuilder().connectTimeout(settings.timeout()).build();
-            HttpRequest req = HttpRequest.newBuilder(settings.webhook()).timeout(settings.timeout())
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)).build();
-            HttpResponse<String> resp = client.send(req, HttpResponse.BodyHandlers.ofString());
-            if (resp.statusCode() / 100 != 2) {
-                return "HTTP " + resp.statusCode() + (resp.body() == null || resp.body().isBlank() ? ""
-                        : ": " + Text.query(resp.body(), 120));
-            }
-            return null;
-        } catch (IOException e) {
-            return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+            return attempt.get(deadline.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            attempt.cancel(true);
+            return describe(new HttpTimeoutException("no complete answer within " + seconds(deadline)
+                    + " (monitor.alert.timeout); the webhook was left unanswered"));
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            return describe(cause);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            attempt.cancel(true);
             return "interrupted";
+        } finally {
+            exec.shutdownNow();
         }
+    }
+
+    private String send(String json, Duration deadline) throws IOException, InterruptedException {
+        HttpClient client = HttpClient.newBuilder().connectTimeout(deadline).build();
+        HttpRequest req = HttpRequest.newBuilder(settings.webhook()).timeout(deadline)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)).build();
+        HttpResponse<String> resp = client.send(req, firstBytes(4096));
+        if (resp.statusCode() / 100 != 2) {
+            return "HTTP " + resp.statusCode() + (resp.body() == null || resp.body().isBlank() ? ""
+                    : ": " + Text.query(resp.body(), 120));
+        }
+        return null;
+    }
+
+    /** The body's first bytes only: a peer that sends without end fills no memory. */
+    private static HttpResponse.BodyHandler<String> firstBytes(int max) {
+        return info -> {
+            ByteArrayOutputStream kept = new ByteArrayOutputStream();
+            return HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofByteArrayConsumer(chunk -> chunk.ifPresent(b -> {
+                int room = max - kept.size();
+                if (room > 0) {
+                    kept.write(b, 0, Math.min(room, b.length));
+                }
+            })), ignored -> kept.toString(StandardCharsets.UTF_8));
+        };
+    }
+
+    private static String describe(Throwable e) {
+        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() / 1000.0 + " s";
     }
 
     private Instant lastSent(String key) {

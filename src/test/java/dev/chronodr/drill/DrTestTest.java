@@ -71,6 +71,13 @@ class DrTestTest {
                 .map(r -> (String) r.get("datname")).toList();
     }
 
+    /** Scratch databases carrying a drill's mark (comment with its token). */
+    private List<String> markedScratchDatabases() {
+        return pg.query("postgres", "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE 'chrono-dr dr-test scratch %'"
+                + " AND shobj_description(oid, 'pg_database') <> '" + ScratchDatabase.KEPT + "'").stream()
+                .map(r -> (String) r.get("datname")).toList();
+    }
+
     @Test
     void passingDrillWritesReportsAndLeavesNothing() throws Exception {
         Path repo = dir.resolve("repo");
@@ -111,6 +118,9 @@ class DrTestTest {
         // --latest takes only a backup that passes its checksum check now: the damaged one is named, never restored.
         assertTrue(firstStep.contains("FAILED") && firstStep.contains("damaged: database.dump.zst: SHA-256"), "failing step first: " + r.out());
         assertFalse(r.out().contains("restore  "), r.out());
+        String headline = r.out().lines().findFirst().orElseThrow();
+        assertFalse(headline.contains("restored"), "nothing was restored: " + r.out());
+        assertTrue(headline.contains(", no restore attempted in "), r.out());
         assertEquals(List.of(), scratchDatabases());
     }
 
@@ -165,20 +175,23 @@ class DrTestTest {
             pb.environment().putAll(env());
             Process p = pb.start();
             long deadline = System.nanoTime() + 60_000_000_000L;
-            while (scratchDatabases().isEmpty() && p.isAlive() && System.nanoTime() < deadline) {
+            while (markedScratchDatabases().isEmpty() && p.isAlive() && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
             assertTrue(p.isAlive(), "the drill was still restoring when killed");
+            assertEquals(1, ScratchRecord.all(repo).size(), "the drill recorded its scratch database in the repository");
             p.destroyForcibly();
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
             List<String> left = scratchDatabases();
             assertEquals(1, left.size(), "kill -9 skips every cleanup");
+            assertEquals(left, markedScratchDatabases(), "the leftover carries its drill's mark");
 
             // --keep survives later drills; the killed drill's leftover does not.
             CliRun kept = drill(repo, "--latest", "--keep", "--format", "json");
             assertEquals(0, kept.exitCode(), kept.toString());
             assertEquals(1, kept.json().get("leftovers_removed").size(), kept.toString());
             assertEquals(left.get(0), kept.json().get("leftovers_removed").get(0).asText());
+            assertEquals(List.of(), ScratchRecord.all(repo), "the swept leftover's record goes with it; --keep leaves none");
             String keptName = kept.json().get("scratch_database").asText();
             CliRun again = drill(repo, "--latest", "--format", "json");
             assertEquals(0, again.exitCode(), again.toString());
@@ -188,5 +201,65 @@ class DrTestTest {
         } finally {
             pg.execute(DB, "DROP TABLE IF EXISTS bulk");
         }
+    }
+
+    @Test
+    void aUsersDatabaseWithAScratchLikeNameSurvivesTheDrillAndItsSweep() throws Exception {
+        String lookalike = DB + "_dr_test_20240101_120000";
+        pg.createDatabase(lookalike);
+        try {
+            pg.execute(lookalike, "CREATE TABLE orders AS SELECT g AS id FROM generate_series(1, 42) g");
+            Path repo = dir.resolve("repo-lookalike");
+            // A record naming it (as a drill killed before it could mark its scratch would leave) is no proof either.
+            Files.createDirectories(repo.resolve(".drill"));
+            Files.writeString(repo.resolve(".drill/00ff.json"), """
+                    {"token": "00ff", "scratch": "%s", "database": "%s", "server": "127.0.0.1:%d", "created_at": "2024-01-01T12:00:00Z"}
+                    """.formatted(lookalike, DB, pg.port()));
+            CliRun r = drill(repo, "--format", "json");
+            assertEquals(0, r.exitCode(), r.toString());
+            assertEquals(0, r.json().get("leftovers_removed").size(), r.toString());
+            assertEquals(1, r.json().get("leftovers_left_alone").size(), r.toString());
+            assertTrue(r.json().at("/leftovers_left_alone/0").asText().startsWith(lookalike + ": "), r.toString());
+            CliRun again = drill(repo, "--latest");
+            assertEquals(0, again.exitCode(), again.toString());
+            assertEquals(42L, ((Number) pg.scalar(lookalike, "SELECT count(*) FROM orders")).longValue(), "the user's data is untouched");
+            assertEquals(List.of(), ScratchRecord.all(repo));
+        } finally {
+            pg.execute("postgres", "DROP DATABASE IF EXISTS \"" + lookalike + "\" WITH (FORCE)");
+        }
+    }
+
+    @Test
+    void aDatabaseWithA60ByteMultiByteNameCanBeDrilledTwiceInARow() {
+        String jp = "日本語のデータベース名前長い試験用データ"; // 20 characters, 60 bytes of UTF-8
+        assertEquals(60, jp.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        pg.createDemoDatabase(jp);
+        try {
+            Path repo = dir.resolve("repo-jp");
+            for (int i = 0; i < 2; i++) {
+                CliRun r = drill(repo, "-d", jp, "--format", "json");
+                assertEquals(0, r.exitCode(), "drill " + (i + 1) + ": " + r);
+                String scratch = r.json().get("scratch_database").asText();
+                assertTrue(scratch.getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= 63, scratch);
+                assertEquals(0L, ((Number) pg.scalar("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE '日本語%' AND datname <> '"
+                        + jp + "'")).longValue(), "scratch database removed after drill " + (i + 1));
+            }
+        } finally {
+            pg.execute("postgres", "DROP DATABASE IF EXISTS \"" + jp + "\" WITH (FORCE)");
+        }
+    }
+
+    @Test
+    void aBackupIdThatIsNotInTheRepositoryIsAUsageError() {
+        Path repo = dir.resolve("repo-missing-id");
+        for (String id : List.of("../../etc", "drill_app-full-20240101T000000Z")) {
+            CliRun r = drill(repo, "--backup-id", id);
+            assertEquals(64, r.exitCode(), r.toString());
+            assertEquals("", r.out(), "no drill report: nothing ran");
+            assertEquals(1, r.err().strip().lines().filter(l -> !l.startsWith("hint:") && !l.startsWith("  ")).count(), r.err());
+            assertTrue(r.err().contains("no backup '" + id + "'"), r.err());
+            assertFalse(r.err().contains("restored"), r.err());
+        }
+        assertEquals(List.of(), scratchDatabases());
     }
 }

@@ -1,0 +1,102 @@
+package dev.chronodr.drill;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.report.Json;
+import dev.chronodr.repo.Repository;
+
+/**
+ * What a drill wrote down in the repository (REPO/.drill/TOKEN.json) before its scratch
+ * database existed: the name, the server, and the random token that the database's
+ * comment carries. A later drill drops a leftover only when the database on that server
+ * has this name and carries this token.
+ */
+record ScratchRecord(String token, String scratch, String database, String server, OffsetDateTime createdAt) {
+    private static final Logger log = LoggerFactory.getLogger(ScratchRecord.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    static final String DIR = ".drill";
+
+    static ScratchRecord create(String scratch, String database, String server, OffsetDateTime at) {
+        byte[] b = new byte[16];
+        RANDOM.nextBytes(b);
+        return new ScratchRecord(HexFormat.of().formatHex(b), scratch, database, server, at);
+    }
+
+    static Path dir(Path repoRoot) {
+        return repoRoot.resolve(DIR);
+    }
+
+    /** Written (private, fsynced, renamed into place) before the scratch database is created. */
+    void write(Path repoRoot) {
+        Path dir = dir(repoRoot);
+        try {
+            new Repository(repoRoot).ensureExists();
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(Repository.DIR_MODE));
+            Files.setPosixFilePermissions(dir, Repository.DIR_MODE);
+            Path tmp = Files.createTempFile(dir, ".tmp-", ".json", PosixFilePermissions.asFileAttribute(Repository.FILE_MODE));
+            try {
+                Files.write(tmp, Json.mapper().writeValueAsBytes(this));
+                Repository.fsync(tmp);
+                Files.move(tmp, file(repoRoot), StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot record the drill's scratch database in " + dir + ": " + e.getMessage(),
+                    "the drill records what it creates before creating it; check the repository's permissions and free space");
+        }
+    }
+
+    Path file(Path repoRoot) {
+        return dir(repoRoot).resolve(token + ".json");
+    }
+
+    void delete(Path repoRoot) {
+        try {
+            Files.deleteIfExists(file(repoRoot));
+        } catch (IOException e) {
+            log.warn("cannot remove {}: {}", file(repoRoot), e.getMessage());
+        }
+    }
+
+    /** Every readable record of the repository; unreadable ones are skipped with a warning (never acted on). */
+    static List<ScratchRecord> all(Path repoRoot) {
+        List<ScratchRecord> out = new ArrayList<>();
+        Path dir = dir(repoRoot);
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.json")) {
+            for (Path p : ds) {
+                if (p.getFileName().toString().startsWith(".")) {
+                    continue;
+                }
+                try {
+                    ScratchRecord r = Json.mapper().readValue(p.toFile(), ScratchRecord.class);
+                    if (r.token() != null && r.scratch() != null && p.getFileName().toString().equals(r.token() + ".json")) {
+                        out.add(r);
+                    }
+                } catch (IOException e) {
+                    log.warn("ignoring unreadable drill record {}: {}", p, e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            log.warn("cannot list {}: {}", dir, e.getMessage());
+        }
+        return out;
+    }
+}
