@@ -128,53 +128,93 @@ public final class PitrRestoreService {
         }
     }
 
+    /**
+     * Everything that can be checked is checked before anything is written: the port, the
+     * target, the directories (new, empty, or with --force-clean left by a failed restore)
+     * and the WAL to replay. Each directory is marked first ({@link RestoreMark}); a failed
+     * restore leaves its files (the server log among them) and says how to retry.
+     */
     public PitrRestoreResult restore(PitrRestoreRequest req) {
         long t0 = System.nanoTime();
+        ServerPort.requireFree(req.port());
         List<String> warnings = new ArrayList<>();
         PitrCatalog catalog = PitrCatalog.of(req.repo());
         PhysicalBackupInfo base = choose(catalog, req.target(), warnings);
         Path bin = binDir(req.binDir(), base.serverVersionNum() / 10000);
         Path data = req.dataDir().toAbsolutePath().normalize();
         Path dir = catalog.baseDir(base);
-        Map<PhysicalBackupInfo.Tablespace, Path> spaces = tablespaceDirs(base, dir, req.tablespaceMap(), data);
-        requireEmpty(data, "--data-dir " + data); // before the scan, which can take a while
+        Map<PhysicalBackupInfo.Tablespace, Path> spaces = tablespaceDirs(base, dir, req.tablespaceMap(), data, req.forceClean());
+        requireUsable(data, "--data-dir " + data, req.forceClean()); // before the scan, which can take a while
         requireRecordedTablespaces(base, dir);
         ReplayedTablespaces.Scan scan = new ReplayedTablespaces(runner, bin, base.serverVersionNum() / 10000).scan(catalog, base, req.target());
-        List<Path> replayDirs = ReplayedTablespaces.requireUnused(scan.created(), data, spaces.values());
-        prepareEmpty(data, "--data-dir " + data);
-        spaces.forEach((ts, d) -> prepareEmpty(d, "tablespace " + ts.name() + "'s directory " + d));
-        for (Path p : replayDirs) {
-            warnings.add("the WAL replayed creates a tablespace at " + p + (Files.exists(p)
-                    ? ", an empty directory: made the postgres OS user's, mode 0700, for recovery"
-                    : ", which did not exist: made it, empty, for recovery"));
-            prepareEmpty(p, "directory " + p);
+        List<Path> replayDirs = ReplayedTablespaces.requireUnused(scan.created(), data, spaces.values(), req.forceClean());
+        ServerPort.requireFree(req.port()); // again: the scan can take minutes
+
+        // from here on the restore writes: every directory is marked before it is filled
+        String id = RestoreMark.newId();
+        Map<Path, String> written = new LinkedHashMap<>();
+        written.put(data, "--data-dir " + data);
+        spaces.forEach((ts, d) -> written.put(d, "tablespace " + ts.name() + "'s directory " + d));
+        replayDirs.forEach(p -> written.put(p, "directory " + p));
+        try {
+            for (var w : written.entrySet()) {
+                if (req.forceClean()) {
+                    RestoreMark.clean(w.getKey(), w.getValue());
+                }
+                boolean existed = Files.exists(w.getKey());
+                prepareEmpty(w.getKey(), w.getValue());
+                RestoreMark.write(w.getKey(), id);
+                if (replayDirs.contains(w.getKey())) {
+                    warnings.add("the WAL replayed creates a tablespace at " + w.getKey() + (existed
+                            ? ", an empty directory: made the postgres OS user's, mode 0700, for recovery"
+                            : ", which did not exist: made it, empty, for recovery"));
+                }
+            }
+            long tFiles = System.nanoTime();
+            extract(dir.resolve(findBaseFile(dir)), data);
+            extractWal(dir, data);
+            for (var ts : spaces.entrySet()) {
+                extract(dir.resolve(findTar(dir, ts.getKey().tarName()).orElseThrow()), ts.getValue());
+            }
+            writeTablespaceMap(data, spaces);
+            long filesMs = (System.nanoTime() - tFiles) / 1_000_000;
+            long tRecovery = System.nanoTime();
+            writeRecoverySettings(data, req, base, scan.lastSegment());
+            handOver(data);
+            spaces.values().forEach(PitrRestoreService::handOver);
+            replayDirs.forEach(PitrRestoreService::handOver);
+            Path log = data.resolve("pitr-restore.log");
+            start(bin, data, log, req);
+            waitForPromotion(bin, data, log, req.timeout());
+            written.keySet().forEach(RestoreMark::remove); // the recovered cluster is the user's now
+            String text = readLog(log);
+            return new PitrRestoreResult(req.target().toString(), base.id(), base.stopTime(), data.toString(), req.port(),
+                    match(STOPPING, text), match(LAST_TX, text), match(NEW_TLI, text), (System.nanoTime() - t0) / 1_000_000,
+                    filesMs, (System.nanoTime() - tRecovery) / 1_000_000, log.toString(), warnings);
+        } catch (ChronoException e) {
+            throw new ChronoException(e.exitCode(), e.getMessage(), retryHint(e.hint(), written.keySet()), e);
         }
-        long tFiles = System.nanoTime();
-        extract(dir.resolve(findBaseFile(dir)), data);
-        extractWal(dir, data);
-        for (var ts : spaces.entrySet()) {
-            extract(dir.resolve(findTar(dir, ts.getKey().tarName()).orElseThrow()), ts.getValue());
-        }
-        writeTablespaceMap(data, spaces);
-        long filesMs = (System.nanoTime() - tFiles) / 1_000_000;
-        long tRecovery = System.nanoTime();
-        writeRecoverySettings(data, req, base, scan.lastSegment());
-        handOver(data);
-        spaces.values().forEach(PitrRestoreService::handOver);
-        replayDirs.forEach(PitrRestoreService::handOver);
-        Path log = data.resolve("pitr-restore.log");
+    }
+
+    private static String retryHint(String hint, java.util.Collection<Path> dirs) {
+        String retry = "to retry, run the same command with --force-clean: it empties " + String.join(", ", dirs.stream().map(Path::toString).toList())
+                + ", which this restore wrote and marked";
+        return hint == null ? retry : hint + "; " + retry;
+    }
+
+    private void start(Path bin, Path data, Path log, PitrRestoreRequest req) {
         try {
             serverCommand(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", log.toString(), "-w",
                     "-t", String.valueOf(req.timeout().toSeconds()), "start"), req.timeout().plusSeconds(30));
         } catch (ChronoException e) {
+            String text = readLog(log);
+            if (ServerPort.logSaysBusy(text)) {
+                throw ServerPort.inUse(req.port(), "taken after the check: " + lastFatal(log).orElse("see " + log));
+            }
+            boolean recoveryEnded = text.contains("recovery ended before configured recovery target was reached");
             throw ChronoException.failed("recovery did not start or stopped early: " + lastFatal(log).orElse(e.getMessage()),
-                    "see " + log + "; the target may lie beyond the archived WAL", e);
+                    "see " + log + (recoveryEnded ? "; the target lies beyond the archived WAL" : ""), e);
         }
-        waitForPromotion(bin, data, log, req.timeout());
-        String text = readLog(log);
-        return new PitrRestoreResult(req.target().toString(), base.id(), base.stopTime(), data.toString(), req.port(),
-                match(STOPPING, text), match(LAST_TX, text), match(NEW_TLI, text), (System.nanoTime() - t0) / 1_000_000,
-                filesMs, (System.nanoTime() - tRecovery) / 1_000_000, log.toString(), warnings);
     }
 
     private Path binDir(Path given, int major) {
@@ -189,16 +229,21 @@ public final class PitrRestoreService {
                 "no PostgreSQL " + major + " server programs (pg_ctl, postgres) on this machine", ServerBinaries.INSTALL_HINT));
     }
 
-    private static void requireEmpty(Path dir, String what) {
-        if (hasFiles(dir)) {
-            throw ChronoException.usage(what + " is not empty", "give a new or empty directory; chrono-dr never overwrites a data directory");
-        }
+    /**
+     * Refuses a directory the restore may not write into (see {@link RestoreMark#refusal}):
+     * a directory in use is bad input (64); one --force-clean may not empty, a refused action (1).
+     */
+    static void requireUsable(Path dir, String what, boolean forceClean) {
+        RestoreMark.refusal(dir, what, forceClean).ifPresent(why -> {
+            throw forceClean ? ChronoException.failed(why, "give a new or empty directory; nothing was deleted")
+                    : ChronoException.usage(why, "give a new or empty directory; chrono-dr never overwrites a data directory");
+        });
     }
 
     private static void prepareEmpty(Path data, String what) {
         try {
             if (Files.exists(data)) {
-                requireEmpty(data, what);
+                requireUsable(data, what, false);
             } else {
                 Files.createDirectories(data.getParent());
                 Files.createDirectory(data);
@@ -226,6 +271,11 @@ public final class PitrRestoreService {
      * tablespace is never written over).
      */
     static Map<PhysicalBackupInfo.Tablespace, Path> tablespaceDirs(PhysicalBackupInfo base, Path backupDir, Map<String, Path> map, Path data) {
+        return tablespaceDirs(base, backupDir, map, data, false);
+    }
+
+    static Map<PhysicalBackupInfo.Tablespace, Path> tablespaceDirs(PhysicalBackupInfo base, Path backupDir, Map<String, Path> map, Path data,
+                                                                  boolean forceClean) {
         List<String> names = base.tablespaces().stream().map(PhysicalBackupInfo.Tablespace::name).toList();
         for (String name : map.keySet()) {
             if (!names.contains(name)) {
@@ -254,12 +304,9 @@ public final class PitrRestoreService {
                 throw ChronoException.usage("tablespace directory " + dir + " has a line break in its name or is too long for PostgreSQL", hint);
             }
             String where = given != null ? "" : " (where it was; the live server's while that runs)";
-            if (Files.exists(dir) && !Files.isDirectory(dir)) {
-                throw ChronoException.usage("tablespace " + ts.name() + "'s directory " + dir + where + " is a file", hint);
-            }
-            if (hasFiles(dir)) {
-                throw ChronoException.usage("tablespace " + ts.name() + "'s directory " + dir + where + " is not empty", hint);
-            }
+            RestoreMark.refusal(dir, "tablespace " + ts.name() + "'s directory " + dir + where, forceClean).ifPresent(why -> {
+                throw forceClean ? ChronoException.failed(why, hint + "; nothing was deleted") : ChronoException.usage(why, hint);
+            });
             dirs.put(ts, dir);
         }
         return dirs;
