@@ -6,9 +6,14 @@ import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
 
-/** The archiving settings: what they are, what they should be, and whether a restart is due. */
+/**
+ * The archiving settings: what they are, what they should be, and whether a restart is due;
+ * the archive, the server's OS user (null: not on this host) and what keeps it from
+ * writing there ({@code problems}: exit 1).
+ */
 public record PitrSetupResult(String archiveCommand, int rpoMinutes, boolean applied, List<Setting> settings,
-                              boolean restartRequired, List<String> notes) implements CommandResult {
+                              boolean restartRequired, String archive, String serverOsUser, List<String> notes,
+                              List<String> problems) implements CommandResult {
 
     /** {@code needsRestart}: the value only takes effect at server start (pg_settings.context = postmaster). */
     public record Setting(String name, String current, String wanted, boolean change, boolean needsRestart, boolean pendingRestart) {
@@ -16,7 +21,7 @@ public record PitrSetupResult(String archiveCommand, int rpoMinutes, boolean app
 
     @Override
     public ExitCode exitCode() {
-        return ExitCode.OK;
+        return problems.isEmpty() ? ExitCode.OK : ExitCode.FAILED;
     }
 
     @Override
@@ -34,6 +39,7 @@ public record PitrSetupResult(String archiveCommand, int rpoMinutes, boolean app
                     + "or docker compose restart postgres).");
         }
         notes.forEach(n -> out.line("Note: " + n));
+        problems.forEach(p -> out.line("Problem: " + p));
     }
 
     private static String quoteIfNeeded(String v) {
