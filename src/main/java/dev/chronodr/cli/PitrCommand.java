@@ -30,8 +30,8 @@ public final class PitrCommand implements Runnable {
             description = {"Show (or with --apply, set through ALTER SYSTEM) the settings for continuous WAL archiving:",
                     "wal_level, archive_mode, archive_command (chrono-dr wal-push) and archive_timeout sized from the RPO.",
                     "Says which changes need a server restart. Run as root for a server on this host, --apply also gives",
-                    "REPO/wal to the server's OS user. Exit 0 done, 1 failed or the server could not write the archive,",
-                    "2 cannot connect, 64 bad input."})
+                    "REPO/wal to the server's OS user, or refuses when it cannot. Exit 0 done, 1 failed (the server's",
+                    "OS user cannot be given the archive; nothing changed), 2 cannot connect, 64 bad input."})
     static final class Setup extends BaseCommand {
         @Mixin
         ConnectionOptions connection;

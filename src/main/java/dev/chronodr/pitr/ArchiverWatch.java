@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -135,5 +136,101 @@ final class ArchiverWatch {
             PhysicalBackupService.sleep(50);
         }
         progress.done();
+    }
+
+    /**
+     * With -X none (no free WAL sender, pg_basebackup 12-14, through a container) the server
+     * itself waits, inside pg_basebackup, until the WAL up to the backup's end is archived,
+     * and with no limit. While pg_basebackup runs, this watches for that wait (phase
+     * "waiting for WAL archiving" of the WAL sender whose BASE_BACKUP carries our label),
+     * shows it, and when the archiver is failing ends that WAL sender, so pg_basebackup
+     * fails and {@link ServerWait#reason()} says why. The connection is the backup's own,
+     * idle until {@link ServerWait#close()} has joined the thread.
+     */
+    ServerWait watchServerWait(String label, Progress progress) {
+        return new ServerWait(label, progress);
+    }
+
+    private static final String WAITING_SENDER = """
+            SELECT p.pid FROM pg_catalog.pg_stat_progress_basebackup p JOIN pg_catalog.pg_stat_activity a USING (pid)
+             WHERE lower(p.phase) LIKE 'waiting for wal archiving%' AND position(? in a.query) > 0
+            """;
+
+    final class ServerWait implements AutoCloseable {
+        private final AtomicReference<String> reason = new AtomicReference<>();
+        private final Thread thread;
+        private volatile boolean done;
+
+        private ServerWait(String label, Progress progress) {
+            thread = new Thread(() -> watch("'" + label + "'", progress), "chrono-dr-archiver-watch");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        /** Why the server's wait was ended: the archiver's failure. */
+        Optional<String> reason() {
+            return Optional.ofNullable(reason.get());
+        }
+
+        private void watch(String quotedLabel, Progress progress) {
+            long t0 = 0;
+            long nextLog = 0;
+            while (!done && reason.get() == null) {
+                try (var ps = conn.prepareStatement(WAITING_SENDER)) {
+                    ps.setString(1, quotedLabel);
+                    Integer pid = null;
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            pid = rs.getInt(1);
+                        }
+                    }
+                    if (pid != null) {
+                        long clock = System.nanoTime();
+                        t0 = t0 == 0 ? clock : t0;
+                        State now = read(conn).orElse(null);
+                        String line = String.format(Locale.ROOT, "the server waits for the WAL up to this backup's end to be archived (%d s): archiver %s",
+                                (clock - t0) / 1_000_000_000L, now == null ? "state unknown" : now.describe());
+                        progress.update(line);
+                        if (clock - t0 >= Duration.ofSeconds(10).toNanos() && clock >= nextLog) {
+                            LOG.warn(line);
+                            nextLog = clock + Duration.ofMinutes(1).toNanos();
+                        }
+                        Optional<String> why = failing(start, now, "FFFFFFFFFFFFFFFFFFFFFFFF");
+                        if (why.isPresent()) {
+                            reason.set(why.get());
+                            try (var kill = conn.prepareStatement("SELECT pg_catalog.pg_terminate_backend(?)")) {
+                                kill.setInt(1, pid); // pg_terminate_backend(integer)
+                                kill.execute();
+                            }
+                        }
+                    }
+                } catch (SQLException e) {
+                    if (reason.get() != null) {
+                        LOG.warn("could not stop the base backup's WAL sender: {}", e.getMessage());
+                    }
+                    // otherwise: the watch goes on without this reading
+                }
+                sleepQuietly();
+            }
+        }
+
+        private void sleepQuietly() {
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                done = true;
+            }
+        }
+
+        @Override
+        public void close() {
+            done = true;
+            thread.interrupt();
+            try {
+                thread.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 }

@@ -166,9 +166,24 @@ public final class PhysicalBackupService {
         boolean committed = false;
         try {
             Path base = staged.resolve(PhysicalBackupInfo.BASE_FILE + compression.suffix());
-            Received got = direct(tools)
-                    ? receiveDirect(tools, id, staged, base, compression, server.version().major() >= 15, cluster.walRoom(), t0)
-                    : receiveStream(tools, id, staged, base, compression, t0);
+            Received got;
+            try (ArchiverWatch.ServerWait serverWait = archiver.watchServerWait("chrono-dr " + id, progress)) {
+                try {
+                    got = direct(tools)
+                            ? receiveDirect(tools, id, staged, base, compression, server.version().major() >= 15, cluster.walRoom(), t0)
+                            : receiveStream(tools, id, staged, base, compression, t0);
+                } catch (ChronoException e) {
+                    serverWait.close(); // joined: its reason, if any, is final
+                    if (serverWait.reason().isPresent()) {
+                        progress.done();
+                        throw ChronoException.failed(serverWait.reason().get() + ": the server was waiting for WAL up to this backup's end "
+                                + "that will not reach " + new WalArchive(repo.root()).root() + ", so chrono-dr stopped the backup; "
+                                + "the backup is not kept", "the server log has archive_command's error; check that the OS user the server "
+                                + "runs as can write " + new WalArchive(repo.root()).root() + " (chrono-dr pitr setup --apply does that)", e);
+                    }
+                    throw e;
+                }
+            }
             progress.done();
             OffsetDateTime stopped = Clock.now();
             Repository.fsync(base);

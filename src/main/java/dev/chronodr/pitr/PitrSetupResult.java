@@ -8,12 +8,12 @@ import dev.chronodr.report.TextOutput;
 
 /**
  * The archiving settings: what they are, what they should be, and whether a restart is due;
- * the archive, the server's OS user (null: not on this host) and what keeps it from
- * writing there ({@code problems}: exit 1).
+ * the archive and the server's OS user (null: not on this host). What keeps that user
+ * from writing the archive refuses --apply; without it, it is a note.
  */
 public record PitrSetupResult(String archiveCommand, int rpoMinutes, boolean applied, List<Setting> settings,
-                              boolean restartRequired, String archive, String serverOsUser, List<String> notes,
-                              List<String> problems) implements CommandResult {
+                              boolean restartRequired, String archive, String serverOsUser, List<String> notes)
+        implements CommandResult {
 
     /** {@code needsRestart}: the value only takes effect at server start (pg_settings.context = postmaster). */
     public record Setting(String name, String current, String wanted, boolean change, boolean needsRestart, boolean pendingRestart) {
@@ -21,7 +21,7 @@ public record PitrSetupResult(String archiveCommand, int rpoMinutes, boolean app
 
     @Override
     public ExitCode exitCode() {
-        return problems.isEmpty() ? ExitCode.OK : ExitCode.FAILED;
+        return ExitCode.OK;
     }
 
     @Override
@@ -39,7 +39,6 @@ public record PitrSetupResult(String archiveCommand, int rpoMinutes, boolean app
                     + "or docker compose restart postgres).");
         }
         notes.forEach(n -> out.line("Note: " + n));
-        problems.forEach(p -> out.line("Problem: " + p));
     }
 
     private static String quoteIfNeeded(String v) {

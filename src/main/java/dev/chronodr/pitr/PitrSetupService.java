@@ -81,8 +81,9 @@ public final class PitrSetupService {
                 out.add(new PitrSetupResult.Setting(e.getKey(), before.value(), e.getValue(), change, needsRestart, pending));
             }
             notes.addAll(archive.notes());
+            archive.problems().forEach(p -> notes.add("--apply would refuse: " + p));
             return new PitrSetupResult(command, req.rpoMinutes(), req.apply(), out, restart, new WalArchive(req.repo()).root().toString(),
-                    archive.serverUser(), notes, archive.problems());
+                    archive.serverUser(), notes);
         } catch (SQLException e) {
             throw ChronoException.failed("pitr setup: " + e.getMessage(),
                     e.getMessage() != null && e.getMessage().contains("permission") ? "ALTER SYSTEM needs a superuser" : null, e);

@@ -83,6 +83,40 @@ class ArchiverFailureTest {
     }
 
     @Test
+    void whenTheServerItselfWaitsForTheArchiveTheBackupIsStoppedWithinSeconds() throws Exception {
+        // one WAL sender: no room to stream the WAL beside the backup, so -X none, and the server waits (with no limit of its own)
+        LocalCluster one = LocalCluster.create(tmp.resolve("pg-one-sender"), pg.bin(), Secret.of("one-" + System.nanoTime()),
+                LocalCluster.Options.defaults()
+                        .withSetting("archive_mode", "on")
+                        .withSetting("archive_command", "'false'")
+                        .withSetting("max_wal_senders", "1")
+                        .withSetting("wal_level", "replica"), runner);
+        var pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            one.start();
+            Map<String, String> env = new HashMap<>(dev.chronodr.testing.PgCluster.wrap(one).env("postgres"));
+            long t0 = System.nanoTime();
+            var run = pool.submit(() -> CliRun.run(env, tmp, "backup", "--type", "physical", "--repo", tmp.resolve("repo-none").toString()));
+            CliRun r;
+            try {
+                r = run.get(90, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new AssertionError("the backup still waits after 90 s");
+            }
+            long seconds = Duration.ofNanos(System.nanoTime() - t0).toSeconds();
+            assertEquals(1, r.exitCode(), r::toString);
+            assertTrue(seconds < 30, "gave up after " + seconds + " s");
+            // "stopped the backup": the server's own wait (-X none) was ended, not chrono-dr's
+            assertTrue(r.err().contains("archiver is failing") && r.err().contains("chrono-dr stopped the backup"), r::toString);
+            CliRun list = CliRun.run(env, tmp, "list", "--repo", tmp.resolve("repo-none").toString(), "--format", "json");
+            assertEquals(0, list.json().get("backups").size(), list::toString);
+        } finally {
+            one.remove(); // ends a backup left waiting, if any
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void oneFailureFollowedByASuccessIsNotAFailingArchiver() {
         OffsetDateTime t = OffsetDateTime.parse("2026-01-01T10:00:00Z");
         ArchiverWatch.State start = new ArchiverWatch.State(10, "000000010000000000000003", t.minusMinutes(1), 2, null, null, t);
