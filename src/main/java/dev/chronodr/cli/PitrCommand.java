@@ -29,7 +29,9 @@ public final class PitrCommand implements Runnable {
     @Command(name = "setup", sortOptions = false,
             description = {"Show (or with --apply, set through ALTER SYSTEM) the settings for continuous WAL archiving:",
                     "wal_level, archive_mode, archive_command (chrono-dr wal-push) and archive_timeout sized from the RPO.",
-                    "Says which changes need a server restart. Exit 0 done, 1 failed, 2 cannot connect, 64 bad input."})
+                    "Says which changes need a server restart. Run as root for a server on this host, --apply also gives",
+                    "REPO/wal to the server's OS user, or refuses when it cannot. Exit 0 done, 1 failed (the server's",
+                    "OS user cannot be given the archive; nothing changed), 2 cannot connect, 64 bad input."})
     static final class Setup extends BaseCommand {
         @Mixin
         ConnectionOptions connection;
@@ -53,7 +55,7 @@ public final class PitrCommand implements Runnable {
                 throw ChronoException.usage("--command must start with an absolute path, got '" + launcher.get(0) + "'",
                         "the server runs archive_command without your PATH");
             }
-            return new PitrSetupService().setup(target.connection(),
+            return new PitrSetupService(cli().processRunner()).setup(target.connection(),
                     new PitrSetupRequest(target.repo(), rpo, launcher, apply));
         }
     }

@@ -25,7 +25,8 @@ import dev.chronodr.report.CommandResult;
 
 @Command(name = "restore", sortOptions = false,
         description = {"Restore a base backup into a new data directory, replay archived WAL to the target, promote and start it.",
-                "Exit 0 recovered and running, 1 failed, 3 server programs missing, 64 bad input or a target outside the window."})
+                "Exit 0 recovered and running, 1 failed (port in use, recovery failed: retry with --force-clean),",
+                "3 server programs missing, 64 bad input, a target outside the window or a directory not empty."})
 final class PitrRestoreCommand extends BaseCommand {
     static final class Targets {
         @Option(names = "--point-in-time", paramLabel = "TIMESTAMP",
@@ -48,8 +49,11 @@ final class PitrRestoreCommand extends BaseCommand {
     @Option(names = "--data-dir", required = true, paramLabel = "DIR", description = "New or empty directory for the recovered cluster.")
     String dataDir;
 
-    @Option(names = "--port", required = true, paramLabel = "PORT", description = "Port for the recovered server (beside the live one).")
+    @Option(names = "--port", required = true, paramLabel = "PORT", description = "Port for the recovered server (beside the live one); checked free first.")
     int port;
+
+    @Option(names = "--force-clean", description = "Retry after a failed restore: first empty the directories it left (marked by chrono-dr), and only those.")
+    boolean forceClean;
 
     @Option(names = "--tablespace-map", paramLabel = "NAME=DIR",
             description = "Restore tablespace NAME into DIR (new or empty); repeatable. Unmapped ones go back where they were, which must be empty.")
@@ -75,12 +79,12 @@ final class PitrRestoreCommand extends BaseCommand {
     protected CommandResult execute() {
         Path repoDir = new TargetResolver(cli().env()).resolve(new ConnectionRequest(null, null, null, null, null, null, config, target,
                 null, null, null, null, repo, false)).repo();
-        return recover(cli(), targets, dataDir, port, repoDir, command, timeout, tablespaceMap);
+        return recover(cli(), targets, dataDir, port, repoDir, command, timeout, tablespaceMap, forceClean);
     }
 
     /** Shared with {@code restore --point-in-time}: parse the target, then restore, replay and promote. */
     static CommandResult recover(Cli cli, Targets targets, String dataDir, int port, Path repoDir, String command, int timeout,
-                                 Map<String, String> tablespaceMap) {
+                                 Map<String, String> tablespaceMap, boolean forceClean) {
         if (port < 1 || port > 65535) {
             throw ChronoException.usage("--port " + port + " is out of range", null);
         }
@@ -109,7 +113,7 @@ final class PitrRestoreCommand extends BaseCommand {
             spaces.put(name, cli.env().resolve(dir));
         });
         return new PitrRestoreService(cli.processRunner(), cli.env()).restore(new PitrRestoreRequest(repoDir, t,
-                cli.env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout), spaces));
+                cli.env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout), spaces, forceClean));
     }
 
     static OffsetDateTime parseTime(String s) {

@@ -46,6 +46,9 @@ public final class RestoreCommand extends BaseCommand {
     @Option(names = "--tablespace-map", paramLabel = "NAME=DIR", description = "Point-in-time: restore tablespace NAME into DIR (new or empty); repeatable.")
     Map<String, String> tablespaceMap = new LinkedHashMap<>();
 
+    @Option(names = "--force-clean", description = "Point-in-time: first empty the directories a failed restore left (marked by chrono-dr), and only those.")
+    boolean forceClean;
+
     static final class Source {
         @Option(names = "--latest", required = true,
                 description = "The newest full backup of the database that passes a checksum check now; damaged newer ones are named and passed over.")
@@ -98,10 +101,10 @@ public final class RestoreCommand extends BaseCommand {
                         "e.g. --data-dir /var/lib/postgresql/recovered -p 5433");
             }
             Target t = new TargetResolver(cli().env()).resolve(connection.request());
-            return PitrRestoreCommand.recover(cli(), pointInTime, dataDir, connection.port, t.repo(), command, timeout, tablespaceMap);
+            return PitrRestoreCommand.recover(cli(), pointInTime, dataDir, connection.port, t.repo(), command, timeout, tablespaceMap, forceClean);
         }
-        if (dataDir != null || command != null || !tablespaceMap.isEmpty()) {
-            throw ChronoException.usage("--data-dir, --command and --tablespace-map apply to point-in-time recovery only",
+        if (dataDir != null || command != null || !tablespaceMap.isEmpty() || forceClean) {
+            throw ChronoException.usage("--data-dir, --command, --tablespace-map and --force-clean apply to point-in-time recovery only",
                     "add --point-in-time, --target-lsn, --target-name or --target-immediate, or drop them to restore a logical backup");
         }
         if (source == null) {

@@ -36,25 +36,23 @@ public final class IncrementalBackupService {
         PhysicalBackupInfo base = PitrCatalog.of(repo.root()).newestBase().orElseThrow(() -> ChronoException.failed(
                 "no base backup in " + repo.root() + ": an incremental backup needs one to apply to",
                 "take one first: chrono-dr backup --type physical"));
-        try (Connection c = Database.connect(target.connection()); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery(SWITCH)) {
-            rs.next();
-            if ("off".equals(rs.getString(4))) {
-                throw ChronoException.failed("WAL archiving is off on this server", "run 'chrono-dr pitr setup --apply' and restart PostgreSQL");
+        try (Connection c = Database.connect(target.connection()); Statement st = c.createStatement()) {
+            ArchiverWatch archiver = ArchiverWatch.start(c); // before the switch: the segment it closes is the one awaited
+            String lsn;
+            String file;
+            OffsetDateTime at;
+            try (ResultSet rs = st.executeQuery(SWITCH)) {
+                rs.next();
+                if ("off".equals(rs.getString(4))) {
+                    throw ChronoException.failed("WAL archiving is off on this server", "run 'chrono-dr pitr setup --apply' and restart PostgreSQL");
+                }
+                lsn = rs.getString(1);
+                file = rs.getString(2);
+                at = rs.getObject(3, OffsetDateTime.class);
             }
-            String lsn = rs.getString(1);
-            String file = rs.getString(2);
-            OffsetDateTime at = rs.getObject(3, OffsetDateTime.class);
             long t0 = System.nanoTime();
             WalArchive archive = new WalArchive(repo.root());
-            long deadline = t0 + archiveWait.toNanos();
-            while (!archive.contains(file)) {
-                if (System.nanoTime() > deadline) {
-                    throw ChronoException.failed("WAL segment " + file + " was not archived within " + archiveWait.toSeconds() + " s",
-                            "check archive_command (chrono-dr pitr setup) and the server log for archiver errors");
-                }
-                PhysicalBackupService.sleep(200);
-            }
+            archiver.await(archive, file, "closed by this incremental backup", archiveWait, dev.chronodr.core.Progress.NONE);
             String reason = "With WAL archiving every change is already archived as WAL; "
                     + "the segment in progress was closed and archived, so everything committed before " + at + " is recoverable"
                     + " from base backup " + base.id() + " plus the WAL archive.";

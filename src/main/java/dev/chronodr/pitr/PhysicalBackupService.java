@@ -65,7 +65,8 @@ import dev.chronodr.report.TextOutput;
  * container, {@code pg_basebackup -D - -X none} streams one tar to our stdin, which is
  * compressed and hashed here while parsed for backup_label and backup_manifest. Either
  * way the backup is committed only once its last segment is in the archive, so that
- * recovery can go on from its end.
+ * recovery can go on from its end ({@link ArchiverWatch}: the wait shows the archiver's
+ * state and ends early when the archiver fails).
  */
 public final class PhysicalBackupService {
     /** The repository groups backups per database; a base backup is the whole cluster. */
@@ -120,7 +121,7 @@ public final class PhysicalBackupService {
             repo.ensureExists();
             try (RepoLock lock = repo.lock(CLUSTER)) {
                 repo.removeLeftovers(CLUSTER);
-                return run(target, repo, server, tools, label, compression, cluster);
+                return run(target, repo, server, tools, label, compression, cluster, ArchiverWatch.start(conn));
             }
         } catch (SQLException e) {
             throw ChronoException.failed("base backup failed: " + e.getMessage(), null, e);
@@ -156,7 +157,7 @@ public final class PhysicalBackupService {
     }
 
     private PhysicalBackupResult run(Target target, Repository repo, ServerInfo server, PgTools tools, String label,
-                                     Compression compression, Cluster cluster) {
+                                     Compression compression, Cluster cluster, ArchiverWatch archiver) {
         int segSize = cluster.segSize();
         OffsetDateTime started = Clock.now();
         long t0 = System.nanoTime();
@@ -165,9 +166,24 @@ public final class PhysicalBackupService {
         boolean committed = false;
         try {
             Path base = staged.resolve(PhysicalBackupInfo.BASE_FILE + compression.suffix());
-            Received got = direct(tools)
-                    ? receiveDirect(tools, id, staged, base, compression, server.version().major() >= 15, cluster.walRoom(), t0)
-                    : receiveStream(tools, id, staged, base, compression, t0);
+            Received got;
+            try (ArchiverWatch.ServerWait serverWait = archiver.watchServerWait("chrono-dr " + id, progress)) {
+                try {
+                    got = direct(tools)
+                            ? receiveDirect(tools, id, staged, base, compression, server.version().major() >= 15, cluster.walRoom(), t0)
+                            : receiveStream(tools, id, staged, base, compression, t0);
+                } catch (ChronoException e) {
+                    serverWait.close(); // joined: its reason, if any, is final
+                    if (serverWait.reason().isPresent()) {
+                        progress.done();
+                        throw ChronoException.failed(serverWait.reason().get() + ": the server was waiting for WAL up to this backup's end "
+                                + "that will not reach " + new WalArchive(repo.root()).root() + ", so chrono-dr stopped the backup; "
+                                + "the backup is not kept", "the server log has archive_command's error; check that the OS user the server "
+                                + "runs as can write " + new WalArchive(repo.root()).root() + " (chrono-dr pitr setup --apply does that)", e);
+                    }
+                    throw e;
+                }
+            }
             progress.done();
             OffsetDateTime stopped = Clock.now();
             Repository.fsync(base);
@@ -204,7 +220,7 @@ public final class PhysicalBackupService {
                     startLsn.segment(startTli, segSize), stopSeg,
                     backupLabel != null ? labelTime(backupLabel, started) : started, stopped, segSize, server.version().num(),
                     cluster.tablespaces());
-            waitForArchive(new WalArchive(repo.root()), stopSeg);
+            archiver.await(new WalArchive(repo.root()), stopSeg, "the end of this base backup", archiveWait, progress);
 
             Path infoFile = staged.resolve(PhysicalBackupInfo.FILE_NAME);
             Json.mapper().writeValue(infoFile.toFile(), info);
@@ -478,20 +494,6 @@ public final class PhysicalBackupService {
         }
         return new FileEntry(f.getFileName().toString(), "tablespace", Files.size(f), raw, HexFormat.of().formatHex(sha.digest()),
                 compression.toString());
-    }
-
-    /** The backup is restorable only once the segment holding its end is in the archive. */
-    private void waitForArchive(WalArchive archive, String segment) {
-        long deadline = System.nanoTime() + archiveWait.toNanos();
-        while (!archive.contains(segment)) {
-            if (System.nanoTime() > deadline) {
-                throw ChronoException.failed("WAL segment " + segment + " (the end of this base backup) did not reach "
-                        + archive.root() + " within " + archiveWait.toSeconds() + " s; the backup is not kept",
-                        "check that archive_command is 'chrono-dr wal-push --repo " + archive.root().getParent()
-                                + " %p' (chrono-dr pitr setup) and the server log for archiver errors");
-            }
-            sleep(50);
-        }
     }
 
     static FileEntry plainEntry(Path f, String role) throws IOException {

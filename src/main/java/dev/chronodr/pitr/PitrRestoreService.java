@@ -128,53 +128,93 @@ public final class PitrRestoreService {
         }
     }
 
+    /**
+     * Everything that can be checked is checked before anything is written: the port, the
+     * target, the directories (new, empty, or with --force-clean left by a failed restore)
+     * and the WAL to replay. Each directory is marked first ({@link RestoreMark}); a failed
+     * restore leaves its files (the server log among them) and says how to retry.
+     */
     public PitrRestoreResult restore(PitrRestoreRequest req) {
         long t0 = System.nanoTime();
+        ServerPort.requireFree(req.port());
         List<String> warnings = new ArrayList<>();
         PitrCatalog catalog = PitrCatalog.of(req.repo());
         PhysicalBackupInfo base = choose(catalog, req.target(), warnings);
         Path bin = binDir(req.binDir(), base.serverVersionNum() / 10000);
         Path data = req.dataDir().toAbsolutePath().normalize();
         Path dir = catalog.baseDir(base);
-        Map<PhysicalBackupInfo.Tablespace, Path> spaces = tablespaceDirs(base, dir, req.tablespaceMap(), data);
-        requireEmpty(data, "--data-dir " + data); // before the scan, which can take a while
-        requireRecordedTablespaces(base, dir);
+        Map<PhysicalBackupInfo.Tablespace, Path> spaces = RestoredTablespaces.destinations(base, dir, req.tablespaceMap(), data, req.forceClean());
+        requireUsable(data, "--data-dir " + data, req.forceClean()); // before the scan, which can take a while
+        RestoredTablespaces.requireRecorded(base, dir);
         ReplayedTablespaces.Scan scan = new ReplayedTablespaces(runner, bin, base.serverVersionNum() / 10000).scan(catalog, base, req.target());
-        List<Path> replayDirs = ReplayedTablespaces.requireUnused(scan.created(), data, spaces.values());
-        prepareEmpty(data, "--data-dir " + data);
-        spaces.forEach((ts, d) -> prepareEmpty(d, "tablespace " + ts.name() + "'s directory " + d));
-        for (Path p : replayDirs) {
-            warnings.add("the WAL replayed creates a tablespace at " + p + (Files.exists(p)
-                    ? ", an empty directory: made the postgres OS user's, mode 0700, for recovery"
-                    : ", which did not exist: made it, empty, for recovery"));
-            prepareEmpty(p, "directory " + p);
+        List<Path> replayDirs = ReplayedTablespaces.requireUnused(scan.created(), data, spaces.values(), req.forceClean());
+        ServerPort.requireFree(req.port()); // again: the scan can take minutes
+
+        // from here on the restore writes: every directory is marked before it is filled
+        String id = RestoreMark.newId();
+        Map<Path, String> written = new LinkedHashMap<>();
+        written.put(data, "--data-dir " + data);
+        spaces.forEach((ts, d) -> written.put(d, "tablespace " + ts.name() + "'s directory " + d));
+        replayDirs.forEach(p -> written.put(p, "directory " + p));
+        try {
+            for (var w : written.entrySet()) {
+                if (req.forceClean()) {
+                    RestoreMark.clean(w.getKey(), w.getValue());
+                }
+                boolean existed = Files.exists(w.getKey());
+                prepareEmpty(w.getKey(), w.getValue());
+                RestoreMark.write(w.getKey(), id);
+                if (replayDirs.contains(w.getKey())) {
+                    warnings.add("the WAL replayed creates a tablespace at " + w.getKey() + (existed
+                            ? ", an empty directory: made the postgres OS user's, mode 0700, for recovery"
+                            : ", which did not exist: made it, empty, for recovery"));
+                }
+            }
+            long tFiles = System.nanoTime();
+            extract(dir.resolve(findBaseFile(dir)), data);
+            extractWal(dir, data);
+            for (var ts : spaces.entrySet()) {
+                extract(dir.resolve(findTar(dir, ts.getKey().tarName()).orElseThrow()), ts.getValue());
+            }
+            RestoredTablespaces.writeMap(data, spaces);
+            long filesMs = (System.nanoTime() - tFiles) / 1_000_000;
+            long tRecovery = System.nanoTime();
+            writeRecoverySettings(data, req, base, scan.lastSegment());
+            handOver(data);
+            spaces.values().forEach(PitrRestoreService::handOver);
+            replayDirs.forEach(PitrRestoreService::handOver);
+            Path log = data.resolve("pitr-restore.log");
+            start(bin, data, log, req);
+            waitForPromotion(bin, data, log, req.timeout());
+            written.keySet().forEach(RestoreMark::remove); // the recovered cluster is the user's now
+            String text = readLog(log);
+            return new PitrRestoreResult(req.target().toString(), base.id(), base.stopTime(), data.toString(), req.port(),
+                    match(STOPPING, text), match(LAST_TX, text), match(NEW_TLI, text), (System.nanoTime() - t0) / 1_000_000,
+                    filesMs, (System.nanoTime() - tRecovery) / 1_000_000, log.toString(), warnings);
+        } catch (ChronoException e) {
+            throw new ChronoException(e.exitCode(), e.getMessage(), retryHint(e.hint(), written.keySet()), e);
         }
-        long tFiles = System.nanoTime();
-        extract(dir.resolve(findBaseFile(dir)), data);
-        extractWal(dir, data);
-        for (var ts : spaces.entrySet()) {
-            extract(dir.resolve(findTar(dir, ts.getKey().tarName()).orElseThrow()), ts.getValue());
-        }
-        writeTablespaceMap(data, spaces);
-        long filesMs = (System.nanoTime() - tFiles) / 1_000_000;
-        long tRecovery = System.nanoTime();
-        writeRecoverySettings(data, req, base, scan.lastSegment());
-        handOver(data);
-        spaces.values().forEach(PitrRestoreService::handOver);
-        replayDirs.forEach(PitrRestoreService::handOver);
-        Path log = data.resolve("pitr-restore.log");
+    }
+
+    private static String retryHint(String hint, java.util.Collection<Path> dirs) {
+        String retry = "to retry, run the same command with --force-clean: it empties " + String.join(", ", dirs.stream().map(Path::toString).toList())
+                + ", which this restore wrote and marked";
+        return hint == null ? retry : hint + "; " + retry;
+    }
+
+    private void start(Path bin, Path data, Path log, PitrRestoreRequest req) {
         try {
             serverCommand(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", log.toString(), "-w",
                     "-t", String.valueOf(req.timeout().toSeconds()), "start"), req.timeout().plusSeconds(30));
         } catch (ChronoException e) {
+            String text = readLog(log);
+            if (ServerPort.logSaysBusy(text)) {
+                throw ServerPort.inUse(req.port(), "taken after the check: " + lastFatal(log).orElse("see " + log));
+            }
+            boolean recoveryEnded = text.contains("recovery ended before configured recovery target was reached");
             throw ChronoException.failed("recovery did not start or stopped early: " + lastFatal(log).orElse(e.getMessage()),
-                    "see " + log + "; the target may lie beyond the archived WAL", e);
+                    "see " + log + (recoveryEnded ? "; the target lies beyond the archived WAL" : ""), e);
         }
-        waitForPromotion(bin, data, log, req.timeout());
-        String text = readLog(log);
-        return new PitrRestoreResult(req.target().toString(), base.id(), base.stopTime(), data.toString(), req.port(),
-                match(STOPPING, text), match(LAST_TX, text), match(NEW_TLI, text), (System.nanoTime() - t0) / 1_000_000,
-                filesMs, (System.nanoTime() - tRecovery) / 1_000_000, log.toString(), warnings);
     }
 
     private Path binDir(Path given, int major) {
@@ -189,16 +229,21 @@ public final class PitrRestoreService {
                 "no PostgreSQL " + major + " server programs (pg_ctl, postgres) on this machine", ServerBinaries.INSTALL_HINT));
     }
 
-    private static void requireEmpty(Path dir, String what) {
-        if (hasFiles(dir)) {
-            throw ChronoException.usage(what + " is not empty", "give a new or empty directory; chrono-dr never overwrites a data directory");
-        }
+    /**
+     * Refuses a directory the restore may not write into (see {@link RestoreMark#refusal}):
+     * a directory in use is bad input (64); one --force-clean may not empty, a refused action (1).
+     */
+    static void requireUsable(Path dir, String what, boolean forceClean) {
+        RestoreMark.refusal(dir, what, forceClean).ifPresent(why -> {
+            throw forceClean ? ChronoException.failed(why, "give a new or empty directory; nothing was deleted")
+                    : ChronoException.usage(why, "give a new or empty directory; chrono-dr never overwrites a data directory");
+        });
     }
 
     private static void prepareEmpty(Path data, String what) {
         try {
             if (Files.exists(data)) {
-                requireEmpty(data, what);
+                requireUsable(data, what, false);
             } else {
                 Files.createDirectories(data.getParent());
                 Files.createDirectory(data);
@@ -218,99 +263,6 @@ public final class PitrRestoreService {
         return Stream.of(".zst", ".gz", "").map(s -> tar + s).filter(n -> Files.isRegularFile(dir.resolve(n))).findFirst();
     }
 
-    /**
-     * Where each tablespace goes: its --tablespace-map directory, else where it was. Checked
-     * before anything is written: every name mapped must exist in the backup and have its
-     * tar, every directory be absolute, short enough for tablespace_map, neither inside nor
-     * around the data directory or another, and new or empty (so a live server's
-     * tablespace is never written over).
-     */
-    static Map<PhysicalBackupInfo.Tablespace, Path> tablespaceDirs(PhysicalBackupInfo base, Path backupDir, Map<String, Path> map, Path data) {
-        List<String> names = base.tablespaces().stream().map(PhysicalBackupInfo.Tablespace::name).toList();
-        for (String name : map.keySet()) {
-            if (!names.contains(name)) {
-                throw ChronoException.usage("--tablespace-map " + name + ": base backup " + base.id() + " has no tablespace of that name",
-                        names.isEmpty() ? "it has none; drop the option" : "its tablespaces: " + String.join(", ", names));
-            }
-        }
-        Map<PhysicalBackupInfo.Tablespace, Path> dirs = new LinkedHashMap<>();
-        for (PhysicalBackupInfo.Tablespace ts : base.tablespaces()) {
-            Path given = map.get(ts.name());
-            if (findTar(backupDir, ts.tarName()).isEmpty()) {
-                throw ChronoException.failed("base backup " + base.id() + " has no " + ts.tarName() + " for tablespace " + ts.name(),
-                        "check it with: chrono-dr verify --backup " + base.id());
-            }
-            Path dir = (given != null ? given : Path.of(ts.location())).normalize();
-            String hint = "give it a new or empty directory with --tablespace-map " + ts.name() + "=DIR";
-            boolean nested = dir.startsWith(data) || data.startsWith(dir)
-                    || dirs.values().stream().anyMatch(d -> d.startsWith(dir) || dir.startsWith(d));
-            if (!dir.isAbsolute() || nested) {
-                throw ChronoException.usage("tablespace " + ts.name() + " cannot go to " + dir
-                        + ": it must be an absolute path of its own, neither inside nor around the data directory or another tablespace's", hint);
-            }
-            // the server reads tablespace_map lines into MAXPGPATH (1024) bytes and cuts longer paths silently
-            if (dir.toString().contains("\n") || dir.toString().contains("\r")
-                    || dir.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 1000) {
-                throw ChronoException.usage("tablespace directory " + dir + " has a line break in its name or is too long for PostgreSQL", hint);
-            }
-            String where = given != null ? "" : " (where it was; the live server's while that runs)";
-            if (Files.exists(dir) && !Files.isDirectory(dir)) {
-                throw ChronoException.usage("tablespace " + ts.name() + "'s directory " + dir + where + " is a file", hint);
-            }
-            if (hasFiles(dir)) {
-                throw ChronoException.usage("tablespace " + ts.name() + "'s directory " + dir + where + " is not empty", hint);
-            }
-            dirs.put(ts, dir);
-        }
-        return dirs;
-    }
-
-    /**
-     * The server links pg_tblspc from the tablespace_map inside base.tar: every tablespace it
-     * names must be one physical.json records (and so one this restore places), or the
-     * copy would be linked to the original directory. It comes right after backup_label.
-     */
-    private static void requireRecordedTablespaces(PhysicalBackupInfo base, Path backupDir) {
-        Path tar = backupDir.resolve(findBaseFile(backupDir));
-        try (InputStream in = Compression.decompress(Compression.ofFile(tar.getFileName().toString()),
-                new BufferedInputStream(Files.newInputStream(tar), 1 << 16));
-             TarArchiveInputStream entries = new TarArchiveInputStream(in)) {
-            TarArchiveEntry e;
-            while ((e = entries.getNextEntry()) != null && (e.getName().equals("backup_label") || e.getName().equals("tablespace_map"))) {
-                if (e.getName().equals("tablespace_map")) {
-                    for (String line : mapLines(new String(entries.readAllBytes(), StandardCharsets.UTF_8))) {
-                        String oid = line.split(" ", 2)[0];
-                        if (!line.isBlank() && base.tablespaces().stream().noneMatch(ts -> String.valueOf(ts.oid()).equals(oid))) {
-                            throw ChronoException.failed("base backup " + base.id() + " holds tablespace " + oid
-                                    + ", which its physical.json does not record: it cannot be placed", "restore from another base backup");
-                        }
-                    }
-                }
-            }
-        } catch (IOException e) {
-            throw ChronoException.failed("cannot read " + tar + ": " + e.getMessage(), "check it with: chrono-dr verify --backup " + base.id());
-        }
-    }
-
-    /** tablespace_map's lines as the server reads them: a backslash makes the next character (a line break too) literal. */
-    static List<String> mapLines(String text) {
-        List<String> lines = new ArrayList<>();
-        StringBuilder line = new StringBuilder();
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c == '\\' && i + 1 < text.length()) {
-                line.append(text.charAt(++i));
-            } else if (c == '\n' || c == '\r') {
-                lines.add(line.toString());
-                line.setLength(0);
-            } else {
-                line.append(c);
-            }
-        }
-        lines.add(line.toString());
-        return lines;
-    }
-
     static boolean hasFiles(Path dir) {
         if (!Files.exists(dir)) {
             return false;
@@ -319,26 +271,6 @@ public final class PitrRestoreService {
             return ls.findAny().isPresent();
         } catch (IOException e) {
             throw ChronoException.failed("cannot read " + dir + ": " + e.getMessage(), null);
-        }
-    }
-
-    /**
-     * Recovery makes pg_tblspc's links from tablespace_map (written by the server into
-     * base.tar): rewritten with the restored directories. Backslashes, as the server
-     * writes them, escape the next character.
-     */
-    private static void writeTablespaceMap(Path data, Map<PhysicalBackupInfo.Tablespace, Path> dirs) {
-        if (dirs.isEmpty()) {
-            return;
-        }
-        StringBuilder b = new StringBuilder();
-        dirs.forEach((ts, dir) -> b.append(ts.oid()).append(' ').append(dir.toString().replace("\\", "\\\\")).append('\n'));
-        try {
-            Path map = data.resolve("tablespace_map");
-            Files.writeString(map, b.toString(), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
-            Files.setPosixFilePermissions(map, Repository.FILE_MODE);
-        } catch (IOException e) {
-            throw ChronoException.failed("cannot write " + data.resolve("tablespace_map") + ": " + e.getMessage(), null);
         }
     }
 

@@ -6,9 +6,14 @@ import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
 
-/** The archiving settings: what they are, what they should be, and whether a restart is due. */
+/**
+ * The archiving settings: what they are, what they should be, and whether a restart is due;
+ * the archive and the server's OS user (null: not on this host). What keeps that user
+ * from writing the archive refuses --apply; without it, it is a note.
+ */
 public record PitrSetupResult(String archiveCommand, int rpoMinutes, boolean applied, List<Setting> settings,
-                              boolean restartRequired, List<String> notes) implements CommandResult {
+                              boolean restartRequired, String archive, String serverOsUser, List<String> notes)
+        implements CommandResult {
 
     /** {@code needsRestart}: the value only takes effect at server start (pg_settings.context = postmaster). */
     public record Setting(String name, String current, String wanted, boolean change, boolean needsRestart, boolean pendingRestart) {

@@ -13,8 +13,12 @@ import java.util.Map;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.Database;
+import dev.chronodr.process.ProcessRunner;
 
-/** Reads the archiving settings from pg_settings and, when asked, sets them with ALTER SYSTEM. */
+/**
+ * Reads the archiving settings from pg_settings and, when asked, sets them with ALTER
+ * SYSTEM, after making sure the server's OS user can write the archive ({@link ArchiveAccess}).
+ */
 public final class PitrSetupService {
     private static final String SETTINGS = """
             SELECT name, setting, unit, context, pending_restart
@@ -23,6 +27,12 @@ public final class PitrSetupService {
             """;
 
     private record Current(String value, String context, boolean pendingRestart) {
+    }
+
+    private final ProcessRunner runner;
+
+    public PitrSetupService(ProcessRunner runner) {
+        this.runner = runner;
     }
 
     public PitrSetupResult setup(ConnectionSettings conn, PitrSetupRequest req) {
@@ -39,6 +49,12 @@ public final class PitrSetupService {
             wanted.put("archive_command", command);
             wanted.put("archive_timeout", req.archiveTimeoutSeconds() + "s");
             List<String> notes = new ArrayList<>();
+            // before ALTER SYSTEM: an archive_command whose archive the server cannot write fails every segment
+            ArchiveAccess.Outcome archive = new ArchiveAccess(runner).prepare(req.repo(), ArchiveAccess.locate(c), req.launcher(), req.apply());
+            if (req.apply() && !archive.problems().isEmpty()) {
+                throw ChronoException.failed(String.join("; ", archive.problems()) + "; no setting was changed",
+                        "fix that, or choose a --repo the server's OS user can reach, and run pitr setup --apply again");
+            }
             if (req.apply()) {
                 for (var e : wanted.entrySet()) {
                     if (!same(e.getKey(), now.get(e.getKey()).value(), e.getValue())) {
@@ -64,8 +80,10 @@ public final class PitrSetupService {
                 restart |= req.apply() ? pending : needsRestart;
                 out.add(new PitrSetupResult.Setting(e.getKey(), before.value(), e.getValue(), change, needsRestart, pending));
             }
-            notes.add("the repository's wal directory must be writable by the OS user the server runs as (usually postgres)");
-            return new PitrSetupResult(command, req.rpoMinutes(), req.apply(), out, restart, notes);
+            notes.addAll(archive.notes());
+            archive.problems().forEach(p -> notes.add("--apply would refuse: " + p));
+            return new PitrSetupResult(command, req.rpoMinutes(), req.apply(), out, restart, new WalArchive(req.repo()).root().toString(),
+                    archive.serverUser(), notes);
         } catch (SQLException e) {
             throw ChronoException.failed("pitr setup: " + e.getMessage(),
                     e.getMessage() != null && e.getMessage().contains("permission") ? "ALTER SYSTEM needs a superuser" : null, e);

@@ -134,6 +134,12 @@ final class ReplayedTablespaces {
             // From 13 on the server ends with "recovery ended before configured recovery target was reached" after the
             // whole restore; 12 promotes at the end of the WAL, which for these targets is the state asked for.
             boolean shortIsFatal = major >= 13;
+            if (target.kind() == RecoveryTarget.Kind.NAME && !timeReached) {
+                // the server would replay all of it and then fail (13+) or promote at its end (12): neither is the point asked for
+                throw ChronoException.usage("no restore point named '" + target.name() + "' in the archived WAL from base backup "
+                        + base.id() + " (" + base.startWalFile() + " to " + lastRead + ")", "check the name (chrono-dr restore-point "
+                        + "records its points in " + catalog.repo().resolve("restore_points") + "), or give --point-in-time or --target-lsn");
+            }
             if (shortIsFatal && target.kind() == RecoveryTarget.Kind.TIME && !timeReached) {
                 throw ChronoException.usage("no transaction ends after " + target.time() + " in the archived WAL (to "
                         + lastRead + "): recovery could not tell it has reached the target", hint);
@@ -200,13 +206,19 @@ final class ReplayedTablespaces {
         return result;
     }
 
-    /** Adds the CREATE TABLESPACE records from..to not seen before; true when a transaction ends there after a time target. */
+    /**
+     * Adds the CREATE TABLESPACE records from..to not seen before; true when a transaction
+     * ends there after a time target, or the restore point of a name target lies there.
+     */
     private boolean read(Path dir, int timeline, Lsn from, Lsn to, RecoveryTarget target, List<Created> created, Set<String> seen) {
         AtomicBoolean passed = new AtomicBoolean();
         List<String> argv = new ArrayList<>(List.of(waldump.toString(), "-p", dir.toString(), "-t", String.valueOf(timeline),
                 "-s", from.toString(), "-e", to.toString()));
         if (major >= 15) {
             argv.addAll(List.of("-r", "Tablespace", "-r", "Transaction")); // repeated -r: pg_waldump 15 and newer
+            if (target.kind() == RecoveryTarget.Kind.NAME) {
+                argv.addAll(List.of("-r", "XLOG")); // restore points
+            }
         }
         AtomicBoolean unreadable = new AtomicBoolean();
         ProcessSpec spec = ProcessSpec.of(argv).withEnv(ENV).withTimeout(Duration.ofMinutes(10))
@@ -221,6 +233,8 @@ final class ReplayedTablespaces {
                         } else if (c.isPresent() && seen.add(c.get().lsn())) {
                             created.add(c.get());
                         } else if (target.kind() == RecoveryTarget.Kind.TIME && endsAfter(line, target.time())) {
+                            passed.set(true);
+                        } else if (target.kind() == RecoveryTarget.Kind.NAME && isRestorePoint(line, target.name())) {
                             passed.set(true);
                         }
                     }
@@ -242,6 +256,11 @@ final class ReplayedTablespaces {
         return m.matches() ? Optional.of(new Created(m.group(1), Long.parseLong(m.group(2)), m.group(3))) : Optional.empty();
     }
 
+    /** Whether a pg_waldump line is the restore point {@code name} ("rmgr: XLOG ... desc: RESTORE_POINT name"). */
+    static boolean isRestorePoint(String line, String name) {
+        return line.startsWith("rmgr: XLOG") && line.endsWith("desc: RESTORE_POINT " + name);
+    }
+
     /** Whether a pg_waldump line (run with TZ=UTC) is a commit or abort later than {@code time}. */
     static boolean endsAfter(String line, OffsetDateTime time) {
         if (!line.startsWith("rmgr: Transaction")) {
@@ -259,6 +278,11 @@ final class ReplayedTablespaces {
      * directories recovery will use, which the restore makes (or empties' owner it sets).
      */
     static List<Path> requireUnused(List<Created> created, Path data, Collection<Path> restored) {
+        return requireUnused(created, data, restored, false);
+    }
+
+    /** {@code forceClean}: a directory a failed restore left (marked) counts as unused; it is emptied before the restore writes. */
+    static List<Path> requireUnused(List<Created> created, Path data, Collection<Path> restored, boolean forceClean) {
         List<Path> dirs = new ArrayList<>();
         for (Created c : created) {
             if (c.location().isEmpty()) {
@@ -278,7 +302,7 @@ final class ReplayedTablespaces {
                 throw ChronoException.failed("the WAL to replay creates tablespace " + c.oid() + " at " + dir
                         + ", which is a file or lies inside or around the restore's own directories", hint);
             }
-            if (PitrRestoreService.hasFiles(dir)) {
+            if (RestoreMark.refusal(dir, "directory " + dir, forceClean).isPresent()) {
                 throw ChronoException.failed("the WAL to replay creates tablespace " + c.oid() + " at " + dir
                         + ", which holds files (the live server's tablespace if it runs on this host): recovery would "
                         + "write into them", hint);

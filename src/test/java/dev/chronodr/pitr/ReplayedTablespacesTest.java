@@ -69,7 +69,7 @@ class ReplayedTablespacesTest {
 
     @Test
     void tablespaceMapLinesHonourTheServersEscapes() {
-        assertEquals(List.of("16400 /srv/a", "16401 /srv/b\nc\\d", ""), PitrRestoreService.mapLines("16400 /srv/a\n16401 /srv/b\\\nc\\\\d\n"));
+        assertEquals(List.of("16400 /srv/a", "16401 /srv/b\nc\\d", ""), RestoredTablespaces.mapLines("16400 /srv/a\n16401 /srv/b\\\nc\\\\d\n"));
     }
 
     private static ReplayedTablespaces.Created created(long oid, String dir) {

@@ -39,12 +39,12 @@ class TablespaceDirsTest {
     }
 
     private ChronoException refused(Map<String, Path> map) {
-        return assertThrows(ChronoException.class, () -> PitrRestoreService.tablespaceDirs(base, backup, map, data));
+        return assertThrows(ChronoException.class, () -> RestoredTablespaces.destinations(base, backup, map, data));
     }
 
     @Test
     void mappedOrBackWhereTheyWereWhenThatIsEmpty() {
-        Map<PhysicalBackupInfo.Tablespace, Path> dirs = PitrRestoreService.tablespaceDirs(base, backup,
+        Map<PhysicalBackupInfo.Tablespace, Path> dirs = RestoredTablespaces.destinations(base, backup,
                 Map.of("media", tmp.resolve("new/media")), data);
         assertEquals(tmp.resolve("new/media"), dirs.get(base.tablespaces().get(0)));
         assertEquals(tmp.resolve("live/archive"), dirs.get(base.tablespaces().get(1)), "not mapped, and nothing there: where it was");
