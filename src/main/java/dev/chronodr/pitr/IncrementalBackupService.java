@@ -33,7 +33,8 @@ public final class IncrementalBackupService {
 
     public IncrementalResult run(Target target) {
         Repository repo = new Repository(target.repo());
-        PhysicalBackupInfo base = PitrCatalog.of(repo.root()).newestBase().orElseThrow(() -> ChronoException.failed(
+        PhysicalBackupInfo base = PitrCatalog.of(repo.root()).onlyRestorable(dev.chronodr.repo.BackupCatalog.of(repo)).newestBase()
+                .orElseThrow(() -> ChronoException.failed(
                 "no base backup in " + repo.root() + ": an incremental backup needs one to apply to",
                 "take one first: chrono-dr backup --type physical"));
         try (Connection c = Database.connect(target.connection()); Statement st = c.createStatement()) {

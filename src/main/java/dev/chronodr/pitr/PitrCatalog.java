@@ -43,7 +43,12 @@ public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArc
     public PitrCatalog onlyRestorable(dev.chronodr.repo.BackupCatalog catalog) {
         java.util.Set<String> ok = new java.util.HashSet<>();
         catalog.baseBackups().stream().filter(b -> b.state().restorable()).forEach(b -> ok.add(b.id()));
-        return new PitrCatalog(repo, bases.stream().filter(b -> ok.contains(b.id())).toList(), wal);
+        return onlyBases(ok::contains);
+    }
+
+    /** This catalog with only the base backups whose id {@code keep} accepts. */
+    public PitrCatalog onlyBases(java.util.function.Predicate<String> keep) {
+        return new PitrCatalog(repo, bases.stream().filter(b -> keep.test(b.id())).toList(), wal);
     }
 
     /**

@@ -29,6 +29,8 @@ import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Environment;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.BackupCatalog;
+import dev.chronodr.repo.BackupVerifier;
 import dev.chronodr.repo.Compression;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.sandbox.ServerBinaries;
@@ -138,8 +140,23 @@ public final class PitrRestoreService {
         long t0 = System.nanoTime();
         ServerPort.requireFree(req.port());
         List<String> warnings = new ArrayList<>();
-        PitrCatalog catalog = PitrCatalog.of(req.repo());
-        PhysicalBackupInfo base = choose(catalog, req.target(), warnings);
+        // Only base backups whose state says they can be restored, and the chosen one must pass its
+        // checksum check now; a damaged one is named and the next older one that fits the target is taken.
+        BackupCatalog backups = BackupCatalog.of(new Repository(req.repo()));
+        PitrCatalog catalog = PitrCatalog.of(req.repo()).onlyRestorable(backups);
+        PhysicalBackupInfo base;
+        while (true) {
+            PhysicalBackupInfo candidate = choose(catalog, req.target(), warnings);
+            List<String> problems = backups.all().stream().filter(b -> b.id().equals(candidate.id())).findFirst()
+                    .map(b -> BackupVerifier.checksums(backups.repo(), b)).orElse(List.of("not in the catalog"));
+            if (problems.isEmpty()) {
+                base = candidate;
+                break;
+            }
+            String skipped = "passed over base backup " + candidate.id() + ", damaged: " + String.join("; ", problems);
+            warnings.add(skipped);
+            catalog = catalog.onlyBases(id -> !id.equals(candidate.id()));
+        }
         Path bin = binDir(req.binDir(), base.serverVersionNum() / 10000);
         Path data = req.dataDir().toAbsolutePath().normalize();
         Path dir = catalog.baseDir(base);

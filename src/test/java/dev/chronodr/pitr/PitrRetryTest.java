@@ -165,6 +165,43 @@ class PitrRetryTest {
     }
 
     @Test
+    void aDamagedNewestBaseBackupIsPassedOverForTheOneBeforeIt() throws Exception {
+        CliRun second = cli("backup", "--type", "physical", "--repo", repo.toString(), "--format", "json");
+        assertEquals(0, second.exitCode(), second::toString);
+        Path damaged = Path.of(second.json().get("location").asText());
+        try {
+            Path tar;
+            try (var files = Files.list(damaged)) {
+                tar = files.filter(f -> f.getFileName().toString().startsWith("base.tar")).findFirst().orElseThrow();
+            }
+            byte[] bytes = Files.readAllBytes(tar);
+            bytes[bytes.length / 2] ^= 0x01; // same size: only a checksum check can tell
+            Files.write(tar, bytes);
+
+            Path base = Files.createDirectories(tmp.resolve("damaged-newest"));
+            Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
+            Path data = base.resolve("data");
+            int port = LocalCluster.freePort();
+            CliRun r = cli("pitr", "restore", "--repo", repo.toString(), "--target-immediate", "--data-dir", data.toString(),
+                    "--port", String.valueOf(port), "--command", launcher.toString(), "--timeout", "120");
+            restored.add(LocalCluster.open(base, bin, port, password, runner));
+            assertEquals(0, r.exitCode(), r::toString);
+            assertTrue(r.out().contains("passed over base backup " + damaged.getFileName()), r::toString);
+            assertFalse(r.out().contains("base backup:   " + damaged.getFileName()), "the damaged one was not restored: " + r);
+            restored.get(restored.size() - 1).stop();
+
+            CliRun list = cli("list", "--repo", repo.toString(), "--format", "json");
+            boolean recorded = false;
+            for (var b : list.json().get("backups")) {
+                recorded |= b.get("id").asText().equals(damaged.getFileName().toString()) && b.get("state").asText().equals("damaged");
+            }
+            assertTrue(recorded, "the failed check is remembered: " + list);
+        } finally {
+            dev.chronodr.repo.Repository.deleteQuietly(damaged); // the other tests restore from the first base backup
+        }
+    }
+
+    @Test
     void forceCleanDeletesNothingInADirectoryChronoDrDidNotWrite() throws Exception {
         Path foreign = Files.createDirectories(tmp.resolve("foreign/data"));
         Files.writeString(foreign.resolve("precious.txt"), "keep me");
