@@ -28,8 +28,9 @@ import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TerminalProgress;
 
 @Command(name = "backup", sortOptions = false,
-        description = {"Take a logical backup (a standard pg_dump custom archive, compressed and checksummed) into the repository,",
-                "or with --type physical a base backup (pg_basebackup) for point-in-time recovery, see docs/pitr.md.",
+        description = {"Take a backup into the repository: a checksummed pg_dump archive, or a base backup with --type physical.",
+                "A logical backup is a standard pg_dump custom archive, compressed, with row counts and SHA-256 in its manifest;",
+                "--type physical takes a base backup (pg_basebackup) for point-in-time recovery, see docs/pitr.md.",
                 "Exit 0 done, 1 failed (nothing usable is left behind), 3 client tools missing or too old, 64 bad input."})
 public final class BackupCommand extends BaseCommand {
     @Mixin

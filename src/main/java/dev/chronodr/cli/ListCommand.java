@@ -4,6 +4,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 import dev.chronodr.config.TargetResolver;
+import dev.chronodr.core.ChronoException;
 import dev.chronodr.pitr.PitrCatalog;
 import dev.chronodr.pitr.WalArchive;
 import dev.chronodr.repo.BackupCatalog;
@@ -11,8 +12,9 @@ import dev.chronodr.repo.CatalogResult;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.report.CommandResult;
 
-@Command(name = "list", description = {"List the backups in the repository, newest first, including the runbook's legacy .sql/.sql.gz files,",
-        "each with its state: complete, verified, damaged, empty, foreign or partial (docs/backup.md)."})
+@Command(name = "list", description = {"List the backups in the repository, newest first, each with its state.",
+        "States: complete, verified, damaged, empty, foreign or partial (docs/backup.md). The runbook's legacy .sql/.sql.gz",
+        "files are listed too. Exit 0 listed, 1 the repository does not exist (a mistyped path or an unmounted disk)."})
 public final class ListCommand extends BaseCommand {
     @Mixin
     ConnectionOptions connection;
@@ -20,6 +22,10 @@ public final class ListCommand extends BaseCommand {
     @Override
     protected CommandResult execute() {
         Repository repo = new Repository(new TargetResolver(cli().env()).resolve(connection.request()).repo());
+        if (!java.nio.file.Files.isDirectory(repo.root())) {
+            throw ChronoException.failed("the backup repository " + repo.root() + " does not exist",
+                    "check --repo or the config's repo; is the backup disk mounted?");
+        }
         BackupCatalog backups = BackupCatalog.of(repo);
         CatalogResult catalog = CatalogResult.of(backups);
         PitrCatalog pitr = PitrCatalog.of(repo.root()).onlyRestorable(backups);

@@ -82,7 +82,9 @@ class InterruptedBackupTest {
         assertEquals(1, r.exitCode(), r.toString());
         assertTrue(r.err().contains("role limited cannot read public.secret_t; nothing was backed up"), r.err());
         assertFalse(Files.exists(repo), "nothing was created");
-        assertEquals(0, CliRun.run(env, dir, "list", "--repo", repo.toString(), "--format", "json").json().get("backups").size());
+        CliRun list = CliRun.run(env, dir, "list", "--repo", repo.toString());
+        assertEquals(1, list.exitCode(), "a repository that does not exist is no empty one: " + list);
+        assertTrue(list.err().contains("does not exist"), list.toString());
     }
 
     @Test

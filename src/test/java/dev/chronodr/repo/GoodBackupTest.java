@@ -364,6 +364,10 @@ class GoodBackupTest {
         Files.createDirectories(half);
         backup(pg, db, repo, dir);
         assertFalse(Files.exists(half), "the next backup sweeps it too");
+        // The lock names its holder's pid and start: private, like the rest of the repository.
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(repo.resolve(".locks"))));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(repo.resolve(".locks").resolve(Repository.safe(db) + ".lock"))));
     }
 
     @Test
