@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.pg.Identifiers;
 import dev.chronodr.repo.BackupManifest.TableEntry;
 
 /**
@@ -40,7 +41,10 @@ final class TableSelection {
         return out;
     }
 
-    /** Each name as "table" or "schema.table"; unknown or ambiguous names are usage errors. */
+    /**
+     * Each name as "table", "schema.table" or with quoted parts ("my schema"."t 1"), matched
+     * exactly as typed; unknown or ambiguous names are usage errors.
+     */
     static List<TableEntry> resolve(Connection c, List<String> names) throws SQLException {
         List<TableEntry> all = all(c);
         List<TableEntry> chosen = new ArrayList<>();
@@ -51,6 +55,10 @@ final class TableSelection {
                 String schema = name.substring(0, name.indexOf('.'));
                 String table = name.substring(name.indexOf('.') + 1);
                 exact = all.stream().filter(t -> t.schema().equals(schema) && t.name().equals(table)).toList();
+            }
+            String[] parsed = exact.isEmpty() ? Identifiers.parseQualified(name) : null;
+            if (parsed != null) {
+                exact = all.stream().filter(t -> (parsed[0] == null || t.schema().equals(parsed[0])) && t.name().equals(parsed[1])).toList();
             }
             if (exact.isEmpty()) {
                 unknown.add(name);

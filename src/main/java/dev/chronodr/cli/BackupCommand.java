@@ -39,7 +39,8 @@ public final class BackupCommand extends BaseCommand {
     @Option(names = "--type", defaultValue = "full", paramLabel = "TYPE", description = "full (default), schema, data (with --tables), physical (base backup) or incremental (WAL switch).")
     String type;
 
-    @Option(names = "--tables", arity = "1..*", paramLabel = "TABLE", description = "Tables for --type data: name or schema.name, matched exactly.")
+    @Option(names = "--tables", arity = "1..*", split = ",", paramLabel = "TABLE",
+            description = "Tables for --type data: table, schema.table or \"Quoted\".\"Name\", matched exactly; repeat or separate with commas.")
     List<String> tables = new ArrayList<>();
 
     @Option(names = "--label", paramLabel = "TEXT", description = "Free text stored in the manifest (e.g. 'before migration 42').")

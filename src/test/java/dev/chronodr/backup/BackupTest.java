@@ -140,6 +140,17 @@ class BackupTest {
     }
 
     @Test
+    void tablesTakeCommasRepeatsAndQuotedNamesAsVerifyAndVacuumDo() throws Exception {
+        Path repo = dir.resolve("repo-names");
+        CliRun r = cli(repo, "backup", "--type", "data", "--tables", "users,projects", "--tables",
+                "\"Odd Schema\".\"Mixed Case \"\"Quoted\"\" Table\"", "public.\"pages\"");
+        assertEquals(0, r.exitCode(), r.toString());
+        BackupManifest m = manifest(Path.of(r.json().get("path").asText()));
+        assertEquals(List.of("Odd Schema.Mixed Case \"Quoted\" Table", "public.pages", "public.projects", "public.users"),
+                m.tables().stream().map(BackupManifest.TableEntry::qualifiedName).sorted().toList());
+    }
+
+    @Test
     void unknownTableIsAUsageErrorAndNothingStarts() throws Exception {
         Path repo = dir.resolve("repo-unknown");
         CliRun r = CliRun.run(pg.env(DB), dir, "backup", "--repo", repo.toString(), "--type", "data", "--tables", "users", "pagez");
