@@ -104,6 +104,27 @@ class DrTestTest {
     }
 
     @Test
+    void theHeadlineAndTheRtoNameTheSameRestoreTimeAndTheDigestStepSaysWhatIsMissing() throws Exception {
+        Path bare = Files.writeString(dir.resolve("bare.yaml"), """
+                targets:
+                  app:
+                    host: 127.0.0.1
+                    port: %d
+                    dbname: %s
+                    user: postgres
+                """.formatted(pg.port(), DB));
+        CliRun r = CliRun.run(env(), dir, "dr-test", "--config", bare.toString(), "--repo", dir.resolve("repo-spans").toString());
+        assertEquals(0, r.exitCode(), r.toString());
+        java.util.regex.Matcher head = java.util.regex.Pattern.compile("restored on \\S+ in (\\S+ \\S+); drill took (\\S+ \\S+)")
+                .matcher(r.out().lines().findFirst().orElseThrow());
+        assertTrue(head.find(), r.out());
+        assertTrue(r.out().contains("restore took " + head.group(1) + " against an RTO"), "one restore time everywhere: " + r.out());
+        // dr-test took the backup itself; what is missing is critical_tables in the config, not a fresh backup
+        String digests = r.out().lines().filter(l -> l.contains(" digests ")).findFirst().orElseThrow();
+        assertTrue(digests.contains("no critical_tables") && !digests.contains("let dr-test take a fresh backup"), digests);
+    }
+
+    @Test
     void corruptedBackupFailsAtVerifyBackupAndNeverRestores() throws Exception {
         Path repo = dir.resolve("repo-corrupt");
         CliRun b = CliRun.run(env(), dir, "backup", "--config", config.toString(), "--repo", repo.toString(), "--format", "json");
@@ -120,7 +141,7 @@ class DrTestTest {
         assertFalse(r.out().contains("restore  "), r.out());
         String headline = r.out().lines().findFirst().orElseThrow();
         assertFalse(headline.contains("restored"), "nothing was restored: " + r.out());
-        assertTrue(headline.contains(", no restore attempted in "), r.out());
+        assertTrue(headline.contains(", no restore attempted; drill took "), r.out());
         assertEquals(List.of(), scratchDatabases());
     }
 
