@@ -112,6 +112,9 @@ public final class RestoreService {
                 throw ChronoException.failed("database " + req.targetDb() + " already exists; restore never overwrites it",
                         "choose another --target-db, or drop it first: DROP DATABASE " + Identifiers.quote(req.targetDb()) + ";");
             }
+            if (req.targetDb() == null) {
+                notes.addAll(StagingDatabases.cleanLeftovers(admin, live));
+            }
             int jobs = req.jobs();
             if (jobs > 1 && (source.format() == ArchiveFormat.PLAIN || tools.exec().mode() != ExecMode.LOCAL)) {
                 notes.add(source.format() == ArchiveFormat.PLAIN ? "plain SQL restores in one session; --jobs ignored"
@@ -170,7 +173,7 @@ public final class RestoreService {
     private RestoreResult beside(Connection admin, PgTools tools, RestoreSource source, RestoreRequest req, int jobs, String live,
                                  String db, Repository repo, List<Phase> phases, List<String> notes, int toc) throws SQLException {
         long t = System.nanoTime();
-        createLike(admin, db, live);
+        createLike(admin, db, DatabaseProperties.capture(admin, live));
         restoreOrDrop(admin, tools, source, db, jobs, toc);
         phases.add(phase("restore", t));
         Verification v = verify(tools, source, db, req, phases);
@@ -193,7 +196,13 @@ public final class RestoreService {
             throw ChronoException.failed("database " + staging + " or " + previous + " already exists", "wait a second and run again");
         }
         long t = System.nanoTime();
-        createLike(admin, staging, live);
+        createLike(admin, staging, DatabaseProperties.capture(admin, live));
+        try {
+            StagingDatabases.mark(admin, staging);
+        } catch (SQLException e) {
+            dropDatabase(admin, staging);
+            throw e;
+        }
         restoreOrDrop(admin, tools, source, staging, jobs, toc);
         phases.add(phase("restore", t));
         Verification v = verify(tools, source, staging, req, phases);
@@ -204,10 +213,18 @@ public final class RestoreService {
                     "verification failed; live database untouched, restored copy left in " + staging);
         }
         t = System.nanoTime();
+        // What belongs to the database, not to the dump (owner, ACL, settings...), goes onto the
+        // copy now, after the restore and its verification ran without those settings.
+        DatabaseProperties kept = DatabaseProperties.capture(admin, live);
+        if (kept != null) {
+            notes.addAll(kept.applyTo(admin, staging));
+            DatabaseProperties staged = DatabaseProperties.capture(admin, staging);
+            kept.differences(staged, false).forEach(d -> notes.add("database property not kept: " + d));
+        }
         boolean hadLive;
         services.stop();
         try {
-            hadLive = swap(admin, live, staging, previous);
+            hadLive = swap(admin, live, staging, previous, kept);
         } finally {
             // Back up either way: on the restored database, or on the untouched one if the swap failed.
             services.start();
@@ -239,7 +256,8 @@ public final class RestoreService {
         notes.add("IN-PLACE: the live database " + live + " was DROPPED and recreated; there was no copy to fall back on but the safety backup");
         long t = System.nanoTime();
         String safety = null;
-        if (exists(admin, live)) {
+        DatabaseProperties kept = DatabaseProperties.capture(admin, live);
+        if (kept != null) {
             var backup = new BackupService(runner, locator, progress, version)
                     .backup(target, new BackupRequest(BackupType.FULL, List.of(), "safety backup before in-place restore", Compression.DEFAULT, null));
             safety = backup.manifest().id();
@@ -256,7 +274,7 @@ public final class RestoreService {
                 phases.add(phase("drop", t));
             }
             t = System.nanoTime();
-            createLike(admin, live, null);
+            createLike(admin, live, kept);
             restore(tools, source, live, jobs, toc);
             phases.add(phase("restore", t));
         } finally {
@@ -264,6 +282,15 @@ public final class RestoreService {
             notes.addAll(services.log());
         }
         Verification v = verify(tools, source, live, req, phases);
+        if (kept != null) {
+            notes.addAll(kept.applyTo(admin, live));
+            try {
+                exec(admin, kept.commentSql(live));
+            } catch (SQLException e) {
+                notes.add("could not keep the comment: " + e.getMessage());
+            }
+            kept.differences(DatabaseProperties.capture(admin, live), true).forEach(d -> notes.add("database property not kept: " + d));
+        }
         List<String> next = new ArrayList<>();
         next.add("restart the applications that use " + live);
         if (safety != null) {
@@ -566,9 +593,22 @@ public final class RestoreService {
      * one thing a crash in that short window could leave behind, so it is the last resort.
      * Returns false when there was no live database to replace.
      */
-    private boolean swap(Connection admin, String live, String staging, String previous) throws SQLException {
-        if (!exists(admin, live)) {
-            exec(admin, "ALTER DATABASE " + Identifiers.quote(staging) + " RENAME TO " + Identifiers.quote(live));
+    private boolean swap(Connection admin, String live, String staging, String previous, DatabaseProperties kept) throws SQLException {
+        // The staging marker gives way to the live database's comment in the renames' transaction:
+        // a crash leaves either a marked staging database or the finished swap, never an unmarked copy.
+        String comment = kept != null ? kept.commentSql(live) : "COMMENT ON DATABASE " + Identifiers.quote(live) + " IS NULL";
+        if (kept == null || !exists(admin, live)) {
+            admin.setAutoCommit(false);
+            try {
+                exec(admin, "ALTER DATABASE " + Identifiers.quote(staging) + " RENAME TO " + Identifiers.quote(live));
+                exec(admin, "COMMENT ON DATABASE " + Identifiers.quote(live) + " IS NULL");
+                admin.commit();
+            } catch (SQLException | RuntimeException e) {
+                admin.rollback();
+                throw e;
+            } finally {
+                admin.setAutoCommit(true);
+            }
             return false;
         }
         boolean blocked = false;
@@ -586,6 +626,7 @@ public final class RestoreService {
                     exec(admin, "ALTER DATABASE " + Identifiers.quote(live) + " RENAME TO " + Identifiers.quote(previous));
                     betweenRenames.run();
                     exec(admin, "ALTER DATABASE " + Identifiers.quote(staging) + " RENAME TO " + Identifiers.quote(live));
+                    exec(admin, comment);
                     admin.commit();
                     swapped = true;
                     return true;
@@ -639,27 +680,23 @@ public final class RestoreService {
         }
     }
 
-    /** A new empty database with the encoding and locale of {@code like} (when it exists), from template0. */
-    private static void createLike(Connection admin, String db, String like) throws SQLException {
+    /**
+     * A new empty database from template0 with the encoding, locale, owner and tablespace of
+     * {@code like} (the live database's properties; null when there is none).
+     */
+    private static void createLike(Connection admin, String db, DatabaseProperties like) throws SQLException {
         StringBuilder sql = new StringBuilder("CREATE DATABASE " + Identifiers.quote(db) + " TEMPLATE template0");
         if (like != null) {
-            try (PreparedStatement ps = admin.prepareStatement(
-                    "SELECT pg_encoding_to_char(encoding), datcollate, datctype, pg_get_userbyid(datdba) FROM pg_database WHERE datname = ?")) {
-                ps.setString(1, like);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next()) {
-                        sql.append(" ENCODING ").append(literal(rs.getString(1)))
-                                .append(" LC_COLLATE ").append(literal(rs.getString(2)))
-                                .append(" LC_CTYPE ").append(literal(rs.getString(3)))
-                                .append(" OWNER ").append(Identifiers.quote(rs.getString(4)));
-                    }
-                }
-            }
+            sql.append(" ENCODING ").append(literal(like.encoding()))
+                    .append(" LC_COLLATE ").append(literal(like.collate()))
+                    .append(" LC_CTYPE ").append(literal(like.ctype()))
+                    .append(" OWNER ").append(Identifiers.quote(like.owner()))
+                    .append(" TABLESPACE ").append(Identifiers.quote(like.tablespace()));
         }
         exec(admin, sql.toString());
     }
 
-    private static void dropDatabase(Connection admin, String db) throws SQLException {
+    static void dropDatabase(Connection admin, String db) throws SQLException {
         terminate(admin, db);
         exec(admin, "DROP DATABASE IF EXISTS " + Identifiers.quote(db));
     }
