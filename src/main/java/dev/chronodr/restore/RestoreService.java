@@ -406,13 +406,10 @@ public final class RestoreService {
     private static void readThrough(RestoreSource source) {
         try (InputStream in = source.open()) {
             if (source.format() == ArchiveFormat.PLAIN) {
-                BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
-                String line;
-                while ((line = r.readLine()) != null) {
-                    if (line.startsWith("\\connect") || line.startsWith("\\c ")) {
-                        throw ChronoException.failed("plain dump " + source.id() + " switches databases (" + line.strip()
-                                + "); restore would write outside the target", "restore it with psql by hand, or use a dump made without --create");
-                    }
+                try {
+                    PlainSqlGuard.check(in);
+                } catch (PlainSqlGuard.Refused r) {
+                    throw refusedPlainSql(source, r);
                 }
             } else {
                 in.transferTo(OutputStream.nullOutputStream());
@@ -421,6 +418,42 @@ public final class RestoreService {
             throw ChronoException.failed("backup " + source.id() + " is corrupt or truncated: " + e.getMessage() + "; nothing was touched",
                     "choose another backup");
         }
+    }
+
+    static ChronoException refusedPlainSql(RestoreSource source, PlainSqlGuard.Refused r) {
+        return ChronoException.failed("plain SQL " + source.id() + " refused at " + r.getMessage() + "; nothing was touched",
+                "a file pg_dump wrote has no such line (\\connect: made with --create); read it, and if you trust it run it with psql by hand");
+    }
+
+    /** Plain SQL for psql: checked line by line as it goes, behind psql's own \\restrict where this psql has it. */
+    private static void feedPlain(RestoreSource source, OutputStream out, String restrictKey) throws IOException {
+        try (InputStream in = source.open()) {
+            PlainSqlGuard.copy(in, out, restrictKey);
+        } catch (PlainSqlGuard.Refused r) {
+            throw new IOException(refusedPlainSql(source, r).getMessage());
+        }
+    }
+
+    /**
+     * A random key for {@code \\restrict} when this psql knows the command (15.14, 16.10, 17.6 and
+     * later; earlier psql would fail on it), else null: the line filter is then the only guard.
+     */
+    private static String restrictKey(PgTools tools) {
+        try {
+            String help = tools.run(tools.spec(PgTool.PSQL, List.of("--help=commands"))).stdout();
+            if (!help.contains("\\restrict")) {
+                return null;
+            }
+        } catch (ChronoException e) {
+            return null;
+        }
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        StringBuilder key = new StringBuilder();
+        for (int i = 0; i < 32; i++) {
+            key.append(alphabet.charAt(random.nextInt(alphabet.length())));
+        }
+        return key.toString();
     }
 
     /** Streams the decompressed dump; a reader that stops early (pg_restore --list) is judged by its exit code. */
@@ -460,7 +493,8 @@ public final class RestoreService {
         List<String> args = new ArrayList<>(tools.connectionArgs());
         if (source.format() == ArchiveFormat.PLAIN) {
             args.addAll(List.of("-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", db, "-f", "-"));
-            tools.run(tools.spec(PgTool.PSQL, args).withStdin(out -> feed(source, out, false))
+            String key = restrictKey(tools);
+            tools.run(tools.spec(PgTool.PSQL, args).withStdin(out -> feedPlain(source, out, key))
                     .withStdout(in -> in.transferTo(OutputStream.nullOutputStream())));
             return;
         }
