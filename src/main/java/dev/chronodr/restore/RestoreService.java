@@ -112,9 +112,6 @@ public final class RestoreService {
                 throw ChronoException.failed("database " + req.targetDb() + " already exists; restore never overwrites it",
                         "choose another --target-db, or drop it first: DROP DATABASE " + Identifiers.quote(req.targetDb()) + ";");
             }
-            if (req.targetDb() == null) {
-                notes.addAll(StagingDatabases.cleanLeftovers(admin, live));
-            }
             int jobs = req.jobs();
             if (jobs > 1 && (source.format() == ArchiveFormat.PLAIN || tools.exec().mode() != ExecMode.LOCAL)) {
                 notes.add(source.format() == ArchiveFormat.PLAIN ? "plain SQL restores in one session; --jobs ignored"
@@ -152,6 +149,8 @@ public final class RestoreService {
             long t = System.nanoTime();
             int toc = tableOfContents(tools, source);
             phases.add(phase("toc", t));
+            // What a killed restore of this database left behind goes first: it holds disk space.
+            notes.addAll(StagingDatabases.cleanLeftovers(admin, live));
 
             if (req.withGlobals()) {
                 t = System.nanoTime();

@@ -1,0 +1,87 @@
+package dev.chronodr.restore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.chronodr.pg.Identifiers;
+import dev.chronodr.testing.CliRun;
+import dev.chronodr.testing.PgCluster;
+import dev.chronodr.testing.PostgresTest;
+
+/** A staging database left by a killed replace is dropped by the next restore; a user's lookalike never is. */
+@PostgresTest
+class StagingLeftoversTest {
+    private final PgCluster pg;
+    @TempDir
+    Path dir;
+
+    StagingLeftoversTest(PgCluster pg) {
+        this.pg = pg;
+    }
+
+    private boolean exists(String db) {
+        return !pg.query("postgres", "SELECT 1 FROM pg_database WHERE datname = '" + db.replace("'", "''") + "'").isEmpty();
+    }
+
+    /** The pid of a process that has ended. */
+    private static long deadPid() throws Exception {
+        Process p = new ProcessBuilder("true").start();
+        p.waitFor();
+        return p.pid();
+    }
+
+    @Test
+    void aMarkedLeftoverIsReportedAndDroppedAnUnmarkedLookalikeIsNotTouched() throws Exception {
+        String db = pg.createDatabase("leftover db 日本");
+        pg.execute(db, "CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2)");
+        Path repo = dir.resolve("repo");
+        assertEquals(0, CliRun.run(pg.env(db), dir, "backup", "--repo", repo.toString()).exitCode());
+
+        String leftover = RestoreService.derivedName(db, "_restore_20240101_120000");
+        String lookalike = RestoreService.derivedName(db, "_restore_20240101_120001");
+        String otherHost = RestoreService.derivedName(db, "_restore_20240101_120002");
+        pg.execute("postgres", "CREATE DATABASE " + Identifiers.quote(leftover));
+        pg.execute("postgres", "COMMENT ON DATABASE " + Identifiers.quote(leftover) + " IS " + RestoreService.literal(
+                StagingDatabases.MARKER + " [host=" + UnpackDir.host() + " pid=" + deadPid() + " token=0f0e-aa]"));
+        pg.execute("postgres", "CREATE DATABASE " + Identifiers.quote(lookalike));
+        pg.execute(lookalike, "CREATE TABLE precious (id int); INSERT INTO precious VALUES (42)");
+        pg.execute("postgres", "CREATE DATABASE " + Identifiers.quote(otherHost));
+        pg.execute("postgres", "COMMENT ON DATABASE " + Identifiers.quote(otherHost) + " IS " + RestoreService.literal(
+                StagingDatabases.MARKER + " [host=elsewhere pid=1 token=0f0e-bb]"));
+
+        CliRun r = CliRun.run(pg.env(db), dir, "restore", "--repo", repo.toString(), "--latest", "--yes");
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().contains("dropped " + leftover), r.out());
+        assertTrue(r.out().contains(otherHost + " was left by a restore on host elsewhere"), r.out());
+        assertTrue(!exists(leftover), "the marked leftover is gone");
+        assertTrue(exists(lookalike) && exists(otherHost));
+        assertEquals(42, pg.scalar(lookalike, "SELECT id FROM precious"), "the user's database is untouched");
+        assertEquals(2L, ((Number) pg.scalar(db, "SELECT count(*) FROM t")).longValue());
+    }
+
+    @Test
+    void theStagingDatabaseCarriesTheMarkerUntilTheSwap() {
+        String db = pg.createDatabase("leftover_marked");
+        pg.execute(db, "CREATE TABLE t (id int); INSERT INTO t VALUES (1)");
+        pg.execute("postgres", "COMMENT ON DATABASE leftover_marked IS 'mine'");
+        assertEquals(0, CliRun.run(pg.env(db), dir, "backup", "--repo", dir.resolve("repo").toString()).exitCode());
+        var runner = new dev.chronodr.process.ProcessRunner(pg.env(db));
+        RestoreService s = new RestoreService(runner, new dev.chronodr.pg.ToolLocator(runner, pg.env(db)), dev.chronodr.core.Progress.NONE, "test");
+        java.util.List<Object> seen = new java.util.ArrayList<>();
+        s.betweenRenames(() -> seen.add(pg.scalar("postgres",
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname LIKE 'leftover\\_marked\\_restore\\_%'")));
+        var target = new dev.chronodr.config.TargetResolver(new dev.chronodr.core.Environment(pg.env(db), dir)).resolve(
+                new dev.chronodr.config.ConnectionRequest(null, null, null, null, null, null, null, null, null, null, null, null,
+                        dir.resolve("repo").toString(), false));
+        RestoreRequest req = new RestoreRequest(true, null, null, null, 1, true, false);
+        RestoreResult result = s.restore(target, req, s.resolve(target, req));
+        assertTrue(result.succeeded());
+        assertTrue(String.valueOf(seen.get(0)).startsWith(StagingDatabases.MARKER), String.valueOf(seen));
+        assertEquals("mine", pg.scalar("postgres", "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'leftover_marked'"));
+    }
+}
