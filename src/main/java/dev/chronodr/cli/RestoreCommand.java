@@ -73,7 +73,7 @@ public final class RestoreCommand extends BaseCommand {
     @Option(names = "--with-globals", description = "First restore the backup's roles and tablespaces (a new server); existing ones are left as they are and reported.")
     boolean withGlobals;
 
-    @Option(names = "--yes", description = "Confirm replacing the live database without a prompt.")
+    @Option(names = "--yes", description = "Confirm replacing the live database without a prompt; also go on (with a warning) where free space cannot be checked.")
     boolean yes;
 
     @Override
@@ -105,7 +105,7 @@ public final class RestoreCommand extends BaseCommand {
                     "e.g. chrono-dr restore --latest --target-db " + "restored_copy");
         }
         String file = source.backupFile == null ? null : cli().env().cwd().resolve(source.backupFile).toString();
-        RestoreRequest req = new RestoreRequest(source.latest, source.backupId, file, targetDb, jobs, !noVerify, inPlace, withGlobals);
+        RestoreRequest req = new RestoreRequest(source.latest, source.backupId, file, targetDb, jobs, !noVerify, inPlace, withGlobals, yes);
         Target target = new TargetResolver(cli().env()).resolve(connection.request());
         ProcessRunner runner = cli().processRunner();
         RestoreService service = new RestoreService(runner, new ToolLocator(runner, cli().env().vars()),

@@ -123,8 +123,13 @@ public final class RestoreService {
             }
 
             Repository repo = new Repository(target.repo());
+            boolean unpack = jobs > 1 && source.format() == ArchiveFormat.CUSTOM && source.method() != Compression.Method.NONE;
+            // What a killed restore of this database left behind goes first: it holds disk space.
+            notes.addAll(StagingDatabases.cleanLeftovers(admin, live));
+            notes.addAll(RestoreSpace.check(admin, tools, source, mode, unpack, repo.root(), DatabaseProperties.capture(admin, live),
+                    req.goOnUnchecked()));
             long t = System.nanoTime();
-            if (jobs > 1 && source.format() == ArchiveFormat.CUSTOM && source.method() != Compression.Method.NONE) {
+            if (unpack) {
                 source = unpack(source, repo);
             } else {
                 checksums(source);
@@ -149,8 +154,6 @@ public final class RestoreService {
             long t = System.nanoTime();
             int toc = tableOfContents(tools, source);
             phases.add(phase("toc", t));
-            // What a killed restore of this database left behind goes first: it holds disk space.
-            notes.addAll(StagingDatabases.cleanLeftovers(admin, live));
 
             if (req.withGlobals()) {
                 t = System.nanoTime();
