@@ -266,6 +266,7 @@ public final class RestoreService {
             notes.add("safety backup taken first: " + safety + " (" + backup.path() + ")");
             phases.add(phase("safety backup", t));
         }
+        boolean created = false;
         services.stop();
         try {
             if (safety != null) {
@@ -277,20 +278,24 @@ public final class RestoreService {
             }
             t = System.nanoTime();
             createLike(admin, live, kept);
+            created = true;
             restore(tools, source, live, jobs, toc);
             phases.add(phase("restore", t));
         } finally {
+            // Who may connect is set again before the applications come back, even after a failed restore.
+            if (created && kept != null) {
+                notes.addAll(kept.applyTo(admin, live));
+                try {
+                    exec(admin, kept.commentSql(live));
+                } catch (SQLException e) {
+                    notes.add("could not keep the comment: " + e.getMessage());
+                }
+            }
             services.start();
             notes.addAll(services.log());
         }
         Verification v = verify(tools, source, live, req, phases);
         if (kept != null) {
-            notes.addAll(kept.applyTo(admin, live));
-            try {
-                exec(admin, kept.commentSql(live));
-            } catch (SQLException e) {
-                notes.add("could not keep the comment: " + e.getMessage());
-            }
             kept.differences(DatabaseProperties.capture(admin, live), true).forEach(d -> notes.add("database property not kept: " + d));
         }
         List<String> next = new ArrayList<>();
@@ -611,6 +616,8 @@ public final class RestoreService {
         }
         long t = System.nanoTime();
         try (Connection c = Database.connect(tools.connection().withDbname(db))) {
+            // The database's own settings (kept from the live one) may limit sessions; not this one.
+            exec(c, "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0");
             Verification v = Verification.run(c, source.manifest() == null ? null : source.manifest().tables());
             phases.add(phase("verify", t));
             return v;
