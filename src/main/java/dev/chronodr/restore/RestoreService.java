@@ -445,7 +445,7 @@ public final class RestoreService {
      * A random key for {@code \\restrict} when this psql knows the command (15.14, 16.10, 17.6 and
      * later; earlier psql would fail on it), else null: the line filter is then the only guard.
      */
-    private static String restrictKey(PgTools tools) {
+    static String restrictKey(PgTools tools) {
         try {
             String help = tools.run(tools.spec(PgTool.PSQL, List.of("--help=commands"))).stdout();
             if (!help.contains("\\restrict")) {

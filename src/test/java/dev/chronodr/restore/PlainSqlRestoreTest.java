@@ -92,4 +92,25 @@ class PlainSqlRestoreTest {
         Map<String, Object> row = pg.query("plain_dst", "SELECT v FROM t WHERE id = 2").get(0);
         assertEquals("tab\there", row.get("v"));
     }
+
+    @Test
+    void withThisPsqlTheStreamIsRestrictedSoPsqlItselfRefusesCommands() throws Exception {
+        var env = pg.env("postgres");
+        var runner = new dev.chronodr.process.ProcessRunner(env);
+        var tools = new dev.chronodr.pg.PgTools(dev.chronodr.pg.ExecSettings.local(), pg.connection("postgres"), runner,
+                new dev.chronodr.pg.ToolLocator(runner, env), dev.chronodr.pg.PgVersion.ofMajor(15));
+        String key = RestoreService.restrictKey(tools);
+        org.junit.jupiter.api.Assumptions.assumeTrue(key != null, "this psql has no \\restrict (before 15.14)");
+        assertTrue(key.matches("[A-Za-z0-9]{32}"), key);
+        // What the filter would have refused: psql, restricted with the key, refuses it too.
+        Path mark = dir.resolve("ran-under-restrict");
+        java.io.ByteArrayOutputStream stream = new java.io.ByteArrayOutputStream();
+        PlainSqlGuard.copy(new java.io.ByteArrayInputStream("SELECT 1;\n".getBytes()), stream, key);
+        stream.write(("\\! touch " + mark + "\n").getBytes());
+        List<String> args = new java.util.ArrayList<>(tools.connectionArgs());
+        args.addAll(List.of("-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-f", "-"));
+        var result = runner.execute(tools.spec(dev.chronodr.pg.PgTool.PSQL, args).withStdin(out -> out.write(stream.toByteArray())));
+        assertTrue(result.exitCode() != 0, result.toString());
+        assertFalse(Files.exists(mark), "psql ran a command in restricted mode");
+    }
 }
