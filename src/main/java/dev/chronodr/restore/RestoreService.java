@@ -209,6 +209,9 @@ public final class RestoreService {
         phases.add(phase("restore", t));
         Verification v = verify(tools, source, staging, req, phases);
         if (v != null && !v.ok()) {
+            // Left for the user to inspect: no longer a leftover for the next restore to drop.
+            exec(admin, "COMMENT ON DATABASE " + Identifiers.quote(staging) + " IS "
+                    + literal("restored copy of " + live + " left by chrono-dr for inspection after a failed verification; drop it when done"));
             return new RestoreResult(false, "replace", source, live, staging, null, toc, jobs, phases, v, notes, List.of(),
                     List.of("the live database " + live + " was not touched",
                             "inspect the restored copy in " + staging + "; drop it when done: DROP DATABASE " + Identifiers.quote(staging) + ";"),

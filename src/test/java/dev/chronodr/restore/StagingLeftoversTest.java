@@ -84,4 +84,25 @@ class StagingLeftoversTest {
         assertTrue(String.valueOf(seen.get(0)).startsWith(StagingDatabases.MARKER), String.valueOf(seen));
         assertEquals("mine", pg.scalar("postgres", "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'leftover_marked'"));
     }
+
+    @Test
+    void aCopyLeftForInspectionIsNotALeftover() {
+        String db = pg.createDatabase("leftover_inspect");
+        pg.execute(db, """
+                CREATE TABLE parent (id int PRIMARY KEY);
+                CREATE TABLE loose (id int PRIMARY KEY, parent_id int);
+                INSERT INTO parent VALUES (1);
+                INSERT INTO loose VALUES (1, 1), (2, 99);
+                ALTER TABLE loose ADD CONSTRAINT loose_fk FOREIGN KEY (parent_id) REFERENCES parent NOT VALID;
+                """);
+        Path repo = dir.resolve("repo-inspect");
+        assertEquals(0, CliRun.run(pg.env(db), dir, "backup", "--repo", repo.toString()).exitCode());
+        CliRun first = CliRun.run(pg.env(db), dir, "restore", "--repo", repo.toString(), "--latest", "--yes");
+        assertEquals(1, first.exitCode(), first.toString());
+        String kept = (String) pg.scalar("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'leftover\\_inspect\\_restore\\_%'");
+        assertTrue(kept != null, "the verified-and-failed copy is left for inspection");
+        String comment = (String) pg.scalar("postgres", "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '" + kept + "'");
+        assertTrue(!comment.startsWith(StagingDatabases.MARKER) && comment.contains("left by chrono-dr for inspection"), comment);
+        // (This JVM's pid is alive, so the next restore would leave even a marked copy; the marker is what a later process goes by.)
+    }
 }
