@@ -95,19 +95,56 @@ final class PlainSqlGuard {
         int n;
         while ((n = in.read(buf)) > 0) {
             int start = 0;
-            for (int i = 0; i < n; i++) {
-                if (buf[i] == '\n') {
-                    line.write(buf, start, i - start + 1);
-                    emit(line, out);
-                    line.reset();
-                    start = i + 1;
+            while (start < n) {
+                int nl = start;
+                while (nl < n && buf[nl] != '\n') {
+                    nl++;
                 }
+                int end = nl < n ? nl + 1 : n;
+                if (state == State.COPY_DATA) {
+                    // Data lines go straight through, however long a row is; only "\." ends them.
+                    copyLine(buf, start, end, nl < n, out);
+                } else {
+                    line.write(buf, start, end - start);
+                    if (nl < n) {
+                        emit(line, out);
+                        line.reset();
+                    }
+                }
+                start = end;
             }
-            line.write(buf, start, n - start);
         }
-        if (line.size() > 0) {
+        if (state == State.COPY_DATA) {
+            copyLine(buf, 0, 0, true, out);
+        } else if (line.size() > 0) {
             emit(line, out);
         }
+    }
+
+    private final byte[] copyHead = new byte[4];
+    private long copyLength;
+
+    /** Part of a COPY data line; {@code complete} at its newline (or the end of the file). */
+    private void copyLine(byte[] buf, int from, int to, boolean complete, OutputStream out) throws IOException {
+        for (int i = from; i < to && copyLength + i - from < copyHead.length; i++) {
+            copyHead[(int) (copyLength + i - from)] = buf[i];
+        }
+        copyLength += to - from;
+        if (out != null) {
+            out.write(buf, from, to - from);
+        }
+        if (!complete) {
+            return;
+        }
+        if (copyLength > 0) {
+            lineNo++;
+        }
+        String head = new String(copyHead, 0, (int) Math.min(copyLength, copyHead.length), StandardCharsets.US_ASCII);
+        // psql ends COPY data only at a line that is exactly \. (or \.\r); at the end of the file it ends anyway.
+        if (head.equals("\\.\n") || head.equals("\\.\r\n") || head.equals("\\.") && copyLength == 2) {
+            state = State.SQL;
+        }
+        copyLength = 0;
     }
 
     private void emit(ByteArrayOutputStream raw, OutputStream out) throws IOException, Refused {
@@ -123,13 +160,6 @@ final class PlainSqlGuard {
 
     /** Reads one line (without its newline); true when it is pg_dump's own restrict or unrestrict line. */
     private boolean line(String s) throws Refused {
-        if (state == State.COPY_DATA) {
-            // psql ends COPY data only at a line that is exactly \. (or \.\r).
-            if (s.equals("\\.") || s.equals("\\.\r")) {
-                state = State.SQL;
-            }
-            return false;
-        }
         if (state == State.SQL && tokens.isEmpty() && DUMP_RESTRICT.matcher(s).matches()) {
             return true;
         }
@@ -212,7 +242,9 @@ final class PlainSqlGuard {
                         return false;
                     }
                 }
-                case COPY_DATA -> throw new IllegalStateException();
+                case COPY_DATA -> {
+                    return false;
+                }
             }
         }
         return false;

@@ -85,4 +85,15 @@ class PlainSqlGuardTest {
                 new ByteArrayInputStream("SELECT 1;\n\\! id\nSELECT 2;\n".getBytes(StandardCharsets.UTF_8)), partial, null));
         assertTrue(!partial.toString(StandardCharsets.UTF_8).contains("\\!"), "the refused line is never written to psql");
     }
+
+    @Test
+    void copyDataIsStreamedWhateverTheLengthOfARowAndEndsOnlyAtItsMarker() throws Exception {
+        String row = "1\t" + "\\! x ".repeat(40_000) + "\n";
+        String sql = "COPY public.t (id, v) FROM stdin;\r\n" + row + "\\.x\n" + row + "\\.\r\n" + "SELECT 1;\r\n\\! id\r\n";
+        PlainSqlGuard.Refused r = refused(sql);
+        assertEquals(7, r.line(), "two lines after the data, counted across rows longer than the read buffer");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PlainSqlGuard.copy(new ByteArrayInputStream(("COPY t FROM stdin;\n" + row + "\\.").getBytes(StandardCharsets.UTF_8)), out, null);
+        assertEquals("COPY t FROM stdin;\n" + row + "\\.", out.toString(StandardCharsets.UTF_8), "data passes byte for byte");
+    }
 }
