@@ -56,6 +56,14 @@ final class PlainSqlGuard {
     private static final Pattern COPY_FROM_STDIN = Pattern.compile(
             "^w:copy " + NAME + "( \\. " + NAME + ")*( \\( " + NAME + "( , " + NAME + ")* \\))? w:from w:stdin ;$");
 
+    /**
+     * Encodings a client may use but a server may not: their second bytes can look like ASCII
+     * (a backslash, a quote's neighbours), so psql reading in one of them splits the text
+     * elsewhere than this reader. Any line naming one is refused, wherever it stands.
+     */
+    private static final Pattern CLIENT_ONLY_ENCODING = Pattern.compile(
+            "(?i)(?<![a-z0-9_])(sjis|shift_?jis(_?2004)?|mskanji|big5|gbk|gb18030|uhc|johab|(win|windows|cp)(932|936|949|950))(?![a-z0-9_])");
+
     private enum State { SQL, QUOTE, ESCAPE_QUOTE, IDENT, DOLLAR, COMMENT, COPY_DATA }
 
     private State state = State.SQL;
@@ -162,6 +170,11 @@ final class PlainSqlGuard {
     private boolean line(String s) throws Refused {
         if (state == State.SQL && tokens.isEmpty() && DUMP_RESTRICT.matcher(s).matches()) {
             return true;
+        }
+        Matcher enc = CLIENT_ONLY_ENCODING.matcher(s);
+        if (enc.find()) {
+            throw new Refused(lineNo, null, "names the client-only encoding " + enc.group()
+                    + ": with it psql reads bytes after a multi-byte lead byte differently, so its reading cannot be followed");
         }
         int i = 0;
         int len = s.length();

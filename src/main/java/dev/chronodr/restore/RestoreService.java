@@ -504,7 +504,8 @@ public final class RestoreService {
         if (source.format() == ArchiveFormat.PLAIN) {
             args.addAll(List.of("-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", db, "-f", "-"));
             String key = restrictKey(tools);
-            tools.run(tools.spec(PgTool.PSQL, args).withStdin(out -> feedPlain(source, out, key))
+            // psql reads the file in its client encoding: the server's, as the filter assumes, unless the file says otherwise.
+            tools.run(tools.spec(PgTool.PSQL, args).withoutEnv(List.of("PGCLIENTENCODING")).withStdin(out -> feedPlain(source, out, key))
                     .withStdout(in -> in.transferTo(OutputStream.nullOutputStream())));
             return;
         }

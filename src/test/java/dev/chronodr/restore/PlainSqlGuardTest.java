@@ -50,6 +50,9 @@ class PlainSqlGuardTest {
         refused("SELECT 1e$a$ 'x $a$ \\! id ';\n");
         // psql's whitespace is ASCII: an em space is part of an identifier, so $a$ below starts no dollar quote
         refused("SELECT \u2003$a$ \\! id $a$;\n");
+        // a client-only encoding hides ASCII-looking second bytes from psql's lexer
+        refused("SET client_encoding = 'SJIS';\nSELECT E'\u0082\\'; \\! id; --';\n");
+        refused("SET NAMES big5;\n");
     }
 
     @Test
