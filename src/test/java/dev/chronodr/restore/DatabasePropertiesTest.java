@@ -124,4 +124,19 @@ class DatabasePropertiesTest {
         assertEquals("\"search_path\" TO '$user', 'public'", DatabaseProperties.setting("search_path=\"$user\", public"));
         assertEquals("\"app\".\"x\" TO 'it''s'", DatabaseProperties.setting("app.x=it's"));
     }
+
+    @Test
+    void whatDiffersIsNamedWithBothValues() throws Exception {
+        String a = prepare("props_diff_a");
+        String b = pg.createDatabase("props_diff_b");
+        try (var c = pg.connect("postgres")) {
+            List<String> d = DatabaseProperties.capture(c, a).differences(DatabaseProperties.capture(c, b), true);
+            String all = String.join("\n", d);
+            for (String what : List.of("owner was props_owner", "ACL was [", "comment was the app's database", "connection limit was 17, is now -1",
+                    "settings was {", "props_app=[statement_timeout=5s]")) {
+                assertTrue(all.contains(what), what + " in\n" + all);
+            }
+            assertTrue(DatabaseProperties.capture(c, a).differences(DatabaseProperties.capture(c, a), true).isEmpty());
+        }
+    }
 }
