@@ -117,11 +117,18 @@ class RestoreSpaceTest {
             }
         }
 
-        // Without the ballast it fits, and the restore goes ahead.
+        // As the hint says, --in-place fits: dropping the live database first gives its space back.
+        CliRun inPlace = CliRun.run(pg.env("space_live"), dir, "restore", "--repo", repo.toString(), "--latest", "--yes", "--in-place");
+        assertEquals(0, inPlace.exitCode(), inPlace.toString());
+        assertEquals(60000L, ((Number) pg.scalar("space_live", "SELECT count(*) FROM t")).longValue());
+        assertEquals("space_ts", pg.scalar("postgres",
+                "SELECT t.spcname FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = 'space_live'"));
+
+        // Without the ballast a replace fits and goes ahead (--latest is now the in-place's safety backup: 30000 rows).
         Files.delete(mount.resolve("ballast"));
         CliRun ok = CliRun.run(pg.env("space_live"), dir, "restore", "--repo", repo.toString(), "--latest", "--yes");
         assertEquals(0, ok.exitCode(), ok.toString());
-        assertEquals(60000L, ((Number) pg.scalar("space_live", "SELECT count(*) FROM t")).longValue());
+        assertEquals(30000L, ((Number) pg.scalar("space_live", "SELECT count(*) FROM t")).longValue());
     }
 
     @Test
