@@ -64,7 +64,14 @@ final class StagingDatabases {
             String comment = c[1];
             Matcher n = NAME.matcher(name);
             // Exactly the name a restore of live would give it (shortened to fit 63 bytes), and our marker.
-            if (!n.matches() || !name.equals(RestoreService.derivedName(live, n.group(1))) || comment == null || !comment.startsWith(MARKER)) {
+            if (!n.matches() || !name.equals(RestoreService.derivedName(live, n.group(1)))) {
+                continue;
+            }
+            if (comment == null || !comment.startsWith(MARKER)) {
+                // A user's database, or (killed in the instant between CREATE DATABASE and its COMMENT) an empty staging one.
+                if (comment == null || !comment.contains("left by chrono-dr for inspection")) {
+                    notes.add("database " + name + " is named like a staging database but carries no chrono-dr marker; left alone");
+                }
                 continue;
             }
             Matcher t = TOKEN.matcher(comment);

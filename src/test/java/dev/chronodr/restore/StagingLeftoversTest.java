@@ -58,6 +58,7 @@ class StagingLeftoversTest {
         assertEquals(0, r.exitCode(), r.toString());
         assertTrue(r.out().contains("dropped " + leftover), r.out());
         assertTrue(r.out().contains(otherHost + " was left by a restore on host elsewhere"), r.out());
+        assertTrue(r.out().contains(lookalike + " is named like a staging database but carries no chrono-dr marker; left alone"), r.out());
         assertTrue(!exists(leftover), "the marked leftover is gone");
         assertTrue(exists(lookalike) && exists(otherHost));
         assertEquals(42, pg.scalar(lookalike, "SELECT id FROM precious"), "the user's database is untouched");
@@ -104,5 +105,40 @@ class StagingLeftoversTest {
         String comment = (String) pg.scalar("postgres", "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '" + kept + "'");
         assertTrue(!comment.startsWith(StagingDatabases.MARKER) && comment.contains("left by chrono-dr for inspection"), comment);
         // (This JVM's pid is alive, so the next restore would leave even a marked copy; the marker is what a later process goes by.)
+    }
+
+    @Test
+    void afterKillNineOfChronoDrMidReplaceTheNextRestoreDropsTheStagingDatabase() throws Exception {
+        String db = pg.createDatabase("leftover_kill");
+        pg.execute(db, "CREATE TABLE keep (id int); INSERT INTO keep VALUES (1)");
+        // A restore that takes its time inside the staging database: the window for kill -9.
+        Path slow = dir.resolve("slow.sql");
+        java.nio.file.Files.writeString(slow, "CREATE TABLE t (id int);\nINSERT INTO t VALUES (7);\nSELECT pg_sleep(20);\n");
+        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+                "dev.chronodr.Main", "restore", "--backup-file", slow.toString(), "--yes"));
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(new java.io.File("/dev/null"));
+        pb.environment().clear();
+        pb.environment().putAll(pg.env(db));
+        Process chrono = pb.start();
+        String staging = null;
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (staging == null && chrono.isAlive() && System.nanoTime() < deadline) {
+            staging = (String) pg.scalar("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'leftover\\_kill\\_restore\\_%' "
+                    + "AND shobj_description(oid, 'pg_database') LIKE 'chrono-dr staging%'");
+            Thread.sleep(50);
+        }
+        assertTrue(staging != null, "the restore never created its staging database");
+        chrono.destroyForcibly().waitFor();
+
+        CliRun next = CliRun.run(pg.env(db), dir, "restore", "--backup-file", slow.toString().replace("slow.sql", "fast.sql"), "--yes");
+        assertEquals(64, next.exitCode(), "no such file: nothing but the check ran");
+        assertTrue(exists(staging), "a refused restore does not clean up");
+        java.nio.file.Files.writeString(dir.resolve("fast.sql"), "CREATE TABLE t (id int);\nINSERT INTO t VALUES (8);\n");
+        CliRun again = CliRun.run(pg.env(db), dir, "restore", "--backup-file", dir.resolve("fast.sql").toString(), "--yes");
+        assertEquals(0, again.exitCode(), again.toString());
+        assertTrue(again.out().contains("dropped " + staging + ": the staging database of an interrupted restore"), again.out());
+        assertTrue(!exists(staging));
+        assertEquals(8, pg.scalar(db, "SELECT id FROM t"));
     }
 }
