@@ -131,6 +131,45 @@ class RestoreSpaceTest {
         assertEquals(30000L, ((Number) pg.scalar("space_live", "SELECT count(*) FROM t")).longValue());
     }
 
+    /** Fills the filesystem at {@code where} until {@code free} bytes are left. */
+    private void ballast(Path where, long free) throws Exception {
+        long usable = Files.getFileStore(where).getUsableSpace();
+        try (FileChannel ch = FileChannel.open(mount.resolve("ballast"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer chunk = java.nio.ByteBuffer.allocate(1 << 16);
+            for (long left = usable - free; left > 0; left -= chunk.capacity()) {
+                chunk.clear();
+                if (left < chunk.capacity()) {
+                    chunk.limit((int) left);
+                }
+                ch.write(chunk);
+            }
+        }
+    }
+
+    @Test
+    void needsOnOneFilesystemAddUp() throws Exception {
+        Path ts = tmpfs();
+        pg.execute("postgres", "CREATE TABLESPACE space_ts LOCATION '" + ts + "'");
+        pg.execute("postgres", "CREATE DATABASE space_live TABLESPACE space_ts");
+        pg.execute("space_live", "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 30000) g");
+        Path repo = mount.resolve("repo"); // the repository, and so the -j copy, on the same filesystem as the tablespace
+        assertEquals(0, CliRun.run(pg.env("space_live"), dir, "backup", "--repo", repo.toString()).exitCode());
+        var manifest = RestoreSource.latest(new dev.chronodr.repo.Repository(repo), "space_live").manifest();
+        long dump = manifest.file("dump").uncompressedBytes();
+        long database = RestoreSpace.DATA_FACTOR * dump + RestoreSpace.ROW_OVERHEAD * 30000L
+                + ((Number) pg.scalar("postgres", "SELECT pg_database_size('template0')")).longValue();
+        // Room for the database, not for the database and the decompressed copy beside it.
+        ballast(ts, database + dump / 2);
+
+        CliRun parallel = CliRun.run(pg.env("space_live"), dir, "restore", "--repo", repo.toString(), "--latest", "--yes", "-j", "2");
+        assertEquals(1, parallel.exitCode(), parallel.toString());
+        assertTrue(parallel.err().contains("for the restored database") && parallel.err().contains(" + ")
+                && parallel.err().contains("for the decompressed copy for --jobs"), parallel.err());
+        CliRun single = CliRun.run(pg.env("space_live"), dir, "restore", "--repo", repo.toString(), "--latest", "--yes");
+        assertEquals(0, single.exitCode(), single.toString());
+        assertEquals(30000L, ((Number) pg.scalar("space_live", "SELECT count(*) FROM t")).longValue());
+    }
+
     @Test
     void inTheContainerDfReadsTheFreeSpace() throws Exception {
         Path ts = tmpfs();
