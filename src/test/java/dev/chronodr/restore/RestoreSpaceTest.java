@@ -88,18 +88,9 @@ class RestoreSpaceTest {
         pg.execute("space_live", "DELETE FROM t WHERE id % 2 = 0");
         long live = fingerprint();
 
-        // Ballast: leave 2 MB free on the tablespace's filesystem, less than the restore needs.
-        long usable = Files.getFileStore(ts).getUsableSpace();
-        try (FileChannel ch = FileChannel.open(mount.resolve("ballast"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            java.nio.ByteBuffer chunk = java.nio.ByteBuffer.allocate(1 << 20);
-            for (long left = usable - (2L << 20); left > 0; left -= chunk.capacity()) {
-                chunk.clear();
-                if (left < chunk.capacity()) {
-                    chunk.limit((int) left);
-                }
-                ch.write(chunk);
-            }
-        }
+        // Ballast: leave 6 MB free on the tablespace's filesystem, less than a second copy needs,
+        // enough once the live database (about 12 MB) is dropped first.
+        ballast(ts, 6L << 20);
 
         for (List<String> mode : List.of(List.of("--yes"), List.of("--target-db", "space_copy"), List.of("--yes", "-j", "2"))) {
             List<String> args = new java.util.ArrayList<>(List.of("restore", "--repo", repo.toString(), "--latest"));
@@ -116,6 +107,17 @@ class RestoreSpaceTest {
                 assertTrue(s.filter(p -> p.getFileName().toString().equals(".unpack")).allMatch(p -> p.toFile().list().length == 0));
             }
         }
+
+        // With 5 MB more taken, not even --in-place fits, and the hint says so.
+        Files.write(mount.resolve("ballast2"), new byte[5 << 20]);
+        CliRun neither = CliRun.run(pg.env("space_live"), dir, "restore", "--repo", repo.toString(), "--latest", "--yes");
+        assertEquals(1, neither.exitCode(), neither.toString());
+        assertTrue(neither.err().contains("--in-place would not fit either"), neither.err());
+        CliRun inPlaceRefused = CliRun.run(pg.env("space_live"), dir, "restore", "--repo", repo.toString(), "--latest", "--yes", "--in-place");
+        assertEquals(1, inPlaceRefused.exitCode(), inPlaceRefused.toString());
+        assertTrue(inPlaceRefused.err().contains("once the live database is dropped"), inPlaceRefused.err());
+        assertEquals(live, fingerprint(), "the live database is not dropped by a refused --in-place");
+        Files.delete(mount.resolve("ballast2"));
 
         // As the hint says, --in-place fits: dropping the live database first gives its space back.
         CliRun inPlace = CliRun.run(pg.env("space_live"), dir, "restore", "--repo", repo.toString(), "--latest", "--yes", "--in-place");
