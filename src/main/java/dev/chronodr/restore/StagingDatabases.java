@@ -89,7 +89,13 @@ final class StagingDatabases {
                 notes.add("staging database " + name + " belongs to a restore still running (pid " + pid + "); left alone");
                 continue;
             }
-            RestoreService.dropDatabase(admin, name);
+            try {
+                RestoreService.dropDatabase(admin, name);
+            } catch (SQLException e) {
+                // Not worth failing this restore over; it says so, and the next one tries again.
+                notes.add("could not drop " + name + ", the staging database of an interrupted restore: " + e.getMessage());
+                continue;
+            }
             log.warn("dropped {}: the staging database of an interrupted restore (pid {})", name, pid);
             notes.add("dropped " + name + ": the staging database of an interrupted restore (pid " + pid + " on " + host + ")");
         }
