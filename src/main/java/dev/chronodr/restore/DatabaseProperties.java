@@ -27,10 +27,12 @@ import dev.chronodr.pg.Identifiers;
  *                 ACL spelled out when datacl is NULL, so NULL and its explicit equal compare equal)
  * @param settings role name ("" for every role) to its sorted {@code name=value} settings
  * @param labels   provider to label
+ * @param localeProvider {@code icu} or {@code builtin} (PostgreSQL 15+; null for libc), with
+ *                 {@code providerLocale} its locale
  */
 record DatabaseProperties(String name, String owner, boolean explicitAcl, List<String> acl, List<AclItem> aclItems, String comment,
                           int connectionLimit, Map<String, List<String>> settings, Map<String, String> labels,
-                          String tablespace, String encoding, String collate, String ctype) {
+                          String tablespace, String encoding, String collate, String ctype, String localeProvider, String providerLocale) {
 
     /** One privilege as aclexplode() shows it; grantee "" is PUBLIC. */
     record AclItem(String grantor, String grantee, String privilege, boolean grantable) {
@@ -51,10 +53,15 @@ record DatabaseProperties(String name, String owner, boolean explicitAcl, List<S
         String enc;
         String collate;
         String ctype;
+        String provider = null;
+        String providerLocale = null;
+        // The locale provider came in PostgreSQL 15 (daticulocale), its locale column was renamed datlocale in 17.
+        int version = admin.getMetaData().getDatabaseMajorVersion();
+        String providerColumns = version >= 17 ? ", d.datlocprovider::text, d.datlocale" : version >= 15 ? ", d.datlocprovider::text, d.daticulocale" : "";
         try (PreparedStatement ps = admin.prepareStatement("""
                 SELECT d.oid, pg_get_userbyid(d.datdba), d.datacl IS NOT NULL, shobj_description(d.oid, 'pg_database'),
-                       d.datconnlimit, t.spcname, pg_encoding_to_char(d.encoding), d.datcollate, d.datctype
-                FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = ?""")) {
+                       d.datconnlimit, t.spcname, pg_encoding_to_char(d.encoding), d.datcollate, d.datctype%s
+                FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = ?""".formatted(providerColumns))) {
             ps.setString(1, db);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
@@ -69,6 +76,14 @@ record DatabaseProperties(String name, String owner, boolean explicitAcl, List<S
                 enc = rs.getString(7);
                 collate = rs.getString(8);
                 ctype = rs.getString(9);
+                if (rs.getMetaData().getColumnCount() > 9) {
+                    provider = switch (String.valueOf(rs.getString(10))) {
+                        case "i" -> "icu";
+                        case "b" -> "builtin";
+                        default -> null;
+                    };
+                    providerLocale = provider == null ? null : rs.getString(11);
+                }
             }
         }
         List<AclItem> items = new ArrayList<>();
@@ -112,7 +127,8 @@ record DatabaseProperties(String name, String owner, boolean explicitAcl, List<S
                 }
             }
         }
-        return new DatabaseProperties(db, owner, explicit, acl, items, comment, limit, settings, labels, spc, enc, collate, ctype);
+        return new DatabaseProperties(db, owner, explicit, acl, items, comment, limit, settings, labels, spc, enc, collate, ctype,
+                provider, providerLocale);
     }
 
     /**
@@ -155,6 +171,19 @@ record DatabaseProperties(String name, String owner, boolean explicitAcl, List<S
         return problems;
     }
 
+    /** The CREATE DATABASE options that make a new database like this one, from template0. */
+    String createOptions() {
+        StringBuilder sql = new StringBuilder(" ENCODING ").append(RestoreService.literal(encoding))
+                .append(" LC_COLLATE ").append(RestoreService.literal(collate))
+                .append(" LC_CTYPE ").append(RestoreService.literal(ctype));
+        if ("icu".equals(localeProvider) && providerLocale != null) {
+            sql.append(" LOCALE_PROVIDER icu ICU_LOCALE ").append(RestoreService.literal(providerLocale));
+        } else if ("builtin".equals(localeProvider) && providerLocale != null) {
+            sql.append(" LOCALE_PROVIDER builtin BUILTIN_LOCALE ").append(RestoreService.literal(providerLocale));
+        }
+        return sql.append(" OWNER ").append(Identifiers.quote(owner)).append(" TABLESPACE ").append(Identifiers.quote(tablespace)).toString();
+    }
+
     /** The statement that gives {@code db} this comment (or none). */
     String commentSql(String db) {
         return "COMMENT ON DATABASE " + Identifiers.quote(db) + " IS " + (comment == null ? "NULL" : RestoreService.literal(comment));
@@ -179,6 +208,8 @@ record DatabaseProperties(String name, String owner, boolean explicitAcl, List<S
         diff(out, "encoding", encoding, other.encoding);
         diff(out, "LC_COLLATE", collate, other.collate);
         diff(out, "LC_CTYPE", ctype, other.ctype);
+        diff(out, "locale provider", localeProvider == null ? "libc" : localeProvider + " " + providerLocale,
+                other.localeProvider == null ? "libc" : other.localeProvider + " " + other.providerLocale);
         return out;
     }
 

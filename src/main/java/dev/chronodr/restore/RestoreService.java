@@ -726,17 +726,13 @@ public final class RestoreService {
     }
 
     /**
-     * A new empty database from template0 with the encoding, locale, owner and tablespace of
+     * A new empty database from template0 with the encoding, locale (and locale provider), owner and tablespace of
      * {@code like} (the live database's properties; null when there is none).
      */
     private static void createLike(Connection admin, String db, DatabaseProperties like) throws SQLException {
         StringBuilder sql = new StringBuilder("CREATE DATABASE " + Identifiers.quote(db) + " TEMPLATE template0");
         if (like != null) {
-            sql.append(" ENCODING ").append(literal(like.encoding()))
-                    .append(" LC_COLLATE ").append(literal(like.collate()))
-                    .append(" LC_CTYPE ").append(literal(like.ctype()))
-                    .append(" OWNER ").append(Identifiers.quote(like.owner()))
-                    .append(" TABLESPACE ").append(Identifiers.quote(like.tablespace()));
+            sql.append(like.createOptions());
         }
         exec(admin, sql.toString());
     }

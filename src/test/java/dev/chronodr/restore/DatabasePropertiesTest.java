@@ -139,4 +139,22 @@ class DatabasePropertiesTest {
             assertTrue(DatabaseProperties.capture(c, a).differences(DatabaseProperties.capture(c, a), true).isEmpty());
         }
     }
+
+    @Test
+    void anIcuDatabaseStaysIcu() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(((Number) pg.scalar("postgres",
+                "SELECT count(*) FROM pg_collation WHERE collprovider = 'i'")).longValue() > 0, "this server is built without ICU");
+        pg.execute("postgres", "DROP DATABASE IF EXISTS props_icu WITH (FORCE)");
+        pg.execute("postgres", "CREATE DATABASE props_icu TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'de-DE'");
+        pg.execute("props_icu", "CREATE TABLE t (v text); INSERT INTO t VALUES ('a'), ('B')");
+        Path repo = dir.resolve("repo-icu");
+        assertEquals(0, CliRun.run(pg.env("props_icu"), dir, "backup", "--repo", repo.toString()).exitCode());
+        String provider = "SELECT datlocprovider::text || ' ' || daticulocale FROM pg_database WHERE datname = 'props_icu'";
+        for (String mode : List.of("--no-verify", "--in-place")) {
+            CliRun r = CliRun.run(pg.env("props_icu"), dir, "restore", "--repo", repo.toString(), "--latest", "--yes", mode);
+            assertEquals(0, r.exitCode(), r.toString());
+            assertFalse(r.out().contains("not kept"), r.out());
+            assertEquals("i de-DE", pg.scalar("postgres", provider), mode);
+        }
+    }
 }
