@@ -80,7 +80,7 @@ public final class RestoreCommand extends BaseCommand {
     @Option(names = "--allow-empty", description = "Let a backup without tables replace a database that has some (refused otherwise).")
     boolean allowEmpty;
 
-    @Option(names = "--yes", description = "Confirm replacing the live database without a prompt.")
+    @Option(names = "--yes", description = "Confirm replacing the live database without a prompt; also go on (with a warning) where free space cannot be checked.")
     boolean yes;
 
     @Override
@@ -112,7 +112,8 @@ public final class RestoreCommand extends BaseCommand {
                     "e.g. chrono-dr restore --latest --target-db " + "restored_copy");
         }
         String file = source.backupFile == null ? null : cli().env().cwd().resolve(source.backupFile).toString();
-        RestoreRequest req = new RestoreRequest(source.latest, source.backupId, file, targetDb, jobs, !noVerify, inPlace, withGlobals, allowEmpty);
+        RestoreRequest req = new RestoreRequest(source.latest, source.backupId, file, targetDb, jobs, !noVerify, inPlace, withGlobals, yes,
+                allowEmpty);
         Target target = new TargetResolver(cli().env()).resolve(connection.request());
         ProcessRunner runner = cli().processRunner();
         RestoreService service = new RestoreService(runner, new ToolLocator(runner, cli().env().vars()),

@@ -22,14 +22,14 @@ import dev.chronodr.pg.ConnectionSettings;
  * server reports exists on this machine. When pg_control can be read, its system identifier
  * must match the server's, so a different cluster at the same path is not mistaken for it.
  */
-final class FreeSpaceProbe {
+public final class FreeSpaceProbe {
     private FreeSpaceProbe() {
     }
 
-    static final String DEFAULT_TABLESPACE = "pg_default";
+    public static final String DEFAULT_TABLESPACE = "pg_default";
 
     /** @param tablespace null or pg_default for the data directory, else a tablespace name */
-    static FreeSpace probe(Connection c, ConnectionSettings s, String tablespace) {
+    public static FreeSpace probe(Connection c, ConnectionSettings s, String tablespace) {
         String spc = tablespace == null ? DEFAULT_TABLESPACE : tablespace;
         if (!isLocal(s.host())) {
             return new FreeSpace(spc, false, null, null,
@@ -65,7 +65,7 @@ final class FreeSpaceProbe {
         }
     }
 
-    static boolean isLocal(String host) {
+    public static boolean isLocal(String host) {
         if (host == null || host.startsWith("/")) {
             return true;
         }

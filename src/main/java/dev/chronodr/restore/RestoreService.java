@@ -1,10 +1,8 @@
 package dev.chronodr.restore;
 
 import java.io.BufferedInputStream;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -123,8 +121,13 @@ public final class RestoreService {
             }
 
             Repository repo = new Repository(target.repo());
+            boolean unpack = jobs > 1 && source.format() == ArchiveFormat.CUSTOM && source.method() != Compression.Method.NONE;
+            // What a killed restore of this database left behind goes first: it holds disk space.
+            notes.addAll(StagingDatabases.cleanLeftovers(admin, live));
+            notes.addAll(RestoreSpace.check(admin, tools, source, mode, unpack, repo.root(), DatabaseProperties.capture(admin, live),
+                    req.goOnUnchecked()));
             long t = System.nanoTime();
-            if (jobs > 1 && source.format() == ArchiveFormat.CUSTOM && source.method() != Compression.Method.NONE) {
+            if (unpack) {
                 source = unpack(source, repo);
             } else if (!source.checksummed()) {
                 checksums(source);
@@ -177,7 +180,7 @@ public final class RestoreService {
     private RestoreResult beside(Connection admin, PgTools tools, RestoreSource source, RestoreRequest req, int jobs, String live,
                                  String db, Repository repo, List<Phase> phases, List<String> notes, int toc) throws SQLException {
         long t = System.nanoTime();
-        createLike(admin, db, live);
+        createLike(admin, db, DatabaseProperties.capture(admin, live));
         restoreOrDrop(admin, tools, source, db, jobs, toc);
         phases.add(phase("restore", t));
         Verification v = verify(tools, source, db, req, phases);
@@ -200,21 +203,38 @@ public final class RestoreService {
             throw ChronoException.failed("database " + staging + " or " + previous + " already exists", "wait a second and run again");
         }
         long t = System.nanoTime();
-        createLike(admin, staging, live);
+        createLike(admin, staging, DatabaseProperties.capture(admin, live));
+        try {
+            StagingDatabases.mark(admin, staging);
+        } catch (SQLException e) {
+            dropDatabase(admin, staging);
+            throw e;
+        }
         restoreOrDrop(admin, tools, source, staging, jobs, toc);
         phases.add(phase("restore", t));
         Verification v = verify(tools, source, staging, req, phases);
         if (v != null && !v.ok()) {
+            // Left for the user to inspect: no longer a leftover for the next restore to drop.
+            exec(admin, "COMMENT ON DATABASE " + Identifiers.quote(staging) + " IS "
+                    + literal("restored copy of " + live + " left by chrono-dr for inspection after a failed verification; drop it when done"));
             return new RestoreResult(false, "replace", source, live, staging, null, toc, jobs, phases, v, notes, List.of(),
                     List.of("the live database " + live + " was not touched",
                             "inspect the restored copy in " + staging + "; drop it when done: DROP DATABASE " + Identifiers.quote(staging) + ";"),
                     "verification failed; live database untouched, restored copy left in " + staging);
         }
         t = System.nanoTime();
+        // What belongs to the database, not to the dump (owner, ACL, settings...), goes onto the
+        // copy now, after the restore and its verification ran without those settings.
+        DatabaseProperties kept = DatabaseProperties.capture(admin, live);
+        if (kept != null) {
+            notes.addAll(kept.applyTo(admin, staging));
+            DatabaseProperties staged = DatabaseProperties.capture(admin, staging);
+            kept.differences(staged, false).forEach(d -> notes.add("database property not kept: " + d));
+        }
         boolean hadLive;
         services.stop();
         try {
-            hadLive = swap(admin, live, staging, previous);
+            hadLive = swap(admin, live, staging, previous, kept);
         } finally {
             // Back up either way: on the restored database, or on the untouched one if the swap failed.
             services.start();
@@ -246,13 +266,15 @@ public final class RestoreService {
         notes.add("IN-PLACE: the live database " + live + " was DROPPED and recreated; there was no copy to fall back on but the safety backup");
         long t = System.nanoTime();
         String safety = null;
-        if (exists(admin, live)) {
+        DatabaseProperties kept = DatabaseProperties.capture(admin, live);
+        if (kept != null) {
             var backup = new BackupService(runner, locator, progress, version)
                     .backup(target, new BackupRequest(BackupType.FULL, List.of(), "safety backup before in-place restore", Compression.DEFAULT, null));
             safety = backup.manifest().id();
             notes.add("safety backup taken first: " + safety + " (" + backup.path() + ")");
             phases.add(phase("safety backup", t));
         }
+        boolean created = false;
         services.stop();
         try {
             if (safety != null) {
@@ -263,14 +285,27 @@ public final class RestoreService {
                 phases.add(phase("drop", t));
             }
             t = System.nanoTime();
-            createLike(admin, live, null);
+            createLike(admin, live, kept);
+            created = true;
             restore(tools, source, live, jobs, toc);
             phases.add(phase("restore", t));
         } finally {
+            // Who may connect is set again before the applications come back, even after a failed restore.
+            if (created && kept != null) {
+                notes.addAll(kept.applyTo(admin, live));
+                try {
+                    exec(admin, kept.commentSql(live));
+                } catch (SQLException e) {
+                    notes.add("could not keep the comment: " + e.getMessage());
+                }
+            }
             services.start();
             notes.addAll(services.log());
         }
         Verification v = verify(tools, source, live, req, phases);
+        if (kept != null) {
+            kept.differences(DatabaseProperties.capture(admin, live), true).forEach(d -> notes.add("database property not kept: " + d));
+        }
         List<String> next = new ArrayList<>();
         next.add("restart the applications that use " + live);
         if (safety != null) {
@@ -446,13 +481,10 @@ public final class RestoreService {
     private static void readThrough(RestoreSource source) {
         try (InputStream in = source.open()) {
             if (source.format() == ArchiveFormat.PLAIN) {
-                BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
-                String line;
-                while ((line = r.readLine()) != null) {
-                    if (line.startsWith("\\connect") || line.startsWith("\\c ")) {
-                        throw ChronoException.failed("plain dump " + source.id() + " switches databases (" + line.strip()
-                                + "); restore would write outside the target", "restore it with psql by hand, or use a dump made without --create");
-                    }
+                try {
+                    PlainSqlGuard.check(in);
+                } catch (PlainSqlGuard.Refused r) {
+                    throw refusedPlainSql(source, r);
                 }
             } else {
                 in.transferTo(OutputStream.nullOutputStream());
@@ -461,6 +493,42 @@ public final class RestoreService {
             throw ChronoException.failed("backup " + source.id() + " is corrupt or truncated: " + e.getMessage() + "; nothing was touched",
                     "choose another backup");
         }
+    }
+
+    static ChronoException refusedPlainSql(RestoreSource source, PlainSqlGuard.Refused r) {
+        return ChronoException.failed("plain SQL " + source.id() + " refused at " + r.getMessage() + "; nothing was touched",
+                "a file pg_dump wrote has no such line (\\connect: made with --create); read it, and if you trust it run it with psql by hand");
+    }
+
+    /** Plain SQL for psql: checked line by line as it goes, behind psql's own \\restrict where this psql has it. */
+    private static void feedPlain(RestoreSource source, OutputStream out, String restrictKey) throws IOException {
+        try (InputStream in = source.open()) {
+            PlainSqlGuard.copy(in, out, restrictKey);
+        } catch (PlainSqlGuard.Refused r) {
+            throw new IOException(refusedPlainSql(source, r).getMessage());
+        }
+    }
+
+    /**
+     * A random key for {@code \\restrict} when this psql knows the command (15.14, 16.10, 17.6 and
+     * later; earlier psql would fail on it), else null: the line filter is then the only guard.
+     */
+    static String restrictKey(PgTools tools) {
+        try {
+            String help = tools.run(tools.spec(PgTool.PSQL, List.of("--help=commands"))).stdout();
+            if (!help.contains("\\restrict")) {
+                return null;
+            }
+        } catch (ChronoException e) {
+            return null;
+        }
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        StringBuilder key = new StringBuilder();
+        for (int i = 0; i < 32; i++) {
+            key.append(alphabet.charAt(random.nextInt(alphabet.length())));
+        }
+        return key.toString();
     }
 
     /** Streams the decompressed dump; a reader that stops early (pg_restore --list) is judged by its exit code. */
@@ -500,7 +568,9 @@ public final class RestoreService {
         List<String> args = new ArrayList<>(tools.connectionArgs());
         if (source.format() == ArchiveFormat.PLAIN) {
             args.addAll(List.of("-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", db, "-f", "-"));
-            tools.run(tools.spec(PgTool.PSQL, args).withStdin(out -> feed(source, out, false))
+            String key = restrictKey(tools);
+            // psql reads the file in its client encoding: the server's, as the filter assumes, unless the file says otherwise.
+            tools.run(tools.spec(PgTool.PSQL, args).withoutEnv(List.of("PGCLIENTENCODING")).withStdin(out -> feedPlain(source, out, key))
                     .withStdout(in -> in.transferTo(OutputStream.nullOutputStream())));
             return;
         }
@@ -615,6 +685,8 @@ public final class RestoreService {
         }
         long t = System.nanoTime();
         try (Connection c = Database.connect(tools.connection().withDbname(db))) {
+            // The database's own settings (kept from the live one) may limit sessions; not this one.
+            exec(c, "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0");
             Verification v = Verification.run(c, source.manifest() == null ? null : source.manifest().tables());
             phases.add(phase("verify", t));
             return v;
@@ -633,9 +705,22 @@ public final class RestoreService {
      * one thing a crash in that short window could leave behind, so it is the last resort.
      * Returns false when there was no live database to replace.
      */
-    private boolean swap(Connection admin, String live, String staging, String previous) throws SQLException {
-        if (!exists(admin, live)) {
-            exec(admin, "ALTER DATABASE " + Identifiers.quote(staging) + " RENAME TO " + Identifiers.quote(live));
+    private boolean swap(Connection admin, String live, String staging, String previous, DatabaseProperties kept) throws SQLException {
+        // The staging marker gives way to the live database's comment in the renames' transaction:
+        // a crash leaves either a marked staging database or the finished swap, never an unmarked copy.
+        String comment = kept != null ? kept.commentSql(live) : "COMMENT ON DATABASE " + Identifiers.quote(live) + " IS NULL";
+        if (kept == null || !exists(admin, live)) {
+            admin.setAutoCommit(false);
+            try {
+                exec(admin, "ALTER DATABASE " + Identifiers.quote(staging) + " RENAME TO " + Identifiers.quote(live));
+                exec(admin, "COMMENT ON DATABASE " + Identifiers.quote(live) + " IS NULL");
+                admin.commit();
+            } catch (SQLException | RuntimeException e) {
+                admin.rollback();
+                throw e;
+            } finally {
+                admin.setAutoCommit(true);
+            }
             return false;
         }
         boolean blocked = false;
@@ -653,6 +738,7 @@ public final class RestoreService {
                     exec(admin, "ALTER DATABASE " + Identifiers.quote(live) + " RENAME TO " + Identifiers.quote(previous));
                     betweenRenames.run();
                     exec(admin, "ALTER DATABASE " + Identifiers.quote(staging) + " RENAME TO " + Identifiers.quote(live));
+                    exec(admin, comment);
                     admin.commit();
                     swapped = true;
                     return true;
@@ -706,27 +792,19 @@ public final class RestoreService {
         }
     }
 
-    /** A new empty database with the encoding and locale of {@code like} (when it exists), from template0. */
-    private static void createLike(Connection admin, String db, String like) throws SQLException {
+    /**
+     * A new empty database from template0 with the encoding, locale (and locale provider), owner and tablespace of
+     * {@code like} (the live database's properties; null when there is none).
+     */
+    private static void createLike(Connection admin, String db, DatabaseProperties like) throws SQLException {
         StringBuilder sql = new StringBuilder("CREATE DATABASE " + Identifiers.quote(db) + " TEMPLATE template0");
         if (like != null) {
-            try (PreparedStatement ps = admin.prepareStatement(
-                    "SELECT pg_encoding_to_char(encoding), datcollate, datctype, pg_get_userbyid(datdba) FROM pg_database WHERE datname = ?")) {
-                ps.setString(1, like);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next()) {
-                        sql.append(" ENCODING ").append(literal(rs.getString(1)))
-                                .append(" LC_COLLATE ").append(literal(rs.getString(2)))
-                                .append(" LC_CTYPE ").append(literal(rs.getString(3)))
-                                .append(" OWNER ").append(Identifiers.quote(rs.getString(4)));
-                    }
-                }
-            }
+            sql.append(like.createOptions());
         }
         exec(admin, sql.toString());
     }
 
-    private static void dropDatabase(Connection admin, String db) throws SQLException {
+    static void dropDatabase(Connection admin, String db) throws SQLException {
         terminate(admin, db);
         exec(admin, "DROP DATABASE IF EXISTS " + Identifiers.quote(db));
     }

@@ -19,7 +19,7 @@ import dev.chronodr.repo.Repository;
 final class UnpackDir {
     private static final Pattern OWNED = Pattern.compile("^([A-Za-z0-9_.]+)-(\\d+)-.*\\.dump$");
 
-    private static final String HOST = host();
+    private static final String HOST = hostName();
 
     private UnpackDir() {
     }
@@ -36,7 +36,12 @@ final class UnpackDir {
         return dir.resolve(HOST + "-" + ProcessHandle.current().pid() + "-" + id.replaceAll("[^A-Za-z0-9_.-]", "_") + ".dump");
     }
 
-    private static String host() {
+    /** This machine's name as file and marker names carry it. */
+    static String host() {
+        return HOST;
+    }
+
+    private static String hostName() {
         try {
             String h = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
             return h.isEmpty() ? "host" : h.replaceAll("[^A-Za-z0-9_.]", "_");
