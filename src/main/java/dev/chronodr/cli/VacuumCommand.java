@@ -83,7 +83,9 @@ public final class VacuumCommand extends BaseCommand {
             return service.dryRun(plan);
         }
         if (plan.needsConfirmation()) {
-            if (!output.quiet) {
+            // Before the question, or for a reader of stderr when stdout is for a program; with --yes
+            // in text the report on stdout carries them, and twice is once too many.
+            if (!output.quiet && (!yes || !"text".equalsIgnoreCase(output.format))) {
                 plan.dangers().forEach(d -> cli().err().println("warning: " + d));
                 cli().err().flush();
             }
