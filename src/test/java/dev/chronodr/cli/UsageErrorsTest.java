@@ -103,6 +103,20 @@ class UsageErrorsTest {
     }
 
     @Test
+    void sandboxBesideAnotherDatabaseIsRefusedBeforeAnythingRuns() {
+        for (String command : new String[] {"backup", "check", "verify"}) {
+            CliRun r = run(command, "--sandbox", "-d", "no_such_db", "--repo", "repo");
+            assertEquals(64, r.exitCode(), command + ": " + r);
+            assertTrue(r.err().contains("--sandbox chooses the sandbox's own server and database; it cannot be combined with -d/--dbname"),
+                    r.err());
+            assertTrue(!Files.exists(dir.resolve("repo")), "nothing written: " + command);
+        }
+        CliRun two = run("check", "--sandbox", "-h", "db1", "--target", "prod");
+        assertEquals(64, two.exitCode(), two.toString());
+        assertTrue(two.err().contains("-h/--host, --target"), two.err());
+    }
+
+    @Test
     void helpAndVersion() {
         CliRun help = run("--help");
         assertEquals(0, help.exitCode());
