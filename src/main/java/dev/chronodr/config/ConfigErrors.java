@@ -44,11 +44,15 @@ final class ConfigErrors {
             String expected = expected(m.getTargetType());
             String found = m instanceof InvalidFormatException f ? "'" + f.getValue() + "'" : found(m);
             String hint = found.startsWith("a list") && !expected.startsWith("a list")
-                    ? "a value that starts with '[' is a list in YAML: close it with ']', or quote the value"
+                    ? "a value that starts with '[' (or lines that start with '- ') is a list in YAML: close an opened '[' with ']', or quote the value"
                     : found.startsWith("a mapping") && !expected.startsWith("a mapping")
                     ? "a value that starts with '{' or is followed by indented 'key: value' lines is a mapping in YAML"
                     : "see docs/configuration.md for what each key takes";
             return ChronoException.usage(where + at + ": '" + key + "' takes " + expected + ", found " + found, hint);
+        }
+        if (e instanceof MismatchedInputException m) {
+            return ChronoException.usage(where + at + ": takes a mapping of keys (such as 'targets:'), found " + found(m),
+                    "see docs/configuration.md for the file's layout");
         }
         String first = Optional.ofNullable(e.getOriginalMessage()).orElse(e.getClass().getSimpleName())
                 .lines().findFirst().orElse("").replaceAll("\\s+", " ").strip();
@@ -125,7 +129,7 @@ final class ConfigErrors {
         // Jackson names what it found in its message ("from Array value"); the parser may have moved on.
         String message = String.valueOf(m.getOriginalMessage());
         if (message.contains("from Array value")) {
-            return "a list ('[')";
+            return "a list";
         }
         if (message.contains("from Object value")) {
             return "a mapping";
@@ -138,7 +142,7 @@ final class ConfigErrors {
             return "something else";
         }
         return switch (token) {
-            case START_ARRAY -> "a list ('[')";
+            case START_ARRAY -> "a list";
             case START_OBJECT -> "a mapping";
             case VALUE_STRING -> "text";
             case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "a number";

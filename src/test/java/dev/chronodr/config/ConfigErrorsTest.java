@@ -30,8 +30,8 @@ class ConfigErrorsTest {
     void anUnclosedBracketSaysWhereWhichKeyAndWhatItTakes() throws Exception {
         CliRun r = check("targets:\n  prod:\n    host: db\n    port: [5432\n");
         assertEquals(64, r.exitCode(), r.toString());
-        assertTrue(r.err().contains("c.yaml line 4 column 11: 'targets.prod.port' takes a whole number, found a list ('[')"), r.err());
-        assertTrue(r.err().contains("close it with ']', or quote the value"), r.err());
+        assertTrue(r.err().contains("c.yaml line 4 column 11: 'targets.prod.port' takes a whole number, found a list"), r.err());
+        assertTrue(r.err().contains("close an opened '[' with ']', or quote the value"), r.err());
         assertFalse(r.err().contains("java.lang") || r.err().contains("JsonToken") || r.err().contains("deserialize"), r.err());
     }
 
@@ -57,6 +57,14 @@ class ConfigErrorsTest {
         CliRun far = check("targets:\n  prod:\n    colour: blue\n");
         assertTrue(far.err().contains("unknown key 'colour' in targets.prod"), far.err());
         assertFalse(far.err().contains("did you mean"), "no guess when nothing is close: " + far.err());
+    }
+
+    @Test
+    void aFileThatIsNotAMappingSaysSoWithoutJavaTypes() throws Exception {
+        CliRun r = check("- prod\n- staging\n");
+        assertEquals(64, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("c.yaml line 1 column 1: takes a mapping of keys (such as 'targets:'), found a list"), r.err());
+        assertFalse(r.err().contains("dev.chronodr"), r.err());
     }
 
     @Test
