@@ -92,7 +92,7 @@ class HelpTextTest {
                 problems.add(name + " --help warns: " + r.err().lines().findFirst().orElse(""));
             }
             String text = r.out();
-            for (String bad : List.of(". /", "pg_hba. conf", ": 1 for", "-style names")) {
+            for (String bad : List.of(". /", "pg_hba. conf", ": 1 for", "-style names", "=<")) {
                 if (text.contains(bad)) {
                     problems.add(name + " --help breaks a path: '" + bad + "'");
                 }
