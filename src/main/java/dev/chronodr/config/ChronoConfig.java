@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -68,12 +69,13 @@ public final class ChronoConfig {
         config.source = file;
         config.targets.forEach((name, t) -> {
             if (t == null) {
-                throw ChronoException.usage(where + ConfigErrors.lineOf(text, name) + ": target '" + name + "' is empty",
+                throw ChronoException.usage(where + ConfigErrors.lineOf(text, "targets", name) + ": target '" + name + "' is empty",
                         "give it indented keys such as host, port, dbname");
             }
+            t.origin(where, name, text);
             for (String key : t.sections().keySet()) {
                 if (!TargetConfig.SECTIONS.contains(key)) {
-                    throw ConfigErrors.unknownKey(where, ConfigErrors.lineOf(text, key), key, "targets." + name, TargetConfig.keys());
+                    throw ConfigErrors.unknownKey(where, ConfigErrors.lineOf(text, "targets", name, key), key, "targets." + name, TargetConfig.keys());
                 }
             }
         });
@@ -102,7 +104,9 @@ public final class ChronoConfig {
         try {
             return Optional.of(YAML.treeToValue(node, type));
         } catch (JsonProcessingException e) {
-            throw ConfigErrors.describe("config section '" + name + "'", null, e);
+            throw target.origin() == null
+                    ? ConfigErrors.describe("config section '" + name + "'", null, e)
+                    : ConfigErrors.describe(target.origin(), target.originText(), List.of("targets", target.originName(), name), e);
         }
     }
 }

@@ -29,18 +29,32 @@ final class ConfigErrors {
     private ConfigErrors() {
     }
 
-    /** The usage error for a failure reading {@code where} ("config file F" or "config section 'monitor' of target 'prod'"). */
+    /** The usage error for a failure reading a whole config file. */
     static ChronoException describe(String where, String text, JsonProcessingException e) {
-        String at = location(e.getLocation());
+        return describe(where, text, List.of(), e);
+    }
+
+    /**
+     * The usage error for a failure reading {@code where}: the config file, or a section of it
+     * read from its tree ({@code prefix} the keys above it, e.g. targets, prod, monitor), which
+     * has no location of its own: its line is found in {@code text} by its keys.
+     */
+    static ChronoException describe(String where, String text, List<String> prefix, JsonProcessingException e) {
+        String at = prefix.isEmpty() ? location(e.getLocation()) : "";
         if (e instanceof UnrecognizedPropertyException u) {
-            String parent = keyPath(u.getPath().subList(0, Math.max(0, u.getPath().size() - 1)));
+            List<String> keys = keys(prefix, u.getPath());
+            String parent = String.join(".", keys.subList(0, Math.max(0, keys.size() - 1)));
             List<String> known = u.getKnownPropertyIds() == null ? List.of()
                     : u.getKnownPropertyIds().stream().map(String::valueOf).sorted().toList();
-            String line = lineOf(text, u.getPropertyName());
+            String line = lineOf(text, keys.toArray(String[]::new));
             return unknownKey(where, line.isEmpty() ? at : line, u.getPropertyName(), parent, known);
         }
-        if (e instanceof MismatchedInputException m && !m.getPath().isEmpty()) {
-            String key = keyPath(m.getPath());
+        if (e instanceof MismatchedInputException m && !(prefix.isEmpty() && m.getPath().isEmpty())) {
+            List<String> keys = keys(prefix, m.getPath());
+            String key = keyPath(prefix, m.getPath());
+            if (at.isEmpty()) {
+                at = lineOf(text, keys.toArray(String[]::new));
+            }
             String expected = expected(m.getTargetType());
             String found = m instanceof InvalidFormatException f ? "'" + f.getValue() + "'" : found(m);
             String hint = found.startsWith("a list") && !expected.startsWith("a list")
@@ -60,6 +74,17 @@ final class ConfigErrors {
                 "fix the YAML at that line (indentation, an unclosed quote or bracket, a tab instead of spaces)");
     }
 
+    /** The field names of a path, below the given prefix. */
+    private static List<String> keys(List<String> prefix, List<JsonMappingException.Reference> path) {
+        List<String> keys = new java.util.ArrayList<>(prefix);
+        for (JsonMappingException.Reference r : path) {
+            if (r.getFieldName() != null) {
+                keys.add(r.getFieldName());
+            }
+        }
+        return keys;
+    }
+
     static ChronoException unknownKey(String where, String at, String key, String parent, Collection<String> known) {
         String nearest = nearest(key, known);
         return ChronoException.usage(where + at + ": unknown key '" + key + "'" + (parent.isEmpty() ? "" : " in " + parent)
@@ -75,21 +100,29 @@ final class ConfigErrors {
         return " line " + loc.getLineNr() + (loc.getColumnNr() > 0 ? " column " + loc.getColumnNr() : "");
     }
 
-    /** Where a key first appears in the text (a tree-read section has no location of its own). */
-    static String lineOf(String text, String key) {
-        if (text == null) {
+    /**
+     * Where a key appears in the text, found by the keys above it in turn (targets, prod,
+     * monitor, warning): " line L column C", or "" when not found or no text.
+     */
+    static String lineOf(String text, String... keys) {
+        if (text == null || keys.length == 0) {
             return "";
         }
-        Matcher m = Pattern.compile("(?m)^([ \\t-]*)" + Pattern.quote(key) + "\\s*:").matcher(text);
-        if (!m.find()) {
-            return "";
+        int from = 0;
+        Matcher m = null;
+        for (String key : keys) {
+            m = Pattern.compile("(?m)^([ \\t-]*)[\"']?" + Pattern.quote(key) + "[\"']?\\s*:").matcher(text);
+            if (!m.find(from)) {
+                return "";
+            }
+            from = m.end();
         }
         int line = (int) text.substring(0, m.start()).chars().filter(c -> c == '\n').count() + 1;
         return " line " + line + " column " + (m.end(1) - m.start() + 1);
     }
 
-    static String keyPath(List<JsonMappingException.Reference> path) {
-        StringBuilder b = new StringBuilder();
+    static String keyPath(List<String> prefix, List<JsonMappingException.Reference> path) {
+        StringBuilder b = new StringBuilder(String.join(".", prefix));
         for (JsonMappingException.Reference r : path) {
             if (r.getFieldName() != null) {
                 if (!b.isEmpty()) {

@@ -59,6 +59,29 @@ public final class TargetConfig {
         public Integer port;
     }
 
+    /** Where this target was read from, for error messages about its sections; not config keys. */
+    private String origin;
+    private String originName;
+    private String originText;
+
+    void origin(String where, String name, String text) {
+        this.origin = where;
+        this.originName = name;
+        this.originText = text;
+    }
+
+    String origin() {
+        return origin;
+    }
+
+    String originName() {
+        return originName;
+    }
+
+    String originText() {
+        return originText;
+    }
+
     @JsonAnySetter
     void section(String name, JsonNode value) {
         sections.put(name, value);

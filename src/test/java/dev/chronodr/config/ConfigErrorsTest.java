@@ -68,6 +68,17 @@ class ConfigErrorsTest {
     }
 
     @Test
+    void aCapabilitysSectionIsPlacedInTheFileToo() throws Exception {
+        Files.writeString(dir.resolve("s.yaml"), "targets:\n  other:\n    host: x\n  prod:\n    host: db\n    monitor:\n"
+                + "      warnign: {connections: 70%}\n      table_min_rows: lots\n");
+        CliRun r = CliRun.run(Map.of("PATH", System.getenv("PATH"), "HOME", dir.toString()), dir,
+                "monitor", "--config", "s.yaml", "--target", "prod", "-p", "1");
+        assertEquals(64, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("s.yaml line 7 column 7: unknown key 'warnign' in targets.prod.monitor; did you mean 'warning'?"),
+                r.err());
+    }
+
+    @Test
     void brokenYamlSaysLineAndColumn() throws Exception {
         CliRun r = check("targets:\n  prod:\n    host: \"db\n");
         assertEquals(64, r.exitCode(), r.toString());
