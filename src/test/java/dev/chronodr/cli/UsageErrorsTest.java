@@ -51,6 +51,13 @@ class UsageErrorsTest {
     }
 
     @Test
+    void picocliMessagesReadLikeOurs() {
+        CliRun r = run("check", "-p");
+        assertEquals(64, r.exitCode(), r.toString());
+        assertTrue(r.err().startsWith("chrono-dr: missing required parameter for option '--port'"), r.err());
+    }
+
+    @Test
     void portNotANumber() {
         CliRun r = run("check", "-p", "abc");
         assertEquals(64, r.exitCode(), r.toString());
