@@ -79,6 +79,13 @@ class ConfigErrorsTest {
     }
 
     @Test
+    void anEmptyTargetIsAUsageErrorNotACrash() throws Exception {
+        CliRun r = check("targets:\n  prod:\n");
+        assertEquals(64, r.exitCode(), r.toString());
+        assertTrue(r.err().contains("c.yaml line 2 column 3: target 'prod' is empty"), r.err());
+    }
+
+    @Test
     void brokenYamlSaysLineAndColumn() throws Exception {
         CliRun r = check("targets:\n  prod:\n    host: \"db\n");
         assertEquals(64, r.exitCode(), r.toString());
