@@ -21,8 +21,8 @@ import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
 
 @Command(name = "audit", sortOptions = false,
-        description = {"Security audit: roles, passwords (tested offline), pg_hba.conf, TLS, privileges, activity, logging "
-                + "and the User Management Matrix from the config. Reads only; never changes the server.",
+        description = {"Security audit of roles, passwords, pg_hba.conf, TLS, privileges, activity and logging.",
+                "Passwords are tested offline; the User Management Matrix comes from the config. Reads only; never changes the server.",
                 "Formats: text, json, junit. Exit 0 nothing above INFO, 1 warnings, 2 critical, 3 could not audit (e.g. not a superuser)."})
 public final class AuditCommand extends BaseCommand {
     @Mixin

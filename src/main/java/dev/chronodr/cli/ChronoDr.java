@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
         synopsisSubcommandLabel = "COMMAND",
         footer = {"", "Exit codes: 0 ok, 1 failed or warning, 2 critical, 3 unknown, 64 usage error.",
                 "Run 'chrono-dr COMMAND --help' for a command's options."})
-public final class ChronoDr implements Runnable {
+public final class ChronoDr implements java.util.concurrent.Callable<Integer> {
     /**
      * The subcommands, in the order help lists them. Added by {@link CommandLineFactory}:
      * a run builds the model of the one command it names, not of all sixteen.
@@ -79,9 +79,20 @@ public final class ChronoDr implements Runnable {
         return cli;
     }
 
+    /**
+     * A bare "chrono-dr" names no command: a usage error (exit 64) with the short usage on
+     * stderr, so that a cron line or script that lost its argument fails instead of passing.
+     */
     @Override
-    public void run() {
-        spec.commandLine().usage(cli.out());
+    public Integer call() {
+        CommandLine.Help help = spec.commandLine().getHelp();
+        cli.err().print("chrono-dr: missing command\n"
+                + help.synopsisHeading() + help.synopsis(0)
+                + help.commandListHeading()
+                + help.commandList()
+                + "Run 'chrono-dr --help' for more, 'chrono-dr COMMAND --help' for a command's options.\n");
+        cli.err().flush();
+        return dev.chronodr.core.ExitCode.USAGE.code();
     }
 
     /** Version from the build. */

@@ -30,6 +30,7 @@ public final class CommandLineFactory {
         cl.setParameterExceptionHandler(handler);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setUsageHelpAutoWidth(true);
+        cl.setHelpFactory(HelpLayout.FACTORY);
         return cl;
     }
 }

@@ -7,8 +7,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 @Command(name = "completion",
-        description = {"Print a bash/zsh completion script.",
-                "bash: source <(chrono-dr completion)   zsh: autoload -U bashcompinit && bashcompinit && source <(chrono-dr completion)"})
+        description = {"Print a bash/zsh completion script (scripts/install.sh installs it for both).",
+                "bash: source <(chrono-dr completion)",
+                "zsh:  autoload -U bashcompinit && bashcompinit",
+                "      source <(chrono-dr completion)"})
 public final class CompletionCommand implements Runnable {
     @Spec
     CommandSpec spec;

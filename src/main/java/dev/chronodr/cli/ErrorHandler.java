@@ -62,6 +62,11 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler, Comm
             message = (first.startsWith("-") ? "unknown option '" : "unknown command or argument '") + first + "'"
                     + (suggestions.isEmpty() ? "" : "; did you mean " + String.join(" or ", suggestions.subList(0, Math.min(3, suggestions.size()))) + "?");
         }
+        // picocli's own messages start with a capital ("Missing required parameter"); ours do not.
+        if (message != null && message.length() > 1 && Character.isUpperCase(message.charAt(0))
+                && Character.isLowerCase(message.charAt(1))) {
+            message = Character.toLowerCase(message.charAt(0)) + message.substring(1);
+        }
         boolean json = wantsJson(args);
         new Renderer(json ? Format.JSON : Format.TEXT, false)
                 .renderError(ExitCode.USAGE, message, "see '" + name + " --help'", cli.out(), cli.err());

@@ -5,7 +5,7 @@ import picocli.CommandLine.Option;
 /** --format, -v/--verbose and -q/--quiet, shared by every command. */
 public final class OutputOptions {
     @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "text",
-            description = "Output format: ${COMPLETION-CANDIDATES}-style names; text (default) or json, and others where the command says.")
+            description = "Output format: text (default) or json; audit, verify and dr-test also junit, monitor also nagios and prometheus.")
     String format = "text";
 
     @Option(names = {"-v", "--verbose"}, description = "More detail on stderr, and stack traces for unexpected errors.")

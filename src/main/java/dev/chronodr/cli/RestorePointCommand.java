@@ -10,8 +10,9 @@ import dev.chronodr.pitr.RestorePointService;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "restore-point",
-        description = {"Create a named restore point (pg_create_restore_point), e.g. before a risky migration,",
-                "and record it in the repository. Exit 0 created, 1 failed, 64 bad input."})
+        description = {"Create a named restore point (pg_create_restore_point) and record it in the repository.",
+                "Make one before a risky migration, so that point-in-time recovery can stop right there.",
+                "Exit 0 created, 1 failed, 64 bad input."})
 public final class RestorePointCommand extends BaseCommand {
     @Mixin
     ConnectionOptions connection;

@@ -22,12 +22,13 @@ public final class SandboxCommand implements Runnable {
         throw new picocli.CommandLine.ParameterException(spec.commandLine(), "missing subcommand: start, stop, status or remove");
     }
 
-    @Command(name = "start", description = "Create, seed and start the sandbox (or start it if stopped). Location: CHRONO_DR_SANDBOX.")
+    @Command(name = "start", description = {"Create, seed and start the sandbox (or start it if stopped).",
+            "It lives in CHRONO_DR_SANDBOX, else ~/.local/state/chrono-dr/sandbox (as root /var/lib/chrono-dr/sandbox)."})
     static final class Start extends BaseCommand {
-        @Option(names = "--scale", defaultValue = "1", description = "Size of the demo data; 1 is a few tens of MB (default 1).")
+        @Option(names = "--scale", paramLabel = "N", defaultValue = "1", description = "Size of the demo data; 1 is a few tens of MB (default 1).")
         int scale;
 
-        @Option(names = "--port", defaultValue = "0", description = "Port to listen on (default: a free one).")
+        @Option(names = "--port", paramLabel = "PORT", defaultValue = "0", description = "Port to listen on (default: a free one).")
         int port;
 
         @Override

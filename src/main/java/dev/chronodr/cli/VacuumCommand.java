@@ -15,8 +15,9 @@ import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TerminalProgress;
 
 @Command(name = "vacuum", sortOptions = false,
-        description = {"VACUUM (and ANALYZE, REINDEX CONCURRENTLY) without taking the site down: every statement gives up "
-                + "after --lock-timeout instead of queueing behind a lock; tables it had to skip are listed and the run goes on.",
+        description = {"VACUUM, ANALYZE and REINDEX CONCURRENTLY without taking the site down.",
+                "Every statement gives up after --lock-timeout instead of queueing behind a lock; tables it had to skip "
+                + "are listed and the run goes on.",
                 "VACUUM FULL and blocking REINDEX only when asked, and confirmed.",
                 "Exit 0 all done, 1 some tables skipped or failed, 64 refused (bad options, unknown table, not confirmed)."})
 public final class VacuumCommand extends BaseCommand {
@@ -32,7 +33,7 @@ public final class VacuumCommand extends BaseCommand {
     List<String> tables;
 
     @Option(names = "--min-dead-percent", paramLabel = "N",
-            description = "Only tables whose dead tuples are at least N% of their tuples (per the statistics).")
+            description = "Only tables whose dead tuples are at least N%% of their tuples (per the statistics).")
     Double minDeadPercent;
 
     @Option(names = "--min-xid-age", paramLabel = "N",
@@ -82,7 +83,9 @@ public final class VacuumCommand extends BaseCommand {
             return service.dryRun(plan);
         }
         if (plan.needsConfirmation()) {
-            if (!output.quiet) {
+            // Before the question, or for a reader of stderr when stdout is for a program; with --yes
+            // in text the report on stdout carries them, and twice is once too many.
+            if (!output.quiet && (!yes || !"text".equalsIgnoreCase(output.format))) {
                 plan.dangers().forEach(d -> cli().err().println("warning: " + d));
                 cli().err().flush();
             }

@@ -31,8 +31,9 @@ import dev.chronodr.verify.VerifyRequest;
 import dev.chronodr.verify.VerifyService;
 
 @Command(name = "verify", sortOptions = false,
-        description = {"Look for real damage in the database: B-tree and table structure with amcheck, invalid indexes, "
-                + "foreign-key orphans, NOT VALID constraints, checksum failures, and pg_control state with --data-dir.",
+        description = {"Look for real damage in the database, or check backups against their manifests.",
+                "In the database: B-tree and table structure with amcheck, invalid indexes, foreign-key orphans, "
+                + "NOT VALID constraints, checksum failures, and pg_control state with --data-dir.",
                 "Only locks that let writes continue. Checks: invalid-indexes, btree, heap, foreign-keys, not-valid-constraints, "
                         + "checksums, controldata.",
                 "Exit 0 all OK, 1 a warning, 2 corruption found, 3 something could not be checked."})

@@ -8,14 +8,15 @@ import dev.chronodr.pitr.WalService;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "wal-push", sortOptions = false,
-        description = {"Archive one WAL file into REPO/wal (zstd, SHA-256, atomic). For archive_command:",
-                "  archive_command = '/path/to/chrono-dr wal-push --repo /path/to/repo %p'",
+        description = {"Archive one WAL file into REPO/wal (zstd, SHA-256, atomic); the server's archive_command runs it.",
+                "In postgresql.conf:",
+                "  archive_command = '/path/to/chrono-dr wal-push --repo /path/to/repo %%p'",
                 "Exit 0 archived (or already archived with the same content), 1 failed or a different file with that name exists."})
 public final class WalPushCommand extends BaseCommand {
     @Mixin
     WalRepoOption repo;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "The WAL file (%p), relative to the working directory.")
+    @Parameters(index = "0", paramLabel = "PATH", description = "The WAL file (%%p), relative to the working directory.")
     String path;
 
     @Override

@@ -5,17 +5,17 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.slf4j.LoggerFactory;
 
 import dev.chronodr.core.ChronoException;
 
@@ -45,35 +45,41 @@ public final class ChronoConfig {
         } catch (IOException e) {
             throw ChronoException.usage("cannot read config file " + file + ": " + e.getMessage(), null);
         }
+        String where = "config file " + file;
+        ChronoConfig config;
         try {
-            ChronoConfig config = text.isBlank() ? new ChronoConfig() : YAML.readValue(text, ChronoConfig.class);
-            if (config == null) {
-                config = new ChronoConfig();
+            config = text.isBlank() ? null : YAML.readValue(text, ChronoConfig.class);
+        } catch (com.fasterxml.jackson.databind.exc.MismatchedInputException e) {
+            if (!e.getPath().isEmpty() || !String.valueOf(e.getOriginalMessage()).startsWith("No content")) {
+                throw ConfigErrors.describe(where, text, e);
             }
-            if (config.targets == null) {
-                config.targets = new LinkedHashMap<>();
-            }
-            config.source = file;
-            config.targets.forEach((name, t) -> {
-                for (String key : t.sections().keySet()) {
-                    if (!TargetConfig.SECTIONS.contains(key)) {
-                        throw ChronoException.usage("config file " + file + ": unknown key '" + key + "' in target '" + name + "'",
-                                "see docs/configuration.md for the keys a target takes");
-                    }
-                }
-            });
-            return config;
-        } catch (UnrecognizedPropertyException e) {
-            throw ChronoException.usage("config file " + file + line(e.getLocation()) + ": unknown key '" + e.getPropertyName() + "'",
-                    "known keys here: " + e.getKnownPropertyIds());
+            config = null; // only comments
         } catch (JsonProcessingException e) {
-            throw ChronoException.usage("config file " + file + line(e.getLocation()) + " is malformed: " + e.getOriginalMessage().lines().findFirst().orElse(""),
-                    "fix the YAML at that line");
+            throw ConfigErrors.describe(where, text, e);
         }
-    }
-
-    private static String line(JsonLocation loc) {
-        return loc == null || loc.getLineNr() < 0 ? "" : " line " + loc.getLineNr();
+        if (config == null) {
+            // Blank or only comments: likely a file truncated or not yet written. Say so, rather
+            // than go on silently to the built-in defaults (localhost:5432).
+            LoggerFactory.getLogger(ChronoConfig.class).warn("{} is empty: no targets; using the flags, PG* variables and defaults", where);
+            config = new ChronoConfig();
+        }
+        if (config.targets == null) {
+            config.targets = new LinkedHashMap<>();
+        }
+        config.source = file;
+        config.targets.forEach((name, t) -> {
+            if (t == null) {
+                throw ChronoException.usage(where + ConfigErrors.lineOf(text, "targets", name) + ": target '" + name + "' is empty",
+                        "give it indented keys such as host, port, dbname");
+            }
+            t.origin(where, name, text);
+            for (String key : t.sections().keySet()) {
+                if (!TargetConfig.SECTIONS.contains(key)) {
+                    throw ConfigErrors.unknownKey(where, ConfigErrors.lineOf(text, "targets", name, key), key, "targets." + name, TargetConfig.keys());
+                }
+            }
+        });
+        return config;
     }
 
     /** The target of that name, or a usage error that lists the ones there are. */
@@ -98,8 +104,9 @@ public final class ChronoConfig {
         try {
             return Optional.of(YAML.treeToValue(node, type));
         } catch (JsonProcessingException e) {
-            throw ChronoException.usage("config section '" + name + "' is malformed: " + e.getOriginalMessage(),
-                    "see docs/configuration.md");
+            throw target.origin() == null
+                    ? ConfigErrors.describe("config section '" + name + "'", null, e)
+                    : ConfigErrors.describe(target.origin(), target.originText(), List.of("targets", target.originName(), name), e);
         }
     }
 }

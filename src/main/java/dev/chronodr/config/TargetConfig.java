@@ -33,6 +33,15 @@ public final class TargetConfig {
     public static final java.util.Set<String> SECTIONS = java.util.Set.of(
             "backup", "restore", "services", "verify", "monitor", "vacuum", "audit", "drill", "pitr");
 
+    /** Every key a target takes: the typed ones and the sections, for "did you mean". */
+    static List<String> keys() {
+        List<String> keys = new java.util.ArrayList<>(List.of("host", "port", "dbname", "user", "password_file", "sslmode",
+                "exec", "compose", "docker", "repo", "critical_tables"));
+        keys.addAll(SECTIONS);
+        java.util.Collections.sort(keys);
+        return keys;
+    }
+
     private final Map<String, JsonNode> sections = new LinkedHashMap<>();
 
     /** {@code docker compose exec}: the service, the file, and how the tool connects inside the container. */
@@ -48,6 +57,29 @@ public final class TargetConfig {
         public String container;
         public String host;
         public Integer port;
+    }
+
+    /** Where this target was read from, for error messages about its sections; not config keys. */
+    private String origin;
+    private String originName;
+    private String originText;
+
+    void origin(String where, String name, String text) {
+        this.origin = where;
+        this.originName = name;
+        this.originText = text;
+    }
+
+    String origin() {
+        return origin;
+    }
+
+    String originName() {
+        return originName;
+    }
+
+    String originText() {
+        return originText;
     }
 
     @JsonAnySetter

@@ -117,6 +117,7 @@ public final class TargetResolver {
     }
 
     private Target sandboxTarget(ConnectionRequest req) {
+        refuseSettingsBeside(req);
         Sandbox sandbox = Sandbox.at(env);
         SandboxState s = sandbox.state().orElseThrow(() -> ChronoException.usage(
                 "no sandbox at " + sandbox.home(), "start one with: chrono-dr sandbox start"));
@@ -126,6 +127,46 @@ public final class TargetResolver {
         TargetConfig config = new TargetConfig();
         config.criticalTables = Sandbox.CRITICAL_TABLES;
         return new Target("sandbox", conn, ExecSettings.local(), repo, config, true);
+    }
+
+    /**
+     * --sandbox is a whole target: its own server, database, role and password. A flag that
+     * names another one beside it was silently ignored (asked for -d no_such_db, a backup of
+     * the sandbox's database came back); now the mix is refused before anything runs.
+     */
+    private static void refuseSettingsBeside(ConnectionRequest req) {
+        java.util.List<String> given = new java.util.ArrayList<>();
+        if (req.host() != null) {
+            given.add("-h/--host");
+        }
+        if (req.port() != null) {
+            given.add("-p/--port");
+        }
+        if (req.dbname() != null) {
+            given.add("-d/--dbname");
+        }
+        if (req.user() != null) {
+            given.add("-U/--username");
+        }
+        if (req.passwordFile() != null) {
+            given.add("--password-file");
+        }
+        if (req.sslmode() != null) {
+            given.add("--sslmode");
+        }
+        if (req.configFile() != null) {
+            given.add("--config");
+        }
+        if (req.target() != null) {
+            given.add("--target");
+        }
+        if (req.exec() != null || req.service() != null || req.composeFile() != null || req.container() != null) {
+            given.add("--exec/--service/--compose-file/--container");
+        }
+        if (!given.isEmpty()) {
+            throw ChronoException.usage("--sandbox chooses the sandbox's own server and database; it cannot be combined with "
+                    + String.join(", ", given), "drop --sandbox to use those settings, or drop them to use the sandbox");
+        }
     }
 
     private static int port(Integer flag, String fromEnv, Integer fromConfig) {

@@ -89,7 +89,16 @@ public record VacuumReport(String database, String serverVersion, boolean dryRun
                     out.line("           " + t.reason());
                 }
                 for (StepResult s : t.steps()) {
-                    if (s.status() == Outcome.DONE && s.message() != null) {
+                    if (s.status() != Outcome.DONE) {
+                        continue;
+                    }
+                    boolean vacuum = s.kind() == Step.Kind.VACUUM || s.kind() == Step.Kind.VACUUM_FULL;
+                    if (!vacuum) {
+                        // The table line speaks of the vacuum; every other statement says that it ran.
+                        out.line("           done: " + TableReport.statementHead(s.sql()) + " " + s.target()
+                                + (s.durationMs() == null ? "" : " (" + TextOutput.duration(java.time.Duration.ofMillis(s.durationMs())) + ")")
+                                + (s.message() == null ? "" : ": " + s.message()));
+                    } else if (s.message() != null) {
                         out.line("           note: " + s.sql() + ": " + s.message());
                     }
                 }

@@ -9,12 +9,19 @@ import java.util.Map;
  * @param labels   what the value is about (table, standby, slot); empty for a check's summary value
  * @param warning  the warning level in force, for perfdata; null when none
  * @param critical the critical level in force, for perfdata; null when none
+ * @param lowerIsWorse the levels are floors (a hit ratio), not ceilings
  */
 public record Metric(String name, double value, Unit unit, Map<String, String> labels, Double warning, Double critical,
-                     String help) {
+                     String help, boolean lowerIsWorse) {
 
     public Metric {
         labels = labels == null ? Map.of() : Map.copyOf(labels);
+    }
+
+    /** A metric whose levels, if any, are ceilings: higher is worse. */
+    public Metric(String name, double value, Unit unit, Map<String, String> labels, Double warning, Double critical,
+                  String help) {
+        this(name, value, unit, labels, warning, critical, help, false);
     }
 
     public static Metric of(String name, double value, Unit unit, String help) {
@@ -23,7 +30,7 @@ public record Metric(String name, double value, Unit unit, Map<String, String> l
 
     /** A summary value judged against a threshold (its levels go into perfdata). */
     public static Metric judged(String name, double value, Threshold t, String help) {
-        return new Metric(name, value, t.unit(), Map.of(), t.warning(), t.critical(), help);
+        return new Metric(name, value, t.unit(), Map.of(), t.warning(), t.critical(), help, t.lowerIsWorse());
     }
 
     public static Metric labelled(String name, double value, Unit unit, Map<String, String> labels, String help) {

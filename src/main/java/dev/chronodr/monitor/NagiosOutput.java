@@ -53,8 +53,19 @@ final class NagiosOutput {
             case PERCENT -> "%";
             case COUNT -> "";
         };
-        return label + "=" + number(m.value()) + uom + ";" + (m.warning() == null ? "" : number(m.warning()))
-                + ";" + (m.critical() == null ? "" : number(m.critical())) + ";;";
+        return label + "=" + number(m.value()) + uom + ";" + range(m.warning(), m.lowerIsWorse())
+                + ";" + range(m.critical(), m.lowerIsWorse()) + ";;";
+    }
+
+    /**
+     * A level in the plugin guidelines' range syntax: "N" alerts above N, "N:" below N. A
+     * lower-is-worse level (cache hit ratio 95) written plainly would read "alert above 95".
+     */
+    static String range(Double level, boolean lowerIsWorse) {
+        if (level == null) {
+            return "";
+        }
+        return number(level) + (lowerIsWorse ? ":" : "");
     }
 
     static String number(double v) {

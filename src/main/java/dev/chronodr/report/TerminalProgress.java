@@ -5,19 +5,25 @@ import java.io.PrintWriter;
 import dev.chronodr.core.Progress;
 import dev.chronodr.core.Terminal;
 
-/** Progress on stderr, redrawn in place at most a few times a second. */
+/**
+ * Progress on stderr, redrawn in place at most a few times a second. A line never reaches
+ * the terminal's last column: a longer one wraps, and "\r" then redraws only its second
+ * half, leaving a trail of stale lines.
+ */
 public final class TerminalProgress implements Progress {
     private final PrintWriter err;
+    private final int maxLength;
     private long lastDraw;
     private int lastLength;
 
-    private TerminalProgress(PrintWriter err) {
+    TerminalProgress(PrintWriter err, int columns) {
         this.err = err;
+        this.maxLength = Math.max(10, columns - 1);
     }
 
     /** Progress when stderr is a terminal and the user did not ask for quiet; else none. */
     public static Progress forTerminal(Terminal terminal, PrintWriter err, boolean quiet) {
-        return terminal.stderr() && !quiet ? new TerminalProgress(err) : Progress.NONE;
+        return terminal.stderr() && !quiet ? new TerminalProgress(err, terminal.width()) : Progress.NONE;
     }
 
     @Override
@@ -27,10 +33,17 @@ public final class TerminalProgress implements Progress {
             return;
         }
         lastDraw = now;
-        String padded = line.length() < lastLength ? line + " ".repeat(lastLength - line.length()) : line;
+        String fitted = fit(line, maxLength);
+        String padded = fitted.length() < lastLength ? fitted + " ".repeat(lastLength - fitted.length()) : fitted;
         err.print("\r" + padded);
         err.flush();
-        lastLength = line.length();
+        lastLength = fitted.length();
+    }
+
+    /** The line cut to {@code max} characters, its end marked with "...". */
+    static String fit(String line, int max) {
+        String one = line.replace('\n', ' ').replace('\r', ' ');
+        return one.length() <= max ? one : one.substring(0, max - 3) + "...";
     }
 
     @Override

@@ -51,6 +51,13 @@ class UsageErrorsTest {
     }
 
     @Test
+    void picocliMessagesReadLikeOurs() {
+        CliRun r = run("check", "-p");
+        assertEquals(64, r.exitCode(), r.toString());
+        assertTrue(r.err().startsWith("chrono-dr: missing required parameter for option '--port'"), r.err());
+    }
+
+    @Test
     void portNotANumber() {
         CliRun r = run("check", "-p", "abc");
         assertEquals(64, r.exitCode(), r.toString());
@@ -100,6 +107,20 @@ class UsageErrorsTest {
         assertEquals(64, r.exitCode());
         assertTrue(r.err().contains("no target 'qa'"), r.err());
         assertTrue(r.err().contains("prod, staging"), r.err());
+    }
+
+    @Test
+    void sandboxBesideAnotherDatabaseIsRefusedBeforeAnythingRuns() {
+        for (String command : new String[] {"backup", "check", "verify"}) {
+            CliRun r = run(command, "--sandbox", "-d", "no_such_db", "--repo", "repo");
+            assertEquals(64, r.exitCode(), command + ": " + r);
+            assertTrue(r.err().contains("--sandbox chooses the sandbox's own server and database; it cannot be combined with -d/--dbname"),
+                    r.err());
+            assertTrue(!Files.exists(dir.resolve("repo")), "nothing written: " + command);
+        }
+        CliRun two = run("check", "--sandbox", "-h", "db1", "--target", "prod");
+        assertEquals(64, two.exitCode(), two.toString());
+        assertTrue(two.err().contains("-h/--host, --target"), two.err());
     }
 
     @Test

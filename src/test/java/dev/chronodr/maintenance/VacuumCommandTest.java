@@ -290,6 +290,34 @@ class VacuumCommandTest {
     }
 
     @Test
+    void analyzeWithReindexSaysThatEachIndexWasRebuilt() {
+        String db = pg.createDatabase("vac_says_reindex");
+        deadTable(db, "notes", 500, 100);
+        sql(db, "CREATE INDEX notes_v ON notes (v)");
+
+        CliRun run = vacuum(db, "--analyze", "--reindex", "--tables", "notes");
+
+        assertEquals(0, run.exitCode(), run.toString());
+        assertTrue(run.out().contains("DONE     public.notes"), run.out());
+        assertTrue(run.out().contains("done: REINDEX INDEX CONCURRENTLY public.notes_pkey"), run.out());
+        assertTrue(run.out().contains("done: REINDEX INDEX CONCURRENTLY public.notes_v"), run.out());
+    }
+
+    @Test
+    void fullConfirmedWithYesWarnsOnceInText() {
+        String db = pg.createDatabase("vac_full_once");
+        deadTable(db, "orders", 200, 100);
+
+        CliRun run = vacuum(db, "--full", "--yes", "--tables", "orders");
+
+        assertEquals(0, run.exitCode(), run.toString());
+        String danger = "VACUUM FULL takes an ACCESS EXCLUSIVE lock";
+        int onStdout = run.out().split(java.util.regex.Pattern.quote(danger), -1).length - 1;
+        assertEquals(1, onStdout, run.out());
+        assertFalse(run.err().contains(danger), "the same warning again on stderr: " + run.err());
+    }
+
+    @Test
     void fullWithoutConfirmationIsRefusedAndChangesNothing() {
         String db = pg.createDatabase("vac_full_refused");
         deadTable(db, "orders", 2000, 1000);

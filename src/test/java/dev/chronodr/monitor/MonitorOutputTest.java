@@ -39,7 +39,7 @@ import dev.chronodr.testing.PostgresTest;
 @PostgresTest
 class MonitorOutputTest {
     private static final String DB = "outputs";
-    private static final Pattern NAGIOS = Pattern.compile("CHRONO-DR (OK|WARNING|CRITICAL|UNKNOWN) - ([^|\\n]+) \\|((?: [a-z_]+=[-0-9.]+(?:s|B|%)?;[0-9.]*;[0-9.]*;;)+)");
+    private static final Pattern NAGIOS = Pattern.compile("CHRONO-DR (OK|WARNING|CRITICAL|UNKNOWN) - ([^|\\n]+) \\|((?: [a-z_]+=[-0-9.]+(?:s|B|%)?;(?:[0-9.]+:?)?;(?:[0-9.]+:?)?;;)+)");
 
     private final PgCluster pg;
     @TempDir
@@ -132,6 +132,7 @@ class MonitorOutputTest {
         assertEquals("OK", m.group(1));
         assertEquals(1, ok.out().strip().lines().count());
         assertTrue(m.group(3).contains(" up=1;;;;"), m.group(3));
+        assertTrue(m.group(3).matches(".* cache_hit=[0-9.]+%;95:;90:;;.*"), "lower-is-worse levels as 'alert below' ranges: " + m.group(3));
         assertTrue(m.group(3).contains(" connections_used="), m.group(3));
 
         CliRun warn = monitor("--format", "nagios", "--warning", "connections=0.1%");

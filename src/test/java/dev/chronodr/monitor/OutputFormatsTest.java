@@ -30,6 +30,8 @@ class OutputFormatsTest {
                 new CheckResult("dead_tuples", Status.CRITICAL, "public.\"odd\" table",
                         List.of(Metric.labelled("dead_tuples", 66.7, Unit.PERCENT, Map.of("schema", "public", "table", "odd \"q\" \\ x"), "Dead.")),
                         List.of()),
+                new CheckResult("cache_hit", Status.OK, "99.1% of reads from memory",
+                        List.of(Metric.judged("cache_hit", 99.1, Thresholds.defaults().get("cache_hit"), "Hit ratio.")), List.of()),
                 CheckResult.of("archiving", Status.SKIPPED, "archive_mode is off"));
         return new MonitorReport(Status.CRITICAL, "prod", "mon@db:5432/app", "15.8", "primary",
                 OffsetDateTime.parse("2025-01-02T03:04:05.678+01:00"), 42, checks, null, null);
@@ -51,9 +53,11 @@ class OutputFormatsTest {
         assertTrue(parts[0].indexOf("WARNING connections") > parts[0].indexOf("CRITICAL dead_tuples"), "worst first: " + line);
         assertTrue(parts[1].contains(" connections_used=91.2%;80;95;;"), parts[1]);
         assertTrue(parts[1].contains(" up=1;;;;"), parts[1]);
+        // Lower is worse for a hit ratio: the plugin guidelines' "alert below" range is "95:", not "95".
+        assertTrue(parts[1].contains(" cache_hit=99.1%;95:;90:;;"), parts[1]);
         assertFalse(parts[1].contains("dead_tuples="), "labelled metrics stay out of perfdata: " + parts[1]);
         for (String p : parts[1].strip().split(" ")) {
-            assertTrue(p.matches("[a-z_]+=-?[0-9.]+(s|B|%)?;[0-9.]*;[0-9.]*;;"), "perfdata item " + p);
+            assertTrue(p.matches("[a-z_]+=-?[0-9.]+(s|B|%)?;([0-9.]+:?)?;([0-9.]+:?)?;;"), "perfdata item " + p);
         }
         assertEquals(ExitCode.CRITICAL, report().exitCode());
     }
@@ -85,7 +89,7 @@ class OutputFormatsTest {
         StringWriter w = new StringWriter();
         report().renderText(new TextOutput(new PrintWriter(w), false));
         List<String> lines = w.toString().lines().toList();
-        assertEquals(5, lines.size(), w.toString());
+        assertEquals(6, lines.size(), w.toString());
         assertTrue(lines.get(0).startsWith("CRITICAL mon@db:5432/app"), lines.get(0));
         assertTrue(lines.get(1).startsWith("CRITICAL dead_tuples"), lines.get(1));
         assertTrue(lines.get(2).startsWith("WARNING  connections"), lines.get(2));
