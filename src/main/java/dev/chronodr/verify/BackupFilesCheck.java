@@ -73,14 +73,16 @@ public final class BackupFilesCheck implements VerifyCheck {
         for (StoredBackup b : chosen) {
             context.progress().update("backup-files: " + b.id());
             BackupVerifier.Result r = verifier.verify(b);
+            // The verdict on the backup's own files is remembered; a WAL gap is the archive's problem,
+            // and the base backup still restores up to it, so it is reported here but not recorded.
+            if (b.manifest() != null && b.state() != BackupState.FOREIGN) {
+                repo.recordVerification(b, r.ok(), r.problems(), "verify");
+            }
             if (r.ok() && b.base()) {
                 List<String> more = physical.verify(repo.root(), b.path(), repo.root());
                 if (more != null && !more.isEmpty()) {
                     r = new BackupVerifier.Result(r.id(), Status.CRITICAL, more, r.filesChecked(), r.tocEntries(), r.bytesRead(), r.elapsed());
                 }
-            }
-            if (b.manifest() != null && b.state() != BackupState.FOREIGN) {
-                repo.recordVerification(b, r.ok(), r.problems(), "verify");
             }
             if (r.ok() && b.state() == BackupState.EMPTY) {
                 r = new BackupVerifier.Result(r.id(), Status.WARNING, List.of("empty: " + b.reason()), r.filesChecked(), r.tocEntries(),
