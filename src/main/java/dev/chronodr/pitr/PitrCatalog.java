@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Optional;
 
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.repo.WalArchive;
 import dev.chronodr.report.Json;
 
 /** The base backups (REPO/ID/physical.json) and the WAL archive of one repository. */

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.repo.WalArchive;
 
 /**
  * Keeps every archived WAL segment that a retained base backup needs (from the oldest
