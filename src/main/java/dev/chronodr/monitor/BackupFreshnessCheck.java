@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import dev.chronodr.core.Status;
-import dev.chronodr.pitr.PitrCatalog;
+import dev.chronodr.repo.PitrCatalog;
 import dev.chronodr.repo.WalArchive;
 import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.Repository;

@@ -14,6 +14,8 @@ import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessResult;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.PhysicalBackupInfo;
+import dev.chronodr.repo.PitrCatalog;
 
 /**
  * What a base backup needs beyond its checksums: PostgreSQL's own pg_verifybackup over

@@ -1,6 +1,9 @@
 package dev.chronodr.pitr;
 
 import dev.chronodr.core.AtomicFile;
+import dev.chronodr.pg.Lsn;
+import dev.chronodr.repo.PhysicalBackupInfo;
+import dev.chronodr.repo.PitrCatalog;
 import dev.chronodr.repo.WalArchive;
 import dev.chronodr.sandbox.ServiceUser;
 

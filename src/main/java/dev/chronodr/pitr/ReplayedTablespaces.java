@@ -23,9 +23,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.pg.Lsn;
 import dev.chronodr.process.ProcessResult;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.PhysicalBackupInfo;
+import dev.chronodr.repo.PitrCatalog;
 import dev.chronodr.repo.WalArchive;
 
 /**

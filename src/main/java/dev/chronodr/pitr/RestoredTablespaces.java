@@ -18,6 +18,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.PhysicalBackupInfo;
 
 /**
  * Where a point-in-time restore puts the base backup's tablespaces, checked before

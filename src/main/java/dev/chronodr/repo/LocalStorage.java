@@ -76,6 +76,15 @@ public final class LocalStorage implements Storage {
     }
 
     @Override
+    public java.util.Optional<StoredObject> info(String key) throws IOException {
+        Path p = path(key);
+        if (!Files.isRegularFile(p)) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new StoredObject(key, Files.size(p), Files.getLastModifiedTime(p).toInstant()));
+    }
+
+    @Override
     public List<StoredObject> list(String prefix) throws IOException {
         Path dir = path(prefix);
         List<StoredObject> out = new ArrayList<>();

@@ -35,6 +35,9 @@ public interface Storage {
 
     boolean exists(String key) throws IOException;
 
+    /** One object's size and time, or empty when it is missing. */
+    java.util.Optional<StoredObject> info(String key) throws IOException;
+
     /** Every object under {@code prefix} (all depths), sorted by key; empty when there is none. */
     List<StoredObject> list(String prefix) throws IOException;
 

@@ -211,8 +211,7 @@ public final class WalArchive {
     }
 
     private long storedSize(String name) throws IOException {
-        return storage.list(PREFIX + "/" + name.substring(0, 8)).stream().filter(o -> o.key().equals(keyFor(name)))
-                .mapToLong(Storage.StoredObject::size).findFirst().orElse(0);
+        return storage.info(keyFor(name)).map(Storage.StoredObject::size).orElse(0L);
     }
 
     /** The recorded checksum, or (sidecar lost) the checksum of the decompressed content. */

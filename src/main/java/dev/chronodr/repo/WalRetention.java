@@ -1,4 +1,4 @@
-package dev.chronodr.pitr;
+package dev.chronodr.repo;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.repo.WalArchive;
 
 /**
  * Keeps every archived WAL segment that a retained base backup needs (from the oldest
