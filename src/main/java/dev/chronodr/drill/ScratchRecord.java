@@ -32,41 +32,45 @@ record ScratchRecord(String token, String scratch, String database, String serve
         return new ScratchRecord(HexFormat.of().formatHex(b), scratch, database, server, at);
     }
 
-    static Path dir(Path repoRoot) {
-        return repoRoot.resolve(DIR);
+    /** For messages: where the records are. */
+    static Path dir(Repository repo) {
+        return repo.root().resolve(DIR);
     }
 
     /** Written (private, fsynced, renamed into place) before the scratch database is created. */
-    void write(Path repoRoot) {
+    void write(Repository repo) {
         try {
-            new Repository(repoRoot).writeRecord(DIR, token + ".json", Json.mapper().writeValueAsBytes(this));
+            repo.writeRecord(DIR, token + ".json", Json.mapper().writeValueAsBytes(this));
         } catch (IOException e) {
-            throw ChronoException.failed("cannot record the drill's scratch database in " + dir(repoRoot) + ": " + e.getMessage(),
+            throw ChronoException.failed("cannot record the drill's scratch database in " + dir(repo) + ": " + e.getMessage(),
                     "the drill records what it creates before creating it; check the repository's permissions and free space");
         }
     }
 
-    Path file(Path repoRoot) {
-        return dir(repoRoot).resolve(token + ".json");
+    Path file(Repository repo) {
+        return dir(repo).resolve(token + ".json");
     }
 
-    void delete(Path repoRoot) {
+    void delete(Repository repo) {
         try {
-            new Repository(repoRoot).deleteRecord(DIR, token + ".json");
+            repo.deleteRecord(DIR, token + ".json");
         } catch (IOException e) {
-            log.warn("cannot remove {}: {}", file(repoRoot), e.getMessage());
+            log.warn("cannot remove {}: {}", file(repo), e.getMessage());
         }
     }
 
     /** Every readable record of the repository; unreadable ones are skipped with a warning (never acted on). */
     static List<ScratchRecord> all(Path repoRoot) {
+        return all(new Repository(repoRoot));
+    }
+
+    static List<ScratchRecord> all(Repository repo) {
         List<ScratchRecord> out = new ArrayList<>();
-        Repository repo = new Repository(repoRoot);
         List<String> names;
         try {
             names = repo.records(DIR);
         } catch (IOException e) {
-            log.warn("cannot list {}: {}", dir(repoRoot), e.getMessage());
+            log.warn("cannot list {}: {}", dir(repo), e.getMessage());
             return out;
         }
         for (String n : names) {
@@ -79,7 +83,7 @@ record ScratchRecord(String token, String scratch, String database, String serve
                     out.add(r);
                 }
             } catch (IOException e) {
-                log.warn("ignoring unreadable drill record {}: {}", dir(repoRoot).resolve(n), e.getMessage());
+                log.warn("ignoring unreadable drill record {}: {}", dir(repo).resolve(n), e.getMessage());
             }
         }
         return out;
