@@ -1,16 +1,9 @@
 package dev.chronodr.backup;
 
-import java.io.BufferedOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.DigestOutputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -18,12 +11,12 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,13 +40,15 @@ import dev.chronodr.repo.BackupManifest.TableEntry;
 import dev.chronodr.repo.Compression;
 import dev.chronodr.repo.RepoLock;
 import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.StagedBackup;
+import dev.chronodr.repo.Storage;
 import dev.chronodr.report.TextOutput;
 
 /**
  * A logical backup: pg_dump writes an uncompressed custom-format archive to its stdout,
  * chrono-dr compresses and checksums the stream as it passes, and counts every table's
- * rows in the same snapshot the dump reads. Written under .partial and renamed into
- * place only when pg_dump exited 0 and the manifest is on disk.
+ * rows in the same snapshot the dump reads. Streamed into a staged backup of the
+ * repository, which stores and hashes it, and committed only when pg_dump exited 0.
  */
 public final class BackupService {
     private static final Logger log = LoggerFactory.getLogger(BackupService.class);
@@ -114,9 +109,9 @@ public final class BackupService {
         OffsetDateTime started = Clock.now();
         long t0 = System.nanoTime();
         String id = repo.newId(server.database(), req.type().label(), started);
-        Path staged = repo.stage(server.database(), id);
+        StagedBackup staged = repo.stage(server.database(), id);
         boolean committed = false;
-        try {
+        try (staged) {
             conn.setAutoCommit(false);
             String snapshot;
             try (Statement st = conn.createStatement()) {
@@ -146,7 +141,7 @@ public final class BackupService {
             }
             ProcessSpec dump = tools.spec(PgTool.PG_DUMP, args);
             CompletableFuture<FileEntry> dumped = CompletableFuture.supplyAsync(
-                    () -> streamToFile(tools, dump, staged.resolve(dumpName), "dump", req.compression(), true));
+                    () -> streamToFile(tools, dump, staged, dumpName, "dump", req.compression(), true));
             // Count rows in the exported snapshot while pg_dump reads it: the counts match the dump exactly.
             List<TableEntry> counted = req.type() == BackupType.SCHEMA ? tables : count(conn, tables, req);
             FileEntry dumpFile;
@@ -170,9 +165,9 @@ public final class BackupService {
                     server.version().num(), tools.exec().mode().name().toLowerCase(Locale.ROOT) + " pg_dump " + dumpVersion(tools),
                     version, started, finished, Duration.ofNanos(System.nanoTime() - t0).toMillis(), req.compression().toString(),
                     "custom", counted, files, globals);
-            Path finalDir = repo.commit(staged, manifest);
+            String finalDir = repo.commit(staged, manifest);
             committed = true;
-            return new BackupResult(manifest, finalDir.toString(), List.of(), 0);
+            return new BackupResult(manifest, finalDir, List.of(), 0);
         } finally {
             if (!committed) {
                 try {
@@ -180,7 +175,6 @@ public final class BackupService {
                 } catch (SQLException ignored) {
                     // the connection is closed by the caller either way
                 }
-                Repository.deleteQuietly(staged);
             }
         }
     }
@@ -205,14 +199,14 @@ public final class BackupService {
     }
 
     /** Roles and tablespaces; passwords only when the role may read pg_authid. */
-    private BackupManifest.Globals dumpGlobals(PgTools tools, ServerInfo server, Path staged, Compression compression, List<FileEntry> files) {
+    private BackupManifest.Globals dumpGlobals(PgTools tools, ServerInfo server, StagedBackup staged, Compression compression, List<FileEntry> files) {
         List<String> args = new ArrayList<>(tools.connectionArgs());
         args.addAll(List.of("-l", server.database(), "--globals-only"));
         if (!server.superuser()) {
             args.add("--no-role-passwords");
         }
         try {
-            files.add(streamToFile(tools, tools.spec(PgTool.PG_DUMPALL, args), staged.resolve(GLOBALS_FILE + compression.suffix()),
+            files.add(streamToFile(tools, tools.spec(PgTool.PG_DUMPALL, args), staged, GLOBALS_FILE + compression.suffix(),
                     "globals", compression, false));
             return new BackupManifest.Globals(true, server.superuser(),
                     server.superuser() ? null : "role passwords need a superuser connection; roles were saved without them");
@@ -222,21 +216,14 @@ public final class BackupService {
         }
     }
 
-    /** Runs a tool and writes its stdout through compression and SHA-256 into a private file. */
-    private FileEntry streamToFile(PgTools tools, ProcessSpec spec, Path file, String role, Compression compression, boolean showProgress) {
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+    /** Runs a tool and streams its stdout through compression into the staged backup, which stores and hashes it. */
+    private FileEntry streamToFile(PgTools tools, ProcessSpec spec, StagedBackup staged, String name, String role, Compression compression,
+                                   boolean showProgress) {
         AtomicLong raw = new AtomicLong();
+        AtomicReference<Storage.Written> written = new AtomicReference<>();
         long t0 = System.nanoTime();
-        tools.run(spec.withStdout(in -> {
-            try (OutputStream fileOut = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                 OutputStream digested = new DigestOutputStream(new BufferedOutputStream(fileOut, 1 << 20), sha);
-                 OutputStream compressed = compression.compress(digested)) {
-                Files.setPosixFilePermissions(file, Repository.FILE_MODE);
+        tools.run(spec.withStdout(in -> written.set(staged.write(name, stored -> {
+            try (OutputStream compressed = compression.compress(stored)) {
                 InputStream counted = new FilterInputStream(in) {
                     @Override
                     public int read(byte[] b, int off, int len) throws IOException {
@@ -254,14 +241,12 @@ public final class BackupService {
                 };
                 counted.transferTo(compressed);
             }
-        }));
-        try {
-            Repository.fsync(file);
-            return new FileEntry(file.getFileName().toString(), role, Files.size(file), raw.get(),
-                    HexFormat.of().formatHex(sha.digest()), compression.toString());
-        } catch (IOException e) {
-            throw ChronoException.failed("cannot finish " + file + ": " + e.getMessage(), null);
+        }))));
+        Storage.Written w = written.get();
+        if (w == null) {
+            throw ChronoException.failed("cannot finish " + name + ": nothing was stored", null);
         }
+        return new FileEntry(name, role, w.size(), raw.get(), w.sha256(), compression.toString());
     }
 
     private String dumpVersion(PgTools tools) {

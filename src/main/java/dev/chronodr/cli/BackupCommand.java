@@ -89,7 +89,7 @@ public final class BackupCommand extends BaseCommand {
         BackupResult result = service.backup(target, req);
         if (retentionDays != null) {
             var cleanup = Retention.apply(new Repository(target.repo()), retentionDays, null, false, Clock.now(),
-                    dev.chronodr.pitr.PitrCatalog.walCheck(target.repo()));
+                    dev.chronodr.repo.PitrCatalog.walCheck(target.repo()));
             result = result.withPruned(cleanup.deleted().stream().map(i -> i.id()).toList());
         }
         return result;

@@ -5,8 +5,8 @@ import picocli.CommandLine.Mixin;
 
 import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.pitr.PitrCatalog;
-import dev.chronodr.pitr.WalArchive;
+import dev.chronodr.repo.PitrCatalog;
+import dev.chronodr.repo.WalArchive;
 import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.CatalogResult;
 import dev.chronodr.repo.Repository;

@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 import dev.chronodr.config.TargetResolver;
 import dev.chronodr.config.ConnectionRequest;
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.pitr.Lsn;
+import dev.chronodr.pg.Lsn;
 import dev.chronodr.pitr.PitrRestoreRequest;
 import dev.chronodr.pitr.PitrRestoreService;
 import dev.chronodr.pitr.RecoveryTarget;

@@ -95,7 +95,7 @@ public final class DrillService {
         ServerInfo restoreServer = probe(restoreTarget.connection());
         ScratchDatabase.Sweep leftovers;
         try {
-            leftovers = ScratchDatabase.sweep(restoreTarget.connection().withDbname(MAINTENANCE_DB), repo.root(), restoreServer.version().num());
+            leftovers = ScratchDatabase.sweep(restoreTarget.connection().withDbname(MAINTENANCE_DB), repo, restoreServer.version().num());
         } catch (SQLException e) {
             throw ChronoException.unknown("cannot look for leftover scratch databases: " + e.getMessage(), "the role needs CONNECT on the postgres database");
         }
@@ -126,7 +126,7 @@ public final class DrillService {
         String scratchName = ScratchDatabase.nameFor(database, started);
         ScratchDatabase scratch;
         try {
-            scratch = ScratchDatabase.claim(restoreTarget.connection().withDbname(MAINTENANCE_DB), repo.root(), scratchName, database,
+            scratch = ScratchDatabase.claim(restoreTarget.connection().withDbname(MAINTENANCE_DB), repo, scratchName, database,
                     req.keep(), started);
         } catch (SQLException e) {
             throw ChronoException.unknown("cannot claim scratch database " + scratchName + ": " + e.getMessage(), null);

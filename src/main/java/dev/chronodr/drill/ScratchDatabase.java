@@ -1,7 +1,6 @@
 package dev.chronodr.drill;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,6 +18,7 @@ import org.slf4j.LoggerFactory;
 import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.Database;
 import dev.chronodr.pg.Identifiers;
+import dev.chronodr.repo.Repository;
 
 /**
  * The drill's scratch database, {@code <db>_dr_test_<yyyyMMdd_HHmmss>} cut to 63 bytes.
@@ -49,16 +49,16 @@ final class ScratchDatabase implements AutoCloseable {
 
     private final Connection control;
     private final ScratchRecord record;
-    private final Path repoRoot;
+    private final Repository repo;
     private final boolean keep;
     private final Thread marker;
     private volatile boolean stopMarking;
     private boolean closed;
 
-    private ScratchDatabase(Connection control, ScratchRecord record, Path repoRoot, boolean keep) {
+    private ScratchDatabase(Connection control, ScratchRecord record, Repository repo, boolean keep) {
         this.control = control;
         this.record = record;
-        this.repoRoot = repoRoot;
+        this.repo = repo;
         this.keep = keep;
         this.marker = new Thread(this::markWhenCreated, "dr-test-mark");
         this.marker.setDaemon(true);
@@ -99,7 +99,7 @@ final class ScratchDatabase implements AutoCloseable {
      * keeps it whole, records it in the repository, and starts marking it the moment the
      * restore creates it.
      */
-    static ScratchDatabase claim(ConnectionSettings maintenance, Path repoRoot, String name, String database, boolean keep,
+    static ScratchDatabase claim(ConnectionSettings maintenance, Repository repo, String name, String database, boolean keep,
                                  OffsetDateTime at) throws SQLException {
         Connection c = Database.connect(maintenance);
         try {
@@ -119,8 +119,8 @@ final class ScratchDatabase implements AutoCloseable {
                 throw new SQLException("a database named " + name + " already exists; the drill never touches a database it did not create");
             }
             ScratchRecord record = ScratchRecord.create(name, database, server(maintenance), at);
-            record.write(repoRoot);
-            ScratchDatabase scratch = new ScratchDatabase(c, record, repoRoot, keep);
+            record.write(repo);
+            ScratchDatabase scratch = new ScratchDatabase(c, record, repo, keep);
             scratch.marker.start();
             return scratch;
         } catch (SQLException | RuntimeException e) {
@@ -184,11 +184,11 @@ final class ScratchDatabase implements AutoCloseable {
     }
 
     /** Drops leftovers of earlier drills recorded in this repository for this server, when they carry their drill's mark. */
-    static Sweep sweep(ConnectionSettings maintenance, Path repoRoot, int serverVersionNum) throws SQLException {
+    static Sweep sweep(ConnectionSettings maintenance, Repository repo, int serverVersionNum) throws SQLException {
         List<String> dropped = new ArrayList<>();
         List<String> leftAlone = new ArrayList<>();
         String server = server(maintenance);
-        List<ScratchRecord> records = ScratchRecord.all(repoRoot).stream().filter(r -> server.equals(r.server())).toList();
+        List<ScratchRecord> records = ScratchRecord.all(repo).stream().filter(r -> server.equals(r.server())).toList();
         if (records.isEmpty()) {
             return new Sweep(dropped, leftAlone);
         }
@@ -200,15 +200,15 @@ final class ScratchDatabase implements AutoCloseable {
                 try {
                     String comment = commentOf(c, r.scratch());
                     if (comment == null) {
-                        r.delete(repoRoot); // the drill cleaned up after all, or never got as far as creating it
+                        r.delete(repo); // the drill cleaned up after all, or never got as far as creating it
                     } else if (comment.equals(markOf(r.token()))) {
                         drop(c, r.scratch(), serverVersionNum);
                         dropped.add(r.scratch());
-                        r.delete(repoRoot);
+                        r.delete(repo);
                     } else {
                         leftAlone.add(r.scratch() + ": a drill meant to create it, but it does not carry that drill's mark, so it is"
                                 + " left alone (if it is an unfinished scratch copy, drop it yourself)");
-                        r.delete(repoRoot);
+                        r.delete(repo);
                     }
                 } finally {
                     unlock(c, r.scratch());
@@ -278,7 +278,7 @@ final class ScratchDatabase implements AutoCloseable {
             String comment = commentOf(control, name);
             boolean ours = comment != null && comment.equals(markOf(record.token()));
             if (comment == null) {
-                record.delete(repoRoot);
+                record.delete(repo);
             } else if (!ours) {
                 // Created by the restore but not marked yet (or not ours at all): never drop what carries no proof.
                 log.warn("scratch database {} does not carry this drill's mark; left alone (the next dr-test reports it)", name);
@@ -286,7 +286,7 @@ final class ScratchDatabase implements AutoCloseable {
                 try (Statement st = control.createStatement()) {
                     st.execute("COMMENT ON DATABASE " + Identifiers.quote(name) + " IS '" + KEPT + "'");
                 }
-                record.delete(repoRoot);
+                record.delete(repo);
             } else {
                 int version;
                 try (Statement st = control.createStatement(); ResultSet rs = st.executeQuery("SHOW server_version_num")) {
@@ -294,7 +294,7 @@ final class ScratchDatabase implements AutoCloseable {
                     version = Integer.parseInt(rs.getString(1));
                 }
                 drop(control, name, version);
-                record.delete(repoRoot);
+                record.delete(repo);
             }
         } catch (SQLException e) {
             log.error("could not drop scratch database {}: {}; the next dr-test removes it", name, e.getMessage());

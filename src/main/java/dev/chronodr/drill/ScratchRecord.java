@@ -1,11 +1,7 @@
 package dev.chronodr.drill;
 
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -36,66 +32,59 @@ record ScratchRecord(String token, String scratch, String database, String serve
         return new ScratchRecord(HexFormat.of().formatHex(b), scratch, database, server, at);
     }
 
-    static Path dir(Path repoRoot) {
-        return repoRoot.resolve(DIR);
+    /** For messages: where the records are. */
+    static Path dir(Repository repo) {
+        return repo.root().resolve(DIR);
     }
 
     /** Written (private, fsynced, renamed into place) before the scratch database is created. */
-    void write(Path repoRoot) {
-        Path dir = dir(repoRoot);
+    void write(Repository repo) {
         try {
-            new Repository(repoRoot).ensureExists();
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(Repository.DIR_MODE));
-            Files.setPosixFilePermissions(dir, Repository.DIR_MODE);
-            Path tmp = Files.createTempFile(dir, ".tmp-", ".json", PosixFilePermissions.asFileAttribute(Repository.FILE_MODE));
-            try {
-                Files.write(tmp, Json.mapper().writeValueAsBytes(this));
-                Repository.fsync(tmp);
-                Files.move(tmp, file(repoRoot), StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            repo.writeRecord(DIR, token + ".json", Json.mapper().writeValueAsBytes(this));
         } catch (IOException e) {
-            throw ChronoException.failed("cannot record the drill's scratch database in " + dir + ": " + e.getMessage(),
+            throw ChronoException.failed("cannot record the drill's scratch database in " + dir(repo) + ": " + e.getMessage(),
                     "the drill records what it creates before creating it; check the repository's permissions and free space");
         }
     }
 
-    Path file(Path repoRoot) {
-        return dir(repoRoot).resolve(token + ".json");
+    Path file(Repository repo) {
+        return dir(repo).resolve(token + ".json");
     }
 
-    void delete(Path repoRoot) {
+    void delete(Repository repo) {
         try {
-            Files.deleteIfExists(file(repoRoot));
+            repo.deleteRecord(DIR, token + ".json");
         } catch (IOException e) {
-            log.warn("cannot remove {}: {}", file(repoRoot), e.getMessage());
+            log.warn("cannot remove {}: {}", file(repo), e.getMessage());
         }
     }
 
     /** Every readable record of the repository; unreadable ones are skipped with a warning (never acted on). */
     static List<ScratchRecord> all(Path repoRoot) {
+        return all(new Repository(repoRoot));
+    }
+
+    static List<ScratchRecord> all(Repository repo) {
         List<ScratchRecord> out = new ArrayList<>();
-        Path dir = dir(repoRoot);
-        if (!Files.isDirectory(dir)) {
+        List<String> names;
+        try {
+            names = repo.records(DIR);
+        } catch (IOException e) {
+            log.warn("cannot list {}: {}", dir(repo), e.getMessage());
             return out;
         }
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.json")) {
-            for (Path p : ds) {
-                if (p.getFileName().toString().startsWith(".")) {
-                    continue;
-                }
-                try {
-                    ScratchRecord r = Json.mapper().readValue(p.toFile(), ScratchRecord.class);
-                    if (r.token() != null && r.scratch() != null && p.getFileName().toString().equals(r.token() + ".json")) {
-                        out.add(r);
-                    }
-                } catch (IOException e) {
-                    log.warn("ignoring unreadable drill record {}: {}", p, e.getMessage());
-                }
+        for (String n : names) {
+            if (!n.endsWith(".json")) {
+                continue;
             }
-        } catch (IOException e) {
-            log.warn("cannot list {}: {}", dir, e.getMessage());
+            try {
+                ScratchRecord r = Json.mapper().readValue(repo.readRecord(DIR, n), ScratchRecord.class);
+                if (r.token() != null && r.scratch() != null && n.equals(r.token() + ".json")) {
+                    out.add(r);
+                }
+            } catch (IOException e) {
+                log.warn("ignoring unreadable drill record {}: {}", dir(repo).resolve(n), e.getMessage());
+            }
         }
         return out;
     }

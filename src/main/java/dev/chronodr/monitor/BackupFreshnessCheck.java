@@ -9,8 +9,8 @@ import java.util.Map;
 import java.util.Optional;
 
 import dev.chronodr.core.Status;
-import dev.chronodr.pitr.PitrCatalog;
-import dev.chronodr.pitr.WalArchive;
+import dev.chronodr.repo.PitrCatalog;
+import dev.chronodr.repo.WalArchive;
 import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StoredBackup;

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.chronodr.core.AtomicFile;
 import dev.chronodr.report.Json;
 
 /**

@@ -22,6 +22,7 @@ import java.util.stream.Collectors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.Status;
 import dev.chronodr.report.Json;
 

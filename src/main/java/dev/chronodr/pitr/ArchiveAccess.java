@@ -22,10 +22,12 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
+import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.WalArchive;
 import dev.chronodr.sandbox.ServiceUser;
 
 /**
@@ -147,13 +149,10 @@ final class ArchiveAccess {
             }
             for (Path p : made) {
                 Files.createDirectory(p);
-                Files.setPosixFilePermissions(p, server == null ? Repository.DIR_MODE : ANCESTOR_MODE);
+                Files.setPosixFilePermissions(p, server == null ? AtomicFile.PRIVATE_DIR : ANCESTOR_MODE);
             }
             new Repository(repo).ensureExists();
-            if (!Files.isDirectory(wal)) {
-                Files.createDirectory(wal);
-                Files.setPosixFilePermissions(wal, Repository.DIR_MODE);
-            }
+            new WalArchive(repo).prepare();
             if (server != null) {
                 try (var walk = Files.walk(wal)) {
                     for (Path p : walk.toList()) {

@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Progress;
+import dev.chronodr.repo.WalArchive;
 
 /**
  * Waits for a WAL segment to reach the archive while watching pg_stat_archiver: the wait

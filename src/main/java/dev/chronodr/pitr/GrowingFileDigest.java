@@ -11,6 +11,8 @@ import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.function.LongConsumer;
 
+import dev.chronodr.repo.WalArchive;
+
 /**
  * SHA-256 of a file another process is still writing front to back (pg_basebackup's
  * base.tar.zst), computed on a thread of its own while the file grows, so the checksum

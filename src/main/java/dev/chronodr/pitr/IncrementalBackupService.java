@@ -10,7 +10,10 @@ import java.time.OffsetDateTime;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.pg.Database;
+import dev.chronodr.repo.PhysicalBackupInfo;
+import dev.chronodr.repo.PitrCatalog;
 import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.WalArchive;
 
 /**
  * With WAL archiving, every change since the base backup is already an increment in the

@@ -2,6 +2,7 @@ package dev.chronodr.pitr;
 
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.repo.BackupManifest;
+import dev.chronodr.repo.PhysicalBackupInfo;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
 

@@ -9,8 +9,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -42,6 +40,7 @@ import dev.chronodr.core.Clock;
 import dev.chronodr.core.Progress;
 import dev.chronodr.pg.Database;
 import dev.chronodr.pg.ExecMode;
+import dev.chronodr.pg.Lsn;
 import dev.chronodr.pg.PgTool;
 import dev.chronodr.pg.PgTools;
 import dev.chronodr.pg.ServerInfo;
@@ -52,8 +51,12 @@ import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.BackupManifest;
 import dev.chronodr.repo.BackupManifest.FileEntry;
 import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.PhysicalBackupInfo;
 import dev.chronodr.repo.RepoLock;
 import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.StagedBackup;
+import dev.chronodr.repo.Storage;
+import dev.chronodr.repo.WalArchive;
 import dev.chronodr.report.Json;
 import dev.chronodr.report.TextOutput;
 
@@ -162,16 +165,16 @@ public final class PhysicalBackupService {
         OffsetDateTime started = Clock.now();
         long t0 = System.nanoTime();
         String id = repo.newId(CLUSTER, "physical", started);
-        Path staged = repo.stage(CLUSTER, id);
-        boolean committed = false;
-        try {
+        try (StagedBackup stage = repo.stage(CLUSTER, id)) {
+            // pg_basebackup -D writes its files here itself; everything of ours goes through stage.write
+            Path staged = stage.toolDirectory();
             Path base = staged.resolve(PhysicalBackupInfo.BASE_FILE + compression.suffix());
             Received got;
             try (ArchiverWatch.ServerWait serverWait = archiver.watchServerWait("chrono-dr " + id, progress)) {
                 try {
                     got = direct(tools)
-                            ? receiveDirect(tools, id, staged, base, compression, server.version().major() >= 15, cluster.walRoom(), t0)
-                            : receiveStream(tools, id, staged, base, compression, t0);
+                            ? receiveDirect(tools, id, stage, base, compression, server.version().major() >= 15, cluster.walRoom(), t0)
+                            : receiveStream(tools, id, stage, base.getFileName().toString(), compression, t0);
                 } catch (ChronoException e) {
                     serverWait.close(); // joined: its reason, if any, is final
                     if (serverWait.reason().isPresent()) {
@@ -186,15 +189,16 @@ public final class PhysicalBackupService {
             }
             progress.done();
             OffsetDateTime stopped = Clock.now();
-            Repository.fsync(base);
-            FileEntry wal = packWal(staged, compression);
-            Path pgManifest = staged.resolve(PhysicalBackupInfo.PG_MANIFEST);
+            FileEntry wal = packWal(stage, staged, compression);
             String backupLabel = got.label();
-            if (!Files.isRegularFile(pgManifest)) {
+            if (!stage.files().contains(PhysicalBackupInfo.PG_MANIFEST)) {
                 throw ChronoException.failed("pg_basebackup's output has no backup_manifest",
                         "use pg_basebackup 13 or newer, without --no-manifest");
             }
-            JsonNode manifest = Json.mapper().readTree(pgManifest.toFile());
+            JsonNode manifest;
+            try (InputStream in = stage.read(PhysicalBackupInfo.PG_MANIFEST)) {
+                manifest = Json.mapper().readTree(in);
+            }
             requireKnownTablespaces(manifest, cluster.tablespaces());
             List<FileEntry> spaces = new ArrayList<>();
             for (PhysicalBackupInfo.Tablespace ts : cluster.tablespaces()) {
@@ -222,13 +226,12 @@ public final class PhysicalBackupService {
                     cluster.tablespaces());
             archiver.await(new WalArchive(repo.root()), stopSeg, "the end of this base backup", archiveWait, progress);
 
-            Path infoFile = staged.resolve(PhysicalBackupInfo.FILE_NAME);
-            Json.mapper().writeValue(infoFile.toFile(), info);
-            Files.setPosixFilePermissions(infoFile, Repository.FILE_MODE);
+            byte[] infoJson = Json.mapper().writeValueAsBytes(info);
+            Storage.Written infoFile = stage.write(PhysicalBackupInfo.FILE_NAME, out -> out.write(infoJson));
             List<FileEntry> files = new ArrayList<>(List.of(
                     new FileEntry(base.getFileName().toString(), "base", Files.size(base), rawBytes, got.sha256(), compression.toString()),
-                    plainEntry(pgManifest, "pg_backup_manifest"),
-                    plainEntry(infoFile, "pitr")));
+                    plainEntry(stage, PhysicalBackupInfo.PG_MANIFEST, "pg_backup_manifest"),
+                    new FileEntry(PhysicalBackupInfo.FILE_NAME, "pitr", infoFile.size(), infoFile.size(), infoFile.sha256(), "none")));
             if (wal != null) {
                 files.add(wal);
             }
@@ -240,15 +243,10 @@ public final class PhysicalBackupService {
                     tools.exec().mode().name().toLowerCase(Locale.ROOT) + " pg_basebackup" + got.how(), version, started, finished,
                     Duration.ofNanos(System.nanoTime() - t0).toMillis(), compression.toString(), "tar", List.of(), files,
                     new BackupManifest.Globals(true, true, "a base backup holds the whole cluster, roles included"));
-            Path dir = repo.commit(staged, m);
-            committed = true;
-            return PhysicalBackupResult.of(m, info, dir.toString());
+            String dir = repo.commit(stage, m);
+            return PhysicalBackupResult.of(m, info, dir);
         } catch (IOException e) {
             throw ChronoException.failed("base backup failed: " + e.getMessage(), "check free space in " + repo.root(), e);
-        } finally {
-            if (!committed) {
-                Repository.deleteQuietly(staged);
-            }
         }
     }
 
@@ -292,10 +290,10 @@ public final class PhysicalBackupService {
      * wait for the segment ourselves. Without a free WAL sender or slot: -X none, and the
      * server's wait.
      */
-    private Received receiveDirect(PgTools tools, String id, Path staged, Path base, Compression compression, boolean serverSide,
+    private Received receiveDirect(PgTools tools, String id, StagedBackup stage, Path base, Compression compression, boolean serverSide,
                                    boolean walStream, long t0) throws IOException {
         String walMethod = walStream ? "stream" : "none";
-        List<String> args = baseArgs(tools, id, staged.toString(), walMethod);
+        List<String> args = baseArgs(tools, id, stage.toolDirectory().toString(), walMethod);
         args.add("--compress=" + compressSpec(compression, serverSide));
         String sha;
         try (GrowingFileDigest digest = new GrowingFileDigest(base, new Throttled(t0, "written")::report)) {
@@ -306,26 +304,22 @@ public final class PhysicalBackupService {
                         && (t.contains("compress") || t.contains("worker")))) {
                     // A server built without this compressor (or without zstd's threads): compress on our side of the socket.
                     digest.close();
-                    clear(staged);
-                    Received r = receiveDirect(tools, id, staged, base, compression, false, walStream, t0); // client-side, without workers
+                    stage.clear();
+                    Received r = receiveDirect(tools, id, stage, base, compression, false, walStream, t0); // client-side, without workers
                     return new Received(r.label(), r.sha256(), r.rawBytes(), r.how() + ", server-side compression unsupported");
                 }
                 if (walStream && stderrSays(e, t -> t.contains("max_wal_senders") || t.contains("replication slot"))) {
                     // the sender or slot counted free before the start was taken since: let the server wait for the archive instead
                     digest.close();
-                    clear(staged);
-                    Received r = receiveDirect(tools, id, staged, base, compression, serverSide, false, t0);
+                    stage.clear();
+                    Received r = receiveDirect(tools, id, stage, base, compression, serverSide, false, t0);
                     return new Received(r.label(), r.sha256(), r.rawBytes(), r.how() + ", no WAL sender free to stream");
                 }
                 throw e;
             }
             sha = digest.finish();
         }
-        try (var written = Files.list(staged)) {
-            for (Path p : written.toList()) {
-                Files.setPosixFilePermissions(p, Repository.FILE_MODE);
-            }
-        }
+        // The files pg_basebackup wrote are made private and durable by the commit.
         // No backup_label read back (that would decompress): the manifest holds its start, our clock the start time.
         return new Received(null, sha, -1, " -X " + walMethod + " --compress=" + compressSpec(compression, serverSide));
     }
@@ -340,24 +334,14 @@ public final class PhysicalBackupService {
         return false;
     }
 
-    private static void clear(Path dir) throws IOException {
-        try (var files = Files.list(dir)) {
-            for (Path p : files.toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    private Received receiveStream(PgTools tools, String id, Path staged, Path base, Compression compression, long t0) throws IOException {
+    private Received receiveStream(PgTools tools, String id, StagedBackup stage, String base, Compression compression, long t0)
+            throws IOException {
         AtomicReference<String> backupLabel = new AtomicReference<>();
-        MessageDigest sha = WalArchive.sha256();
+        AtomicReference<Storage.Written> stored = new AtomicReference<>();
         AtomicLong raw = new AtomicLong();
         Throttled report = new Throttled(t0, "read");
-        ProcessSpec spec = tools.spec(PgTool.PG_BASEBACKUP, baseArgs(tools, id, "-", "none")).withStdout(in -> {
-            try (OutputStream fileOut = Files.newOutputStream(base, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                 OutputStream compressed = new BufferedOutputStream(
-                         compression.compress(new DigestOutputStream(new BufferedOutputStream(fileOut, 1 << 20), sha)), 1 << 20)) {
-                Files.setPosixFilePermissions(base, Repository.FILE_MODE);
+        ProcessSpec spec = tools.spec(PgTool.PG_BASEBACKUP, baseArgs(tools, id, "-", "none")).withStdout(in -> stored.set(stage.write(base, out -> {
+            try (OutputStream compressed = new BufferedOutputStream(compression.compress(out), 1 << 20)) {
                 Tee tee = new Tee(new BufferedInputStream(in, 1 << 20), compressed, raw, report);
                 TarArchiveInputStream tar = new TarArchiveInputStream(tee);
                 TarArchiveEntry e;
@@ -365,17 +349,15 @@ public final class PhysicalBackupService {
                     if (e.getName().equals("backup_label")) {
                         backupLabel.set(new String(tar.readAllBytes(), StandardCharsets.UTF_8));
                     } else if (e.getName().equals(PhysicalBackupInfo.PG_MANIFEST)) {
-                        Path m = staged.resolve(PhysicalBackupInfo.PG_MANIFEST);
-                        Files.copy(tar, m);
-                        Files.setPosixFilePermissions(m, Repository.FILE_MODE);
+                        stage.write(PhysicalBackupInfo.PG_MANIFEST, tar::transferTo);
                     }
                 }
                 // the end-of-archive blocks and padding belong in the file too
                 tee.transferTo(OutputStream.nullOutputStream());
             }
-        }).withTimeout(Duration.ofHours(24));
+        }))).withTimeout(Duration.ofHours(24));
         tools.run(spec);
-        return new Received(backupLabel.get(), HexFormat.of().formatHex(sha.digest()), raw.get(), " to stdout, compressed by chrono-dr");
+        return new Received(backupLabel.get(), stored.get().sha256(), raw.get(), " to stdout, compressed by chrono-dr");
     }
 
     /** Progress lines at most every 200 ms: formatting one per read would cost more than the read. */
@@ -407,33 +389,32 @@ public final class PhysicalBackupService {
      * its side with gzip: stored compressed like the base, and hashed. Null when there is
      * none (-X none).
      */
-    private static FileEntry packWal(Path staged, Compression compression) throws IOException {
+    private static FileEntry packWal(StagedBackup stage, Path staged, Compression compression) throws IOException {
         Optional<String> name = PitrRestoreService.findTar(staged, WAL_TAR);
         if (name.isEmpty()) {
             return null;
         }
         Path tar = staged.resolve(name.get());
-        Path packed = tar.getFileName().toString().equals(WAL_TAR) ? staged.resolve(WAL_TAR + compression.suffix()) : tar;
-        MessageDigest sha = WalArchive.sha256();
-        long raw;
         // a long backup under load streams many segments: never hold the tar in memory
-        if (packed.equals(tar)) {
+        String packedName = name.get().equals(WAL_TAR) ? WAL_TAR + compression.suffix() : name.get();
+        if (packedName.equals(name.get())) {
+            // compressed on pg_basebackup's side already (pg_wal.tar.gz), or stored uncompressed: kept as it is
+            MessageDigest sha = WalArchive.sha256();
+            long raw;
             try (InputStream in = Compression.decompress(Compression.ofFile(tar.getFileName().toString()),
                     new java.security.DigestInputStream(new BufferedInputStream(Files.newInputStream(tar), 1 << 20), sha))) {
                 raw = in.transferTo(OutputStream.nullOutputStream());
             }
-        } else {
-            try (InputStream in = Files.newInputStream(tar);
-                 OutputStream out = compression.compress(new DigestOutputStream(new BufferedOutputStream(
-                         Files.newOutputStream(packed, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), 1 << 20), sha))) {
-                raw = in.transferTo(out);
-            }
-            Files.delete(tar);
+            return new FileEntry(name.get(), "wal", Files.size(tar), raw, HexFormat.of().formatHex(sha.digest()), compression.toString());
         }
-        Files.setPosixFilePermissions(packed, Repository.FILE_MODE);
-        Repository.fsync(packed);
-        return new FileEntry(packed.getFileName().toString(), "wal", Files.size(packed), raw, HexFormat.of().formatHex(sha.digest()),
-                compression.toString());
+        long[] raw = {0};
+        Storage.Written packed = stage.write(packedName, out -> {
+            try (InputStream in = Files.newInputStream(tar); OutputStream z = compression.compress(out)) {
+                raw[0] = in.transferTo(z);
+            }
+        });
+        stage.delete(WAL_TAR);
+        return new FileEntry(packedName, "wal", packed.size(), raw[0], packed.sha256(), compression.toString());
     }
 
     /**
@@ -486,7 +467,6 @@ public final class PhysicalBackupService {
         try (InputStream in = new java.security.DigestInputStream(Files.newInputStream(f), sha)) {
             in.transferTo(OutputStream.nullOutputStream());
         }
-        Repository.fsync(f);
         long raw = 0;
         String prefix = "pg_tblspc/" + ts.oid() + "/";
         for (JsonNode e : manifest.path("Files")) {
@@ -496,11 +476,12 @@ public final class PhysicalBackupService {
                 compression.toString());
     }
 
-    static FileEntry plainEntry(Path f, String role) throws IOException {
-        MessageDigest sha = WalArchive.sha256();
-        sha.update(Files.readAllBytes(f));
-        long n = Files.size(f);
-        return new FileEntry(f.getFileName().toString(), role, n, n, HexFormat.of().formatHex(sha.digest()), "none");
+    static FileEntry plainEntry(StagedBackup stage, String name, String role) throws IOException {
+        byte[] content;
+        try (InputStream in = stage.read(name)) {
+            content = in.readAllBytes();
+        }
+        return new FileEntry(name, role, content.length, content.length, HexFormat.of().formatHex(WalArchive.sha256().digest(content)), "none");
     }
 
     private static String find(Pattern p, String text) {

@@ -14,7 +14,8 @@ import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessResult;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
-import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.PhysicalBackupInfo;
+import dev.chronodr.repo.PitrCatalog;
 
 /**
  * What a base backup needs beyond its checksums: PostgreSQL's own pg_verifybackup over
@@ -80,7 +81,7 @@ public final class PhysicalBackupVerifier {
         } catch (IOException | RuntimeException e) {
             problems.add("could not run pg_verifybackup: " + e.getMessage());
         } finally {
-            Repository.deleteQuietly(scratch);
+            ReplayedTablespaces.deleteQuietly(scratch);
         }
         return problems;
     }

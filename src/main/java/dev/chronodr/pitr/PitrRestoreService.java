@@ -1,5 +1,10 @@
 package dev.chronodr.pitr;
 
+import dev.chronodr.core.AtomicFile;
+import dev.chronodr.pg.Lsn;
+import dev.chronodr.repo.PhysicalBackupInfo;
+import dev.chronodr.repo.PitrCatalog;
+import dev.chronodr.repo.WalArchive;
 import dev.chronodr.sandbox.ServiceUser;
 
 import java.io.BufferedInputStream;
@@ -10,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -265,7 +269,7 @@ public final class PitrRestoreService {
                 Files.createDirectories(data.getParent());
                 Files.createDirectory(data);
             }
-            Files.setPosixFilePermissions(data, Repository.DIR_MODE);
+            Files.setPosixFilePermissions(data, AtomicFile.PRIVATE_DIR);
         } catch (IOException e) {
             throw ChronoException.failed("cannot prepare " + data + ": " + e.getMessage(), null);
         }
@@ -312,13 +316,13 @@ public final class PitrRestoreService {
                     throw ChronoException.failed("base backup entry escapes the data directory: " + e.getName(), null);
                 }
                 if (e.isDirectory()) {
-                    Files.createDirectories(p, PosixFilePermissions.asFileAttribute(Repository.DIR_MODE));
+                    Files.createDirectories(p, AtomicFile.privateDir());
                 } else if (e.isFile()) {
                     Files.createDirectories(p.getParent());
                     try (OutputStream out = Files.newOutputStream(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                         tar.transferTo(out);
                     }
-                    Files.setPosixFilePermissions(p, Repository.FILE_MODE);
+                    Files.setPosixFilePermissions(p, AtomicFile.PRIVATE_FILE);
                 } else {
                     throw ChronoException.failed("base backup entry " + e.getName() + " is a link or device, which pg_basebackup's tars do not hold", null);
                 }
@@ -348,7 +352,7 @@ public final class PitrRestoreService {
             Files.writeString(data.resolve("postgresql.auto.conf"), b.toString(), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             Files.deleteIfExists(data.resolve("standby.signal")); // with both, the server would stay a standby
             Files.writeString(data.resolve("recovery.signal"), "", StandardOpenOption.CREATE);
-            Files.setPosixFilePermissions(data.resolve("recovery.signal"), Repository.FILE_MODE);
+            Files.setPosixFilePermissions(data.resolve("recovery.signal"), AtomicFile.PRIVATE_FILE);
         } catch (IOException e) {
             throw ChronoException.failed("cannot write recovery settings in " + data + ": " + e.getMessage(), null);
         }

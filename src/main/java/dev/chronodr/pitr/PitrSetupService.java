@@ -14,6 +14,7 @@ import dev.chronodr.core.ChronoException;
 import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.Database;
 import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.repo.WalArchive;
 
 /**
  * Reads the archiving settings from pg_settings and, when asked, sets them with ALTER

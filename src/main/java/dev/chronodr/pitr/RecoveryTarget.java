@@ -3,6 +3,8 @@ package dev.chronodr.pitr;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 
+import dev.chronodr.pg.Lsn;
+
 /** Where recovery stops: a time, an LSN, a named restore point, or as soon as consistent. */
 public record RecoveryTarget(Kind kind, OffsetDateTime time, Lsn lsn, String name) {
     public enum Kind { TIME, LSN, NAME, IMMEDIATE }

@@ -23,10 +23,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.pg.Lsn;
 import dev.chronodr.process.ProcessResult;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
-import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.PhysicalBackupInfo;
+import dev.chronodr.repo.PitrCatalog;
+import dev.chronodr.repo.WalArchive;
 
 /**
  * The tablespaces that the WAL to be replayed creates. Replaying CREATE TABLESPACE links
@@ -153,7 +156,7 @@ final class ReplayedTablespaces {
             throw ChronoException.failed("cannot check the WAL to replay for new tablespaces: " + e.getMessage(), "check free space in "
                     + System.getProperty("java.io.tmpdir"));
         } finally {
-            Repository.deleteQuietly(scratch);
+            deleteQuietly(scratch);
         }
         return new Scan(created, lastRead);
     }
@@ -312,4 +315,21 @@ final class ReplayedTablespaces {
         return dirs;
     }
 
+
+    /**
+     * Removes a scratch tree on the way out (never a repository's: those go through repo/);
+     * what cannot be removed now is left, never reported over the real error.
+     */
+    static void deleteQuietly(Path dir) {
+        if (dir == null || !Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        } catch (IOException | java.io.UncheckedIOException ignored) {
+            // left behind
+        }
+    }
 }

@@ -13,9 +13,9 @@ import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 
+import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
-import dev.chronodr.repo.Repository;
 import dev.chronodr.report.Json;
 
 /**
@@ -47,7 +47,7 @@ final class RestoreMark {
         try {
             Files.writeString(f, Json.mapper().writeValueAsString(new Mark("chrono-dr", id, dir.toString(), Clock.now())) + "\n",
                     StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            Files.setPosixFilePermissions(f, Repository.FILE_MODE);
+            Files.setPosixFilePermissions(f, AtomicFile.PRIVATE_FILE);
         } catch (IOException e) {
             throw ChronoException.failed("cannot write " + f + ": " + e.getMessage(), "check free space and permissions in " + dir);
         }

@@ -15,9 +15,10 @@ import java.util.Map;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
+import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.repo.Compression;
-import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.PhysicalBackupInfo;
 
 /**
  * Where a point-in-time restore puts the base backup's tablespaces, checked before
@@ -136,7 +137,7 @@ final class RestoredTablespaces {
         try {
             Path map = data.resolve("tablespace_map");
             Files.writeString(map, b.toString(), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
-            Files.setPosixFilePermissions(map, Repository.FILE_MODE);
+            Files.setPosixFilePermissions(map, AtomicFile.PRIVATE_FILE);
         } catch (IOException e) {
             throw ChronoException.failed("cannot write " + data.resolve("tablespace_map") + ": " + e.getMessage(), null);
         }

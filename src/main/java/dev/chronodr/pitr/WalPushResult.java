@@ -1,6 +1,7 @@
 package dev.chronodr.pitr;
 
 import dev.chronodr.core.ExitCode;
+import dev.chronodr.repo.WalArchive;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
 

@@ -3,6 +3,7 @@ package dev.chronodr.pitr;
 import java.nio.file.Path;
 
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.repo.WalArchive;
 
 /** wal-push and wal-fetch: no config, no connection; they run as the server's OS user. */
 public final class WalService {

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
+import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
 
@@ -29,11 +30,11 @@ public final class RepoLock implements AutoCloseable {
     public static RepoLock acquire(Path file, String what) {
         try {
             // Private like the rest of the repository: the holder's pid and start are nobody else's business.
-            Files.createDirectories(file.getParent(), Repository.perms(Repository.DIR_MODE));
-            Files.setPosixFilePermissions(file.getParent(), Repository.DIR_MODE);
+            Files.createDirectories(file.getParent(), AtomicFile.privateDir());
+            Files.setPosixFilePermissions(file.getParent(), AtomicFile.PRIVATE_DIR);
             FileChannel ch = FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE),
-                    Repository.perms(Repository.FILE_MODE));
-            Files.setPosixFilePermissions(file, Repository.FILE_MODE);
+                    AtomicFile.privateFile());
+            Files.setPosixFilePermissions(file, AtomicFile.PRIVATE_FILE);
             FileLock l = ch.tryLock();
             if (l == null) {
                 String holder = new String(Files.readAllBytes(file), StandardCharsets.UTF_8).strip();

@@ -1,15 +1,9 @@
 package dev.chronodr.repo;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
@@ -18,7 +12,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -32,12 +25,16 @@ import dev.chronodr.report.Json;
  *   REPO/.partial/DB/ID/                                           backups being written
  *   REPO/.locks/DB.lock                                            one writer per database
  * </pre>
- * A backup directory appears under REPO only by an atomic rename after everything in it
- * is written and fsynced, so anything that looks complete is complete.
+ * Every byte goes through {@link Storage} (a local directory now: {@link LocalStorage}). A
+ * writer asks for a {@link StagedBackup}, streams its files into it, and {@link #commit}
+ * makes the backup appear under REPO/ID at once, after everything in it is written and
+ * fsynced, so anything that looks complete is complete. Leftovers of killed runs are
+ * swept here too. Writers never compute a path in the repository.
  */
 public final class Repository {
-    public static final Set<PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwx------");
-    public static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-------");
+    /** The private area: backups being written (.partial/DB/ID) and trees being deleted. */
+    static final String PARTIAL = ".partial";
+    static final String DELETING = ".deleting-";
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss");
     /** The runbook's files: chrono_scraper_full_20250827_100000.sql.gz and friends. */
     private static final Pattern LEGACY = Pattern.compile("(.+)_(full|schema|data)_(\\d{8})_(\\d{6})\\.(sql|sql\\.gz|dump)");
@@ -45,28 +42,34 @@ public final class Repository {
     private static final Pattern ID = Pattern.compile("(.+)_(full|schema|data|physical)_(\\d{8})_(\\d{6})(?:_\\d+)?");
 
     private final Path root;
+    private final LocalStorage storage;
 
     public Repository(Path root) {
-        this.root = root.toAbsolutePath().normalize();
+        this.storage = new LocalStorage(root);
+        this.root = storage.root();
     }
 
+    /**
+     * The repository's directory, for reading only (listing, restore's and verify's reads):
+     * writes go through {@link #stage}, {@link #commit} and the other methods here.
+     */
     public Path root() {
         return root;
     }
 
+    /** For the classes of this package that keep their own files (the WAL archive, side records). */
+    LocalStorage storage() {
+        return storage;
+    }
+
+    /** Where the repository is, for messages. */
+    public String location() {
+        return storage.location();
+    }
+
     /** Creates the repository (0700) if needed. */
     public void ensureExists() {
-        try {
-            if (!Files.isDirectory(root)) {
-                Files.createDirectories(root, perms(DIR_MODE));
-                Files.setPosixFilePermissions(root, DIR_MODE);
-            }
-            if (!Files.isWritable(root)) {
-                throw ChronoException.failed("backup repository " + root + " is not writable", "fix its permissions or choose another --repo");
-            }
-        } catch (IOException e) {
-            throw ChronoException.failed("cannot create backup repository " + root + ": " + e.getMessage(), "choose another --repo");
-        }
+        storage.prepare();
     }
 
     public RepoLock lock(String database) {
@@ -77,7 +80,7 @@ public final class Repository {
     public String newId(String database, String type, OffsetDateTime at) {
         String base = safe(database) + "_" + type + "_" + at.atZoneSameInstant(ZoneId.of("UTC")).format(ID_TIME);
         String id = base;
-        for (int i = 2; Files.exists(root.resolve(id)); i++) {
+        for (int i = 2; storage.exists(id); i++) {
             id = base + "_" + i;
         }
         return id;
@@ -88,57 +91,56 @@ public final class Repository {
      * lock held, so no live writer's files are touched.
      */
     public int removeLeftovers(String database) {
-        Path dir = root.resolve(".partial").resolve(safe(database));
+        String dir = PARTIAL + "/" + safe(database);
         int n = removeInterruptedDeletes().size();
-        if (Files.isDirectory(dir)) {
-            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-                for (Path p : ds) {
-                    deleteTree(p);
-                    n++;
-                }
-            } catch (IOException e) {
-                throw ChronoException.failed("cannot clean leftovers in " + dir + ": " + e.getMessage(), null);
+        try {
+            for (String left : storage.children(dir)) {
+                storage.deleteTree(dir + "/" + left);
+                n++;
             }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot clean leftovers in " + root.resolve(dir) + ": " + e.getMessage(), null);
         }
         return n;
     }
 
-    /** A fresh staging directory for a backup in the making. */
-    public Path stage(String database, String id) {
-        Path dir = root.resolve(".partial").resolve(safe(database)).resolve(id);
+    /**
+     * A fresh staging area for a backup in the making (REPO/.partial/DB/ID). Close it in a
+     * finally: unless {@link #commit} took it, closing removes what was written.
+     */
+    public StagedBackup stage(String database, String id) {
+        String prefix = PARTIAL + "/" + safe(database) + "/" + id;
         try {
-            Files.createDirectories(dir.getParent(), perms(DIR_MODE));
-            Files.createDirectory(dir, perms(DIR_MODE));
-            Files.setPosixFilePermissions(dir, DIR_MODE);
-            return dir;
+            storage.createFresh(prefix);
+            return new StagedBackup(this, prefix, id);
         } catch (IOException e) {
-            throw ChronoException.failed("cannot create " + dir + ": " + e.getMessage(), "check the repository's permissions and free space");
+            throw ChronoException.failed("cannot create " + root.resolve(prefix) + ": " + e.getMessage(),
+                    "check the repository's permissions and free space");
         }
     }
 
-    /** Writes the manifest, fsyncs everything, and renames the staged directory into place. */
-    public Path commit(Path staged, BackupManifest manifest) {
+    /**
+     * Writes the manifest and SHA256SUMS into the staged backup and commits it (everything
+     * made private and durable, then visible under REPO/ID at once). Returns where it is.
+     */
+    public String commit(StagedBackup staged, BackupManifest manifest) {
         try {
-            Path m = staged.resolve(BackupManifest.FILE_NAME);
-            Json.mapper().writeValue(m.toFile(), manifest);
-            Files.setPosixFilePermissions(m, FILE_MODE);
+            storage.write(staged.prefix() + "/" + BackupManifest.FILE_NAME, out -> Json.mapper().writeValue(
+                    new java.io.FilterOutputStream(out) {
+                        @Override
+                        public void close() throws IOException {
+                            flush(); // Jackson closes its target; the storage closes the stream itself
+                        }
+                    }, manifest));
             StringBuilder sums = new StringBuilder();
             for (BackupManifest.FileEntry f : manifest.files()) {
                 sums.append(f.sha256()).append("  ").append(f.name()).append('\n');
             }
-            Path s = staged.resolve("SHA256SUMS");
-            Files.writeString(s, sums);
-            Files.setPosixFilePermissions(s, FILE_MODE);
-            try (DirectoryStream<Path> ds = Files.newDirectoryStream(staged)) {
-                for (Path p : ds) {
-                    fsync(p);
-                }
-            }
-            fsync(staged);
-            Path target = root.resolve(manifest.id());
-            Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
-            fsync(root);
-            return target;
+            byte[] sumBytes = sums.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            storage.write(staged.prefix() + "/SHA256SUMS", out -> out.write(sumBytes));
+            storage.commit(staged.prefix(), manifest.id());
+            staged.committed();
+            return root.resolve(manifest.id()).toString();
         } catch (IOException e) {
             throw ChronoException.failed("cannot finish backup " + manifest.id() + ": " + e.getMessage(), "check free space in " + root);
         }
@@ -231,22 +233,47 @@ public final class Repository {
         return Optional.of(Assessment.legacy(file, m.group(1), m.group(2), at));
     }
 
-    /** Deletes one stored backup (a directory or a legacy file). */
+    /** Deletes one stored backup (a directory or a legacy file); a half-deleted backup never looks complete. */
     public void delete(StoredBackup b) {
         Path p = b.path();
-        // Rename first so that a half-deleted backup never looks complete.
         try {
-            if (Files.isDirectory(p)) {
-                Path doomed = root.resolve(".partial").resolve(".deleting-" + p.getFileName());
-                Files.createDirectories(doomed.getParent());
-                Files.move(p, doomed, StandardCopyOption.ATOMIC_MOVE);
-                deleteTree(doomed);
-            } else {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
+            storage.deleteTree(root.relativize(p.toAbsolutePath().normalize()).toString());
+        } catch (IOException | IllegalArgumentException e) {
             throw ChronoException.failed("cannot delete " + p + ": " + e.getMessage(), null);
         }
+    }
+
+    /**
+     * A small record a command keeps in the repository (the drill's REPO/.drill/TOKEN.json):
+     * written whole or not at all, private, durable. {@code area} is a dot-directory of
+     * its own, {@code name} a plain file name.
+     */
+    public void writeRecord(String area, String name, byte[] content) throws IOException {
+        storage.prepare();
+        storage.write(recordKey(area, name), out -> out.write(content));
+    }
+
+    /** The records of an area, by name (temporary files of a write in progress left out). */
+    public List<String> records(String area) throws IOException {
+        return storage.children(recordKey(area, null)).stream().filter(n -> !n.startsWith(".")).toList();
+    }
+
+    public byte[] readRecord(String area, String name) throws IOException {
+        try (var in = storage.read(recordKey(area, name))) {
+            return in.readAllBytes();
+        }
+    }
+
+    public void deleteRecord(String area, String name) throws IOException {
+        storage.delete(recordKey(area, name));
+    }
+
+    private static String recordKey(String area, String name) {
+        if (!area.startsWith(".") || area.contains("/") || area.equals(PARTIAL) || area.equals(".locks")
+                || name != null && (name.isEmpty() || name.contains("/") || name.startsWith("."))) {
+            throw new IllegalArgumentException("not a record: " + area + "/" + name);
+        }
+        return name == null ? area : area + "/" + name;
     }
 
     /**
@@ -291,24 +318,21 @@ public final class Repository {
      */
     public List<String> removeInterruptedDeletes() {
         List<String> removed = new ArrayList<>();
-        Path partial = root.resolve(".partial");
-        if (!Files.isDirectory(partial)) {
-            return removed;
+        List<String> names;
+        try {
+            names = storage.children(PARTIAL);
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot clean leftovers in " + root.resolve(PARTIAL) + ": " + e.getMessage(), null);
         }
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(partial, p -> {
-            String n = p.getFileName().toString();
-            return n.startsWith(".deleting-") || n.startsWith(".verified-") && !alive(n);
-        })) {
-            for (Path p : ds) {
+        for (String n : names) {
+            if (n.startsWith(DELETING) || n.startsWith(".verified-") && !alive(n)) {
                 try {
-                    deleteTree(p);
-                    removed.add(p.getFileName().toString());
+                    storage.deleteTree(PARTIAL + "/" + n);
+                    removed.add(n);
                 } catch (IOException e) {
                     // another cleanup may be removing it too; the next run tries again
                 }
             }
-        } catch (IOException e) {
-            throw ChronoException.failed("cannot clean leftovers in " + partial + ": " + e.getMessage(), null);
         }
         return removed;
     }
@@ -323,47 +347,19 @@ public final class Repository {
         }
     }
 
-    public static void fsync(Path p) throws IOException {
-        if (Files.isDirectory(p)) {
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                ch.force(true);
-            } catch (IOException e) {
-                // some filesystems cannot fsync a directory; the rename is still atomic
-            }
-        } else {
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-        }
-    }
-
-    static FileAttribute<Set<PosixFilePermission>> perms(Set<PosixFilePermission> p) {
-        return PosixFilePermissions.asFileAttribute(p);
-    }
-
     /**
-     * Removes a staging or scratch tree on the way out of a failure; what cannot be removed
-     * now is left for the next run's leftover sweep, never reported over the real error.
+     * Removes a tree, quietly: what cannot be removed now is left. Kept for the tests'
+     * clean-up; production code outside repo/ never deletes inside a repository by path
+     * (ArchitectureTest).
      */
     public static void deleteQuietly(Path dir) {
         if (dir == null) {
             return;
         }
         try {
-            deleteTree(dir);
-        } catch (IOException ignored) {
+            LocalStorage.removeTree(dir);
+        } catch (IOException | java.io.UncheckedIOException ignored) {
             // removed with the next run's leftovers
-        }
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (var walk = Files.walk(p)) {
-            for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
-            }
         }
     }
 }

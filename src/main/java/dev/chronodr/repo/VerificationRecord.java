@@ -11,6 +11,7 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.chronodr.core.AtomicFile;
 import dev.chronodr.report.Json;
 
 /**
@@ -46,13 +47,13 @@ public record VerificationRecord(OffsetDateTime verifiedAt, boolean ok, List<Str
         if (b.legacy() || b.manifest() == null) {
             return;
         }
-        Path tmp = repo.root().resolve(".partial").resolve(".verified-" + b.path().getFileName() + "-" + ProcessHandle.current().pid());
+        Path tmp = repo.root().resolve(Repository.PARTIAL).resolve(".verified-" + b.path().getFileName() + "-" + ProcessHandle.current().pid());
         try {
             String manifestSha = BackupVerifier.sha256(b.path().resolve(BackupManifest.FILE_NAME));
-            Files.createDirectories(tmp.getParent(), Repository.perms(Repository.DIR_MODE));
+            Files.createDirectories(tmp.getParent(), AtomicFile.privateDir());
             Json.mapper().writeValue(tmp.toFile(), new VerificationRecord(dev.chronodr.core.Clock.now(), ok, List.copyOf(problems), manifestSha, by));
-            Files.setPosixFilePermissions(tmp, Repository.FILE_MODE);
-            Repository.fsync(tmp);
+            Files.setPosixFilePermissions(tmp, AtomicFile.PRIVATE_FILE);
+            AtomicFile.fsync(tmp);
             Files.move(tmp, b.path().resolve(FILE_NAME), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
             log.warn("could not record the checksum check of {} in the repository: {}", b.id(), e.getMessage());

@@ -33,6 +33,7 @@ import dev.chronodr.backup.BackupRequest;
 import dev.chronodr.backup.BackupService;
 import dev.chronodr.backup.BackupType;
 import dev.chronodr.config.Target;
+import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
 import dev.chronodr.core.Progress;
@@ -615,7 +616,7 @@ public final class RestoreService {
         Path temp = UnpackDir.file(dir, source.id());
         try {
             Files.createDirectories(dir);
-            Files.setPosixFilePermissions(dir, Repository.DIR_MODE);
+            Files.setPosixFilePermissions(dir, AtomicFile.PRIVATE_DIR);
             Files.deleteIfExists(temp);
             Optional<Path> zstd = source.method() == Compression.Method.ZSTD ? locator.onPath("zstd") : Optional.empty();
             String actual;
@@ -643,10 +644,10 @@ public final class RestoreService {
                     throw hashFailure;
                 }
                 actual = hashed;
-                Files.setPosixFilePermissions(temp, Repository.FILE_MODE);
+                Files.setPosixFilePermissions(temp, AtomicFile.PRIVATE_FILE);
             } else {
                 MessageDigest sha = BackupVerifier.newSha256();
-                Files.createFile(temp, PosixFilePermissions.asFileAttribute(Repository.FILE_MODE));
+                Files.createFile(temp, AtomicFile.privateFile());
                 Compression.unpack(source.method(), source.dump(), temp, sha);
                 actual = HexFormat.of().formatHex(sha.digest());
             }

@@ -3,7 +3,6 @@ package dev.chronodr.sandbox;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.sql.Connection;
@@ -12,6 +11,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 
+import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
 import dev.chronodr.core.Environment;
@@ -172,8 +172,6 @@ public final class Sandbox {
     }
 
     private void writeState(SandboxState s) throws IOException {
-        Path tmp = home.resolve("sandbox.json.tmp");
-        Json.mapper().writeValue(tmp.toFile(), s);
-        Files.move(tmp, stateFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFile.write(stateFile(), Json.mapper().writeValueAsBytes(s));
     }
 }

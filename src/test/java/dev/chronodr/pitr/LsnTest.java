@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
 
+import dev.chronodr.pg.Lsn;
+import dev.chronodr.repo.PitrCatalog;
+
 /** Segment names and WAL locations, both ways, across the 4 GB boundary of a segment name's middle part. */
 class LsnTest {
     private static final int SEG = 16 << 20;

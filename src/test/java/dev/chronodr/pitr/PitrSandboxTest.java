@@ -22,6 +22,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.WalArchive;
 import dev.chronodr.testing.CliRun;
 import dev.chronodr.testing.PgClusterAccess;
 

@@ -36,6 +36,7 @@ import dev.chronodr.core.Secret;
 import dev.chronodr.pg.Database;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.WalArchive;
 import dev.chronodr.sandbox.LocalCluster;
 import dev.chronodr.sandbox.ServerBinaries;
 import dev.chronodr.testing.CliRun;

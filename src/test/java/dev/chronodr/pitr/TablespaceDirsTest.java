@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.ExitCode;
+import dev.chronodr.repo.PhysicalBackupInfo;
 
 /** Where a restore may put tablespaces: every refusal comes before anything is written. */
 class TablespaceDirsTest {

@@ -1,4 +1,4 @@
-package dev.chronodr.pitr;
+package dev.chronodr.pg;
 
 import java.util.Locale;
 

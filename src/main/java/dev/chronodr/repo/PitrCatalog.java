@@ -1,4 +1,4 @@
-package dev.chronodr.pitr;
+package dev.chronodr.repo;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Optional;
 
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.pg.Lsn;
 import dev.chronodr.report.Json;
 
 /** The base backups (REPO/ID/physical.json) and the WAL archive of one repository. */
@@ -108,7 +109,7 @@ public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArc
         return names.isEmpty() ? Optional.of(b.startWalFile()) : Optional.empty();
     }
 
-    static String next(String segment, int segSize) {
+    public static String next(String segment, int segSize) {
         return Lsn.segmentEnd(segment, segSize).segment(Integer.parseUnsignedInt(segment.substring(0, 8), 16), segSize);
     }
 }

@@ -1,4 +1,4 @@
-package dev.chronodr.pitr;
+package dev.chronodr.repo;
 
 import java.time.OffsetDateTime;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.chronodr.pitr;
+package dev.chronodr.repo;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.chronodr.pitr;
+package dev.chronodr.repo;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -6,31 +6,27 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.concurrent.CompletableFuture;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.regex.Pattern;
 
-import com.github.luben.zstd.ZstdInputStream;
 import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdInputStream;
 import com.github.luben.zstd.ZstdOutputStream;
 
+import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.ExitCode;
-import dev.chronodr.repo.Repository;
 
 /**
  * The WAL archive inside a repository:
@@ -41,8 +37,9 @@ import dev.chronodr.repo.Repository;
  * TIMELINE is the first 8 hex digits of the name, so a timeline's segments sit together
  * and a listing stays short. The sidecar is renamed into place before the data file, so a
  * present {@code .zst} always has its checksum; the {@code .zst} alone marks "archived".
- * Both are written under a temporary name in the same directory, fsynced, renamed, and the
- * directory fsynced: the server deletes its segment as soon as we return 0.
+ * Both are written through the repository's {@link Storage} (atomic, private, durable before
+ * we return: the server deletes its segment as soon as we return 0), the {@code .zst} by a
+ * write that never replaces an existing file.
  */
 public final class WalArchive {
     /** Segments, partial segments, backup history files and timeline history files. */
@@ -52,12 +49,21 @@ public final class WalArchive {
     static final String SUFFIX = ".zst";
     static final String SUM_SUFFIX = ".sha256";
 
+    static final String PREFIX = "wal";
+
     private final Path root;
+    private final LocalStorage storage;
 
     public WalArchive(Path repo) {
-        this.root = repo.toAbsolutePath().normalize().resolve("wal");
+        this(new Repository(repo));
     }
 
+    public WalArchive(Repository repo) {
+        this.storage = repo.storage();
+        this.root = repo.root().resolve(PREFIX);
+    }
+
+    /** The archive's directory, for messages and for setting up the server's access to it. */
     public Path root() {
         return root;
     }
@@ -82,7 +88,7 @@ public final class WalArchive {
         return name != null && NAME.matcher(name).matches();
     }
 
-    static String requireValid(String name) {
+    public static String requireValid(String name) {
         if (!validName(name)) {
             throw ChronoException.usage("'" + name + "' is not a WAL file name",
                     "expected a segment (24 hex digits), NAME.partial, NAME.XXXXXXXX.backup or TTTTTTTT.history");
@@ -90,16 +96,20 @@ public final class WalArchive {
         return name;
     }
 
-    public Path fileFor(String name) {
+    private static String keyFor(String name) {
+        return PREFIX + "/" + name.substring(0, 8) + "/" + name + SUFFIX;
+    }
+
+    private static String sumKeyFor(String name) {
+        return PREFIX + "/" + name.substring(0, 8) + "/" + name + SUM_SUFFIX;
+    }
+
+    private Path fileFor(String name) {
         return root.resolve(name.substring(0, 8)).resolve(name + SUFFIX);
     }
 
-    private Path sumFor(String name) {
-        return root.resolve(name.substring(0, 8)).resolve(name + SUM_SUFFIX);
-    }
-
     public boolean contains(String name) {
-        return Files.isRegularFile(fileFor(requireValid(name)));
+        return storage.exists(keyFor(requireValid(name)));
     }
 
     private static final long IN_MEMORY = 16L << 20;
@@ -110,82 +120,81 @@ public final class WalArchive {
         if (!Files.isRegularFile(source)) {
             throw ChronoException.failed("wal-push: " + source + " does not exist or is not a file", "archive_command must pass %p");
         }
-        Path dir = fileFor(name).getParent();
         Path target = fileFor(name);
         try {
-            if (!Files.isDirectory(dir)) {
-                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(Repository.DIR_MODE));
-            }
-            if (Files.exists(target)) {
+            if (storage.exists(keyFor(name))) {
                 return compareExisting(name, source, target);
             }
-            Path tmp = dir.resolve("." + name + ".tmp-" + ProcessHandle.current().pid());
-            Path sumTmp = dir.resolve("." + name + ".sha256.tmp-" + ProcessHandle.current().pid());
             long raw = Files.size(source);
-            String hex = raw <= IN_MEMORY ? compressInMemory(source, tmp) : compressStreaming(source, tmp);
-            Files.writeString(sumTmp, hex + "  " + name + "\n", StandardCharsets.US_ASCII);
-            Repository.fsync(tmp);
-            Repository.fsync(sumTmp);
-            Files.move(sumTmp, sumFor(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Packed packed = raw <= IN_MEMORY ? compressInMemory(source) : new Packed(null, shaOf(source));
+            String hex = packed.sha256();
+            storage.write(sumKeyFor(name), out -> out.write((hex + "  " + name + "\n").getBytes(StandardCharsets.US_ASCII)));
+            Storage.Written stored;
             try {
-                // link() fails when the name exists: a concurrent push of the same name cannot be overwritten.
-                Files.createLink(target, tmp);
-                Files.delete(tmp);
+                byte[] data = packed.data();
+                stored = storage.create(keyFor(name), data != null ? out -> out.write(data) : out -> compressStreaming(source, out));
             } catch (FileAlreadyExistsException raced) {
-                Files.deleteIfExists(tmp);
+                // a concurrent push of the same name got there first: never overwritten
                 return compareExisting(name, source, target);
-            } catch (UnsupportedOperationException | IOException noLinks) {
-                if (Files.exists(target)) {
-                    Files.deleteIfExists(tmp);
-                    return compareExisting(name, source, target);
-                }
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             }
-            Repository.fsync(dir);
-            Repository.fsync(root);
-            return new Pushed(name, target, false, raw, Files.size(target), hex);
+            return new Pushed(name, target, false, raw, stored.size(), hex);
         } catch (IOException e) {
             throw ChronoException.failed("wal-push " + name + ": " + e.getMessage(), "check free space and permissions of " + root);
         }
     }
 
+    /** A segment compressed in memory (null: too large, streamed) and the SHA-256 of its content. */
+    private record Packed(byte[] data, String sha256) {
+    }
+
     /**
      * A segment of the default 16 MB (or smaller) is read once into memory: the checksum is computed on a
      * second thread while zstd compresses it in one call (a third of wal-push's time
-     * against the 16 KB stream). Larger segments (initdb --wal-segsize up to 1 GB) stream.
+     * against the 16 KB stream). Larger segments (initdb --wal-segsize up to 1 GB) stream,
+     * read once for the checksum (the sidecar is stored first) and once to compress.
      */
-    private static String compressInMemory(Path source, Path tmp) throws IOException {
+    private static Packed compressInMemory(Path source) throws IOException {
         byte[] data = Files.readAllBytes(source);
         CompletableFuture<String> sum = CompletableFuture.supplyAsync(() -> HexFormat.of().formatHex(sha256().digest(data)));
         byte[] packed;
         try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
             packed = ctx.setLevel(1).setChecksum(true).compress(data);
         }
-        createPrivate(tmp);
-        Files.write(tmp, packed, StandardOpenOption.WRITE);
-        return sum.join();
+        return new Packed(packed, sum.join());
     }
 
-    private static String compressStreaming(Path source, Path tmp) throws IOException {
+    private static String shaOf(Path source) throws IOException {
         MessageDigest sha = sha256();
-        createPrivate(tmp);
-        try (InputStream in = new DigestInputStream(new BufferedInputStream(Files.newInputStream(source), 1 << 20), sha);
-             OutputStream fileOut = Files.newOutputStream(tmp, StandardOpenOption.WRITE);
-             ZstdOutputStream z = new ZstdOutputStream(new BufferedOutputStream(fileOut, 1 << 20), 1)) {
-            z.setChecksum(true);
-            in.transferTo(z);
+        try (InputStream in = new DigestInputStream(new BufferedInputStream(Files.newInputStream(source), 1 << 20), sha)) {
+            in.transferTo(OutputStream.nullOutputStream());
         }
         return HexFormat.of().formatHex(sha.digest());
     }
 
-    /** A leftover of a killed push by the same pid is replaced; the file is 0600 from its first byte. */
-    private static void createPrivate(Path tmp) throws IOException {
-        Files.deleteIfExists(tmp);
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(Repository.FILE_MODE));
+    private static void compressStreaming(Path source, OutputStream out) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(source), 1 << 20);
+             ZstdOutputStream z = new ZstdOutputStream(new BufferedOutputStream(nonClosing(out), 1 << 20), 1)) {
+            z.setChecksum(true);
+            in.transferTo(z);
+        }
+    }
+
+    private static OutputStream nonClosing(OutputStream out) {
+        return new java.io.FilterOutputStream(out) {
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                out.write(b, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                flush();
+            }
+        };
     }
 
     private Pushed compareExisting(String name, Path source, Path target) throws IOException {
-        String have = storedSha(name, target);
+        String have = storedSha(name);
         MessageDigest sha = sha256();
         long raw;
         try (InputStream in = new DigestInputStream(Files.newInputStream(source), sha)) {
@@ -198,19 +207,26 @@ public final class WalArchive {
                     "two servers may be archiving into the same repository, or a restored copy kept archive_mode on; "
                             + "give each cluster its own --repo. The archived file was not touched.");
         }
-        return new Pushed(name, target, true, raw, Files.size(target), hex);
+        return new Pushed(name, target, true, raw, storedSize(name), hex);
+    }
+
+    private long storedSize(String name) throws IOException {
+        return storage.info(keyFor(name)).map(Storage.StoredObject::size).orElse(0L);
     }
 
     /** The recorded checksum, or (sidecar lost) the checksum of the decompressed content. */
-    private String storedSha(String name, Path target) throws IOException {
-        Path sum = sumFor(name);
-        if (Files.isRegularFile(sum)) {
-            String s = Files.readString(sum, StandardCharsets.US_ASCII).strip();
+    private String storedSha(String name) throws IOException {
+        String sumKey = sumKeyFor(name);
+        if (storage.exists(sumKey)) {
+            String s;
+            try (InputStream in = storage.read(sumKey)) {
+                s = new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip();
+            }
             int sp = s.indexOf(' ');
             return sp > 0 ? s.substring(0, sp) : s;
         }
         MessageDigest sha = sha256();
-        try (InputStream in = new DigestInputStream(new ZstdInputStream(Files.newInputStream(target)), sha)) {
+        try (InputStream in = new DigestInputStream(new ZstdInputStream(storage.read(keyFor(name))), sha)) {
             in.transferTo(OutputStream.nullOutputStream());
         }
         return HexFormat.of().formatHex(sha.digest());
@@ -223,41 +239,31 @@ public final class WalArchive {
     public Optional<Long> fetch(String name, Path dest) {
         requireValid(name);
         Path source = fileFor(name);
-        Path tmp = dest.resolveSibling("." + dest.getFileName() + ".chrono-dr-tmp");
         try {
-            String expected = storedSha(name, source);
-            MessageDigest sha = sha256();
-            long n;
-            try (InputStream in = new DigestInputStream(new ZstdInputStream(new BufferedInputStream(Files.newInputStream(source), 1 << 16)), sha);
-                 OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp, StandardOpenOption.CREATE,
-                         StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE), 1 << 16)) {
-                n = in.transferTo(out);
+            if (!storage.exists(keyFor(name))) {
+                return Optional.empty();
             }
-            String got = HexFormat.of().formatHex(sha.digest());
-            if (!got.equals(expected)) {
-                Files.deleteIfExists(tmp);
-                throw new ChronoException(ExitCode.CRITICAL, "wal-fetch: " + name + " in " + source + " is corrupt (sha256 "
-                        + abbrev(got) + ", recorded " + abbrev(expected) + ")", "the archive copy is damaged; recovery cannot pass this point");
-            }
-            Repository.fsync(tmp);
-            Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            return Optional.of(n);
+            String expected = storedSha(name);
+            long[] n = {0};
+            // dest appears whole and checked, or not at all: the server must never replay a torn or corrupt segment
+            AtomicFile.write(dest, out -> {
+                MessageDigest sha = sha256();
+                try (InputStream in = new DigestInputStream(new ZstdInputStream(new BufferedInputStream(storage.read(keyFor(name)), 1 << 16)), sha)) {
+                    n[0] = in.transferTo(out);
+                }
+                String got = HexFormat.of().formatHex(sha.digest());
+                if (!got.equals(expected)) {
+                    throw new ChronoException(ExitCode.CRITICAL, "wal-fetch: " + name + " in " + source + " is corrupt (sha256 "
+                            + abbrev(got) + ", recorded " + abbrev(expected) + ")", "the archive copy is damaged; recovery cannot pass this point");
+                }
+            });
+            return Optional.of(n[0]);
         } catch (NoSuchFileException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // nothing was written
-            }
             if (!Files.exists(source)) {
                 return Optional.empty();
             }
             throw ChronoException.failed("wal-fetch " + name + ": " + e.getMessage(), null);
         } catch (IOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // best effort
-            }
             throw ChronoException.failed("wal-fetch " + name + ": " + e.getMessage(), "check " + dest.getParent() + " and " + source);
         }
     }
@@ -265,22 +271,17 @@ public final class WalArchive {
     /** Everything archived, sorted by timeline then name. */
     public List<Entry> list() {
         List<Entry> out = new ArrayList<>();
-        if (!Files.isDirectory(root)) {
-            return out;
-        }
-        try (DirectoryStream<Path> tls = Files.newDirectoryStream(root)) {
-            for (Path tl : tls) {
-                if (!Files.isDirectory(tl)) {
-                    continue;
-                }
-                try (DirectoryStream<Path> ds = Files.newDirectoryStream(tl, "*" + SUFFIX)) {
-                    for (Path f : ds) {
-                        String fn = f.getFileName().toString();
-                        String name = fn.substring(0, fn.length() - SUFFIX.length());
-                        if (validName(name)) {
-                            out.add(new Entry(name, tl.getFileName().toString(), f, Files.size(f),
-                                    Files.getLastModifiedTime(f).toInstant()));
-                        }
+        try {
+            for (String tl : storage.children(PREFIX)) {
+                String dir = PREFIX + "/" + tl + "/";
+                for (Storage.StoredObject o : storage.list(PREFIX + "/" + tl)) {
+                    String fn = o.key().substring(dir.length());
+                    if (fn.contains("/") || !fn.endsWith(SUFFIX)) {
+                        continue;
+                    }
+                    String name = fn.substring(0, fn.length() - SUFFIX.length());
+                    if (validName(name)) {
+                        out.add(new Entry(name, tl, root.resolve(tl).resolve(fn), o.size(), o.modified()));
                     }
                 }
             }
@@ -293,12 +294,20 @@ public final class WalArchive {
 
     /** Deletes one archived file and its checksum. */
     public void delete(Entry e) throws IOException {
-        Files.deleteIfExists(e.file());
-        Files.deleteIfExists(sumFor(e.name()));
+        storage.delete(keyFor(e.name()));
+        storage.delete(sumKeyFor(e.name()));
     }
 
-    static MessageDigest sha256() {
-        return dev.chronodr.repo.BackupVerifier.newSha256();
+    /**
+     * Creates the archive's directory (0700) when missing, for {@code pitr setup}, which
+     * then gives it to the server's OS user.
+     */
+    public void prepare() throws IOException {
+        storage.ensureDirectory(PREFIX);
+    }
+
+    public static MessageDigest sha256() {
+        return BackupVerifier.newSha256();
     }
 
     private static String abbrev(String hex) {
