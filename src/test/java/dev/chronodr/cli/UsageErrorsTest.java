@@ -67,7 +67,7 @@ class UsageErrorsTest {
     void pointInTimeOptionsWithoutAPointInTimeTarget() {
         CliRun r = run("restore", "--latest", "--target-db", "copy", "--tablespace-map", "media=/srv/media");
         assertEquals(64, r.exitCode(), r.toString());
-        assertTrue(r.err().contains("--data-dir, --command and --tablespace-map apply to point-in-time recovery only"), r.err());
+        assertTrue(r.err().contains("--data-dir, --command, --tablespace-map and --force-clean apply to point-in-time recovery only"), r.err());
     }
 
     @Test

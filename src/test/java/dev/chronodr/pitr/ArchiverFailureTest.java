@@ -77,7 +77,8 @@ class ArchiverFailureTest {
 
     @Test
     void theWaitShowsTheSegmentAndTheArchiversState() {
-        CliRun r = cli(new Terminal(false, false, true, false), "backup", "--type", "physical", "--repo", repo.toString());
+        // A wide terminal: on an 80-column one the line is cut to fit, and the archiver's state follows in a WARN line.
+        CliRun r = cli(new Terminal(false, false, true, false, 240), "backup", "--type", "physical", "--repo", repo.toString());
         assertEquals(1, r.exitCode(), r::toString);
         assertTrue(r.err().matches("(?s).*waiting for WAL segment [0-9A-F]{24} to be archived.*archiver.*last failed [0-9A-F]{24}.*"), r::toString);
     }
