@@ -110,6 +110,76 @@ public final class PitrRestoreService {
     }
 
     /**
+     * The restored cluster must fit where it is written: the base (and its WAL) in the data
+     * directory's filesystem, each tablespace in its destination's, with room for the WAL
+     * recovery fetches (a tenth more, and 64 MiB). Needs on one filesystem add up; what
+     * --force-clean would remove counts as free. Refused before anything is written.
+     */
+    static void requireSpace(dev.chronodr.repo.BackupManifest m, PhysicalBackupInfo base, Path data,
+                             Map<PhysicalBackupInfo.Tablespace, Path> spaces, boolean forceClean) {
+        if (m == null) {
+            return;
+        }
+        Map<Path, Long> need = new LinkedHashMap<>();
+        long main = 0;
+        for (var f : m.files()) {
+            if (f.role().equals("base") || f.role().equals("wal")) {
+                main += Math.max(f.bytes(), f.uncompressedBytes());
+            }
+        }
+        need.merge(data, main + main / 10 + (64L << 20), Long::sum);
+        for (var e : spaces.entrySet()) {
+            long ts = m.files().stream().filter(f -> f.role().equals("tablespace") && f.name().startsWith(e.getKey().tarName()))
+                    .mapToLong(f -> Math.max(f.bytes(), f.uncompressedBytes())).sum();
+            need.merge(e.getValue(), ts + ts / 10, Long::sum);
+        }
+        Map<java.nio.file.FileStore, long[]> byStore = new LinkedHashMap<>();
+        Map<java.nio.file.FileStore, Path> where = new LinkedHashMap<>();
+        for (var e : need.entrySet()) {
+            Path existing = e.getKey();
+            while (existing != null && !Files.exists(existing)) {
+                existing = existing.getParent();
+            }
+            if (existing == null) {
+                continue;
+            }
+            try {
+                java.nio.file.FileStore store = Files.getFileStore(existing);
+                long[] acc = byStore.computeIfAbsent(store, k -> new long[] {0, 0});
+                acc[0] += e.getValue();
+                acc[1] += forceClean && existing.equals(e.getKey()) ? usedBytes(existing) : 0;
+                where.putIfAbsent(store, e.getKey());
+            } catch (IOException ex) {
+                // free space not known here: the server's own error will say so
+            }
+        }
+        for (var e : byStore.entrySet()) {
+            try {
+                long free = e.getKey().getUsableSpace() + e.getValue()[1];
+                if (e.getValue()[0] > free) {
+                    throw ChronoException.failed("the restored cluster needs about " + mib(e.getValue()[0]) + " where " + where.get(e.getKey())
+                            + " is written, and its filesystem has " + mib(free) + " free; nothing was written",
+                            "free space there, or restore into a --data-dir (and --tablespace-map) on a larger filesystem");
+                }
+            } catch (IOException ex) {
+                // as above
+            }
+        }
+    }
+
+    private static long usedBytes(Path dir) {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            return walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return 0;
+        }
+    }
+
+    private static String mib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+    }
+
+    /**
      * A gap after the base backup's end caps what it can reach: refuse, before anything is
      * touched, a target that needs WAL beyond the gap, rather than let the server replay to
      * the gap and stop short.
@@ -166,6 +236,9 @@ public final class PitrRestoreService {
         Path dir = catalog.baseDir(base);
         Map<PhysicalBackupInfo.Tablespace, Path> spaces = RestoredTablespaces.destinations(base, dir, req.tablespaceMap(), data, req.forceClean());
         requireUsable(data, "--data-dir " + data, req.forceClean()); // before the scan, which can take a while
+        PhysicalBackupInfo chosenBase = base;
+        backups.all().stream().filter(b -> b.id().equals(chosenBase.id())).findFirst()
+                .ifPresent(b -> requireSpace(b.manifest(), chosenBase, data, spaces, req.forceClean()));
         RestoredTablespaces.requireRecorded(base, dir);
         ReplayedTablespaces.Scan scan = new ReplayedTablespaces(runner, bin, base.serverVersionNum() / 10000).scan(catalog, base, req.target());
         List<Path> replayDirs = ReplayedTablespaces.requireUnused(scan.created(), data, spaces.values(), req.forceClean());

@@ -202,6 +202,24 @@ class PitrRetryTest {
     }
 
     @Test
+    void aDataDirectoryOnAFilesystemTooSmallIsRefusedBeforeAnythingIsWritten() throws Exception {
+        Path tiny = Files.createDirectories(tmp.resolve("tiny"));
+        ProcessRunner r0 = new ProcessRunner(Map.copyOf(System.getenv()));
+        var mounted = r0.execute(dev.chronodr.process.ProcessSpec.of("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", tiny.toString()));
+        Assumptions.assumeTrue(mounted.succeeded(), "needs root to mount a small tmpfs: " + mounted.stderrTail());
+        try {
+            Path data = tiny.resolve("data");
+            CliRun r = cli("pitr", "restore", "--repo", repo.toString(), "--target-immediate", "--data-dir", data.toString(),
+                    "--port", String.valueOf(LocalCluster.freePort()), "--command", launcher.toString());
+            assertEquals(1, r.exitCode(), r::toString);
+            assertTrue(r.err().contains("needs about") && r.err().contains("MiB free; nothing was written"), r::toString);
+            assertFalse(Files.exists(data), "nothing written");
+        } finally {
+            r0.execute(dev.chronodr.process.ProcessSpec.of("umount", tiny.toString()));
+        }
+    }
+
+    @Test
     void forceCleanDeletesNothingInADirectoryChronoDrDidNotWrite() throws Exception {
         Path foreign = Files.createDirectories(tmp.resolve("foreign/data"));
         Files.writeString(foreign.resolve("precious.txt"), "keep me");
