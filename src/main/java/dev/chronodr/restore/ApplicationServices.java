@@ -85,7 +85,7 @@ public final class ApplicationServices {
             log.add("ran stop_command: " + String.join(" ", config.stop_command));
         } else {
             log.add("no services configured to stop (services.stop in compose mode, or services.stop_command): "
-                    + "applications kept their sessions until the swap ended them");
+                    + "applications kept their sessions until the restore ended them (the swap, or the DROP in place)");
         }
     }
 
