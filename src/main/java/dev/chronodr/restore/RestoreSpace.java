@@ -91,7 +91,7 @@ final class RestoreSpace {
                 tablespace, null, data, true));
         needs.add(place(admin, tools, "WAL written by the restore", FreeSpaceProbe.DEFAULT_TABLESPACE, "pg_wal", wal, false));
         if (unpack) {
-            needs.add(local("the decompressed copy for --jobs", repoRoot.resolve(".partial"), dump));
+            needs.add(local("the decompressed copy for --jobs", UnpackDir.where(repoRoot), dump));
         }
 
         List<String> notes = new ArrayList<>();

@@ -25,8 +25,13 @@ final class UnpackDir {
     }
 
     /** The directory for copies; removes those whose restore process is gone. */
+    /** Where the copies go, without touching anything: for the free-space check. */
+    static Path where(Path repoRoot) {
+        return repoRoot.resolve(".partial").resolve(".unpack");
+    }
+
     static Path choose(Repository repo) {
-        Path dir = repo.root().resolve(".partial").resolve(".unpack");
+        Path dir = where(repo.root());
         removeStale(dir);
         return dir;
     }
