@@ -99,7 +99,7 @@ class InstallIT {
             ProcessResult page = run(elsewhere, Duration.ofMinutes(1), "env", "MANPAGER=cat", "MANWIDTH=100",
                     "man", "-M", man.toString(), "chrono-dr-backup");
             assertEquals(0, page.exitCode(), page.stderrTail());
-            assertTrue(page.stdout().contains("chrono-dr-backup - Take a logical backup"), page.stdout());
+            assertTrue(page.stdout().contains("chrono-dr-backup - Take a backup into the repository"), page.stdout());
             assertTrue(page.stdout().contains("--repo=DIR"), page.stdout());
             ProcessResult root = run(elsewhere, Duration.ofMinutes(1), "env", "MANPAGER=cat", "man", "-M", man.toString(), "chrono-dr");
             assertEquals(0, root.exitCode(), root.stderrTail());
