@@ -53,7 +53,7 @@ public abstract class BaseCommand implements Callable<Integer> {
     }
 
     Renderer renderer(Format format) {
-        return new Renderer(format, cli().terminal().color());
+        return new Renderer(format, cli().terminal().color(), SuggestionContext.of(spec));
     }
 
     /** The requested format, validated; used by the error handler too. */

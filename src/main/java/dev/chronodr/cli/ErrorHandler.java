@@ -9,6 +9,7 @@ import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.Format;
 import dev.chronodr.report.Renderer;
+import dev.chronodr.report.Suggestions;
 
 /**
  * The one place that turns failures into exit codes and messages. Known failures are
@@ -26,6 +27,7 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler, Comm
         Object command = cmd.getCommand();
         Format format = Format.TEXT;
         boolean verbose = false;
+        Suggestions suggestions = SuggestionContext.of(cmd.getCommandSpec());
         if (command instanceof BaseCommand base) {
             try {
                 format = base.format();
@@ -34,7 +36,7 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler, Comm
             }
             verbose = base.verbose();
         }
-        Renderer renderer = new Renderer(format == Format.JSON ? Format.JSON : Format.TEXT, false);
+        Renderer renderer = new Renderer(format == Format.JSON ? Format.JSON : Format.TEXT, false, suggestions);
         if (ex instanceof ChronoException known) {
             renderer.renderError(known.exitCode(), known.getMessage(), known.hint(), cli.out(), cli.err());
             if (verbose && known.getCause() != null) {

@@ -16,10 +16,17 @@ import dev.chronodr.core.ExitCode;
 public final class Renderer {
     private final Format format;
     private final boolean color;
+    private final Suggestions suggestions;
 
     public Renderer(Format format, boolean color) {
+        this(format, color, Suggestions.NONE);
+    }
+
+    /** A renderer whose printed chrono-dr commands carry the caller's target and repository flags. */
+    public Renderer(Format format, boolean color, Suggestions suggestions) {
         this.format = format;
         this.color = color;
+        this.suggestions = suggestions;
     }
 
     public Format format() {
@@ -35,7 +42,7 @@ public final class Renderer {
                 doc.setAll(node);
                 writeJson(doc, out);
             }
-            case TEXT -> result.renderText(new TextOutput(out, color));
+            case TEXT -> result.renderText(new TextOutput(out, color, suggestions));
             default -> {
                 if (result instanceof FormatRenderable r && r.supports(format)) {
                     r.render(format, out);
@@ -49,6 +56,8 @@ public final class Renderer {
 
     /** An error as one line (plus hint) on stderr, or as the one JSON document on stdout. */
     public void renderError(ExitCode code, String message, String hint, PrintWriter out, PrintWriter err) {
+        message = suggestions.apply(message);
+        hint = suggestions.apply(hint);
         if (format == Format.JSON) {
             ObjectNode doc = Json.mapper().createObjectNode();
             doc.put("exit_code", code.code());

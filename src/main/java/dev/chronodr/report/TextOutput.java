@@ -10,18 +10,25 @@ import dev.chronodr.core.Status;
 public final class TextOutput {
     private final PrintWriter out;
     private final boolean color;
+    private final Suggestions suggestions;
 
     public TextOutput(PrintWriter out, boolean color) {
+        this(out, color, Suggestions.NONE);
+    }
+
+    /** Text whose chrono-dr commands carry the flags that chose the target and repository. */
+    public TextOutput(PrintWriter out, boolean color, Suggestions suggestions) {
         this.out = out;
         this.color = color;
+        this.suggestions = suggestions;
     }
 
     public void line(String s) {
-        out.println(s);
+        out.println(suggestions.apply(s));
     }
 
     public void field(String label, Object value) {
-        out.printf("  %-14s %s%n", label + ":", value);
+        out.printf("  %-14s %s%n", label + ":", value == null ? null : suggestions.apply(value.toString()));
     }
 
     public String status(Status s) {
