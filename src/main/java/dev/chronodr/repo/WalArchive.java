@@ -292,6 +292,33 @@ public final class WalArchive {
         return out;
     }
 
+    /** What a push killed mid-write leaves: AtomicFile's temp file beside the file it was writing. */
+    private static final Pattern ABANDONED = Pattern.compile("\\.(.+)\\.(zst|sha256)\\.[0-9]+\\.tmp");
+
+    /**
+     * Removes the temp files of pushes that were killed mid-write and are older than
+     * {@code before}: nothing else ever renames or removes them. A younger one may belong to
+     * a push that is running now, so it stays.
+     */
+    public List<Storage.StoredObject> removeAbandonedWrites(Instant before, boolean dryRun) throws IOException {
+        List<Storage.StoredObject> removed = new ArrayList<>();
+        for (String tl : storage.children(PREFIX)) {
+            String dir = PREFIX + "/" + tl + "/";
+            for (Storage.StoredObject o : storage.list(PREFIX + "/" + tl)) {
+                String fn = o.key().substring(dir.length());
+                var m = ABANDONED.matcher(fn);
+                if (fn.contains("/") || !m.matches() || !validName(m.group(1)) || !o.modified().isBefore(before)) {
+                    continue;
+                }
+                if (!dryRun) {
+                    storage.delete(o.key());
+                }
+                removed.add(o);
+            }
+        }
+        return removed;
+    }
+
     /** Deletes one archived file and its checksum. */
     public void delete(Entry e) throws IOException {
         storage.delete(keyFor(e.name()));
