@@ -70,7 +70,7 @@ public final class PhysicalBackupVerifier {
             List<String> argv = new ArrayList<>(List.of(tool.path().toString(), "-q"));
             // A backup taken with -X none has its WAL only in the archive, which the chain check covers; and
             // pg_waldump reads only its own major version's WAL (a newer pg_verifybackup on an older server's backup).
-            if (isEmpty(scratch.resolve("pg_wal")) || tool.version().major() != info.serverVersionNum() / 10000) {
+            if (isEmpty(scratch.resolve("pg_wal")) || tool.version().major() != new PgVersion(info.serverVersionNum()).major()) {
                 argv.add("-n");
             }
             // The manifest beside the tar (checksummed in ours) is the one checked against, whether or not the tar carries a copy.

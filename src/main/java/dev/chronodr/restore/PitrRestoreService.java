@@ -1,12 +1,5 @@
 package dev.chronodr.restore;
 
-import dev.chronodr.core.AtomicFile;
-import dev.chronodr.pg.Lsn;
-import dev.chronodr.repo.PhysicalBackupInfo;
-import dev.chronodr.repo.PitrCatalog;
-import dev.chronodr.repo.WalArchive;
-import dev.chronodr.sandbox.ServiceUser;
-
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,16 +22,23 @@ import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
+import dev.chronodr.backup.PhysicalBackupService;
+import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Environment;
+import dev.chronodr.pg.Lsn;
+import dev.chronodr.pg.PgVersion;
+import dev.chronodr.pg.ServerBinaries;
+import dev.chronodr.pg.ServiceUser;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.BackupVerifier;
 import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.PhysicalBackupInfo;
+import dev.chronodr.repo.PitrCatalog;
 import dev.chronodr.repo.Repository;
-import dev.chronodr.sandbox.ServerBinaries;
-import dev.chronodr.backup.PhysicalBackupService;
+import dev.chronodr.repo.WalArchive;
 import dev.chronodr.wal.ArchiveCommand;
 import dev.chronodr.wal.RestorePointResult;
 import dev.chronodr.wal.RestorePoints;
@@ -235,7 +235,8 @@ public final class PitrRestoreService {
             warnings.add(skipped);
             catalog = catalog.onlyBases(id -> !id.equals(candidate.id()));
         }
-        Path bin = binDir(req.binDir(), base.serverVersionNum() / 10000);
+        int major = new PgVersion(base.serverVersionNum()).major();
+        Path bin = binDir(req.binDir(), major);
         Path data = req.dataDir().toAbsolutePath().normalize();
         Path dir = catalog.baseDir(base);
         Map<PhysicalBackupInfo.Tablespace, Path> spaces = RestoredTablespaces.destinations(base, dir, req.tablespaceMap(), data, req.forceClean());
@@ -244,7 +245,7 @@ public final class PitrRestoreService {
         backups.all().stream().filter(b -> b.id().equals(chosenBase.id())).findFirst()
                 .ifPresent(b -> requireSpace(b.manifest(), chosenBase, data, spaces, req.forceClean()));
         RestoredTablespaces.requireRecorded(base, dir);
-        ReplayedTablespaces.Scan scan = new ReplayedTablespaces(runner, bin, base.serverVersionNum() / 10000).scan(catalog, base, req.target());
+        ReplayedTablespaces.Scan scan = new ReplayedTablespaces(runner, bin, major).scan(catalog, base, req.target());
         List<Path> replayDirs = ReplayedTablespaces.requireUnused(scan.created(), data, spaces.values(), req.forceClean());
         ServerPort.requireFree(req.port()); // again: the scan can take minutes
 
@@ -319,11 +320,7 @@ public final class PitrRestoreService {
         if (given != null) {
             return given;
         }
-        Path debian = Path.of("/usr/lib/postgresql/" + major + "/bin");
-        if (Files.isExecutable(debian.resolve("pg_ctl"))) {
-            return debian;
-        }
-        return ServerBinaries.find(env).orElseThrow(() -> ChronoException.unknown(
+        return ServerBinaries.find(env, major).orElseThrow(() -> ChronoException.unknown(
                 "no PostgreSQL " + major + " server programs (pg_ctl, postgres) on this machine", ServerBinaries.INSTALL_HINT));
     }
 

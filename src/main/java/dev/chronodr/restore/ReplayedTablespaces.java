@@ -24,6 +24,7 @@ import java.util.regex.Pattern;
 
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.pg.Lsn;
+import dev.chronodr.pg.PgVersion;
 import dev.chronodr.process.ProcessResult;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
@@ -174,9 +175,17 @@ final class ReplayedTablespaces {
         } catch (RuntimeException e) {
             throw ChronoException.unknown(waldump + " --version did not run: " + e.getMessage(), hint);
         }
-        Matcher m = Pattern.compile("\\) (\\d+)").matcher(r.stdout());
-        if (!r.succeeded() || !m.find() || Integer.parseInt(m.group(1)) != major) {
+        if (!r.succeeded() || toolMajor(r.stdout()) != major) {
             throw ChronoException.unknown(waldump + " is not PostgreSQL " + major + "'s (" + r.stdout().strip() + ")", hint);
+        }
+    }
+
+    /** The major of a {@code --version} line, by pg/'s one parser; 0 when it is not PostgreSQL's. */
+    private static int toolMajor(String versionLine) {
+        try {
+            return PgVersion.parseToolVersion(versionLine).major();
+        } catch (IllegalArgumentException e) {
+            return 0;
         }
     }
 

@@ -28,7 +28,7 @@ import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.WalArchive;
-import dev.chronodr.sandbox.ServiceUser;
+import dev.chronodr.pg.ServiceUser;
 
 /**
  * The server runs archive_command (wal-push) as its own OS user, so REPO/wal must be

@@ -24,7 +24,7 @@ import dev.chronodr.core.Terminal;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.sandbox.LocalCluster;
-import dev.chronodr.sandbox.ServerBinaries;
+import dev.chronodr.pg.ServerBinaries;
 import dev.chronodr.testing.CliRun;
 
 /**

@@ -31,7 +31,7 @@ import dev.chronodr.core.Secret;
 import dev.chronodr.pg.Database;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.sandbox.LocalCluster;
-import dev.chronodr.sandbox.ServerBinaries;
+import dev.chronodr.pg.ServerBinaries;
 import dev.chronodr.testing.CliRun;
 import dev.chronodr.wal.ArchiveCommand;
 

@@ -38,7 +38,7 @@ import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.WalArchive;
 import dev.chronodr.sandbox.LocalCluster;
-import dev.chronodr.sandbox.ServerBinaries;
+import dev.chronodr.pg.ServerBinaries;
 import dev.chronodr.testing.CliRun;
 import dev.chronodr.wal.ArchiveCommand;
 

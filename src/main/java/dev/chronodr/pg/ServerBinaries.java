@@ -1,4 +1,4 @@
-package dev.chronodr.sandbox;
+package dev.chronodr.pg;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -11,7 +11,11 @@ import java.util.Optional;
 
 import dev.chronodr.core.Environment;
 
-/** Finds a directory with PostgreSQL's server programs (initdb, pg_ctl, postgres). */
+/**
+ * Finds a directory with PostgreSQL's server programs (initdb, pg_ctl, postgres), as
+ * {@link ToolLocator} finds the client programs: for the sandbox, the tests' clusters and
+ * PITR restores, so that nothing outside pg/ looks for PostgreSQL on the disk.
+ */
 public final class ServerBinaries {
     private ServerBinaries() {
     }
@@ -20,14 +24,27 @@ public final class ServerBinaries {
             "install the PostgreSQL server: apt-get install postgresql postgresql-contrib (Debian/Ubuntu), "
                     + "dnf install postgresql-server postgresql-contrib (Fedora/RHEL), or set CHRONO_DR_PG_BIN to its bin directory";
 
+    /**
+     * The programs of one major version: Debian's /usr/lib/postgresql/MAJOR/bin when it has
+     * pg_ctl, else the first server directory {@link #find(Environment)} finds.
+     */
+    public static Optional<Path> find(Environment env, int major) {
+        Path debian = Path.of("/usr/lib/postgresql/" + major + "/bin");
+        if (Files.isExecutable(debian.resolve("pg_ctl"))) {
+            return Optional.of(debian);
+        }
+        return find(env);
+    }
+
     public static Optional<Path> find(Environment env) {
         List<Path> dirs = new ArrayList<>();
         String override = env.get("CHRONO_DR_PG_BIN");
         if (override != null) {
             dirs.add(Path.of(override));
         }
-        dirs.addAll(versionedDirs(Path.of("/usr/lib/postgresql")));
-        dirs.addAll(versionedDirs(Path.of("/usr/local/lib/postgresql")));
+        for (String root : ToolLocator.VERSIONED_ROOTS) {
+            dirs.addAll(versionedDirs(Path.of(root)));
+        }
         String path = env.get("PATH");
         if (path != null) {
             for (String p : path.split(":")) {

@@ -1,4 +1,4 @@
-package dev.chronodr.sandbox;
+package dev.chronodr.pg;
 
 import java.io.IOException;
 import java.nio.file.Files;
