@@ -4,7 +4,7 @@ import java.util.Locale;
 
 import dev.chronodr.core.ChronoException;
 
-/** Backup types, as the runbook names them; PHYSICAL and INCREMENTAL are served by dev.chronodr.pitr. */
+/** Backup types, as the runbook names them; PHYSICAL and INCREMENTAL are served by PhysicalBackupService and IncrementalBackupService in this package. */
 public enum BackupType {
     /** Schema and data of the whole database, plus the cluster's roles and tablespaces. */
     FULL,

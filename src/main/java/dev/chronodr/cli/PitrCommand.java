@@ -7,8 +7,8 @@ import picocli.CommandLine.Option;
 import dev.chronodr.config.Target;
 import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.pitr.PitrSetupRequest;
-import dev.chronodr.pitr.PitrSetupService;
+import dev.chronodr.wal.PitrSetupRequest;
+import dev.chronodr.wal.PitrSetupService;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "pitr", description = "Point-in-time recovery: WAL archiving setup and restore to a moment.",

@@ -18,9 +18,9 @@ import dev.chronodr.config.TargetResolver;
 import dev.chronodr.config.ConnectionRequest;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.pg.Lsn;
-import dev.chronodr.pitr.PitrRestoreRequest;
-import dev.chronodr.pitr.PitrRestoreService;
-import dev.chronodr.pitr.RecoveryTarget;
+import dev.chronodr.restore.PitrRestoreRequest;
+import dev.chronodr.restore.PitrRestoreService;
+import dev.chronodr.restore.RecoveryTarget;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "restore", sortOptions = false,

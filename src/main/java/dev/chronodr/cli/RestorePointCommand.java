@@ -6,7 +6,7 @@ import picocli.CommandLine.Parameters;
 
 import dev.chronodr.config.Target;
 import dev.chronodr.config.TargetResolver;
-import dev.chronodr.pitr.RestorePointService;
+import dev.chronodr.wal.RestorePointService;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "restore-point",

@@ -5,7 +5,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import dev.chronodr.pitr.WalService;
+import dev.chronodr.wal.WalService;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "wal-fetch", sortOptions = false,

@@ -4,7 +4,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
-import dev.chronodr.pitr.WalService;
+import dev.chronodr.wal.WalService;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "wal-push", sortOptions = false,

@@ -9,8 +9,6 @@ import dev.chronodr.core.Secret;
 import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.ExecMode;
 import dev.chronodr.pg.ExecSettings;
-import dev.chronodr.sandbox.Sandbox;
-import dev.chronodr.sandbox.SandboxState;
 
 /**
  * The one place where flag > environment > config file > built-in default is decided,
@@ -118,14 +116,12 @@ public final class TargetResolver {
 
     private Target sandboxTarget(ConnectionRequest req) {
         refuseSettingsBeside(req);
-        Sandbox sandbox = Sandbox.at(env);
-        SandboxState s = sandbox.state().orElseThrow(() -> ChronoException.usage(
-                "no sandbox at " + sandbox.home(), "start one with: chrono-dr sandbox start"));
+        SandboxLookup.Found s = SandboxLookup.installed().find(env);
         ConnectionSettings conn = new ConnectionSettings("127.0.0.1", s.port(), s.dbname(), s.user(),
-                PasswordSources.passwordFile(Path.of(s.passwordFile())), "disable");
-        Path repo = req.repo() != null ? env.resolve(req.repo()) : Path.of(s.repo());
+                PasswordSources.passwordFile(s.passwordFile()), "disable");
+        Path repo = req.repo() != null ? env.resolve(req.repo()) : s.repo();
         TargetConfig config = new TargetConfig();
-        config.criticalTables = Sandbox.CRITICAL_TABLES;
+        config.criticalTables = s.criticalTables();
         return new Target("sandbox", conn, ExecSettings.local(), repo, config, true);
     }
 

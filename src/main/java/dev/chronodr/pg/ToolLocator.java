@@ -23,7 +23,7 @@ import dev.chronodr.process.ProcessSpec;
  */
 public final class ToolLocator {
     private static final Pattern VERSIONED_DIR = Pattern.compile(".*/(?:postgresql/|pgsql-|postgresql@)(\\d+)(?:/bin|/)?.*");
-    private static final List<String> VERSIONED_ROOTS = List.of("/usr/lib/postgresql", "/usr/local/lib/postgresql");
+    static final List<String> VERSIONED_ROOTS = List.of("/usr/lib/postgresql", "/usr/local/lib/postgresql");
 
     private final ProcessRunner runner;
     private final Map<String, String> env;

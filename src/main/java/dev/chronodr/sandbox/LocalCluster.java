@@ -21,6 +21,7 @@ import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Secret;
 import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.Database;
+import dev.chronodr.pg.ServiceUser;
 import dev.chronodr.process.ProcessRunner;
 
 /**

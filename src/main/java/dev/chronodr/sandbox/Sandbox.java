@@ -17,6 +17,7 @@ import dev.chronodr.core.Clock;
 import dev.chronodr.core.Environment;
 import dev.chronodr.core.Secret;
 import dev.chronodr.pg.Database;
+import dev.chronodr.pg.ServerBinaries;
 import dev.chronodr.pg.ServerInfo;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.report.Json;

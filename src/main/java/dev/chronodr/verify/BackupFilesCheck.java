@@ -6,7 +6,7 @@ import java.util.List;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Status;
 import dev.chronodr.pg.PgTools;
-import dev.chronodr.pitr.PhysicalBackupVerifier;
+import dev.chronodr.restore.PhysicalBackupVerifier;
 import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.BackupState;
 import dev.chronodr.repo.BackupVerifier;

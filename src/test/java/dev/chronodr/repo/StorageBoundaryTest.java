@@ -47,7 +47,7 @@ class StorageBoundaryTest {
             new Rule("uses the tool's staging directory", Pattern.compile("\\.toolDirectory\\(\\)")));
 
     /** Where pg_basebackup -D must write into the staging directory itself. */
-    private static final String TOOL_WRITER = "pitr/PhysicalBackupService.java";
+    private static final String TOOL_WRITER = "backup/PhysicalBackupService.java";
     private static final Pattern FILE_WRITE = Pattern.compile(
             "Files\\.(write|writeString|newOutputStream|newBufferedWriter|createFile|copy|move|delete\\w*|setPosixFilePermissions)\\(");
 
@@ -57,7 +57,7 @@ class StorageBoundaryTest {
             "restore unpacks a dump for pg_restore -j under REPO/.partial/.unpack: the read side of restore, the next step",
             "monitor/MonitorRequest.java|spells the repository's private layout",
             "the webhook's alert-state file defaults to REPO/.chrono-dr-alert-NAME.json (written whole by core.AtomicFile)",
-            "pitr/ReplayedTablespaces.java|spells the repository's private layout",
+            "restore/ReplayedTablespaces.java|spells the repository's private layout",
             "names REPO/restore_points in an error message only",
             TOOL_WRITER + "|uses the tool's staging directory",
             "pg_basebackup -D writes base.tar and backup_manifest itself (Storage.localStaging)");

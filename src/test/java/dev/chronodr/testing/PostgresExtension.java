@@ -17,7 +17,7 @@ import dev.chronodr.core.Environment;
 import dev.chronodr.core.Secret;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.sandbox.LocalCluster;
-import dev.chronodr.sandbox.ServerBinaries;
+import dev.chronodr.pg.ServerBinaries;
 
 /**
  * Gives a test class one throwaway PostgreSQL server, injected as a {@link PgCluster}

@@ -1,0 +1,99 @@
+package dev.chronodr.restore;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import dev.chronodr.backup.PhysicalBackupService;
+import dev.chronodr.pg.PgTool;
+import dev.chronodr.pg.PgVersion;
+import dev.chronodr.pg.ToolLocator;
+import dev.chronodr.process.ProcessResult;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.PhysicalBackupInfo;
+import dev.chronodr.repo.PitrCatalog;
+
+/**
+ * What a base backup needs beyond its checksums: PostgreSQL's own pg_verifybackup over
+ * the extracted files (against the backup_manifest the server wrote), and an unbroken
+ * WAL chain in the archive from the backup's first segment to the newest.
+ */
+public final class PhysicalBackupVerifier {
+    private final ProcessRunner runner;
+    private final ToolLocator locator;
+
+    public PhysicalBackupVerifier(ProcessRunner runner, ToolLocator locator) {
+        this.runner = runner;
+        this.locator = locator;
+    }
+
+    /** Problems found; empty when sound. Null when the directory holds no base backup. */
+    public List<String> verify(Path repo, Path backupDir, Path scratchParent) {
+        Path infoFile = backupDir.resolve(PhysicalBackupInfo.FILE_NAME);
+        if (!Files.isRegularFile(infoFile)) {
+            return null;
+        }
+        PitrCatalog catalog = PitrCatalog.of(repo);
+        PhysicalBackupInfo info = catalog.bases().stream().filter(b -> backupDir.getFileName().toString().equals(b.id()))
+                .findFirst().orElse(null);
+        List<String> problems = new ArrayList<>();
+        if (info == null) {
+            problems.add("physical.json unreadable");
+            return problems;
+        }
+        catalog.firstGapAfter(info).ifPresent(gap -> problems.add("WAL segment " + gap
+                + " is missing from the archive: recovery from this backup cannot pass it"));
+        ToolLocator.Located tool = locator.locate(PgTool.PG_VERIFYBACKUP, new PgVersion(info.serverVersionNum()));
+        if (!tool.usable()) {
+            problems.add("pg_verifybackup not available: " + tool.problem());
+            return problems;
+        }
+        Path scratch = null;
+        try {
+            scratch = Files.createTempDirectory(scratchParent, ".verify-" + info.id());
+            PitrRestoreService.extract(backupDir.resolve(PitrRestoreService.findBaseFile(backupDir)), scratch);
+            PitrRestoreService.extractWal(backupDir, scratch);
+            for (PhysicalBackupInfo.Tablespace ts : info.tablespaces()) {
+                // pg_verifybackup follows pg_tblspc/OID as the server would: a directory serves as well as the link
+                Optional<String> tar = PhysicalBackupService.findTar(backupDir, ts.tarName());
+                if (tar.isEmpty()) {
+                    problems.add("tablespace " + ts.name() + ": " + ts.tarName() + " is missing from the backup");
+                    return problems;
+                }
+                PitrRestoreService.extract(backupDir.resolve(tar.get()), scratch.resolve("pg_tblspc").resolve(String.valueOf(ts.oid())));
+            }
+            List<String> argv = new ArrayList<>(List.of(tool.path().toString(), "-q"));
+            // A backup taken with -X none has its WAL only in the archive, which the chain check covers; and
+            // pg_waldump reads only its own major version's WAL (a newer pg_verifybackup on an older server's backup).
+            if (isEmpty(scratch.resolve("pg_wal")) || tool.version().major() != new PgVersion(info.serverVersionNum()).major()) {
+                argv.add("-n");
+            }
+            // The manifest beside the tar (checksummed in ours) is the one checked against, whether or not the tar carries a copy.
+            argv.addAll(List.of("-m", backupDir.resolve(PhysicalBackupInfo.PG_MANIFEST).toString(), scratch.toString()));
+            ProcessResult r = runner.execute(ProcessSpec.of(argv).withTimeout(Duration.ofHours(2)));
+            if (!r.succeeded()) {
+                r.stderrTail().lines().limit(10).forEach(l -> problems.add("pg_verifybackup: " + l.strip()));
+            }
+        } catch (IOException | RuntimeException e) {
+            problems.add("could not run pg_verifybackup: " + e.getMessage());
+        } finally {
+            ReplayedTablespaces.deleteQuietly(scratch);
+        }
+        return problems;
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return true;
+        }
+        try (var ls = Files.list(dir)) {
+            return ls.noneMatch(Files::isRegularFile);
+        }
+    }
+
+}

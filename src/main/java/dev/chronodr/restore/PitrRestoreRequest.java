@@ -1,0 +1,20 @@
+package dev.chronodr.restore;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A restore to a moment. {@code launcher} is how the recovering server runs chrono-dr
+ * for restore_command; {@code binDir} the server's programs (null: find them);
+ * {@code tablespaceMap} new directories for tablespaces by name (the rest go back to
+ * where they were, which must then be empty). {@code forceClean}: empty first the
+ * directories a failed restore left (marked by {@link RestoreMark}), and only those.
+ */
+public record PitrRestoreRequest(Path repo, RecoveryTarget target, Path dataDir, int port, List<String> launcher, Path binDir,
+                                 Duration timeout, Map<String, Path> tablespaceMap, boolean forceClean) {
+    public PitrRestoreRequest {
+        tablespaceMap = tablespaceMap == null ? Map.of() : Map.copyOf(tablespaceMap);
+    }
+}

@@ -1,0 +1,499 @@
+package dev.chronodr.restore;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+import dev.chronodr.backup.PhysicalBackupService;
+import dev.chronodr.core.AtomicFile;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Environment;
+import dev.chronodr.pg.Lsn;
+import dev.chronodr.pg.PgVersion;
+import dev.chronodr.pg.ServerBinaries;
+import dev.chronodr.pg.ServiceUser;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.BackupCatalog;
+import dev.chronodr.repo.BackupVerifier;
+import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.PhysicalBackupInfo;
+import dev.chronodr.repo.PitrCatalog;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.WalArchive;
+import dev.chronodr.wal.ArchiveCommand;
+import dev.chronodr.wal.RestorePointResult;
+import dev.chronodr.wal.RestorePoints;
+
+/**
+ * Restores a base backup into a new data directory and replays archived WAL up to a
+ * target: choose the newest base backup that ends before the target (refusing targets
+ * outside the archive's window before touching anything), extract it, write
+ * restore_command (wal-fetch) and recovery_target_* with recovery_target_action=promote,
+ * start the server with pg_ctl and wait until it has promoted.
+ */
+public final class PitrRestoreService {
+    private static final Pattern STOPPING = Pattern.compile("LOG:\\s+(recovery stopping .*)");
+    private static final Pattern LAST_TX = Pattern.compile("LOG:\\s+last completed transaction was at log time (.*)");
+    private static final Pattern NEW_TLI = Pattern.compile("LOG:\\s+selected new timeline ID: (\\d+)");
+
+    private final ProcessRunner runner;
+    private final Environment env;
+
+    public PitrRestoreService(ProcessRunner runner, Environment env) {
+        this.runner = runner;
+        this.env = env;
+    }
+
+    /** The base backup for a target, or a refusal that names the recoverable window. */
+    public PhysicalBackupInfo choose(PitrCatalog catalog, RecoveryTarget target, List<String> warnings) {
+        List<PhysicalBackupInfo> bases = catalog.bases();
+        if (bases.isEmpty()) {
+            throw ChronoException.failed("no base backup in " + catalog.repo(), "take one with: chrono-dr backup --type physical");
+        }
+        OffsetDateTime earliest = catalog.earliestReachable().orElseThrow();
+        String latest = catalog.latestReachable().map(Object::toString).orElse("(no WAL archived)");
+        String window = "recoverable window: " + earliest + " (end of the oldest base backup " + bases.get(0).id() + ") to about "
+                + latest + " (newest archived WAL)";
+        PhysicalBackupInfo chosen = switch (target.kind()) {
+            case TIME -> {
+                if (target.time().isBefore(earliest)) {
+                    throw ChronoException.usage("target " + target.time() + " is before the oldest base backup ends; " + window,
+                            "choose a time in the window; older moments need an older base backup, which this repository does not have");
+                }
+                Optional<OffsetDateTime> last = catalog.latestReachable();
+                if (last.isEmpty() || target.time().isAfter(last.get())) {
+                    throw ChronoException.usage("target " + target.time() + " is after the newest archived WAL; " + window,
+                            "wait for the archiver (or run 'chrono-dr backup --type incremental' to switch and archive now)");
+                }
+                yield bases.stream().filter(b -> !b.stopTime().isAfter(target.time())).reduce((a, b) -> b).orElseThrow();
+            }
+            case LSN -> bases.stream().filter(b -> Lsn.parse(b.stopLsn()).compareTo(target.lsn()) <= 0).reduce((a, b) -> b)
+                    .orElseThrow(() -> ChronoException.usage("target LSN " + target.lsn() + " is before the end of the oldest base backup ("
+                            + bases.get(0).stopLsn() + "); " + window, null));
+            case NAME -> {
+                Optional<RestorePointResult> p = RestorePoints.find(catalog.repo(), target.name());
+                if (p.isEmpty()) {
+                    warnings.add("restore point '" + target.name() + "' is not recorded in the repository; starting from the oldest base backup");
+                    yield bases.get(0);
+                }
+                yield bases.stream().filter(b -> !b.stopTime().isAfter(p.get().createdAt())).reduce((a, b) -> b)
+                        .orElseThrow(() -> ChronoException.usage("restore point '" + target.name() + "' (" + p.get().createdAt()
+                                + ") is before the oldest base backup ends; " + window, null));
+            }
+            case IMMEDIATE -> bases.get(bases.size() - 1);
+        };
+        Optional<String> gap = catalog.firstGapAfter(chosen);
+        if (gap.isPresent() && gap.get().compareTo(chosen.stopWalFile()) <= 0) {
+            throw ChronoException.failed("WAL segment " + gap.get() + " is missing from the archive; base backup " + chosen.id()
+                    + " cannot become consistent without it", "restore from another base backup, or recover the segment");
+        }
+        if (gap.isPresent()) {
+            refuseTargetPastGap(catalog, chosen, target, gap.get());
+            warnings.add("WAL segment " + gap.get() + " is missing from the archive: recovery cannot go past it");
+        }
+        return chosen;
+    }
+
+    /**
+     * The restored cluster must fit where it is written: the base (and its WAL) in the data
+     * directory's filesystem, each tablespace in its destination's, with room for the WAL
+     * recovery fetches (a tenth more, and 64 MiB). Needs on one filesystem add up; what
+     * --force-clean would remove counts as free. Refused before anything is written.
+     */
+    static void requireSpace(dev.chronodr.repo.BackupManifest m, PhysicalBackupInfo base, Path data,
+                             Map<PhysicalBackupInfo.Tablespace, Path> spaces, boolean forceClean) {
+        if (m == null) {
+            return;
+        }
+        Map<Path, Long> need = new LinkedHashMap<>();
+        long main = 0;
+        for (var f : m.files()) {
+            if (f.role().equals("base") || f.role().equals("wal")) {
+                main += Math.max(f.bytes(), f.uncompressedBytes());
+            }
+        }
+        need.merge(data, main + main / 10 + (64L << 20), Long::sum);
+        for (var e : spaces.entrySet()) {
+            long ts = m.files().stream().filter(f -> f.role().equals("tablespace") && f.name().startsWith(e.getKey().tarName()))
+                    .mapToLong(f -> Math.max(f.bytes(), f.uncompressedBytes())).sum();
+            need.merge(e.getValue(), ts + ts / 10, Long::sum);
+        }
+        Map<java.nio.file.FileStore, long[]> byStore = new LinkedHashMap<>();
+        Map<java.nio.file.FileStore, Path> where = new LinkedHashMap<>();
+        for (var e : need.entrySet()) {
+            Path existing = e.getKey();
+            while (existing != null && !Files.exists(existing)) {
+                existing = existing.getParent();
+            }
+            if (existing == null) {
+                continue;
+            }
+            try {
+                java.nio.file.FileStore store = Files.getFileStore(existing);
+                long[] acc = byStore.computeIfAbsent(store, k -> new long[] {0, 0});
+                acc[0] += e.getValue();
+                acc[1] += forceClean && existing.equals(e.getKey()) ? usedBytes(existing) : 0;
+                where.putIfAbsent(store, e.getKey());
+            } catch (IOException ex) {
+                // free space not known here: the server's own error will say so
+            }
+        }
+        for (var e : byStore.entrySet()) {
+            try {
+                long free = e.getKey().getUsableSpace() + e.getValue()[1];
+                if (e.getValue()[0] > free) {
+                    throw ChronoException.failed("the restored cluster needs about " + mib(e.getValue()[0]) + " where " + where.get(e.getKey())
+                            + " is written, and its filesystem has " + mib(free) + " free; nothing was written",
+                            "free space there, or restore into a --data-dir (and --tablespace-map) on a larger filesystem");
+                }
+            } catch (IOException ex) {
+                // as above
+            }
+        }
+    }
+
+    private static long usedBytes(Path dir) {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            return walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return 0;
+        }
+    }
+
+    private static String mib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+    }
+
+    /**
+     * A gap after the base backup's end caps what it can reach: refuse, before anything is
+     * touched, a target that needs WAL beyond the gap, rather than let the server replay to
+     * the gap and stop short.
+     */
+    private static void refuseTargetPastGap(PitrCatalog catalog, PhysicalBackupInfo base, RecoveryTarget target, String gap) {
+        String tli = String.format("%08X", base.timeline());
+        Optional<WalArchive.Entry> lastBefore = catalog.wal().stream().filter(WalArchive.Entry::isSegment)
+                .filter(e -> e.timeline().equals(tli) && e.name().compareTo(gap) < 0).reduce((a, b) -> b);
+        String reach = lastBefore.map(e -> "about " + e.archivedAt().atOffset(java.time.ZoneOffset.UTC)).orElse("the base backup's end");
+        Lsn gapStart = Lsn.segmentStart(gap, base.walSegmentSize());
+        boolean needsGap = switch (target.kind()) {
+            case TIME -> lastBefore.isEmpty() || target.time().toInstant().isAfter(lastBefore.get().archivedAt());
+            case LSN -> target.lsn().compareTo(gapStart) >= 0;
+            case NAME -> RestorePoints.find(catalog.repo(), target.name())
+                    .map(p -> lastBefore.isEmpty() || p.createdAt().toInstant().isAfter(lastBefore.get().archivedAt())).orElse(true);
+            case IMMEDIATE -> false;
+        };
+        if (needsGap) {
+            throw ChronoException.failed("WAL segment " + gap + " is missing from the archive; from base backup " + base.id()
+                            + " recovery can reach " + reach + " (LSN " + gapStart + "), not the target " + target,
+                    "choose an earlier target, recover the segment into the archive, or take a new base backup");
+        }
+    }
+
+    /**
+     * Everything that can be checked is checked before anything is written: the port, the
+     * target, the directories (new, empty, or with --force-clean left by a failed restore)
+     * and the WAL to replay. Each directory is marked first ({@link RestoreMark}); a failed
+     * restore leaves its files (the server log among them) and says how to retry.
+     */
+    public PitrRestoreResult restore(PitrRestoreRequest req) {
+        long t0 = System.nanoTime();
+        ServerPort.requireFree(req.port());
+        List<String> warnings = new ArrayList<>();
+        // Only base backups whose state says they can be restored, and the chosen one must pass its
+        // checksum check now; a damaged one is named and the next older one that fits the target is taken.
+        BackupCatalog backups = BackupCatalog.of(new Repository(req.repo()));
+        PitrCatalog catalog = PitrCatalog.of(req.repo()).onlyRestorable(backups);
+        PhysicalBackupInfo base;
+        while (true) {
+            PhysicalBackupInfo candidate = choose(catalog, req.target(), warnings);
+            List<String> problems = backups.all().stream().filter(b -> b.id().equals(candidate.id())).findFirst()
+                    .map(b -> BackupVerifier.checksums(backups.repo(), b)).orElse(List.of("not in the catalog"));
+            if (problems.isEmpty()) {
+                base = candidate;
+                break;
+            }
+            String skipped = "passed over base backup " + candidate.id() + ", damaged: " + String.join("; ", problems);
+            warnings.add(skipped);
+            catalog = catalog.onlyBases(id -> !id.equals(candidate.id()));
+        }
+        int major = new PgVersion(base.serverVersionNum()).major();
+        Path bin = binDir(req.binDir(), major);
+        Path data = req.dataDir().toAbsolutePath().normalize();
+        Path dir = catalog.baseDir(base);
+        Map<PhysicalBackupInfo.Tablespace, Path> spaces = RestoredTablespaces.destinations(base, dir, req.tablespaceMap(), data, req.forceClean());
+        requireUsable(data, "--data-dir " + data, req.forceClean()); // before the scan, which can take a while
+        PhysicalBackupInfo chosenBase = base;
+        backups.all().stream().filter(b -> b.id().equals(chosenBase.id())).findFirst()
+                .ifPresent(b -> requireSpace(b.manifest(), chosenBase, data, spaces, req.forceClean()));
+        RestoredTablespaces.requireRecorded(base, dir);
+        ReplayedTablespaces.Scan scan = new ReplayedTablespaces(runner, bin, major).scan(catalog, base, req.target());
+        List<Path> replayDirs = ReplayedTablespaces.requireUnused(scan.created(), data, spaces.values(), req.forceClean());
+        ServerPort.requireFree(req.port()); // again: the scan can take minutes
+
+        // from here on the restore writes: every directory is marked before it is filled
+        String id = RestoreMark.newId();
+        Map<Path, String> written = new LinkedHashMap<>();
+        written.put(data, "--data-dir " + data);
+        spaces.forEach((ts, d) -> written.put(d, "tablespace " + ts.name() + "'s directory " + d));
+        replayDirs.forEach(p -> written.put(p, "directory " + p));
+        try {
+            for (var w : written.entrySet()) {
+                if (req.forceClean()) {
+                    RestoreMark.clean(w.getKey(), w.getValue());
+                }
+                boolean existed = Files.exists(w.getKey());
+                prepareEmpty(w.getKey(), w.getValue());
+                RestoreMark.write(w.getKey(), id);
+                if (replayDirs.contains(w.getKey())) {
+                    warnings.add("the WAL replayed creates a tablespace at " + w.getKey() + (existed
+                            ? ", an empty directory: made the postgres OS user's, mode 0700, for recovery"
+                            : ", which did not exist: made it, empty, for recovery"));
+                }
+            }
+            long tFiles = System.nanoTime();
+            extract(dir.resolve(findBaseFile(dir)), data);
+            extractWal(dir, data);
+            for (var ts : spaces.entrySet()) {
+                extract(dir.resolve(PhysicalBackupService.findTar(dir, ts.getKey().tarName()).orElseThrow()), ts.getValue());
+            }
+            RestoredTablespaces.writeMap(data, spaces);
+            long filesMs = (System.nanoTime() - tFiles) / 1_000_000;
+            long tRecovery = System.nanoTime();
+            writeRecoverySettings(data, req, base, scan.lastSegment());
+            handOver(data);
+            spaces.values().forEach(PitrRestoreService::handOver);
+            replayDirs.forEach(PitrRestoreService::handOver);
+            Path log = data.resolve("pitr-restore.log");
+            start(bin, data, log, req);
+            waitForPromotion(bin, data, log, req.timeout());
+            written.keySet().forEach(RestoreMark::remove); // the recovered cluster is the user's now
+            String text = readLog(log);
+            return new PitrRestoreResult(req.target().toString(), base.id(), base.stopTime(), data.toString(), req.port(),
+                    match(STOPPING, text), match(LAST_TX, text), match(NEW_TLI, text), (System.nanoTime() - t0) / 1_000_000,
+                    filesMs, (System.nanoTime() - tRecovery) / 1_000_000, log.toString(), warnings);
+        } catch (ChronoException e) {
+            throw new ChronoException(e.exitCode(), e.getMessage(), retryHint(e.hint(), written.keySet()), e);
+        }
+    }
+
+    private static String retryHint(String hint, java.util.Collection<Path> dirs) {
+        String retry = "to retry, run the same command with --force-clean: it empties " + String.join(", ", dirs.stream().map(Path::toString).toList())
+                + ", which this restore wrote and marked";
+        return hint == null ? retry : hint + "; " + retry;
+    }
+
+    private void start(Path bin, Path data, Path log, PitrRestoreRequest req) {
+        try {
+            serverCommand(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", log.toString(), "-w",
+                    "-t", String.valueOf(req.timeout().toSeconds()), "start"), req.timeout().plusSeconds(30));
+        } catch (ChronoException e) {
+            String text = readLog(log);
+            if (ServerPort.logSaysBusy(text)) {
+                throw ServerPort.inUse(req.port(), "taken after the check: " + lastFatal(log).orElse("see " + log));
+            }
+            boolean recoveryEnded = text.contains("recovery ended before configured recovery target was reached");
+            throw ChronoException.failed("recovery did not start or stopped early: " + lastFatal(log).orElse(e.getMessage()),
+                    "see " + log + (recoveryEnded ? "; the target lies beyond the archived WAL" : ""), e);
+        }
+    }
+
+    private Path binDir(Path given, int major) {
+        if (given != null) {
+            return given;
+        }
+        return ServerBinaries.find(env, major).orElseThrow(() -> ChronoException.unknown(
+                "no PostgreSQL " + major + " server programs (pg_ctl, postgres) on this machine", ServerBinaries.INSTALL_HINT));
+    }
+
+    /**
+     * Refuses a directory the restore may not write into (see {@link RestoreMark#refusal}):
+     * a directory in use is bad input (64); one --force-clean may not empty, a refused action (1).
+     */
+    static void requireUsable(Path dir, String what, boolean forceClean) {
+        RestoreMark.refusal(dir, what, forceClean).ifPresent(why -> {
+            throw forceClean ? ChronoException.failed(why, "give a new or empty directory; nothing was deleted")
+                    : ChronoException.usage(why, "give a new or empty directory; chrono-dr never overwrites a data directory");
+        });
+    }
+
+    private static void prepareEmpty(Path data, String what) {
+        try {
+            if (Files.exists(data)) {
+                requireUsable(data, what, false);
+            } else {
+                Files.createDirectories(data.getParent());
+                Files.createDirectory(data);
+            }
+            Files.setPosixFilePermissions(data, AtomicFile.PRIVATE_DIR);
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot prepare " + data + ": " + e.getMessage(), null);
+        }
+    }
+
+    static String findBaseFile(Path dir) {
+        return PhysicalBackupService.findTar(dir, PhysicalBackupInfo.BASE_FILE).orElseThrow(() -> ChronoException.failed("base backup " + dir + " has no base.tar file", null));
+    }
+
+    static boolean hasFiles(Path dir) {
+        if (!Files.exists(dir)) {
+            return false;
+        }
+        try (var ls = Files.list(dir)) {
+            return ls.findAny().isPresent();
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot read " + dir + ": " + e.getMessage(), null);
+        }
+    }
+
+    /**
+     * The WAL from the backup's start to its end, when the backup carries it (pg_basebackup
+     * -X stream), goes into pg_wal: the copy then reaches consistency even without the
+     * archive. Recovery still asks the archive first, which has the full segments.
+     */
+    static void extractWal(Path backupDir, Path data) {
+        PhysicalBackupService.findTar(backupDir, PhysicalBackupService.WAL_TAR).ifPresent(n -> extract(backupDir.resolve(n), data.resolve("pg_wal")));
+    }
+
+    /** Unpacks one tar (regular files and directories only: pg_basebackup writes each tablespace as a tar of its own). */
+    public static void extract(Path archive, Path data) {
+        try (InputStream in = Compression.decompress(Compression.ofFile(archive.getFileName().toString()),
+                new BufferedInputStream(Files.newInputStream(archive), 1 << 20));
+             TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
+            TarArchiveEntry e;
+            while ((e = tar.getNextEntry()) != null) {
+                Path p = data.resolve(e.getName()).normalize();
+                if (!p.startsWith(data)) {
+                    throw ChronoException.failed("base backup entry escapes the data directory: " + e.getName(), null);
+                }
+                if (e.isDirectory()) {
+                    Files.createDirectories(p, AtomicFile.privateDir());
+                } else if (e.isFile()) {
+                    Files.createDirectories(p.getParent());
+                    try (OutputStream out = Files.newOutputStream(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                        tar.transferTo(out);
+                    }
+                    Files.setPosixFilePermissions(p, AtomicFile.PRIVATE_FILE);
+                } else {
+                    throw ChronoException.failed("base backup entry " + e.getName() + " is a link or device, which pg_basebackup's tars do not hold", null);
+                }
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot extract " + archive + ": " + e.getMessage(), "check free space in " + data, e);
+        }
+    }
+
+    /**
+     * Appended to postgresql.auto.conf, so it wins over the backup's own settings. The copy
+     * does not archive: it would push a second history into the live server's archive.
+     */
+    private static void writeRecoverySettings(Path data, PitrRestoreRequest req, PhysicalBackupInfo base, String until) {
+        StringBuilder b = new StringBuilder("\n# chrono-dr pitr restore from base backup ").append(base.id()).append('\n');
+        b.append("restore_command = ").append(conf(ArchiveCommand.fetch(req.launcher(), req.repo(), until))).append('\n');
+        b.append(req.target().setting()).append(" = ").append(conf(req.target().value())).append('\n');
+        b.append("recovery_target_action = 'promote'\n");
+        // the base backup's timeline: 'latest' could follow a history made by an earlier restore
+        b.append("recovery_target_timeline = 'current'\n");
+        b.append("port = ").append(req.port()).append('\n');
+        b.append("archive_mode = 'off'\n");
+        // a base backup taken from a standby carries its connection to the primary: never follow it past the archive
+        b.append("primary_conninfo = ''\n");
+        b.append("primary_slot_name = ''\n");
+        try {
+            Files.writeString(data.resolve("postgresql.auto.conf"), b.toString(), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            Files.deleteIfExists(data.resolve("standby.signal")); // with both, the server would stay a standby
+            Files.writeString(data.resolve("recovery.signal"), "", StandardOpenOption.CREATE);
+            Files.setPosixFilePermissions(data.resolve("recovery.signal"), AtomicFile.PRIVATE_FILE);
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot write recovery settings in " + data + ": " + e.getMessage(), null);
+        }
+    }
+
+    static String conf(String v) {
+        return "'" + v.replace("'", "''") + "'";
+    }
+
+    private void waitForPromotion(Path bin, Path data, Path log, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            String state = controlState(bin, data);
+            if (state.equals("in production")) {
+                return;
+            }
+            if (!Files.exists(data.resolve("postmaster.pid"))) {
+                throw ChronoException.failed("the recovering server stopped: " + lastFatal(log).orElse("state " + state),
+                        "see " + log);
+            }
+            if (System.nanoTime() > deadline) {
+                throw ChronoException.failed("recovery has not finished after " + timeout.toSeconds() + " s (state: " + state
+                        + "); the server is left running", "see " + log);
+            }
+            PhysicalBackupService.sleep(200);
+        }
+    }
+
+    private String controlState(Path bin, Path data) {
+        var r = runner.run(ProcessSpec.of(bin.resolve("pg_controldata").toString(), data.toString())
+                .withTimeout(Duration.ofSeconds(30)).withoutEnv(List.of("PGDATA")));
+        for (String line : r.stdout().split("\n")) {
+            if (line.startsWith("Database cluster state:")) {
+                return line.substring(line.indexOf(':') + 1).strip();
+            }
+        }
+        return "unknown";
+    }
+
+    private static String readLog(Path log) {
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static Optional<String> lastFatal(Path log) {
+        String last = null;
+        for (String line : readLog(log).split("\n")) {
+            if (line.contains("FATAL:") || line.contains("PANIC:")) {
+                last = line.substring(line.indexOf(line.contains("FATAL:") ? "FATAL:" : "PANIC:")).strip();
+            }
+        }
+        return Optional.ofNullable(last);
+    }
+
+    private static String match(Pattern p, String text) {
+        String found = null;
+        Matcher m = p.matcher(text);
+        while (m.find()) {
+            found = m.group(1).strip();
+        }
+        return found;
+    }
+
+    private void serverCommand(List<String> argv, Duration timeout) {
+        ServiceUser.run(runner, argv, null, timeout);
+    }
+
+    /** PostgreSQL refuses to run as root: as root, the data directory goes to the postgres OS user. */
+    private static void handOver(Path data) {
+        ServiceUser.handOver(data);
+    }
+}

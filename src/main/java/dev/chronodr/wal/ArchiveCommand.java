@@ -1,0 +1,43 @@
+package dev.chronodr.wal;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Builds archive_command / restore_command strings. The server runs them through
+ * {@code /bin/sh -c} after replacing %p, %f and %%, so every word is shell-quoted and
+ * every literal % doubled.
+ */
+public final class ArchiveCommand {
+    private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_/.,:=@+-]+");
+
+    private ArchiveCommand() {
+    }
+
+    /** {@code LAUNCHER wal-push --repo REPO %p}; the launcher may be several words (java -jar X). */
+    public static String push(List<String> launcher, Path repo) {
+        return words(launcher) + " wal-push --repo " + word(repo.toString()) + " %p";
+    }
+
+    /** {@code until}: the last segment wal-fetch hands out (null: no limit). */
+    public static String fetch(List<String> launcher, Path repo, String until) {
+        return words(launcher) + " wal-fetch --repo " + word(repo.toString()) + (until == null ? "" : " --until " + word(until)) + " %f %p";
+    }
+
+    static String words(List<String> ws) {
+        StringBuilder b = new StringBuilder();
+        for (String w : ws) {
+            if (b.length() > 0) {
+                b.append(' ');
+            }
+            b.append(word(w));
+        }
+        return b.toString();
+    }
+
+    static String word(String w) {
+        String q = PLAIN.matcher(w).matches() ? w : "'" + w.replace("'", "'\\''") + "'";
+        return q.replace("%", "%%");
+    }
+}

@@ -1,0 +1,134 @@
+package dev.chronodr.wal;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.pg.ConnectionSettings;
+import dev.chronodr.pg.Database;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.repo.WalArchive;
+
+/**
+ * Reads the archiving settings from pg_settings and, when asked, sets them with ALTER
+ * SYSTEM, after making sure the server's OS user can write the archive ({@link ArchiveAccess}).
+ */
+public final class PitrSetupService {
+    private static final String SETTINGS = """
+            SELECT name, setting, unit, context, pending_restart
+              FROM pg_settings
+             WHERE name IN ('wal_level', 'archive_mode', 'archive_command', 'archive_timeout')
+            """;
+
+    private record Current(String value, String context, boolean pendingRestart) {
+    }
+
+    private final ProcessRunner runner;
+
+    public PitrSetupService(ProcessRunner runner) {
+        this.runner = runner;
+    }
+
+    public PitrSetupResult setup(ConnectionSettings conn, PitrSetupRequest req) {
+        if (req.rpoMinutes() < 1) {
+            throw ChronoException.usage("--rpo must be at least 1 minute", null);
+        }
+        String command = ArchiveCommand.push(req.launcher(), req.repo());
+        Map<String, String> wanted = new LinkedHashMap<>();
+        try (Connection c = Database.connect(conn)) {
+            Map<String, Current> now = read(c);
+            String level = now.get("wal_level").value();
+            wanted.put("wal_level", "minimal".equals(level) ? "replica" : level);
+            wanted.put("archive_mode", "always".equals(now.get("archive_mode").value()) ? "always" : "on");
+            wanted.put("archive_command", command);
+            wanted.put("archive_timeout", req.archiveTimeoutSeconds() + "s");
+            List<String> notes = new ArrayList<>();
+            // before ALTER SYSTEM: an archive_command whose archive the server cannot write fails every segment
+            ArchiveAccess.Outcome archive = new ArchiveAccess(runner).prepare(req.repo(), ArchiveAccess.locate(c), req.launcher(), req.apply());
+            if (req.apply() && !archive.problems().isEmpty()) {
+                throw ChronoException.failed(String.join("; ", archive.problems()) + "; no setting was changed",
+                        "fix that, or choose a --repo the server's OS user can reach, and run pitr setup --apply again");
+            }
+            if (req.apply()) {
+                for (var e : wanted.entrySet()) {
+                    if (!same(e.getKey(), now.get(e.getKey()).value(), e.getValue())) {
+                        alterSystem(c, e.getKey(), e.getValue());
+                    }
+                }
+                try (Statement st = c.createStatement()) {
+                    st.execute("SELECT pg_reload_conf()");
+                }
+                // The postmaster re-reads the file asynchronously; pending_restart is set once it has.
+                sleep(500);
+                notes.add("ALTER SYSTEM wrote postgresql.auto.conf; it overrides postgresql.conf");
+            }
+            Map<String, Current> after = req.apply() ? read(c) : now;
+            List<PitrSetupResult.Setting> out = new ArrayList<>();
+            boolean restart = false;
+            for (var e : wanted.entrySet()) {
+                Current before = now.get(e.getKey());
+                Current a = after.get(e.getKey());
+                boolean change = !same(e.getKey(), before.value(), e.getValue());
+                boolean needsRestart = change && "postmaster".equals(before.context());
+                boolean pending = req.apply() && a.pendingRestart();
+                restart |= req.apply() ? pending : needsRestart;
+                out.add(new PitrSetupResult.Setting(e.getKey(), before.value(), e.getValue(), change, needsRestart, pending));
+            }
+            notes.addAll(archive.notes());
+            archive.problems().forEach(p -> notes.add("--apply would refuse: " + p));
+            return new PitrSetupResult(command, req.rpoMinutes(), req.apply(), out, restart, new WalArchive(req.repo()).root().toString(),
+                    archive.serverUser(), notes);
+        } catch (SQLException e) {
+            throw ChronoException.failed("pitr setup: " + e.getMessage(),
+                    e.getMessage() != null && e.getMessage().contains("permission") ? "ALTER SYSTEM needs a superuser" : null, e);
+        }
+    }
+
+    private static boolean same(String name, String current, String wanted) {
+        if ("archive_timeout".equals(name)) {
+            return (current + "s").equals(wanted);
+        }
+        return wanted.equals(current);
+    }
+
+    private static Map<String, Current> read(Connection c) throws SQLException {
+        Map<String, Current> m = new LinkedHashMap<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(SETTINGS)) {
+            while (rs.next()) {
+                m.put(rs.getString(1), new Current(rs.getString(2), rs.getString(4), rs.getBoolean(5)));
+            }
+        }
+        return m;
+    }
+
+    /** ALTER SYSTEM takes no bind parameters; the server quotes the value with quote_literal. */
+    private static void alterSystem(Connection c, String name, String value) throws SQLException {
+        String literal;
+        try (PreparedStatement ps = c.prepareStatement("SELECT quote_literal(?)")) {
+            ps.setString(1, value);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                literal = rs.getString(1);
+            }
+        }
+        // name is one of four constants above, never user input
+        try (Statement st = c.createStatement()) {
+            st.execute("ALTER SYSTEM SET " + name + " = " + literal);
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

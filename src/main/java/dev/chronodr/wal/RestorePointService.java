@@ -1,0 +1,58 @@
+package dev.chronodr.wal;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.OffsetDateTime;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.pg.ConnectionSettings;
+import dev.chronodr.pg.Database;
+import dev.chronodr.report.Json;
+
+/**
+ * pg_create_restore_point, recorded in REPO/restore_points/ as well, so a restore to the
+ * name can pick the newest base backup taken before it.
+ */
+public final class RestorePointService {
+    private static final String CREATE = """
+            SELECT lsn::text, pg_walfile_name(lsn), now(),
+                   (SELECT timeline_id FROM pg_control_checkpoint())
+              FROM pg_create_restore_point(?) AS lsn
+            """;
+
+    public RestorePointResult create(ConnectionSettings conn, Path repo, String name) {
+        if (name == null || name.isBlank() || name.length() >= 64) {
+            throw ChronoException.usage("a restore point name must be 1 to 63 characters", null);
+        }
+        try (Connection c = Database.connect(conn); PreparedStatement ps = c.prepareStatement(CREATE)) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                RestorePointResult r = new RestorePointResult(name, rs.getString(1), rs.getString(2), rs.getInt(4),
+                        rs.getObject(3, OffsetDateTime.class), null);
+                return record(repo, r);
+            }
+        } catch (SQLException e) {
+            throw ChronoException.failed("cannot create restore point '" + name + "': " + e.getMessage(),
+                    "it needs a superuser (or GRANT EXECUTE ON FUNCTION pg_create_restore_point) and wal_level replica", e);
+        }
+    }
+
+    private static RestorePointResult record(Path repo, RestorePointResult r) {
+        RestorePointResult withFile = new RestorePointResult(r.name(), r.lsn(), r.walFile(), r.timeline(), r.createdAt(), null);
+        try {
+            Path dir = repo.resolve("restore_points");
+            Files.createDirectories(dir);
+            Path f = dir.resolve(RestorePoints.fileName(r.name()));
+            Json.mapper().writeValue(f.toFile(), withFile);
+            return new RestorePointResult(r.name(), r.lsn(), r.walFile(), r.timeline(), r.createdAt(), f.toString());
+        } catch (java.io.IOException e) {
+            // The point exists in the WAL either way; restore falls back to the oldest base backup.
+            return withFile;
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package dev.chronodr.wal;
+
+import java.nio.file.Path;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.repo.WalArchive;
+
+/** wal-push and wal-fetch: no config, no connection; they run as the server's OS user. */
+public final class WalService {
+    private WalService() {
+    }
+
+    public static WalPushResult push(Path repo, Path file) {
+        long t0 = System.nanoTime();
+        WalArchive.Pushed p = new WalArchive(repo).push(file);
+        return WalPushResult.of(p, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /**
+     * {@code until}: the last segment to hand out (null: any). A point-in-time restore
+     * sets it to the last segment it read before starting recovery, so the server replays
+     * nothing archived since; later segments are "not in the archive" to it.
+     */
+    public static WalFetchResult fetch(Path repo, String name, Path dest, String until) {
+        if (until != null && !WalArchive.isSegmentName(until)) {
+            throw ChronoException.usage("--until '" + until + "' is not a WAL segment name", "give 24 hex digits, e.g. 000000010000000000000003");
+        }
+        if (until != null && WalArchive.isSegmentName(name) && name.substring(8).compareTo(until.substring(8)) > 0) {
+            return new WalFetchResult(name, dest.toString(), false, 0, "past --until " + until);
+        }
+        return new WalArchive(repo).fetch(name, dest)
+                .map(n -> new WalFetchResult(name, dest.toString(), true, n, null))
+                .orElseGet(() -> new WalFetchResult(name, dest.toString(), false, 0, null));
+    }
+}
