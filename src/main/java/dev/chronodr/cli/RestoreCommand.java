@@ -15,9 +15,9 @@ import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TerminalProgress;
+import dev.chronodr.restore.RestorePlan;
 import dev.chronodr.restore.RestoreRequest;
 import dev.chronodr.restore.RestoreService;
-import dev.chronodr.restore.RestoreSource;
 
 @Command(name = "restore", sortOptions = false,
         description = {"Restore a backup: beside the live database (--target-db), or replace it through a verified staging copy and an atomic rename.",
@@ -118,13 +118,10 @@ public final class RestoreCommand extends BaseCommand {
         ProcessRunner runner = cli().processRunner();
         RestoreService service = new RestoreService(runner, new ToolLocator(runner, cli().env().vars()),
                 TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), ChronoDr.version());
-        RestoreSource src = service.resolve(target, req);
-        String db = target.connection().dbname();
-        if (targetDb == null) {
-            Confirmation.require(cli(), yes, inPlace
-                    ? "DROP database " + db + " and restore " + src.id() + " in its place (a safety backup is taken first)"
-                    : "replace database " + db + " with backup " + src.id() + " (the current one is kept as " + db + "_pre_restore_...)");
+        RestorePlan plan = service.plan(target, req);
+        if (plan.needsConfirmation()) {
+            Confirmation.require(cli(), yes, plan.confirmationAction());
         }
-        return service.restore(target, req, src);
+        return service.execute(target, plan);
     }
 }

@@ -98,10 +98,60 @@ public final class RestoreService {
         return RestoreSource.latest(repo, target.connection().dbname());
     }
 
-    public RestoreResult restore(Target target, RestoreRequest req, RestoreSource requested) {
-        RestoreSource source = requested;
+    /** Finds the dump and plans the restore: nothing is touched. */
+    public RestorePlan plan(Target target, RestoreRequest req) {
+        return plan(target, req, resolve(target, req));
+    }
+
+    /** The plan for a source already resolved; connects to nothing and changes nothing. */
+    public RestorePlan plan(Target target, RestoreRequest req, RestoreSource source) {
         String live = target.connection().dbname();
-        String mode = req.targetDb() != null ? "beside" : req.inPlace() ? "in-place" : "replace";
+        RestoreMode mode = RestoreMode.of(req);
+        String stamp = Clock.now().atZoneSameInstant(ZoneOffset.UTC).format(TS);
+        boolean replace = mode == RestoreMode.REPLACE;
+        return new RestorePlan(mode, req, source, live, mode == RestoreMode.NEW_DATABASE ? req.targetDb() : live,
+                replace ? derivedName(live, "_restore_" + stamp) : null, replace ? derivedName(live, "_pre_restore_" + stamp) : null,
+                stamp, checks(mode, req, source));
+    }
+
+    /** What a restore in this mode checks, in the order it does. */
+    private static List<String> checks(RestoreMode mode, RestoreRequest req, RestoreSource source) {
+        List<String> checks = new ArrayList<>();
+        if (source.manifest() != null) {
+            checks.add("the server is not older than the backup's PostgreSQL " + source.manifest().serverVersion());
+        }
+        if (mode == RestoreMode.NEW_DATABASE) {
+            checks.add("database " + req.targetDb() + " does not exist yet");
+        }
+        checks.add("free space where the restore writes");
+        if (source.manifest() != null) {
+            checks.add("every file of the backup against the SHA-256 in its manifest");
+        }
+        checks.add(source.format() == ArchiveFormat.PLAIN ? "the plain SQL never leaves the database it restores into (no \\connect)"
+                : "pg_restore reads the archive's table of contents");
+        if (mode != RestoreMode.NEW_DATABASE && !req.allowEmpty()) {
+            checks.add("a backup without tables does not replace a database that has some");
+        }
+        if (mode == RestoreMode.REPLACE) {
+            checks.add("the staging and kept names are free");
+        }
+        if (req.verify()) {
+            checks.add("after the restore: row counts against the manifest, and no foreign-key orphans");
+        }
+        return checks;
+    }
+
+    /** Plans and carries out at once: for callers that confirm nothing (the drill, tests). */
+    public RestoreResult restore(Target target, RestoreRequest req, RestoreSource source) {
+        return execute(target, plan(target, req, source));
+    }
+
+    /** Carries the plan out. */
+    public RestoreResult execute(Target target, RestorePlan plan) {
+        RestoreRequest req = plan.request();
+        RestoreSource source = plan.source();
+        String live = plan.database();
+        RestoreMode mode = plan.mode();
         List<Phase> phases = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         try (Connection admin = Database.connect(target.connection().withDbname(MAINTENANCE_DB))) {
@@ -126,7 +176,7 @@ public final class RestoreService {
             boolean unpack = jobs > 1 && source.format() == ArchiveFormat.CUSTOM && source.method() != Compression.Method.NONE;
             // What a killed restore of this database left behind goes first: it holds disk space.
             notes.addAll(StagingDatabases.cleanLeftovers(admin, live));
-            notes.addAll(RestoreSpace.check(admin, tools, source, mode, unpack, repo.root(), DatabaseProperties.capture(admin, live),
+            notes.addAll(RestoreSpace.check(admin, tools, source, mode.label(), unpack, repo.root(), DatabaseProperties.capture(admin, live),
                     req.goOnUnchecked()));
             long t = System.nanoTime();
             if (unpack) {
@@ -139,7 +189,7 @@ public final class RestoreService {
             }
             phases.add(phase("checksums", t));
             try {
-                return restoreChecked(target, req, source, admin, tools, jobs, live, mode, repo, phases, notes);
+                return restoreChecked(target, plan, source, admin, tools, jobs, phases, notes);
             } finally {
                 if (source.unpacked() != null) {
                     deleteUnpacked(source.unpacked());
@@ -150,15 +200,17 @@ public final class RestoreService {
         }
     }
 
-    private RestoreResult restoreChecked(Target target, RestoreRequest req, RestoreSource source, Connection admin, PgTools tools,
-                                         int jobs, String live, String mode, Repository repo, List<Phase> phases, List<String> notes)
-            throws SQLException {
+    private RestoreResult restoreChecked(Target target, RestorePlan plan, RestoreSource source, Connection admin, PgTools tools,
+                                         int jobs, List<Phase> phases, List<String> notes) throws SQLException {
+        RestoreRequest req = plan.request();
+        String live = plan.database();
+        Repository repo = new Repository(target.repo());
         {
             long t = System.nanoTime();
             Toc contents = tableOfContents(tools, source);
             int toc = contents.entries();
             phases.add(phase("toc", t));
-            if (!mode.equals("beside") && !req.allowEmpty()) {
+            if (plan.mode() != RestoreMode.NEW_DATABASE && !req.allowEmpty()) {
                 refuseEmpty(tools, source, contents, live);
             }
 
@@ -168,12 +220,12 @@ public final class RestoreService {
                 phases.add(phase("globals", t));
             }
 
-            String ts = Clock.now().atZoneSameInstant(ZoneOffset.UTC).format(TS);
-            return switch (mode) {
-                case "beside" -> beside(admin, tools, source, req, jobs, live, req.targetDb(), repo, phases, notes, toc);
-                case "in-place" -> inPlace(target, admin, tools, source, req, jobs, live, repo, phases, notes, toc,
+            String ts = plan.stamp();
+            return switch (plan.mode()) {
+                case NEW_DATABASE -> beside(admin, tools, source, req, jobs, live, req.targetDb(), repo, phases, notes, toc);
+                case IN_PLACE -> inPlace(target, admin, tools, source, req, jobs, live, repo, phases, notes, toc,
                         ApplicationServices.of(target, runner));
-                default -> replace(admin, tools, source, req, jobs, live, ts, repo, phases, notes, toc,
+                case REPLACE -> replace(admin, tools, source, req, jobs, live, ts, repo, phases, notes, toc,
                         ApplicationServices.of(target, runner));
             };
         }
