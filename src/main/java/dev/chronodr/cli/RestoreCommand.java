@@ -112,7 +112,7 @@ public final class RestoreCommand extends BaseCommand {
                     "e.g. chrono-dr restore --latest --target-db " + "restored_copy");
         }
         String file = source.backupFile == null ? null : cli().env().cwd().resolve(source.backupFile).toString();
-        RestoreRequest req = new RestoreRequest(source.latest, source.backupId, file, targetDb, jobs, !noVerify, inPlace, withGlobals, yes,
+        RestoreRequest req = new RestoreRequest(source.backupId, file, targetDb, jobs, !noVerify, inPlace, withGlobals, yes,
                 allowEmpty);
         Target target = new TargetResolver(cli().env()).resolve(connection.request());
         ProcessRunner runner = cli().processRunner();

@@ -64,7 +64,7 @@ class RestorePlanTest {
         Target t = target(db);
         List<Map<String, Object>> before = databases();
 
-        RestorePlan replace = s.plan(t, new RestoreRequest(true, null, null, null, 1, true, false));
+        RestorePlan replace = s.plan(t, new RestoreRequest(null, null, null, 1, true, false));
         assertEquals(RestoreMode.REPLACE, replace.mode());
         assertEquals(db, replace.database());
         assertEquals(db, replace.restoredInto());
@@ -78,7 +78,7 @@ class RestorePlanTest {
         assertTrue(replace.checks().contains("a backup without tables does not replace a database that has some"), replace.checks().toString());
         assertTrue(replace.checks().contains("after the restore: row counts against the manifest, and no foreign-key orphans"));
 
-        RestorePlan inPlace = s.plan(t, new RestoreRequest(true, null, null, null, 1, false, true));
+        RestorePlan inPlace = s.plan(t, new RestoreRequest(null, null, null, 1, false, true));
         assertEquals(RestoreMode.IN_PLACE, inPlace.mode());
         assertEquals(db, inPlace.restoredInto());
         assertNull(inPlace.stagingDatabase());
@@ -88,7 +88,7 @@ class RestorePlanTest {
                 inPlace.confirmationAction());
         assertFalse(inPlace.checks().stream().anyMatch(c -> c.startsWith("after the restore")), "--no-verify: " + inPlace.checks());
 
-        RestorePlan beside = s.plan(t, new RestoreRequest(true, null, null, "plan_modes_copy", 1, true, false));
+        RestorePlan beside = s.plan(t, new RestoreRequest(null, null, "plan_modes_copy", 1, true, false));
         assertEquals(RestoreMode.NEW_DATABASE, beside.mode());
         assertEquals("plan_modes_copy", beside.restoredInto());
         assertNull(beside.stagingDatabase());
@@ -105,7 +105,7 @@ class RestorePlanTest {
         String db = backedUp("plan_names");
         RestoreService s = service(db);
         Target t = target(db);
-        RestorePlan plan = s.plan(t, new RestoreRequest(true, null, null, null, 1, true, false));
+        RestorePlan plan = s.plan(t, new RestoreRequest(null, null, null, 1, true, false));
         pg.execute(db, "DELETE FROM t");
         RestoreResult r = s.execute(t, plan);
         assertTrue(r.succeeded(), String.valueOf(r.failure()));
@@ -119,7 +119,7 @@ class RestorePlanTest {
     @Test
     void longNamesAreShortenedToFitPostgres() {
         String db = backedUp("plan_" + "x".repeat(55));
-        RestorePlan plan = service(db).plan(target(db), new RestoreRequest(true, null, null, null, 1, true, false));
+        RestorePlan plan = service(db).plan(target(db), new RestoreRequest(null, null, null, 1, true, false));
         assertEquals(63, plan.previousDatabase().getBytes(StandardCharsets.UTF_8).length, plan.previousDatabase());
         assertTrue(plan.previousDatabase().endsWith("_pre_restore_" + plan.stamp()));
         assertTrue(plan.stagingDatabase().endsWith("_restore_" + plan.stamp()));
