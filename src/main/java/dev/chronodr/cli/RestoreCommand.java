@@ -12,6 +12,8 @@ import dev.chronodr.config.Target;
 import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.pg.ToolLocator;
+import dev.chronodr.pitr.PitrRestoreRequest;
+import dev.chronodr.pitr.PitrRestoreService;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TerminalProgress;
@@ -91,18 +93,27 @@ public final class RestoreCommand extends BaseCommand {
         if (inPlace && targetDb != null) {
             throw ChronoException.usage("--in-place and --target-db exclude each other", "--target-db never touches the live database");
         }
-        if (pointInTime != null) {
-            if (source != null || targetDb != null || inPlace) {
-                throw ChronoException.usage("a point-in-time target does not combine with --latest, --backup-id, --backup-file, --target-db or --in-place",
-                        "point-in-time recovery restores a base backup into --data-dir; see docs/pitr.md");
-            }
-            if (dataDir == null || connection.port == null) {
-                throw ChronoException.usage("point-in-time recovery needs --data-dir DIR and -p/--port PORT for the recovered server",
-                        "e.g. --data-dir /var/lib/postgresql/recovered -p 5433");
-            }
-            Target t = new TargetResolver(cli().env()).resolve(connection.request());
-            return PitrRestoreCommand.recover(cli(), pointInTime, dataDir, connection.port, t.repo(), command, timeout, tablespaceMap, forceClean);
+        return pointInTime != null ? recoverToPointInTime() : restoreLogical();
+    }
+
+    /** --point-in-time and friends: a base backup into --data-dir, replayed to the target (the core parses it). */
+    private CommandResult recoverToPointInTime() {
+        if (source != null || targetDb != null || inPlace) {
+            throw ChronoException.usage("a point-in-time target does not combine with --latest, --backup-id, --backup-file, --target-db or --in-place",
+                    "point-in-time recovery restores a base backup into --data-dir; see docs/pitr.md");
         }
+        if (dataDir == null || connection.port == null) {
+            throw ChronoException.usage("point-in-time recovery needs --data-dir DIR and -p/--port PORT for the recovered server",
+                    "e.g. --data-dir /var/lib/postgresql/recovered -p 5433");
+        }
+        Target t = new TargetResolver(cli().env()).resolve(connection.request());
+        PitrRestoreRequest req = PitrRestoreCommand.request(cli(), pointInTime, dataDir, connection.port, t.repo(), command, timeout,
+                tablespaceMap, forceClean);
+        return new PitrRestoreService(cli().processRunner(), cli().env()).restore(req);
+    }
+
+    /** A logical backup: planned, confirmed from the plan when it replaces or drops the live database, carried out. */
+    private CommandResult restoreLogical() {
         if (dataDir != null || command != null || !tablespaceMap.isEmpty() || forceClean) {
             throw ChronoException.usage("--data-dir, --command, --tablespace-map and --force-clean apply to point-in-time recovery only",
                     "add --point-in-time, --target-lsn, --target-name or --target-immediate, or drop them to restore a logical backup");
