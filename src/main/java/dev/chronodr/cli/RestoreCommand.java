@@ -54,7 +54,7 @@ public final class RestoreCommand extends BaseCommand {
     static final class Source {
         @Option(names = "--latest", required = true,
                 description = "The newest full backup of the database that passes a checksum check now; damaged newer ones are named and passed over.")
-        boolean latest;
+        boolean latest; // only picocli reads it: a request with neither an id nor a file means the newest backup
 
         @Option(names = "--backup-id", required = true, paramLabel = "ID", description = "A backup id as 'chrono-dr list' shows it.")
         String backupId;
