@@ -2,11 +2,6 @@ package dev.chronodr.cli;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.LocalDateTime;
-import java.time.OffsetDateTime;
-import java.time.ZoneId;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -41,6 +36,11 @@ final class PitrRestoreCommand extends BaseCommand {
 
         @Option(names = "--target-immediate", description = "Stop as soon as the newest base backup is consistent.")
         boolean immediate;
+
+        /** Parsed by the core; none set (only --target-immediate) means as soon as consistent. */
+        RecoveryTarget target() {
+            return RecoveryTarget.parse(time, lsn, name);
+        }
     }
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -79,28 +79,21 @@ final class PitrRestoreCommand extends BaseCommand {
     protected CommandResult execute() {
         Path repoDir = new TargetResolver(cli().env()).resolve(new ConnectionRequest(null, null, null, null, null, null, config, target,
                 null, null, null, null, repo, false)).repo();
-        return recover(cli(), targets, dataDir, port, repoDir, command, timeout, tablespaceMap, forceClean);
+        PitrRestoreRequest req = request(cli(), targets, dataDir, port, repoDir, command, timeout, tablespaceMap, forceClean);
+        return new PitrRestoreService(cli().processRunner(), cli().env()).restore(req);
     }
 
-    /** Shared with {@code restore --point-in-time}: parse the target, then restore, replay and promote. */
-    static CommandResult recover(Cli cli, Targets targets, String dataDir, int port, Path repoDir, String command, int timeout,
-                                 Map<String, String> tablespaceMap, boolean forceClean) {
+    /**
+     * Shared with {@code restore --point-in-time}: the flags checked in the order they always were
+     * (port range, the target as the core parses it, an absolute --command, tablespace directories)
+     * and resolved against the working directory.
+     */
+    static PitrRestoreRequest request(Cli cli, Targets targets, String dataDir, int port, Path repoDir, String command, int timeout,
+                                      Map<String, String> tablespaceMap, boolean forceClean) {
         if (port < 1 || port > 65535) {
             throw ChronoException.usage("--port " + port + " is out of range", null);
         }
-        RecoveryTarget t;
-        if (targets.time != null) {
-            t = RecoveryTarget.time(parseTime(targets.time));
-        } else if (targets.lsn != null) {
-            if (!Lsn.valid(targets.lsn)) {
-                throw ChronoException.usage("--target-lsn '" + targets.lsn + "' is not an LSN", "write it as X/Y in hex, e.g. 0/3000060");
-            }
-            t = RecoveryTarget.lsn(Lsn.parse(targets.lsn));
-        } else if (targets.name != null) {
-            t = RecoveryTarget.name(targets.name);
-        } else {
-            t = RecoveryTarget.immediate();
-        }
+        RecoveryTarget target = targets.target();
         var launcher = Launcher.parse(command);
         if (!launcher.get(0).startsWith("/")) {
             throw ChronoException.usage("--command must start with an absolute path", "the server runs restore_command without your PATH");
@@ -112,22 +105,7 @@ final class PitrRestoreCommand extends BaseCommand {
             }
             spaces.put(name, cli.env().resolve(dir));
         });
-        return new PitrRestoreService(cli.processRunner(), cli.env()).restore(new PitrRestoreRequest(repoDir, t,
-                cli.env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout), spaces, forceClean));
-    }
-
-    static OffsetDateTime parseTime(String s) {
-        String v = s.trim();
-        try {
-            return OffsetDateTime.parse(v.replace(' ', 'T'));
-        } catch (DateTimeParseException e) {
-            try {
-                return LocalDateTime.parse(v.replace(' ', 'T'), DateTimeFormatter.ISO_LOCAL_DATE_TIME)
-                        .atZone(ZoneId.systemDefault()).toOffsetDateTime();
-            } catch (DateTimeParseException e2) {
-                throw ChronoException.usage("--point-in-time '" + s + "' is not a timestamp",
-                        "use 'YYYY-MM-DD HH:MM:SS' (local time) or ISO-8601 with an offset");
-            }
-        }
+        return new PitrRestoreRequest(repoDir, target, cli.env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout), spaces,
+                forceClean);
     }
 }

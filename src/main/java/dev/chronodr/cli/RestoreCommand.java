@@ -12,12 +12,14 @@ import dev.chronodr.config.Target;
 import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.pg.ToolLocator;
+import dev.chronodr.restore.PitrRestoreRequest;
+import dev.chronodr.restore.PitrRestoreService;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TerminalProgress;
+import dev.chronodr.restore.RestorePlan;
 import dev.chronodr.restore.RestoreRequest;
 import dev.chronodr.restore.RestoreService;
-import dev.chronodr.restore.RestoreSource;
 
 @Command(name = "restore", sortOptions = false,
         description = {"Restore a backup: beside the live database (--target-db), or replace it through a verified staging copy and an atomic rename.",
@@ -52,7 +54,7 @@ public final class RestoreCommand extends BaseCommand {
     static final class Source {
         @Option(names = "--latest", required = true,
                 description = "The newest full backup of the database that passes a checksum check now; damaged newer ones are named and passed over.")
-        boolean latest;
+        boolean latest; // only picocli reads it: a request with neither an id nor a file means the newest backup
 
         @Option(names = "--backup-id", required = true, paramLabel = "ID", description = "A backup id as 'chrono-dr list' shows it.")
         String backupId;
@@ -91,18 +93,27 @@ public final class RestoreCommand extends BaseCommand {
         if (inPlace && targetDb != null) {
             throw ChronoException.usage("--in-place and --target-db exclude each other", "--target-db never touches the live database");
         }
-        if (pointInTime != null) {
-            if (source != null || targetDb != null || inPlace) {
-                throw ChronoException.usage("a point-in-time target does not combine with --latest, --backup-id, --backup-file, --target-db or --in-place",
-                        "point-in-time recovery restores a base backup into --data-dir; see docs/pitr.md");
-            }
-            if (dataDir == null || connection.port == null) {
-                throw ChronoException.usage("point-in-time recovery needs --data-dir DIR and -p/--port PORT for the recovered server",
-                        "e.g. --data-dir /var/lib/postgresql/recovered -p 5433");
-            }
-            Target t = new TargetResolver(cli().env()).resolve(connection.request());
-            return PitrRestoreCommand.recover(cli(), pointInTime, dataDir, connection.port, t.repo(), command, timeout, tablespaceMap, forceClean);
+        return pointInTime != null ? recoverToPointInTime() : restoreLogical();
+    }
+
+    /** --point-in-time and friends: a base backup into --data-dir, replayed to the target (the core parses it). */
+    private CommandResult recoverToPointInTime() {
+        if (source != null || targetDb != null || inPlace) {
+            throw ChronoException.usage("a point-in-time target does not combine with --latest, --backup-id, --backup-file, --target-db or --in-place",
+                    "point-in-time recovery restores a base backup into --data-dir; see docs/pitr.md");
         }
+        if (dataDir == null || connection.port == null) {
+            throw ChronoException.usage("point-in-time recovery needs --data-dir DIR and -p/--port PORT for the recovered server",
+                    "e.g. --data-dir /var/lib/postgresql/recovered -p 5433");
+        }
+        Target t = new TargetResolver(cli().env()).resolve(connection.request());
+        PitrRestoreRequest req = PitrRestoreCommand.request(cli(), pointInTime, dataDir, connection.port, t.repo(), command, timeout,
+                tablespaceMap, forceClean);
+        return new PitrRestoreService(cli().processRunner(), cli().env()).restore(req);
+    }
+
+    /** A logical backup: planned, confirmed from the plan when it replaces or drops the live database, carried out. */
+    private CommandResult restoreLogical() {
         if (dataDir != null || command != null || !tablespaceMap.isEmpty() || forceClean) {
             throw ChronoException.usage("--data-dir, --command, --tablespace-map and --force-clean apply to point-in-time recovery only",
                     "add --point-in-time, --target-lsn, --target-name or --target-immediate, or drop them to restore a logical backup");
@@ -112,19 +123,16 @@ public final class RestoreCommand extends BaseCommand {
                     "e.g. chrono-dr restore --latest --target-db " + "restored_copy");
         }
         String file = source.backupFile == null ? null : cli().env().cwd().resolve(source.backupFile).toString();
-        RestoreRequest req = new RestoreRequest(source.latest, source.backupId, file, targetDb, jobs, !noVerify, inPlace, withGlobals, yes,
+        RestoreRequest req = new RestoreRequest(source.backupId, file, targetDb, jobs, !noVerify, inPlace, withGlobals, yes,
                 allowEmpty);
         Target target = new TargetResolver(cli().env()).resolve(connection.request());
         ProcessRunner runner = cli().processRunner();
         RestoreService service = new RestoreService(runner, new ToolLocator(runner, cli().env().vars()),
                 TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), ChronoDr.version());
-        RestoreSource src = service.resolve(target, req);
-        String db = target.connection().dbname();
-        if (targetDb == null) {
-            Confirmation.require(cli(), yes, inPlace
-                    ? "DROP database " + db + " and restore " + src.id() + " in its place (a safety backup is taken first)"
-                    : "replace database " + db + " with backup " + src.id() + " (the current one is kept as " + db + "_pre_restore_...)");
+        RestorePlan plan = service.plan(target, req);
+        if (plan.needsConfirmation()) {
+            Confirmation.require(cli(), yes, plan.confirmationAction());
         }
-        return service.restore(target, req, src);
+        return service.execute(target, plan);
     }
 }

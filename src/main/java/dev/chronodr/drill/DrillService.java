@@ -140,7 +140,7 @@ public final class DrillService {
             try {
                 RestoreService restore = new RestoreService(runner, locator, progress, version);
                 // verified below, side by side with the digests
-                RestoreRequest rr = new RestoreRequest(false, null, backup.legacy() ? backup.path().toString() : null, scratchName,
+                RestoreRequest rr = new RestoreRequest(null, backup.legacy() ? backup.path().toString() : null, scratchName,
                         req.jobs(), false, false);
                 RestoreSource src = backup.legacy() ? restore.resolve(restoreTarget, rr) : RestoreSource.byId(repo, backup.id());
                 restored = restore.restore(restoreTarget, rr, src);

@@ -1,14 +1,15 @@
 package dev.chronodr.restore;
 
 /**
- * What to restore and where. Exactly one of {@code latest}, {@code backupId},
- * {@code backupFile} is set; {@code targetDb} null means "replace the live database".
+ * What to restore and where. At most one of {@code backupId}, {@code backupFile} is set;
+ * neither means the newest full backup that passes its checks (--latest). {@code targetDb}
+ * null means "replace the live database".
  * {@code withGlobals} first restores the backup's roles and tablespaces (a new server).
  * {@code goOnUnchecked}: when free space cannot be learned, warn and go on (--yes) instead
  * of refusing; a restore that is known not to fit is refused either way.
  * {@code allowEmpty} lets a backup without tables replace a database that has some.
  */
-public record RestoreRequest(boolean latest, String backupId, String backupFile, String targetDb,
+public record RestoreRequest(String backupId, String backupFile, String targetDb,
                              int jobs, boolean verify, boolean inPlace, boolean withGlobals, boolean goOnUnchecked,
                              boolean allowEmpty) {
 
@@ -19,12 +20,12 @@ public record RestoreRequest(boolean latest, String backupId, String backupFile,
     }
 
     /** Callers from before the free-space check keep their behaviour where it cannot be learned: a warning. */
-    public RestoreRequest(boolean latest, String backupId, String backupFile, String targetDb, int jobs, boolean verify, boolean inPlace,
+    public RestoreRequest(String backupId, String backupFile, String targetDb, int jobs, boolean verify, boolean inPlace,
                           boolean withGlobals) {
-        this(latest, backupId, backupFile, targetDb, jobs, verify, inPlace, withGlobals, true, false);
+        this(backupId, backupFile, targetDb, jobs, verify, inPlace, withGlobals, true, false);
     }
 
-    public RestoreRequest(boolean latest, String backupId, String backupFile, String targetDb, int jobs, boolean verify, boolean inPlace) {
-        this(latest, backupId, backupFile, targetDb, jobs, verify, inPlace, false, true, false);
+    public RestoreRequest(String backupId, String backupFile, String targetDb, int jobs, boolean verify, boolean inPlace) {
+        this(backupId, backupFile, targetDb, jobs, verify, inPlace, false, true, false);
     }
 }

@@ -74,7 +74,7 @@ final class RestoreSpace {
      * refuses (exit 64) when free space cannot be learned and {@code confirmed} is false; else
      * returns notes (estimates, and what could not be checked).
      */
-    static List<String> check(Connection admin, PgTools tools, RestoreSource source, String mode, boolean unpack, Path repoRoot,
+    static List<String> check(Connection admin, PgTools tools, RestoreSource source, RestoreMode mode, boolean unpack, Path repoRoot,
                               DatabaseProperties live, boolean confirmed) throws SQLException {
         long dump = uncompressedBytes(source);
         long rows = source.manifest() == null || source.manifest().tables() == null ? 0
@@ -113,7 +113,7 @@ final class RestoreSpace {
         // Needs on one filesystem add up.
         Map<Object, List<Need>> byFs = new LinkedHashMap<>();
         needs.stream().filter(n -> n.key() != null).forEach(n -> byFs.computeIfAbsent(n.key(), k -> new ArrayList<>()).add(n));
-        boolean inPlace = mode.equals("in-place");
+        boolean inPlace = mode == RestoreMode.IN_PLACE;
         String shortfall = null;
         boolean inPlaceFits = true;
         for (List<Need> group : byFs.values()) {

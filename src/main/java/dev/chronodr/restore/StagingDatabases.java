@@ -90,7 +90,7 @@ final class StagingDatabases {
                 continue;
             }
             try {
-                RestoreService.dropDatabase(admin, name);
+                Databases.drop(admin, name);
             } catch (SQLException e) {
                 // Not worth failing this restore over; it says so, and the next one tries again.
                 notes.add("could not drop " + name + ", the staging database of an interrupted restore: " + e.getMessage());

@@ -53,7 +53,7 @@ class RestoreSwapFailureTest {
     }
 
     private RestoreRequest latest() {
-        return new RestoreRequest(true, null, null, null, 1, true, false);
+        return new RestoreRequest(null, null, null, 1, true, false);
     }
 
     @Test

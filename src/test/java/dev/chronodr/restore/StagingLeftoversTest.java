@@ -79,7 +79,7 @@ class StagingLeftoversTest {
         var target = new dev.chronodr.config.TargetResolver(new dev.chronodr.core.Environment(pg.env(db), dir)).resolve(
                 new dev.chronodr.config.ConnectionRequest(null, null, null, null, null, null, null, null, null, null, null, null,
                         dir.resolve("repo").toString(), false));
-        RestoreRequest req = new RestoreRequest(true, null, null, null, 1, true, false);
+        RestoreRequest req = new RestoreRequest(null, null, null, 1, true, false);
         RestoreResult result = s.restore(target, req, s.resolve(target, req));
         assertTrue(result.succeeded());
         assertTrue(String.valueOf(seen.get(0)).startsWith(StagingDatabases.MARKER), String.valueOf(seen));

@@ -1,0 +1,130 @@
+package dev.chronodr.restore;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Progress;
+import dev.chronodr.pg.PgTool;
+import dev.chronodr.pg.PgTools;
+import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.Compression;
+
+/**
+ * Loads a dump into a database: pg_restore for archives (stdin, or a seekable file for --jobs),
+ * psql for plain SQL behind the line filter, with the progress counted from pg_restore's items.
+ */
+final class DumpLoader {
+    private static final Logger log = LoggerFactory.getLogger(DumpLoader.class);
+
+    private final Progress progress;
+
+    DumpLoader(Progress progress) {
+        this.progress = progress;
+    }
+
+    /** Plain SQL for psql: checked line by line as it goes, behind psql's own \\restrict where this psql has it. */
+    private static void feedPlain(RestoreSource source, OutputStream out, String restrictKey) throws IOException {
+        try (InputStream in = source.open()) {
+            PlainSqlGuard.copy(in, out, restrictKey);
+        } catch (PlainSqlGuard.Refused r) {
+            throw new IOException(SourceChecks.refusedPlainSql(source, r).getMessage());
+        }
+    }
+
+    /**
+     * A random key for {@code \\restrict} when this psql knows the command (15.14, 16.10, 17.6 and
+     * later; earlier psql would fail on it), else null: the line filter is then the only guard.
+     */
+    static String restrictKey(PgTools tools) {
+        try {
+            String help = tools.run(tools.spec(PgTool.PSQL, List.of("--help=commands"))).stdout();
+            if (!help.contains("\\restrict")) {
+                return null;
+            }
+        } catch (ChronoException e) {
+            return null;
+        }
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        StringBuilder key = new StringBuilder();
+        for (int i = 0; i < 32; i++) {
+            key.append(alphabet.charAt(random.nextInt(alphabet.length())));
+        }
+        return key.toString();
+    }
+
+    /** Streams the decompressed dump; a reader that stops early (pg_restore --list) is judged by its exit code. */
+    static void feed(RestoreSource source, OutputStream out) throws IOException {
+        try (InputStream in = source.open()) {
+            in.transferTo(out);
+        }
+    }
+
+    /** Loads the dump into {@code db}, and drops {@code db} when that fails. */
+    void loadOrDrop(Connection admin, PgTools tools, RestoreSource source, String db, int jobs, int toc) {
+        try {
+            load(tools, source, db, jobs, toc);
+        } catch (RuntimeException e) {
+            // Half a restore is of no use to anyone; the live database was never touched.
+            try {
+                Databases.drop(admin, db);
+            } catch (SQLException dropFailure) {
+                log.warn("could not drop the half-restored database {}: {}", db, dropFailure.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * pg_restore reads stdin when one job is enough; a parallel restore reads a seekable
+     * file: the archive itself when uncompressed, else the copy {@link UnpackedCopy} made.
+     */
+    void load(PgTools tools, RestoreSource source, String db, int jobs, int toc) {
+        try {
+            runRestore(tools, source, db, jobs, toc);
+        } finally {
+            progress.done();
+        }
+    }
+
+    private void runRestore(PgTools tools, RestoreSource source, String db, int jobs, int toc) {
+        List<String> args = new ArrayList<>(tools.connectionArgs());
+        if (source.format() == ArchiveFormat.PLAIN) {
+            args.addAll(List.of("-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", db, "-f", "-"));
+            String key = restrictKey(tools);
+            // psql reads the file in its client encoding: the server's, as the filter assumes, unless the file says otherwise.
+            tools.run(tools.spec(PgTool.PSQL, args).withoutEnv(List.of("PGCLIENTENCODING")).withStdin(out -> feedPlain(source, out, key))
+                    .withStdout(in -> in.transferTo(OutputStream.nullOutputStream())));
+            return;
+        }
+        args.addAll(List.of("--exit-on-error", "-d", db));
+        if (jobs > 1) {
+            args.addAll(List.of("-j", String.valueOf(jobs)));
+        }
+        RestoreProgress counter = progress == Progress.NONE ? null : new RestoreProgress(progress, toc, jobs > 1);
+        if (counter != null) {
+            args.add("-v"); // one line per item: what the progress counts
+        }
+        java.util.function.UnaryOperator<ProcessSpec> watched = spec -> counter == null ? spec : spec.withStderrLines(counter::line);
+        if (source.format() == ArchiveFormat.DIRECTORY || source.method() == Compression.Method.NONE && jobs > 1) {
+            args.add(source.dump().toString());
+            tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)));
+            return;
+        }
+        if (source.unpacked() != null) {
+            args.add(source.unpacked().toString());
+            tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)));
+            return;
+        }
+        tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)).withStdin(out -> feed(source, out)));
+    }
+}
