@@ -14,18 +14,14 @@ import dev.chronodr.backup.BackupService;
 import dev.chronodr.backup.BackupType;
 import dev.chronodr.config.ChronoConfig;
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
-import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.pitr.IncrementalBackupService;
 import dev.chronodr.pitr.PhysicalBackupService;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.repo.Compression;
-import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.Retention;
 import dev.chronodr.report.CommandResult;
-import dev.chronodr.report.TerminalProgress;
 
 @Command(name = "backup", sortOptions = false,
         description = {"Take a backup into the repository: a checksummed pg_dump archive, or a base backup with --type physical.",
@@ -73,22 +69,21 @@ public final class BackupCommand extends BaseCommand {
         if (lockTimeout != null && lockTimeout < 1) {
             throw ChronoException.usage("--lock-timeout must be 1 second or more", null);
         }
-        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        Target target = services().target(connection);
         List<String> digestTables = digest == null ? List.of() : digest.isEmpty() ? target.criticalTables() : List.copyOf(digest);
         BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, compression(BackupType.parse(type)), retentionDays,
                 digestTables, digestAll, lockTimeout(target));
-        ProcessRunner runner = cli().processRunner();
+        ProcessRunner runner = services().runner();
         if (req.type().physical()) {
             if (lockTimeout != null) {
                 throw ChronoException.usage("--lock-timeout applies to logical backups", "a base backup takes no table locks");
             }
             return physical(req, target, runner);
         }
-        BackupService service = new BackupService(runner, new ToolLocator(runner, cli().env().vars()),
-                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), dev.chronodr.cli.ChronoDr.version());
+        BackupService service = new BackupService(runner, services().tools(), services().progress(), services().version());
         BackupResult result = service.backup(target, req);
         if (retentionDays != null) {
-            var cleanup = Retention.apply(new Repository(target.repo()), retentionDays, null, false, Clock.now(),
+            var cleanup = Retention.apply(services().repository(target), retentionDays, null, false, Clock.now(),
                     dev.chronodr.repo.PitrCatalog.walCheck(target.repo()));
             result = result.withPruned(cleanup.deleted().stream().map(i -> i.id()).toList());
         }
@@ -103,8 +98,7 @@ public final class BackupCommand extends BaseCommand {
         if (req.type() == BackupType.INCREMENTAL) {
             return new IncrementalBackupService(Duration.ofMinutes(5)).run(target);
         }
-        return new PhysicalBackupService(runner, new ToolLocator(runner, cli().env().vars()),
-                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), ChronoDr.version(), Duration.ofMinutes(5))
+        return new PhysicalBackupService(runner, services().tools(), services().progress(), services().version(), Duration.ofMinutes(5))
                 .backup(target, label, req.compression());
     }
 

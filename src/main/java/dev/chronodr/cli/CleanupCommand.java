@@ -6,13 +6,11 @@ import picocli.CommandLine.Option;
 
 import dev.chronodr.config.ChronoConfig;
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
 import dev.chronodr.repo.PitrCatalog;
 import dev.chronodr.repo.WalRetention;
 import dev.chronodr.repo.CleanupResult;
-import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.Retention;
 import dev.chronodr.report.CommandResult;
 
@@ -46,13 +44,13 @@ public final class CleanupCommand extends BaseCommand {
         if ((retentionDays != null && retentionDays < 0) || (keepLast != null && keepLast < 0)) {
             throw ChronoException.usage("--retention-days and --keep-last must be 0 or more", null);
         }
-        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        Target target = services().target(connection);
         Integer days = retentionDays;
         if (days == null && keepLast == null) {
             days = ChronoConfig.section(target.config(), "backup", BackupConfig.class)
                     .map(c -> c.retention_days).orElse(30);
         }
-        var result = Retention.apply(new Repository(target.repo()), days, keepLast, dryRun, Clock.now(), PitrCatalog.walCheck(target.repo()));
+        var result = Retention.apply(services().repository(target), days, keepLast, dryRun, Clock.now(), PitrCatalog.walCheck(target.repo()));
         // WAL after the base backups: what the survivors need decides what stays.
         var wal = WalRetention.apply(target.repo(), dryRun);
         return result.withWal(new CleanupResult.Wal(wal.deleted(), wal.bytesFreed(), wal.keptFrom()));

@@ -3,7 +3,6 @@ package dev.chronodr.cli;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.repo.PitrCatalog;
 import dev.chronodr.repo.WalArchive;
@@ -21,7 +20,7 @@ public final class ListCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
-        Repository repo = new Repository(new TargetResolver(cli().env()).resolve(connection.request()).repo());
+        Repository repo = services().repository(services().target(connection));
         if (!java.nio.file.Files.isDirectory(repo.root())) {
             throw ChronoException.failed("the backup repository " + repo.root() + " does not exist",
                     "check --repo or the config's repo; is the backup disk mounted?");

@@ -12,7 +12,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.monitor.HealthCheck;
@@ -91,7 +90,7 @@ public final class MonitorCommand extends BaseCommand {
                 throw ChronoException.usage("--watch shows the text report only", "leave out --format, or drop --watch");
             }
         }
-        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        Target target = services().target(connection);
         MonitorRequest request = MonitorRequest.resolve(new MonitorOptions(checks, health, warning, critical, export,
                 alertWebhook, alertOncePer, alertStateFile), target, cli().env());
         MonitorService service = new MonitorService();

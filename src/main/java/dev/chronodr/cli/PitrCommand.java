@@ -5,7 +5,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.pitr.PitrSetupRequest;
 import dev.chronodr.pitr.PitrSetupService;
@@ -49,7 +48,7 @@ public final class PitrCommand implements Runnable {
 
         @Override
         protected CommandResult execute() {
-            Target target = new TargetResolver(cli().env()).resolve(connection.request());
+            Target target = services().target(connection);
             var launcher = Launcher.parse(command);
             if (!launcher.get(0).startsWith("/")) {
                 throw ChronoException.usage("--command must start with an absolute path, got '" + launcher.get(0) + "'",

@@ -11,13 +11,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.pg.ExecMode;
-import dev.chronodr.pg.ToolLocator;
-import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
-import dev.chronodr.report.TerminalProgress;
 import dev.chronodr.verify.BackupFilesCheck;
 import dev.chronodr.verify.CriticalRowCountCheck;
 import dev.chronodr.verify.DatabaseChecks;
@@ -93,7 +89,7 @@ public final class VerifyCommand extends BaseCommand {
         if (modes > 1) {
             throw ChronoException.usage("--backup, --latest-backup and --all-backups exclude each other", "pick one");
         }
-        Target resolved = new TargetResolver(cli().env()).resolve(connection.request());
+        Target resolved = services().target(connection);
         List<VerifyCheck> checks = new ArrayList<>();
         if (modes == 1) {
             checks.add(new BackupFilesCheck(new BackupFilesCheck.Selection(List.copyOf(backups), latestBackup, allBackups)));
@@ -113,9 +109,8 @@ public final class VerifyCommand extends BaseCommand {
             String dir = target.exec().mode() == ExecMode.LOCAL ? cli().env().resolve(dataDir).toString() : dataDir;
             request = new VerifyRequest(request.scope(), request.only(), request.skip(), request.jobs(), request.statementTimeout(), dir);
         }
-        ProcessRunner runner = cli().processRunner();
-        VerifyContext context = new VerifyContext(target, request, runner, new ToolLocator(runner, cli().env().vars()),
-                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet));
+        Services s = services();
+        VerifyContext context = new VerifyContext(target, request, s.runner(), s.tools(), s.progress());
         return service.verify(context);
     }
 
