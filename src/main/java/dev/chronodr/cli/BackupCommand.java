@@ -12,7 +12,7 @@ import dev.chronodr.backup.BackupRequest;
 import dev.chronodr.backup.BackupResult;
 import dev.chronodr.backup.BackupService;
 import dev.chronodr.backup.BackupType;
-import dev.chronodr.config.ChronoConfig;
+import dev.chronodr.config.BackupSection;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
@@ -72,7 +72,7 @@ public final class BackupCommand extends BaseCommand {
         Target target = services().target(connection);
         List<String> digestTables = digest == null ? List.of() : digest.isEmpty() ? target.criticalTables() : List.copyOf(digest);
         BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, compression(BackupType.parse(type)), retentionDays,
-                digestTables, digestAll, lockTimeout(target));
+                digestTables, digestAll, BackupSection.lockTimeout(lockTimeout, target));
         ProcessRunner runner = services().runner();
         if (req.type().physical()) {
             if (lockTimeout != null) {
@@ -100,19 +100,6 @@ public final class BackupCommand extends BaseCommand {
         }
         return new PhysicalBackupService(runner, services().tools(), services().progress(), services().version(), Duration.ofMinutes(5))
                 .backup(target, label, req.compression());
-    }
-
-    /** Flag, else the target's backup.lock_timeout, else 60 s. */
-    private Duration lockTimeout(Target target) {
-        Integer seconds = lockTimeout != null ? lockTimeout
-                : ChronoConfig.section(target.config(), "backup", CleanupCommand.BackupConfig.class).map(c -> c.lock_timeout).orElse(null);
-        if (seconds == null) {
-            return BackupRequest.DEFAULT_LOCK_TIMEOUT;
-        }
-        if (seconds < 1) {
-            throw ChronoException.usage("config backup.lock_timeout must be 1 second or more", null);
-        }
-        return Duration.ofSeconds(seconds);
     }
 
     private Compression compression(BackupType t) {

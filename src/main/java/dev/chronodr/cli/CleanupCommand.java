@@ -4,7 +4,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import dev.chronodr.config.ChronoConfig;
+import dev.chronodr.config.BackupSection;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
@@ -32,24 +32,13 @@ public final class CleanupCommand extends BaseCommand {
     @Option(names = "--dry-run", description = "Say what would be deleted; delete nothing.")
     boolean dryRun;
 
-    /** The target's `backup:` config section. */
-    public static final class BackupConfig {
-        public Integer retention_days;
-        /** Seconds a backup waits for a table lock (read by backup). */
-        public Integer lock_timeout;
-    }
-
     @Override
     protected CommandResult execute() {
         if ((retentionDays != null && retentionDays < 0) || (keepLast != null && keepLast < 0)) {
             throw ChronoException.usage("--retention-days and --keep-last must be 0 or more", null);
         }
         Target target = services().target(connection);
-        Integer days = retentionDays;
-        if (days == null && keepLast == null) {
-            days = ChronoConfig.section(target.config(), "backup", BackupConfig.class)
-                    .map(c -> c.retention_days).orElse(30);
-        }
+        Integer days = BackupSection.retentionDays(retentionDays, keepLast, target);
         var result = Retention.apply(services().repository(target), days, keepLast, dryRun, Clock.now(), PitrCatalog.walCheck(target.repo()));
         // WAL after the base backups: what the survivors need decides what stays.
         var wal = WalRetention.apply(target.repo(), dryRun);

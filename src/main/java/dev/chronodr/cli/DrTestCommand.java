@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import dev.chronodr.config.ChronoConfig;
+import dev.chronodr.config.DrillSection;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.drill.DrillReport;
@@ -57,12 +57,6 @@ public final class DrTestCommand extends BaseCommand {
     @Option(names = "--junit-xml", paramLabel = "FILE", description = "Also write JUnit XML to FILE (one test case per step).")
     Path junitXml;
 
-    /** The target's `drill:` config section. */
-    public static final class DrillConfig {
-        public Integer rto_minutes;
-        public Integer rpo_minutes;
-    }
-
     @Override
     protected Set<Format> formats() {
         return EnumSet.of(Format.TEXT, Format.JSON, Format.JUNIT);
@@ -78,9 +72,9 @@ public final class DrTestCommand extends BaseCommand {
         }
         Services s = services();
         Target target = s.target(connection);
-        DrillConfig cfg = ChronoConfig.section(target.config(), "drill", DrillConfig.class).orElse(new DrillConfig());
-        int rtoMin = rto != null ? rto : cfg.rto_minutes != null ? cfg.rto_minutes : 30;
-        int rpoMin = rpo != null ? rpo : cfg.rpo_minutes != null ? cfg.rpo_minutes : 15;
+        DrillSection.Objectives objectives = DrillSection.objectives(rto, rpo, target);
+        int rtoMin = objectives.rtoMinutes();
+        int rpoMin = objectives.rpoMinutes();
         if (rtoMin < 1 || rpoMin < 1) {
             throw ChronoException.usage("--rto and --rpo are minutes, 1 or more", null);
         }

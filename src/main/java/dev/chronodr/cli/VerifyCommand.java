@@ -18,7 +18,7 @@ import dev.chronodr.verify.BackupFilesCheck;
 import dev.chronodr.verify.CriticalRowCountCheck;
 import dev.chronodr.verify.DatabaseChecks;
 import dev.chronodr.verify.VerifyCheck;
-import dev.chronodr.config.ChronoConfig;
+import dev.chronodr.config.VerifySection;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.verify.Scope;
 import dev.chronodr.verify.Timeouts;
@@ -72,12 +72,6 @@ public final class VerifyCommand extends BaseCommand {
     @Option(names = "--all-backups", description = "Verify every backup in the repository instead of the database.")
     boolean allBackups;
 
-    /** The target's `verify:` config section. */
-    public static final class VerifyConfig {
-        public Integer row_drop_warning_percent;
-        public Integer row_drop_critical_percent;
-    }
-
     @Override
     protected Set<Format> formats() {
         return EnumSet.of(Format.TEXT, Format.JSON, Format.JUNIT);
@@ -94,10 +88,9 @@ public final class VerifyCommand extends BaseCommand {
         if (modes == 1) {
             checks.add(new BackupFilesCheck(new BackupFilesCheck.Selection(List.copyOf(backups), latestBackup, allBackups)));
         } else {
-            VerifyConfig cfg = ChronoConfig.section(resolved.config(), "verify", VerifyConfig.class).orElse(new VerifyConfig());
+            VerifySection.RowDrop rowDrop = VerifySection.rowDrop(resolved);
             checks.addAll(DatabaseChecks.standard());
-            checks.add(new CriticalRowCountCheck(cfg.row_drop_warning_percent == null ? 10 : cfg.row_drop_warning_percent,
-                    cfg.row_drop_critical_percent == null ? 50 : cfg.row_drop_critical_percent));
+            checks.add(new CriticalRowCountCheck(rowDrop.warningPercent(), rowDrop.criticalPercent()));
         }
         VerifyService service = new VerifyService(checks);
         VerifyRequest request = new VerifyRequest(new Scope(schemas, tables), trimmed(only), trimmed(skip), jobs,
