@@ -1,6 +1,5 @@
 package dev.chronodr.cli;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,18 +8,12 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import dev.chronodr.backup.BackupRequest;
-import dev.chronodr.backup.BackupResult;
-import dev.chronodr.backup.BackupService;
+import dev.chronodr.backup.BackupRunner;
 import dev.chronodr.backup.BackupType;
 import dev.chronodr.config.BackupSection;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.core.Clock;
-import dev.chronodr.pitr.IncrementalBackupService;
-import dev.chronodr.pitr.PhysicalBackupService;
-import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.repo.Compression;
-import dev.chronodr.repo.Retention;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "backup", sortOptions = false,
@@ -73,33 +66,17 @@ public final class BackupCommand extends BaseCommand {
         List<String> digestTables = digest == null ? List.of() : digest.isEmpty() ? target.criticalTables() : List.copyOf(digest);
         BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, compression(BackupType.parse(type)), retentionDays,
                 digestTables, digestAll, BackupSection.lockTimeout(lockTimeout, target));
-        ProcessRunner runner = services().runner();
         if (req.type().physical()) {
             if (lockTimeout != null) {
                 throw ChronoException.usage("--lock-timeout applies to logical backups", "a base backup takes no table locks");
             }
-            return physical(req, target, runner);
+            if (!req.tables().isEmpty() || retentionDays != null) {
+                throw ChronoException.usage("--tables and --retention-days do not apply to --type " + type,
+                        "a base backup is the whole cluster; expire physical backups with cleanup (see docs/pitr.md)");
+            }
         }
-        BackupService service = new BackupService(runner, services().tools(), services().progress(), services().version());
-        BackupResult result = service.backup(target, req);
-        if (retentionDays != null) {
-            var cleanup = Retention.apply(services().repository(target), retentionDays, null, false, Clock.now(),
-                    dev.chronodr.repo.PitrCatalog.walCheck(target.repo()));
-            result = result.withPruned(cleanup.deleted().stream().map(i -> i.id()).toList());
-        }
-        return result;
-    }
-
-    private CommandResult physical(BackupRequest req, Target target, ProcessRunner runner) {
-        if (!req.tables().isEmpty() || retentionDays != null) {
-            throw ChronoException.usage("--tables and --retention-days do not apply to --type " + type,
-                    "a base backup is the whole cluster; expire physical backups with cleanup (see docs/pitr.md)");
-        }
-        if (req.type() == BackupType.INCREMENTAL) {
-            return new IncrementalBackupService(Duration.ofMinutes(5)).run(target);
-        }
-        return new PhysicalBackupService(runner, services().tools(), services().progress(), services().version(), Duration.ofMinutes(5))
-                .backup(target, label, req.compression());
+        Services s = services();
+        return new BackupRunner(s.runner(), s.tools(), s.progress(), s.version()).run(target, req);
     }
 
     private Compression compression(BackupType t) {

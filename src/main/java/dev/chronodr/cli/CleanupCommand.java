@@ -8,10 +8,7 @@ import dev.chronodr.config.BackupSection;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
-import dev.chronodr.repo.PitrCatalog;
-import dev.chronodr.repo.WalRetention;
-import dev.chronodr.repo.CleanupResult;
-import dev.chronodr.repo.Retention;
+import dev.chronodr.repo.Cleanup;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "cleanup", sortOptions = false,
@@ -39,9 +36,6 @@ public final class CleanupCommand extends BaseCommand {
         }
         Target target = services().target(connection);
         Integer days = BackupSection.retentionDays(retentionDays, keepLast, target);
-        var result = Retention.apply(services().repository(target), days, keepLast, dryRun, Clock.now(), PitrCatalog.walCheck(target.repo()));
-        // WAL after the base backups: what the survivors need decides what stays.
-        var wal = WalRetention.apply(target.repo(), dryRun);
-        return result.withWal(new CleanupResult.Wal(wal.deleted(), wal.bytesFreed(), wal.keptFrom()));
+        return Cleanup.run(target.repo(), days, keepLast, dryRun, Clock.now());
     }
 }

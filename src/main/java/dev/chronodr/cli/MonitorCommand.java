@@ -1,5 +1,6 @@
 package dev.chronodr.cli;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.Iterator;
@@ -20,6 +21,7 @@ import dev.chronodr.monitor.MonitorOptions;
 import dev.chronodr.monitor.MonitorReport;
 import dev.chronodr.monitor.MonitorRequest;
 import dev.chronodr.monitor.MonitorService;
+import dev.chronodr.monitor.MonitorWatch;
 import dev.chronodr.monitor.Threshold;
 import dev.chronodr.monitor.Thresholds;
 import dev.chronodr.report.CommandResult;
@@ -100,22 +102,13 @@ public final class MonitorCommand extends BaseCommand {
     /** Redraws the report every --watch seconds; ends when interrupted (Ctrl-C ends the process itself). */
     private CommandResult watch(MonitorService service, MonitorRequest request) {
         Renderer renderer = renderer(Format.TEXT);
-        MonitorReport last = null;
-        int passes = 0;
-        while (!Thread.currentThread().isInterrupted()) {
-            last = service.run(request);
-            passes++;
+        MonitorWatch.Ended ended = new MonitorWatch(service, request, Duration.ofSeconds(watch)).run(report -> {
             cli().out().print(CLEAR_SCREEN);
-            renderer.render(last, cli().out());
+            renderer.render(report, cli().out());
             cli().out().println("refreshing every " + watch + " s; Ctrl-C to stop");
             cli().out().flush();
-            try {
-                Thread.sleep(watch * 1000L);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        return new WatchEnded(passes, last);
+        });
+        return new WatchEnded(ended.rounds(), ended.last());
     }
 
     /** What is left to print when a watch ends: a line, and the last pass's exit code. */
