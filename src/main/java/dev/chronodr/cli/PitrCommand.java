@@ -54,7 +54,7 @@ public final class PitrCommand implements Runnable {
                 throw ChronoException.usage("--command must start with an absolute path, got '" + launcher.get(0) + "'",
                         "the server runs archive_command without your PATH");
             }
-            return new PitrSetupService(cli().processRunner()).setup(target.connection(),
+            return new PitrSetupService(services().runner()).setup(target.connection(),
                     new PitrSetupRequest(target.repo(), rpo, launcher, apply));
         }
     }
