@@ -13,7 +13,7 @@ import dev.chronodr.repo.Compression;
  */
 public record BackupRequest(BackupType type, List<String> tables, String label, Compression compression, Integer retentionDays,
                             List<String> digestTables, boolean digestAll, Duration lockTimeout) {
-    public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(60);
+    public static final Duration DEFAULT_LOCK_TIMEOUT = dev.chronodr.config.BackupSection.DEFAULT_LOCK_TIMEOUT;
 
     public BackupRequest {
         if (lockTimeout == null) {

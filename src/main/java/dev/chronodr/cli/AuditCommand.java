@@ -15,7 +15,6 @@ import dev.chronodr.audit.AuditService;
 import dev.chronodr.audit.WeakPasswords;
 import dev.chronodr.config.ChronoConfig;
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
@@ -46,7 +45,7 @@ public final class AuditCommand extends BaseCommand {
         if (printSql && format() == Format.JUNIT) {
             throw ChronoException.usage("--print-sql cannot be combined with --format junit", "use --format text (the script) or json");
         }
-        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        Target target = services().target(connection);
         AuditConfig config = ChronoConfig.section(target.config(), "audit", AuditConfig.class).orElse(AuditConfig.defaults()).validate();
         WeakPasswords weak = config.weakPasswordsFile() == null ? WeakPasswords.builtIn()
                 : WeakPasswords.withFile(cli().env().resolve(config.weakPasswordsFile()));

@@ -1,6 +1,5 @@
 package dev.chronodr.cli;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,23 +8,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import dev.chronodr.backup.BackupRequest;
-import dev.chronodr.backup.BackupResult;
-import dev.chronodr.backup.BackupService;
+import dev.chronodr.backup.BackupRunner;
 import dev.chronodr.backup.BackupType;
-import dev.chronodr.config.ChronoConfig;
+import dev.chronodr.config.BackupSection;
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.core.Clock;
-import dev.chronodr.pg.ToolLocator;
-import dev.chronodr.backup.IncrementalBackupService;
-import dev.chronodr.backup.PhysicalBackupService;
-import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.repo.Compression;
-import dev.chronodr.repo.Repository;
-import dev.chronodr.repo.Retention;
 import dev.chronodr.report.CommandResult;
-import dev.chronodr.report.TerminalProgress;
 
 @Command(name = "backup", sortOptions = false,
         description = {"Take a backup into the repository: a checksummed pg_dump archive, or a base backup with --type physical.",
@@ -73,52 +62,21 @@ public final class BackupCommand extends BaseCommand {
         if (lockTimeout != null && lockTimeout < 1) {
             throw ChronoException.usage("--lock-timeout must be 1 second or more", null);
         }
-        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        Target target = services().target(connection);
         List<String> digestTables = digest == null ? List.of() : digest.isEmpty() ? target.criticalTables() : List.copyOf(digest);
         BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, compression(BackupType.parse(type)), retentionDays,
-                digestTables, digestAll, lockTimeout(target));
-        ProcessRunner runner = cli().processRunner();
+                digestTables, digestAll, BackupSection.lockTimeout(lockTimeout, target));
         if (req.type().physical()) {
             if (lockTimeout != null) {
                 throw ChronoException.usage("--lock-timeout applies to logical backups", "a base backup takes no table locks");
             }
-            return physical(req, target, runner);
+            if (!req.tables().isEmpty() || retentionDays != null) {
+                throw ChronoException.usage("--tables and --retention-days do not apply to --type " + type,
+                        "a base backup is the whole cluster; expire physical backups with cleanup (see docs/pitr.md)");
+            }
         }
-        BackupService service = new BackupService(runner, new ToolLocator(runner, cli().env().vars()),
-                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), dev.chronodr.cli.ChronoDr.version());
-        BackupResult result = service.backup(target, req);
-        if (retentionDays != null) {
-            var cleanup = Retention.apply(new Repository(target.repo()), retentionDays, null, false, Clock.now(),
-                    dev.chronodr.repo.PitrCatalog.walCheck(target.repo()));
-            result = result.withPruned(cleanup.deleted().stream().map(i -> i.id()).toList());
-        }
-        return result;
-    }
-
-    private CommandResult physical(BackupRequest req, Target target, ProcessRunner runner) {
-        if (!req.tables().isEmpty() || retentionDays != null) {
-            throw ChronoException.usage("--tables and --retention-days do not apply to --type " + type,
-                    "a base backup is the whole cluster; expire physical backups with cleanup (see docs/pitr.md)");
-        }
-        if (req.type() == BackupType.INCREMENTAL) {
-            return new IncrementalBackupService(Duration.ofMinutes(5)).run(target);
-        }
-        return new PhysicalBackupService(runner, new ToolLocator(runner, cli().env().vars()),
-                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), ChronoDr.version(), Duration.ofMinutes(5))
-                .backup(target, label, req.compression());
-    }
-
-    /** Flag, else the target's backup.lock_timeout, else 60 s. */
-    private Duration lockTimeout(Target target) {
-        Integer seconds = lockTimeout != null ? lockTimeout
-                : ChronoConfig.section(target.config(), "backup", CleanupCommand.BackupConfig.class).map(c -> c.lock_timeout).orElse(null);
-        if (seconds == null) {
-            return BackupRequest.DEFAULT_LOCK_TIMEOUT;
-        }
-        if (seconds < 1) {
-            throw ChronoException.usage("config backup.lock_timeout must be 1 second or more", null);
-        }
-        return Duration.ofSeconds(seconds);
+        Services s = services();
+        return new BackupRunner(s.runner(), s.tools(), s.progress(), s.version()).run(target, req);
     }
 
     private Compression compression(BackupType t) {

@@ -32,8 +32,18 @@ public abstract class BaseCommand implements Callable<Integer> {
     @Mixin
     protected OutputOptions output;
 
+    private Services services;
+
     protected Cli cli() {
         return ((ChronoDr) spec.root().userObject()).cli();
+    }
+
+    /** Target, runner, tools, progress and repository, built from {@link #cli()} in one place. */
+    Services services() {
+        if (services == null) {
+            services = new Services(cli(), output.quiet);
+        }
+        return services;
     }
 
     /** Formats this command can print; text and JSON unless it says more. */

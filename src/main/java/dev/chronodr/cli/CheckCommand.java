@@ -4,10 +4,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 import dev.chronodr.check.CheckService;
-import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
-import dev.chronodr.pg.ToolLocator;
-import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "check", sortOptions = false,
@@ -19,8 +15,7 @@ public final class CheckCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
-        Target target = new TargetResolver(cli().env()).resolve(connection.request());
-        ProcessRunner runner = cli().processRunner();
-        return new CheckService(runner, new ToolLocator(runner, cli().env().vars())).check(target);
+        Services s = services();
+        return new CheckService(s.runner(), s.tools()).check(s.target(connection));
     }
 }

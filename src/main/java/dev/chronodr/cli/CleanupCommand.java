@@ -4,16 +4,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import dev.chronodr.config.ChronoConfig;
+import dev.chronodr.config.BackupSection;
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
-import dev.chronodr.repo.PitrCatalog;
-import dev.chronodr.repo.WalRetention;
-import dev.chronodr.repo.CleanupResult;
-import dev.chronodr.repo.Repository;
-import dev.chronodr.repo.Retention;
+import dev.chronodr.repo.Cleanup;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "cleanup", sortOptions = false,
@@ -34,27 +29,13 @@ public final class CleanupCommand extends BaseCommand {
     @Option(names = "--dry-run", description = "Say what would be deleted; delete nothing.")
     boolean dryRun;
 
-    /** The target's `backup:` config section. */
-    public static final class BackupConfig {
-        public Integer retention_days;
-        /** Seconds a backup waits for a table lock (read by backup). */
-        public Integer lock_timeout;
-    }
-
     @Override
     protected CommandResult execute() {
         if ((retentionDays != null && retentionDays < 0) || (keepLast != null && keepLast < 0)) {
             throw ChronoException.usage("--retention-days and --keep-last must be 0 or more", null);
         }
-        Target target = new TargetResolver(cli().env()).resolve(connection.request());
-        Integer days = retentionDays;
-        if (days == null && keepLast == null) {
-            days = ChronoConfig.section(target.config(), "backup", BackupConfig.class)
-                    .map(c -> c.retention_days).orElse(30);
-        }
-        var result = Retention.apply(new Repository(target.repo()), days, keepLast, dryRun, Clock.now(), PitrCatalog.walCheck(target.repo()));
-        // WAL after the base backups: what the survivors need decides what stays.
-        var wal = WalRetention.apply(target.repo(), dryRun);
-        return result.withWal(new CleanupResult.Wal(wal.deleted(), wal.bytesFreed(), wal.keptFrom()));
+        Target target = services().target(connection);
+        Integer days = BackupSection.retentionDays(retentionDays, keepLast, target);
+        return Cleanup.run(target.repo(), days, keepLast, dryRun, Clock.now());
     }
 }

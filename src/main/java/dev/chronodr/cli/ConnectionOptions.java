@@ -1,5 +1,6 @@
 package dev.chronodr.cli;
 
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import dev.chronodr.config.ConnectionRequest;
@@ -43,14 +44,14 @@ public final class ConnectionOptions {
     @Option(names = "--container", paramLabel = "NAME", description = "Container of the database (with --exec docker).")
     String container;
 
-    @Option(names = "--repo", paramLabel = "DIR", description = "Backup repository (CHRONO_DR_REPO, config, else ./backups).")
-    String repo;
+    @Mixin
+    RepoOptions repo;
 
     @Option(names = "--sandbox", description = "Use the sandbox from 'chrono-dr sandbox start' instead of the settings above.")
     boolean sandbox;
 
     public ConnectionRequest request() {
         return new ConnectionRequest(host, port, dbname, user, passwordFile, sslmode, config, target, exec, service,
-                composeFile, container, repo, sandbox);
+                composeFile, container, repo.flag(), sandbox);
     }
 }

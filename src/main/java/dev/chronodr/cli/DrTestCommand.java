@@ -3,30 +3,22 @@ package dev.chronodr.cli;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Set;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import dev.chronodr.config.ChronoConfig;
-import dev.chronodr.config.ConnectionRequest;
+import dev.chronodr.config.DrillSection;
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.core.Environment;
 import dev.chronodr.drill.DrillReport;
 import dev.chronodr.drill.DrillRequest;
 import dev.chronodr.drill.DrillService;
-import dev.chronodr.pg.ToolLocator;
-import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
 import dev.chronodr.report.Json;
 import dev.chronodr.report.ReportFile;
-import dev.chronodr.report.TerminalProgress;
 
 @Command(name = "dr-test", sortOptions = false,
         description = {"Disaster-recovery drill: back up, verify, restore into a scratch database, prove it faithful, remove it.",
@@ -65,12 +57,6 @@ public final class DrTestCommand extends BaseCommand {
     @Option(names = "--junit-xml", paramLabel = "FILE", description = "Also write JUnit XML to FILE (one test case per step).")
     Path junitXml;
 
-    /** The target's `drill:` config section. */
-    public static final class DrillConfig {
-        public Integer rto_minutes;
-        public Integer rpo_minutes;
-    }
-
     @Override
     protected Set<Format> formats() {
         return EnumSet.of(Format.TEXT, Format.JSON, Format.JUNIT);
@@ -84,18 +70,17 @@ public final class DrTestCommand extends BaseCommand {
         if (jobs < 1 || jobs > 64) {
             throw ChronoException.usage("--jobs " + jobs + " is out of range", "use 1 to 64");
         }
-        TargetResolver resolver = new TargetResolver(cli().env());
-        Target target = resolver.resolve(connection.request());
-        DrillConfig cfg = ChronoConfig.section(target.config(), "drill", DrillConfig.class).orElse(new DrillConfig());
-        int rtoMin = rto != null ? rto : cfg.rto_minutes != null ? cfg.rto_minutes : 30;
-        int rpoMin = rpo != null ? rpo : cfg.rpo_minutes != null ? cfg.rpo_minutes : 15;
+        Services s = services();
+        Target target = s.target(connection);
+        DrillSection.Objectives objectives = DrillSection.objectives(rto, rpo, target);
+        int rtoMin = objectives.rtoMinutes();
+        int rpoMin = objectives.rpoMinutes();
         if (rtoMin < 1 || rpoMin < 1) {
             throw ChronoException.usage("--rto and --rpo are minutes, 1 or more", null);
         }
-        Target other = restoreTo == null ? null : restoreTarget(resolver);
-        ProcessRunner runner = cli().processRunner();
-        DrillService drill = new DrillService(runner, new ToolLocator(runner, cli().env().vars()),
-                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), ChronoDr.version());
+        // The second target comes from the config alone: the shell's PG* variables describe the first.
+        Target other = restoreTo == null ? null : s.configTarget(connection.request().configFile(), restoreTo);
+        DrillService drill = new DrillService(s.runner(), s.tools(), s.progress(), s.version());
         DrillReport result = drill.run(target, new DrillRequest(backupId, latest, deep, keep, jobs,
                 Duration.ofMinutes(rtoMin), Duration.ofMinutes(rpoMin), other));
         if (report != null) {
@@ -111,16 +96,5 @@ public final class DrTestCommand extends BaseCommand {
             ReportFile.write(cli().env().resolve(junitXml.toString()), result::writeJUnit);
         }
         return result;
-    }
-
-    /** The second target comes from the config alone: the shell's PG* variables describe the first. */
-    private Target restoreTarget(TargetResolver resolver) {
-        ConnectionRequest base = connection.request();
-        Map<String, String> vars = new HashMap<>(cli().env().vars());
-        vars.keySet().removeIf(k -> k.startsWith("PG") && !k.equals("PGPASSFILE"));
-        vars.remove("CHRONO_DR_TARGET");
-        ConnectionRequest req = new ConnectionRequest(null, null, null, null, null, null, base.configFile(), restoreTo,
-                null, null, null, null, null, false);
-        return new TargetResolver(new Environment(vars, cli().env().cwd())).resolve(req);
     }
 }

@@ -3,12 +3,11 @@ package dev.chronodr.cli;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.repo.PitrCatalog;
-import dev.chronodr.repo.WalArchive;
 import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.CatalogResult;
+import dev.chronodr.repo.PitrSummary;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.report.CommandResult;
 
@@ -21,21 +20,16 @@ public final class ListCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
-        Repository repo = new Repository(new TargetResolver(cli().env()).resolve(connection.request()).repo());
+        Repository repo = services().repository(services().target(connection));
         if (!java.nio.file.Files.isDirectory(repo.root())) {
             throw ChronoException.failed("the backup repository " + repo.root() + " does not exist",
                     "check --repo or the config's repo; is the backup disk mounted?");
         }
         BackupCatalog backups = BackupCatalog.of(repo);
         CatalogResult catalog = CatalogResult.of(backups);
-        PitrCatalog pitr = PitrCatalog.of(repo.root()).onlyRestorable(backups);
-        if (pitr.bases().isEmpty() && pitr.wal().isEmpty()) {
-            return catalog;
-        }
-        var segments = pitr.wal().stream().filter(WalArchive.Entry::isSegment).toList();
-        return catalog.withPointInTime(new CatalogResult.Pitr(pitr.bases().size(), segments.size(),
-                segments.stream().mapToLong(WalArchive.Entry::storedBytes).sum(),
-                segments.isEmpty() ? null : segments.get(0).name(), segments.isEmpty() ? null : segments.get(segments.size() - 1).name(),
-                pitr.earliestReachable().map(Object::toString).orElse(null), pitr.latestReachable().map(Object::toString).orElse(null)));
+        return PitrSummary.of(PitrCatalog.of(repo.root()).onlyRestorable(backups))
+                .map(p -> catalog.withPointInTime(new CatalogResult.Pitr(p.baseBackups(), p.walSegments(), p.walBytes(),
+                        p.oldestSegment(), p.newestSegment(), p.earliestReachable(), p.latestReachable())))
+                .orElse(catalog);
     }
 }

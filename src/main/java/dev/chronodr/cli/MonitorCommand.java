@@ -1,5 +1,6 @@
 package dev.chronodr.cli;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.Iterator;
@@ -12,7 +13,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.monitor.HealthCheck;
@@ -21,6 +21,7 @@ import dev.chronodr.monitor.MonitorOptions;
 import dev.chronodr.monitor.MonitorReport;
 import dev.chronodr.monitor.MonitorRequest;
 import dev.chronodr.monitor.MonitorService;
+import dev.chronodr.monitor.MonitorWatch;
 import dev.chronodr.monitor.Threshold;
 import dev.chronodr.monitor.Thresholds;
 import dev.chronodr.report.CommandResult;
@@ -91,7 +92,7 @@ public final class MonitorCommand extends BaseCommand {
                 throw ChronoException.usage("--watch shows the text report only", "leave out --format, or drop --watch");
             }
         }
-        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        Target target = services().target(connection);
         MonitorRequest request = MonitorRequest.resolve(new MonitorOptions(checks, health, warning, critical, export,
                 alertWebhook, alertOncePer, alertStateFile), target, cli().env());
         MonitorService service = new MonitorService();
@@ -101,22 +102,13 @@ public final class MonitorCommand extends BaseCommand {
     /** Redraws the report every --watch seconds; ends when interrupted (Ctrl-C ends the process itself). */
     private CommandResult watch(MonitorService service, MonitorRequest request) {
         Renderer renderer = renderer(Format.TEXT);
-        MonitorReport last = null;
-        int passes = 0;
-        while (!Thread.currentThread().isInterrupted()) {
-            last = service.run(request);
-            passes++;
+        MonitorWatch.Ended ended = new MonitorWatch(service, request, Duration.ofSeconds(watch)).run(report -> {
             cli().out().print(CLEAR_SCREEN);
-            renderer.render(last, cli().out());
+            renderer.render(report, cli().out());
             cli().out().println("refreshing every " + watch + " s; Ctrl-C to stop");
             cli().out().flush();
-            try {
-                Thread.sleep(watch * 1000L);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        return new WatchEnded(passes, last);
+        });
+        return new WatchEnded(ended.rounds(), ended.last());
     }
 
     /** What is left to print when a watch ends: a line, and the last pass's exit code. */

@@ -5,7 +5,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.wal.PitrSetupRequest;
 import dev.chronodr.wal.PitrSetupService;
@@ -49,13 +48,13 @@ public final class PitrCommand implements Runnable {
 
         @Override
         protected CommandResult execute() {
-            Target target = new TargetResolver(cli().env()).resolve(connection.request());
+            Target target = services().target(connection);
             var launcher = Launcher.parse(command);
             if (!launcher.get(0).startsWith("/")) {
                 throw ChronoException.usage("--command must start with an absolute path, got '" + launcher.get(0) + "'",
                         "the server runs archive_command without your PATH");
             }
-            return new PitrSetupService(cli().processRunner()).setup(target.connection(),
+            return new PitrSetupService(services().runner()).setup(target.connection(),
                     new PitrSetupRequest(target.repo(), rpo, launcher, apply));
         }
     }

@@ -5,7 +5,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.wal.RestorePointService;
 import dev.chronodr.report.CommandResult;
 
@@ -22,7 +21,7 @@ public final class RestorePointCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
-        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        Target target = services().target(connection);
         return new RestorePointService().create(target.connection(), target.repo(), name);
     }
 }

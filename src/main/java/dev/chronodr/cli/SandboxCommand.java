@@ -39,7 +39,7 @@ public final class SandboxCommand implements Runnable {
             if (port < 0 || port > 65535) {
                 throw ChronoException.usage("--port " + port + " is out of range", "use a port between 1 and 65535, or leave it out");
             }
-            return Sandbox.at(cli().env()).start(scale, port, cli().processRunner());
+            return Sandbox.at(cli().env()).start(scale, port, services().runner());
         }
     }
 
@@ -47,7 +47,7 @@ public final class SandboxCommand implements Runnable {
     static final class Stop extends BaseCommand {
         @Override
         protected CommandResult execute() {
-            return Sandbox.at(cli().env()).stop(cli().processRunner());
+            return Sandbox.at(cli().env()).stop(services().runner());
         }
     }
 
@@ -55,7 +55,7 @@ public final class SandboxCommand implements Runnable {
     static final class Status extends BaseCommand {
         @Override
         protected CommandResult execute() {
-            return Sandbox.at(cli().env()).status(cli().processRunner());
+            return Sandbox.at(cli().env()).status(services().runner());
         }
     }
 
@@ -63,7 +63,7 @@ public final class SandboxCommand implements Runnable {
     static final class Remove extends BaseCommand {
         @Override
         protected CommandResult execute() {
-            return Sandbox.at(cli().env()).remove(cli().processRunner());
+            return Sandbox.at(cli().env()).remove(services().runner());
         }
     }
 }

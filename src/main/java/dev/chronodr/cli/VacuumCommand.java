@@ -7,12 +7,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.maintenance.VacuumPlan;
 import dev.chronodr.maintenance.VacuumRequest;
 import dev.chronodr.maintenance.VacuumService;
 import dev.chronodr.report.CommandResult;
-import dev.chronodr.report.TerminalProgress;
 
 @Command(name = "vacuum", sortOptions = false,
         description = {"VACUUM, ANALYZE and REINDEX CONCURRENTLY without taking the site down.",
@@ -76,7 +74,7 @@ public final class VacuumCommand extends BaseCommand {
     protected CommandResult execute() {
         VacuumRequest request = new VacuumRequest(tables, analyze, minDeadPercent, minXidAge, reindex, blocking, full,
                 VacuumRequest.parseLockTimeout(lockTimeout), dryRun, jobs);
-        Target target = new TargetResolver(cli().env()).resolve(connection.request());
+        Target target = services().target(connection);
         VacuumService service = new VacuumService();
         VacuumPlan plan = service.plan(target, request);
         if (dryRun) {
@@ -91,6 +89,6 @@ public final class VacuumCommand extends BaseCommand {
             }
             Confirmation.require(cli(), yes, plan.confirmationAction());
         }
-        return service.run(target, plan, TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet));
+        return service.run(target, plan, services().progress());
     }
 }

@@ -11,18 +11,14 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import dev.chronodr.config.Target;
-import dev.chronodr.config.TargetResolver;
 import dev.chronodr.pg.ExecMode;
-import dev.chronodr.pg.ToolLocator;
-import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
-import dev.chronodr.report.TerminalProgress;
 import dev.chronodr.verify.BackupFilesCheck;
 import dev.chronodr.verify.CriticalRowCountCheck;
 import dev.chronodr.verify.DatabaseChecks;
 import dev.chronodr.verify.VerifyCheck;
-import dev.chronodr.config.ChronoConfig;
+import dev.chronodr.config.VerifySection;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.verify.Scope;
 import dev.chronodr.verify.Timeouts;
@@ -76,12 +72,6 @@ public final class VerifyCommand extends BaseCommand {
     @Option(names = "--all-backups", description = "Verify every backup in the repository instead of the database.")
     boolean allBackups;
 
-    /** The target's `verify:` config section. */
-    public static final class VerifyConfig {
-        public Integer row_drop_warning_percent;
-        public Integer row_drop_critical_percent;
-    }
-
     @Override
     protected Set<Format> formats() {
         return EnumSet.of(Format.TEXT, Format.JSON, Format.JUNIT);
@@ -93,15 +83,14 @@ public final class VerifyCommand extends BaseCommand {
         if (modes > 1) {
             throw ChronoException.usage("--backup, --latest-backup and --all-backups exclude each other", "pick one");
         }
-        Target resolved = new TargetResolver(cli().env()).resolve(connection.request());
+        Target resolved = services().target(connection);
         List<VerifyCheck> checks = new ArrayList<>();
         if (modes == 1) {
             checks.add(new BackupFilesCheck(new BackupFilesCheck.Selection(List.copyOf(backups), latestBackup, allBackups)));
         } else {
-            VerifyConfig cfg = ChronoConfig.section(resolved.config(), "verify", VerifyConfig.class).orElse(new VerifyConfig());
+            VerifySection.RowDrop rowDrop = VerifySection.rowDrop(resolved);
             checks.addAll(DatabaseChecks.standard());
-            checks.add(new CriticalRowCountCheck(cfg.row_drop_warning_percent == null ? 10 : cfg.row_drop_warning_percent,
-                    cfg.row_drop_critical_percent == null ? 50 : cfg.row_drop_critical_percent));
+            checks.add(new CriticalRowCountCheck(rowDrop.warningPercent(), rowDrop.criticalPercent()));
         }
         VerifyService service = new VerifyService(checks);
         VerifyRequest request = new VerifyRequest(new Scope(schemas, tables), trimmed(only), trimmed(skip), jobs,
@@ -113,9 +102,8 @@ public final class VerifyCommand extends BaseCommand {
             String dir = target.exec().mode() == ExecMode.LOCAL ? cli().env().resolve(dataDir).toString() : dataDir;
             request = new VerifyRequest(request.scope(), request.only(), request.skip(), request.jobs(), request.statementTimeout(), dir);
         }
-        ProcessRunner runner = cli().processRunner();
-        VerifyContext context = new VerifyContext(target, request, runner, new ToolLocator(runner, cli().env().vars()),
-                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet));
+        Services s = services();
+        VerifyContext context = new VerifyContext(target, request, s.runner(), s.tools(), s.progress());
         return service.verify(context);
     }
 

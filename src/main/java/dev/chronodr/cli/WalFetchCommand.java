@@ -8,14 +8,14 @@ import picocli.CommandLine.Parameters;
 import dev.chronodr.wal.WalService;
 import dev.chronodr.report.CommandResult;
 
-@Command(name = "wal-fetch", sortOptions = false,
+@Command(name = "wal-fetch", sortOptions = false, resourceBundle = "dev.chronodr.cli.WalRepo",
         description = {"Restore one archived WAL file, checking its SHA-256; the server's restore_command runs it.",
                 "In the recovery settings:",
                 "  restore_command = '/path/to/chrono-dr wal-fetch --repo /path/to/repo %%f %%p'",
                 "Exit 0 restored, 1 not in the archive (normal at the end of recovery), 2 the archived copy is corrupt."})
 public final class WalFetchCommand extends BaseCommand {
     @Mixin
-    WalRepoOption repo;
+    RepoOptions repo;
 
     @Option(names = "--until", paramLabel = "SEGMENT",
             description = "Hand out no segment after this one (set by pitr restore: recovery replays only the WAL it checked).")
@@ -29,6 +29,6 @@ public final class WalFetchCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
-        return WalService.fetch(repo.resolve(cli().env()), name, cli().env().resolve(dest), until);
+        return WalService.fetch(repo.absolute(cli().env()), name, cli().env().resolve(dest), until);
     }
 }

@@ -7,20 +7,20 @@ import picocli.CommandLine.Parameters;
 import dev.chronodr.wal.WalService;
 import dev.chronodr.report.CommandResult;
 
-@Command(name = "wal-push", sortOptions = false,
+@Command(name = "wal-push", sortOptions = false, resourceBundle = "dev.chronodr.cli.WalRepo",
         description = {"Archive one WAL file into REPO/wal (zstd, SHA-256, atomic); the server's archive_command runs it.",
                 "In postgresql.conf:",
                 "  archive_command = '/path/to/chrono-dr wal-push --repo /path/to/repo %%p'",
                 "Exit 0 archived (or already archived with the same content), 1 failed or a different file with that name exists."})
 public final class WalPushCommand extends BaseCommand {
     @Mixin
-    WalRepoOption repo;
+    RepoOptions repo;
 
     @Parameters(index = "0", paramLabel = "PATH", description = "The WAL file (%%p), relative to the working directory.")
     String path;
 
     @Override
     protected CommandResult execute() {
-        return WalService.push(repo.resolve(cli().env()), cli().env().resolve(path));
+        return WalService.push(repo.absolute(cli().env()), cli().env().resolve(path));
     }
 }
