@@ -24,7 +24,8 @@ import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
-import dev.chronodr.report.Json;
+import dev.chronodr.report.JUnitRenderer;
+import dev.chronodr.report.JsonRenderer;
 import dev.chronodr.report.ReportFile;
 import dev.chronodr.report.TerminalProgress;
 
@@ -99,16 +100,10 @@ public final class DrTestCommand extends BaseCommand {
         DrillReport result = drill.run(target, new DrillRequest(backupId, latest, deep, keep, jobs,
                 Duration.ofMinutes(rtoMin), Duration.ofMinutes(rpoMin), other));
         if (report != null) {
-            ReportFile.write(cli().env().resolve(report.toString()), w -> {
-                try {
-                    w.println(Json.mapper().writeValueAsString(result));
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            JsonRenderer.writeFile(cli().env().resolve(report.toString()), result);
         }
         if (junitXml != null) {
-            ReportFile.write(cli().env().resolve(junitXml.toString()), result::writeJUnit);
+            ReportFile.write(cli().env().resolve(junitXml.toString()), w -> JUnitRenderer.render(result, w));
         }
         return result;
     }
