@@ -24,8 +24,6 @@ import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
-import dev.chronodr.report.JUnitRenderer;
-import dev.chronodr.report.JsonRenderer;
 import dev.chronodr.report.ReportFile;
 import dev.chronodr.report.TerminalProgress;
 
@@ -100,10 +98,10 @@ public final class DrTestCommand extends BaseCommand {
         DrillReport result = drill.run(target, new DrillRequest(backupId, latest, deep, keep, jobs,
                 Duration.ofMinutes(rtoMin), Duration.ofMinutes(rpoMin), other));
         if (report != null) {
-            JsonRenderer.writeFile(cli().env().resolve(report.toString()), result);
+            ReportFile.write(cli().env().resolve(report.toString()), Format.JSON, result);
         }
         if (junitXml != null) {
-            ReportFile.write(cli().env().resolve(junitXml.toString()), w -> JUnitRenderer.render(result, w));
+            ReportFile.write(cli().env().resolve(junitXml.toString()), Format.JUNIT, result);
         }
         return result;
     }

@@ -2,7 +2,8 @@ package dev.chronodr.monitor;
 
 import java.nio.file.Path;
 
-import dev.chronodr.report.JsonRenderer;
+import dev.chronodr.report.Format;
+import dev.chronodr.report.ReportFile;
 
 /**
  * {@code --export FILE}: the JSON report (the same document {@code --format json} prints)
@@ -16,7 +17,7 @@ final class ReportExport {
     static MonitorReport.ExportOutcome write(MonitorReport report, Path file) {
         try {
             // The export's own outcome is not known until it is written; the file says it was asked for.
-            JsonRenderer.writeFile(file, report.withExport(new MonitorReport.ExportOutcome(file.toString(), true, null)));
+            ReportFile.write(file, Format.JSON, report.withExport(new MonitorReport.ExportOutcome(file.toString(), true, null)));
             return new MonitorReport.ExportOutcome(file.toString(), true, null);
         } catch (RuntimeException e) {
             return new MonitorReport.ExportOutcome(file.toString(), false, e.getMessage());

@@ -11,7 +11,7 @@ import java.util.Locale;
  * from check outcomes to test cases: OK passes, WARNING and CRITICAL fail, UNKNOWN (could
  * not check) is an error, SKIPPED is skipped.
  */
-public final class JUnitRenderer {
+final class JUnitRenderer {
     private JUnitRenderer() {
     }
 

@@ -2,7 +2,6 @@ package dev.chronodr.report;
 
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -12,9 +11,9 @@ import dev.chronodr.core.ExitCode;
 /**
  * The JSON envelope: {@code exit_code} first, then the result's fields. The same document
  * goes to stdout ({@code --format json}) and into every file a command writes
- * ({@code monitor --export}, {@code dr-test --report}).
+ * ({@code monitor --export}, {@code dr-test --report}) through {@link ReportFile}.
  */
-public final class JsonRenderer {
+final class JsonRenderer {
     private JsonRenderer() {
     }
 
@@ -39,12 +38,6 @@ public final class JsonRenderer {
             e.put("hint", hint);
         }
         write(doc, out);
-    }
-
-    /** The document written to {@code file} whole or not at all, private to its owner ({@link ReportFile}). */
-    public static void writeFile(Path file, CommandResult result) {
-        ObjectNode doc = document(result);
-        ReportFile.write(file, w -> write(doc, w));
     }
 
     private static void write(ObjectNode doc, PrintWriter out) {

@@ -10,7 +10,7 @@ import dev.chronodr.core.Status;
  * The Nagios plugin format: one line "CHRONO-DR STATUS - text | perfdata", the exit code
  * 0/1/2/3. Perfdata carries each check's unlabelled metrics as 'label'=value[UOM];warn;crit.
  */
-public final class NagiosRenderer {
+final class NagiosRenderer {
     private NagiosRenderer() {
     }
 

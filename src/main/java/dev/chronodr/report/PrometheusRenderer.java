@@ -13,7 +13,7 @@ import dev.chronodr.core.Status;
  * (_seconds, _bytes; percentages become _ratio in 0..1), HELP and TYPE once per family,
  * and a target label so several targets can share a collector directory.
  */
-public final class PrometheusRenderer {
+final class PrometheusRenderer {
     private PrometheusRenderer() {
     }
 
