@@ -31,6 +31,10 @@ public record DrillReport(String database, String backupId, String scratchDataba
 
     public enum Outcome { PASSED, FAILED, SKIPPED, ERROR }
 
+    /**
+     * One step of the drill. Its own type, not a {@link CheckOutcome}: its JSON speaks of
+     * outcomes (PASSED, FAILED, ...) as test runners do; {@link #outcomes()} is how renderers see it.
+     */
     public record Step(String name, Outcome outcome, long millis, String message, List<String> details) {
     }
 
