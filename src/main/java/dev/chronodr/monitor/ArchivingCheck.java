@@ -4,10 +4,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.chronodr.report.Unit;
-import dev.chronodr.report.Metric;
-import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * WAL archiving from pg_stat_archiver. Archiving that is failing now (the last failure is

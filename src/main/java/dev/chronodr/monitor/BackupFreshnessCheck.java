@@ -8,15 +8,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-import dev.chronodr.report.Unit;
-import dev.chronodr.report.Metric;
-import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.core.Status;
-import dev.chronodr.repo.PitrCatalog;
-import dev.chronodr.repo.WalArchive;
 import dev.chronodr.repo.BackupCatalog;
+import dev.chronodr.repo.PitrCatalog;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StoredBackup;
+import dev.chronodr.repo.WalArchive;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * Is there a fresh backup? What check_postgres and pgMonitor do not watch. With WAL

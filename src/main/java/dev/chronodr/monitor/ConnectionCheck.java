@@ -2,10 +2,10 @@ package dev.chronodr.monitor;
 
 import java.util.List;
 
-import dev.chronodr.report.Unit;
-import dev.chronodr.report.Metric;
-import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /** Can we reach the database at all? Down is CRITICAL, naming host, port and the error. */
 final class ConnectionCheck implements HealthCheck {

@@ -7,9 +7,9 @@ import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 
-import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.report.HealthResult;
 import dev.chronodr.report.TextView;
 

@@ -10,11 +10,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
-import dev.chronodr.report.Unit;
 import dev.chronodr.config.ChronoConfig;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Environment;
+import dev.chronodr.report.Unit;
 
 /** One monitor run, fully resolved: flag > environment > config file > built-in default. */
 public record MonitorRequest(Target target, List<HealthCheck> checks, MonitorSettings settings, Path export,

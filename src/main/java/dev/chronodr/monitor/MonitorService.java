@@ -8,13 +8,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
 import dev.chronodr.core.Status;
 import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.Database;
+import dev.chronodr.report.CheckOutcome;
 
 /**
  * Runs the selected checks against one target: one connection, one round trip for the

@@ -5,10 +5,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.chronodr.report.Unit;
-import dev.chronodr.report.Metric;
-import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * Replication, seen from whichever side we are connected to. On a primary: each

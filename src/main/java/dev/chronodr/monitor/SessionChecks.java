@@ -9,10 +9,10 @@ import java.util.Map;
 import java.util.function.Predicate;
 import java.util.function.ToDoubleFunction;
 
-import dev.chronodr.report.Unit;
-import dev.chronodr.report.Metric;
-import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * Checks that read pg_stat_activity: connections in use, long queries and transactions,

@@ -5,11 +5,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.chronodr.report.Unit;
-import dev.chronodr.report.Metric;
-import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.core.Status;
 import dev.chronodr.pg.Identifiers;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * The statements with the highest mean execution time in pg_stat_statements, when the

@@ -1,8 +1,8 @@
 package dev.chronodr.monitor;
 
-import dev.chronodr.report.Unit;
-import dev.chronodr.report.Metric;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * Where a measured value turns WARNING and CRITICAL. Most values are worse when higher;

@@ -22,9 +22,9 @@ import java.util.stream.Collectors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.report.Json;
 
 /**

@@ -13,14 +13,14 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
-import dev.chronodr.report.Unit;
-import dev.chronodr.report.Metric;
-import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.report.Format;
+import dev.chronodr.report.Metric;
 import dev.chronodr.report.Renderer;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.Unit;
 
 /** Rendering and query building, without a server. */
 class OutputFormatsTest {

@@ -9,10 +9,10 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
-import dev.chronodr.report.Unit;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.Unit;
 
 class ThresholdsTest {
 
