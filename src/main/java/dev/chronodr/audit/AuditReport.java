@@ -1,6 +1,5 @@
 package dev.chronodr.audit;
 
-import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -10,11 +9,9 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Status;
-import dev.chronodr.report.CommandResult;
-import dev.chronodr.report.Format;
-import dev.chronodr.report.JUnitXml;
-import dev.chronodr.report.Renderer;
-import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.CheckedResult;
+import dev.chronodr.report.TextView;
 
 /**
  * The audit's one result. Text groups findings by severity; JSON carries everything;
@@ -25,7 +22,7 @@ public record AuditReport(String target, String connection, String database, Str
                           boolean superuser, OffsetDateTime startedAt, long durationMs, String matrixDatabase,
                           List<CheckSummary> checks, List<Finding> findings, List<Skip> skipped, List<Ignored> ignored,
                           Summary summary, List<String> sql, @JsonIgnore boolean printSql)
-        implements CommandResult, Renderer.FormatRenderable {
+        implements CheckedResult {
 
     /** A finding or skip that an accepted risk covers; it does not count towards the exit code. */
     public record Ignored(String id, String object, String severity, String reason) {
@@ -61,10 +58,11 @@ public record AuditReport(String target, String connection, String database, Str
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         if (printSql) {
-            script().forEach(out::line);
-            return;
+            script().forEach(out::verbatim);
+            return out.build();
         }
         out.line("Security audit of " + connection + " (target " + target + ")");
         out.field("server", "PostgreSQL " + serverVersion);
@@ -80,7 +78,7 @@ public record AuditReport(String target, String connection, String database, Str
                 continue;
             }
             out.line("");
-            out.line((s == Severity.INFO ? "INFO" : out.status(status(s)).strip()) + " (" + group.size() + ")");
+            out.line(s == Severity.INFO ? TextView.text("INFO") : TextView.bare(status(s)), TextView.text(" (" + group.size() + ")"));
             for (Finding f : group) {
                 out.line("  " + f.id() + "  " + f.object());
                 out.line("      evidence: " + f.evidence());
@@ -90,7 +88,7 @@ public record AuditReport(String target, String connection, String database, Str
         }
         if (!skipped.isEmpty()) {
             out.line("");
-            out.line(out.status(Status.SKIPPED).strip() + " (" + skipped.size() + ")");
+            out.line(TextView.bare(Status.SKIPPED), TextView.text(" (" + skipped.size() + ")"));
             for (Skip s : skipped) {
                 out.line("  " + s.check() + " [" + String.join(", ", s.rules()) + "]" + (s.essential() ? "  (key check: the audit is incomplete)" : ""));
                 out.line("      reason:   " + s.reason());
@@ -106,6 +104,7 @@ public record AuditReport(String target, String connection, String database, Str
         out.line("");
         out.line("Result: " + summary.critical() + " critical, " + summary.warning() + " warning, " + summary.info() + " info, "
                 + summary.skipped() + " skipped, " + summary.ignored() + " ignored -> " + summary.verdict() + " (exit " + exitCode().code() + ")");
+        return out.build();
     }
 
     private static Status status(Severity s) {
@@ -136,36 +135,41 @@ public record AuditReport(String target, String connection, String database, Str
     }
 
     @Override
-    public boolean supports(Format format) {
-        return format == Format.JUNIT;
+    public String suite() {
+        return "chrono-dr audit " + target;
     }
 
+    /** One test case per finding and per clean check; a skipped key check is an error, never green in CI. */
     @Override
-    public void render(Format format, PrintWriter out) {
-        List<JUnitXml.Case> cases = new ArrayList<>();
+    public List<CheckOutcome> outcomes() {
+        List<CheckOutcome> cases = new ArrayList<>();
         for (Finding f : findings) {
             String cls = "audit." + f.check();
             String detail = "evidence: " + f.evidence() + "\nwhy: " + f.why() + "\nfix: " + f.fix();
             cases.add(f.severity() == Severity.INFO
-                    ? new JUnitXml.Case(cls, f.id() + " " + f.object(), Duration.ZERO, JUnitXml.Outcome.PASSED, null, null)
-                    : new JUnitXml.Case(cls, f.id() + " " + f.object(), Duration.ZERO, JUnitXml.Outcome.FAILED,
-                    f.severity() + ": " + f.evidence(), detail));
+                    ? CheckOutcome.step(cls, f.id() + " " + f.object(), Status.OK, null, null, Duration.ZERO)
+                    : CheckOutcome.step(cls, f.id() + " " + f.object(), status(f.severity()), f.severity() + ": " + f.evidence(),
+                    detail, Duration.ZERO));
         }
         for (CheckSummary c : checks) {
             if (c.findings() == 0 && c.status().equals(CheckSummary.RAN)) {
-                cases.add(new JUnitXml.Case("audit." + c.id(), c.id() + ": no findings", Duration.ZERO, JUnitXml.Outcome.PASSED, null, null));
+                cases.add(CheckOutcome.step("audit." + c.id(), c.id() + ": no findings", Status.OK, null, null, Duration.ZERO));
             }
         }
         for (Skip s : skipped) {
-            // A key check that could not run must not look green in CI.
-            cases.add(new JUnitXml.Case("audit." + s.check(), s.check() + " skipped " + String.join(",", s.rules()), Duration.ZERO,
-                    s.essential() ? JUnitXml.Outcome.ERROR : JUnitXml.Outcome.SKIPPED,
-                    (s.essential() ? "could not audit: " : "") + s.reason(), null));
+            cases.add(CheckOutcome.step("audit." + s.check(), s.check() + " skipped " + String.join(",", s.rules()),
+                    s.essential() ? Status.UNKNOWN : Status.SKIPPED, (s.essential() ? "could not audit: " : "") + s.reason(), null,
+                    Duration.ZERO));
         }
         for (Ignored i : ignored) {
-            cases.add(new JUnitXml.Case("audit.ignored", i.id() + " " + i.object(), Duration.ZERO, JUnitXml.Outcome.SKIPPED,
-                    "accepted risk (" + i.severity() + "): " + i.reason(), null));
+            cases.add(CheckOutcome.step("audit.ignored", i.id() + " " + i.object(), Status.SKIPPED,
+                    "accepted risk (" + i.severity() + "): " + i.reason(), null, Duration.ZERO));
         }
-        JUnitXml.write("chrono-dr audit " + target, cases, Duration.ofMillis(durationMs), out);
+        return cases;
+    }
+
+    @Override
+    public Duration elapsed() {
+        return Duration.ofMillis(durationMs);
     }
 }

@@ -6,6 +6,7 @@ import dev.chronodr.core.ExitCode;
 import dev.chronodr.repo.BackupManifest;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /** A finished backup: its manifest, where it is, and what retention removed after it. */
 public record BackupResult(BackupManifest manifest, String path, List<String> pruned, int leftoversRemoved) implements CommandResult {
@@ -24,7 +25,8 @@ public record BackupResult(BackupManifest manifest, String path, List<String> pr
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         long rows = manifest.tables().stream().mapToLong(t -> t.rows() == null ? 0 : t.rows()).sum();
         BackupManifest.FileEntry dump = manifest.file("dump");
         out.line(String.format("backup %s: %s of %s, %d tables, %d rows, %s (%s before compression) in %s",
@@ -42,5 +44,6 @@ public record BackupResult(BackupManifest manifest, String path, List<String> pr
         if (!pruned.isEmpty()) {
             out.field("pruned", String.join(", ", pruned));
         }
+        return out.build();
     }
 }

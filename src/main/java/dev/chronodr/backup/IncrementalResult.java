@@ -4,7 +4,7 @@ import java.time.OffsetDateTime;
 
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
-import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /** `backup --type incremental`: which method ran and the newest point now recoverable. */
 public record IncrementalResult(String method, String reason, String baseBackup, String switchLsn, String walFile,
@@ -15,11 +15,13 @@ public record IncrementalResult(String method, String reason, String baseBackup,
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         out.line("Incremental backup by WAL switch: no new base backup was taken.");
         out.line("  " + reason);
         out.field("base backup", baseBackup);
         out.field("wal switched", switchLsn + ", segment " + walFile + " archived after " + waitedMs + " ms");
         out.field("recoverable", "up to " + recoverableUntil);
+        return out.build();
     }
 }

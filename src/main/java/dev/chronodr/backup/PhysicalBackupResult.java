@@ -5,6 +5,7 @@ import dev.chronodr.repo.BackupManifest;
 import dev.chronodr.repo.PhysicalBackupInfo;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /** A finished base backup. */
 public record PhysicalBackupResult(String id, String location, PhysicalBackupInfo pitr, long bytes, long uncompressedBytes,
@@ -21,7 +22,8 @@ public record PhysicalBackupResult(String id, String location, PhysicalBackupInf
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         out.line("Base backup " + id + " done");
         out.field("location", location);
         out.field("size", TextOutput.bytes(bytes) + " (" + TextOutput.bytes(uncompressedBytes) + " before " + compression + ")");
@@ -30,5 +32,6 @@ public record PhysicalBackupResult(String id, String location, PhysicalBackupInf
         out.field("wal", pitr.startLsn() + " .. " + pitr.stopLsn() + " (" + pitr.startWalFile() + " .. " + pitr.stopWalFile() + ", archived)");
         out.field("recoverable", "from " + pitr.stopTime() + " on, as far as the WAL archive reaches");
         out.line("Check it with: chrono-dr verify --backup " + id + "  (pg_verifybackup and the WAL chain)");
+        return out.build();
     }
 }

@@ -5,6 +5,7 @@ import java.util.List;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /** The answer to "can chrono-dr work against this database from here?". */
 public record CheckReport(String target, String connection, Server server, String execMode,
@@ -29,7 +30,8 @@ public record CheckReport(String target, String connection, Server server, Strin
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         out.line((exitCode() == ExitCode.OK ? "OK" : "PROBLEM") + ": " + connection + " (target " + target + ")");
         out.field("server", "PostgreSQL " + server.version() + ", " + server.role());
         out.field("database", server.database() + ", " + TextOutput.bytes(server.databaseSizeBytes())
@@ -46,5 +48,6 @@ public record CheckReport(String target, String connection, Server server, Strin
         for (String p : problems) {
             out.line("  problem: " + p);
         }
+        return out.build();
     }
 }

@@ -17,7 +17,6 @@ import dev.chronodr.drill.DrillRequest;
 import dev.chronodr.drill.DrillService;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
-import dev.chronodr.report.Json;
 import dev.chronodr.report.ReportFile;
 
 @Command(name = "dr-test", sortOptions = false,
@@ -84,16 +83,10 @@ public final class DrTestCommand extends BaseCommand {
         DrillReport result = drill.run(target, new DrillRequest(backupId, latest, deep, keep, jobs,
                 Duration.ofMinutes(rtoMin), Duration.ofMinutes(rpoMin), other));
         if (report != null) {
-            ReportFile.write(cli().env().resolve(report.toString()), w -> {
-                try {
-                    w.println(Json.mapper().writeValueAsString(result));
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            ReportFile.write(cli().env().resolve(report.toString()), Format.JSON, result);
         }
         if (junitXml != null) {
-            ReportFile.write(cli().env().resolve(junitXml.toString()), result::writeJUnit);
+            ReportFile.write(cli().env().resolve(junitXml.toString()), Format.JUNIT, result);
         }
         return result;
     }

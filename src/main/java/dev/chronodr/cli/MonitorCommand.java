@@ -27,7 +27,7 @@ import dev.chronodr.monitor.Thresholds;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
 import dev.chronodr.report.Renderer;
-import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 @Command(name = "monitor", sortOptions = false,
         description = {"Check the database's health in one pass: for people, cron, Nagios and Prometheus.",
@@ -119,8 +119,10 @@ public final class MonitorCommand extends BaseCommand {
         }
 
         @Override
-        public void renderText(TextOutput out) {
+        public TextView text() {
+            TextView.Builder out = TextView.builder();
             out.line("watch stopped after " + passes + " refreshes; last status " + (last == null ? "none" : last.status()));
+            return out.build();
         }
     }
 

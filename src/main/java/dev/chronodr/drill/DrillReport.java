@@ -1,6 +1,5 @@
 package dev.chronodr.drill;
 
-import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -12,11 +11,11 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 import dev.chronodr.core.ExitCode;
-import dev.chronodr.report.CommandResult;
-import dev.chronodr.report.Format;
-import dev.chronodr.report.JUnitXml;
-import dev.chronodr.report.Renderer;
+import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.CheckedResult;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /**
  * What the drill proved: each step with its status and time, the restore time against
@@ -28,10 +27,14 @@ import dev.chronodr.report.TextOutput;
 public record DrillReport(String database, String backupId, String scratchDatabase, String server, String restoredOn,
                           OffsetDateTime startedAt, List<Step> steps, Objective rto, Objective rpo, List<String> leftoversRemoved,
                           List<String> leftoversLeftAlone, boolean kept, long elapsedMillis)
-        implements CommandResult, Renderer.FormatRenderable {
+        implements CheckedResult {
 
     public enum Outcome { PASSED, FAILED, SKIPPED, ERROR }
 
+    /**
+     * One step of the drill. Its own type, not a {@link CheckOutcome}: its JSON speaks of
+     * outcomes (PASSED, FAILED, ...) as test runners do; {@link #outcomes()} is how renderers see it.
+     */
     public record Step(String name, Outcome outcome, long millis, String message, List<String> details) {
     }
 
@@ -72,7 +75,8 @@ public record DrillReport(String database, String backupId, String scratchDataba
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         // One name per measured span: "restored ... in" is the restore step (the RTO's figure), "drill" the whole run.
         Step restore = steps.stream().filter(s -> s.name().equals("restore") && s.outcome() == Outcome.PASSED).findFirst().orElse(null);
         out.line("dr-test " + (passed() ? "PASSED" : "FAILED") + ": " + database + " from backup " + (backupId == null ? "?" : backupId)
@@ -103,27 +107,27 @@ public record DrillReport(String database, String backupId, String scratchDataba
         if (kept && scratchDatabase != null) {
             out.field("kept", scratchDatabase + " (--keep); drop it when done");
         }
+        return out.build();
     }
 
     @Override
-    public boolean supports(Format format) {
-        return format == Format.JUNIT;
+    public String suite() {
+        return "chrono-dr dr-test " + database;
+    }
+
+    /** One test case per step; a failed step is CRITICAL (the drill failed), an error UNKNOWN (it could not tell). */
+    @Override
+    public List<CheckOutcome> outcomes() {
+        return steps.stream().map(s -> CheckOutcome.step("chrono-dr.dr-test." + database, s.name(), switch (s.outcome()) {
+            case PASSED -> Status.OK;
+            case FAILED -> Status.CRITICAL;
+            case SKIPPED -> Status.SKIPPED;
+            case ERROR -> Status.UNKNOWN;
+        }, s.message(), String.join("\n", s.details()), Duration.ofMillis(s.millis()))).toList();
     }
 
     @Override
-    public void render(Format format, PrintWriter out) {
-        writeJUnit(out);
+    public Duration elapsed() {
+        return Duration.ofMillis(totalMillis());
     }
-
-    public void writeJUnit(PrintWriter out) {
-        List<JUnitXml.Case> cases = steps.stream().map(s -> new JUnitXml.Case("chrono-dr.dr-test." + database, s.name(),
-                Duration.ofMillis(s.millis()), switch (s.outcome()) {
-                    case PASSED -> JUnitXml.Outcome.PASSED;
-                    case FAILED -> JUnitXml.Outcome.FAILED;
-                    case SKIPPED -> JUnitXml.Outcome.SKIPPED;
-                    case ERROR -> JUnitXml.Outcome.ERROR;
-                }, s.message(), String.join("\n", s.details()))).toList();
-        JUnitXml.write("chrono-dr dr-test " + database, cases, Duration.ofMillis(totalMillis()), out);
-    }
-
 }

@@ -6,6 +6,7 @@ import java.util.Locale;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /**
  * The plan (dry run) or the summary of a run: each table with its statements, dead tuples
@@ -56,7 +57,8 @@ public record VacuumReport(String database, String serverVersion, boolean dryRun
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         out.line((dryRun ? "Plan for database " : "Vacuum of database ") + database + " (PostgreSQL " + serverVersion + ")"
                 + (dryRun ? ": dry run, nothing was changed" : ""));
         out.field("selection", selectionText());
@@ -115,6 +117,7 @@ public record VacuumReport(String database, String serverVersion, boolean dryRun
             out.line(String.format(Locale.ROOT, "%d done, %d skipped, %d failed in %s", summary.done(), summary.skipped(),
                     summary.failed(), TextOutput.duration(java.time.Duration.ofMillis(summary.elapsedMs()))));
         }
+        return out.build();
     }
 
     private String selectionText() {

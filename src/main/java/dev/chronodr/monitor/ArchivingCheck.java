@@ -5,6 +5,9 @@ import java.util.List;
 import java.util.Map;
 
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * WAL archiving from pg_stat_archiver. Archiving that is failing now (the last failure is
@@ -37,13 +40,13 @@ final class ArchivingCheck implements HealthCheck {
     }
 
     @Override
-    public CheckResult evaluate(CheckContext ctx) {
+    public CheckOutcome evaluate(CheckContext ctx) {
         String mode = ctx.server().archiveMode();
         if ("off".equals(mode)) {
-            return CheckResult.of(name(), Status.SKIPPED, "archive_mode is off: WAL is not archived");
+            return CheckOutcome.of(name(), Status.SKIPPED, "archive_mode is off: WAL is not archived");
         }
         if (ctx.server().inRecovery() && !"always".equals(mode)) {
-            return CheckResult.of(name(), Status.SKIPPED, "standby with archive_mode " + mode + ": the primary archives");
+            return CheckOutcome.of(name(), Status.SKIPPED, "standby with archive_mode " + mode + ": the primary archives");
         }
         Row r = ctx.rows(ARCHIVER).get(0);
         boolean failing = r.bool("failing");
@@ -64,13 +67,13 @@ final class ArchivingCheck implements HealthCheck {
         item.put("last_failed_seconds_ago", r.isNull("failed_seconds") ? null : r.num("failed_seconds", 0));
         String lastOk = r.isNull("archived_seconds") ? "never" : Unit.seconds(r.num("archived_seconds", 0)) + " ago";
         if (failing) {
-            return new CheckResult(name(), Status.CRITICAL, "WAL archiving is failing: " + r.str("last_failed_wal") + " failed "
+            return new CheckOutcome(name(), Status.CRITICAL, "WAL archiving is failing: " + r.str("last_failed_wal") + " failed "
                     + Unit.seconds(r.num("failed_seconds", 0)) + " ago (" + Text.plural(failed, "failure", "failures")
                     + "); last success " + lastOk + "; check archive_command and the server log", metrics, List.of(item));
         }
         String message = archived == 0 ? "archive_mode " + mode + ", no segment archived yet and none failed"
                 : Text.plural(archived, "segment", "segments") + " archived, last " + r.str("last_archived_wal") + " " + lastOk
                 + (failed > 0 ? "; " + Text.plural(failed, "earlier failure", "earlier failures") + ", since recovered" : "");
-        return new CheckResult(name(), Status.OK, message, metrics, List.of(item));
+        return new CheckOutcome(name(), Status.OK, message, metrics, List.of(item));
     }
 }

@@ -9,11 +9,14 @@ import java.util.Map;
 import java.util.Optional;
 
 import dev.chronodr.core.Status;
-import dev.chronodr.repo.PitrCatalog;
-import dev.chronodr.repo.WalArchive;
 import dev.chronodr.repo.BackupCatalog;
+import dev.chronodr.repo.PitrCatalog;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StoredBackup;
+import dev.chronodr.repo.WalArchive;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * Is there a fresh backup? What check_postgres and pgMonitor do not watch. With WAL
@@ -46,12 +49,12 @@ final class BackupFreshnessCheck implements HealthCheck {
     }
 
     @Override
-    public CheckResult evaluate(CheckContext ctx) {
+    public CheckOutcome evaluate(CheckContext ctx) {
         Repository repo = new Repository(ctx.target().repo());
         String db = ctx.target().connection().dbname();
         if (!java.nio.file.Files.isDirectory(repo.root())) {
             // A monitor on a host without the repository cannot judge it; say so rather than page.
-            return CheckResult.of(name(), Status.SKIPPED, "no backup repository at " + repo.root()
+            return CheckOutcome.of(name(), Status.SKIPPED, "no backup repository at " + repo.root()
                     + " (pass --repo, or set repo in the config, to watch backup freshness from here)");
         }
         Instant now = Instant.now();
@@ -81,13 +84,13 @@ final class BackupFreshnessCheck implements HealthCheck {
             String base = pitr.newestBase().get().id();
             item.put("newest_wal", newestWal.get().name());
             item.put("newest_base_backup", base);
-            return new CheckResult(name(), s, "point-in-time recovery reaches " + Unit.SECONDS.format(age) + " ago (WAL "
+            return new CheckOutcome(name(), s, "point-in-time recovery reaches " + Unit.SECONDS.format(age) + " ago (WAL "
                     + newestWal.get().name() + ", base backup " + base + ", " + verified(catalog, base) + ")"
                     + (t.status(age) == Status.OK ? "" : ", " + t.describe(t.status(age)) + ": is archive_command failing?") + warning,
                     metrics, List.of(item));
         }
         if (newest.isEmpty()) {
-            return new CheckResult(name(), Status.CRITICAL, (covering.isEmpty() ? "no backup of " : "no restorable backup of ") + db + " in " + repo.root()
+            return new CheckOutcome(name(), Status.CRITICAL, (covering.isEmpty() ? "no backup of " : "no restorable backup of ") + db + " in " + repo.root()
                     + warning + ": take one with chrono-dr backup", metrics, List.of(item));
         }
         Threshold t = ctx.threshold("backup_age");
@@ -100,7 +103,7 @@ final class BackupFreshnessCheck implements HealthCheck {
         if (newest.get().verifiedAt() != null) {
             item.put("verified_at", newest.get().verifiedAt().toString());
         }
-        return new CheckResult(name(), s, "newest good backup " + newest.get().id() + " is " + Unit.SECONDS.format(age) + " old ("
+        return new CheckOutcome(name(), s, "newest good backup " + newest.get().id() + " is " + Unit.SECONDS.format(age) + " old ("
                 + verified(catalog, newest.get().id()) + ")"
                 + (t.status(age) == Status.OK ? "" : ", " + t.describe(t.status(age)) + ": is the backup cron job running?")
                 + (newest.get().legacy() ? " (a legacy file without a manifest)" : "") + warning, metrics, List.of(item));

@@ -13,6 +13,9 @@ import java.util.Map;
 
 import dev.chronodr.core.Status;
 import dev.chronodr.pg.ExecMode;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * Used space on the filesystem of the data directory (and of pg_wal when it lives on
@@ -37,30 +40,30 @@ final class DiskCheck implements HealthCheck {
     }
 
     @Override
-    public CheckResult evaluate(CheckContext ctx) {
+    public CheckOutcome evaluate(CheckContext ctx) {
         ServerFacts s = ctx.server();
         if (s.dataDirectory() == null) {
-            return CheckResult.of(name(), Status.UNKNOWN, "role " + s.user() + " may not see data_directory: "
+            return CheckOutcome.of(name(), Status.UNKNOWN, "role " + s.user() + " may not see data_directory: "
                     + "GRANT pg_monitor TO " + s.user() + " (it includes pg_read_all_settings)");
         }
         if (ctx.target().exec().mode() != ExecMode.LOCAL) {
-            return CheckResult.of(name(), Status.SKIPPED, "the server runs in a container (exec "
+            return CheckOutcome.of(name(), Status.SKIPPED, "the server runs in a container (exec "
                     + ctx.target().exec().mode().name().toLowerCase() + "); its data directory " + s.dataDirectory()
                     + " is not measured from this host");
         }
         String host = ctx.target().connection().host();
         if (!isLocal(host)) {
-            return CheckResult.of(name(), Status.SKIPPED, "the server is on " + host + ", not this host; its data directory "
+            return CheckOutcome.of(name(), Status.SKIPPED, "the server is on " + host + ", not this host; its data directory "
                     + s.dataDirectory() + " cannot be measured from here");
         }
         Path dir = Path.of(s.dataDirectory());
         if (!Files.isDirectory(dir)) {
-            return CheckResult.of(name(), Status.SKIPPED, "data_directory " + dir + " does not exist on this host "
+            return CheckOutcome.of(name(), Status.SKIPPED, "data_directory " + dir + " does not exist on this host "
                     + "(is the server in a container?)");
         }
         Integer pidPort = postmasterPort(dir);
         if (pidPort != null && pidPort != s.port()) {
-            return CheckResult.of(name(), Status.SKIPPED, "data_directory " + dir + " on this host belongs to the server on port "
+            return CheckOutcome.of(name(), Status.SKIPPED, "data_directory " + dir + " on this host belongs to the server on port "
                     + pidPort + ", not to the one on port " + s.port());
         }
         Threshold t = ctx.threshold("disk");
@@ -84,7 +87,7 @@ final class DiskCheck implements HealthCheck {
             File f = p.toFile();
             long total = f.getTotalSpace();
             if (total == 0) {
-                return CheckResult.of(name(), Status.UNKNOWN, "cannot measure the filesystem of " + p);
+                return CheckOutcome.of(name(), Status.UNKNOWN, "cannot measure the filesystem of " + p);
             }
             long used = total - f.getFreeSpace();
             long avail = f.getUsableSpace();
@@ -107,8 +110,8 @@ final class DiskCheck implements HealthCheck {
                         + Unit.BYTES.format(total) + (st == Status.OK ? "" : " (" + t.describe(st) + ")");
             }
         }
-        metrics.add(0, Metric.judged("disk_used", worst, t, "Used space on the fullest filesystem holding the data directory or pg_wal."));
-        return new CheckResult(name(), status, message, metrics, items);
+        metrics.add(0, Threshold.judged("disk_used", worst, t, "Used space on the fullest filesystem holding the data directory or pg_wal."));
+        return new CheckOutcome(name(), status, message, metrics, items);
     }
 
     static boolean isLocal(String host) {

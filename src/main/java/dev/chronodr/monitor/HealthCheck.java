@@ -1,5 +1,7 @@
 package dev.chronodr.monitor;
 
+import dev.chronodr.report.CheckOutcome;
+
 import java.util.List;
 
 /**
@@ -41,5 +43,5 @@ public interface HealthCheck {
         return List.of();
     }
 
-    CheckResult evaluate(CheckContext ctx);
+    CheckOutcome evaluate(CheckContext ctx);
 }

@@ -1,19 +1,17 @@
 package dev.chronodr.monitor;
 
-import java.io.PrintWriter;
+import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.Comparator;
-import java.util.EnumSet;
 import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Status;
-import dev.chronodr.report.CommandResult;
-import dev.chronodr.report.Format;
-import dev.chronodr.report.Renderer;
-import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.HealthResult;
+import dev.chronodr.report.TextView;
 
 /**
  * One pass of {@code chrono-dr monitor}: every check's result and the overall status,
@@ -25,8 +23,8 @@ import dev.chronodr.report.TextOutput;
  * @param role    primary or standby, null when it could not be reached
  */
 public record MonitorReport(Status status, String target, String server, String version, String role,
-                            OffsetDateTime checkedAt, long durationMs, List<CheckResult> checks,
-                            AlertOutcome alert, ExportOutcome export) implements CommandResult, Renderer.FormatRenderable {
+                            OffsetDateTime checkedAt, long durationMs, List<CheckOutcome> checks,
+                            AlertOutcome alert, ExportOutcome export) implements HealthResult {
 
     public MonitorReport {
         checks = List.copyOf(checks);
@@ -55,26 +53,27 @@ public record MonitorReport(Status status, String target, String server, String 
     }
 
     @JsonIgnore
-    public List<CheckResult> worstFirst() {
-        return checks.stream().sorted(Comparator.comparingInt((CheckResult c) -> c.status().rank()).reversed()).toList();
+    public List<CheckOutcome> worstFirst() {
+        return checks.stream().sorted(Comparator.comparingInt((CheckOutcome c) -> c.status().rank()).reversed()).toList();
     }
 
     @JsonIgnore
-    public CheckResult check(String name) {
+    public CheckOutcome check(String name) {
         return checks.stream().filter(c -> c.name().equals(name)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no check " + name));
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         long attention = checks.stream().filter(c -> c.status() != Status.OK && c.status() != Status.SKIPPED).count();
         String where = server + (version == null ? "" : ", PostgreSQL " + version + " " + role);
-        out.line(out.status(status) + " " + where + ": " + (attention == 0
+        out.line(TextView.word(status), TextView.text(" " + where + ": " + (attention == 0
                 ? (checks.size() == 1 ? "1 check fine" : "all " + checks.size() + " checks fine")
-                : attention + " of " + checks.size() + " checks need attention") + " (" + durationMs + " ms)");
-        for (CheckResult c : worstFirst()) {
+                : attention + " of " + checks.size() + " checks need attention") + " (" + durationMs + " ms)"));
+        for (CheckOutcome c : worstFirst()) {
             // One line per check, whatever an error message carried.
-            out.line(out.status(c.status()) + " " + Text.pad(c.name(), 20) + " " + Text.oneLine(c.message()));
+            out.line(TextView.word(c.status()), TextView.text(" " + Text.pad(c.name(), 20) + " " + Text.oneLine(c.message())));
         }
         if (alert != null) {
             out.line("alert: " + alertLine());
@@ -82,6 +81,7 @@ public record MonitorReport(Status status, String target, String server, String 
         if (export != null) {
             out.line("export: " + (export.written() ? "wrote " + export.path() : "FAILED to write " + export.path() + ": " + export.error()));
         }
+        return out.build();
     }
 
     String alertLine() {
@@ -92,16 +92,23 @@ public record MonitorReport(Status status, String target, String server, String 
     }
 
     @Override
-    public boolean supports(Format format) {
-        return EnumSet.of(Format.NAGIOS, Format.PROMETHEUS).contains(format);
+    public String suite() {
+        return "chrono-dr monitor " + target;
     }
 
     @Override
-    public void render(Format format, PrintWriter out) {
-        switch (format) {
-            case NAGIOS -> out.println(NagiosOutput.line(this));
-            case PROMETHEUS -> out.print(PrometheusOutput.exposition(this));
-            default -> throw new IllegalArgumentException(format.label());
-        }
+    public List<CheckOutcome> outcomes() {
+        return checks;
+    }
+
+    @Override
+    public Duration elapsed() {
+        return Duration.ofMillis(durationMs);
+    }
+
+    /** An export that could not be written, for the Nagios status line. */
+    @Override
+    public String problem() {
+        return export != null && !export.written() ? "export to " + export.path() + " failed: " + export.error() : null;
     }
 }

@@ -14,6 +14,7 @@ import dev.chronodr.config.ChronoConfig;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Environment;
+import dev.chronodr.report.Unit;
 
 /** One monitor run, fully resolved: flag > environment > config file > built-in default. */
 public record MonitorRequest(Target target, List<HealthCheck> checks, MonitorSettings settings, Path export,

@@ -14,6 +14,7 @@ import dev.chronodr.core.Clock;
 import dev.chronodr.core.Status;
 import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.Database;
+import dev.chronodr.report.CheckOutcome;
 
 /**
  * Runs the selected checks against one target: one connection, one round trip for the
@@ -41,7 +42,7 @@ public final class MonitorService {
         Target target = req.target();
         ConnectionSettings cs = target.connection();
         String where = cs.host() + ":" + cs.port() + "/" + cs.dbname();
-        List<CheckResult> results = new ArrayList<>();
+        List<CheckOutcome> results = new ArrayList<>();
         ServerFacts facts = null;
         ConnectOutcome connect;
         Connection c = null;
@@ -91,7 +92,7 @@ public final class MonitorService {
         }
         long ms = (System.nanoTime() - start) / 1_000_000;
         // A skipped check says nothing about health: all OK and some SKIPPED is OK.
-        Status overall = Status.worst(results.stream().map(CheckResult::status).filter(s -> s != Status.SKIPPED).toList());
+        Status overall = Status.worst(results.stream().map(CheckOutcome::status).filter(s -> s != Status.SKIPPED).toList());
         return new MonitorReport(overall, target.name(), cs.describe(),
                 facts == null ? null : facts.versionString(), facts == null ? null : facts.role(), now, ms, results, null, null);
     }
@@ -100,25 +101,25 @@ public final class MonitorService {
         return !check.needsMonitorRole(facts) || facts.readAllStats();
     }
 
-    private static CheckResult evaluate(HealthCheck check, CheckContext ctx, List<SqlQuery> queries, Map<String, String> errors) {
+    private static CheckOutcome evaluate(HealthCheck check, CheckContext ctx, List<SqlQuery> queries, Map<String, String> errors) {
         ServerFacts facts = ctx.server();
         if (check.needsConnection() && facts == null) {
-            return CheckResult.of(check.name(), Status.UNKNOWN, "not run: no connection to " + ctx.connection().where());
+            return CheckOutcome.of(check.name(), Status.UNKNOWN, "not run: no connection to " + ctx.connection().where());
         }
         if (facts != null && !runnable(check, facts)) {
-            return CheckResult.of(check.name(), Status.UNKNOWN, "role " + facts.user() + " cannot see other sessions' statistics: "
+            return CheckOutcome.of(check.name(), Status.UNKNOWN, "role " + facts.user() + " cannot see other sessions' statistics: "
                     + "GRANT pg_monitor TO " + facts.user());
         }
         for (SqlQuery q : queries) {
             String error = errors.get(q.name());
             if (error != null) {
-                return CheckResult.of(check.name(), Status.UNKNOWN, "query failed: " + error);
+                return CheckOutcome.of(check.name(), Status.UNKNOWN, "query failed: " + error);
             }
         }
         try {
             return check.evaluate(ctx);
         } catch (RuntimeException e) {
-            return CheckResult.of(check.name(), Status.UNKNOWN, "check failed: " + e);
+            return CheckOutcome.of(check.name(), Status.UNKNOWN, "check failed: " + e);
         }
     }
 

@@ -6,6 +6,9 @@ import java.util.List;
 import java.util.Map;
 
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * Replication, seen from whichever side we are connected to. On a primary: each
@@ -75,11 +78,11 @@ final class ReplicationChecks {
         }
 
         @Override
-        public CheckResult evaluate(CheckContext ctx) {
+        public CheckOutcome evaluate(CheckContext ctx) {
             return ctx.server().inRecovery() ? standby(ctx) : primary(ctx);
         }
 
-        private CheckResult primary(CheckContext ctx) {
+        private CheckOutcome primary(CheckContext ctx) {
             Threshold tb = ctx.threshold("replication_lag_bytes");
             Threshold ts = ctx.threshold("replication_lag");
             List<Row> rows = ctx.rows(STANDBYS);
@@ -116,25 +119,25 @@ final class ReplicationChecks {
                 }
                 status = worse(status, s);
             }
-            metrics.add(0, Metric.judged("replication_lag_max", maxBytes, tb, "Largest standby replay lag in WAL bytes."));
-            metrics.add(1, Metric.judged("replication_lag_max", maxSeconds, ts, "Largest standby replay lag in time."));
+            metrics.add(0, Threshold.judged("replication_lag_max", maxBytes, tb, "Largest standby replay lag in WAL bytes."));
+            metrics.add(1, Threshold.judged("replication_lag_max", maxSeconds, ts, "Largest standby replay lag in time."));
             metrics.add(2, Metric.of("standbys", rows.size(), Unit.COUNT, "Standbys connected to this primary."));
             if (rows.isEmpty()) {
-                return new CheckResult(name(), Status.OK, "primary with no standby connected", metrics, items);
+                return new CheckOutcome(name(), Status.OK, "primary with no standby connected", metrics, items);
             }
             String message = Text.plural(rows.size(), "standby", "standbys") + " connected; "
                     + (status == Status.OK ? "most behind: " : "problem: ") + worstMsg;
-            return new CheckResult(name(), status, message, metrics, items);
+            return new CheckOutcome(name(), status, message, metrics, items);
         }
 
-        private CheckResult standby(CheckContext ctx) {
+        private CheckOutcome standby(CheckContext ctx) {
             Threshold tb = ctx.threshold("replication_lag_bytes");
             Threshold ts = ctx.threshold("replication_lag");
             Row r = ctx.rows(RECEIVER).get(0);
             double bytes = r.num("lag_bytes", 0);
             double seconds = r.num("lag_seconds", 0);
-            List<Metric> metrics = List.of(Metric.judged("replication_lag_max", bytes, tb, "Largest standby replay lag in WAL bytes."),
-                    Metric.judged("replication_lag_max", seconds, ts, "Largest standby replay lag in time."));
+            List<Metric> metrics = List.of(Threshold.judged("replication_lag_max", bytes, tb, "Largest standby replay lag in WAL bytes."),
+                    Threshold.judged("replication_lag_max", seconds, ts, "Largest standby replay lag in time."));
             Map<String, Object> item = new LinkedHashMap<>();
             item.put("receiver_status", r.str("receiver_status"));
             item.put("sender_host", r.str("sender_host"));
@@ -159,7 +162,7 @@ final class ReplicationChecks {
             String message = "standby"
                     + (r.str("sender_host") == null ? "" : " of " + r.str("sender_host")) + ": " + lag
                     + (problems.isEmpty() ? "" : "; " + String.join("; ", problems));
-            return new CheckResult(name(), status, message, metrics, List.of(item));
+            return new CheckOutcome(name(), status, message, metrics, List.of(item));
         }
     }
 
@@ -191,7 +194,7 @@ final class ReplicationChecks {
         }
 
         @Override
-        public CheckResult evaluate(CheckContext ctx) {
+        public CheckOutcome evaluate(CheckContext ctx) {
             Threshold t = ctx.threshold("slot_retained_wal");
             List<Row> rows = ctx.rows(SLOTS);
             List<Metric> metrics = new ArrayList<>();
@@ -226,11 +229,11 @@ final class ReplicationChecks {
                 }
                 status = worse(status, s);
             }
-            metrics.add(0, Metric.judged("slot_retained_wal_max", max, t, "Most WAL kept for any replication slot."));
+            metrics.add(0, Threshold.judged("slot_retained_wal_max", max, t, "Most WAL kept for any replication slot."));
             if (rows.isEmpty()) {
-                return new CheckResult(name(), Status.OK, "no replication slots", metrics, items);
+                return new CheckOutcome(name(), Status.OK, "no replication slots", metrics, items);
             }
-            return new CheckResult(name(), status, Text.plural(rows.size(), "slot", "slots") + "; " + worstMsg, metrics, items);
+            return new CheckOutcome(name(), status, Text.plural(rows.size(), "slot", "slots") + "; " + worstMsg, metrics, items);
         }
     }
 

@@ -1,13 +1,9 @@
 package dev.chronodr.monitor;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import dev.chronodr.core.AtomicFile;
-import dev.chronodr.report.Json;
+import dev.chronodr.report.Format;
+import dev.chronodr.report.ReportFile;
 
 /**
  * {@code --export FILE}: the JSON report (the same document {@code --format json} prints)
@@ -21,14 +17,10 @@ final class ReportExport {
     static MonitorReport.ExportOutcome write(MonitorReport report, Path file) {
         try {
             // The export's own outcome is not known until it is written; the file says it was asked for.
-            MonitorReport withPath = report.withExport(new MonitorReport.ExportOutcome(file.toString(), true, null));
-            ObjectNode doc = Json.mapper().createObjectNode();
-            doc.put("exit_code", withPath.exitCode().code());
-            doc.setAll((ObjectNode) Json.mapper().valueToTree(withPath));
-            AtomicFile.write(file, (Json.mapper().writeValueAsString(doc) + "\n").getBytes(StandardCharsets.UTF_8));
+            ReportFile.write(file, Format.JSON, report.withExport(new MonitorReport.ExportOutcome(file.toString(), true, null)));
             return new MonitorReport.ExportOutcome(file.toString(), true, null);
-        } catch (IOException | RuntimeException e) {
-            return new MonitorReport.ExportOutcome(file.toString(), false, e.getClass().getSimpleName() + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            return new MonitorReport.ExportOutcome(file.toString(), false, e.getMessage());
         }
     }
 }

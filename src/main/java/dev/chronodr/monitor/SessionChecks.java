@@ -10,6 +10,9 @@ import java.util.function.Predicate;
 import java.util.function.ToDoubleFunction;
 
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * Checks that read pg_stat_activity: connections in use, long queries and transactions,
@@ -79,7 +82,7 @@ final class SessionChecks {
         }
 
         /** Judges the sessions matching {@code which} by the duration {@code seconds}. */
-        CheckResult longest(CheckContext ctx, String thresholdName, Predicate<Row> which, ToDoubleFunction<Row> seconds,
+        CheckOutcome longest(CheckContext ctx, String thresholdName, Predicate<Row> which, ToDoubleFunction<Row> seconds,
                             String one, String many, String metricHelp) {
             Threshold t = ctx.threshold(thresholdName);
             List<Row> rows = clients(ctx).stream().filter(which).filter(r -> seconds.applyAsDouble(r) >= 0)
@@ -96,7 +99,7 @@ final class SessionChecks {
                 }
             }
             List<Metric> metrics = List.of(
-                    Metric.judged(name() + "_max", max, t, metricHelp),
+                    Threshold.judged(name() + "_max", max, t, metricHelp),
                     Metric.of(name() + "_over_threshold", over, Unit.COUNT, "Sessions over the " + thresholdName + " warning level."));
             String message;
             if (status == Status.OK) {
@@ -108,7 +111,7 @@ final class SessionChecks {
                         + "; longest " + Unit.seconds(max) + ": pid " + worst.lng("pid") + " (" + worst.str("usename")
                         + "@" + worst.str("datname") + ") " + Text.query(worst.str("query"), 80);
             }
-            return new CheckResult(name(), status, message, metrics, items.size() > 20 ? items.subList(0, 20) : items);
+            return new CheckOutcome(name(), status, message, metrics, items.size() > 20 ? items.subList(0, 20) : items);
         }
     }
 
@@ -130,7 +133,7 @@ final class SessionChecks {
         }
 
         @Override
-        public CheckResult evaluate(CheckContext ctx) {
+        public CheckOutcome evaluate(CheckContext ctx) {
             ServerFacts s = ctx.server();
             // Every client backend holds a slot, active or idle, this monitor's own included.
             long used = ctx.rows(ACTIVITY).stream().filter(r -> "client backend".equals(r.str("backend_type"))).count();
@@ -148,12 +151,12 @@ final class SessionChecks {
             ctx.rows(ACTIVITY).stream().filter(r -> "client backend".equals(r.str("backend_type")))
                     .forEach(r -> byState.merge(r.str("state") == null ? "unknown" : r.str("state"), 1L, Long::sum));
             List<Metric> metrics = new ArrayList<>(List.of(
-                    Metric.judged("connections_used", pct, t, "Client connections in use, of those usable (max_connections minus reserved)."),
+                    Threshold.judged("connections_used", pct, t, "Client connections in use, of those usable (max_connections minus reserved)."),
                     Metric.of("connections_open", used, Unit.COUNT, "Client connections in use."),
                     Metric.of("connections_usable", usable, Unit.COUNT, "max_connections minus superuser_reserved_connections and reserved_connections.")));
             byState.forEach((state, n) -> metrics.add(Metric.labelled("connections_by_state", n, Unit.COUNT,
                     Map.of("state", state), "Client connections by state.")));
-            return new CheckResult(name(), status, message, metrics, List.of());
+            return new CheckOutcome(name(), status, message, metrics, List.of());
         }
     }
 
@@ -174,7 +177,7 @@ final class SessionChecks {
         }
 
         @Override
-        public CheckResult evaluate(CheckContext ctx) {
+        public CheckOutcome evaluate(CheckContext ctx) {
             return longest(ctx, "long_query", r -> "active".equals(r.str("state")), r -> r.num("query_seconds", -1),
                     "active query", "active queries", "Longest running active query.");
         }
@@ -197,7 +200,7 @@ final class SessionChecks {
         }
 
         @Override
-        public CheckResult evaluate(CheckContext ctx) {
+        public CheckOutcome evaluate(CheckContext ctx) {
             return longest(ctx, "long_transaction", r -> !r.isNull("xact_seconds"), r -> r.num("xact_seconds", -1),
                     "open transaction", "open transactions", "Oldest open transaction.");
         }
@@ -221,7 +224,7 @@ final class SessionChecks {
         }
 
         @Override
-        public CheckResult evaluate(CheckContext ctx) {
+        public CheckOutcome evaluate(CheckContext ctx) {
             return longest(ctx, "idle_in_transaction",
                     r -> r.str("state") != null && r.str("state").startsWith("idle in transaction"),
                     r -> r.num("state_seconds", -1), "idle-in-transaction session", "idle-in-transaction sessions",
@@ -247,7 +250,7 @@ final class SessionChecks {
         }
 
         @Override
-        public CheckResult evaluate(CheckContext ctx) {
+        public CheckOutcome evaluate(CheckContext ctx) {
             Threshold t = ctx.threshold("lock_wait");
             Map<Long, Row> byPid = new HashMap<>();
             ctx.rows(ACTIVITY).forEach(r -> byPid.put(r.lng("pid"), r));
@@ -276,10 +279,10 @@ final class SessionChecks {
                 items.add(m);
             }
             List<Metric> metrics = List.of(
-                    Metric.judged("lock_wait_max", max, t, "Longest current wait for a lock."),
+                    Threshold.judged("lock_wait_max", max, t, "Longest current wait for a lock."),
                     Metric.of("lock_waits", waiting.size(), Unit.COUNT, "Sessions waiting for a lock."));
             if (waiting.isEmpty()) {
-                return new CheckResult(name(), Status.OK, "no session waits for a lock", metrics, items);
+                return new CheckOutcome(name(), Status.OK, "no session waits for a lock", metrics, items);
             }
             Row worst = waiting.get(0);
             List<Integer> blockers = worst.ints("blocking_pids");
@@ -296,7 +299,7 @@ final class SessionChecks {
                     msg.append(" and ").append(blockers.size() - 1).append(" more");
                 }
             }
-            return new CheckResult(name(), status, msg.toString(), metrics, items);
+            return new CheckOutcome(name(), status, msg.toString(), metrics, items);
         }
     }
 }

@@ -7,6 +7,9 @@ import java.util.Map;
 
 import dev.chronodr.core.Status;
 import dev.chronodr.pg.Identifiers;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * The statements with the highest mean execution time in pg_stat_statements, when the
@@ -77,14 +80,14 @@ final class SlowStatementsCheck implements HealthCheck {
     }
 
     @Override
-    public CheckResult evaluate(CheckContext ctx) {
+    public CheckOutcome evaluate(CheckContext ctx) {
         ServerFacts s = ctx.server();
         if (s.pgssVersion() == null) {
-            return CheckResult.of(name(), Status.SKIPPED, "pg_stat_statements is not installed in database " + s.database()
+            return CheckOutcome.of(name(), Status.SKIPPED, "pg_stat_statements is not installed in database " + s.database()
                     + " (CREATE EXTENSION pg_stat_statements, with it in shared_preload_libraries)");
         }
         if (!preloaded(s)) {
-            return CheckResult.of(name(), Status.UNKNOWN, "pg_stat_statements " + s.pgssVersion()
+            return CheckOutcome.of(name(), Status.UNKNOWN, "pg_stat_statements " + s.pgssVersion()
                     + " is installed but not in shared_preload_libraries, so it collects nothing: add it and restart");
         }
         Threshold t = ctx.threshold("slow_statement");
@@ -103,16 +106,16 @@ final class SlowStatementsCheck implements HealthCheck {
         }
         double worst = rows.isEmpty() ? 0 : rows.get(0).num("mean_ms", 0) / 1000.0;
         Status status = t.status(worst);
-        List<Metric> metrics = List.of(Metric.judged("slow_statement_mean_max", worst, t, "Highest mean execution time of a statement in pg_stat_statements."));
+        List<Metric> metrics = List.of(Threshold.judged("slow_statement_mean_max", worst, t, "Highest mean execution time of a statement in pg_stat_statements."));
         String hidden = s.readAllStats() ? "" : " (other roles' query texts are hidden: GRANT pg_monitor TO " + s.user() + ")";
         if (rows.isEmpty()) {
-            return new CheckResult(name(), Status.OK, "no statement called " + ctx.settings().statementMinCalls()
+            return new CheckOutcome(name(), Status.OK, "no statement called " + ctx.settings().statementMinCalls()
                     + " or more times yet (pg_stat_statements " + s.pgssVersion() + ")", metrics, items);
         }
         Row w = rows.get(0);
         String message = (status == Status.OK ? "slowest statement averages " : "a statement averages ")
                 + Unit.seconds(worst) + (status == Status.OK ? "" : " " + t.describe(status)) + " over "
                 + w.lng("calls") + " calls in " + w.str("datname") + ": " + Text.query(w.str("query"), 80) + hidden;
-        return new CheckResult(name(), status, message, metrics, items);
+        return new CheckOutcome(name(), status, message, metrics, items);
     }
 }

@@ -8,6 +8,9 @@ import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * Checks on the current database's tables from pg_stat_user_tables: dead-tuple share,
@@ -78,14 +81,14 @@ final class TableChecks {
         }
 
         @Override
-        public CheckResult evaluate(CheckContext ctx) {
+        public CheckOutcome evaluate(CheckContext ctx) {
             Threshold t = ctx.threshold("dead_tuples");
             List<Row> rows = ctx.rows(TABLES).stream().sorted(Comparator.comparingDouble(DeadTuples::share).reversed()).toList();
             double max = rows.isEmpty() ? 0 : share(rows.get(0));
             Status status = t.status(max);
             List<Map<String, Object>> items = new ArrayList<>();
             List<Metric> metrics = new ArrayList<>();
-            metrics.add(Metric.judged("dead_tuples_max", max, t, "Highest dead-tuple share of any table."));
+            metrics.add(Threshold.judged("dead_tuples_max", max, t, "Highest dead-tuple share of any table."));
             long over = rows.stream().filter(r -> t.status(share(r)) != Status.OK).count();
             metrics.add(Metric.of("dead_tuples_tables_over_threshold", over, Unit.COUNT, "Tables over the dead_tuples warning level."));
             for (Row r : rows.subList(0, Math.min(LISTED, rows.size()))) {
@@ -108,7 +111,7 @@ final class TableChecks {
                         + t.describe(Status.WARNING) + " dead tuples; worst ") + table(w) + " " + Unit.PERCENT.format(max)
                         + " (" + w.lng("n_dead_tup") + " dead, " + w.lng("n_live_tup") + " live)";
             }
-            return new CheckResult(name(), status, message, metrics, items);
+            return new CheckOutcome(name(), status, message, metrics, items);
         }
     }
 
@@ -123,7 +126,7 @@ final class TableChecks {
         }
 
         @Override
-        public CheckResult evaluate(CheckContext ctx) {
+        public CheckOutcome evaluate(CheckContext ctx) {
             Threshold t = ctx.threshold(name());
             ToDoubleFunction<Row> age = this::age;
             List<Row> rows = ctx.rows(TABLES).stream().sorted(Comparator.comparingDouble(age).reversed()).toList();
@@ -131,7 +134,7 @@ final class TableChecks {
             Status status = t.status(max);
             long over = rows.stream().filter(r -> t.status(age(r)) != Status.OK).count();
             List<Metric> metrics = new ArrayList<>();
-            metrics.add(Metric.judged(name() + "_max_age", max, t, "Longest time any table has gone without being " + verb() + "."));
+            metrics.add(Threshold.judged(name() + "_max_age", max, t, "Longest time any table has gone without being " + verb() + "."));
             List<Map<String, Object>> items = new ArrayList<>();
             for (Row r : rows.subList(0, Math.min(LISTED, rows.size()))) {
                 metrics.add(Metric.labelled(name() + "_age", age(r), Unit.SECONDS, labels(r), "Time since a table was last " + verb() + "."));
@@ -144,7 +147,7 @@ final class TableChecks {
                 }
             }
             if (rows.isEmpty()) {
-                return new CheckResult(name(), Status.OK, "no table has " + ctx.settings().tableMinRows() + " or more tuples", metrics, items);
+                return new CheckOutcome(name(), Status.OK, "no table has " + ctx.settings().tableMinRows() + " or more tuples", metrics, items);
             }
             Row w = rows.get(0);
             String worst = table(w) + (w.isNull(column())
@@ -153,7 +156,7 @@ final class TableChecks {
             String message = status == Status.OK ? "oldest: " + worst
                     : Text.plural(over, "table", "tables") + " " + t.describe(Status.WARNING) + " without being " + verb()
                     + "; worst " + worst;
-            return new CheckResult(name(), status, message, metrics, items);
+            return new CheckOutcome(name(), status, message, metrics, items);
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.chronodr.monitor;
 
 import dev.chronodr.core.Status;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /**
  * Where a measured value turns WARNING and CRITICAL. Most values are worse when higher;
@@ -16,6 +18,11 @@ public record Threshold(String name, Unit unit, boolean lowerIsWorse, Double war
     /** A level where lower values are worse (a hit ratio). */
     public static Threshold lower(String name, Unit unit, Double warning, Double critical, String meaning) {
         return new Threshold(name, unit, true, warning, critical, meaning);
+    }
+
+    /** A summary value judged against a threshold (its levels go into perfdata). */
+    public static Metric judged(String name, double value, Threshold t, String help) {
+        return new Metric(name, value, t.unit(), java.util.Map.of(), t.warning(), t.critical(), help, t.lowerIsWorse());
     }
 
     public Status status(double value) {

@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.report.Json;
 
 /**
@@ -74,7 +75,7 @@ final class WebhookAlert {
     static String message(MonitorReport report) {
         StringBuilder text = new StringBuilder("chrono-dr monitor: " + report.status() + " on target " + report.target()
                 + " (" + report.server() + ")");
-        for (CheckResult c : report.worstFirst()) {
+        for (CheckOutcome c : report.worstFirst()) {
             if (c.status() != Status.OK && c.status() != Status.SKIPPED) {
                 text.append('\n').append(c.status()).append(' ').append(c.name()).append(": ").append(c.message());
             }

@@ -5,6 +5,7 @@ import java.util.List;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /** The repository's catalog, newest first. */
 public record CatalogResult(String repository, List<Entry> backups, Pitr pointInTime) implements CommandResult {
@@ -41,8 +42,9 @@ public record CatalogResult(String repository, List<Entry> backups, Pitr pointIn
     }
 
     @Override
-    public void renderText(TextOutput out) {
-        renderBackups(out);
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
+        backupLines(out);
         if (pointInTime != null) {
             out.line("");
             out.line(String.format("point-in-time: %d base backup(s), %d WAL segment(s) (%s) from %s to %s", pointInTime.baseBackups(),
@@ -50,9 +52,10 @@ public record CatalogResult(String repository, List<Entry> backups, Pitr pointIn
             out.line("  recoverable from " + (pointInTime.earliestRecoverable() == null ? "- (no base backup)" : pointInTime.earliestRecoverable())
                     + " to " + (pointInTime.latestRecoverable() == null ? "-" : pointInTime.latestRecoverable()));
         }
+        return out.build();
     }
 
-    private void renderBackups(TextOutput out) {
+    private void backupLines(TextView.Builder out) {
         if (backups.isEmpty()) {
             out.line("no backups in " + repository);
             return;

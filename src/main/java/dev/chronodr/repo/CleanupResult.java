@@ -5,6 +5,7 @@ import java.util.List;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /** What retention removed (or, with --dry-run, would remove) and what it kept, with reasons. */
 public record CleanupResult(String repository, boolean dryRun, Integer retentionDays, Integer keepLast,
@@ -29,7 +30,8 @@ public record CleanupResult(String repository, boolean dryRun, Integer retention
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         String verb = dryRun ? "would delete" : "deleted";
         out.line(String.format("cleanup %s: %s %d backup(s), %s; kept %d", repository, verb, deleted.size(),
                 TextOutput.bytes(bytesFreed), kept.size()));
@@ -49,5 +51,6 @@ public record CleanupResult(String repository, boolean dryRun, Integer retention
             out.line(String.format("  WAL: %s %d segment(s) older than %s, %s", verb, wal.deleted().size(), wal.keptFrom(),
                     TextOutput.bytes(wal.bytesFreed())));
         }
+        return out.build();
     }
 }

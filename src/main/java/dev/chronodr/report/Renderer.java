@@ -1,10 +1,6 @@
 package dev.chronodr.report;
 
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.chronodr.core.ExitCode;
 
@@ -35,23 +31,29 @@ public final class Renderer {
 
     public void render(CommandResult result, PrintWriter out) {
         switch (format) {
-            case JSON -> {
-                ObjectNode node = Json.mapper().valueToTree(result);
-                ObjectNode doc = Json.mapper().createObjectNode();
-                doc.put("exit_code", result.exitCode().code());
-                doc.setAll(node);
-                writeJson(doc, out);
-            }
-            case TEXT -> result.renderText(new TextOutput(out, color, suggestions));
-            default -> {
-                if (result instanceof FormatRenderable r && r.supports(format)) {
-                    r.render(format, out);
-                } else {
-                    throw new IllegalStateException(format.label() + " output is not available for this command");
-                }
-            }
+            case JSON -> JsonRenderer.render(result, out);
+            case TEXT -> new TextOutput(out, color, suggestions).render(result.text());
+            case JUNIT -> JUnitRenderer.render(as(CheckedResult.class, result), out);
+            case NAGIOS -> NagiosRenderer.render(as(HealthResult.class, result), out);
+            case PROMETHEUS -> PrometheusRenderer.render(as(HealthResult.class, result), out);
         }
         out.flush();
+    }
+
+    /** Whether {@code result} offers what {@code format} reads: checks for JUnit, a health pass for Nagios and Prometheus. */
+    public static boolean supports(Format format, CommandResult result) {
+        return switch (format) {
+            case TEXT, JSON -> true;
+            case JUNIT -> result instanceof CheckedResult;
+            case NAGIOS, PROMETHEUS -> result instanceof HealthResult;
+        };
+    }
+
+    private <T> T as(Class<T> offered, CommandResult result) {
+        if (!offered.isInstance(result)) {
+            throw new IllegalStateException(format.label() + " output is not available for this command");
+        }
+        return offered.cast(result);
     }
 
     /** An error as one line (plus hint) on stderr, or as the one JSON document on stdout. */
@@ -59,14 +61,7 @@ public final class Renderer {
         message = suggestions.apply(message);
         hint = suggestions.apply(hint);
         if (format == Format.JSON) {
-            ObjectNode doc = Json.mapper().createObjectNode();
-            doc.put("exit_code", code.code());
-            ObjectNode e = doc.putObject("error");
-            e.put("message", message);
-            if (hint != null) {
-                e.put("hint", hint);
-            }
-            writeJson(doc, out);
+            JsonRenderer.renderError(code, message, hint, out);
             out.flush();
         } else {
             err.println("chrono-dr: " + message);
@@ -75,20 +70,5 @@ public final class Renderer {
             }
             err.flush();
         }
-    }
-
-    private static void writeJson(ObjectNode doc, PrintWriter out) {
-        try {
-            out.println(Json.mapper().writeValueAsString(doc));
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** Results that offer formats beyond text and JSON (junit, nagios, prometheus). */
-    public interface FormatRenderable {
-        boolean supports(Format format);
-
-        void render(Format format, PrintWriter out);
     }
 }

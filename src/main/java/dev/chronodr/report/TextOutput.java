@@ -6,7 +6,12 @@ import java.util.Locale;
 
 import dev.chronodr.core.Status;
 
-/** Text rendering for people: aligned fields, statuses, human sizes; colour only on a terminal. */
+/**
+ * The text renderer: lays out a result's {@link TextView} for people (aligned fields, status
+ * words, colour only on a terminal) and puts the user's target and repository flags into
+ * every chrono-dr command it prints ({@link Suggestions}). Also the human units results use
+ * in their views: sizes and durations.
+ */
 public final class TextOutput {
     private final PrintWriter out;
     private final boolean color;
@@ -23,15 +28,39 @@ public final class TextOutput {
         this.suggestions = suggestions;
     }
 
-    public void line(String s) {
+    public void render(TextView view) {
+        for (TextView.Row row : view.rows()) {
+            if (row instanceof TextView.Line l) {
+                line(join(l));
+            } else if (row instanceof TextView.Field f) {
+                field(f.label(), f.value());
+            } else if (row instanceof TextView.Verbatim v) {
+                out.println(v.text());
+            }
+        }
+    }
+
+    private String join(TextView.Line l) {
+        StringBuilder b = new StringBuilder();
+        for (TextView.Span span : l.spans()) {
+            if (span instanceof TextView.Text t) {
+                b.append(t.text());
+            } else if (span instanceof TextView.Word w) {
+                b.append(w.padded() ? status(w.status()) : status(w.status()).strip());
+            }
+        }
+        return b.toString();
+    }
+
+    void line(String s) {
         out.println(suggestions.apply(s));
     }
 
-    public void field(String label, Object value) {
+    void field(String label, Object value) {
         out.printf("  %-14s %s%n", label + ":", value == null ? null : suggestions.apply(value.toString()));
     }
 
-    public String status(Status s) {
+    String status(Status s) {
         String text = String.format("%-8s", s.name());
         if (!color) {
             return text;

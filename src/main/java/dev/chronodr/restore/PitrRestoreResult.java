@@ -6,6 +6,7 @@ import java.util.List;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /** A recovered, promoted copy: from which base backup, to which point, where it runs, and how long the files and the recovery took. */
 public record PitrRestoreResult(String target, String baseBackup, OffsetDateTime baseBackupEnd, String dataDir, int port,
@@ -17,7 +18,8 @@ public record PitrRestoreResult(String target, String baseBackup, OffsetDateTime
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         out.line("Recovered to " + target + " and promoted");
         out.field("base backup", baseBackup + " (ended " + baseBackupEnd + ")");
         out.field("stopped", stoppedAt == null ? "at the end of the archived WAL" : stoppedAt);
@@ -33,5 +35,6 @@ public record PitrRestoreResult(String target, String baseBackup, OffsetDateTime
                 + TextOutput.duration(java.time.Duration.ofMillis(filesMs)) + ", recovery to promotion "
                 + TextOutput.duration(java.time.Duration.ofMillis(recoveryMs)) + ")");
         warnings.forEach(w -> out.line("Warning: " + w));
+        return out.build();
     }
 }

@@ -6,6 +6,7 @@ import java.util.List;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /**
  * What a restore did: the mode (beside, replace, in-place), the source, where the data is
@@ -31,7 +32,8 @@ public record RestoreResult(boolean succeeded, String mode, RestoreSource source
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         out.line(succeeded
                 ? "restore " + source.id() + " -> " + database + ": done (" + mode + ")"
                 : "restore " + source.id() + " -> " + database + ": FAILED (" + mode + "): " + failure);
@@ -72,5 +74,6 @@ public record RestoreResult(boolean succeeded, String mode, RestoreSource source
             out.line("next:");
             nextSteps.forEach(s -> out.line("  - " + s));
         }
+        return out.build();
     }
 }

@@ -2,7 +2,7 @@ package dev.chronodr.sandbox;
 
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
-import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /** Result of the sandbox commands. */
 public record SandboxReport(String home, boolean exists, boolean running, SandboxState sandbox, String message)
@@ -14,7 +14,8 @@ public record SandboxReport(String home, boolean exists, boolean running, Sandbo
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         out.line("sandbox: " + message);
         out.field("home", home);
         if (sandbox != null) {
@@ -28,5 +29,6 @@ public record SandboxReport(String home, boolean exists, boolean running, Sandbo
             out.line("or with psql: PGPASSWORD=$(cat " + sandbox.passwordFile() + ") psql -h 127.0.0.1 -p " + sandbox.port()
                     + " -U " + sandbox.user() + " " + sandbox.dbname());
         }
+        return out.build();
     }
 }

@@ -1,11 +1,13 @@
 package dev.chronodr.verify;
 
+import java.time.Duration;
 import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
 
 /**
  * The outcome of one check: its status, how many objects it looked at, the objects it
@@ -16,6 +18,11 @@ import dev.chronodr.core.Status;
  * that does not change the exit code. {@code blocked = true}: it should have run but could
  * not (a missing extension or privilege); that is exit 3, never a quiet OK. {@code commands}
  * then holds the exact statements that would let it run.
+ *
+ * <p>Verify keeps its own type beside {@link CheckOutcome}, the outcome every renderer reads:
+ * its JSON is documented with these fields, and {@code blocked}, {@code checked}, the findings
+ * with their fixes and the commands that would let a check run mean something only here.
+ * {@link #outcome()} is how the renderers see it.
  */
 public record CheckResult(String name, String title, Status status, boolean blocked, String summary, int checked,
                           List<Finding> findings, List<String> nextSteps, List<String> commands, long elapsedMs) {
@@ -73,5 +80,34 @@ public record CheckResult(String name, String title, Status status, boolean bloc
             return blocked ? ExitCode.UNKNOWN : ExitCode.OK;
         }
         return status.exitCode();
+    }
+
+    /**
+     * This check as the renderers see it. A blocked SKIPPED is UNKNOWN there: a check that
+     * should have run and could not is an error in CI's eyes, not a skip.
+     */
+    @JsonIgnore
+    public CheckOutcome outcome() {
+        Status shown = status == Status.SKIPPED && blocked ? Status.UNKNOWN : status;
+        return CheckOutcome.step("chrono-dr.verify", name, shown, status + ": " + summary, detail(), Duration.ofMillis(elapsedMs));
+    }
+
+    private String detail() {
+        StringBuilder b = new StringBuilder(title).append('\n').append(summary).append('\n');
+        for (Finding f : findings) {
+            b.append(f.status()).append(' ').append(f.kind()).append(' ').append(f.object()).append(": ").append(f.message()).append('\n');
+            if (f.sample() != null && !f.sample().isEmpty()) {
+                b.append("  sample: ").append(String.join("; ", f.sample())).append('\n');
+            }
+            if (f.details() != null) {
+                f.details().forEach(d -> b.append("  ").append(d).append('\n'));
+            }
+            if (f.fix() != null) {
+                b.append("  fix: ").append(f.fix()).append('\n');
+            }
+        }
+        nextSteps.forEach(s -> b.append("next: ").append(s).append('\n'));
+        commands.forEach(s -> b.append("run: ").append(s).append('\n'));
+        return b.toString();
     }
 }

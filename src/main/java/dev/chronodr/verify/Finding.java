@@ -10,6 +10,10 @@ import dev.chronodr.core.Status;
  * something (orphan rows, checksum failures, amcheck messages); {@code details} holds
  * facts about the object (pg_control fields); {@code fix} is the exact statement or
  * command that repairs or examines it, when there is one.
+ *
+ * <p>Not the audit's {@code Finding}: this one is about data (a status, counts and samples of
+ * damaged rows or pages), the audit's about configuration (a rule, a severity, why it matters).
+ * Both reach the renderers as part of a {@link dev.chronodr.report.CheckOutcome}'s detail.
  */
 public record Finding(Status status, String kind, String object, String message, Long count, List<String> sample,
                       List<String> details, String fix) {

@@ -1,6 +1,5 @@
 package dev.chronodr.verify;
 
-import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -14,11 +13,10 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Status;
-import dev.chronodr.report.CommandResult;
-import dev.chronodr.report.Format;
-import dev.chronodr.report.JUnitXml;
-import dev.chronodr.report.Renderer;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.CheckedResult;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /**
  * Everything one verify run found: a result per check, in the order they ran. Exit code:
@@ -26,7 +24,7 @@ import dev.chronodr.report.TextOutput;
  * something was missing), else 1 for a WARNING, else 0.
  */
 public record VerifyReport(String target, String connection, Server server, String scope, OffsetDateTime startedAt,
-                           long elapsedMs, List<CheckResult> checks) implements CommandResult, Renderer.FormatRenderable {
+                           long elapsedMs, List<CheckResult> checks) implements CheckedResult {
 
     public record Server(String version, int versionNum, String role, String database, String currentUser,
                          boolean superuser, boolean dataChecksums) {
@@ -84,7 +82,8 @@ public record VerifyReport(String target, String connection, Server server, Stri
     private static final String INDENT = "           ";
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         String where = server == null ? connection
                 : connection + ", PostgreSQL " + new dev.chronodr.pg.PgVersion(server.versionNum()) + " (" + server.role() + ")";
         out.line(status() + ": chrono-dr verify " + where);
@@ -94,10 +93,10 @@ public record VerifyReport(String target, String connection, Server server, Stri
         out.line("");
         for (CheckResult c : checks) {
             String elapsed = c.elapsedMs() > 0 ? " (" + TextOutput.duration(Duration.ofMillis(c.elapsedMs())) + ")" : "";
-            out.line(out.status(c.status()) + " " + String.format("%-22s", c.name()) + " " + c.summary() + elapsed
-                    + (c.status() == Status.SKIPPED && c.blocked() ? " [could not check]" : ""));
+            out.line(TextView.word(c.status()), TextView.text(" " + String.format("%-22s", c.name()) + " " + c.summary() + elapsed
+                    + (c.status() == Status.SKIPPED && c.blocked() ? " [could not check]" : "")));
             for (Finding f : c.findings()) {
-                out.line(INDENT + out.status(f.status()) + " " + f.kind() + " " + f.object() + ": " + f.message());
+                out.line(TextView.text(INDENT), TextView.word(f.status()), TextView.text(" " + f.kind() + " " + f.object() + ": " + f.message()));
                 if (f.sample() != null && !f.sample().isEmpty()) {
                     out.line(INDENT + "  sample: " + String.join("; ", f.sample()));
                 }
@@ -120,48 +119,22 @@ public record VerifyReport(String target, String connection, Server server, Stri
         counts().forEach((k, v) -> parts.add(v + " " + k.replace('_', ' ')));
         out.line("result: " + status() + " (exit " + exitCode().code() + "): " + String.join(", ", parts)
                 + " in " + TextOutput.duration(Duration.ofMillis(elapsedMs)));
+        return out.build();
     }
 
     @Override
-    public boolean supports(Format format) {
-        return format == Format.JUNIT;
+    public String suite() {
+        return "chrono-dr verify " + connection;
     }
 
-    /** JUnit XML: one test case per check, so CI lists each check with its outcome. */
+    /** One test case per check, so CI lists each check with its outcome. */
     @Override
-    public void render(Format format, PrintWriter out) {
-        List<JUnitXml.Case> cases = new ArrayList<>();
-        for (CheckResult c : checks) {
-            JUnitXml.Outcome outcome = switch (c.status()) {
-                case OK -> JUnitXml.Outcome.PASSED;
-                case WARNING, CRITICAL -> JUnitXml.Outcome.FAILED;
-                case UNKNOWN -> JUnitXml.Outcome.ERROR;
-                // A check that should have run and could not is an error in CI's eyes, not a skip.
-                case SKIPPED -> c.blocked() ? JUnitXml.Outcome.ERROR : JUnitXml.Outcome.SKIPPED;
-            };
-            String message = c.status() + ": " + c.summary();
-            cases.add(new JUnitXml.Case("chrono-dr.verify", c.name(), Duration.ofMillis(c.elapsedMs()), outcome,
-                    message, detail(c)));
-        }
-        JUnitXml.write("chrono-dr verify " + connection, cases, Duration.ofMillis(elapsedMs), out);
+    public List<CheckOutcome> outcomes() {
+        return checks.stream().map(CheckResult::outcome).toList();
     }
 
-    private static String detail(CheckResult c) {
-        StringBuilder b = new StringBuilder(c.title()).append('\n').append(c.summary()).append('\n');
-        for (Finding f : c.findings()) {
-            b.append(f.status()).append(' ').append(f.kind()).append(' ').append(f.object()).append(": ").append(f.message()).append('\n');
-            if (f.sample() != null && !f.sample().isEmpty()) {
-                b.append("  sample: ").append(String.join("; ", f.sample())).append('\n');
-            }
-            if (f.details() != null) {
-                f.details().forEach(d -> b.append("  ").append(d).append('\n'));
-            }
-            if (f.fix() != null) {
-                b.append("  fix: ").append(f.fix()).append('\n');
-            }
-        }
-        c.nextSteps().forEach(s -> b.append("next: ").append(s).append('\n'));
-        c.commands().forEach(s -> b.append("run: ").append(s).append('\n'));
-        return b.toString();
+    @Override
+    public Duration elapsed() {
+        return Duration.ofMillis(elapsedMs);
     }
 }

@@ -4,7 +4,7 @@ import java.util.List;
 
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
-import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /**
  * The archiving settings: what they are, what they should be, and whether a restart is due;
@@ -25,7 +25,8 @@ public record PitrSetupResult(String archiveCommand, int rpoMinutes, boolean app
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         out.line(applied ? "Point-in-time recovery settings applied (ALTER SYSTEM + pg_reload_conf):"
                 : "Point-in-time recovery settings (not applied; run again with --apply, or put these in postgresql.conf):");
         for (Setting s : settings) {
@@ -39,6 +40,7 @@ public record PitrSetupResult(String archiveCommand, int rpoMinutes, boolean app
                     + "or docker compose restart postgres).");
         }
         notes.forEach(n -> out.line("Note: " + n));
+        return out.build();
     }
 
     private static String quoteIfNeeded(String v) {

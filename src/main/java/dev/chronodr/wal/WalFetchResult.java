@@ -3,6 +3,7 @@ package dev.chronodr.wal;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /**
  * What wal-fetch did. A file the archive does not have is exit 1 with one short line:
@@ -17,9 +18,11 @@ public record WalFetchResult(String name, String destination, boolean found, lon
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         out.line(found ? "wal-fetch: " + name + " restored (" + TextOutput.bytes(bytes) + ")"
                 : withheld != null ? "wal-fetch: " + name + " is not handed out: " + withheld
                 : "wal-fetch: " + name + " is not in the archive");
+        return out.build();
     }
 }

@@ -4,6 +4,7 @@ import dev.chronodr.core.ExitCode;
 import dev.chronodr.repo.WalArchive;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.TextView;
 
 /** What wal-push did with one file; printed into the server log by archive_command. */
 public record WalPushResult(String name, String file, boolean alreadyArchived, long bytes, long storedBytes, String sha256,
@@ -19,12 +20,14 @@ public record WalPushResult(String name, String file, boolean alreadyArchived, l
     }
 
     @Override
-    public void renderText(TextOutput out) {
+    public TextView text() {
+        TextView.Builder out = TextView.builder();
         if (alreadyArchived) {
             out.line("wal-push: " + name + " already archived with the same content (" + file + ")");
         } else {
             out.line("wal-push: " + name + " archived (" + TextOutput.bytes(bytes) + " -> " + TextOutput.bytes(storedBytes)
                     + ", " + durationMs + " ms)");
         }
+        return out.build();
     }
 }

@@ -43,7 +43,7 @@ class AuditReportTest {
 
     static String text(AuditReport r) {
         StringWriter w = new StringWriter();
-        r.renderText(new TextOutput(new PrintWriter(w, true), false));
+        new TextOutput(new PrintWriter(w, true), false).render(r.text());
         return w.toString();
     }
 

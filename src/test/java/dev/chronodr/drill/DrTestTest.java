@@ -145,6 +145,28 @@ class DrTestTest {
         assertEquals(List.of(), scratchDatabases());
     }
 
+    /** The files a drill writes carry the same envelope as stdout: exit_code first, equal to the process's. */
+    @Test
+    void theReportFileCarriesTheProcessExitCode() throws Exception {
+        Path repo = dir.resolve("repo-envelope");
+        CliRun b = CliRun.run(env(), dir, "backup", "--config", config.toString(), "--repo", repo.toString(), "--format", "json");
+        assertEquals(0, b.exitCode(), b.toString());
+        Path dump = Path.of(b.json().get("path").asText()).resolve("database.dump.zst");
+        byte[] bytes = Files.readAllBytes(dump);
+        bytes[bytes.length / 2] ^= 0x10;
+        Files.write(dump, bytes);
+        Path report = dir.resolve("out/envelope.json");
+        Path junit = dir.resolve("out/envelope.xml");
+        CliRun r = drill(repo, "--latest", "--report", report.toString(), "--junit-xml", junit.toString(), "--format", "json");
+        assertEquals(2, r.exitCode(), r.toString());
+        JsonNode file = Json.mapper().readTree(report.toFile());
+        assertEquals(r.exitCode(), file.get("exit_code").asInt(), file.toString());
+        assertEquals("exit_code", file.fieldNames().next(), "the envelope's first field, as on stdout");
+        assertEquals(r.json(), file, "the file is the document --format json printed");
+        Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(junit.toFile());
+        assertEquals("1", doc.getDocumentElement().getAttribute("failures"), Files.readString(junit));
+    }
+
     @Test
     void contentThatDiffersFromTheDigestFailsTheDigestStep() throws Exception {
         Path repo = dir.resolve("repo-digest");

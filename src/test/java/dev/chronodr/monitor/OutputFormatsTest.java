@@ -15,31 +15,35 @@ import org.junit.jupiter.api.Test;
 
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.report.Format;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Renderer;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.Unit;
 
 /** Rendering and query building, without a server. */
 class OutputFormatsTest {
 
     private static MonitorReport report() {
         Threshold conn = Thresholds.defaults().get("connections");
-        List<CheckResult> checks = List.of(
-                new CheckResult("connection", Status.OK, "connected", List.of(Metric.of("up", 1, Unit.COUNT, "Up.")), List.of()),
-                new CheckResult("connections", Status.WARNING, "52 of 57 in use | piped\nnewline",
-                        List.of(Metric.judged("connections_used", 91.2, conn, "Used.")), List.of()),
-                new CheckResult("dead_tuples", Status.CRITICAL, "public.\"odd\" table",
+        List<CheckOutcome> checks = List.of(
+                new CheckOutcome("connection", Status.OK, "connected", List.of(Metric.of("up", 1, Unit.COUNT, "Up.")), List.of()),
+                new CheckOutcome("connections", Status.WARNING, "52 of 57 in use | piped\nnewline",
+                        List.of(Threshold.judged("connections_used", 91.2, conn, "Used.")), List.of()),
+                new CheckOutcome("dead_tuples", Status.CRITICAL, "public.\"odd\" table",
                         List.of(Metric.labelled("dead_tuples", 66.7, Unit.PERCENT, Map.of("schema", "public", "table", "odd \"q\" \\ x"), "Dead.")),
                         List.of()),
-                new CheckResult("cache_hit", Status.OK, "99.1% of reads from memory",
-                        List.of(Metric.judged("cache_hit", 99.1, Thresholds.defaults().get("cache_hit"), "Hit ratio.")), List.of()),
-                CheckResult.of("archiving", Status.SKIPPED, "archive_mode is off"));
+                new CheckOutcome("cache_hit", Status.OK, "99.1% of reads from memory",
+                        List.of(Threshold.judged("cache_hit", 99.1, Thresholds.defaults().get("cache_hit"), "Hit ratio.")), List.of()),
+                CheckOutcome.of("archiving", Status.SKIPPED, "archive_mode is off"));
         return new MonitorReport(Status.CRITICAL, "prod", "mon@db:5432/app", "15.8", "primary",
                 OffsetDateTime.parse("2025-01-02T03:04:05.678+01:00"), 42, checks, null, null);
     }
 
     private static String render(MonitorReport r, Format f) {
         StringWriter w = new StringWriter();
-        r.render(f, new PrintWriter(w));
+        new Renderer(f, false).render(r, new PrintWriter(w));
         return w.toString();
     }
 
@@ -87,7 +91,7 @@ class OutputFormatsTest {
     @Test
     void textIsOneLinePerCheckWorstFirst() {
         StringWriter w = new StringWriter();
-        report().renderText(new TextOutput(new PrintWriter(w), false));
+        new TextOutput(new PrintWriter(w), false).render(report().text());
         List<String> lines = w.toString().lines().toList();
         assertEquals(6, lines.size(), w.toString());
         assertTrue(lines.get(0).startsWith("CRITICAL mon@db:5432/app"), lines.get(0));

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Status;
+import dev.chronodr.report.Unit;
 
 class ThresholdsTest {
 

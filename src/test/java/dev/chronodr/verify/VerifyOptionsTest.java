@@ -19,6 +19,7 @@ import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Status;
 import dev.chronodr.report.Format;
+import dev.chronodr.report.Renderer;
 import dev.chronodr.testing.CliRun;
 
 /** Options, exit-code rules and renderings that need no server. */
@@ -113,9 +114,9 @@ class VerifyOptionsTest {
         VerifyReport r = report(result("ok", Status.OK, false), result("warn", Status.WARNING, false),
                 result("crit", Status.CRITICAL, false), result("unknown", Status.UNKNOWN, false),
                 result("skipped", Status.SKIPPED, false), result("blocked", Status.SKIPPED, true));
-        assertTrue(r.supports(Format.JUNIT));
+        assertTrue(Renderer.supports(Format.JUNIT, r));
         StringWriter w = new StringWriter();
-        r.render(Format.JUNIT, new PrintWriter(w));
+        new Renderer(Format.JUNIT, false).render(r, new PrintWriter(w));
         String xml = w.toString();
         assertTrue(xml.contains("tests=\"6\" failures=\"2\" errors=\"2\" skipped=\"1\""), xml);
         assertTrue(xml.contains("<testcase classname=\"chrono-dr.verify\" name=\"ok\" time=\"0.012\"/>"), xml);

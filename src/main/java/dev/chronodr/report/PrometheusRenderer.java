@@ -1,4 +1,4 @@
-package dev.chronodr.monitor;
+package dev.chronodr.report;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,19 +13,23 @@ import dev.chronodr.core.Status;
  * (_seconds, _bytes; percentages become _ratio in 0..1), HELP and TYPE once per family,
  * and a target label so several targets can share a collector directory.
  */
-final class PrometheusOutput {
-    private PrometheusOutput() {
+final class PrometheusRenderer {
+    private PrometheusRenderer() {
     }
 
     private record Family(String help, List<String> samples) {
     }
 
-    static String exposition(MonitorReport r) {
+    public static void render(HealthResult r, java.io.PrintWriter out) {
+        out.print(exposition(r));
+    }
+
+    static String exposition(HealthResult r) {
         Map<String, Family> families = new LinkedHashMap<>();
         Map<String, String> base = Map.of("target", r.target());
         add(families, "chrono_dr_status", "Overall monitor status: 0 ok, 1 warning, 2 critical, 3 unknown.", base,
                 r.status().exitCode().code());
-        for (CheckResult c : r.checks()) {
+        for (CheckOutcome c : r.outcomes()) {
             if (c.status() != Status.SKIPPED) {
                 Map<String, String> labels = new LinkedHashMap<>(base);
                 labels.put("check", c.name());
@@ -33,10 +37,10 @@ final class PrometheusOutput {
                         labels, c.status().exitCode().code());
             }
         }
-        add(families, "chrono_dr_monitor_duration_seconds", "Time the monitor pass took.", base, r.durationMs() / 1000.0);
+        add(families, "chrono_dr_monitor_duration_seconds", "Time the monitor pass took.", base, r.elapsed().toMillis() / 1000.0);
         add(families, "chrono_dr_monitor_timestamp_seconds", "When the monitor pass ran, as Unix time.", base,
                 r.checkedAt().toInstant().toEpochMilli() / 1000.0);
-        for (CheckResult c : r.checks()) {
+        for (CheckOutcome c : r.outcomes()) {
             for (Metric m : c.metrics()) {
                 Map<String, String> labels = new LinkedHashMap<>(base);
                 labels.putAll(m.labels());

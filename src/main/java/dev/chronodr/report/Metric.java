@@ -1,4 +1,4 @@
-package dev.chronodr.monitor;
+package dev.chronodr.report;
 
 import java.util.Map;
 
@@ -26,11 +26,6 @@ public record Metric(String name, double value, Unit unit, Map<String, String> l
 
     public static Metric of(String name, double value, Unit unit, String help) {
         return new Metric(name, value, unit, Map.of(), null, null, help);
-    }
-
-    /** A summary value judged against a threshold (its levels go into perfdata). */
-    public static Metric judged(String name, double value, Threshold t, String help) {
-        return new Metric(name, value, t.unit(), Map.of(), t.warning(), t.critical(), help, t.lowerIsWorse());
     }
 
     public static Metric labelled(String name, double value, Unit unit, Map<String, String> labels, String help) {

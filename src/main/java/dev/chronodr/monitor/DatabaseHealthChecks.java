@@ -6,10 +6,13 @@ import java.util.List;
 import java.util.Map;
 
 import dev.chronodr.core.Status;
+import dev.chronodr.report.CheckOutcome;
+import dev.chronodr.report.Metric;
+import dev.chronodr.report.Unit;
 
 /** Checks on the database as a whole: cache hit ratio, size, and wraparound age. */
-final class DatabaseChecks {
-    private DatabaseChecks() {
+final class DatabaseHealthChecks {
+    private DatabaseHealthChecks() {
     }
 
     static final String DATABASE = "database";
@@ -47,25 +50,25 @@ final class DatabaseChecks {
         }
 
         @Override
-        public CheckResult evaluate(CheckContext ctx) {
+        public CheckOutcome evaluate(CheckContext ctx) {
             Row r = ctx.rows(DATABASE).get(0);
             long hit = r.lng("blks_hit");
             long read = r.lng("blks_read");
             long total = hit + read;
             Threshold t = ctx.threshold("cache_hit");
             double pct = total == 0 ? 100 : 100.0 * hit / total;
-            List<Metric> metrics = List.of(Metric.judged("cache_hit", pct, t, "Block reads served from shared buffers."),
+            List<Metric> metrics = List.of(Threshold.judged("cache_hit", pct, t, "Block reads served from shared buffers."),
                     Metric.of("blocks_read", read, Unit.COUNT, "Blocks read from disk (or the OS cache) since statistics began."),
                     Metric.of("blocks_hit", hit, Unit.COUNT, "Blocks found in shared buffers since statistics began."));
             // A freshly started or reset server has read little; its ratio says nothing yet.
             if (total < ctx.settings().cacheHitMinBlocks()) {
-                return new CheckResult(name(), Status.OK, Unit.PERCENT.format(pct) + " cache hits, but only " + total
+                return new CheckOutcome(name(), Status.OK, Unit.PERCENT.format(pct) + " cache hits, but only " + total
                         + " block reads so far (judged from " + ctx.settings().cacheHitMinBlocks() + ")", metrics, List.of());
             }
             Status status = t.status(pct);
             String message = Unit.PERCENT.format(pct) + " of " + total + " block reads in " + r.str("datname")
                     + " served from shared buffers" + (status == Status.OK ? "" : " (" + t.describe(status) + ")");
-            return new CheckResult(name(), status, message, metrics, List.of());
+            return new CheckOutcome(name(), status, message, metrics, List.of());
         }
     }
 
@@ -91,14 +94,14 @@ final class DatabaseChecks {
         }
 
         @Override
-        public CheckResult evaluate(CheckContext ctx) {
+        public CheckOutcome evaluate(CheckContext ctx) {
             Row r = ctx.rows(DATABASE).get(0);
             long size = r.lng("size_bytes");
             Threshold t = ctx.threshold("database_size");
             Status status = t.status(size);
             String message = r.str("datname") + " is " + Unit.BYTES.format(size) + (status == Status.OK ? "" : " (" + t.describe(status) + ")");
-            return new CheckResult(name(), status, message,
-                    List.of(Metric.judged("database_size", size, t, "Size of the database on disk.")), List.of());
+            return new CheckOutcome(name(), status, message,
+                    List.of(Threshold.judged("database_size", size, t, "Size of the database on disk.")), List.of());
         }
     }
 
@@ -135,7 +138,7 @@ final class DatabaseChecks {
         }
 
         @Override
-        public CheckResult evaluate(CheckContext ctx) {
+        public CheckOutcome evaluate(CheckContext ctx) {
             Threshold xt = ctx.threshold("xid_wraparound");
             Threshold mt = ctx.threshold("multixact_wraparound");
             Row xid = null;
@@ -153,15 +156,15 @@ final class DatabaseChecks {
                 metrics.add(Metric.labelled("multixact_age", r.lng("mxid_age"), Unit.COUNT, labels, "Age of the database's oldest multixact ID."));
             }
             if (xid == null) {
-                return CheckResult.of(name(), Status.UNKNOWN, "pg_database returned no rows");
+                return CheckOutcome.of(name(), Status.UNKNOWN, "pg_database returned no rows");
             }
             double xpct = 100 * xid.lng("xid_age") / WRAP_LIMIT;
             double mpct = 100 * mxid.lng("mxid_age") / WRAP_LIMIT;
             Status xs = xt.status(xpct);
             Status ms = mt.status(mpct);
             Status status = xs.rank() >= ms.rank() ? xs : ms;
-            metrics.add(0, Metric.judged("xid_wraparound", xpct, xt, "Oldest transaction ID age as a share of the 2^31 wraparound limit."));
-            metrics.add(1, Metric.judged("multixact_wraparound", mpct, mt, "Oldest multixact ID age as a share of the 2^31 wraparound limit."));
+            metrics.add(0, Threshold.judged("xid_wraparound", xpct, xt, "Oldest transaction ID age as a share of the 2^31 wraparound limit."));
+            metrics.add(1, Threshold.judged("multixact_wraparound", mpct, mt, "Oldest multixact ID age as a share of the 2^31 wraparound limit."));
             String message = "oldest xid age " + xid.lng("xid_age") + " (" + Unit.PERCENT.format(xpct) + " of wraparound, "
                     + xid.str("datname") + ")" + (xs == Status.OK ? "" : " " + xt.describe(xs))
                     + "; multixact age " + mxid.lng("mxid_age") + " (" + Unit.PERCENT.format(mpct) + ", " + mxid.str("datname") + ")"
@@ -171,7 +174,7 @@ final class DatabaseChecks {
             item.put("xid_database", xid.str("datname"));
             item.put("multixact_age", mxid.lng("mxid_age"));
             item.put("multixact_database", mxid.str("datname"));
-            return new CheckResult(name(), status, message, metrics, List.of(item));
+            return new CheckOutcome(name(), status, message, metrics, List.of(item));
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.chronodr.monitor;
+package dev.chronodr.report;
 
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -71,27 +71,35 @@ public enum Unit {
     /** A value for people: "5m00s", "1.2 GiB", "91%", "42". */
     public String format(double v) {
         return switch (this) {
-            case COUNT -> v == Math.rint(v) ? String.valueOf((long) v) : Text.decimal(v, 1);
-            case PERCENT -> (v == Math.rint(v) ? String.valueOf((long) v) : v >= 0.1 ? Text.decimal(v, 1) : "<0.1") + "%";
+            case COUNT -> v == Math.rint(v) ? String.valueOf((long) v) : decimal(v, 1);
+            case PERCENT -> (v == Math.rint(v) ? String.valueOf((long) v) : v >= 0.1 ? decimal(v, 1) : "<0.1") + "%";
             case SECONDS -> seconds(v);
-            case BYTES -> dev.chronodr.report.TextOutput.bytes((long) v);
+            case BYTES -> TextOutput.bytes((long) v);
         };
     }
 
-    static String seconds(double v) {
+    public static String seconds(double v) {
         if (v < 1) {
             return Math.round(v * 1000) + "ms";
         }
         if (v < 60) {
-            return Text.decimal(v, 1) + "s";
+            return decimal(v, 1) + "s";
         }
         long s = (long) v;
         if (s < 3600) {
-            return s / 60 + "m" + Text.two(s % 60) + "s";
+            return s / 60 + "m" + two(s % 60) + "s";
         }
         if (s < 86400) {
-            return s / 3600 + "h" + Text.two(s / 60 % 60) + "m";
+            return s / 3600 + "h" + two(s / 60 % 60) + "m";
         }
-        return s / 86400 + "d" + Text.two(s / 3600 % 24) + "h";
+        return s / 86400 + "d" + two(s / 3600 % 24) + "h";
+    }
+
+    private static String decimal(double v, int places) {
+        return java.math.BigDecimal.valueOf(v).setScale(places, java.math.RoundingMode.HALF_UP).toPlainString();
+    }
+
+    private static String two(long n) {
+        return n < 10 ? "0" + n : String.valueOf(n);
     }
 }

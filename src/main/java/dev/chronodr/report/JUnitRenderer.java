@@ -7,18 +7,35 @@ import java.util.Locale;
 
 /**
  * JUnit XML, the format CI systems show as test results: one suite, one test case per
- * check or step. A failed case carries the message; a skipped one says why.
+ * check or step. A failed case carries the message; a skipped one says why. The one mapping
+ * from check outcomes to test cases: OK passes, WARNING and CRITICAL fail, UNKNOWN (could
+ * not check) is an error, SKIPPED is skipped.
  */
-public final class JUnitXml {
-    private JUnitXml() {
+final class JUnitRenderer {
+    private JUnitRenderer() {
     }
 
-    public enum Outcome { PASSED, FAILED, ERROR, SKIPPED }
+    enum Outcome { PASSED, FAILED, ERROR, SKIPPED }
 
-    public record Case(String className, String name, Duration time, Outcome outcome, String message, String detail) {
+    record Case(String className, String name, Duration time, Outcome outcome, String message, String detail) {
     }
 
-    public static void write(String suite, List<Case> cases, Duration total, PrintWriter out) {
+    public static void render(CheckedResult result, PrintWriter out) {
+        List<Case> cases = result.outcomes().stream().map(JUnitRenderer::testCase).toList();
+        write(result.suite(), cases, result.elapsed(), out);
+    }
+
+    static Case testCase(CheckOutcome c) {
+        Outcome outcome = switch (c.status()) {
+            case OK -> Outcome.PASSED;
+            case WARNING, CRITICAL -> Outcome.FAILED;
+            case UNKNOWN -> Outcome.ERROR;
+            case SKIPPED -> Outcome.SKIPPED;
+        };
+        return new Case(c.group(), c.name(), c.duration(), outcome, c.message(), c.detail());
+    }
+
+    static void write(String suite, List<Case> cases, Duration total, PrintWriter out) {
         long failures = cases.stream().filter(c -> c.outcome() == Outcome.FAILED).count();
         long errors = cases.stream().filter(c -> c.outcome() == Outcome.ERROR).count();
         long skipped = cases.stream().filter(c -> c.outcome() == Outcome.SKIPPED).count();

@@ -1,5 +1,6 @@
-package dev.chronodr.monitor;
+package dev.chronodr.report;
 
+import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -9,35 +10,40 @@ import dev.chronodr.core.Status;
  * The Nagios plugin format: one line "CHRONO-DR STATUS - text | perfdata", the exit code
  * 0/1/2/3. Perfdata carries each check's unlabelled metrics as 'label'=value[UOM];warn;crit.
  */
-final class NagiosOutput {
-    private NagiosOutput() {
+final class NagiosRenderer {
+    private NagiosRenderer() {
     }
 
-    static String line(MonitorReport r) {
+    public static void render(HealthResult r, java.io.PrintWriter out) {
+        out.println(line(r));
+    }
+
+    static String line(HealthResult r) {
         String state = r.status() == Status.SKIPPED ? "OK" : r.status().name();
-        List<CheckResult> bad = r.worstFirst().stream()
+        List<CheckOutcome> bad = r.outcomes().stream()
+                .sorted(Comparator.comparingInt((CheckOutcome c) -> c.status().rank()).reversed())
                 .filter(c -> c.status() != Status.OK && c.status() != Status.SKIPPED).toList();
         String text;
         if (bad.isEmpty()) {
-            long skipped = r.checks().stream().filter(c -> c.status() == Status.SKIPPED).count();
-            text = (r.checks().size() - skipped) + " checks OK" + (skipped > 0 ? ", " + skipped + " skipped" : "") + " on " + r.server();
+            long skipped = r.outcomes().stream().filter(c -> c.status() == Status.SKIPPED).count();
+            text = (r.outcomes().size() - skipped) + " checks OK" + (skipped > 0 ? ", " + skipped + " skipped" : "") + " on " + r.server();
         } else {
             text = bad.stream().map(c -> c.status().name() + " " + c.name() + ": " + c.message()).collect(Collectors.joining("; "));
         }
-        if (r.export() != null && !r.export().written()) {
-            text += "; export to " + r.export().path() + " failed: " + r.export().error();
+        if (r.problem() != null) {
+            text += "; " + r.problem();
         }
         // '|' starts perfdata and a newline starts long output: neither may appear in the text.
-        text = Text.oneLine(text.replace('|', '/'));
+        text = oneLine(text.replace('|', '/'));
         StringBuilder perf = new StringBuilder();
-        for (CheckResult c : r.checks()) {
+        for (CheckOutcome c : r.outcomes()) {
             for (Metric m : c.metrics()) {
                 if (m.labels().isEmpty()) {
                     perf.append(' ').append(perf(m));
                 }
             }
         }
-        perf.append(' ').append(perf(Metric.of("duration", r.durationMs() / 1000.0, Unit.SECONDS, null)).replace("duration_seconds", "duration"));
+        perf.append(' ').append(perf(Metric.of("duration", r.elapsed().toMillis() / 1000.0, Unit.SECONDS, null)).replace("duration_seconds", "duration"));
         return "CHRONO-DR " + state + " - " + text + " |" + perf;
     }
 
@@ -73,5 +79,24 @@ final class NagiosOutput {
             return String.valueOf((long) v);
         }
         return java.math.BigDecimal.valueOf(v).setScale(6, java.math.RoundingMode.HALF_UP).stripTrailingZeros().toPlainString();
+    }
+
+    /** Runs of whitespace (newlines included) as one space, trimmed. */
+    static String oneLine(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        boolean space = false;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isWhitespace(c)) {
+                space = b.length() > 0;
+            } else {
+                if (space) {
+                    b.append(' ');
+                    space = false;
+                }
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 }
