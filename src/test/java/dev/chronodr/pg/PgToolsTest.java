@@ -40,7 +40,7 @@ class PgToolsTest {
     @Test
     void composeArgvNamesEnvButNeverThePassword() {
         ExecSettings exec = new ExecSettings(ExecMode.COMPOSE, "postgres", Path.of("/srv/app/docker-compose.yml"), null, null, 5432, "docker");
-        PgTools t = tools(exec, new ProcessRunner(Map.of()));
+        PgTools t = tools(exec, new ProcessRunner(Map.of(ComposeFrontEnd.ENV, "v2")));
         List<String> argv = t.argv(PgTool.PG_DUMP, List.of("-Fc", "app"));
         assertEquals(List.of("docker", "compose", "-f", "/srv/app/docker-compose.yml", "exec", "-T",
                 "-e", "PGPASSWORD", "-e", "PGSSLMODE", "-e", "PGAPPNAME", "-e", "PGCONNECT_TIMEOUT",
@@ -48,6 +48,17 @@ class PgToolsTest {
         assertEquals(List.of("-p", "5432", "-U", "chrono"), t.connectionArgs(), "inside the container: its socket and port");
         assertEquals("s3cret-pw", t.spec(PgTool.PG_DUMP, List.of()).env().get("PGPASSWORD"));
         assertFalse(String.join(" ", t.spec(PgTool.PG_DUMP, List.of()).argv()).contains("s3cret-pw"));
+    }
+
+    @Test
+    void composeV1ArgvIsTheSameWordsAfterDockerCompose() {
+        ExecSettings exec = new ExecSettings(ExecMode.COMPOSE, "postgres", Path.of("/srv/app/docker-compose.yml"), null, null, 5432, "docker");
+        PgTools t = tools(exec, new ProcessRunner(Map.of(ComposeFrontEnd.ENV, "v1")));
+        assertEquals(List.of("docker-compose", "-f", "/srv/app/docker-compose.yml", "exec", "-T",
+                "-e", "PGPASSWORD", "-e", "PGSSLMODE", "-e", "PGAPPNAME", "-e", "PGCONNECT_TIMEOUT",
+                "postgres", "pg_dump", "-Fc", "app"), t.argv(PgTool.PG_DUMP, List.of("-Fc", "app")));
+        assertEquals(List.of("docker-compose", "-f", "/srv/app/docker-compose.yml", "exec", "-T", "postgres", "df", "-Pk", "/d"),
+                t.inContainer(List.of("df", "-Pk", "/d")));
     }
 
     @Test

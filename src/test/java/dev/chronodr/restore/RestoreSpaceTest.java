@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.chronodr.pg.ExecMode;
+import dev.chronodr.pg.ComposeFrontEnd;
 import dev.chronodr.pg.ExecSettings;
 import dev.chronodr.pg.PgTools;
 import dev.chronodr.pg.PgVersion;
@@ -187,7 +188,7 @@ class RestoreSpaceTest {
         assertEquals("container:" + mount, n.key());
         long local = Files.getFileStore(ts).getUsableSpace();
         assertTrue(Math.abs(n.free() - local) < (1 << 20), n.free() + " vs " + local);
-        assertEquals(List.of("docker", "compose", "-f", "/x/c.yml", "exec", "-T", "pg", "df", "-Pk", "/d"), RestoreSpace.containerArgv(
+        assertEquals(List.of("docker", "compose", "-f", "/x/c.yml", "exec", "-T", "pg", "df", "-Pk", "/d"), ComposeFrontEnd.V2.inContainer(
                 new ExecSettings(ExecMode.COMPOSE, "pg", Path.of("/x/c.yml"), null, null, 5432, "docker"), List.of("df", "-Pk", "/d")));
     }
 
