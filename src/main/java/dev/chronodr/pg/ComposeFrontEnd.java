@@ -56,7 +56,8 @@ public enum ComposeFrontEnd {
         if (exec.mode() == ExecMode.COMPOSE) {
             argv.addAll(argv(exec, List.of("exec", "-T", exec.composeService())));
         } else {
-            argv.addAll(List.of(exec.dockerBinary(), "exec", exec.container()));
+            // -i: a command may read stdin (tee writing a file the tools read); df gets /dev/null.
+            argv.addAll(List.of(exec.dockerBinary(), "exec", "-i", exec.container()));
         }
         argv.addAll(command);
         return argv;

@@ -178,7 +178,7 @@ class RestoreSpaceTest {
         Path ts = tmpfs();
         // A docker stand-in whose container is this machine: "docker exec C df ..." runs df here.
         Path docker = dir.resolve("docker-df");
-        Files.writeString(docker, "#!/bin/bash\n[ \"$1\" = exec ] || exit 90\nshift 2\nexec \"$@\"\n");
+        Files.writeString(docker, "#!/bin/bash\n[ \"$1 $2\" = \"exec -i\" ] || exit 90\nshift 3\nexec \"$@\"\n");
         Files.setPosixFilePermissions(docker, PosixFilePermissions.fromString("rwx------"));
         ProcessRunner runner = new ProcessRunner(System.getenv());
         PgTools tools = new PgTools(new ExecSettings(ExecMode.DOCKER, null, null, "db", null, 5432, docker.toString()),
