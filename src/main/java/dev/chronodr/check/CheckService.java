@@ -11,6 +11,7 @@ import java.util.List;
 
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.pg.ComposeFrontEnd;
 import dev.chronodr.pg.Database;
 import dev.chronodr.pg.ExecMode;
 import dev.chronodr.pg.PgTool;
@@ -61,7 +62,8 @@ public final class CheckService {
                 info.database(), info.databaseSizeBytes(), info.dataChecksums(), info.currentUser(), info.superuser());
         String mode = switch (target.exec().mode()) {
             case LOCAL -> "locally";
-            case COMPOSE -> "in compose service " + target.exec().composeService();
+            case COMPOSE -> "in compose service " + target.exec().composeService() + " (through "
+                    + tools.composeFrontEnd().command() + (tools.composeFrontEnd() == ComposeFrontEnd.V1 ? ", compose v1)" : ", compose v2)");
             case DOCKER -> "in container " + target.exec().container();
         };
         return new CheckReport(target.name(), target.connection().describe(), server, mode, found, repo, problems);
