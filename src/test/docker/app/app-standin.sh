@@ -7,7 +7,10 @@ case "${1:-run}" in
   run)
     trap 'exit 0' TERM INT
     while true; do
-      psql -X -q -c "SELECT pg_sleep(86400)" >/dev/null 2>&1 &
+      # An idle session that asks something every 2 s, like an application's pool: no
+      # long statement, so no snapshot that would keep VACUUM from removing dead rows.
+      # psql ends when the session is ended (a restore's DROP, say), and the loop reconnects.
+      { while sleep 2; do echo "SELECT 1;"; done; } | psql -X -q -v ON_ERROR_STOP=1 >/dev/null 2>&1 &
       wait $! || true
       sleep 1 &
       wait $!

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * answers or the images are missing.
  */
 @Target(ElementType.TYPE)
+@java.lang.annotation.Inherited
 @Retention(RetentionPolicy.RUNTIME)
 @ExtendWith(DockerExtension.class)
 @Tag("docker")
