@@ -2,9 +2,12 @@ package dev.chronodr.containers;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,7 +20,8 @@ import dev.chronodr.testing.PgContainer;
 /**
  * The upgrade path: a logical backup taken from a PostgreSQL 15 container, with that
  * server's own pg_dump (--exec docker), restores into a PostgreSQL 17 container with its
- * pg_restore, and the data is the same.
+ * pg_restore, and the data is the same. And the other way round: this machine's older
+ * pg_dump is refused for the newer server, with the reason.
  */
 @DockerTest(postgres = {15, 17})
 class UpgradePathTest {
@@ -41,6 +45,21 @@ class UpgradePathTest {
         assertEquals(17, ((Number) pg17.cluster().scalar("chrono_scraper_17", "SELECT current_setting('server_version_num')::int / 10000")).intValue());
         assertEquals(digest, digest(pg17, "chrono_scraper_17"), "the same rows on PostgreSQL 17");
         assertTrue(r.out().contains("chrono_scraper_17"), r.out());
+    }
+
+    @Test
+    void localToolsOlderThanTheServerAreRefusedWithTheReason(@Major(17) PgContainer pg17) throws Exception {
+        assumeTrue(IntStream.rangeClosed(17, 30).noneMatch(v -> Files.isDirectory(Path.of("/usr/lib/postgresql/" + v + "/bin"))),
+                "this machine has local PostgreSQL 17+ client tools");
+        pg17.cluster().createDatabase("older_client");
+        Path repo = dir.resolve("repo-older");
+        CliRun b = CliRun.run(pg17.cluster().env("older_client"), dir, "backup", "--repo", repo.toString(), "--exec", "local");
+        assertEquals(3, b.exitCode(), b.toString());
+        assertTrue(b.err().contains("17"), "names the server's version: " + b.err());
+        assertTrue(b.err().contains("--exec compose"), "and the way out, the container's own tools: " + b.err());
+        try (var entries = Files.list(Files.createDirectories(repo))) {
+            assertTrue(entries.noneMatch(p -> p.getFileName().toString().startsWith("older_client")), "no backup left behind");
+        }
     }
 
     /** Every row of every user table, in a stable order. */
