@@ -11,7 +11,6 @@ import java.util.List;
 
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.pg.ComposeFrontEnd;
 import dev.chronodr.pg.Database;
 import dev.chronodr.pg.ExecMode;
 import dev.chronodr.pg.PgTool;
@@ -63,7 +62,7 @@ public final class CheckService {
         String mode = switch (target.exec().mode()) {
             case LOCAL -> "locally";
             case COMPOSE -> "in compose service " + target.exec().composeService() + " (through "
-                    + tools.composeFrontEnd().command() + (tools.composeFrontEnd() == ComposeFrontEnd.V1 ? ", compose v1)" : ", compose v2)");
+                    + tools.composeFrontEnd().command() + ", compose v" + tools.composeFrontEnd().version() + ")";
             case DOCKER -> "in container " + target.exec().container();
         };
         return new CheckReport(target.name(), target.connection().describe(), server, mode, found, repo, problems);

@@ -18,30 +18,38 @@ import dev.chronodr.process.ProcessSpec;
  * what chrono-dr asks ({@code exec -T}, {@code stop}, {@code up -d}, {@code ps -q}).
  * {@value #ENV} ({@code v1} or {@code v2}) overrides the detection.
  */
-public enum ComposeFrontEnd {
-    V2("docker compose"),
-    V1("docker-compose");
+public final class ComposeFrontEnd {
+    public static final ComposeFrontEnd V2 = new ComposeFrontEnd(2, null);
+    /** v1 by name, found on the PATH when it runs. */
+    public static final ComposeFrontEnd V1 = new ComposeFrontEnd(1, "docker-compose");
 
     public static final String ENV = "CHRONO_DR_COMPOSE";
 
-    private final String command;
+    private final int version;
+    private final String v1Binary;
 
-    ComposeFrontEnd(String command) {
-        this.command = command;
+    private ComposeFrontEnd(int version, String v1Binary) {
+        this.version = version;
+        this.v1Binary = v1Binary;
+    }
+
+    /** 2 for the plugin, 1 for the python tool. */
+    public int version() {
+        return version;
     }
 
     /** As a user types it: {@code docker compose} or {@code docker-compose}. */
     public String command() {
-        return command;
+        return version == 2 ? "docker compose" : "docker-compose";
     }
 
     /** {@code docker compose [-f FILE] WORDS...} or {@code docker-compose [-f FILE] WORDS...}. */
     public List<String> argv(ExecSettings exec, List<String> words) {
         List<String> argv = new ArrayList<>();
-        if (this == V2) {
+        if (version == 2) {
             argv.addAll(List.of(exec.dockerBinary(), "compose"));
         } else {
-            argv.add("docker-compose");
+            argv.add(v1Binary);
         }
         if (exec.composeFile() != null) {
             argv.addAll(List.of("-f", exec.composeFile().toString()));
@@ -79,7 +87,9 @@ public enum ComposeFrontEnd {
         } catch (RuntimeException e) {
             // no docker client at all: v1 may still be there
         }
-        return onPath("docker-compose", runner.baseEnv().get("PATH")) ? V1 : V2;
+        // The binary found in the environment the children get: the same one then runs.
+        Path v1 = onPath("docker-compose", runner.baseEnv().get("PATH"));
+        return v1 == null ? V2 : new ComposeFrontEnd(1, v1.toString());
     }
 
     static ComposeFrontEnd parse(String text) {
@@ -91,15 +101,20 @@ public enum ComposeFrontEnd {
         };
     }
 
-    private static boolean onPath(String name, String path) {
+    private static Path onPath(String name, String path) {
         if (path == null) {
-            return false;
+            return null;
         }
         for (String dir : path.split(File.pathSeparator)) {
             if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, name))) {
-                return true;
+                return Path.of(dir, name).toAbsolutePath();
             }
         }
-        return false;
+        return null;
+    }
+
+    @Override
+    public String toString() {
+        return command() + (version == 1 && !v1Binary.equals("docker-compose") ? " (" + v1Binary + ")" : "");
     }
 }

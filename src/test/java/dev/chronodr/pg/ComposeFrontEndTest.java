@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -38,7 +39,11 @@ class ComposeFrontEndTest {
         // A docker client without the compose plugin, as Debian's docker.io on bookworm.
         Path docker = script("docker", "echo \"docker: unknown command: docker compose\" >&2; exit 1");
         script("docker-compose", "exit 0");
-        assertEquals(ComposeFrontEnd.V1, ComposeFrontEnd.detect(docker.toString(), new ProcessRunner(Map.of("PATH", dir.toString()))));
+        ComposeFrontEnd v1 = ComposeFrontEnd.detect(docker.toString(), new ProcessRunner(Map.of("PATH", dir.toString())));
+        assertEquals(1, v1.version());
+        // The one found in the children's PATH is the one that runs, by its full path.
+        assertEquals(List.of(dir.resolve("docker-compose").toString(), "exec", "-T", "postgres", "df"),
+                v1.inContainer(new ExecSettings(ExecMode.COMPOSE, "postgres", null, null, null, 5432, docker.toString()), List.of("df")));
     }
 
     @Test
@@ -51,7 +56,7 @@ class ComposeFrontEndTest {
     @Test
     void theEnvironmentOverridesTheDetection() throws Exception {
         Path docker = script("docker", "exit 0");
-        assertEquals(ComposeFrontEnd.V1, ComposeFrontEnd.detect(docker.toString(), new ProcessRunner(Map.of(ComposeFrontEnd.ENV, "v1"))));
+        assertEquals(1, ComposeFrontEnd.detect(docker.toString(), new ProcessRunner(Map.of(ComposeFrontEnd.ENV, "v1"))).version());
         assertEquals(ComposeFrontEnd.V2, ComposeFrontEnd.detect(docker.toString(), new ProcessRunner(Map.of(ComposeFrontEnd.ENV, "docker compose"))));
         ChronoException e = assertThrows(ChronoException.class,
                 () -> ComposeFrontEnd.detect(docker.toString(), new ProcessRunner(Map.of(ComposeFrontEnd.ENV, "v3"))));

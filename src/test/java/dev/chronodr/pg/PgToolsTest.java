@@ -22,9 +22,10 @@ import dev.chronodr.testing.PgCluster;
 import dev.chronodr.testing.PostgresTest;
 
 /**
- * The compose and docker modes cannot meet a real engine here. Their argv and
- * environment are checked directly, and the streaming path runs through a stand-in
- * `docker` that executes the tool locally, as the real one would in the container.
+ * The compose and docker modes' argv and environment, checked directly (both compose
+ * front ends), and the streaming path through a stand-in `docker` that executes the tool
+ * locally, as the real one would in the container. Against a real engine:
+ * dev.chronodr.containers.
  */
 @PostgresTest
 class PgToolsTest {
