@@ -22,6 +22,13 @@ class PgContainerTest {
     }
 
     @Test
+    void aMissingImageSkipsWithTheCommandThatBuildsIt() {
+        assertEquals(java.util.Optional.of("the image chrono-dr-test/postgres:0 is missing: " + DockerEngine.BUILD_HINT),
+                DockerEngine.unavailable(List.of(DockerEngine.postgresImage(15), DockerEngine.postgresImage(0))));
+        assertEquals(java.util.Optional.empty(), DockerEngine.unavailable(List.of(DockerEngine.postgresImage(15))));
+    }
+
+    @Test
     void theSameParameterIsOneContainerPerClass(@Major(15) PgContainer a, @Major(15) PgContainer b) {
         assertEquals(a.containerName(), b.containerName());
     }
