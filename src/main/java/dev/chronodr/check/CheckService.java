@@ -61,7 +61,8 @@ public final class CheckService {
                 info.database(), info.databaseSizeBytes(), info.dataChecksums(), info.currentUser(), info.superuser());
         String mode = switch (target.exec().mode()) {
             case LOCAL -> "locally";
-            case COMPOSE -> "in compose service " + target.exec().composeService();
+            case COMPOSE -> "in compose service " + target.exec().composeService() + " (through "
+                    + tools.composeFrontEnd().command() + ", compose v" + tools.composeFrontEnd().version() + ")";
             case DOCKER -> "in container " + target.exec().container();
         };
         return new CheckReport(target.name(), target.connection().describe(), server, mode, found, repo, problems);

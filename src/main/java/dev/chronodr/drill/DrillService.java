@@ -35,6 +35,7 @@ import dev.chronodr.pg.PgTools;
 import dev.chronodr.pg.PgVersion;
 import dev.chronodr.pg.ServerInfo;
 import dev.chronodr.pg.TableDigest;
+import dev.chronodr.pg.ToolFile;
 import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.repo.ArchiveToc;
@@ -283,10 +284,9 @@ public final class DrillService {
             problems.addAll(Inventory.missing(toc, Inventory.of(c)).stream().map(k -> "missing after restore: " + k).toList());
             List<String> seqLines = listing.lines().filter(l -> l.matches("^\\d+; \\d+ \\d+ SEQUENCE SET .*")).toList();
             if (!seqLines.isEmpty()) {
-                Path list = Files.createTempFile("chrono-dr-seq", ".list");
-                try {
-                    Files.write(list, seqLines);
-                    String sql = pgRestore(tools, dump, List.of("-L", list.toString(), "-f", "-"));
+                // The list must be where pg_restore runs: in the container in compose and docker modes.
+                try (ToolFile list = ToolFile.write(tools, "chrono-dr-seq", seqLines)) {
+                    String sql = pgRestore(tools, dump, List.of("-L", list.path(), "-f", "-"));
                     Matcher mt = SETVAL.matcher(sql);
                     while (mt.find()) {
                         sequences++;
@@ -298,11 +298,9 @@ public final class DrillService {
                             problems.add("sequence " + seq + ": " + actual + " after restore, archive says " + expected + " " + called);
                         }
                     }
-                } finally {
-                    Files.deleteIfExists(list);
                 }
             }
-        } catch (SQLException | IOException | ChronoException e) {
+        } catch (SQLException | ChronoException e) {
             return step("schema", Outcome.ERROR, t, "could not compare the schema: " + e.getMessage(), List.of());
         }
         String summary = counts.entrySet().stream().map(e -> e.getValue() + " " + e.getKey().toLowerCase(java.util.Locale.ROOT)).toList()

@@ -14,11 +14,12 @@ import dev.chronodr.config.ChronoConfig;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Environment;
+import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.report.Unit;
 
 /** One monitor run, fully resolved: flag > environment > config file > built-in default. */
 public record MonitorRequest(Target target, List<HealthCheck> checks, MonitorSettings settings, Path export,
-                             AlertSettings alert) {
+                             AlertSettings alert, ProcessRunner runner) {
 
     public static final String WEBHOOK_ENV = "CHRONO_DR_ALERT_WEBHOOK";
 
@@ -35,7 +36,8 @@ public record MonitorRequest(Target target, List<HealthCheck> checks, MonitorSet
                 positive(config.statementMinCalls, MonitorSettings.DEFAULT_STATEMENT_MIN_CALLS, "statement_min_calls"),
                 positive(config.cacheHitMinBlocks, MonitorSettings.DEFAULT_CACHE_HIT_MIN_BLOCKS, "cache_hit_min_blocks"));
         Path export = o.export() == null ? null : env.resolve(o.export());
-        return new MonitorRequest(target, checks, settings, export, alert(o, config.alert, env, target, export));
+        return new MonitorRequest(target, checks, settings, export, alert(o, config.alert, env, target, export),
+                new ProcessRunner(env.vars()));
     }
 
     private static List<HealthCheck> checks(MonitorOptions o, MonitorConfig config) {

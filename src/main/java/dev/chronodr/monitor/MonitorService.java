@@ -83,7 +83,7 @@ public final class MonitorService {
                 rows.putAll(outcome.rows());
                 errors.putAll(outcome.errors());
             }
-            CheckContext ctx = new CheckContext(target, connect, facts, rows, req.settings(), now);
+            CheckContext ctx = new CheckContext(target, connect, facts, rows, req.settings(), now, req.runner());
             for (HealthCheck check : req.checks()) {
                 results.add(evaluate(check, ctx, planned.getOrDefault(check, List.of()), errors));
             }

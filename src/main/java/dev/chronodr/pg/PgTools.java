@@ -24,6 +24,7 @@ public final class PgTools {
     private final ToolLocator locator;
     private final PgVersion server;
     private final Map<PgTool, ToolLocator.Located> located = new LinkedHashMap<>();
+    private ComposeFrontEnd compose;
 
     public PgTools(ExecSettings exec, ConnectionSettings conn, ProcessRunner runner, ToolLocator locator, PgVersion server) {
         this.exec = exec;
@@ -47,6 +48,19 @@ public final class PgTools {
 
     public PgVersion serverVersion() {
         return server;
+    }
+
+    /** Which docker compose runs the tools in compose mode; detected once, on first use. */
+    public ComposeFrontEnd composeFrontEnd() {
+        if (compose == null) {
+            compose = ComposeFrontEnd.detect(exec.dockerBinary(), runner);
+        }
+        return compose;
+    }
+
+    /** A command (df, say) inside the database's container, in compose or docker mode. */
+    public List<String> inContainer(List<String> command) {
+        return composeFrontEnd().inContainer(exec, command);
     }
 
     /** Local mode: the binary chosen for this server, or why none fits. */
@@ -95,15 +109,11 @@ public final class PgTools {
                 argv.add(l.path().toString());
             }
             case COMPOSE -> {
-                argv.add(exec.dockerBinary());
-                argv.add("compose");
-                if (exec.composeFile() != null) {
-                    argv.addAll(List.of("-f", exec.composeFile().toString()));
-                }
-                argv.addAll(List.of("exec", "-T"));
-                toolEnv().keySet().forEach(k -> argv.addAll(List.of("-e", k)));
-                argv.add(exec.composeService());
-                argv.add(tool.binary());
+                List<String> words = new ArrayList<>(List.of("exec", "-T"));
+                toolEnv().keySet().forEach(k -> words.addAll(List.of("-e", k)));
+                words.add(exec.composeService());
+                words.add(tool.binary());
+                argv.addAll(composeFrontEnd().argv(exec, words));
             }
             case DOCKER -> {
                 argv.addAll(List.of(exec.dockerBinary(), "exec", "-i"));

@@ -8,6 +8,7 @@ import java.util.Locale;
 import dev.chronodr.config.ChronoConfig;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.pg.ComposeFrontEnd;
 import dev.chronodr.pg.ExecMode;
 import dev.chronodr.pg.ExecSettings;
 import dev.chronodr.process.ProcessFailedException;
@@ -43,6 +44,7 @@ public final class ApplicationServices {
     private final ExecSettings exec;
     private final ProcessRunner runner;
     private final List<String> log = new ArrayList<>();
+    private ComposeFrontEnd frontEnd;
 
     ApplicationServices(Config config, ExecSettings exec, ProcessRunner runner) {
         this.config = config;
@@ -64,14 +66,12 @@ public final class ApplicationServices {
         return exec.mode() == ExecMode.COMPOSE;
     }
 
-    /** docker compose [-f FILE] WORDS... */
+    /** docker compose [-f FILE] WORDS... (or docker-compose, whichever this machine has). */
     List<String> composeArgv(String... words) {
-        List<String> argv = new ArrayList<>(List.of(exec.dockerBinary(), "compose"));
-        if (exec.composeFile() != null) {
-            argv.addAll(List.of("-f", exec.composeFile().toString()));
+        if (frontEnd == null) {
+            frontEnd = ComposeFrontEnd.detect(exec.dockerBinary(), runner);
         }
-        argv.addAll(List.of(words));
-        return argv;
+        return frontEnd.argv(exec, List.of(words));
     }
 
     public void stop() {
@@ -79,7 +79,7 @@ public final class ApplicationServices {
             List<String> argv = composeArgv("stop");
             argv.addAll(config.stop);
             run(argv, "stop services");
-            log.add("stopped " + String.join(", ", config.stop) + " (docker compose stop)");
+            log.add("stopped " + String.join(", ", config.stop) + " (" + frontEnd.command() + " stop)");
         } else if (config.stop_command != null && !config.stop_command.isEmpty()) {
             run(config.stop_command, "the configured stop_command");
             log.add("ran stop_command: " + String.join(" ", config.stop_command));
@@ -106,21 +106,35 @@ public final class ApplicationServices {
             List<String> argv = composeArgv("start");
             argv.addAll(config.stop);
             run(argv, "start services");
-            log.add("started " + String.join(", ", config.stop) + " again (docker compose start)");
+            log.add("started " + String.join(", ", config.stop) + " again (" + frontEnd.command() + " start)");
         }
     }
 
     private String waitHealthy(Start s) {
         long deadline = System.nanoTime() + Duration.ofSeconds(s.health_timeout_seconds).toNanos();
         while (System.nanoTime() < deadline) {
-            ProcessResult ps = runner.execute(ProcessSpec.of(composeArgv("ps", "--format", "{{.Health}}", s.name)).withTimeout(Duration.ofSeconds(30)));
-            String state = ps.stdout().strip().toLowerCase(Locale.ROOT);
-            if (state.equals("healthy") || (ps.succeeded() && state.isEmpty())) {
-                return state.isEmpty() ? " (no health check defined)" : ", healthy";
+            String state = health(s.name);
+            if (state.equals("healthy") || state.equals("none")) {
+                return state.equals("none") ? " (no health check defined)" : ", healthy";
             }
             sleep(Duration.ofSeconds(2));
         }
         return ", NOT healthy after " + s.health_timeout_seconds + " s (check: docker compose logs " + s.name + ")";
+    }
+
+    /**
+     * healthy, starting, unhealthy, none (no health check), or empty while unknown. Through
+     * {@code ps -q} and {@code docker inspect}: v1's {@code ps} has no {@code --format}.
+     */
+    private String health(String service) {
+        ProcessResult ps = runner.execute(ProcessSpec.of(composeArgv("ps", "-q", service)).withTimeout(Duration.ofSeconds(30)));
+        String id = ps.stdout().strip();
+        if (!ps.succeeded() || id.isEmpty() || id.contains("\n")) {
+            return "";
+        }
+        ProcessResult inspect = runner.execute(ProcessSpec.of(exec.dockerBinary(), "inspect", "--format",
+                "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}", id).withTimeout(Duration.ofSeconds(30)));
+        return inspect.succeeded() ? inspect.stdout().strip().toLowerCase(Locale.ROOT) : "";
     }
 
     private void run(List<String> argv, String what) {

@@ -260,7 +260,7 @@ final class RestoreSpace {
 
     /** {@code df -Pk PATH} in the database's container: POSIX output, so the fourth field is the free KiB. */
     static Need containerDf(PgTools tools, String what, String path, long bytes, boolean liveData) {
-        List<String> argv = containerArgv(tools.exec(), List.of("df", "-Pk", path));
+        List<String> argv = tools.inContainer(List.of("df", "-Pk", path));
         String where = tools.exec().mode().name().toLowerCase(Locale.ROOT) + " container";
         ProcessResult r;
         try {
@@ -281,22 +281,5 @@ final class RestoreSpace {
         } catch (RuntimeException e) {
             return new Need(what, path, bytes, null, null, "unexpected df output in the " + where + ": " + lines.get(lines.size() - 1), liveData);
         }
-    }
-
-    /** A command inside the database's container, as PgTools runs the PostgreSQL tools there. */
-    static List<String> containerArgv(ExecSettings exec, List<String> command) {
-        List<String> argv = new ArrayList<>();
-        argv.add(exec.dockerBinary());
-        if (exec.mode() == ExecMode.COMPOSE) {
-            argv.add("compose");
-            if (exec.composeFile() != null) {
-                argv.addAll(List.of("-f", exec.composeFile().toString()));
-            }
-            argv.addAll(List.of("exec", "-T", exec.composeService()));
-        } else {
-            argv.addAll(List.of("exec", exec.container()));
-        }
-        argv.addAll(command);
-        return argv;
     }
 }

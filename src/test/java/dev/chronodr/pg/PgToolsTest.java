@@ -22,9 +22,10 @@ import dev.chronodr.testing.PgCluster;
 import dev.chronodr.testing.PostgresTest;
 
 /**
- * The compose and docker modes cannot meet a real engine here. Their argv and
- * environment are checked directly, and the streaming path runs through a stand-in
- * `docker` that executes the tool locally, as the real one would in the container.
+ * The compose and docker modes' argv and environment, checked directly (both compose
+ * front ends), and the streaming path through a stand-in `docker` that executes the tool
+ * locally, as the real one would in the container. Against a real engine:
+ * dev.chronodr.containers.
  */
 @PostgresTest
 class PgToolsTest {
@@ -40,7 +41,7 @@ class PgToolsTest {
     @Test
     void composeArgvNamesEnvButNeverThePassword() {
         ExecSettings exec = new ExecSettings(ExecMode.COMPOSE, "postgres", Path.of("/srv/app/docker-compose.yml"), null, null, 5432, "docker");
-        PgTools t = tools(exec, new ProcessRunner(Map.of()));
+        PgTools t = tools(exec, new ProcessRunner(Map.of(ComposeFrontEnd.ENV, "v2")));
         List<String> argv = t.argv(PgTool.PG_DUMP, List.of("-Fc", "app"));
         assertEquals(List.of("docker", "compose", "-f", "/srv/app/docker-compose.yml", "exec", "-T",
                 "-e", "PGPASSWORD", "-e", "PGSSLMODE", "-e", "PGAPPNAME", "-e", "PGCONNECT_TIMEOUT",
@@ -48,6 +49,17 @@ class PgToolsTest {
         assertEquals(List.of("-p", "5432", "-U", "chrono"), t.connectionArgs(), "inside the container: its socket and port");
         assertEquals("s3cret-pw", t.spec(PgTool.PG_DUMP, List.of()).env().get("PGPASSWORD"));
         assertFalse(String.join(" ", t.spec(PgTool.PG_DUMP, List.of()).argv()).contains("s3cret-pw"));
+    }
+
+    @Test
+    void composeV1ArgvIsTheSameWordsAfterDockerCompose() {
+        ExecSettings exec = new ExecSettings(ExecMode.COMPOSE, "postgres", Path.of("/srv/app/docker-compose.yml"), null, null, 5432, "docker");
+        PgTools t = tools(exec, new ProcessRunner(Map.of(ComposeFrontEnd.ENV, "v1")));
+        assertEquals(List.of("docker-compose", "-f", "/srv/app/docker-compose.yml", "exec", "-T",
+                "-e", "PGPASSWORD", "-e", "PGSSLMODE", "-e", "PGAPPNAME", "-e", "PGCONNECT_TIMEOUT",
+                "postgres", "pg_dump", "-Fc", "app"), t.argv(PgTool.PG_DUMP, List.of("-Fc", "app")));
+        assertEquals(List.of("docker-compose", "-f", "/srv/app/docker-compose.yml", "exec", "-T", "postgres", "df", "-Pk", "/d"),
+                t.inContainer(List.of("df", "-Pk", "/d")));
     }
 
     @Test

@@ -12,6 +12,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.chronodr.pg.ComposeFrontEnd;
 import dev.chronodr.pg.ExecMode;
 import dev.chronodr.pg.ExecSettings;
 import dev.chronodr.process.ProcessRunner;
@@ -38,7 +39,9 @@ class RestoreServicesAndGlobalsTest {
         Path log = dir.resolve("docker.log");
         Path fake = fakeDocker(log);
         ExecSettings exec = new ExecSettings(ExecMode.COMPOSE, "postgres", Path.of("/srv/dc.yml"), null, null, 5432, fake.toString());
-        ApplicationServices s = new ApplicationServices(c, exec, new ProcessRunner(System.getenv()));
+        Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.put(ComposeFrontEnd.ENV, "v2");
+        ApplicationServices s = new ApplicationServices(c, exec, new ProcessRunner(env));
         long t0 = System.nanoTime();
         s.stop();
         s.start();

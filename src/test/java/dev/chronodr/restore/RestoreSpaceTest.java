@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.chronodr.pg.ExecMode;
+import dev.chronodr.pg.ComposeFrontEnd;
 import dev.chronodr.pg.ExecSettings;
 import dev.chronodr.pg.PgTools;
 import dev.chronodr.pg.PgVersion;
@@ -177,7 +178,7 @@ class RestoreSpaceTest {
         Path ts = tmpfs();
         // A docker stand-in whose container is this machine: "docker exec C df ..." runs df here.
         Path docker = dir.resolve("docker-df");
-        Files.writeString(docker, "#!/bin/bash\n[ \"$1\" = exec ] || exit 90\nshift 2\nexec \"$@\"\n");
+        Files.writeString(docker, "#!/bin/bash\n[ \"$1 $2\" = \"exec -i\" ] || exit 90\nshift 3\nexec \"$@\"\n");
         Files.setPosixFilePermissions(docker, PosixFilePermissions.fromString("rwx------"));
         ProcessRunner runner = new ProcessRunner(System.getenv());
         PgTools tools = new PgTools(new ExecSettings(ExecMode.DOCKER, null, null, "db", null, 5432, docker.toString()),
@@ -187,7 +188,7 @@ class RestoreSpaceTest {
         assertEquals("container:" + mount, n.key());
         long local = Files.getFileStore(ts).getUsableSpace();
         assertTrue(Math.abs(n.free() - local) < (1 << 20), n.free() + " vs " + local);
-        assertEquals(List.of("docker", "compose", "-f", "/x/c.yml", "exec", "-T", "pg", "df", "-Pk", "/d"), RestoreSpace.containerArgv(
+        assertEquals(List.of("docker", "compose", "-f", "/x/c.yml", "exec", "-T", "pg", "df", "-Pk", "/d"), ComposeFrontEnd.V2.inContainer(
                 new ExecSettings(ExecMode.COMPOSE, "pg", Path.of("/x/c.yml"), null, null, 5432, "docker"), List.of("df", "-Pk", "/d")));
     }
 

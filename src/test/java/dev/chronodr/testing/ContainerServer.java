@@ -1,36 +1,29 @@
 package dev.chronodr.testing;
 
-import org.testcontainers.DockerClientFactory;
-import org.testcontainers.containers.PostgreSQLContainer;
+import java.util.List;
 
-import dev.chronodr.core.Secret;
-
-/** The fallback server when a Docker engine exists but no local PostgreSQL binaries do. */
+/**
+ * The fallback server when a Docker engine exists but no local PostgreSQL binaries do:
+ * the locally built PostgreSQL 15 image (src/test/docker/build-images.sh), never pulled.
+ */
 final class ContainerServer {
-    private static PostgreSQLContainer<?> container;
+    private static PgContainer container;
 
     private ContainerServer() {
     }
 
     static boolean dockerAvailable() {
-        try {
-            return DockerClientFactory.instance().isDockerAvailable();
-        } catch (Throwable t) {
-            return false;
-        }
+        return DockerEngine.unavailable(List.of(DockerEngine.postgresImage(15))).isEmpty();
     }
 
     static synchronized PgCluster start() {
-        PostgreSQLContainer<?> c = new PostgreSQLContainer<>("postgres:15")
-                .withCommand("postgres", "-c", "fsync=off");
-        c.start();
-        container = c;
-        return new PgCluster(c.getHost(), c.getMappedPort(5432), c.getUsername(), Secret.of(c.getPassword()));
+        container = PgContainer.start(15);
+        return container.cluster();
     }
 
     static synchronized void stop() {
         if (container != null) {
-            container.stop();
+            container.close();
             container = null;
         }
     }
