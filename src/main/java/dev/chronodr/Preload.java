@@ -10,7 +10,7 @@ import javax.crypto.SecretKeyFactory;
 
 import org.slf4j.LoggerFactory;
 
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 
 /**
  * Start-up work a command will need whatever it is, done on a second core while picocli

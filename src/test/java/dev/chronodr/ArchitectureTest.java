@@ -28,6 +28,7 @@ class ArchitectureTest {
 
     private static final Pattern PICOCLI = Pattern.compile("\\bpicocli\\.");
     private static final Pattern SANDBOX = Pattern.compile("\\bdev\\.chronodr\\.sandbox\\b");
+    private static final Pattern REPORT = Pattern.compile("\\bdev\\.chronodr\\.report\\b");
     private static final Pattern PITR = Pattern.compile("\\bdev\\.chronodr\\.pitr\\b");
     /**
      * A version parsed outside pg/PgVersion: server_version_num taken apart by hand
@@ -73,7 +74,25 @@ class ArchitectureTest {
         assertEquals(List.of(), versionParsing(sources(MAIN)), "pg/PgVersion is the one version parser");
     }
 
+    @Test
+    void theStorageLayerAndCoreDoNotDependOnRendering() throws IOException {
+        assertEquals(List.of(), reportBelowIt(sources(MAIN)),
+                "repo/, core/, process/ and pg/ sit below report/: results live in their capability (list and cleanup in catalog/)");
+    }
+
     // ---- each rule can fail
+
+    @Test
+    void renderingBelowItIsReported() {
+        List<Source> src = List.of(
+                new Source("repo/X.java", "package dev.chronodr.repo;\nimport dev.chronodr.report.TextView;\n"),
+                new Source("core/Y.java", "dev.chronodr.report.CommandResult r;\n"),
+                new Source("catalog/Z.java", "import dev.chronodr.report.CommandResult;\n"),
+                new Source("repo/W.java", "import dev.chronodr.reporting.Other;\n"));
+        List<String> found = reportBelowIt(src);
+        assertEquals(2, found.size(), found.toString());
+        assertTrue(found.get(0).startsWith("repo/X.java:2"), found.toString());
+    }
 
     @Test
     void picocliOutsideCliIsReported() {
@@ -133,6 +152,11 @@ class ArchitectureTest {
 
     static List<String> sandboxOutsideCli(List<Source> sources) {
         return matching(sources, SANDBOX, rel -> !rel.startsWith("cli/") && !rel.startsWith("sandbox/"), "uses sandbox/");
+    }
+
+    static List<String> reportBelowIt(List<Source> sources) {
+        return matching(sources, REPORT, rel -> rel.startsWith("repo/") || rel.startsWith("core/") || rel.startsWith("process/")
+                || rel.startsWith("pg/"), "depends on report/");
     }
 
     static List<String> pitrPackage(List<Source> sources) {

@@ -9,7 +9,6 @@ import dev.chronodr.core.Clock;
 import dev.chronodr.core.Progress;
 import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessRunner;
-import dev.chronodr.repo.CleanupResult;
 import dev.chronodr.repo.PitrCatalog;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.Retention;
@@ -63,8 +62,8 @@ public final class BackupRunner {
         if (request.retentionDays() == null) {
             return result;
         }
-        CleanupResult cleanup = Retention.apply(new Repository(target.repo()), request.retentionDays(), null, false, now.get(),
+        Retention.Outcome cleanup = Retention.apply(new Repository(target.repo()), request.retentionDays(), null, false, now.get(),
                 PitrCatalog.walCheck(target.repo()));
-        return result.withPruned(cleanup.deleted().stream().map(CleanupResult.Item::id).toList());
+        return result.withPruned(cleanup.deleted().stream().map(Retention.Item::id).toList());
     }
 }

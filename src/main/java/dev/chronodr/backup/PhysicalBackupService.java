@@ -58,7 +58,7 @@ import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StagedBackup;
 import dev.chronodr.repo.Storage;
 import dev.chronodr.repo.WalArchive;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 import dev.chronodr.report.TextOutput;
 
 /**

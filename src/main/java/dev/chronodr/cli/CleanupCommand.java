@@ -4,11 +4,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import dev.chronodr.config.BackupSection;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
-import dev.chronodr.repo.Cleanup;
+import dev.chronodr.catalog.CleanupService;
+import dev.chronodr.config.BackupSection;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "cleanup", sortOptions = false,
@@ -36,6 +36,6 @@ public final class CleanupCommand extends BaseCommand {
         }
         Target target = services().target(connection);
         Integer days = BackupSection.retentionDays(retentionDays, keepLast, target);
-        return Cleanup.run(target.repo(), days, keepLast, dryRun, Clock.now());
+        return CleanupService.run(target.repo(), days, keepLast, dryRun, Clock.now());
     }
 }

@@ -3,12 +3,7 @@ package dev.chronodr.cli;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-import dev.chronodr.core.ChronoException;
-import dev.chronodr.repo.PitrCatalog;
-import dev.chronodr.repo.BackupCatalog;
-import dev.chronodr.repo.CatalogResult;
-import dev.chronodr.repo.PitrSummary;
-import dev.chronodr.repo.Repository;
+import dev.chronodr.catalog.ListService;
 import dev.chronodr.report.CommandResult;
 
 @Command(name = "list", description = {"List the backups in the repository, newest first, each with its state.",
@@ -20,16 +15,6 @@ public final class ListCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
-        Repository repo = services().repository(services().target(connection));
-        if (!java.nio.file.Files.isDirectory(repo.root())) {
-            throw ChronoException.failed("the backup repository " + repo.root() + " does not exist",
-                    "check --repo or the config's repo; is the backup disk mounted?");
-        }
-        BackupCatalog backups = BackupCatalog.of(repo);
-        CatalogResult catalog = CatalogResult.of(backups);
-        return PitrSummary.of(PitrCatalog.of(repo.root()).onlyRestorable(backups))
-                .map(p -> catalog.withPointInTime(new CatalogResult.Pitr(p.baseBackups(), p.walSegments(), p.walBytes(),
-                        p.oldestSegment(), p.newestSegment(), p.earliestReachable(), p.latestReachable())))
-                .orElse(catalog);
+        return ListService.list(services().repository(services().target(connection)));
     }
 }

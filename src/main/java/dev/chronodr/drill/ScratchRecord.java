@@ -12,7 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 import dev.chronodr.repo.Repository;
 
 /**

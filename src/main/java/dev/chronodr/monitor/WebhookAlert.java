@@ -25,7 +25,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.Status;
 import dev.chronodr.report.CheckOutcome;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 
 /**
  * Posts a Slack-compatible message ({"text": ...}) when the overall status is WARNING or

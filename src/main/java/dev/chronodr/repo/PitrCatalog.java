@@ -13,7 +13,7 @@ import java.util.Optional;
 
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.pg.Lsn;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 
 /** The base backups (REPO/ID/physical.json) and the WAL archive of one repository. */
 public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArchive.Entry> wal) {

@@ -16,7 +16,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 
 /**
  * The backup repository on a local (or mounted) filesystem:

@@ -82,6 +82,18 @@ public final class Retention {
         return byDb;
     }
 
+    /** One backup and what retention did with it, and why. */
+    public record Item(String id, String database, String type, String state, String time, long bytes, String reason) {
+    }
+
+    /**
+     * What retention removed (or, dry, would remove) and kept; {@code problems}: databases that
+     * kept everything because no backup protecting them passed its checks.
+     */
+    public record Outcome(List<Item> deleted, List<Item> kept, long bytesFreed, List<String> problems,
+                          List<String> interruptedDeletesRemoved) {
+    }
+
     /**
      * Applies the plan (or only reports it, when dry). For each database with something to
      * delete, its newest full backup (else the newest base backup, for a database only base
@@ -90,7 +102,7 @@ public final class Retention {
      * recorded as damaged and the next older one is tried; when none passes, nothing of that
      * database is deleted and the result says why (exit 1).
      */
-    public static CleanupResult apply(Repository repo, Integer retentionDays, Integer keepLast, boolean dryRun, OffsetDateTime now,
+    public static Outcome apply(Repository repo, Integer retentionDays, Integer keepLast, boolean dryRun, OffsetDateTime now,
                                       Function<StoredBackup, String> walGap) {
         List<String> swept = repo.removeInterruptedDeletes();
         BackupCatalog catalog = BackupCatalog.of(repo);
@@ -154,15 +166,15 @@ public final class Retention {
         // The checks recorded verdicts: plan again on what is known now, so a newest backup found
         // damaged is kept (and not counted) and the one that passed is the one protected.
         List<Decision> decisions = plan(catalog.withFailures(failed).all(), retentionDays, keepLast, now);
-        List<CleanupResult.Item> deleted = new ArrayList<>();
-        List<CleanupResult.Item> kept = new ArrayList<>();
+        List<Item> deleted = new ArrayList<>();
+        List<Item> kept = new ArrayList<>();
         long freed = 0;
         for (Decision d : decisions) {
             StoredBackup b = d.backup();
             boolean delete = d.delete() && !refused.contains(Objects.toString(b.database(), ""));
             String reason = d.delete() && !delete ? "kept: nothing of " + b.database() + " is deleted until a backup that protects it passes its checks"
                     : d.reason();
-            CleanupResult.Item item = new CleanupResult.Item(b.id(), b.database(), b.type(), b.state().label(),
+            Item item = new Item(b.id(), b.database(), b.type(), b.state().label(),
                     b.time() == null ? null : b.time().toString(), b.bytes(), reason);
             if (delete) {
                 if (!dryRun) {
@@ -174,6 +186,6 @@ public final class Retention {
                 kept.add(item);
             }
         }
-        return new CleanupResult(repo.root().toString(), dryRun, retentionDays, keepLast, deleted, kept, freed, null, problems, swept);
+        return new Outcome(deleted, kept, freed, problems, swept);
     }
 }

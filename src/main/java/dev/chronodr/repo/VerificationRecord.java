@@ -12,7 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.chronodr.core.AtomicFile;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 
 /**
  * The last checksum verdict on a backup, kept beside it as verified.json so later commands

@@ -16,7 +16,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 
 /**
  * The mark a point-in-time restore writes first into each directory it fills (the data

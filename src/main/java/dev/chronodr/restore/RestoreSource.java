@@ -21,7 +21,7 @@ import dev.chronodr.repo.BackupState;
 import dev.chronodr.repo.Compression;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StoredBackup;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 
 /**
  * A dump to restore, resolved from --latest, --backup-id or --backup-file: the file (or

@@ -20,7 +20,7 @@ import dev.chronodr.pg.Database;
 import dev.chronodr.pg.ServerBinaries;
 import dev.chronodr.pg.ServerInfo;
 import dev.chronodr.process.ProcessRunner;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 
 /**
  * The throwaway sandbox: one local cluster with a seeded Chrono Scraper database and a

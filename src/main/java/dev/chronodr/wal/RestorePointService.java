@@ -11,7 +11,7 @@ import java.time.OffsetDateTime;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.Database;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 
 /**
  * pg_create_restore_point, recorded in REPO/restore_points/ as well, so a restore to the

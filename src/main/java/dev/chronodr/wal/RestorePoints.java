@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.Optional;
 
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 
 /** Restore points recorded by `chrono-dr restore-point` in REPO/restore_points/. */
 public final class RestorePoints {

@@ -26,7 +26,7 @@ import dev.chronodr.process.ProcessResult;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.BackupManifest;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 import dev.chronodr.testing.CliRun;
 import dev.chronodr.testing.PgCluster;
 import dev.chronodr.testing.PostgresTest;

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 import dev.chronodr.sandbox.LocalCluster;
 import dev.chronodr.testing.CliRun;
 import dev.chronodr.testing.PgCluster;

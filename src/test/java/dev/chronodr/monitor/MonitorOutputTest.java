@@ -30,7 +30,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 
 import dev.chronodr.core.Terminal;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 import dev.chronodr.testing.CliRun;
 import dev.chronodr.testing.PgCluster;
 import dev.chronodr.testing.PostgresTest;

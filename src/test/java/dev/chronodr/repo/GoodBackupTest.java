@@ -21,7 +21,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 import dev.chronodr.testing.CliRun;
 import dev.chronodr.testing.PgCluster;
 import dev.chronodr.testing.PostgresTest;

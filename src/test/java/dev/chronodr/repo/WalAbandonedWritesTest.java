@@ -8,10 +8,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import dev.chronodr.catalog.CleanupResult;
+import dev.chronodr.catalog.CleanupService;
 
 /** A wal-push killed mid-write leaves its temp file; cleanup removes it once it is surely dead, and nothing else. */
 class WalAbandonedWritesTest {
@@ -34,8 +38,8 @@ class WalAbandonedWritesTest {
         assertEquals(2, dry.abandonedWrites());
         assertTrue(Files.exists(oldData) && Files.exists(oldSum), "a dry run removes nothing");
 
-        WalRetention.Result r = WalRetention.apply(repo, false);
-        assertEquals(2, r.abandonedWrites());
+        CleanupResult r = CleanupService.run(repo, 7, null, false, OffsetDateTime.now());
+        assertEquals(2, r.wal().abandonedWrites(), "cleanup reports what it swept");
         assertFalse(Files.exists(oldData));
         assertFalse(Files.exists(oldSum));
         assertTrue(Files.exists(running), "a push may be writing this one now");

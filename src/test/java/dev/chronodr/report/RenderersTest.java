@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.chronodr.core.Json;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Status;
 

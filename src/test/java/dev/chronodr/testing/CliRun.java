@@ -12,7 +12,7 @@ import dev.chronodr.Main;
 import dev.chronodr.cli.Cli;
 import dev.chronodr.core.Environment;
 import dev.chronodr.core.Terminal;
-import dev.chronodr.report.Json;
+import dev.chronodr.core.Json;
 
 /** Runs the real command line with captured writers; no System.out, no System.exit. */
 public record CliRun(int exitCode, String out, String err) {

@@ -1,8 +1,11 @@
-package dev.chronodr.repo;
+package dev.chronodr.catalog;
 
 import java.util.List;
 
 import dev.chronodr.core.ExitCode;
+import dev.chronodr.repo.BackupCatalog;
+import dev.chronodr.repo.BackupManifest;
+import dev.chronodr.repo.BackupState;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
 import dev.chronodr.report.TextView;

@@ -1,26 +1,28 @@
-package dev.chronodr.repo;
+package dev.chronodr.catalog;
 
 import java.util.List;
 
 import dev.chronodr.core.ExitCode;
+import dev.chronodr.repo.Retention;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.TextOutput;
 import dev.chronodr.report.TextView;
 
 /** What retention removed (or, with --dry-run, would remove) and what it kept, with reasons. */
 public record CleanupResult(String repository, boolean dryRun, Integer retentionDays, Integer keepLast,
-                            List<Item> deleted, List<Item> kept, long bytesFreed, Wal wal, List<String> problems,
+                            List<Retention.Item> deleted, List<Retention.Item> kept, long bytesFreed, Wal wal, List<String> problems,
                             List<String> interruptedDeletesRemoved) implements CommandResult {
 
-    /** WAL segments removed because no retained base backup needs them. */
-    public record Wal(List<String> deleted, long bytesFreed, String keptFrom) {
+    /**
+     * WAL segments removed because no retained base backup needs them, and the temp files of
+     * wal-push runs killed mid-write ({@code abandonedWrites}).
+     */
+    public record Wal(List<String> deleted, long bytesFreed, String keptFrom, int abandonedWrites) {
     }
 
-    public CleanupResult withWal(Wal w) {
-        return new CleanupResult(repository, dryRun, retentionDays, keepLast, deleted, kept, bytesFreed, w, problems, interruptedDeletesRemoved);
-    }
-
-    public record Item(String id, String database, String type, String state, String time, long bytes, String reason) {
+    static CleanupResult of(String repository, boolean dryRun, Integer retentionDays, Integer keepLast, Retention.Outcome o, Wal wal) {
+        return new CleanupResult(repository, dryRun, retentionDays, keepLast, o.deleted(), o.kept(), o.bytesFreed(), wal,
+                o.problems(), o.interruptedDeletesRemoved());
     }
 
     /** 1 when a database kept everything because no backup that protects it passed its checks. */
@@ -41,15 +43,18 @@ public record CleanupResult(String repository, boolean dryRun, Integer retention
         for (String p : interruptedDeletesRemoved) {
             out.line("  removed what an interrupted cleanup left: .partial/" + p);
         }
-        for (Item i : deleted) {
+        for (Retention.Item i : deleted) {
             out.line("  " + (dryRun ? "would delete " : "deleted ") + i.id() + "  (" + i.reason() + ")");
         }
-        for (Item i : kept) {
+        for (Retention.Item i : kept) {
             out.line("  kept    " + i.id() + "  [" + i.state() + "] (" + i.reason() + ")");
         }
         if (wal != null && wal.keptFrom() != null) {
             out.line(String.format("  WAL: %s %d segment(s) older than %s, %s", verb, wal.deleted().size(), wal.keptFrom(),
                     TextOutput.bytes(wal.bytesFreed())));
+        }
+        if (wal != null && wal.abandonedWrites() > 0) {
+            out.line(String.format("  WAL: %s %d unfinished write(s) of killed wal-push runs", verb, wal.abandonedWrites()));
         }
         return out.build();
     }

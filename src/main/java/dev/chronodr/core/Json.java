@@ -1,4 +1,4 @@
-package dev.chronodr.report;
+package dev.chronodr.core;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
