@@ -89,6 +89,22 @@ public final class ApplicationServices {
         }
     }
 
+    /** Whether {@link #start} brings the applications back itself (compose start list, start_command, or the stopped ones). */
+    public boolean restartsApplications() {
+        return (compose() && (!config.start.isEmpty() || !config.stop.isEmpty()))
+                || (config.start_command != null && !config.start_command.isEmpty());
+    }
+
+    /**
+     * The next step about the applications after a restore that ended their sessions: restart
+     * them, unless chrono-dr did (then check they reconnected).
+     */
+    public String nextStep(String database, String why) {
+        return restartsApplications()
+                ? "check that the applications that use " + database + " reconnected (chrono-dr restarted them: see the notes)"
+                : "restart the applications that use " + database + why;
+    }
+
     public void start() {
         if (compose() && !config.start.isEmpty()) {
             for (Start s : config.start) {

@@ -75,7 +75,7 @@ final class InPlaceRestore {
             kept.differences(DatabaseProperties.capture(admin, live), true).forEach(d -> notes.add("database property not kept: " + d));
         }
         List<String> next = new ArrayList<>();
-        next.add("restart the applications that use " + live);
+        next.add(services.nextStep(live, ""));
         if (safety != null) {
             next.add("if this restore is wrong, restore the safety backup: chrono-dr restore --backup-id " + safety + " --yes");
         }

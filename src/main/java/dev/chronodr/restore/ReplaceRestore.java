@@ -76,7 +76,7 @@ final class ReplaceRestore {
         String rolled = RestoreService.derivedName(live, "_restored_" + c.plan().stamp());
         return new RestoreResult(true, c.mode(), c.source(), live, staging, previous, c.toc(), c.jobs(), c.phases(), v, c.notes(),
                 DatabaseSwap.rollback(live, previous, rolled),
-                List.of("restart the applications that use " + live + " (their sessions were ended)",
+                List.of(services.nextStep(live, " (their sessions were ended)"),
                         "when satisfied, drop the previous database: DROP DATABASE " + Identifiers.quote(previous) + ";"), null);
     }
 }

@@ -56,6 +56,27 @@ class ApplicationServicesComposeV1Test {
                 "docker inspect --format {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} abc123"), calls);
     }
 
+    @Test
+    void theNextStepSaysToRestartTheApplicationsOnlyWhenChronoDrDidNot() {
+        ExecSettings compose = new ExecSettings(ExecMode.COMPOSE, "postgres", Path.of("/srv/dc.yml"), null, null, 5432, "docker");
+        ExecSettings local = new ExecSettings(ExecMode.LOCAL, null, null, null, null, 5432, "docker");
+        ProcessRunner runner = new ProcessRunner(Map.of());
+        ApplicationServices.Config none = new ApplicationServices.Config();
+        assertEquals("restart the applications that use shop (their sessions were ended)",
+                new ApplicationServices(none, compose, runner).nextStep("shop", " (their sessions were ended)"));
+
+        ApplicationServices.Config stopped = new ApplicationServices.Config();
+        stopped.stop = List.of("backend");
+        assertEquals("check that the applications that use shop reconnected (chrono-dr restarted them: see the notes)",
+                new ApplicationServices(stopped, compose, runner).nextStep("shop", ""));
+        assertEquals("restart the applications that use shop", new ApplicationServices(stopped, local, runner).nextStep("shop", ""),
+                "services.stop acts in compose mode only");
+
+        ApplicationServices.Config commands = new ApplicationServices.Config();
+        commands.start_command = List.of("systemctl", "start", "app");
+        assertEquals(true, new ApplicationServices(commands, local, runner).restartsApplications());
+    }
+
     private void script(String name, String body) throws Exception {
         Path p = dir.resolve(name);
         Files.writeString(p, "#!/bin/sh\n" + body + "\n");
