@@ -38,6 +38,7 @@ public final class ChronoDr implements java.util.concurrent.Callable<Integer> {
             VerifyCommand.class,
             AuditCommand.class,
             MonitorCommand.class,
+            ScheduleCommand.class,
             SandboxCommand.class,
             CompletionCommand.class);
 
@@ -60,6 +61,7 @@ public final class ChronoDr implements java.util.concurrent.Callable<Integer> {
             Map.entry("verify", VerifyCommand.class),
             Map.entry("audit", AuditCommand.class),
             Map.entry("monitor", MonitorCommand.class),
+            Map.entry("schedule", ScheduleCommand.class),
             Map.entry("sandbox", SandboxCommand.class),
             Map.entry("completion", CompletionCommand.class));
 

@@ -36,6 +36,19 @@ public final class TargetResolver {
     }
 
     public Target resolve(ConnectionRequest req) {
+        return resolve(req, true);
+    }
+
+    /**
+     * The target as the config and flags describe it, without reading its password: for
+     * commands that only write down how to reach it (schedule), on hosts where the password
+     * file may be readable only by the user the jobs run as.
+     */
+    public Target describe(ConnectionRequest req) {
+        return resolve(req, false);
+    }
+
+    private Target resolve(ConnectionRequest req, boolean withPassword) {
         if (req.sandbox()) {
             return sandboxTarget(req);
         }
@@ -59,7 +72,7 @@ public final class TargetResolver {
         String user = first(req.user(), env.get("PGUSER"), c.user, env.osUser());
         String dbname = first(req.dbname(), env.get("PGDATABASE"), c.dbname, user);
         String sslmode = first(req.sslmode(), env.get("PGSSLMODE"), c.sslmode, "prefer");
-        Secret password = password(req, c, host, port, dbname, user);
+        Secret password = withPassword ? password(req, c, host, port, dbname, user) : null;
         ConnectionSettings conn = new ConnectionSettings(host, port, dbname, user, password, sslmode);
 
         ExecSettings exec = exec(req, c);
