@@ -86,6 +86,24 @@ abstract class VersionDifferencesTest {
     }
 
     @Test
+    void checkpointsAreCountedFromTheViewThisVersionKeepsThem() {
+        // Requested checkpoints, each with something to write: 100% requested once there are enough to judge.
+        for (int i = 0; i < CHECKPOINTS; i++) {
+            cluster().execute(DB, "CREATE TABLE IF NOT EXISTS chk(i int); INSERT INTO chk VALUES (" + i + "); CHECKPOINT");
+        }
+        CliRun m = CliRun.run(cluster().env(DB), dir, "monitor", "--check", "checkpoints", "--format", "json");
+        JsonNode check = check(m.json(), "checkpoints");
+        JsonNode item = check.get("items").get(0);
+        assertEquals(major() >= 17 ? "pg_stat_checkpointer" : "pg_stat_bgwriter", item.get("source").asText(), check.toString());
+        assertTrue(item.get("requested").asLong() >= CHECKPOINTS, check.toString());
+        assertEquals("CRITICAL", check.get("status").asText(), check.toString());
+        assertEquals(2, m.exitCode(), m.toString());
+        assertTrue(check.get("message").asText().contains("raise max_wal_size"), check.toString());
+    }
+
+    private static final int CHECKPOINTS = 12;
+
+    @Test
     void verifyRunsTheAmcheckBtreeAndHeapChecksAndPassesAHealthyDatabase() {
         CliRun v = CliRun.run(cluster().env(DB), dir, "verify", "--format", "json");
         assertEquals(0, v.exitCode(), v.toString());
