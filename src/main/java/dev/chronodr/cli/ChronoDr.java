@@ -38,6 +38,7 @@ public final class ChronoDr implements java.util.concurrent.Callable<Integer> {
             VerifyCommand.class,
             AuditCommand.class,
             MonitorCommand.class,
+            AdviseCommand.class,
             ScheduleCommand.class,
             SandboxCommand.class,
             CompletionCommand.class);
@@ -61,6 +62,7 @@ public final class ChronoDr implements java.util.concurrent.Callable<Integer> {
             Map.entry("verify", VerifyCommand.class),
             Map.entry("audit", AuditCommand.class),
             Map.entry("monitor", MonitorCommand.class),
+            Map.entry("advise", AdviseCommand.class),
             Map.entry("schedule", ScheduleCommand.class),
             Map.entry("sandbox", SandboxCommand.class),
             Map.entry("completion", CompletionCommand.class));

@@ -86,6 +86,28 @@ abstract class VersionDifferencesTest {
     }
 
     @Test
+    void adviseListsTheStatementsWithTheMostTimeFromThisVersionsColumns() {
+        cluster().execute(DB, """
+                CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+                CREATE OR REPLACE FUNCTION chrono_costly() RETURNS void LANGUAGE sql AS 'SELECT pg_sleep(0.3)';
+                """);
+        for (int i = 0; i < 3; i++) {
+            cluster().execute(DB, "SELECT chrono_costly()");
+        }
+        CliRun a = CliRun.run(cluster().env(DB), dir, "advise", "--format", "json", "--statements", "50");
+        JsonNode slow = null;
+        for (JsonNode n : a.json().get("advice")) {
+            if (n.get("kind").asText().equals("SLOW_STATEMENT") && n.get("object").asText().equals("SELECT chrono_costly()")) {
+                slow = n;
+            }
+        }
+        assertTrue(slow != null, a.toString());
+        assertTrue(slow.get("detail").asText().startsWith("3 calls, ") && slow.get("detail").asText().contains("(total_exec_time)"),
+                slow.toString());
+        assertTrue(slow.get("fix").asText().contains("EXPLAIN (ANALYZE, BUFFERS) SELECT chrono_costly()"), slow.toString());
+    }
+
+    @Test
     void checkpointsAreCountedFromTheViewThisVersionKeepsThem() {
         // Requested checkpoints, each with something to write: 100% requested once there are enough to judge.
         for (int i = 0; i < CHECKPOINTS; i++) {
