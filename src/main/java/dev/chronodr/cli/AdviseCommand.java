@@ -8,6 +8,7 @@ import dev.chronodr.advise.AdviseRequest;
 import dev.chronodr.advise.AdviseService;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.report.CommandResult;
+import dev.chronodr.report.Unit;
 
 @Command(name = "advise", sortOptions = false,
         description = {"Read-only index and query advice for one database, each finding with the SQL that would act on it.",
@@ -50,18 +51,11 @@ public final class AdviseCommand extends BaseCommand {
     }
 
     static long size(String s) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)\\s*(\\d+)\\s*(b|kb|mb|gb|tb)?\\s*").matcher(s);
-        if (!m.matches()) {
+        try {
+            Double bytes = Unit.BYTES.parse(s);
+            return bytes == null ? 0 : bytes.longValue();
+        } catch (IllegalArgumentException e) {
             throw ChronoException.usage("--min-size '" + s + "' is not a size", "write it like 512kB, 8MB or 1GB");
         }
-        long n = Long.parseLong(m.group(1));
-        String unit = m.group(2) == null ? "b" : m.group(2).toLowerCase(java.util.Locale.ROOT);
-        return n << switch (unit) {
-            case "kb" -> 10;
-            case "mb" -> 20;
-            case "gb" -> 30;
-            case "tb" -> 40;
-            default -> 0;
-        };
     }
 }
