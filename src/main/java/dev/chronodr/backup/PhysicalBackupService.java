@@ -106,7 +106,7 @@ public final class PhysicalBackupService {
     }
 
     public PhysicalBackupResult backup(Target target, String label, Compression compression) {
-        Repository repo = new Repository(target.repo());
+        Repository repo = Repository.open(target.repo());
         try (Connection conn = Database.connect(target.connection())) {
             ServerInfo server = ServerInfo.probe(conn);
             Cluster cluster = Cluster.read(conn);
@@ -247,7 +247,7 @@ public final class PhysicalBackupService {
             String dir = repo.commit(stage, m);
             return PhysicalBackupResult.of(m, info, dir);
         } catch (IOException e) {
-            throw ChronoException.failed("base backup failed: " + e.getMessage(), "check free space in " + repo.root(), e);
+            throw ChronoException.failed("base backup failed: " + e.getMessage(), "check free space in " + repo.location(), e);
         }
     }
 

@@ -53,7 +53,8 @@ public final class CheckService {
             found.add(describe(tools, t, false));
         }
         found.stream().filter(t -> t.required() && !t.usable()).forEach(t -> problems.add(t.problem()));
-        CheckReport.Repository repo = repository(target.repo());
+        CheckReport.Repository repo = target.repo().isS3() ? new CheckReport.Repository(target.repo().toString(), true, true,
+                null) : repository(target.repo().localOrNull());
         if (!repo.writable()) {
             problems.add("backup repository " + repo.path() + ": " + repo.problem());
         }

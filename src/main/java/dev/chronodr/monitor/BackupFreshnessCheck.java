@@ -50,11 +50,11 @@ final class BackupFreshnessCheck implements HealthCheck {
 
     @Override
     public CheckOutcome evaluate(CheckContext ctx) {
-        Repository repo = new Repository(ctx.target().repo());
+        Repository repo = Repository.open(ctx.target().repo());
         String db = ctx.target().connection().dbname();
-        if (!java.nio.file.Files.isDirectory(repo.root())) {
+        if (!repo.remote() && !java.nio.file.Files.isDirectory(repo.root())) {
             // A monitor on a host without the repository cannot judge it; say so rather than page.
-            return CheckOutcome.of(name(), Status.SKIPPED, "no backup repository at " + repo.root()
+            return CheckOutcome.of(name(), Status.SKIPPED, "no backup repository at " + repo.location()
                     + " (pass --repo, or set repo in the config, to watch backup freshness from here)");
         }
         Instant now = Instant.now();
@@ -67,13 +67,13 @@ final class BackupFreshnessCheck implements HealthCheck {
         String warning = unusableNewer.map(b -> "; the newest backup " + b.id() + " is " + b.state().label() + ": " + b.reason()).orElse("");
         List<Metric> metrics = new ArrayList<>();
         Map<String, Object> item = new LinkedHashMap<>();
-        item.put("repository", repo.root().toString());
+        item.put("repository", repo.location());
         unusableNewer.ifPresent(b -> {
             item.put("newest_unusable_backup", b.id());
             item.put("newest_unusable_state", b.state().label());
         });
 
-        PitrCatalog pitr = PitrCatalog.of(repo.root()).onlyRestorable(catalog);
+        PitrCatalog pitr = PitrCatalog.of(repo).onlyRestorable(catalog);
         Optional<WalArchive.Entry> newestWal = pitr.newestSegment();
         if (!pitr.bases().isEmpty() && newestWal.isPresent()) {
             Threshold t = ctx.threshold("wal_age");
@@ -90,7 +90,7 @@ final class BackupFreshnessCheck implements HealthCheck {
                     metrics, List.of(item));
         }
         if (newest.isEmpty()) {
-            return new CheckOutcome(name(), Status.CRITICAL, (covering.isEmpty() ? "no backup of " : "no restorable backup of ") + db + " in " + repo.root()
+            return new CheckOutcome(name(), Status.CRITICAL, (covering.isEmpty() ? "no backup of " : "no restorable backup of ") + db + " in " + repo.location()
                     + warning + ": take one with chrono-dr backup", metrics, List.of(item));
         }
         Threshold t = ctx.threshold("backup_age");
