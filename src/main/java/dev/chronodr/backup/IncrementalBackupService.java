@@ -35,6 +35,7 @@ public final class IncrementalBackupService {
     }
 
     public IncrementalResult run(Target target) {
+        target.repo().path("an incremental backup");
         Repository repo = Repository.open(target.repo());
         PhysicalBackupInfo base = PitrCatalog.of(repo.root()).onlyRestorable(dev.chronodr.repo.BackupCatalog.of(repo)).newestBase()
                 .orElseThrow(() -> ChronoException.failed(

@@ -106,6 +106,8 @@ public final class PhysicalBackupService {
     }
 
     public PhysicalBackupResult backup(Target target, String label, Compression compression) {
+        // pg_basebackup -D, the archiver's wait and PITR read the repository as a directory: not yet on object storage
+        target.repo().path("a physical backup");
         Repository repo = Repository.open(target.repo());
         try (Connection conn = Database.connect(target.connection())) {
             ServerInfo server = ServerInfo.probe(conn);

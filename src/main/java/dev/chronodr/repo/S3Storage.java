@@ -476,7 +476,7 @@ public final class S3Storage implements Storage {
             if (m.contains("credentials")) {
                 throw new S3Failure("no AWS credentials found (environment, profile or instance role)", 0, e);
             }
-            throw new S3Failure("cannot reach " + endpointOf() + " (at " + key + "): " + firstLine(rootCause(e)), 0, e);
+            throw new S3Failure("cannot reach " + endpointOf() + (key.isEmpty() ? "" : " (at " + key + ")") + ": " + firstLine(rootCause(e)), 0, e);
         }
     }
 

@@ -108,6 +108,9 @@ class S3RepositoryTest {
 
         CliRun v = CliRun.run(env(db), dir, "verify", "--repo", repo, "--backup", id);
         assertEquals(0, v.exitCode(), v::toString);
+        assertEquals(0, CliRun.run(env(db), dir, "verify", "--repo", repo, "--latest-backup").exitCode());
+        assertEquals(0, CliRun.run(env(db), dir, "verify", "--repo", repo, "--all-backups").exitCode());
+        assertEquals("verified", list(env(db), repo).get(0).get("state").asText(), "the verdict is recorded beside the backup in the bucket");
         CliRun m = CliRun.run(env(db), dir, "monitor", "--repo", repo, "--check", "backup_freshness", "--format", "json");
         assertEquals(0, m.exitCode(), m::toString);
     }
@@ -157,6 +160,21 @@ class S3RepositoryTest {
         assertEquals(1, r.exitCode(), r::toString);
         assertTrue(r.err().contains("nothing was touched"), r::toString);
         assertTrue(pg.query("postgres", "SELECT 1 FROM pg_database WHERE datname = 's3_damage_copy'").isEmpty());
+    }
+
+    @Test
+    void whatNeedsADirectorySaysSoAndStoresNothing() {
+        String db = items("s3_physical", 10);
+        for (String type : List.of("physical", "incremental")) {
+            CliRun b = CliRun.run(env(db), dir, "backup", "--type", type, "--repo", "s3://" + BUCKET + "/physical");
+            assertEquals(64, b.exitCode(), b::toString);
+            assertTrue(b.err().contains("needs a repository on a local filesystem"), b::toString);
+        }
+        CliRun pitr = CliRun.run(env(db), dir, "restore", "--repo", "s3://" + BUCKET + "/physical", "--point-in-time", "2026-01-01 00:00:00+00",
+                "--data-dir", dir.resolve("pitr").toString(), "-p", "54999");
+        assertEquals(64, pitr.exitCode(), pitr::toString);
+        assertTrue(pitr.err().contains("needs a repository on a local filesystem"), pitr::toString);
+        assertEquals(List.of(), keysUnder("physical"));
     }
 
     @Test
