@@ -60,7 +60,13 @@ final class BackupFreshnessCheck implements HealthCheck {
         Instant now = Instant.now();
         // Only whole, undamaged backups of this database (or base backups of its cluster) count; no hashing
         // here (it runs every few minutes): sizes, links and the last recorded checksum verdict.
-        BackupCatalog catalog = BackupCatalog.of(repo);
+        BackupCatalog catalog;
+        try {
+            catalog = BackupCatalog.of(repo);
+        } catch (dev.chronodr.core.ChronoException e) {
+            // a bucket that cannot be read (endpoint down, credentials): the check cannot judge, in one line
+            return CheckOutcome.of(name(), Status.UNKNOWN, e.getMessage());
+        }
         List<StoredBackup> covering = catalog.covering(db);
         Optional<StoredBackup> newest = BackupCatalog.newestRestorable(covering).filter(b -> b.time() != null);
         Optional<StoredBackup> unusableNewer = covering.stream().findFirst().filter(b -> !b.state().restorable());

@@ -189,6 +189,9 @@ class S3RepositoryTest {
         assertFalse(b.err().contains("\tat "), "no stack trace: " + b.err());
         assertTrue(b.err().strip().lines().filter(l -> l.contains("ERROR") || l.contains("error")).count() <= 1, b::toString);
         assertEquals(List.of(), keysUnder("creds"));
+        CliRun m = CliRun.run(env, dir, "monitor", "--repo", "s3://" + BUCKET + "/creds", "--check", "backup_freshness");
+        assertEquals(3, m.exitCode(), m::toString);
+        assertTrue(m.out().contains("access denied") && !m.out().contains("Exception"), m::toString);
 
         CliRun missing = CliRun.run(env(db), dir, "backup", "--repo", "s3://no-such-bucket/x");
         assertEquals(1, missing.exitCode(), missing::toString);
