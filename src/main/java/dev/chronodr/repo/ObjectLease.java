@@ -83,7 +83,15 @@ final class ObjectLease {
         long every = Math.max(200, ttl.toMillis() / 3);
         renew.scheduleWithFixedDelay(() -> {
             try {
+                JsonNode now = read(storage, key);
+                if (now != null && !token.equals(now.path("token").asText())) {
+                    // taken over after this run stalled past its expiry: never clobber the new holder's lease
+                    log.error("the lease {} was taken over by {}; this run no longer holds it", key, now.path("owner").asText());
+                    throw new IllegalStateException("lease lost");
+                }
                 storage.write(key, out -> out.write(body(owner, token, ttl)));
+            } catch (IllegalStateException lost) {
+                throw lost; // ends the renewals
             } catch (IOException | RuntimeException e) {
                 log.warn("could not renew the lease {}: {}", key, e.getMessage());
             }
