@@ -55,7 +55,7 @@ public final class PitrCommand implements Runnable {
                         "the server runs archive_command without your PATH");
             }
             return new PitrSetupService(services().runner()).setup(target.connection(),
-                    new PitrSetupRequest(target.repo(), rpo, launcher, apply));
+                    new PitrSetupRequest(target.repo().path("pitr setup"), rpo, launcher, apply));
         }
     }
 }
