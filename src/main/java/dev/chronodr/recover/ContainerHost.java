@@ -100,13 +100,25 @@ final class ContainerHost implements DatabaseHost {
         if (id.isEmpty()) {
             return List.of();
         }
-        // The server logs to stderr; docker logs hands each stream back on its own.
-        List<String> out = new ArrayList<>();
-        ProcessResult r = runner.execute(ProcessSpec.of(exec.dockerBinary(), "logs", "--tail", String.valueOf(lines), id)
-                .withTimeout(LOOK).withStderrLines(out::add));
+        // docker logs hands each stream back on its own (the server logs to stderr, the entrypoint to
+        // stdout): with --timestamps the two are put back in the order they were written.
+        List<String> stderr = new ArrayList<>();
+        ProcessResult r = runner.execute(ProcessSpec.of(exec.dockerBinary(), "logs", "--timestamps", "--tail", String.valueOf(lines), id)
+                .withTimeout(LOOK).withStderrLines(stderr::add));
         List<String> all = new ArrayList<>(r.stdout().lines().toList());
-        all.addAll(out);
-        return all.size() > lines ? all.subList(all.size() - lines, all.size()) : all;
+        all.addAll(stderr);
+        all.sort(java.util.Comparator.comparing(ContainerHost::stamp));
+        List<String> text = all.stream().map(l -> l.indexOf(' ') > 0 && stamp(l) != java.time.Instant.MIN ? l.substring(l.indexOf(' ') + 1) : l).toList();
+        return text.size() > lines ? text.subList(text.size() - lines, text.size()) : text;
+    }
+
+    private static java.time.Instant stamp(String line) {
+        int space = line.indexOf(' ');
+        try {
+            return space > 0 ? java.time.Instant.parse(line.substring(0, space)) : java.time.Instant.MIN;
+        } catch (java.time.format.DateTimeParseException e) {
+            return java.time.Instant.MIN;
+        }
     }
 
     /** A read-only program on the data volume: in the running container, or in a throwaway one. */

@@ -147,7 +147,7 @@ public final class RecoverService {
                 return finish("diagnosed: " + diagnosis.verdict().label(), diagnosis.verdict() == Verdict.HEALTHY ? ExitCode.OK : ExitCode.CRITICAL, null);
             }
             if (diagnosis.verdict() != Verdict.HEALTHY) {
-                if (diagnosis.controlProblem() != null) {
+                if (diagnosis.verdict() == Verdict.CORRUPT && diagnosis.controlProblem() != null) {
                     // The runbook: with a damaged pg_control, do not start the server on those files again.
                     return cannotStart("diagnose", diagnosis.controlProblem());
                 }
