@@ -28,6 +28,9 @@ import dev.chronodr.report.TextOutput;
 final class ContainerHost implements DatabaseHost {
     private static final Duration LOOK = Duration.ofSeconds(60);
     private static final Duration ACT = Duration.ofMinutes(5);
+    private static final Duration COPY = Duration.ofHours(6);
+    /** Time for the shutdown checkpoint before docker kills the server (its default is 10 s). */
+    private static final String STOP_SECONDS = "120";
 
     private final ExecSettings exec;
     private final ConnectionSettings conn;
@@ -221,24 +224,24 @@ final class ContainerHost implements DatabaseHost {
             throw ChronoException.failed("no container to copy the data directory from", null);
         }
         // docker cp reads a stopped container's volumes too; it creates dest, which must not exist.
-        run(List.of(exec.dockerBinary(), "cp", id + ":" + dataDir, dest.toString()), "copy " + dataDir + " out of the container");
+        run(List.of(exec.dockerBinary(), "cp", id + ":" + dataDir, dest.toString()), "copy " + dataDir + " out of the container", COPY);
     }
 
     @Override
     public void stop() {
         if (compose()) {
-            run(composeArgv("stop", exec.composeService()), "stop the database service");
+            run(composeArgv("stop", "-t", STOP_SECONDS, exec.composeService()), "stop the database service", ACT);
         } else {
-            run(List.of(exec.dockerBinary(), "stop", exec.container()), "stop the database container");
+            run(List.of(exec.dockerBinary(), "stop", "-t", STOP_SECONDS, exec.container()), "stop the database container", ACT);
         }
     }
 
     @Override
     public void start() {
         if (compose()) {
-            run(composeArgv("up", "-d", exec.composeService()), "start the database service");
+            run(composeArgv("up", "-d", exec.composeService()), "start the database service", ACT);
         } else {
-            run(List.of(exec.dockerBinary(), "start", exec.container()), "start the database container");
+            run(List.of(exec.dockerBinary(), "start", exec.container()), "start the database container", ACT);
         }
     }
 
@@ -250,9 +253,9 @@ final class ContainerHost implements DatabaseHost {
         return exec.dockerBinary() + " start " + exec.container();
     }
 
-    private void run(List<String> argv, String what) {
+    private void run(List<String> argv, String what, Duration timeout) {
         try {
-            runner.run(ProcessSpec.of(argv).withTimeout(ACT));
+            runner.run(ProcessSpec.of(argv).withTimeout(timeout));
         } catch (ProcessFailedException e) {
             throw ChronoException.failed("could not " + what + ": " + e.getMessage(), null);
         }

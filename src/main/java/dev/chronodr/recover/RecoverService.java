@@ -1,16 +1,10 @@
 package dev.chronodr.recover;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,22 +12,16 @@ import dev.chronodr.config.RecoverSection;
 import dev.chronodr.config.RecoverSection.SmokeTest;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.core.Clock;
 import dev.chronodr.core.Environment;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Progress;
 import dev.chronodr.core.Status;
-import dev.chronodr.monitor.MonitorOptions;
-import dev.chronodr.monitor.MonitorReport;
-import dev.chronodr.monitor.MonitorRequest;
-import dev.chronodr.monitor.MonitorService;
 import dev.chronodr.pg.Database;
 import dev.chronodr.pg.ExecMode;
 import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.recover.Diagnosis.Verdict;
 import dev.chronodr.recover.Timeline.Outcome;
-import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.report.TextOutput;
 import dev.chronodr.restore.ApplicationServices;
 import dev.chronodr.restore.RestoreRequest;
@@ -56,8 +44,6 @@ import dev.chronodr.restore.RestoreSource;
  * A step it cannot take safely stops the run and says what a person should do; nothing is deleted.
  */
 public final class RecoverService {
-    static final long COPY_MARGIN_BYTES = 64L << 20;
-    private static final DateTimeFormatter TS = DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss");
     private static final int MAX_STARTS = 5;
 
     private final ProcessRunner runner;
@@ -256,7 +242,7 @@ public final class RecoverService {
                     return Outcome.ok("stopped, so that nothing writes to the damaged files");
                 });
             }
-            Step copy = timeline.run("emergency copy", () -> emergencyCopy(false));
+            Step copy = timeline.run("emergency copy", () -> EmergencyCopy.make(host, config.emergencyCopyDir(target), db, false, this::waitReady, changed));
             left.add("the data directory (" + host.describe() + "), untouched");
             if (dependentsStopped) {
                 left.add("the dependent services, stopped");
@@ -308,7 +294,7 @@ public final class RecoverService {
                 return finish("not confirmed: nothing was restored", ExitCode.USAGE, "confirmation");
             }
             stopDependents();
-            Step copy = timeline.run("emergency copy", () -> emergencyCopy(true));
+            Step copy = timeline.run("emergency copy", () -> EmergencyCopy.make(host, config.emergencyCopyDir(target), db, true, this::waitReady, changed));
             if (copy.status() != Status.OK) {
                 leaveDamaged();
                 next.add("make room for the copy, or copy the data directory by hand, then run recover again");
@@ -349,44 +335,6 @@ public final class RecoverService {
             }
         }
 
-        /** Sized against the free space first; the server stopped for a consistent copy and started again when it ran. */
-        private Outcome emergencyCopy(boolean startAfter) {
-            long bytes = host.dataBytes();
-            Path dir = config.emergencyCopyDir(target);
-            if (bytes < 0) {
-                return Outcome.failed("the data directory's size cannot be measured, so the copy's space cannot be checked", List.of());
-            }
-            long free = HostFacts.usableBytes(dir);
-            long need = bytes + COPY_MARGIN_BYTES;
-            if (free < need) {
-                return Outcome.failed("not enough space for the emergency copy: it needs " + TextOutput.bytes(need) + ", "
-                        + (free < 0 ? "unknown" : TextOutput.bytes(free)) + " free at " + dir, List.of());
-            }
-            Path dest = dir.resolve(target.connection().dbname() + "_data_" + Clock.now().atZoneSameInstant(ZoneOffset.UTC).format(TS));
-            try {
-                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            } catch (IOException e) {
-                return Outcome.failed("cannot create " + dir + ": " + e.getMessage(), List.of());
-            }
-            boolean running = host.state().running();
-            List<String> details = new ArrayList<>();
-            if (running) {
-                host.stop();
-                details.add("stopped the database for a consistent copy");
-            }
-            host.copyData(dest);
-            changed.add("emergency copy of the data directory in " + dest + " (" + TextOutput.bytes(bytes) + "; remove it when done)");
-            if (running && startAfter) {
-                host.start();
-                Outcome ready = waitReady();
-                details.add("started the database again: " + ready.summary());
-                if (ready.status() != Status.OK) {
-                    return Outcome.failed("copied to " + dest + ", but the database did not come back", details);
-                }
-            }
-            return Outcome.ok(TextOutput.bytes(bytes) + " copied to " + dest, details);
-        }
-
         /** The database is sound: the dependents, monitor's checks, the smoke tests. */
         private RecoverResult afterwards() {
             String failed = null;
@@ -403,17 +351,7 @@ public final class RecoverService {
                     next.add("check the dependents: docker compose ps; docker compose logs SERVICE");
                 }
             }
-            Step health = timeline.run("health report", () -> {
-                MonitorReport m = new MonitorService().check(MonitorRequest.resolve(MonitorOptions.none(), target, env));
-                List<String> details = new ArrayList<>();
-                for (CheckOutcome c : m.worstFirst()) {
-                    if (c.status() != Status.OK && c.status() != Status.SKIPPED) {
-                        details.add(c.name() + ": " + c.status() + " " + c.message());
-                    }
-                }
-                Status st = m.status() == Status.CRITICAL ? Status.CRITICAL : m.status() == Status.OK ? Status.OK : Status.WARNING;
-                return new Outcome(st, "monitor: " + m.status() + " (" + m.checks().size() + " checks)", details);
-            });
+            Step health = timeline.run("health report", () -> HealthReport.run(target, env));
             if (health.status() == Status.CRITICAL && failed == null) {
                 failed = health.name();
                 next.add("chrono-dr monitor: the lines at the top say what is wrong");
