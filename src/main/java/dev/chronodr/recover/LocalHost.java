@@ -1,0 +1,199 @@
+package dev.chronodr.recover;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Environment;
+import dev.chronodr.pg.ConnectionSettings;
+import dev.chronodr.pg.ServerBinaries;
+import dev.chronodr.pg.ServiceUser;
+import dev.chronodr.process.ProcessFailedException;
+import dev.chronodr.process.ProcessResult;
+import dev.chronodr.process.ProcessRunner;
+import dev.chronodr.process.ProcessSpec;
+
+/**
+ * The server on this machine: its data directory (config {@code recover.data_directory}), run
+ * by pg_ctl as the postgres OS user, or by the systemd unit {@code recover.systemd_unit}.
+ */
+final class LocalHost implements DatabaseHost {
+    private static final Duration LOOK = Duration.ofSeconds(60);
+
+    private final Path dataDir;
+    private final String unit;
+    private final Path logFile;
+    private final ConnectionSettings conn;
+    private final ProcessRunner runner;
+    private final Environment env;
+
+    LocalHost(Path dataDir, String unit, Path logFile, ConnectionSettings conn, ProcessRunner runner, Environment env) {
+        this.dataDir = dataDir;
+        this.unit = unit;
+        this.logFile = logFile != null ? logFile : dataDir.toAbsolutePath().getParent().resolve("chrono-dr-recover-postgres.log");
+        this.conn = conn;
+        this.runner = runner;
+        this.env = env;
+    }
+
+    @Override
+    public String describe() {
+        return "data directory " + dataDir + (unit != null ? " (systemd unit " + unit + ")" : " (pg_ctl)");
+    }
+
+    private Path bin(String program) {
+        int major;
+        try {
+            major = Integer.parseInt(Files.readString(dataDir.resolve("PG_VERSION")).strip());
+        } catch (IOException | NumberFormatException e) {
+            throw ChronoException.failed("cannot read " + dataDir.resolve("PG_VERSION") + ": " + e.getMessage(),
+                    "check recover.data_directory in the config");
+        }
+        return ServerBinaries.find(env, major).orElseThrow(() -> ChronoException.unknown(
+                "no PostgreSQL " + major + " server programs on this machine", ServerBinaries.INSTALL_HINT)).resolve(program);
+    }
+
+    /** The pid in postmaster.pid when a postgres process with that pid is alive. */
+    private Optional<ProcessHandle> postmaster() {
+        return postmasterPid().flatMap(p -> {
+            try {
+                return ProcessHandle.of(Long.parseLong(p));
+            } catch (NumberFormatException e) {
+                return Optional.empty();
+            }
+        }).filter(ProcessHandle::isAlive).filter(h -> h.info().command().map(c -> c.contains("postgres") || c.contains("postmaster"))
+                .orElse(true));
+    }
+
+    @Override
+    public ServerState state() {
+        if (unit != null) {
+            ProcessResult r = runner.execute(ProcessSpec.of("systemctl", "is-active", unit).withTimeout(LOOK));
+            return new ServerState(r.stdout().strip().equals("active"), "systemd unit " + unit + ": " + r.stdout().strip());
+        }
+        if (!Files.isDirectory(dataDir)) {
+            return new ServerState(false, "data directory " + dataDir + " does not exist");
+        }
+        return postmaster().map(h -> new ServerState(true, "postmaster pid " + h.pid() + " running"))
+                .orElseGet(() -> new ServerState(false, "no postmaster running for " + dataDir));
+    }
+
+    @Override
+    public List<String> logTail(int lines) {
+        if (unit != null) {
+            ProcessResult r = runner.execute(ProcessSpec.of("journalctl", "-u", unit, "-n", String.valueOf(lines), "--no-pager").withTimeout(LOOK));
+            return r.stdout().lines().toList();
+        }
+        if (!Files.isReadable(logFile)) {
+            return List.of("(no log at " + logFile + "; set recover.log_file)");
+        }
+        try (Stream<String> s = Files.lines(logFile)) {
+            List<String> all = s.toList();
+            return all.size() > lines ? all.subList(all.size() - lines, all.size()) : all;
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return List.of("(cannot read " + logFile + ": " + e.getMessage() + ")");
+        }
+    }
+
+    @Override
+    public ToolOutput controlData() {
+        try {
+            ProcessResult r = runner.execute(ProcessSpec.of(bin("pg_controldata").toString(), dataDir.toString()).withTimeout(LOOK)
+                    .withEnv(java.util.Map.of("LC_ALL", "C")));
+            return new ToolOutput(r.succeeded(), r.succeeded() ? r.stdout() : r.stdout() + r.stderrTail());
+        } catch (ChronoException | ProcessFailedException e) {
+            return new ToolOutput(false, e.getMessage());
+        }
+    }
+
+    @Override
+    public ToolOutput pgIsReady() {
+        try {
+            ProcessResult r = runner.execute(ProcessSpec.of(bin("pg_isready").toString(), "-h", conn.host(), "-p", String.valueOf(conn.port()))
+                    .withTimeout(LOOK));
+            return new ToolOutput(r.succeeded(), (r.stdout() + r.stderrTail()).strip());
+        } catch (ChronoException | ProcessFailedException e) {
+            return new ToolOutput(false, e.getMessage());
+        }
+    }
+
+    @Override
+    public Optional<String> postmasterPid() {
+        try {
+            return Files.readAllLines(dataDir.resolve("postmaster.pid")).stream().findFirst().map(String::strip);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public List<String> resources() {
+        return List.of("host memory: " + HostFacts.memory(), "data directory disk: " + HostFacts.disk(dataDir));
+    }
+
+    @Override
+    public long dataBytes() {
+        try (Stream<Path> files = Files.walk(dataDir)) {
+            return files.filter(Files::isRegularFile).mapToLong(p -> {
+                try {
+                    return Files.size(p);
+                } catch (IOException e) {
+                    return 0; // a WAL segment recycled while we walk
+                }
+            }).sum();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return -1;
+        }
+    }
+
+    @Override
+    public void copyData(Path dest) {
+        // cp -a keeps owners and modes, so the copy can be started as it is.
+        try {
+            runner.run(ProcessSpec.of("cp", "-a", dataDir.toString(), dest.toString()).withTimeout(Duration.ofHours(6)));
+        } catch (ProcessFailedException e) {
+            throw ChronoException.failed("could not copy " + dataDir + ": " + e.getMessage(), null);
+        }
+    }
+
+    @Override
+    public void stop() {
+        if (unit != null) {
+            systemctl("stop");
+        } else if (postmaster().isPresent()) {
+            ServiceUser.run(runner, List.of(bin("pg_ctl").toString(), "-D", dataDir.toString(), "-m", "fast", "-w", "-t", "120", "stop"),
+                    null, Duration.ofMinutes(3));
+        }
+    }
+
+    @Override
+    public void start() {
+        if (unit != null) {
+            systemctl("start");
+            return;
+        }
+        // A postmaster.pid left by a crash stays where it is: PostgreSQL itself decides it is stale, and
+        // uses the shared-memory key in it to refuse to start while children of the dead server still run.
+        // -W: the wait for readiness is recover's own, with its deadline; -l: the server must not hold our pipes.
+        ServiceUser.run(runner, List.of(bin("pg_ctl").toString(), "-D", dataDir.toString(), "-l", logFile.toString(), "-W", "start"),
+                null, Duration.ofMinutes(2));
+    }
+
+    @Override
+    public String startCommand() {
+        return unit != null ? "systemctl start " + unit : "pg_ctl -D " + dataDir + " -l " + logFile + " start (as postgres)";
+    }
+
+    private void systemctl(String verb) {
+        try {
+            runner.run(ProcessSpec.of("systemctl", verb, unit).withTimeout(Duration.ofMinutes(5)));
+        } catch (ProcessFailedException e) {
+            throw ChronoException.failed("systemctl " + verb + " " + unit + " failed: " + e.getMessage(), "journalctl -u " + unit);
+        }
+    }
+}
