@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import com.github.luben.zstd.ZstdOutputStream;
 
+import dev.chronodr.testing.Gpg;
 import dev.chronodr.testing.PgCluster;
 import dev.chronodr.testing.PostgresTest;
 

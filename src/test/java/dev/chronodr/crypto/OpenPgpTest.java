@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.chronodr.testing.Gpg;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Secret;

@@ -1,4 +1,4 @@
-package dev.chronodr.crypto;
+package dev.chronodr.testing;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,19 +15,19 @@ import java.util.concurrent.TimeUnit;
  * encrypts and decrypts as a user would on the command line. One home per person, so that
  * "Bob's gpg decrypts" means Bob's secret key alone.
  */
-final class Gpg implements AutoCloseable {
-    record Result(int exitCode, String stderr) {
+public final class Gpg implements AutoCloseable {
+    public record Result(int exitCode, String stderr) {
     }
 
-    final Path home;
-    final Path passphraseFile;
+    public final Path home;
+    public final Path passphraseFile;
 
     private Gpg(Path home, Path passphraseFile) {
         this.home = home;
         this.passphraseFile = passphraseFile;
     }
 
-    static Gpg create(Path dir, String passphrase) throws IOException {
+    public static Gpg create(Path dir, String passphrase) throws IOException {
         Path home = Files.createDirectories(dir.resolve("gnupg"));
         Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwx------"));
         Path pass = dir.resolve("passphrase");
@@ -36,7 +36,7 @@ final class Gpg implements AutoCloseable {
     }
 
     /** A key with a primary of {@code primary} (certify/sign) and, unless null, an encryption subkey of {@code sub}. */
-    String generate(String uid, String primary, String sub, String expire, String... extra) {
+    public String generate(String uid, String primary, String sub, String expire, String... extra) {
         List<String> gen = new ArrayList<>(List.of(extra));
         gen.addAll(List.of("--quick-gen-key", uid, primary, sub == null ? "sign" : "cert", expire));
         ok(gen);
@@ -49,30 +49,30 @@ final class Gpg implements AutoCloseable {
         return fpr;
     }
 
-    String fingerprint(String uid) {
+    public String fingerprint(String uid) {
         String colons = output(List.of("--with-colons", "--list-keys", uid));
         return colons.lines().filter(l -> l.startsWith("fpr:")).findFirst().orElseThrow().split(":")[9];
     }
 
     /** The encryption subkey's fingerprint (the last subkey's). */
-    String subkeyFingerprint(String uid) {
+    public String subkeyFingerprint(String uid) {
         List<String> fprs = output(List.of("--with-colons", "--list-keys", uid)).lines()
                 .filter(l -> l.startsWith("fpr:")).map(l -> l.split(":")[9]).toList();
         return fprs.get(fprs.size() - 1);
     }
 
-    Path exportPublic(String fpr, Path file) throws IOException {
+    public Path exportPublic(String fpr, Path file) throws IOException {
         Files.writeString(file, output(List.of("--armor", "--export", fpr)));
         return file;
     }
 
-    Path exportSecret(String fpr, Path file) throws IOException {
+    public Path exportSecret(String fpr, Path file) throws IOException {
         Files.writeString(file, output(List.of("--armor", "--export-secret-keys", fpr)));
         return file;
     }
 
     /** Imports a revocation certificate gpg wrote at key creation: the key is then revoked. */
-    void revoke(String fpr) throws IOException {
+    public void revoke(String fpr) throws IOException {
         Path cert = home.resolve("openpgp-revocs.d").resolve(fpr + ".rev");
         // gpg prefixes the armor line with ':' so that an accidental import does nothing
         String text = Files.readString(cert).replace(":-----BEGIN PGP PUBLIC KEY BLOCK-----", "-----BEGIN PGP PUBLIC KEY BLOCK-----");
@@ -81,27 +81,27 @@ final class Gpg implements AutoCloseable {
         ok(List.of("--import", clean.toString()));
     }
 
-    Result decrypt(Path in, Path out) {
+    public Result decrypt(Path in, Path out) {
         return run(List.of("--verbose", "--output", out.toString(), "--decrypt", in.toString()));
     }
 
-    void encrypt(String recipientFpr, Path in, Path out) {
+    public void encrypt(String recipientFpr, Path in, Path out) {
         ok(List.of("--trust-model", "always", "--recipient", recipientFpr, "--output", out.toString(), "--encrypt", in.toString()));
     }
 
     /** gpg --list-packets, for what the file is made of. */
-    String listPackets(Path file) {
+    public String listPackets(Path file) {
         return output(List.of("--list-packets", file.toString()));
     }
 
-    List<String> command(List<String> args) {
+    public List<String> command(List<String> args) {
         List<String> argv = new ArrayList<>(List.of("gpg", "--homedir", home.toString(), "--batch", "--yes", "--no-tty",
                 "--pinentry-mode", "loopback", "--passphrase-file", passphraseFile.toString()));
         argv.addAll(args);
         return argv;
     }
 
-    Map<String, String> env() {
+    public Map<String, String> env() {
         return Map.of("GNUPGHOME", home.toString());
     }
 
@@ -125,7 +125,7 @@ final class Gpg implements AutoCloseable {
         }
     }
 
-    Result run(List<String> args) {
+    public Result run(List<String> args) {
         try {
             return run(args, Files.createTempFile(home, "out", ".txt"));
         } catch (IOException e) {
