@@ -27,10 +27,10 @@ import org.bouncycastle.openpgp.PGPSessionKey;
 import org.bouncycastle.openpgp.PGPSignatureList;
 import org.bouncycastle.openpgp.PGPUtil;
 import org.bouncycastle.openpgp.bc.BcPGPObjectFactory;
-import org.bouncycastle.openpgp.operator.bc.BcPGPDataEncryptorBuilder;
 import org.bouncycastle.openpgp.operator.bc.BcPublicKeyDataDecryptorFactory;
 import org.bouncycastle.openpgp.operator.bc.BcPublicKeyKeyEncryptionMethodGenerator;
-import org.bouncycastle.openpgp.operator.bc.BcSessionKeyDataDecryptorFactory;
+import org.bouncycastle.openpgp.operator.jcajce.JcePGPDataEncryptorBuilder;
+import org.bouncycastle.openpgp.operator.jcajce.JceSessionKeyDataDecryptorFactoryBuilder;
 
 import dev.chronodr.core.ChronoException;
 
@@ -55,7 +55,7 @@ public final class OpenPgp {
      */
     public static OutputStream encrypt(OutputStream sink, Recipients recipients) throws IOException {
         PGPEncryptedDataGenerator generator = new PGPEncryptedDataGenerator(
-                new BcPGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256)
+                new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256)
                         .setWithIntegrityPacket(true)
                         .setSecureRandom(RANDOM));
         for (PGPPublicKey key : recipients.encryptionKeys()) {
@@ -127,7 +127,7 @@ public final class OpenPgp {
                     throw ChronoException.critical(name + " is encrypted without integrity protection (no MDC); refusing to decrypt it",
                             "chrono-dr writes only integrity-protected files: this one was not written by it", null);
                 }
-                InputStream clear = pk.getDataStream(new BcSessionKeyDataDecryptorFactory(session));
+                InputStream clear = pk.getDataStream(new JceSessionKeyDataDecryptorFactoryBuilder().build(session));
                 return new Plaintext(literal(clear, name), pk, source, name);
             }
         } catch (PGPException | IOException e) {
