@@ -37,6 +37,10 @@ public record EncryptedTo(List<String> keyIds, boolean passphrase) {
      * the keys that were given ({@code have} null when no --decrypt-key was given).
      */
     public ChronoException missingKey(String name, List<Recipient> recorded, SecretKeys have) {
+        if (keyIds.isEmpty() && passphrase) {
+            return ChronoException.unknown(name + " is encrypted with a passphrase only, which chrono-dr does not decrypt",
+                    "chrono-dr writes files for public keys; decrypt this one with gpg --decrypt");
+        }
         String given = have == null ? "no " + SecretKeys.FLAG + " was given"
                 : "the secret key in " + have.file() + " is "
                 + String.join(", ", have.keys().stream().map(Recipient::fingerprint).distinct().toList());

@@ -196,6 +196,18 @@ class OpenPgpTest {
     }
 
     @Test
+    void aFileForAPassphraseAloneIsRefusedAndSaysSo() throws IOException {
+        Path in = Files.write(dir.resolve("plain"), new byte[100]);
+        Path sym = dir.resolve("sym.gpg");
+        assertEquals(0, alice.run(List.of("--symmetric", "--output", sym.toString(), in.toString())).exitCode());
+        assertTrue(OpenPgp.looksEncrypted(Arrays.head(sym)));
+        assertTrue(OpenPgp.recipientsOf(Files.newInputStream(sym), "sym.gpg").passphrase());
+        ChronoException e = assertThrows(ChronoException.class, () -> OpenPgp.decrypt(Files.newInputStream(sym), aliceKeys, "sym.gpg"));
+        assertEquals(ExitCode.UNKNOWN, e.exitCode());
+        assertTrue(e.getMessage().contains("sym.gpg is encrypted with a passphrase only"), e.getMessage());
+    }
+
+    @Test
     void aWrongPassphraseIsOneLineWithoutThePassphrase() {
         String wrong = "not-the-passphrase-4711";
         ChronoException e = assertThrows(ChronoException.class, () -> SecretKeys.load(bobSec, Secret.of(wrong)));
