@@ -130,7 +130,10 @@ public final class OpenPgp {
                 InputStream clear = pk.getDataStream(new JceSessionKeyDataDecryptorFactoryBuilder().build(session));
                 return new Plaintext(literal(clear, name), pk, source, name);
             }
-        } catch (PGPException | IOException e) {
+        } catch (PGPException | IOException | RuntimeException e) {
+            if (e instanceof ChronoException c) {
+                throw c;
+            }
             if (source.failure() != null) {
                 throw source.failure();
             }

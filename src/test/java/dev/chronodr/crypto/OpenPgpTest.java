@@ -270,6 +270,9 @@ class OpenPgpTest {
                 () -> OpenPgp.decrypt(new ByteArrayInputStream(zstdHead), aliceKeys, "db.dump.zst"));
         assertEquals(ExitCode.CRITICAL, e.exitCode());
         assertTrue(e.getMessage().contains("db.dump.zst is not an OpenPGP encrypted file"), e.getMessage());
+        ChronoException empty = assertThrows(ChronoException.class,
+                () -> OpenPgp.decrypt(new ByteArrayInputStream(new byte[0]), aliceKeys, "empty.gpg"));
+        assertEquals(ExitCode.CRITICAL, empty.exitCode(), empty.getMessage());
     }
 
     @Test
