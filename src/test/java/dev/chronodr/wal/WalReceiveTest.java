@@ -190,6 +190,43 @@ class WalReceiveTest {
 
     @Test
     @Order(5)
+    void sigtermStopsTheCommandCleanlyWithExitZero() throws Exception {
+        // a JVM of its own, as systemd or docker runs it: the signal goes to that process only
+        Path otherRepo = Files.createDirectories(tmp.resolve("repo-sigterm"));
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), "dev.chronodr.Main", "wal-receive", "--slot", "sigterm",
+                "--spool", tmp.resolve("spool-sigterm").toString(), "--repo", otherRepo.toString());
+        pb.environment().clear();
+        pb.environment().putAll(PgCluster.wrap(pg).env(DB));
+        pb.redirectOutput(tmp.resolve("sigterm.out").toFile()).redirectError(tmp.resolve("sigterm.err").toFile());
+        Process p = pb.start();
+        try {
+            waitFor(Duration.ofSeconds(60), () -> slotActive("sigterm"), "the receiver streams");
+            pg.execute(DB, "INSERT INTO orders (id) VALUES (20)");
+            String switched = switchWal();
+            waitFor(Duration.ofSeconds(30), () -> new WalArchive(otherRepo).contains(switched), "it archives");
+            p.destroy(); // SIGTERM
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "it stops within 30 s");
+            String out = Files.readString(tmp.resolve("sigterm.out"));
+            assertEquals(0, p.exitValue(), () -> out + readQuietly(tmp.resolve("sigterm.err")));
+            assertTrue(out.startsWith("wal-receive stopped:"), out);
+            waitFor(Duration.ofSeconds(10), () -> !slotActive("sigterm"), "pg_receivewal is gone with it");
+        } finally {
+            p.destroyForcibly();
+            pg.execute(DB, "SELECT pg_drop_replication_slot('sigterm')");
+        }
+    }
+
+    private static String readQuietly(Path f) {
+        try {
+            return Files.readString(f);
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
+    @Test
+    @Order(6)
     void afterACrashRestoreLatestBringsBackEveryRowCommittedTwoSecondsBeforeIt() throws Exception {
         CliRun backup = CliRun.run(PgCluster.wrap(pg).env(DB), tmp, "backup", "--type", "physical", "--repo", repo.toString(), "--format", "json");
         assertEquals(0, backup.exitCode(), backup::toString);
