@@ -28,6 +28,7 @@ public final class MonitorChecks {
                 new ReplicationChecks.Replication(),
                 new ReplicationChecks.ReplicationSlots(),
                 new ArchivingCheck(),
+                new WalStreamCheck(),
                 new SlowStatementsCheck(),
                 new BackupFreshnessCheck());
     }

@@ -36,6 +36,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import dev.chronodr.config.ConnectionRequest;
 import dev.chronodr.config.Target;
 import dev.chronodr.config.TargetResolver;
@@ -86,6 +88,7 @@ class WalReceiveTest {
                 .withSetting("wal_level", "replica")
                 .withSetting("max_wal_senders", "10")
                 .withSetting("max_replication_slots", "10")
+                .withSetting("max_slot_wal_keep_size", "'1GB'")
                 .withSetting("archive_mode", "on")
                 .withSetting("archive_command", "'/bin/true'")
                 .withSetting("synchronous_commit", "on") // a commit is acknowledged once flushed, as in production
@@ -149,9 +152,37 @@ class WalReceiveTest {
 
     @Test
     @Order(3)
-    void aReceiverStoppedAndStartedAgainLeavesNoGap() throws Exception {
+    void monitorSeesTheStreamCaughtUpAndThenItsInactiveSlot() throws Exception {
+        pg.execute(DB, "INSERT INTO orders (id) VALUES (4)");
+        String lsn = scalar("SELECT pg_current_wal_lsn()::text").toString();
+        waitFor(Duration.ofSeconds(30), () -> "OK".equals(walStream().path("status").asText()), "wal_stream OK: " + lsn);
+        JsonNode ok = walStream();
+        assertTrue(ok.at("/items/0/active").asBoolean(), ok::toString);
+        assertTrue(ok.at("/items/0/lag_bytes").asLong() <= 8192, ok::toString);
+        assertTrue(ok.at("/items/0/archived_to").asText().contains(".partial"), "measured to the stored partial segment: " + ok);
+
         stop.request();
-        WalReceiveResult r = receiving.get(30, TimeUnit.SECONDS);
+        receiving.get(30, TimeUnit.SECONDS);
+        waitFor(Duration.ofSeconds(10), () -> !slotActive("chrono_dr"), "the walsender is gone");
+        CliRun r = CliRun.run(PgCluster.wrap(pg).env(DB), tmp, "monitor", "--check", "wal_stream", "--repo", repo.toString());
+        assertEquals(2, r.exitCode(), r::toString);
+        assertTrue(r.out().contains("slot chrono_dr is inactive"), r::toString);
+    }
+
+    private JsonNode walStream() {
+        CliRun r = CliRun.run(PgCluster.wrap(pg).env(DB), tmp, "monitor", "--check", "wal_stream", "--repo", repo.toString(), "--format", "json");
+        for (JsonNode c : r.json().get("checks")) {
+            if (c.path("name").asText().equals("wal_stream")) {
+                return c;
+            }
+        }
+        throw new AssertionError("no wal_stream in " + r);
+    }
+
+    @Test
+    @Order(4)
+    void aReceiverStoppedAndStartedAgainLeavesNoGap() throws Exception {
+        WalReceiveResult r = receiving.get(30, TimeUnit.SECONDS); // stopped by the test before
         assertTrue(r.segmentsArchived() >= 2, r::toString);
         // WAL written while nothing receives: the slot keeps it on the server
         List<String> whileDown = new ArrayList<>();
@@ -167,7 +198,7 @@ class WalReceiveTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void aDroppedSlotEndsTheReceiverWithOneLine() throws Exception {
         Path otherRepo = Files.createDirectories(tmp.resolve("repo-doomed"));
         CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.run(PgCluster.wrap(pg).env(DB), tmp, "wal-receive",
@@ -189,7 +220,7 @@ class WalReceiveTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void sigtermStopsTheCommandCleanlyWithExitZero() throws Exception {
         // a JVM of its own, as systemd or docker runs it: the signal goes to that process only
         Path otherRepo = Files.createDirectories(tmp.resolve("repo-sigterm"));
@@ -226,7 +257,7 @@ class WalReceiveTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void afterACrashRestoreLatestBringsBackEveryRowCommittedTwoSecondsBeforeIt() throws Exception {
         CliRun backup = CliRun.run(PgCluster.wrap(pg).env(DB), tmp, "backup", "--type", "physical", "--repo", repo.toString(), "--format", "json");
         assertEquals(0, backup.exitCode(), backup::toString);
