@@ -119,6 +119,38 @@ class WalReceiveTest {
     }
 
     @Test
+    @Order(0)
+    void setupStreamingShowsAndSetsWhatTheReceiverNeeds() throws Exception {
+        pg.execute(DB, "ALTER SYSTEM SET max_slot_wal_keep_size = -1");
+        pg.execute(DB, "SELECT pg_reload_conf()");
+        waitFor(Duration.ofSeconds(10), () -> "-1".equals(scalar("SELECT current_setting('max_slot_wal_keep_size')").toString()), "unlimited");
+        CliRun shown = CliRun.run(PgCluster.wrap(pg).env(DB), tmp, "pitr", "setup", "--streaming", "--synchronous-standby", "chrono_dr",
+                "--repo", repo.toString(), "--format", "json");
+        assertEquals(0, shown.exitCode(), shown::toString);
+        JsonNode keep = setting(shown.json(), "max_slot_wal_keep_size");
+        assertEquals("4096MB", keep.path("wanted").asText());
+        assertTrue(keep.path("change").asBoolean(), keep::toString);
+        assertEquals("\"chrono_dr\"", setting(shown.json(), "synchronous_standby_names").path("wanted").asText());
+        assertTrue(shown.json().path("notes").toString().contains("host  replication  postgres  127.0.0.1/32  scram-sha-256"), shown::toString);
+        assertEquals("", scalar("SELECT current_setting('synchronous_standby_names')").toString(), "shown, not set");
+
+        CliRun applied = CliRun.run(PgCluster.wrap(pg).env(DB), tmp, "pitr", "setup", "--streaming", "--max-slot-wal-keep", "2048",
+                "--apply", "--repo", repo.toString(), "--format", "json");
+        assertEquals(0, applied.exitCode(), applied::toString);
+        assertEquals("2GB", scalar("SELECT current_setting('max_slot_wal_keep_size')").toString());
+        assertFalse(applied.json().path("restart_required").asBoolean(), "a reload is enough: " + applied);
+    }
+
+    private static JsonNode setting(JsonNode result, String name) {
+        for (JsonNode s : result.path("settings")) {
+            if (s.path("name").asText().equals(name)) {
+                return s;
+            }
+        }
+        throw new AssertionError("no setting " + name + " in " + result);
+    }
+
+    @Test
     @Order(1)
     void archivesCompletedSegmentsAndThePartialOneAndEmptiesTheSpool() throws Exception {
         startReceiver();
@@ -155,7 +187,10 @@ class WalReceiveTest {
     void monitorSeesTheStreamCaughtUpAndThenItsInactiveSlot() throws Exception {
         pg.execute(DB, "INSERT INTO orders (id) VALUES (4)");
         String lsn = scalar("SELECT pg_current_wal_lsn()::text").toString();
-        waitFor(Duration.ofSeconds(30), () -> "OK".equals(walStream().path("status").asText()), "wal_stream OK: " + lsn);
+        waitFor(Duration.ofSeconds(30), () -> {
+            JsonNode c = walStream();
+            return "OK".equals(c.path("status").asText()) && c.at("/items/0/archived_to").asText().contains(".partial");
+        }, "wal_stream OK, measured to the stored partial segment: " + lsn);
         JsonNode ok = walStream();
         assertTrue(ok.at("/items/0/active").asBoolean(), ok::toString);
         assertTrue(ok.at("/items/0/lag_bytes").asLong() <= 8192, ok::toString);
