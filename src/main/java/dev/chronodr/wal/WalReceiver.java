@@ -186,13 +186,18 @@ public final class WalReceiver {
         }, "pg_receivewal");
         child.setDaemon(true);
         child.start();
-        while (child.isAlive()) {
-            if (stop.await(req.partialInterval())) {
-                child.interrupt(); // the runner kills pg_receivewal; what it wrote is in the spool, swept next
-                join(child);
-                return null;
+        try {
+            while (child.isAlive()) {
+                if (stop.await(req.partialInterval())) {
+                    return null; // the finally kills pg_receivewal; what it wrote is in the spool, swept next
+                }
+                sweep(repo, spool, tally, events);
             }
-            sweep(repo, spool, tally, events);
+        } finally {
+            if (child.isAlive()) {
+                child.interrupt(); // the runner kills pg_receivewal: never left running behind a failed sweep
+                join(child);
+            }
         }
         join(child);
         if (failure.get() != null) {

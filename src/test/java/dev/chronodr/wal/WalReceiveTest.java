@@ -255,6 +255,30 @@ class WalReceiveTest {
     }
 
     @Test
+    @Order(5)
+    void aSegmentArchivedWithOtherContentEndsTheReceiverAndItsPgReceivewal() throws Exception {
+        Path otherRepo = Files.createDirectories(tmp.resolve("repo-clash"));
+        String current = currentSegment();
+        Path junk = Files.createDirectories(tmp.resolve("junk")).resolve(current);
+        Files.write(junk, new byte[16 << 20]); // another cluster's segment of the same name
+        WalService.push(otherRepo, junk);
+        CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.run(PgCluster.wrap(pg).env(DB), tmp, "wal-receive",
+                "--slot", "clash", "--spool", tmp.resolve("spool-clash").toString(), "--repo", otherRepo.toString()));
+        try {
+            waitFor(Duration.ofSeconds(30), () -> slotActive("clash"), "the receiver streams");
+            pg.execute(DB, "INSERT INTO orders (id) VALUES (30)");
+            switchWal();
+            CliRun r = run.get(60, TimeUnit.SECONDS);
+            assertEquals(1, r.exitCode(), r::toString);
+            assertTrue(r.err().contains(current + " is already archived") && r.err().contains("different content"), r::toString);
+            waitFor(Duration.ofSeconds(10), () -> !slotActive("clash"), "pg_receivewal is not left running");
+            assertTrue(Files.exists(tmp.resolve("spool-clash").resolve(current)), "the segment stays in the spool");
+        } finally {
+            pg.execute(DB, "SELECT pg_drop_replication_slot('clash') FROM pg_replication_slots WHERE slot_name = 'clash' AND NOT active");
+        }
+    }
+
+    @Test
     @Order(6)
     void sigtermStopsTheCommandCleanlyWithExitZero() throws Exception {
         // a JVM of its own, as systemd or docker runs it: the signal goes to that process only
