@@ -108,8 +108,7 @@ public final class ScheduleCommand extends BaseCommand {
             carried.add("--target");
             carried.add(target.name());
         }
-        String repo = target.repo().toString();
-        Path localRepo = repo.startsWith("s3://") ? null : target.repo().toAbsolutePath();
+        Path localRepo = target.repo().isS3() ? null : target.repo().localOrNull().toAbsolutePath();
         String runAs = section.user != null ? section.user : env.osUser();
         ScheduleRequest req = new ScheduleRequest(flavour, target.name(), launcher(env), workingDir, carried, configFile,
                 localRepo, runAs,
