@@ -66,6 +66,11 @@ cat > "$launcher" <<EOF
 # chrono-dr, installed by scripts/install.sh. Works from any directory, for any user.
 java="\${CHRONO_DR_JAVA:-$java_bin}"
 jar="$prefix/lib/chrono-dr/chrono-dr.jar"
+# Where this launcher is, for 'chrono-dr schedule' (the jobs it writes call it by this path).
+CHRONO_DR_LAUNCHER="$prefix/bin/chrono-dr"
+export CHRONO_DR_LAUNCHER
+# cron and archive_command may run with no locale; Java then fails on every non-ASCII path.
+if [ -z "\${LC_ALL:-}\${LC_CTYPE:-}\${LANG:-}" ]; then LANG=C.UTF-8; export LANG; fi
 # Short commands start faster with the quick compiler alone; long ones (backup, restore,
 # verify, dr-test) need the optimising one for hashing and copying.
 case "\${1:-}" in

@@ -62,8 +62,8 @@ public final class BackupRunner {
         if (request.retentionDays() == null) {
             return result;
         }
-        Retention.Outcome cleanup = Retention.apply(new Repository(target.repo()), request.retentionDays(), null, false, now.get(),
-                PitrCatalog.walCheck(target.repo()));
+        Repository repo = Repository.open(target.repo());
+        Retention.Outcome cleanup = Retention.apply(repo, request.retentionDays(), null, false, now.get(), PitrCatalog.walCheck(repo));
         return result.withPruned(cleanup.deleted().stream().map(Retention.Item::id).toList());
     }
 }

@@ -74,7 +74,7 @@ public final class BackupService {
         if (req.type() != BackupType.DATA && !req.tables().isEmpty()) {
             throw ChronoException.usage("--tables applies to --type data only", "drop --tables, or use --type data");
         }
-        Repository repo = new Repository(target.repo());
+        Repository repo = Repository.open(target.repo());
         try (Connection snapshotConn = Database.connect(target.connection())) {
             ServerInfo server = ServerInfo.probe(snapshotConn);
             PgTools tools = new PgTools(target.exec(), target.connection(), runner, locator, server.version());

@@ -35,10 +35,11 @@ public final class IncrementalBackupService {
     }
 
     public IncrementalResult run(Target target) {
-        Repository repo = new Repository(target.repo());
+        target.repo().path("an incremental backup");
+        Repository repo = Repository.open(target.repo());
         PhysicalBackupInfo base = PitrCatalog.of(repo.root()).onlyRestorable(dev.chronodr.repo.BackupCatalog.of(repo)).newestBase()
                 .orElseThrow(() -> ChronoException.failed(
-                "no base backup in " + repo.root() + ": an incremental backup needs one to apply to",
+                "no base backup in " + repo.location() + ": an incremental backup needs one to apply to",
                 "take one first: chrono-dr backup --type physical"));
         try (Connection c = Database.connect(target.connection()); Statement st = c.createStatement()) {
             ArchiverWatch archiver = ArchiverWatch.start(c); // before the switch: the segment it closes is the one awaited

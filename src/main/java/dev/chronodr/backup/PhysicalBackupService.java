@@ -106,7 +106,9 @@ public final class PhysicalBackupService {
     }
 
     public PhysicalBackupResult backup(Target target, String label, Compression compression) {
-        Repository repo = new Repository(target.repo());
+        // pg_basebackup -D, the archiver's wait and PITR read the repository as a directory: not yet on object storage
+        target.repo().path("a physical backup");
+        Repository repo = Repository.open(target.repo());
         try (Connection conn = Database.connect(target.connection())) {
             ServerInfo server = ServerInfo.probe(conn);
             Cluster cluster = Cluster.read(conn);
@@ -247,7 +249,7 @@ public final class PhysicalBackupService {
             String dir = repo.commit(stage, m);
             return PhysicalBackupResult.of(m, info, dir);
         } catch (IOException e) {
-            throw ChronoException.failed("base backup failed: " + e.getMessage(), "check free space in " + repo.root(), e);
+            throw ChronoException.failed("base backup failed: " + e.getMessage(), "check free space in " + repo.location(), e);
         }
     }
 

@@ -34,9 +34,9 @@ public record CatalogResult(String repository, List<Entry> backups, Pitr pointIn
             return new Entry(b.id(), b.database(), b.type(), b.state().label(), b.reason(),
                     b.verifiedAt() == null ? null : b.verifiedAt().toString(), b.time() == null ? null : b.time().toString(), b.bytes(), rows,
                     m == null ? null : m.tables().size(), m == null ? null : m.compression(), m == null ? null : m.label(),
-                    b.legacy(), b.location());
+                    b.legacy(), b.path() != null ? b.location() : catalog.repo().location() + "/" + b.key());
         }).toList();
-        return new CatalogResult(catalog.repo().root().toString(), entries, null);
+        return new CatalogResult(catalog.repo().location(), entries, null);
     }
 
     @Override

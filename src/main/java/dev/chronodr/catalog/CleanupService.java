@@ -14,11 +14,14 @@ public final class CleanupService {
     }
 
     public static CleanupResult run(Path repoDir, Integer retentionDays, Integer keepLast, boolean dryRun, OffsetDateTime now) {
-        Repository repo = new Repository(repoDir);
-        Retention.Outcome backups = Retention.apply(repo, retentionDays, keepLast, dryRun, now, PitrCatalog.walCheck(repoDir));
+        return run(new Repository(repoDir), retentionDays, keepLast, dryRun, now);
+    }
+
+    public static CleanupResult run(Repository repo, Integer retentionDays, Integer keepLast, boolean dryRun, OffsetDateTime now) {
+        Retention.Outcome backups = Retention.apply(repo, retentionDays, keepLast, dryRun, now, PitrCatalog.walCheck(repo));
         // WAL after the base backups: what the survivors need decides what stays.
-        WalRetention.Result wal = WalRetention.apply(repoDir, dryRun);
-        return CleanupResult.of(repo.root().toString(), dryRun, retentionDays, keepLast, backups,
+        WalRetention.Result wal = WalRetention.apply(repo, dryRun);
+        return CleanupResult.of(repo.location(), dryRun, retentionDays, keepLast, backups,
                 new CleanupResult.Wal(wal.deleted(), wal.bytesFreed(), wal.keptFrom(), wal.abandonedWrites()));
     }
 }

@@ -53,7 +53,7 @@ public final class CheckService {
             found.add(describe(tools, t, false));
         }
         found.stream().filter(t -> t.required() && !t.usable()).forEach(t -> problems.add(t.problem()));
-        CheckReport.Repository repo = repository(target.repo());
+        CheckReport.Repository repo = target.repo().isS3() ? objectStorage(target.repo()) : repository(target.repo().localOrNull());
         if (!repo.writable()) {
             problems.add("backup repository " + repo.path() + ": " + repo.problem());
         }
@@ -84,6 +84,16 @@ public final class CheckService {
                     v.toString(), true, required, null);
         } catch (RuntimeException e) {
             return new CheckReport.Tool(tool.binary(), null, null, false, required, tool.binary() + " not runnable in the container: " + e.getMessage());
+        }
+    }
+
+    /** A bucket: writable when a probe object can be written and removed. */
+    static CheckReport.Repository objectStorage(dev.chronodr.repo.RepoLocation where) {
+        try {
+            dev.chronodr.repo.Repository.open(where).ensureExists();
+            return new CheckReport.Repository(where.toString(), true, true, null);
+        } catch (ChronoException e) {
+            return new CheckReport.Repository(where.toString(), false, false, e.getMessage());
         }
     }
 

@@ -39,6 +39,8 @@ public final class ChronoDr implements java.util.concurrent.Callable<Integer> {
             VerifyCommand.class,
             AuditCommand.class,
             MonitorCommand.class,
+            AdviseCommand.class,
+            ScheduleCommand.class,
             SandboxCommand.class,
             CompletionCommand.class);
 
@@ -62,6 +64,8 @@ public final class ChronoDr implements java.util.concurrent.Callable<Integer> {
             Map.entry("verify", VerifyCommand.class),
             Map.entry("audit", AuditCommand.class),
             Map.entry("monitor", MonitorCommand.class),
+            Map.entry("advise", AdviseCommand.class),
+            Map.entry("schedule", ScheduleCommand.class),
             Map.entry("sandbox", SandboxCommand.class),
             Map.entry("completion", CompletionCommand.class));
 

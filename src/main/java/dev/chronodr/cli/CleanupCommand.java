@@ -36,6 +36,6 @@ public final class CleanupCommand extends BaseCommand {
         }
         Target target = services().target(connection);
         Integer days = BackupSection.retentionDays(retentionDays, keepLast, target);
-        return CleanupService.run(target.repo(), days, keepLast, dryRun, Clock.now());
+        return CleanupService.run(dev.chronodr.repo.Repository.open(target.repo()), days, keepLast, dryRun, Clock.now());
     }
 }

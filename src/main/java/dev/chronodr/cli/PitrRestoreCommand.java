@@ -82,7 +82,7 @@ final class PitrRestoreCommand extends BaseCommand {
     @Override
     protected CommandResult execute() {
         Path repoDir = new TargetResolver(cli().env()).resolve(new ConnectionRequest(null, null, null, null, null, null, config, target,
-                null, null, null, null, repo, false)).repo();
+                null, null, null, null, repo, false)).repo().path("pitr restore");
         PitrRestoreRequest req = request(cli(), targets, dataDir, port, repoDir, command, timeout, tablespaceMap, forceClean);
         return new PitrRestoreService(cli().processRunner(), cli().env()).restore(req);
     }

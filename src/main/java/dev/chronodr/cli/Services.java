@@ -68,7 +68,7 @@ final class Services {
     }
 
     Repository repository(Target target) {
-        return new Repository(target.repo());
+        return Repository.open(target.repo());
     }
 
     String version() {

@@ -34,6 +34,29 @@ final class SuggestionContext {
         if (parsed == null || parsed.commandSpec() != spec) {
             return Suggestions.NONE;
         }
+        List<Suggestions.Flag> flags = carried(parsed);
+        if (flags.isEmpty()) {
+            return Suggestions.NONE;
+        }
+        CommandLine root = spec.root().commandLine();
+        return new Suggestions(flags,
+                (path, option) -> {
+                    CommandLine c = find(root, path);
+                    return c != null && c.getCommandSpec().findOption(option) != null;
+                },
+                path -> find(root, path) != null);
+    }
+
+    /** The flags of {@code spec}'s own parse that chose the target, its connection or the repository, as given. */
+    static List<Suggestions.Flag> carried(CommandSpec spec) {
+        ParseResult parsed = spec.root().commandLine().getParseResult();
+        while (parsed != null && parsed.commandSpec() != spec && parsed.hasSubcommand()) {
+            parsed = parsed.subcommand();
+        }
+        return parsed == null || parsed.commandSpec() != spec ? List.of() : carried(parsed);
+    }
+
+    private static List<Suggestions.Flag> carried(ParseResult parsed) {
         List<Suggestions.Flag> flags = new ArrayList<>();
         for (OptionSpec o : parsed.matchedOptions()) {
             String name = o.longestName();
@@ -49,16 +72,7 @@ final class SuggestionContext {
                 }
             }
         }
-        if (flags.isEmpty()) {
-            return Suggestions.NONE;
-        }
-        CommandLine root = spec.root().commandLine();
-        return new Suggestions(flags,
-                (path, option) -> {
-                    CommandLine c = find(root, path);
-                    return c != null && c.getCommandSpec().findOption(option) != null;
-                },
-                path -> find(root, path) != null);
+        return flags;
     }
 
     /** The command a path names; the launcher registers only the one it runs, so others are modelled here. */

@@ -29,6 +29,6 @@ public final class WalFetchCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
-        return WalService.fetch(repo.absolute(cli().env()), name, cli().env().resolve(dest), until);
+        return WalService.fetch(repo.walRepository(cli().env()), name, cli().env().resolve(dest), until);
     }
 }

@@ -21,6 +21,6 @@ public final class WalPushCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
-        return WalService.push(repo.absolute(cli().env()), cli().env().resolve(path));
+        return WalService.push(repo.walRepository(cli().env()), cli().env().resolve(path));
     }
 }

@@ -26,17 +26,19 @@ public final class TargetConfig {
     public Compose compose;
     public Docker docker;
     public String repo;
+    /** How to reach an s3:// repository (docs/object-storage.md); no secret here. */
+    public S3 s3;
     @JsonProperty("critical_tables")
     public List<String> criticalTables;
 
     /** Keys a target may hold besides the typed ones: one section per capability. */
     public static final java.util.Set<String> SECTIONS = java.util.Set.of(
-            "backup", "restore", "services", "verify", "monitor", "vacuum", "audit", "drill", "pitr");
+            "backup", "restore", "services", "verify", "monitor", "vacuum", "audit", "drill", "pitr", "schedule");
 
     /** Every key a target takes: the typed ones and the sections, for "did you mean". */
     static List<String> keys() {
         List<String> keys = new java.util.ArrayList<>(List.of("host", "port", "dbname", "user", "password_file", "sslmode",
-                "exec", "compose", "docker", "repo", "critical_tables"));
+                "exec", "compose", "docker", "repo", "s3", "critical_tables"));
         keys.addAll(SECTIONS);
         java.util.Collections.sort(keys);
         return keys;
@@ -50,6 +52,20 @@ public final class TargetConfig {
         public String file;
         public String host;
         public Integer port;
+    }
+
+    /** {@code s3:}: endpoint, region, path-style, storage class; the environment's AWS_* settings win. */
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = false)
+    public static final class S3 {
+        public String endpoint;
+        public String region;
+        @JsonProperty("path_style")
+        public Boolean pathStyle;
+        @JsonProperty("storage_class")
+        public String storageClass;
+        /** How long a backup's lease on the bucket lasts without renewal: how long a killed run blocks the next. */
+        @JsonProperty("lease_seconds")
+        public Integer leaseSeconds;
     }
 
     /** {@code docker exec}: the container, and how the tool connects inside it. */

@@ -9,6 +9,8 @@ import dev.chronodr.core.Secret;
 import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.ExecMode;
 import dev.chronodr.pg.ExecSettings;
+import dev.chronodr.repo.RepoLocation;
+import dev.chronodr.repo.S3Settings;
 
 /**
  * The one place where flag > environment > config file > built-in default is decided,
@@ -36,6 +38,19 @@ public final class TargetResolver {
     }
 
     public Target resolve(ConnectionRequest req) {
+        return resolve(req, true);
+    }
+
+    /**
+     * The target as the config and flags describe it, without reading its password: for
+     * commands that only write down how to reach it (schedule), on hosts where the password
+     * file may be readable only by the user the jobs run as.
+     */
+    public Target describe(ConnectionRequest req) {
+        return resolve(req, false);
+    }
+
+    private Target resolve(ConnectionRequest req, boolean withPassword) {
         if (req.sandbox()) {
             return sandboxTarget(req);
         }
@@ -59,12 +74,18 @@ public final class TargetResolver {
         String user = first(req.user(), env.get("PGUSER"), c.user, env.osUser());
         String dbname = first(req.dbname(), env.get("PGDATABASE"), c.dbname, user);
         String sslmode = first(req.sslmode(), env.get("PGSSLMODE"), c.sslmode, "prefer");
-        Secret password = password(req, c, host, port, dbname, user);
+        Secret password = withPassword ? password(req, c, host, port, dbname, user) : null;
         ConnectionSettings conn = new ConnectionSettings(host, port, dbname, user, password, sslmode);
 
         ExecSettings exec = exec(req, c);
-        Path repo = env.resolve(first(req.repo(), env.get("CHRONO_DR_REPO"), c.repo, DEFAULT_REPO));
+        RepoLocation repo = RepoLocation.parse(first(req.repo(), env.get("CHRONO_DR_REPO"), c.repo, DEFAULT_REPO), env, s3(c));
         return new Target(targetName == null ? "default" : targetName, conn, exec, repo, t, false);
+    }
+
+    /** The s3: section under the environment's AWS_* settings. */
+    private S3Settings s3(TargetConfig c) {
+        TargetConfig.S3 k = c.s3 == null ? new TargetConfig.S3() : c.s3;
+        return S3Settings.resolve(env.vars(), k.endpoint, k.region, k.pathStyle, k.storageClass, k.leaseSeconds);
     }
 
     private Secret password(ConnectionRequest req, TargetConfig c, String host, int port, String dbname, String user) {
@@ -119,7 +140,7 @@ public final class TargetResolver {
         SandboxLookup.Found s = SandboxLookup.installed().find(env);
         ConnectionSettings conn = new ConnectionSettings("127.0.0.1", s.port(), s.dbname(), s.user(),
                 PasswordSources.passwordFile(s.passwordFile()), "disable");
-        Path repo = req.repo() != null ? env.resolve(req.repo()) : s.repo();
+        RepoLocation repo = req.repo() != null ? RepoLocation.parse(req.repo(), env, null) : RepoLocation.local(s.repo());
         TargetConfig config = new TargetConfig();
         config.criticalTables = s.criticalTables();
         return new Target("sandbox", conn, ExecSettings.local(), repo, config, true);

@@ -87,7 +87,7 @@ public final class DrillService {
         OffsetDateTime started = Clock.now();
         Target restoreTarget = req.restoreTo() != null ? req.restoreTo() : source;
         List<Step> steps = new ArrayList<>();
-        Repository repo = new Repository(source.repo());
+        Repository repo = Repository.open(source.repo());
         String database = source.connection().dbname();
         if (req.backupId() != null) {
             requestedBackup(repo, req.backupId()); // a backup that is not there is bad input: nothing starts
@@ -116,7 +116,7 @@ public final class DrillService {
 
         // 2. The backup's files.
         t = System.nanoTime();
-        BackupVerifier.Result files = new BackupVerifier(v -> tools(restoreTarget, v)).verify(backup);
+        BackupVerifier.Result files = new BackupVerifier(v -> tools(restoreTarget, v)).verify(repo, backup);
         steps.add(step("verify-backup", files.status().rank() >= dev.chronodr.core.Status.CRITICAL.rank() ? Outcome.FAILED : Outcome.PASSED, t,
                 files.filesChecked() + " file(s) checked, " + files.tocEntries() + " archive entries", files.problems()));
         if (!files.ok() && files.status() == dev.chronodr.core.Status.CRITICAL) {
@@ -164,7 +164,7 @@ public final class DrillService {
             var digestStep = java.util.concurrent.CompletableFuture.supplyAsync(() -> digests(scratchConn, manifest, req.deep(),
                     req.backupId() == null && !req.latest()));
             steps.addAll(rowCountsAndForeignKeys(scratchConn, manifest));
-            Step schemaStep = schema(scratchConn, restoreTarget, backup);
+            Step schemaStep = schema(scratchConn, restoreTarget, repo, backup);
             Step integrityStep = integrity(restoreTarget, scratchName, req.jobs(), req.deep());
             steps.add(digestStep.join());
             steps.add(schemaStep);
@@ -190,7 +190,7 @@ public final class DrillService {
             BackupCatalog catalog = BackupCatalog.of(repo);
             BackupCatalog.Proof proof = catalog.proveNewest(catalog.fullBackupsOf(db));
             proof.passedOver().forEach(p -> log.warn("passed over newer backup {}", p));
-            return proof.backup().orElseThrow(() -> ChronoException.failed("no full backup of " + db + " in " + repo.root()
+            return proof.backup().orElseThrow(() -> ChronoException.failed("no full backup of " + db + " in " + repo.location()
                     + " passes its checksum check" + (proof.passedOver().isEmpty() ? "" : ": " + String.join(", ", proof.passedOver())),
                     "take one with: chrono-dr backup"));
         }
@@ -202,8 +202,8 @@ public final class DrillService {
 
     /** The backup named by --backup-id: one that is not in the repository is a usage error (64), never a drill that ran. */
     private static StoredBackup requestedBackup(Repository repo, String id) {
-        StoredBackup b = repo.find(id).orElseThrow(() -> ChronoException.usage("no backup '" + id + "' in " + repo.root(),
-                "see the ids with: chrono-dr list --repo " + repo.root()));
+        StoredBackup b = repo.find(id).orElseThrow(() -> ChronoException.usage("no backup '" + id + "' in " + repo.location(),
+                "see the ids with: chrono-dr list --repo " + repo.location()));
         if (b.state() == BackupState.DAMAGED || b.state() == BackupState.FOREIGN) {
             throw ChronoException.failed("backup " + id + " cannot be restored: " + b.state().label() + ": " + b.reason(),
                     "pick another with: chrono-dr list");
@@ -266,13 +266,13 @@ public final class DrillService {
     }
 
     /** Every schema object in the archive exists after the restore, and sequences hold the archive's values. */
-    private Step schema(ConnectionSettings scratch, Target restoreTarget, StoredBackup backup) {
+    private Step schema(ConnectionSettings scratch, Target restoreTarget, Repository repo, StoredBackup backup) {
         long t = System.nanoTime();
         if (backup.legacy()) {
             return step("schema", Outcome.SKIPPED, t, "plain SQL backup: no table of contents to compare", List.of());
         }
         BackupManifest m = backup.manifest();
-        Path dump = backup.path().resolve(m.file("dump").name());
+        Path dump = (backup.path() != null ? backup.path() : repo.localCopy(backup)).resolve(m.file("dump").name());
         PgTools tools = tools(restoreTarget, new PgVersion(m.serverVersionNum()));
         List<String> problems = new ArrayList<>();
         Map<String, Integer> counts;

@@ -33,8 +33,8 @@ record ScratchRecord(String token, String scratch, String database, String serve
     }
 
     /** For messages: where the records are. */
-    static Path dir(Repository repo) {
-        return repo.root().resolve(DIR);
+    static String dir(Repository repo) {
+        return repo.location() + "/" + DIR;
     }
 
     /** Written (private, fsynced, renamed into place) before the scratch database is created. */
@@ -47,8 +47,8 @@ record ScratchRecord(String token, String scratch, String database, String serve
         }
     }
 
-    Path file(Repository repo) {
-        return dir(repo).resolve(token + ".json");
+    String file(Repository repo) {
+        return dir(repo) + "/" + token + ".json";
     }
 
     void delete(Repository repo) {
@@ -83,7 +83,7 @@ record ScratchRecord(String token, String scratch, String database, String serve
                     out.add(r);
                 }
             } catch (IOException e) {
-                log.warn("ignoring unreadable drill record {}: {}", dir(repo).resolve(n), e.getMessage());
+                log.warn("ignoring unreadable drill record {}: {}", dir(repo) + "/" + n, e.getMessage());
             }
         }
         return out;

@@ -50,30 +50,36 @@ final class BackupFreshnessCheck implements HealthCheck {
 
     @Override
     public CheckOutcome evaluate(CheckContext ctx) {
-        Repository repo = new Repository(ctx.target().repo());
+        Repository repo = Repository.open(ctx.target().repo());
         String db = ctx.target().connection().dbname();
-        if (!java.nio.file.Files.isDirectory(repo.root())) {
+        if (!repo.remote() && !java.nio.file.Files.isDirectory(repo.root())) {
             // A monitor on a host without the repository cannot judge it; say so rather than page.
-            return CheckOutcome.of(name(), Status.SKIPPED, "no backup repository at " + repo.root()
+            return CheckOutcome.of(name(), Status.SKIPPED, "no backup repository at " + repo.location()
                     + " (pass --repo, or set repo in the config, to watch backup freshness from here)");
         }
         Instant now = Instant.now();
         // Only whole, undamaged backups of this database (or base backups of its cluster) count; no hashing
         // here (it runs every few minutes): sizes, links and the last recorded checksum verdict.
-        BackupCatalog catalog = BackupCatalog.of(repo);
+        BackupCatalog catalog;
+        try {
+            catalog = BackupCatalog.of(repo);
+        } catch (dev.chronodr.core.ChronoException e) {
+            // a bucket that cannot be read (endpoint down, credentials): the check cannot judge, in one line
+            return CheckOutcome.of(name(), Status.UNKNOWN, e.getMessage());
+        }
         List<StoredBackup> covering = catalog.covering(db);
         Optional<StoredBackup> newest = BackupCatalog.newestRestorable(covering).filter(b -> b.time() != null);
         Optional<StoredBackup> unusableNewer = covering.stream().findFirst().filter(b -> !b.state().restorable());
         String warning = unusableNewer.map(b -> "; the newest backup " + b.id() + " is " + b.state().label() + ": " + b.reason()).orElse("");
         List<Metric> metrics = new ArrayList<>();
         Map<String, Object> item = new LinkedHashMap<>();
-        item.put("repository", repo.root().toString());
+        item.put("repository", repo.location());
         unusableNewer.ifPresent(b -> {
             item.put("newest_unusable_backup", b.id());
             item.put("newest_unusable_state", b.state().label());
         });
 
-        PitrCatalog pitr = PitrCatalog.of(repo.root()).onlyRestorable(catalog);
+        PitrCatalog pitr = PitrCatalog.of(repo).onlyRestorable(catalog);
         Optional<WalArchive.Entry> newestWal = pitr.newestSegment();
         if (!pitr.bases().isEmpty() && newestWal.isPresent()) {
             Threshold t = ctx.threshold("wal_age");
@@ -90,7 +96,7 @@ final class BackupFreshnessCheck implements HealthCheck {
                     metrics, List.of(item));
         }
         if (newest.isEmpty()) {
-            return new CheckOutcome(name(), Status.CRITICAL, (covering.isEmpty() ? "no backup of " : "no restorable backup of ") + db + " in " + repo.root()
+            return new CheckOutcome(name(), Status.CRITICAL, (covering.isEmpty() ? "no backup of " : "no restorable backup of ") + db + " in " + repo.location()
                     + warning + ": take one with chrono-dr backup", metrics, List.of(item));
         }
         Threshold t = ctx.threshold("backup_age");

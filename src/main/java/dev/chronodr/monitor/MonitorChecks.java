@@ -27,6 +27,7 @@ public final class MonitorChecks {
                 new DiskCheck(),
                 new ReplicationChecks.Replication(),
                 new ReplicationChecks.ReplicationSlots(),
+                new CheckpointsCheck(),
                 new ArchivingCheck(),
                 new WalStreamCheck(),
                 new SlowStatementsCheck(),

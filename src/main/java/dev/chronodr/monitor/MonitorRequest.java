@@ -117,7 +117,7 @@ public record MonitorRequest(Target target, List<HealthCheck> checks, MonitorSet
             String fileName = ".chrono-dr-alert-" + target.name().replaceAll("[^A-Za-z0-9._-]", "_") + ".json";
             state = stateFile != null ? env.resolve(stateFile)
                     : export != null ? export.toAbsolutePath().resolveSibling(fileName)
-                    : target.repo().resolve(fileName);
+                    : target.repo().path("the webhook's alert state (set monitor.alert.state_file)").resolve(fileName);
         }
         return new AlertSettings(uri, period, state, timeout);
     }

@@ -51,9 +51,8 @@ final class SlowStatementsCheck implements HealthCheck {
     }
 
     static SqlQuery query(String extVersion, String schema, long minCalls) {
-        boolean exec = atLeast(extVersion, 1, 8);
-        String total = exec ? "total_exec_time" : "total_time";
-        String mean = exec ? "mean_exec_time" : "mean_time";
+        String total = dev.chronodr.pg.StatementStats.totalColumn(extVersion);
+        String mean = dev.chronodr.pg.StatementStats.meanColumn(extVersion);
         return SqlQuery.of(STATEMENTS, """
                 SELECT s.calls, s.TOTAL_COLUMN::float8 AS total_ms, s.MEAN_COLUMN::float8 AS mean_ms, s.rows,
                        d.datname::text AS datname, r.rolname::text AS rolname, left(s.query, 500) AS query
@@ -69,14 +68,7 @@ final class SlowStatementsCheck implements HealthCheck {
 
     /** "1.10" >= 1.8: extension versions compare number by number, not as text. */
     static boolean atLeast(String version, int major, int minor) {
-        String[] p = version.split("\\.");
-        try {
-            int ma = Integer.parseInt(p[0]);
-            int mi = p.length > 1 ? Integer.parseInt(p[1].replaceAll("\\D.*", "")) : 0;
-            return ma > major || (ma == major && mi >= minor);
-        } catch (NumberFormatException e) {
-            return true;
-        }
+        return dev.chronodr.pg.StatementStats.atLeast(version, major, minor);
     }
 
     @Override

@@ -16,6 +16,8 @@ import dev.chronodr.pg.Lsn;
 import dev.chronodr.report.CheckOutcome;
 import dev.chronodr.report.Metric;
 import dev.chronodr.report.Unit;
+import dev.chronodr.repo.RepoLocation;
+import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.WalArchive;
 
 /**
@@ -157,10 +159,12 @@ final class WalStreamCheck implements HealthCheck {
     record Archived(String name, Lsn end, java.time.Instant storedAt) {
     }
 
-    static Optional<Archived> newestArchived(Path repo, int timeline, int segSize) {
+    static Optional<Archived> newestArchived(RepoLocation where, int timeline, int segSize) {
         String tli = String.format("%08X", timeline);
         List<WalArchive.Entry> all;
+        Repository repo;
         try {
+            repo = Repository.open(where);
             all = new WalArchive(repo).list();
         } catch (RuntimeException e) {
             return Optional.empty();
@@ -190,7 +194,7 @@ final class WalStreamCheck implements HealthCheck {
     }
 
     /** How far a stored partial segment was written: past its last non-zero byte, to the next 8-byte boundary (WAL records are aligned). */
-    private static long writtenBytes(Path repo, String name) {
+    private static long writtenBytes(Repository repo, String name) {
         Path tmp = null;
         try {
             tmp = Files.createTempFile("chrono-dr-partial-", ".wal");

@@ -110,7 +110,11 @@ public final class Assessment {
         if (!s.damage().isEmpty()) {
             return b.withState(BackupState.DAMAGED, String.join("; ", s.damage()), null);
         }
-        VerificationRecord rec = VerificationRecord.read(dir);
+        return judged(b, m, VerificationRecord.read(dir));
+    }
+
+    /** The state of a backup whose files are all there, from its last checksum verdict and its kind. */
+    private static StoredBackup judged(StoredBackup b, BackupManifest m, VerificationRecord rec) {
         OffsetDateTime verified = null;
         if (rec != null) {
             if (!rec.ok()) {
@@ -125,6 +129,62 @@ public final class Assessment {
             return b.withState(BackupState.EMPTY, "no tables in the backup", verified);
         }
         return b.withState(verified != null ? BackupState.VERIFIED : BackupState.COMPLETE, null, verified);
+    }
+
+    /**
+     * A backup on object storage with a readable manifest: the same rules as a directory's,
+     * over the objects under its prefix (sizes from the listing; no links there).
+     */
+    static StoredBackup remote(Repository repo, String name, List<Storage.StoredObject> objects, BackupManifest m, byte[] manifestBytes) {
+        StoredBackup b = new StoredBackup(m.id(), m.database(), m.type(), m.finishedAt(), false, null, m, BackupState.COMPLETE, null, null, name);
+        java.util.Map<String, Long> sizes = new java.util.HashMap<>();
+        for (Storage.StoredObject o : objects) {
+            sizes.put(o.key().substring(name.length() + 1), o.size());
+        }
+        Structure s = structure(m, sizes);
+        if (!s.foreign().isEmpty()) {
+            return b.withState(BackupState.FOREIGN, String.join("; ", s.foreign()), null);
+        }
+        if (!s.damage().isEmpty()) {
+            return b.withState(BackupState.DAMAGED, String.join("; ", s.damage()), null);
+        }
+        return judged(b, m, VerificationRecord.read(repo, name, manifestBytes));
+    }
+
+    /** {@link #structure(Path, BackupManifest)} over object names and sizes. */
+    static Structure structure(BackupManifest m, java.util.Map<String, Long> sizes) {
+        List<String> foreign = new ArrayList<>();
+        List<String> damage = new ArrayList<>();
+        Set<String> named = new HashSet<>(OWN_FILES);
+        if (m.files() == null || m.files().isEmpty()) {
+            damage.add("the manifest lists no files");
+        } else {
+            for (BackupManifest.FileEntry f : m.files()) {
+                if (!plainName(f.name())) {
+                    foreign.add("the manifest names '" + f.name() + "', a path outside the backup's directory");
+                    continue;
+                }
+                named.add(f.name());
+                Long size = sizes.get(f.name());
+                if (size == null) {
+                    damage.add(f.name() + " is missing");
+                } else if (size != f.bytes()) {
+                    damage.add(f.name() + ": " + size + " bytes, the manifest says " + f.bytes() + " (truncated or replaced)");
+                }
+            }
+            String main = "physical".equals(m.type()) ? "base" : "dump";
+            if (m.file(main) == null) {
+                damage.add("the manifest lists no " + main + " file");
+            }
+        }
+        if (!sizes.containsKey("SHA256SUMS")) {
+            damage.add("SHA256SUMS is missing");
+        }
+        List<String> unnamed = sizes.keySet().stream().filter(n -> !named.contains(n)).sorted().toList();
+        if (!unnamed.isEmpty()) {
+            damage.add("holds files the manifest does not name: " + String.join(", ", unnamed));
+        }
+        return new Structure(foreign, damage);
     }
 
     /** A backup directory whose manifest cannot be read: damaged, known by its directory's name. */

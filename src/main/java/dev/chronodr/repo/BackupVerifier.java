@@ -47,6 +47,11 @@ public final class BackupVerifier {
      * SHA-256, and the archive's table of contents.
      */
     public Result verify(StoredBackup backup) {
+        return verify(null, backup);
+    }
+
+    /** {@link #verify(StoredBackup)} for a backup of {@code repo}, read through its storage when it has no directory. */
+    public Result verify(Repository repo, StoredBackup backup) {
         long t0 = System.nanoTime();
         if (backup.legacy()) {
             return legacy(backup, t0);
@@ -55,15 +60,21 @@ public final class BackupVerifier {
         if (m == null || backup.state() == BackupState.FOREIGN) {
             return new Result(backup.id(), Status.CRITICAL, List.of(backup.reason()), 0, 0, 0, since(t0));
         }
-        Assessment.Structure structure = Assessment.structure(backup.path(), m);
+        boolean remote = backup.path() == null;
+        if (remote && repo == null) {
+            throw new IllegalArgumentException("a backup on object storage is verified with its repository");
+        }
+        Assessment.Structure structure = remote ? Assessment.structure(m, sizes(repo, backup)) : Assessment.structure(backup.path(), m);
         List<String> problems = new ArrayList<>(structure.damage());
-        Sums sums = hash(backup);
+        Sums sums = hash(repo, backup);
         problems.addAll(sums.problems());
         int toc = 0;
         BackupManifest.FileEntry dump = m.file("dump");
         if (problems.isEmpty() && dump != null && "custom".equals(m.archiveFormat())) {
             try {
-                String list = listArchive(backup.path().resolve(dump.name()), new PgVersion(m.serverVersionNum()));
+                String list = remote
+                        ? listArchive(dump.name(), () -> repo.storage().read(backup.key() + "/" + dump.name()), new PgVersion(m.serverVersionNum()))
+                        : listArchive(backup.path().resolve(dump.name()), new PgVersion(m.serverVersionNum()));
                 toc = (int) list.lines().filter(l -> !l.startsWith(";") && !l.isBlank()).count();
                 if (!"schema".equals(m.type())) {
                     for (BackupManifest.TableEntry t : m.tables()) {
@@ -82,8 +93,67 @@ public final class BackupVerifier {
     private record Sums(List<String> problems, int checked, long bytes) {
     }
 
+    private static java.util.Map<String, Long> sizes(Repository repo, StoredBackup backup) {
+        java.util.Map<String, Long> sizes = new java.util.HashMap<>();
+        try {
+            for (Storage.StoredObject o : repo.storage().list(backup.key())) {
+                sizes.put(o.key().substring(backup.key().length() + 1), o.size());
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot list backup " + backup.id() + " in " + repo.location() + ": " + e.getMessage(), null);
+        }
+        return sizes;
+    }
+
+    /** Every object the manifest names, on object storage, against its size and SHA-256, streamed. */
+    private static Sums hashRemote(Repository repo, StoredBackup backup) {
+        List<String> problems = new ArrayList<>();
+        long bytes = 0;
+        int checked = 0;
+        java.util.Map<String, Long> sizes = sizes(repo, backup);
+        for (BackupManifest.FileEntry f : backup.manifest().files()) {
+            if (!Assessment.plainName(f.name())) {
+                problems.add("the manifest names '" + f.name() + "', a path outside the backup's directory: not read");
+                continue;
+            }
+            Long size = sizes.get(f.name());
+            if (size == null) {
+                problems.add(f.name() + ": missing");
+                continue;
+            }
+            if (size != f.bytes()) {
+                problems.add(f.name() + ": " + size + " bytes, manifest says " + f.bytes() + " (truncated or replaced)");
+                continue;
+            }
+            MessageDigest md = newSha256();
+            try (InputStream in = new DigestInputStream(repo.storage().read(backup.key() + "/" + f.name()), md)) {
+                in.transferTo(OutputStream.nullOutputStream());
+            } catch (NoSuchFileException e) {
+                problems.add(f.name() + ": missing");
+                continue;
+            } catch (IOException e) {
+                problems.add(f.name() + ": unreadable (" + e.getMessage() + ")");
+                continue;
+            }
+            String sha = HexFormat.of().formatHex(md.digest());
+            bytes += size;
+            checked++;
+            if (!sha.equals(f.sha256())) {
+                problems.add(f.name() + ": SHA-256 " + sha.substring(0, 16) + "... does not match the manifest's "
+                        + (f.sha256() == null ? "null" : f.sha256().substring(0, Math.min(16, f.sha256().length()))) + "...");
+            }
+        }
+        if (backup.manifest().files().isEmpty()) {
+            problems.add("the manifest lists no files");
+        }
+        return new Sums(problems, checked, bytes);
+    }
+
     /** Every file the manifest names, inside the backup's directory, against its size and SHA-256. */
-    private static Sums hash(StoredBackup backup) {
+    private static Sums hash(Repository repo, StoredBackup backup) {
+        if (backup.path() == null) {
+            return hashRemote(repo, backup);
+        }
         List<String> problems = new ArrayList<>();
         long bytes = 0;
         int checked = 0;
@@ -140,7 +210,7 @@ public final class BackupVerifier {
         if (backup.manifest() == null || backup.state() == BackupState.FOREIGN) {
             return List.of(backup.reason());
         }
-        List<String> problems = hash(backup).problems();
+        List<String> problems = hash(repo, backup).problems();
         repo.recordVerification(backup, problems.isEmpty(), problems, "checksums");
         return problems;
     }
@@ -158,12 +228,21 @@ public final class BackupVerifier {
 
     /** pg_restore --list with the decompressed archive on its stdin. */
     String listArchive(Path dump, PgVersion server) {
+        return listArchive(dump.getFileName().toString(), () -> Files.newInputStream(dump), server);
+    }
+
+    /** Opens a stored file's bytes. */
+    interface Source {
+        InputStream open() throws IOException;
+    }
+
+    private String listArchive(String name, Source dump, PgVersion server) {
         PgTools t = tools.apply(server);
-        Compression.Method method = Compression.ofFile(dump.getFileName().toString());
+        Compression.Method method = Compression.ofFile(name);
         return t.run(t.spec(PgTool.PG_RESTORE, List.of("--list"))
                 .withTimeout(Duration.ofHours(2))
                 .withStdin(out -> {
-                    try (InputStream in = Compression.decompress(method, new BufferedInputStream(Files.newInputStream(dump), 1 << 20))) {
+                    try (InputStream in = Compression.decompress(method, new BufferedInputStream(dump.open(), 1 << 20))) {
                         in.transferTo(out);
                     }
                 })).stdout();

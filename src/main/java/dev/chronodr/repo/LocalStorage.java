@@ -253,7 +253,17 @@ public final class LocalStorage implements Storage {
     }
 
     @Override
-    public void commit(String staging, String committed) throws IOException {
+    public String stage(String privateArea, String committed) throws IOException {
+        if (exists(committed)) {
+            throw new java.nio.file.FileAlreadyExistsException(path(committed).toString());
+        }
+        createFresh(privateArea);
+        return privateArea;
+    }
+
+    @Override
+    public void commit(String staging, String committed, String markerName, AtomicFile.Content marker) throws IOException {
+        write(staging + "/" + markerName, marker);
         Path staged = path(staging);
         Path target = path(committed);
         // Files a tool wrote itself (localStaging) get the same privacy and durability as our own.

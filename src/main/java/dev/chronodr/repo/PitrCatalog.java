@@ -18,6 +18,31 @@ import dev.chronodr.core.Json;
 /** The base backups (REPO/ID/physical.json) and the WAL archive of one repository. */
 public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArchive.Entry> wal) {
 
+    /** The catalog of any repository: base backups' physical.json read through its storage. */
+    public static PitrCatalog of(Repository repo) {
+        if (repo.localRoot().isPresent()) {
+            return of(repo.localRoot().get());
+        }
+        List<PhysicalBackupInfo> bases = new ArrayList<>();
+        try {
+            for (String name : repo.storage().children("")) {
+                String key = name + "/" + PhysicalBackupInfo.FILE_NAME;
+                // physical.json counts only beside a manifest, the commit marker
+                if (name.startsWith(".") || name.equals(WalArchive.PREFIX) || !repo.storage().exists(name + "/" + BackupManifest.FILE_NAME)
+                        || !repo.storage().exists(key)) {
+                    continue;
+                }
+                try (var in = repo.storage().read(key)) {
+                    bases.add(Json.mapper().readValue(in.readAllBytes(), PhysicalBackupInfo.class));
+                }
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot read base backups in " + repo.location() + ": " + e.getMessage(), null);
+        }
+        bases.sort(Comparator.comparing(PhysicalBackupInfo::stopTime));
+        return new PitrCatalog(null, List.copyOf(bases), new WalArchive(repo).list());
+    }
+
     public static PitrCatalog of(Path repo) {
         List<PhysicalBackupInfo> bases = new ArrayList<>();
         if (Files.isDirectory(repo)) {
@@ -57,6 +82,10 @@ public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArc
      * from its start on. The function gives the problem, or null.
      */
     public static java.util.function.Function<dev.chronodr.repo.StoredBackup, String> walCheck(Path repo) {
+        return walCheck(new Repository(repo));
+    }
+
+    public static java.util.function.Function<dev.chronodr.repo.StoredBackup, String> walCheck(Repository repo) {
         PitrCatalog pitr = of(repo);
         return b -> {
             Optional<PhysicalBackupInfo> info = pitr.bases().stream().filter(i -> i.id().equals(b.id())).findFirst();

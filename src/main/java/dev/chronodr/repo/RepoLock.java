@@ -19,12 +19,15 @@ import dev.chronodr.core.Clock;
  * file's text only names the holder for the message.
  */
 public final class RepoLock implements AutoCloseable {
-    private final FileChannel channel;
-    private final FileLock lock;
+    private final Runnable release;
 
-    private RepoLock(FileChannel channel, FileLock lock) {
-        this.channel = channel;
-        this.lock = lock;
+    private RepoLock(Runnable release) {
+        this.release = release;
+    }
+
+    /** A lock held by other means (object storage: {@link ObjectLease}). */
+    static RepoLock of(Runnable release) {
+        return new RepoLock(release);
     }
 
     public static RepoLock acquire(Path file, String what) {
@@ -45,7 +48,15 @@ public final class RepoLock implements AutoCloseable {
             ch.truncate(0);
             ch.write(ByteBuffer.wrap(("pid " + ProcessHandle.current().pid() + " since " + Clock.now()).getBytes(StandardCharsets.UTF_8)), 0);
             ch.force(true);
-            return new RepoLock(ch, l);
+            return new RepoLock(() -> {
+                try {
+                    ch.truncate(0);
+                    l.release();
+                    ch.close();
+                } catch (IOException ignored) {
+                    // the kernel releases the lock with the descriptor anyway
+                }
+            });
         } catch (IOException e) {
             throw ChronoException.failed("cannot lock " + file + ": " + e.getMessage(), "check the repository's permissions");
         }
@@ -53,12 +64,6 @@ public final class RepoLock implements AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            channel.truncate(0);
-            lock.release();
-            channel.close();
-        } catch (IOException ignored) {
-            // the kernel releases the lock with the descriptor anyway
-        }
+        release.run();
     }
 }

@@ -41,24 +41,69 @@ public final class Repository {
     /** Our own ids ({@link #newId}): what a directory whose manifest cannot be read still tells. */
     private static final Pattern ID = Pattern.compile("(.+)_(full|schema|data|physical)_(\\d{8})_(\\d{6})(?:_\\d+)?");
 
+    /** How long an uncommitted backup's objects on object storage are left for a writer that may still be running. */
+    static final java.time.Duration UNCOMMITTED_GRACE = java.time.Duration.ofHours(24);
+
     private final Path root;
-    private final LocalStorage storage;
+    private final Storage storage;
+    private final RepoLocation where;
 
     public Repository(Path root) {
-        this.storage = new LocalStorage(root);
-        this.root = storage.root();
+        this(RepoLocation.local(root));
+    }
+
+    private Repository(RepoLocation where) {
+        this.where = where;
+        if (where.isS3()) {
+            this.storage = new S3Storage(where);
+            this.root = null;
+        } else {
+            LocalStorage local = new LocalStorage(where.local());
+            this.storage = local;
+            this.root = local.root();
+        }
+    }
+
+    /** Over a given storage (the tests' S3 client); {@code where} says what it is. */
+    Repository(Storage storage, RepoLocation where) {
+        this.storage = storage;
+        this.where = where;
+        this.root = storage instanceof LocalStorage l ? l.root() : null;
+    }
+
+    /** The one factory: a directory, or s3://bucket/prefix. */
+    public static Repository open(RepoLocation where) {
+        return new Repository(where);
+    }
+
+    public RepoLocation where() {
+        return where;
+    }
+
+    /** True when the bytes are on object storage, not in a directory here. */
+    public boolean remote() {
+        return root == null;
     }
 
     /**
-     * The repository's directory, for reading only (listing, restore's and verify's reads):
-     * writes go through {@link #stage}, {@link #commit} and the other methods here.
+     * The repository's directory, for the features that still need one (physical backups,
+     * PITR, restore points, the unpack directory): a usage error on object storage. Reads
+     * and writes of backups go through {@link Storage}.
      */
     public Path root() {
+        if (root == null) {
+            return where.path("this command");
+        }
         return root;
     }
 
+    /** The directory of a local repository; empty on object storage. */
+    public Optional<Path> localRoot() {
+        return Optional.ofNullable(root);
+    }
+
     /** For the classes of this package that keep their own files (the WAL archive, side records). */
-    LocalStorage storage() {
+    Storage storage() {
         return storage;
     }
 
@@ -73,6 +118,10 @@ public final class Repository {
     }
 
     public RepoLock lock(String database) {
+        if (root == null) {
+            return ObjectLease.acquire(storage, ".locks/" + safe(database) + ".lease", "backup of database " + database,
+                    java.time.Duration.ofSeconds(where.s3() == null ? S3Settings.DEFAULT_LEASE_SECONDS : where.s3().leaseSeconds()));
+        }
         return RepoLock.acquire(root.resolve(".locks").resolve(safe(database) + ".lock"), "backup of database " + database);
     }
 
@@ -80,8 +129,12 @@ public final class Repository {
     public String newId(String database, String type, OffsetDateTime at) {
         String base = safe(database) + "_" + type + "_" + at.atZoneSameInstant(ZoneId.of("UTC")).format(ID_TIME);
         String id = base;
-        for (int i = 2; storage.exists(id); i++) {
-            id = base + "_" + i;
+        try {
+            for (int i = 2; storage.exists(id); i++) {
+                id = base + "_" + i;
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot read " + location() + ": " + e.getMessage(), "check the repository's location and access");
         }
         return id;
     }
@@ -93,13 +146,17 @@ public final class Repository {
     public int removeLeftovers(String database) {
         String dir = PARTIAL + "/" + safe(database);
         int n = removeInterruptedDeletes().size();
+        if (root == null) {
+            // Under the lease no other writer of this database runs: its uncommitted backups are leftovers.
+            return n + removeUncommitted(safe(database), java.time.Instant.now().minusSeconds(where.s3() == null ? 0 : where.s3().leaseSeconds()));
+        }
         try {
             for (String left : storage.children(dir)) {
                 storage.deleteTree(dir + "/" + left);
                 n++;
             }
         } catch (IOException e) {
-            throw ChronoException.failed("cannot clean leftovers in " + root.resolve(dir) + ": " + e.getMessage(), null);
+            throw ChronoException.failed("cannot clean leftovers in " + location() + "/" + dir + ": " + e.getMessage(), null);
         }
         return n;
     }
@@ -109,12 +166,11 @@ public final class Repository {
      * finally: unless {@link #commit} took it, closing removes what was written.
      */
     public StagedBackup stage(String database, String id) {
-        String prefix = PARTIAL + "/" + safe(database) + "/" + id;
+        String privateArea = PARTIAL + "/" + safe(database) + "/" + id;
         try {
-            storage.createFresh(prefix);
-            return new StagedBackup(this, prefix, id);
+            return new StagedBackup(this, storage.stage(privateArea, id), id);
         } catch (IOException e) {
-            throw ChronoException.failed("cannot create " + root.resolve(prefix) + ": " + e.getMessage(),
+            throw ChronoException.failed("cannot start backup " + id + " in " + location() + ": " + e.getMessage(),
                     "check the repository's permissions and free space");
         }
     }
@@ -125,24 +181,24 @@ public final class Repository {
      */
     public String commit(StagedBackup staged, BackupManifest manifest) {
         try {
-            storage.write(staged.prefix() + "/" + BackupManifest.FILE_NAME, out -> Json.mapper().writeValue(
-                    new java.io.FilterOutputStream(out) {
-                        @Override
-                        public void close() throws IOException {
-                            flush(); // Jackson closes its target; the storage closes the stream itself
-                        }
-                    }, manifest));
             StringBuilder sums = new StringBuilder();
             for (BackupManifest.FileEntry f : manifest.files()) {
                 sums.append(f.sha256()).append("  ").append(f.name()).append('\n');
             }
             byte[] sumBytes = sums.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
             storage.write(staged.prefix() + "/SHA256SUMS", out -> out.write(sumBytes));
-            storage.commit(staged.prefix(), manifest.id());
+            // The manifest last: on object storage it is the commit marker.
+            storage.commit(staged.prefix(), manifest.id(), BackupManifest.FILE_NAME, out -> Json.mapper().writeValue(
+                    new java.io.FilterOutputStream(out) {
+                        @Override
+                        public void close() throws IOException {
+                            flush(); // Jackson closes its target; the storage closes the stream itself
+                        }
+                    }, manifest));
             staged.committed();
-            return root.resolve(manifest.id()).toString();
+            return root != null ? root.resolve(manifest.id()).toString() : location() + "/" + manifest.id();
         } catch (IOException e) {
-            throw ChronoException.failed("cannot finish backup " + manifest.id() + ": " + e.getMessage(), "check free space in " + root);
+            throw ChronoException.failed("cannot finish backup " + manifest.id() + ": " + e.getMessage(), "check free space in " + location());
         }
     }
 
@@ -152,6 +208,11 @@ public final class Repository {
      * by their name), and the runbook's legacy files.
      */
     public List<StoredBackup> backups() {
+        if (root == null) {
+            List<StoredBackup> out = remoteBackups();
+            out.sort(Comparator.comparing(StoredBackup::time, Comparator.nullsLast(Comparator.reverseOrder())));
+            return out;
+        }
         List<StoredBackup> out = new ArrayList<>();
         if (!Files.isDirectory(root)) {
             return out;
@@ -235,13 +296,90 @@ public final class Repository {
 
     /** Deletes one stored backup (a directory or a legacy file); a half-deleted backup never looks complete. */
     public void delete(StoredBackup b) {
-        Path p = b.path();
         try {
-            storage.deleteTree(root.relativize(p.toAbsolutePath().normalize()).toString());
+            storage.deleteTree(b.path() != null && root != null ? root.relativize(b.path().toAbsolutePath().normalize()).toString() : b.key());
         } catch (IOException | IllegalArgumentException e) {
-            throw ChronoException.failed("cannot delete " + p + ": " + e.getMessage(), null);
+            throw ChronoException.failed("cannot delete " + b.location() + ": " + e.getMessage(), null);
         }
     }
+
+    /**
+     * The backups on object storage: each top-level prefix with a manifest (the commit
+     * marker); a prefix without one is a backup being written or one that never finished,
+     * and is not listed. Legacy files are a local matter and are not looked for.
+     */
+    private List<StoredBackup> remoteBackups() {
+        List<StoredBackup> out = new ArrayList<>();
+        try {
+            for (String name : storage.children("")) {
+                if (name.startsWith(".") || name.equals(WalArchive.PREFIX) || !ID.matcher(name).matches() && !storage.exists(name + "/" + BackupManifest.FILE_NAME)) {
+                    continue;
+                }
+                List<Storage.StoredObject> objects = storage.list(name);
+                if (objects.stream().noneMatch(o -> o.key().equals(name + "/" + BackupManifest.FILE_NAME))) {
+                    continue;
+                }
+                out.add(remote(name, objects));
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot list " + location() + ": " + e.getMessage(), "check the bucket, the endpoint and the credentials");
+        }
+        return out;
+    }
+
+    private StoredBackup remote(String name, List<Storage.StoredObject> objects) {
+        String why;
+        byte[] manifestBytes = null;
+        try (var in = storage.read(name + "/" + BackupManifest.FILE_NAME)) {
+            manifestBytes = in.readAllBytes();
+            BackupManifest m = Json.mapper().readValue(manifestBytes, BackupManifest.class);
+            if (m.id() != null && m.files() != null && m.tables() != null && m.type() != null) {
+                return Assessment.remote(this, name, objects, m, manifestBytes);
+            }
+            why = "manifest unreadable: id, type, tables or files missing";
+        } catch (IOException e) {
+            why = "manifest unreadable: " + firstLine(e.getMessage());
+        }
+        Matcher id = ID.matcher(name);
+        if (id.matches()) {
+            OffsetDateTime at = LocalDateTime.parse(id.group(3) + "_" + id.group(4), ID_TIME).atOffset(java.time.ZoneOffset.UTC);
+            return new StoredBackup(name, unsafe(id.group(1)), id.group(2), at, false, null, null, BackupState.DAMAGED, why, null, name);
+        }
+        return new StoredBackup(name, null, null, null, false, null, null, BackupState.DAMAGED, why, null, name);
+    }
+
+    /**
+     * Removes, on object storage, the objects of backups of {@code safeDb} that were never
+     * committed (no manifest) and were last written before {@code before}; and multipart
+     * uploads abandoned as long ago. Returns how many backups were removed.
+     */
+    private int removeUncommitted(String safeDb, java.time.Instant before) {
+        int n = 0;
+        try {
+            for (String name : storage.children("")) {
+                Matcher id = ID.matcher(name);
+                if (name.startsWith(".") || !id.matches() || safeDb != null && !id.group(1).equals(safeDb)) {
+                    continue;
+                }
+                List<Storage.StoredObject> objects = storage.list(name);
+                boolean committed = objects.stream().anyMatch(o -> o.key().equals(name + "/" + BackupManifest.FILE_NAME));
+                boolean recent = objects.stream().anyMatch(o -> !o.modified().isBefore(before));
+                if (!committed && !objects.isEmpty() && !recent) {
+                    storage.deleteTree(name);
+                    log.info("removed uncommitted backup {} (objects left by a run that did not finish)", name);
+                    n++;
+                }
+            }
+            if (storage instanceof S3Storage s3) {
+                s3.abortAbandonedUploads(before);
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot clean leftovers in " + location() + ": " + e.getMessage(), null);
+        }
+        return n;
+    }
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Repository.class);
 
     /**
      * A small record a command keeps in the repository (the drill's REPO/.drill/TOKEN.json):
@@ -249,7 +387,9 @@ public final class Repository {
      * its own, {@code name} a plain file name.
      */
     public void writeRecord(String area, String name, byte[] content) throws IOException {
-        storage.prepare();
+        if (root != null) {
+            storage.prepare();
+        }
         storage.write(recordKey(area, name), out -> out.write(content));
     }
 
@@ -318,11 +458,18 @@ public final class Repository {
      */
     public List<String> removeInterruptedDeletes() {
         List<String> removed = new ArrayList<>();
+        if (root == null) {
+            // Object storage: backups of any database that stayed uncommitted for a day are leftovers.
+            if (removeUncommitted(null, java.time.Instant.now().minus(UNCOMMITTED_GRACE)) > 0) {
+                removed.add("uncommitted backups older than " + UNCOMMITTED_GRACE.toHours() + " h");
+            }
+            return removed;
+        }
         List<String> names;
         try {
             names = storage.children(PARTIAL);
         } catch (IOException e) {
-            throw ChronoException.failed("cannot clean leftovers in " + root.resolve(PARTIAL) + ": " + e.getMessage(), null);
+            throw ChronoException.failed("cannot clean leftovers in " + location() + "/" + PARTIAL + ": " + e.getMessage(), null);
         }
         for (String n : names) {
             if (n.startsWith(DELETING) || n.startsWith(".verified-") && !alive(n)) {
@@ -344,6 +491,91 @@ public final class Repository {
             return ProcessHandle.of(Long.parseLong(tmpName.substring(dash + 1))).map(ProcessHandle::isAlive).orElse(false);
         } catch (NumberFormatException e) {
             return false;
+        }
+    }
+
+    /**
+     * Where copies of backups on object storage go when a PostgreSQL tool needs a real file
+     * (pg_restore -j seeks in its archive): CHRONO_DR_SPOOL, else the system's temporary
+     * directory; a private chrono-dr-spool directory in it.
+     */
+    public static Path spoolDirectory() {
+        String env = System.getenv("CHRONO_DR_SPOOL");
+        Path base = env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("java.io.tmpdir"));
+        return base.resolve("chrono-dr-spool");
+    }
+
+    /**
+     * A local directory holding the backup's files: its own directory in a local repository;
+     * on object storage a copy in the spool (PID-ID, private), each file checked against the
+     * manifest's size and SHA-256 on the way, removed when this process ends. Copies left by
+     * processes that are gone are removed first.
+     */
+    public Path localCopy(StoredBackup b) {
+        if (b.path() != null) {
+            return b.path();
+        }
+        Path spool = spoolDirectory();
+        String name = ProcessHandle.current().pid() + "-" + b.id().replaceAll("[^A-Za-z0-9_.-]", "_");
+        Path dir = spool.resolve(name);
+        try {
+            Files.createDirectories(spool, dev.chronodr.core.AtomicFile.privateDir());
+            removeStaleSpool(spool);
+            if (Files.isDirectory(dir) && complete(dir, b.manifest())) {
+                return dir;
+            }
+            LocalStorage.removeTree(dir);
+            Files.createDirectory(dir, dev.chronodr.core.AtomicFile.privateDir());
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(dir), "spool-cleanup"));
+            List<String> names = new ArrayList<>(List.of(BackupManifest.FILE_NAME, "SHA256SUMS"));
+            b.manifest().files().forEach(f -> names.add(f.name()));
+            for (String n : names) {
+                if (!Assessment.plainName(n)) {
+                    throw ChronoException.failed("backup " + b.id() + " names '" + n + "', not a file of its own", null);
+                }
+                BackupManifest.FileEntry entry = b.manifest().file(n);
+                dev.chronodr.core.AtomicFile.write(dir.resolve(n), out -> {
+                    java.security.MessageDigest sha = BackupVerifier.newSha256();
+                    try (var in = new java.security.DigestInputStream(storage.read(b.key() + "/" + n), sha)) {
+                        in.transferTo(out);
+                    }
+                    String got = java.util.HexFormat.of().formatHex(sha.digest());
+                    if (entry != null && entry.sha256() != null && !entry.sha256().equals(got)) {
+                        throw new IOException(n + ": SHA-256 of the stored object does not match the manifest (damaged)");
+                    }
+                });
+            }
+            return dir;
+        } catch (IOException e) {
+            deleteQuietly(dir);
+            throw ChronoException.failed("cannot copy backup " + b.id() + " from " + location() + " into " + dir + ": " + e.getMessage(),
+                    "check free space there (CHRONO_DR_SPOOL chooses another directory) and the repository");
+        }
+    }
+
+    private static boolean complete(Path dir, BackupManifest m) {
+        for (BackupManifest.FileEntry f : m.files()) {
+            Path p = dir.resolve(f.name());
+            if (!Files.isRegularFile(p) || p.toFile().length() != f.bytes()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Spool copies (PID-ID) whose process is gone. */
+    private static void removeStaleSpool(Path spool) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(spool)) {
+            for (Path p : ds) {
+                String n = p.getFileName().toString();
+                int dash = n.indexOf('-');
+                if (dash > 0 && n.substring(0, dash).chars().allMatch(Character::isDigit)
+                        && !ProcessHandle.of(Long.parseLong(n.substring(0, dash))).map(ProcessHandle::isAlive).orElse(false)) {
+                    deleteQuietly(p);
+                }
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // the next run tries again
         }
     }
 

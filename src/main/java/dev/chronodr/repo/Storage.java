@@ -11,15 +11,15 @@ import dev.chronodr.core.AtomicFile;
 /**
  * Where a repository's bytes live. Keys are relative, '/'-separated paths ("ID/manifest.json",
  * "wal/00000001/NAME.zst"); a "prefix" is a key's leading segments, without the trailing '/'.
- * {@link LocalStorage} is a directory on this host; object storage (S3) is the next
- * implementation, so nothing here promises more than a bucket can keep: no partial
+ * {@link LocalStorage} is a directory on this host, {@link S3Storage} a bucket and prefix on
+ * S3-compatible object storage, so nothing here promises more than a bucket can keep: no partial
  * overwrite, no append, no directory that exists on its own.
  *
  * <p>Writes are atomic: a reader sees the whole object or none. Private (0600/0700) and
  * durable (fsynced) are the implementation's job, done once, inside it.
  */
 public interface Storage {
-    /** For messages: the directory, later s3://bucket/prefix. */
+    /** For messages: the directory, or s3://bucket/prefix. */
     String location();
 
     /** Creates the storage's root (0700 locally) when missing; fails when it cannot be written. */
@@ -72,12 +72,22 @@ public interface Storage {
     void deleteTree(String prefix) throws IOException;
 
     /**
-     * The commit marker: everything written under {@code staging} becomes visible under
-     * {@code committed} at once, or not at all. Locally: every file made private and
-     * fsynced, then one directory rename. Object storage writes the objects in place and
-     * the manifest last: that object is the marker, and listings ignore a prefix without it.
+     * Where a backup that will be committed at {@code committed} is written, made ready for
+     * it: locally a fresh private directory at {@code privateArea} (renamed into place at
+     * commit); object storage writes in place, so {@code committed} itself, after checking
+     * that nothing is stored there yet ({@link java.nio.file.FileAlreadyExistsException}).
      */
-    void commit(String staging, String committed) throws IOException;
+    String stage(String privateArea, String committed) throws IOException;
+
+    /**
+     * The commit: {@code marker} (the manifest) is stored as {@code committed/markerName}
+     * and everything written under {@code staging} becomes visible with it, or nothing
+     * does. Locally: the marker written into the staging directory, every file made private
+     * and fsynced, then one directory rename. Object storage: the objects are already in
+     * place, the marker is written last by {@link #create} (a concurrent commit of the same
+     * id fails), and listings ignore a prefix without it.
+     */
+    void commit(String staging, String committed, String markerName, AtomicFile.Content marker) throws IOException;
 
     /**
      * A local directory for a PostgreSQL tool that writes files itself (pg_basebackup -D),

@@ -38,6 +38,17 @@ public record VerificationRecord(OffsetDateTime verifiedAt, boolean ok, List<Str
         }
     }
 
+    /** The record of a backup on object storage that belongs to its current manifest ({@code manifestBytes}), or null. */
+    static VerificationRecord read(Repository repo, String name, byte[] manifestBytes) {
+        try (var in = repo.storage().read(name + "/" + FILE_NAME)) {
+            VerificationRecord r = Json.mapper().readValue(in.readAllBytes(), VerificationRecord.class);
+            String current = java.util.HexFormat.of().formatHex(BackupVerifier.newSha256().digest(manifestBytes));
+            return current.equals(r.manifestSha256()) && r.verifiedAt() != null ? r : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /**
      * Writes the verdict whole or not at all (a temp file in the repository's private area,
      * renamed into place). A repository that cannot be written (a read-only copy) only loses
@@ -45,6 +56,21 @@ public record VerificationRecord(OffsetDateTime verifiedAt, boolean ok, List<Str
      */
     static void write(Repository repo, StoredBackup b, boolean ok, List<String> problems, String by) {
         if (b.legacy() || b.manifest() == null) {
+            return;
+        }
+        if (b.path() == null) {
+            // Object storage: one PUT is atomic, so the record is written in place.
+            try {
+                byte[] manifest;
+                try (var in = repo.storage().read(b.key() + "/" + BackupManifest.FILE_NAME)) {
+                    manifest = in.readAllBytes();
+                }
+                String manifestSha = java.util.HexFormat.of().formatHex(BackupVerifier.newSha256().digest(manifest));
+                byte[] body = Json.mapper().writeValueAsBytes(new VerificationRecord(dev.chronodr.core.Clock.now(), ok, List.copyOf(problems), manifestSha, by));
+                repo.storage().write(b.key() + "/" + FILE_NAME, out -> out.write(body));
+            } catch (IOException | RuntimeException e) {
+                log.warn("could not record the checksum check of {} in the repository: {}", b.id(), e.getMessage());
+            }
             return;
         }
         Path tmp = repo.root().resolve(Repository.PARTIAL).resolve(".verified-" + b.path().getFileName() + "-" + ProcessHandle.current().pid());

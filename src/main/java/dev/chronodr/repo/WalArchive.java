@@ -51,29 +51,39 @@ public final class WalArchive {
 
     static final String PREFIX = "wal";
 
-    private final Path root;
-    private final LocalStorage storage;
+    private final Repository repo;
+    private final Storage storage;
+    private final String where;
 
     public WalArchive(Path repo) {
         this(new Repository(repo));
     }
 
     public WalArchive(Repository repo) {
+        this.repo = repo;
         this.storage = repo.storage();
-        this.root = repo.root().resolve(PREFIX);
+        this.where = repo.location() + "/" + PREFIX;
     }
 
-    /** The archive's directory, for messages and for setting up the server's access to it. */
+    /**
+     * The archive's directory, for setting up the server's access to it (a usage error on
+     * object storage, which has no directory to give).
+     */
     public Path root() {
-        return root;
+        return repo.root().resolve(PREFIX);
+    }
+
+    /** Where the archive is, for messages: its directory or s3://bucket/prefix/wal. */
+    public String location() {
+        return where;
     }
 
     /** Outcome of a push: stored now, or already there with the same content. */
-    public record Pushed(String name, Path file, boolean alreadyArchived, long bytes, long storedBytes, String sha256) {
+    public record Pushed(String name, String file, boolean alreadyArchived, long bytes, long storedBytes, String sha256) {
     }
 
     /** One archived file, as listed. */
-    public record Entry(String name, String timeline, Path file, long storedBytes, Instant archivedAt) {
+    public record Entry(String name, String timeline, String file, long storedBytes, Instant archivedAt) {
         public boolean isSegment() {
             return SEGMENT.matcher(name).matches();
         }
@@ -104,12 +114,16 @@ public final class WalArchive {
         return PREFIX + "/" + name.substring(0, 8) + "/" + name + SUM_SUFFIX;
     }
 
-    private Path fileFor(String name) {
-        return root.resolve(name.substring(0, 8)).resolve(name + SUFFIX);
+    private String fileFor(String name) {
+        return where + "/" + name.substring(0, 8) + "/" + name + SUFFIX;
     }
 
     public boolean contains(String name) {
-        return storage.exists(keyFor(requireValid(name)));
+        try {
+            return storage.exists(keyFor(requireValid(name)));
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot read the WAL archive " + where + ": " + e.getMessage(), null);
+        }
     }
 
     private static final long IN_MEMORY = 16L << 20;
@@ -120,7 +134,7 @@ public final class WalArchive {
         if (!Files.isRegularFile(source)) {
             throw ChronoException.failed("wal-push: " + source + " does not exist or is not a file", "archive_command must pass %p");
         }
-        Path target = fileFor(name);
+        String target = fileFor(name);
         try {
             if (storage.exists(keyFor(name))) {
                 return compareExisting(name, source, target);
@@ -139,7 +153,7 @@ public final class WalArchive {
             }
             return new Pushed(name, target, false, raw, stored.size(), hex);
         } catch (IOException e) {
-            throw ChronoException.failed("wal-push " + name + ": " + e.getMessage(), "check free space and permissions of " + root);
+            throw ChronoException.failed("wal-push " + name + ": " + e.getMessage(), "check free space and permissions of " + where);
         }
     }
 
@@ -193,7 +207,7 @@ public final class WalArchive {
         };
     }
 
-    private Pushed compareExisting(String name, Path source, Path target) throws IOException {
+    private Pushed compareExisting(String name, Path source, String target) throws IOException {
         String have = storedSha(name);
         MessageDigest sha = sha256();
         long raw;
@@ -238,7 +252,7 @@ public final class WalArchive {
      */
     public Optional<Long> fetch(String name, Path dest) {
         requireValid(name);
-        Path source = fileFor(name);
+        String source = fileFor(name);
         try {
             if (!storage.exists(keyFor(name))) {
                 return Optional.empty();
@@ -259,7 +273,7 @@ public final class WalArchive {
             });
             return Optional.of(n[0]);
         } catch (NoSuchFileException e) {
-            if (!Files.exists(source)) {
+            if (!contains(name)) {
                 return Optional.empty();
             }
             throw ChronoException.failed("wal-fetch " + name + ": " + e.getMessage(), null);
@@ -281,12 +295,12 @@ public final class WalArchive {
                     }
                     String name = fn.substring(0, fn.length() - SUFFIX.length());
                     if (validName(name)) {
-                        out.add(new Entry(name, tl, root.resolve(tl).resolve(fn), o.size(), o.modified()));
+                        out.add(new Entry(name, tl, where + "/" + tl + "/" + fn, o.size(), o.modified()));
                     }
                 }
             }
         } catch (IOException e) {
-            throw ChronoException.failed("cannot list the WAL archive " + root + ": " + e.getMessage(), null);
+            throw ChronoException.failed("cannot list the WAL archive " + where + ": " + e.getMessage(), null);
         }
         out.sort(java.util.Comparator.comparing(Entry::timeline).thenComparing(Entry::name));
         return out;
@@ -330,7 +344,9 @@ public final class WalArchive {
      * then gives it to the server's OS user.
      */
     public void prepare() throws IOException {
-        storage.ensureDirectory(PREFIX);
+        if (storage instanceof LocalStorage local) {
+            local.ensureDirectory(PREFIX);
+        }
     }
 
     public static MessageDigest sha256() {

@@ -33,6 +33,10 @@ public final class WalRetention {
     }
 
     public static Result apply(Path repo, boolean dryRun) {
+        return apply(new Repository(repo), dryRun);
+    }
+
+    public static Result apply(Repository repo, boolean dryRun) {
         int abandoned;
         try {
             List<Storage.StoredObject> temps = new WalArchive(repo).removeAbandonedWrites(Instant.now().minus(ABANDONED_AFTER), dryRun);

@@ -128,7 +128,7 @@ public final class Suggestions {
     }
 
     /** A value as a POSIX shell reads it back: bare when plain, else single-quoted. */
-    static String quote(String value) {
+    public static String quote(String value) {
         if (!value.isEmpty() && PLAIN.matcher(value).matches()) {
             return value;
         }

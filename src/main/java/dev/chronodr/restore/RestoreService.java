@@ -64,7 +64,7 @@ public final class RestoreService {
 
     /** Finds the dump: before any confirmation, so a wrong path or id fails fast. */
     public RestoreSource resolve(Target target, RestoreRequest req) {
-        Repository repo = new Repository(target.repo());
+        Repository repo = Repository.open(target.repo());
         if (req.backupFile() != null) {
             return RestoreSource.fromPath(Path.of(req.backupFile()));
         }
@@ -139,11 +139,11 @@ public final class RestoreService {
             }
             int jobs = jobs(req, source, tools, notes);
 
-            Repository repo = new Repository(target.repo());
+            Repository repo = Repository.open(target.repo());
             boolean unpack = jobs > 1 && source.format() == ArchiveFormat.CUSTOM && source.method() != Compression.Method.NONE;
             // What a killed restore of this database left behind goes first: it holds disk space.
             notes.addAll(StagingDatabases.cleanLeftovers(admin, live));
-            notes.addAll(RestoreSpace.check(admin, tools, source, plan.mode(), unpack, repo.root(), DatabaseProperties.capture(admin, live),
+            notes.addAll(RestoreSpace.check(admin, tools, source, plan.mode(), unpack, repo.localRoot().orElse(Repository.spoolDirectory()), DatabaseProperties.capture(admin, live),
                     req.goOnUnchecked()));
             long t = System.nanoTime();
             if (unpack) {

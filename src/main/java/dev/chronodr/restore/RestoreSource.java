@@ -75,31 +75,32 @@ public record RestoreSource(String id, String database, ArchiveFormat format, St
         List<StoredBackup> fulls = catalog.fullBackupsOf(database);
         BackupCatalog.Proof proof = catalog.proveNewest(fulls);
         StoredBackup chosen = proof.backup().orElseThrow(() -> ChronoException.failed(
-                (fulls.isEmpty() ? "no full backup of database " + database + " in " + repo.root()
-                        : "no full backup of database " + database + " in " + repo.root() + " can be restored: "
+                (fulls.isEmpty() ? "no full backup of database " + database + " in " + repo.location()
+                        : "no full backup of database " + database + " in " + repo.location() + " can be restored: "
                         + String.join(", ", proof.passedOver().subList(0, Math.min(3, proof.passedOver().size())))
                         + (proof.passedOver().size() > 3 ? " and " + (proof.passedOver().size() - 3) + " more" : "")) + "; nothing was touched",
-                "run 'chrono-dr list --repo " + repo.root() + "' to see what is there, or pass --backup-file"));
+                "run 'chrono-dr list --repo " + repo.location() + "' to see what is there, or pass --backup-file"));
         for (String p : proof.passedOver()) {
             log.warn("passed over newer backup {}", p);
         }
-        return of(chosen).proven(proof.passedOver());
+        return of(repo, chosen).proven(proof.passedOver());
     }
 
     /** --backup-id: a backup (or legacy file name) in the repository. */
     public static RestoreSource byId(Repository repo, String id) {
-        StoredBackup b = repo.find(id).orElseThrow(() -> ChronoException.usage("no backup with id '" + id + "' in " + repo.root(),
-                "run 'chrono-dr list --repo " + repo.root() + "' for the ids"));
+        StoredBackup b = repo.find(id).orElseThrow(() -> ChronoException.usage("no backup with id '" + id + "' in " + repo.location(),
+                "run 'chrono-dr list --repo " + repo.location() + "' for the ids"));
         if (b.state() == BackupState.DAMAGED || b.state() == BackupState.FOREIGN) {
             throw ChronoException.failed("backup " + id + " cannot be restored: " + b.state().label() + ": " + b.reason() + "; nothing was touched",
                     "choose another backup (chrono-dr list)");
         }
-        return of(b);
+        return of(repo, b);
     }
 
-    static RestoreSource of(StoredBackup b) {
+    /** A backup on object storage is copied into the local spool first: pg_restore -j needs a file it can seek in. */
+    static RestoreSource of(Repository repo, StoredBackup b) {
         if (b.manifest() != null) {
-            return fromManifest(b.path(), b.manifest());
+            return fromManifest(b.path() != null ? b.path() : repo.localCopy(b), b.manifest());
         }
         return fromFile(b.path(), b.id(), b.database());
     }

@@ -31,7 +31,7 @@ final class UnpackDir {
     }
 
     static Path choose(Repository repo) {
-        Path dir = where(repo.root());
+        Path dir = where(repo.localRoot().orElse(Repository.spoolDirectory()));
         removeStale(dir);
         return dir;
     }

@@ -42,7 +42,7 @@ public final class BackupFilesCheck implements VerifyCheck {
 
     @Override
     public CheckResult run(VerifyContext context) {
-        Repository repo = new Repository(context.target().repo());
+        Repository repo = Repository.open(context.target().repo());
         BackupCatalog catalog = BackupCatalog.of(repo);
         List<StoredBackup> all = catalog.all();
         List<StoredBackup> chosen = new ArrayList<>();
@@ -56,13 +56,13 @@ public final class BackupFilesCheck implements VerifyCheck {
         } else {
             for (String id : selection.ids()) {
                 chosen.add(all.stream().filter(b -> b.id().equals(id)).findFirst().orElseThrow(() -> ChronoException.usage(
-                        "no backup '" + id + "' in " + repo.root(), "see: chrono-dr list --repo " + repo.root())));
+                        "no backup '" + id + "' in " + repo.location(), "see: chrono-dr list --repo " + repo.location())));
             }
         }
         if (chosen.isEmpty()) {
-            String none = selection.latest() ? "no full or base backup of " + db + " in " + repo.root() : "no backups in " + repo.root();
+            String none = selection.latest() ? "no full or base backup of " + db + " in " + repo.location() : "no backups in " + repo.location();
             return new CheckResult(name(), title(), Status.CRITICAL, false, none, 0,
-                    List.of(Finding.of(Status.CRITICAL, "repository", repo.root().toString(), "there is no backup to verify", "chrono-dr backup")),
+                    List.of(Finding.of(Status.CRITICAL, "repository", repo.location(), "there is no backup to verify", "chrono-dr backup")),
                     List.of("take a backup: chrono-dr backup"), List.of(), 0);
         }
         BackupVerifier verifier = new BackupVerifier(v -> new PgTools(context.target().exec(), context.target().connection(),
@@ -72,7 +72,7 @@ public final class BackupFilesCheck implements VerifyCheck {
         int bad = 0;
         for (StoredBackup b : chosen) {
             context.progress().update("backup-files: " + b.id());
-            BackupVerifier.Result r = verifier.verify(b);
+            BackupVerifier.Result r = verifier.verify(repo, b);
             // The verdict on the backup's own files is remembered; a WAL gap is the archive's problem,
             // and the base backup still restores up to it, so it is reported here but not recorded.
             if (b.manifest() != null && b.state() != BackupState.FOREIGN) {
@@ -93,7 +93,7 @@ public final class BackupFilesCheck implements VerifyCheck {
                     bad++;
                 }
                 findings.add(new Finding(r.status(), "backup", b.id(), String.join("; ", r.problems()), null, null,
-                        List.of(b.location()), r.status() == Status.CRITICAL ? "do not restore from it; take a new backup: chrono-dr backup" : null));
+                        List.of(b.path() != null ? b.location() : repo.location() + "/" + b.key()), r.status() == Status.CRITICAL ? "do not restore from it; take a new backup: chrono-dr backup" : null));
             }
         }
         String summary = chosen.size() + " backup(s) checked" + (bad == 0 ? ", all sound" : ", " + bad + " damaged");

@@ -47,7 +47,7 @@ public final class CriticalRowCountCheck implements VerifyCheck {
         }
         String db = context.target().connection().dbname();
         // Against the newest full backup that can be restored: a data-only backup of a few tables, or a damaged one, says nothing.
-        Optional<StoredBackup> latest = BackupCatalog.newestRestorable(BackupCatalog.of(new Repository(context.target().repo())).fullBackupsOf(db))
+        Optional<StoredBackup> latest = BackupCatalog.newestRestorable(BackupCatalog.of(Repository.open(context.target().repo())).fullBackupsOf(db))
                 .filter(b -> b.manifest() != null);
         if (latest.isEmpty()) {
             return CheckResult.skipped(this, "no restorable full backup of " + db + " with a manifest in " + context.target().repo(), List.of());

@@ -36,6 +36,7 @@ import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessResult;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.WalArchive;
 
 /**
@@ -110,8 +111,8 @@ public final class WalReceiver {
             throw ChronoException.usage("wal-receive runs pg_receivewal on this machine (--exec local) over a replication connection",
                     "drop --exec " + target.exec().mode().name().toLowerCase(Locale.ROOT) + "; it needs no access to the database's container");
         }
-        Path repo = target.repo().toAbsolutePath().normalize();
-        Path spool = prepareSpool(req.spool().toAbsolutePath().normalize(), repo);
+        Repository repo = Repository.open(target.repo());
+        Path spool = prepareSpool(req.spool().toAbsolutePath().normalize(), target.repo().localOrNull());
         PgTools tools = new PgTools(target.exec(), target.connection(), runner, locator, serverVersion(target));
         tools.argv(PgTool.PG_RECEIVEWAL, List.of()); // refuses a missing or too old pg_receivewal before anything starts
         Tally tally = new Tally();
@@ -124,11 +125,11 @@ public final class WalReceiver {
         } catch (IOException e) {
             throw ChronoException.failed("cannot lock the spool " + spool + ": " + e.getMessage(), null);
         }
-        return new WalReceiveResult(req.slot(), spool.toString(), repo.toString(), tally.segments, tally.partials, tally.reconnects,
+        return new WalReceiveResult(req.slot(), spool.toString(), repo.location(), tally.segments, tally.partials, tally.reconnects,
                 tally.last, (System.nanoTime() - t0) / 1_000_000);
     }
 
-    private void loop(WalReceiveRequest req, PgTools tools, Path repo, Path spool, Stop stop, Consumer<String> events, Tally tally) {
+    private void loop(WalReceiveRequest req, PgTools tools, Repository repo, Path spool, Stop stop, Consumer<String> events, Tally tally) {
         boolean slotReady = false;
         Duration backoff = Duration.ofSeconds(1);
         sweep(repo, spool, tally, events); // what a previous run left in the spool goes first
@@ -167,7 +168,7 @@ public final class WalReceiver {
     }
 
     /** One pg_receivewal run; null when it was stopped on request. */
-    private ProcessResult stream(WalReceiveRequest req, PgTools tools, Path spool, Path repo, Stop stop, Consumer<String> events, Tally tally) {
+    private ProcessResult stream(WalReceiveRequest req, PgTools tools, Path spool, Repository repo, Stop stop, Consumer<String> events, Tally tally) {
         List<String> args = new ArrayList<>(tools.connectionArgs());
         args.addAll(List.of("-w", "--no-loop", "-D", spool.toString(), "--slot", req.slot()));
         if (req.synchronous()) {
@@ -258,7 +259,7 @@ public final class WalReceiver {
      * A failed store (repository full or unreachable) leaves the file in the spool for the
      * next sweep: the spool is the buffer, and pg_receivewal goes on receiving.
      */
-    private void sweep(Path repo, Path spool, Tally tally, Consumer<String> events) {
+    private void sweep(Repository repo, Path spool, Tally tally, Consumer<String> events) {
         List<Path> files;
         try (Stream<Path> ls = Files.list(spool)) {
             files = ls.filter(p -> WalArchive.validName(p.getFileName().toString())).sorted(Comparator.comparing(Path::getFileName)).toList();
@@ -295,9 +296,9 @@ public final class WalReceiver {
             if (e.getMessage() != null && e.getMessage().contains("with different content")) {
                 throw e; // another cluster writes this archive: never overwrite, never go on
             }
-            reportOnce(tally, events, "wal-receive: cannot store in " + repo + " (kept in the spool, retrying): " + e.getMessage());
+            reportOnce(tally, events, "wal-receive: cannot store in " + repo.location() + " (kept in the spool, retrying): " + e.getMessage());
         } catch (IOException e) {
-            reportOnce(tally, events, "wal-receive: cannot store in " + repo + " (kept in the spool, retrying): " + e.getMessage());
+            reportOnce(tally, events, "wal-receive: cannot store in " + repo.location() + " (kept in the spool, retrying): " + e.getMessage());
         }
     }
 
@@ -305,7 +306,7 @@ public final class WalReceiver {
      * A copy first (pg_receivewal goes on writing the spool's file), stored under the same
      * name after the archive's older NAME.partial is removed: the archive never overwrites a file.
      */
-    private static void storePartial(WalArchive archive, Path repo, Path spool, Path partial, Tally tally) throws IOException {
+    private static void storePartial(WalArchive archive, Repository repo, Path spool, Path partial, Tally tally) throws IOException {
         String name = partial.getFileName().toString();
         String seen = Files.size(partial) + "@" + Files.getLastModifiedTime(partial).toMillis();
         if (seen.equals(tally.partialSeen.get(name))) {
@@ -343,7 +344,7 @@ public final class WalReceiver {
      * around it (the repository's files must come only through the archive's own writes).
      */
     static Path prepareSpool(Path spool, Path repo) {
-        if (spool.startsWith(repo) || repo.startsWith(spool)) {
+        if (repo != null && (spool.startsWith(repo) || repo.startsWith(spool))) {
             throw ChronoException.usage("the spool " + spool + " must not be inside the repository " + repo + " or contain it",
                     "give --spool a directory of its own, e.g. under /var/lib/chrono-dr");
         }

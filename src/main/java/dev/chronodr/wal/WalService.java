@@ -3,6 +3,7 @@ package dev.chronodr.wal;
 import java.nio.file.Path;
 
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.WalArchive;
 
 /** wal-push and wal-fetch: no config, no connection; they run as the server's OS user. */
@@ -14,6 +15,11 @@ public final class WalService {
     }
 
     public static WalPushResult push(Path repo, Path file) {
+        return push(new Repository(repo), file);
+    }
+
+    /** Into any repository, a bucket included. */
+    public static WalPushResult push(Repository repo, Path file) {
         long t0 = System.nanoTime();
         WalArchive.Pushed p = new WalArchive(repo).push(file);
         return WalPushResult.of(p, (System.nanoTime() - t0) / 1_000_000);
@@ -27,6 +33,10 @@ public final class WalService {
      * nothing archived since; later segments are "not in the archive" to it.
      */
     public static WalFetchResult fetch(Path repo, String name, Path dest, String until) {
+        return fetch(new Repository(repo), name, dest, until);
+    }
+
+    public static WalFetchResult fetch(Repository repo, String name, Path dest, String until) {
         if (until != null && !WalArchive.isSegmentName(until)) {
             throw ChronoException.usage("--until '" + until + "' is not a WAL segment name", "give 24 hex digits, e.g. 000000010000000000000003");
         }

@@ -57,7 +57,7 @@ class BackupRunnerTest {
         }
         List<String> before = ids(pg, db, repo);
         assertEquals(2, before.size(), before.toString());
-        Target target = new Target("t", null, null, repo, null, false);
+        Target target = new Target("t", null, null, dev.chronodr.repo.RepoLocation.local(repo), null, false);
 
         ChronoException failed = assertThrows(ChronoException.class, () -> runner((t, r) -> {
             throw ChronoException.failed("pg_dump failed", null);

@@ -58,7 +58,7 @@ class TargetResolverTest {
         assertEquals("osuser", t.connection().user());
         assertEquals("osuser", t.connection().dbname());
         assertEquals(ExecMode.LOCAL, t.exec().mode());
-        assertEquals(dir.resolve("backups"), t.repo());
+        assertEquals(dir.resolve("backups"), t.repo().path("test"));
         assertNull(t.connection().password());
     }
 
@@ -70,7 +70,7 @@ class TargetResolverTest {
         assertEquals(6000, fromConfig.connection().port());
         assertEquals(ExecMode.COMPOSE, fromConfig.exec().mode());
         assertEquals(dir.resolve("docker-compose.yml"), fromConfig.exec().composeFile());
-        assertEquals(Path.of("/srv/backups"), fromConfig.repo());
+        assertEquals(Path.of("/srv/backups"), fromConfig.repo().path("test"));
         assertEquals(java.util.List.of("users", "pages"), fromConfig.criticalTables());
         assertEquals(1, fromConfig.config().sections().get("monitor").get("anything").asInt());
 

@@ -86,6 +86,46 @@ abstract class VersionDifferencesTest {
     }
 
     @Test
+    void adviseListsTheStatementsWithTheMostTimeFromThisVersionsColumns() {
+        cluster().execute(DB, """
+                CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+                CREATE OR REPLACE FUNCTION chrono_costly() RETURNS void LANGUAGE sql AS 'SELECT pg_sleep(0.3)';
+                """);
+        for (int i = 0; i < 3; i++) {
+            cluster().execute(DB, "SELECT chrono_costly()");
+        }
+        CliRun a = CliRun.run(cluster().env(DB), dir, "advise", "--format", "json", "--statements", "50");
+        JsonNode slow = null;
+        for (JsonNode n : a.json().get("advice")) {
+            if (n.get("kind").asText().equals("SLOW_STATEMENT") && n.get("object").asText().equals("SELECT chrono_costly()")) {
+                slow = n;
+            }
+        }
+        assertTrue(slow != null, a.toString());
+        assertTrue(slow.get("detail").asText().startsWith("3 calls, ") && slow.get("detail").asText().contains("(total_exec_time)"),
+                slow.toString());
+        assertTrue(slow.get("fix").asText().contains("EXPLAIN (ANALYZE, BUFFERS) SELECT chrono_costly()"), slow.toString());
+    }
+
+    @Test
+    void checkpointsAreCountedFromTheViewThisVersionKeepsThem() {
+        // Requested checkpoints, each with something to write: 100% requested once there are enough to judge.
+        for (int i = 0; i < CHECKPOINTS; i++) {
+            cluster().execute(DB, "CREATE TABLE IF NOT EXISTS chk(i int); INSERT INTO chk VALUES (" + i + "); CHECKPOINT");
+        }
+        CliRun m = CliRun.run(cluster().env(DB), dir, "monitor", "--check", "checkpoints", "--format", "json");
+        JsonNode check = check(m.json(), "checkpoints");
+        JsonNode item = check.get("items").get(0);
+        assertEquals(major() >= 17 ? "pg_stat_checkpointer" : "pg_stat_bgwriter", item.get("source").asText(), check.toString());
+        assertTrue(item.get("requested").asLong() >= CHECKPOINTS, check.toString());
+        assertEquals("CRITICAL", check.get("status").asText(), check.toString());
+        assertEquals(2, m.exitCode(), m.toString());
+        assertTrue(check.get("message").asText().contains("raise max_wal_size"), check.toString());
+    }
+
+    private static final int CHECKPOINTS = 12;
+
+    @Test
     void verifyRunsTheAmcheckBtreeAndHeapChecksAndPassesAHealthyDatabase() {
         CliRun v = CliRun.run(cluster().env(DB), dir, "verify", "--format", "json");
         assertEquals(0, v.exitCode(), v.toString());

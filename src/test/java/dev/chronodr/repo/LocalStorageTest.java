@@ -75,9 +75,8 @@ class LocalStorageTest {
         Path written = tool.resolve("base.tar");
         Files.writeString(written, "tar");
         Files.setPosixFilePermissions(written, PosixFilePermissions.fromString("rw-r--r--"));
-        s.write(".partial/db/ID/manifest.json", out -> out.write('{'));
         assertFalse(s.exists("ID"));
-        s.commit(".partial/db/ID", "ID");
+        s.commit(".partial/db/ID", "ID", "manifest.json", out -> out.write('{'));
         assertTrue(s.exists("ID/manifest.json"));
         assertFalse(s.exists(".partial/db/ID"));
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(tmp.resolve("ID/base.tar"))));

@@ -1,0 +1,140 @@
+package dev.chronodr.repo;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Json;
+
+/**
+ * One writer per database where there is no kernel to hold a lock (object storage): a
+ * lease object (owner, token, expiry) created by a conditional write, read back after a
+ * pause to catch a writer that raced past a server which ignores {@code If-None-Match},
+ * renewed every third of its life while held, removed on close. A holder that died stops
+ * renewing: its lease expires and the next backup takes it over.
+ */
+final class ObjectLease {
+    private static final Logger log = LoggerFactory.getLogger(ObjectLease.class);
+    /** Longer than a PUT of a few hundred bytes takes, so a racing writer's lease is there to be seen. */
+    private static final Duration SETTLE = Duration.ofMillis(1500);
+
+    private ObjectLease() {
+    }
+
+    static RepoLock acquire(Storage storage, String key, String what, Duration ttl) {
+        String token = UUID.randomUUID().toString();
+        String owner = "pid " + ProcessHandle.current().pid() + " on " + host();
+        try {
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    storage.create(key, out -> out.write(body(owner, token, ttl)));
+                } catch (FileAlreadyExistsException held) {
+                    JsonNode other = read(storage, key);
+                    Instant until = other == null ? Instant.EPOCH : Instant.parse(other.path("expires").asText(Instant.EPOCH.toString()));
+                    if (attempt == 0 && until.isBefore(Instant.now())) {
+                        log.warn("taking over the expired lease of {} ({}, expired {})", what, other == null ? "unreadable" : other.path("owner").asText(), until);
+                        storage.delete(key);
+                        continue;
+                    }
+                    throw busy(what, other);
+                }
+                Thread.sleep(SETTLE.toMillis());
+                JsonNode now = read(storage, key);
+                if (now == null || !token.equals(now.path("token").asText())) {
+                    throw busy(what, now);
+                }
+                return hold(storage, key, owner, token, ttl);
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot take the lease " + storage.location() + "/" + key + ": " + e.getMessage(),
+                    "check the bucket, the endpoint and the credentials");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ChronoException.failed("interrupted while taking the lease for " + what, null);
+        }
+    }
+
+    private static ChronoException busy(String what, JsonNode holder) {
+        String who = holder == null ? "" : " (" + holder.path("owner").asText() + ", lease until " + holder.path("expires").asText() + ")";
+        return ChronoException.failed("another " + what + " is running" + who,
+                "wait for it to finish; a lease left by a killed run expires by itself (s3.lease_seconds)");
+    }
+
+    private static RepoLock hold(Storage storage, String key, String owner, String token, Duration ttl) {
+        ScheduledExecutorService renew = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "lease-renewal");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = Math.max(200, ttl.toMillis() / 3);
+        renew.scheduleWithFixedDelay(() -> {
+            try {
+                JsonNode now = read(storage, key);
+                if (now != null && !token.equals(now.path("token").asText())) {
+                    // taken over after this run stalled past its expiry: never clobber the new holder's lease
+                    log.error("the lease {} was taken over by {}; this run no longer holds it", key, now.path("owner").asText());
+                    throw new IllegalStateException("lease lost");
+                }
+                storage.write(key, out -> out.write(body(owner, token, ttl)));
+            } catch (IllegalStateException lost) {
+                throw lost; // ends the renewals
+            } catch (IOException | RuntimeException e) {
+                log.warn("could not renew the lease {}: {}", key, e.getMessage());
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
+        return RepoLock.of(() -> {
+            renew.shutdownNow();
+            try {
+                renew.awaitTermination(10, TimeUnit.SECONDS);
+                JsonNode now = read(storage, key);
+                if (now != null && token.equals(now.path("token").asText())) {
+                    storage.delete(key);
+                }
+            } catch (IOException | RuntimeException e) {
+                log.warn("could not remove the lease {} (it expires by itself): {}", key, e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+    }
+
+    private static byte[] body(String owner, String token, Duration ttl) throws IOException {
+        ObjectNode n = Json.mapper().createObjectNode();
+        n.put("owner", owner);
+        n.put("token", token);
+        n.put("expires", Instant.now().plus(ttl).toString());
+        return Json.mapper().writeValueAsBytes(n);
+    }
+
+    private static JsonNode read(Storage storage, String key) throws IOException {
+        try (InputStream in = storage.read(key)) {
+            return Json.mapper().readTree(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return null;
+        }
+    }
+
+    private static String host() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package dev.chronodr.repo;
+
+import java.nio.file.Path;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Environment;
+
+/**
+ * Where a repository is: a directory on this host, or {@code s3://BUCKET/PREFIX} on
+ * S3-compatible object storage with the settings to reach it. {@link Repository#open} turns
+ * one into a repository; this is only the address.
+ */
+public record RepoLocation(Path local, String bucket, String prefix, S3Settings s3) {
+    public static final String S3_SCHEME = "s3://";
+
+    public static RepoLocation local(Path dir) {
+        return new RepoLocation(dir.toAbsolutePath().normalize(), null, null, null);
+    }
+
+    /**
+     * {@code s3://bucket[/prefix]} or a path (relative ones against the working directory).
+     * {@code s3} is used for an s3:// location only; null takes it from {@code env} alone.
+     */
+    public static RepoLocation parse(String text, Environment env, S3Settings s3) {
+        if (text == null || !text.regionMatches(true, 0, S3_SCHEME, 0, S3_SCHEME.length())) {
+            return local(env.resolve(text));
+        }
+        String rest = text.substring(S3_SCHEME.length());
+        int slash = rest.indexOf('/');
+        String bucket = slash < 0 ? rest : rest.substring(0, slash);
+        String prefix = slash < 0 ? "" : rest.substring(slash + 1);
+        while (prefix.endsWith("/")) {
+            prefix = prefix.substring(0, prefix.length() - 1);
+        }
+        // S3's own rule for bucket names: 3-63 lower-case letters, digits, dots and hyphens.
+        if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+            throw ChronoException.usage("'" + text + "' does not name an S3 bucket",
+                    "write s3://BUCKET/PREFIX, BUCKET being 3-63 lower-case letters, digits, '.' or '-'");
+        }
+        if (prefix.contains("//") || prefix.startsWith("/") || prefix.contains("/../") || prefix.equals("..") || prefix.startsWith("../")) {
+            throw ChronoException.usage("'" + text + "' has an unusable prefix", "write s3://BUCKET/PREFIX with plain '/'-separated names");
+        }
+        return new RepoLocation(null, bucket, prefix, s3 != null ? s3 : S3Settings.resolve(env.vars(), null, null, null, null, null));
+    }
+
+    /** A location from the environment only (the WAL commands, which read no config file). */
+    public static RepoLocation parse(String text, Environment env) {
+        return parse(text, env, null);
+    }
+
+    public boolean isS3() {
+        return bucket != null;
+    }
+
+    /**
+     * The directory of a local repository. {@code what} names the feature that needs one,
+     * for the usage error an s3:// location gets.
+     */
+    public Path path(String what) {
+        if (isS3()) {
+            throw ChronoException.usage(what + " needs a repository on a local filesystem; " + this + " is object storage",
+                    "pass --repo /a/local/directory for this command (see docs/object-storage.md for what works on s3://)");
+        }
+        return local;
+    }
+
+    /** The directory of a local repository, or null for object storage. */
+    public Path localOrNull() {
+        return local;
+    }
+
+
+    @Override
+    public String toString() {
+        return isS3() ? S3_SCHEME + bucket + (prefix.isEmpty() ? "" : "/" + prefix) : local.toString();
+    }
+}

@@ -1,0 +1,61 @@
+package dev.chronodr.repo;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * How to reach S3-compatible object storage, as the AWS tools take it: the endpoint
+ * (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else the config's {@code s3.endpoint}; none means
+ * AWS itself), the region (AWS_REGION, AWS_DEFAULT_REGION, the config; else us-east-1),
+ * path-style addressing (the config; on by default when an endpoint is set, as MinIO,
+ * Ceph and S3Proxy want it), the storage class for new objects, and how long a backup's
+ * lease lasts without renewal. Credentials are never here: {@code awsEnv} holds the AWS_*
+ * variables of the environment the command runs in, for the SDK's default chain
+ * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, AWS_PROFILE, then the
+ * profile files, container and instance roles).
+ */
+public record S3Settings(String endpoint, String region, boolean pathStyle, String storageClass, int leaseSeconds,
+                         Map<String, String> awsEnv) {
+    public static final int DEFAULT_LEASE_SECONDS = 300;
+
+    public S3Settings {
+        awsEnv = awsEnv == null ? Map.of() : Map.copyOf(awsEnv);
+        if (leaseSeconds <= 0) {
+            leaseSeconds = DEFAULT_LEASE_SECONDS;
+        }
+    }
+
+    /**
+     * Settings from the environment first, then the config's values (each may be null).
+     * {@code env} is the command's environment; only its AWS_* entries are kept.
+     */
+    public static S3Settings resolve(Map<String, String> env, String endpoint, String region, Boolean pathStyle,
+                                     String storageClass, Integer leaseSeconds) {
+        Map<String, String> aws = new TreeMap<>();
+        env.forEach((k, v) -> {
+            if (k.startsWith("AWS_") && v != null) {
+                aws.put(k, v);
+            }
+        });
+        String ep = first(aws.get("AWS_ENDPOINT_URL_S3"), aws.get("AWS_ENDPOINT_URL"), endpoint);
+        String rg = first(aws.get("AWS_REGION"), aws.get("AWS_DEFAULT_REGION"), region);
+        boolean path = pathStyle != null ? pathStyle : ep != null;
+        return new S3Settings(ep, rg, path, storageClass, leaseSeconds == null ? DEFAULT_LEASE_SECONDS : leaseSeconds, aws);
+    }
+
+    private static String first(String... values) {
+        for (String v : values) {
+            if (v != null && !v.isBlank()) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    /** Never prints the environment: it may hold a secret key. */
+    @Override
+    public String toString() {
+        return "S3Settings[endpoint=" + endpoint + ", region=" + region + ", pathStyle=" + pathStyle
+                + ", storageClass=" + storageClass + ", leaseSeconds=" + leaseSeconds + "]";
+    }
+}

@@ -1,0 +1,511 @@
+package dev.chronodr.repo;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+import dev.chronodr.core.AtomicFile;
+import dev.chronodr.core.ChronoException;
+
+/**
+ * A repository in a bucket of S3-compatible object storage (AWS S3, MinIO, Ceph RGW,
+ * Garage, R2, Wasabi, S3Proxy), under a key prefix. Keys map to {@code PREFIX/KEY}.
+ *
+ * <ul>
+ * <li>{@link #write}: a multipart upload in {@value #PART_SIZE_MB} MB parts (one part in
+ * memory at a time), the SHA-256 computed on the way; small objects are one PUT. An
+ * exception from the content aborts the upload: nothing is stored.</li>
+ * <li>{@link #create}: a HEAD first, then a PUT with {@code If-None-Match: *}. AWS S3 and
+ * recent MinIO refuse the second writer (412); a server that ignores the header (S3Proxy
+ * 2.6 does) leaves the race between the HEAD and the PUT open.</li>
+ * <li>{@link #commit}: objects are written in place; the manifest, written last by
+ * {@link #create}, is the commit marker.</li>
+ * <li>Request checksums only where the operation requires them: S3Proxy and older MinIO
+ * reject the SDK's flexible-checksum headers.</li>
+ * <li>Retries: the SDK's standard strategy (backoff with jitter on 5xx, SlowDown and
+ * throttling, connection errors), {@value #ATTEMPTS} attempts, then a one-line error.</li>
+ * </ul>
+ */
+public final class S3Storage implements Storage {
+    static final int PART_SIZE_MB = 16;
+    private static final int PART_SIZE = PART_SIZE_MB << 20;
+    private static final int ATTEMPTS = 4;
+
+    private final S3Client s3;
+    private final String bucket;
+    private final String root;
+    private final String location;
+    private final String storageClass;
+
+    S3Storage(RepoLocation where) {
+        this(client(where.s3()), where.bucket(), where.prefix(), where.toString(), where.s3().storageClass());
+    }
+
+    S3Storage(S3Client s3, String bucket, String prefix, String location, String storageClass) {
+        this.s3 = s3;
+        this.bucket = bucket;
+        this.root = prefix == null || prefix.isEmpty() ? "" : prefix + "/";
+        this.location = location;
+        this.storageClass = storageClass;
+    }
+
+    /** A client as the AWS tools would configure it from these settings. */
+    static S3Client client(S3Settings s) {
+        var b = S3Client.builder()
+                .httpClient(UrlConnectionHttpClient.builder()
+                        .connectionTimeout(Duration.ofSeconds(10))
+                        .socketTimeout(Duration.ofSeconds(120))
+                        .build())
+                .region(Region.of(s.region() == null ? "us-east-1" : s.region()))
+                .credentialsProvider(credentials(s.awsEnv()))
+                .forcePathStyle(s.pathStyle())
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .overrideConfiguration(c -> c
+                        .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(ATTEMPTS).build())
+                        .apiCallAttemptTimeout(Duration.ofMinutes(10)));
+        if (s.endpoint() != null) {
+            try {
+                b.endpointOverride(URI.create(s.endpoint()));
+            } catch (IllegalArgumentException e) {
+                throw ChronoException.usage("S3 endpoint '" + s.endpoint() + "' is not a URL", "write it as http(s)://HOST:PORT");
+            }
+        }
+        return b.build();
+    }
+
+    /**
+     * The command's own AWS_* variables first (so a test or a wrapper can pass them without
+     * touching the process environment), else the SDK's default chain.
+     */
+    private static AwsCredentialsProvider credentials(Map<String, String> env) {
+        String id = env.get("AWS_ACCESS_KEY_ID");
+        String secret = env.get("AWS_SECRET_ACCESS_KEY");
+        if (id != null && secret != null) {
+            String token = env.get("AWS_SESSION_TOKEN");
+            return StaticCredentialsProvider.create(token != null ? AwsSessionCredentials.create(id, secret, token)
+                    : AwsBasicCredentials.create(id, secret));
+        }
+        if (env.get("AWS_PROFILE") != null) {
+            return ProfileCredentialsProvider.create(env.get("AWS_PROFILE"));
+        }
+        return DefaultCredentialsProvider.builder().build();
+    }
+
+    @Override
+    public String location() {
+        return location;
+    }
+
+    private String k(String key) {
+        if (key.startsWith("/") || key.contains("//") || key.equals("..") || key.startsWith("../") || key.contains("/../") || key.endsWith("/..")) {
+            throw new IllegalArgumentException("not a key inside the repository: " + key);
+        }
+        return root + key;
+    }
+
+    /** Checks that the bucket answers and can be written to: a small object written and removed. */
+    @Override
+    public void prepare() {
+        String probe = ".chrono-dr-probe-" + ProcessHandle.current().pid();
+        try {
+            call(() -> s3.putObject(r -> r.bucket(bucket).key(k(probe)), RequestBody.fromBytes(new byte[0])), probe);
+            call(() -> s3.deleteObject(r -> r.bucket(bucket).key(k(probe))), probe);
+        } catch (IOException e) {
+            throw ChronoException.failed("backup repository " + location + " cannot be written: " + e.getMessage(), hint(e));
+        }
+    }
+
+    private static String hint(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("credentials") || m.contains("access denied") || m.contains("signature")) {
+            return "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (the secret itself is never printed)";
+        }
+        if (m.contains("no such bucket")) {
+            return "create the bucket first (aws s3 mb s3://BUCKET), or fix the name in --repo";
+        }
+        if (m.contains("cannot reach")) {
+            return "check the endpoint (AWS_ENDPOINT_URL or s3.endpoint in the config) and the network";
+        }
+        return "check the bucket, the endpoint and the credentials";
+    }
+
+    @Override
+    public boolean exists(String key) throws IOException {
+        if (!key.isEmpty() && info(key).isPresent()) {
+            return true;
+        }
+        // A "directory": any object below it.
+        String p = key.isEmpty() ? root : k(key) + "/";
+        ListObjectsV2Response r = call(() -> s3.listObjectsV2(b -> b.bucket(bucket).prefix(p).maxKeys(1)), key);
+        return !r.contents().isEmpty();
+    }
+
+    @Override
+    public Optional<StoredObject> info(String key) throws IOException {
+        try {
+            HeadObjectResponse h = call(() -> s3.headObject(r -> r.bucket(bucket).key(k(key))), key);
+            return Optional.of(new StoredObject(key, h.contentLength(), h.lastModified()));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public List<StoredObject> list(String prefix) throws IOException {
+        String p = prefix.isEmpty() ? root : k(prefix) + "/";
+        List<StoredObject> out = new ArrayList<>();
+        String token = null;
+        do {
+            String t = token;
+            ListObjectsV2Response r = call(() -> s3.listObjectsV2(b -> b.bucket(bucket).prefix(p).continuationToken(t)), prefix);
+            for (S3Object o : r.contents()) {
+                if (!o.key().endsWith("/")) {
+                    out.add(new StoredObject(o.key().substring(root.length()), o.size(), o.lastModified()));
+                }
+            }
+            token = Boolean.TRUE.equals(r.isTruncated()) ? r.nextContinuationToken() : null;
+        } while (token != null);
+        out.sort(Comparator.comparing(StoredObject::key));
+        return out;
+    }
+
+    @Override
+    public List<String> children(String prefix) throws IOException {
+        String p = prefix.isEmpty() ? root : k(prefix) + "/";
+        TreeSet<String> out = new TreeSet<>();
+        String token = null;
+        do {
+            String t = token;
+            ListObjectsV2Request.Builder req = ListObjectsV2Request.builder().bucket(bucket).prefix(p).delimiter("/").continuationToken(t);
+            ListObjectsV2Response r = call(() -> s3.listObjectsV2(req.build()), prefix);
+            for (S3Object o : r.contents()) {
+                String n = o.key().substring(p.length());
+                if (!n.isEmpty()) {
+                    out.add(n);
+                }
+            }
+            for (CommonPrefix c : r.commonPrefixes()) {
+                String n = c.prefix().substring(p.length());
+                n = n.endsWith("/") ? n.substring(0, n.length() - 1) : n;
+                if (!n.isEmpty()) {
+                    out.add(n);
+                }
+            }
+            token = Boolean.TRUE.equals(r.isTruncated()) ? r.nextContinuationToken() : null;
+        } while (token != null);
+        return new ArrayList<>(out);
+    }
+
+    @Override
+    public InputStream read(String key) throws IOException {
+        return call(() -> s3.getObject(r -> r.bucket(bucket).key(k(key))), key);
+    }
+
+    @Override
+    public InputStream read(String key, long offset, long length) throws IOException {
+        if (length <= 0) {
+            info(key).orElseThrow(() -> new NoSuchFileException(location + "/" + key));
+            return new ByteArrayInputStream(new byte[0]);
+        }
+        String range = "bytes=" + offset + "-" + (offset + length - 1);
+        try {
+            return call(() -> s3.getObject(r -> r.bucket(bucket).key(k(key)).range(range)), key);
+        } catch (S3Failure e) {
+            if (e.status == 416) {
+                return new ByteArrayInputStream(new byte[0]); // from beyond the end: nothing, as a file gives
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public Written write(String key, AtomicFile.Content content) throws IOException {
+        return upload(key, content, false);
+    }
+
+    @Override
+    public Written create(String key, AtomicFile.Content content) throws IOException {
+        if (info(key).isPresent()) {
+            throw new FileAlreadyExistsException(location + "/" + key);
+        }
+        return upload(key, content, true);
+    }
+
+    private Written upload(String key, AtomicFile.Content content, boolean onlyNew) throws IOException {
+        Upload up = new Upload(key, onlyNew);
+        try {
+            content.writeTo(up);
+            up.finish();
+        } catch (IOException | RuntimeException | Error e) {
+            up.abort();
+            throw e;
+        }
+        return new Written(key, up.size, HexFormat.of().formatHex(up.sha.digest()));
+    }
+
+    /**
+     * The stream a writer fills: bytes gather in one part-sized buffer; a full buffer is sent
+     * as the next part of a multipart upload (started by the first full one); at the end,
+     * one PUT when it never filled, else the last part and the completion.
+     */
+    private final class Upload extends OutputStream {
+        private final String key;
+        private final boolean onlyNew;
+        private final MessageDigest sha = BackupVerifier.newSha256();
+        private final byte[] buf = new byte[PART_SIZE];
+        private int used;
+        private long size;
+        private String uploadId;
+        private final List<CompletedPart> parts = new ArrayList<>();
+        private boolean done;
+
+        Upload(String key, boolean onlyNew) {
+            this.key = key;
+            this.onlyNew = onlyNew;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (done) {
+                throw new IOException("write after the upload of " + key + " finished");
+            }
+            sha.update(b, off, len);
+            size += len;
+            while (len > 0) {
+                int n = Math.min(len, buf.length - used);
+                System.arraycopy(b, off, buf, used, n);
+                used += n;
+                off += n;
+                len -= n;
+                if (used == buf.length) {
+                    sendPart();
+                }
+            }
+        }
+
+        private void sendPart() throws IOException {
+            if (uploadId == null) {
+                uploadId = call(() -> s3.createMultipartUpload(r -> r.bucket(bucket).key(k(key)).storageClass(storageClass)), key).uploadId();
+            }
+            int number = parts.size() + 1;
+            byte[] part = java.util.Arrays.copyOf(buf, used);
+            String etag = call(() -> s3.uploadPart(r -> r.bucket(bucket).key(k(key)).uploadId(uploadId).partNumber(number),
+                    RequestBody.fromBytes(part)), key).eTag();
+            parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
+            used = 0;
+        }
+
+        @Override
+        public void close() {
+            // the storage finishes the upload itself, after the content returned
+        }
+
+        void finish() throws IOException {
+            done = true;
+            if (uploadId == null) {
+                byte[] whole = java.util.Arrays.copyOf(buf, used);
+                call(() -> s3.putObject(r -> {
+                    r.bucket(bucket).key(k(key)).storageClass(storageClass);
+                    if (onlyNew) {
+                        r.ifNoneMatch("*");
+                    }
+                }, RequestBody.fromBytes(whole)), key);
+                return;
+            }
+            if (used > 0) {
+                sendPart();
+            }
+            call(() -> s3.completeMultipartUpload(r -> {
+                r.bucket(bucket).key(k(key)).uploadId(uploadId).multipartUpload(m -> m.parts(parts));
+                if (onlyNew) {
+                    r.ifNoneMatch("*");
+                }
+            }), key);
+            uploadId = null;
+        }
+
+        /** Best effort: a server that is gone keeps the parts until a lifecycle rule or cleanup aborts them. */
+        void abort() {
+            done = true;
+            if (uploadId != null) {
+                String id = uploadId;
+                uploadId = null;
+                try {
+                    s3.abortMultipartUpload(r -> r.bucket(bucket).key(k(key)).uploadId(id));
+                } catch (SdkException ignored) {
+                    // listed and aborted by abandonedUploads() later
+                }
+            }
+        }
+    }
+
+    @Override
+    public void delete(String key) throws IOException {
+        call(() -> s3.deleteObject(r -> r.bucket(bucket).key(k(key))), key);
+    }
+
+    /** The manifest first, so a deletion cut short never leaves something that looks committed. */
+    @Override
+    public void deleteTree(String prefix) throws IOException {
+        if (info(prefix).isPresent()) {
+            delete(prefix);
+        }
+        List<StoredObject> objects = list(prefix);
+        for (StoredObject o : objects) {
+            if (o.key().equals(prefix + "/" + BackupManifest.FILE_NAME)) {
+                delete(o.key());
+            }
+        }
+        for (StoredObject o : objects) {
+            if (!o.key().equals(prefix + "/" + BackupManifest.FILE_NAME)) {
+                delete(o.key());
+            }
+        }
+    }
+
+    @Override
+    public String stage(String privateArea, String committed) throws IOException {
+        if (exists(committed)) {
+            throw new FileAlreadyExistsException(location + "/" + committed);
+        }
+        return committed;
+    }
+
+    @Override
+    public void commit(String staging, String committed, String markerName, AtomicFile.Content marker) throws IOException {
+        if (!staging.equals(committed)) {
+            throw new IOException("object storage commits in place: " + staging + " is not " + committed);
+        }
+        create(committed + "/" + markerName, marker);
+    }
+
+    @Override
+    public Path localStaging(String prefix) {
+        throw ChronoException.usage("a physical backup into object storage (" + location + ") is not supported yet",
+                "take it into a local --repo; logical backups go to s3:// (docs/object-storage.md)");
+    }
+
+    /** Multipart uploads under the prefix started before {@code before} and never finished: aborted. */
+    int abortAbandonedUploads(java.time.Instant before) {
+        int n = 0;
+        try {
+            for (var u : s3.listMultipartUploads(r -> r.bucket(bucket).prefix(root)).uploads()) {
+                if (u.initiated() != null && u.initiated().isBefore(before)) {
+                    s3.abortMultipartUpload(r -> r.bucket(bucket).key(u.key()).uploadId(u.uploadId()));
+                    n++;
+                }
+            }
+        } catch (SdkException e) {
+            // not every server lists uploads; a bucket lifecycle rule is the backstop (docs)
+        }
+        return n;
+    }
+
+    /** An S3 error as one line: what failed, the server's code and status; never a credential. */
+    static final class S3Failure extends IOException {
+        final int status;
+
+        S3Failure(String message, int status, Throwable cause) {
+            super(message, cause);
+            this.status = status;
+        }
+    }
+
+    private interface Call<T> {
+        T run();
+    }
+
+    private <T> T call(Call<T> c, String key) throws IOException {
+        try {
+            return c.run();
+        } catch (AwsServiceException e) {
+            int status = e.statusCode();
+            String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+            if (status == 404 && !"NoSuchBucket".equals(code)) {
+                throw new NoSuchFileException(location + "/" + key);
+            }
+            if (status == 412) {
+                throw new FileAlreadyExistsException(location + "/" + key);
+            }
+            throw new S3Failure(describe(code, status), status, e);
+        } catch (SdkClientException e) {
+            String m = String.valueOf(e.getMessage());
+            if (m.contains("credentials")) {
+                throw new S3Failure("no AWS credentials found (environment, profile or instance role)", 0, e);
+            }
+            throw new S3Failure("cannot reach " + endpointOf() + (key.isEmpty() ? "" : " (at " + key + ")") + ": " + firstLine(rootCause(e)), 0, e);
+        }
+    }
+
+    private String describe(String code, int status) {
+        String what = switch (code == null ? "" : code) {
+            case "NoSuchBucket" -> "no such bucket '" + bucket + "'";
+            case "InvalidAccessKeyId" -> "access denied: the access key is not known to the server (wrong credentials)";
+            case "SignatureDoesNotMatch" -> "access denied: the request signature does not match (wrong secret key)";
+            case "AccessDenied" -> "access denied";
+            case "SlowDown" -> "the server asked to slow down and kept refusing after " + ATTEMPTS + " attempts";
+            default -> status >= 500 ? "server error after " + ATTEMPTS + " attempts" : "request refused";
+        };
+        return what + " (" + (code == null ? "" : code + ", ") + "HTTP " + status + ")";
+    }
+
+    private String endpointOf() {
+        return location;
+    }
+
+    private static String rootCause(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        return c.getClass().getSimpleName() + (c.getMessage() == null ? "" : ": " + c.getMessage());
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

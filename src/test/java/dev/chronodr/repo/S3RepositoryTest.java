@@ -1,0 +1,302 @@
+package dev.chronodr.repo;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+
+import dev.chronodr.testing.CliRun;
+import dev.chronodr.testing.PgCluster;
+import dev.chronodr.testing.PostgresTest;
+import dev.chronodr.testing.S3Server;
+
+/**
+ * s3:// repositories through the real command line, against a real S3 protocol server
+ * (S3Proxy on a loopback port) and a real PostgreSQL cluster.
+ */
+@PostgresTest
+class S3RepositoryTest {
+    private static final String BUCKET = "backups";
+    @TempDir
+    static Path home;
+    static S3Server server;
+    private final PgCluster pg;
+    @TempDir
+    Path dir;
+
+    S3RepositoryTest(PgCluster pg) {
+        this.pg = pg;
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = S3Server.start(home.resolve("s3"), BUCKET);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        server.close();
+    }
+
+    private Map<String, String> env(String db) {
+        Map<String, String> env = new HashMap<>(pg.env(db));
+        env.putAll(server.env());
+        return env;
+    }
+
+    private String items(String db, int rows) {
+        pg.execute("postgres", "DROP DATABASE IF EXISTS \"" + db + "\" WITH (FORCE)");
+        pg.createDatabase(db);
+        pg.execute(db, "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL)");
+        pg.execute(db, "INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, " + rows + ") g");
+        return db;
+    }
+
+    private Object digest(String db) {
+        return pg.scalar(db, "SELECT md5(string_agg(id || ':' || name, ',' ORDER BY id)) FROM items");
+    }
+
+    private List<String> keysUnder(String prefix) {
+        return server.keys(BUCKET).stream().filter(k -> k.startsWith(prefix + "/")).toList();
+    }
+
+    private JsonNode list(Map<String, String> env, String repo) {
+        CliRun r = CliRun.run(env, dir, "list", "--repo", repo, "--format", "json");
+        assertEquals(0, r.exitCode(), r::toString);
+        return r.json().get("backups");
+    }
+
+    @Test
+    void logicalBackupRoundTripThroughTheBucket() {
+        String db = items("s3_rt", 5000);
+        String repo = "s3://" + BUCKET + "/prod";
+        CliRun b = CliRun.run(env(db), dir, "backup", "--repo", repo, "--format", "json");
+        assertEquals(0, b.exitCode(), b::toString);
+        String id = b.json().get("manifest").get("id").asText();
+        assertTrue(keysUnder("prod").contains("prod/" + id + "/manifest.json"), server.keys(BUCKET).toString());
+        assertFalse(keysUnder("prod").stream().anyMatch(k -> k.startsWith("prod/.locks/")), "the lease is gone after the backup");
+
+        JsonNode backups = list(env(db), repo);
+        assertEquals(1, backups.size(), backups::toString);
+        assertEquals(id, backups.get(0).get("id").asText());
+        assertEquals("complete", backups.get(0).get("state").asText(), backups::toString);
+
+        CliRun r = CliRun.run(env(db), dir, "restore", "--repo", repo, "--latest", "--target-db", "s3_rt_copy");
+        assertEquals(0, r.exitCode(), r::toString);
+        assertEquals(digest(db), digest("s3_rt_copy"), "the restored rows are the backed-up rows");
+
+        CliRun v = CliRun.run(env(db), dir, "verify", "--repo", repo, "--backup", id);
+        assertEquals(0, v.exitCode(), v::toString);
+        assertEquals(0, CliRun.run(env(db), dir, "verify", "--repo", repo, "--latest-backup").exitCode());
+        assertEquals(0, CliRun.run(env(db), dir, "verify", "--repo", repo, "--all-backups").exitCode());
+        assertEquals("verified", list(env(db), repo).get(0).get("state").asText(), "the verdict is recorded beside the backup in the bucket");
+        CliRun m = CliRun.run(env(db), dir, "monitor", "--repo", repo, "--check", "backup_freshness", "--format", "json");
+        assertEquals(0, m.exitCode(), m::toString);
+    }
+
+    @Test
+    void cleanupAndTheDrillWorkOnTheBucket() throws Exception {
+        String db = items("s3_keep", 3000);
+        String repo = "s3://" + BUCKET + "/keep";
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            CliRun b = CliRun.run(env(db), dir, "backup", "--repo", repo, "--format", "json");
+            assertEquals(0, b.exitCode(), b::toString);
+            ids.add(b.json().get("manifest").get("id").asText());
+            Thread.sleep(1100); // ids carry the second
+        }
+        CliRun c = CliRun.run(env(db), dir, "cleanup", "--repo", repo, "--keep-last", "1");
+        assertEquals(0, c.exitCode(), c::toString);
+        assertEquals(List.of(), keysUnder("keep").stream().filter(k -> k.startsWith("keep/" + ids.get(0) + "/")).toList(), "the older backup's objects are gone");
+        JsonNode left = list(env(db), repo);
+        assertEquals(1, left.size(), left::toString);
+        assertEquals(ids.get(1), left.get(0).get("id").asText());
+
+        CliRun drill = CliRun.run(env(db), dir, "dr-test", "--repo", repo, "--latest", "--format", "json");
+        assertEquals(0, drill.exitCode(), drill::toString);
+        assertTrue(drill.out().contains(ids.get(1)), drill::toString);
+        assertTrue(pg.query("postgres", "SELECT 1 FROM pg_database WHERE datname LIKE 's3_keep_%'").isEmpty(), "the scratch database is gone");
+    }
+
+    @Test
+    void verifyAndRestoreCatchADamagedObject() throws Exception {
+        String db = items("s3_damage", 2000);
+        String repo = "s3://" + BUCKET + "/damage";
+        CliRun b = CliRun.run(env(db), dir, "backup", "--repo", repo, "--format", "json");
+        assertEquals(0, b.exitCode(), b::toString);
+        String id = b.json().get("manifest").get("id").asText();
+        String dumpKey = keysUnder("damage").stream().filter(k -> k.contains("/" + id + "/database.dump")).findFirst().orElseThrow();
+        try (S3Client c = server.client()) {
+            byte[] bytes = c.getObjectAsBytes(r -> r.bucket(BUCKET).key(dumpKey)).asByteArray();
+            bytes[bytes.length / 2] ^= 0x55; // same size: only the SHA-256 can tell
+            c.putObject(r -> r.bucket(BUCKET).key(dumpKey), RequestBody.fromBytes(bytes));
+        }
+        CliRun v = CliRun.run(env(db), dir, "verify", "--repo", repo, "--backup", id);
+        assertEquals(2, v.exitCode(), v::toString);
+        assertTrue(v.out().contains("SHA-256"), v::toString);
+
+        CliRun r = CliRun.run(env(db), dir, "restore", "--repo", repo, "--latest", "--target-db", "s3_damage_copy");
+        assertEquals(1, r.exitCode(), r::toString);
+        assertTrue(r.err().contains("nothing was touched"), r::toString);
+        assertTrue(pg.query("postgres", "SELECT 1 FROM pg_database WHERE datname = 's3_damage_copy'").isEmpty());
+    }
+
+    @Test
+    void whatNeedsADirectorySaysSoAndStoresNothing() {
+        String db = items("s3_physical", 10);
+        for (String type : List.of("physical", "incremental")) {
+            CliRun b = CliRun.run(env(db), dir, "backup", "--type", type, "--repo", "s3://" + BUCKET + "/physical");
+            assertEquals(64, b.exitCode(), b::toString);
+            assertTrue(b.err().contains("needs a repository on a local filesystem"), b::toString);
+        }
+        CliRun pitr = CliRun.run(env(db), dir, "restore", "--repo", "s3://" + BUCKET + "/physical", "--point-in-time", "2026-01-01 00:00:00+00",
+                "--data-dir", dir.resolve("pitr").toString(), "-p", "54999");
+        assertEquals(64, pitr.exitCode(), pitr::toString);
+        assertTrue(pitr.err().contains("needs a repository on a local filesystem"), pitr::toString);
+        assertEquals(List.of(), keysUnder("physical"));
+    }
+
+    @Test
+    void wrongCredentialsFailInOneLineWithoutTheSecret() {
+        String db = items("s3_creds", 10);
+        Map<String, String> env = env(db);
+        env.put("AWS_SECRET_ACCESS_KEY", "wrong-secret-value-42");
+        CliRun b = CliRun.run(env, dir, "backup", "--repo", "s3://" + BUCKET + "/creds");
+        assertEquals(1, b.exitCode(), b::toString);
+        assertTrue(b.err().contains("access denied"), b::toString);
+        assertFalse(b.err().contains("wrong-secret-value-42") || b.out().contains("wrong-secret-value-42"), "never the secret");
+        assertFalse(b.err().contains("\tat "), "no stack trace: " + b.err());
+        assertTrue(b.err().strip().lines().filter(l -> l.contains("ERROR") || l.contains("error")).count() <= 1, b::toString);
+        assertEquals(List.of(), keysUnder("creds"));
+        CliRun m = CliRun.run(env, dir, "monitor", "--repo", "s3://" + BUCKET + "/creds", "--check", "backup_freshness");
+        assertEquals(3, m.exitCode(), m::toString);
+        assertTrue(m.out().contains("access denied") && !m.out().contains("Exception"), m::toString);
+
+        CliRun missing = CliRun.run(env(db), dir, "backup", "--repo", "s3://no-such-bucket/x");
+        assertEquals(1, missing.exitCode(), missing::toString);
+        assertTrue(missing.err().contains("no such bucket"), missing::toString);
+    }
+
+    @Test
+    void serverKilledMidUploadLeavesNothingCommittedAndTheNextBackupCleansUp() throws Exception {
+        String db = "s3_killed";
+        pg.execute("postgres", "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+        pg.createDatabase(db);
+        // ~48 MB that zstd cannot shrink: the dump goes up in several multipart parts
+        pg.execute(db, "CREATE TABLE blobs (id int PRIMARY KEY, b bytea NOT NULL)");
+        pg.execute(db, "INSERT INTO blobs SELECT g, decode((SELECT string_agg(md5(random()::text || g || i), '') FROM generate_series(1, 64) i), 'hex') "
+                + "FROM generate_series(1, 48000) g");
+        Path config = dir.resolve("c.yaml");
+        Files.writeString(config, "targets:\n  main:\n    repo: s3://" + BUCKET + "/killed\n    s3:\n      lease_seconds: 2\n");
+        Map<String, String> env = env(db);
+
+        Path data = home.resolve("s3/data");
+        long before = size(data);
+        CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.run(env, dir, "backup", "--config", config.toString()));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (size(data) - before < (20L << 20) && !run.isDone() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertFalse(run.isDone(), "the backup was still uploading when the server died: " + (run.isDone() ? run.get() : ""));
+        server.kill();
+        CliRun failed = run.get(120, TimeUnit.SECONDS);
+        server.restart();
+        assertEquals(1, failed.exitCode(), failed::toString);
+        assertFalse(failed.err().contains("\tat "), "one line, no stack trace: " + failed.err());
+
+        assertEquals(0, list(env, "s3://" + BUCKET + "/killed").size(), "nothing looks committed");
+
+        Thread.sleep(2500); // the dead run's lease expires (s3.lease_seconds: 2)
+        CliRun next = CliRun.run(env, dir, "backup", "--config", config.toString(), "--format", "json");
+        assertEquals(0, next.exitCode(), next::toString);
+        String id = next.json().get("manifest").get("id").asText();
+        List<String> left = keysUnder("killed").stream().filter(k -> !k.startsWith("killed/" + id + "/")).toList();
+        assertEquals(List.of(), left, "the killed run's objects were removed by the next backup");
+        assertEquals(1, list(env, "s3://" + BUCKET + "/killed").size());
+    }
+
+    private static long size(Path dir) throws Exception {
+        try (var walk = Files.walk(dir)) {
+            return walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
+    @Test
+    void twoConcurrentBackupsOfOneDatabaseCommitOnce() throws Exception {
+        String db = items("s3_twice", 20000);
+        String repo = "s3://" + BUCKET + "/twice";
+        CountDownLatch go = new CountDownLatch(1);
+        List<CompletableFuture<CliRun>> runs = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            runs.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return CliRun.run(env(db), dir, "backup", "--repo", repo);
+            }));
+        }
+        go.countDown();
+        List<CliRun> done = new ArrayList<>();
+        for (CompletableFuture<CliRun> f : runs) {
+            done.add(f.get(180, TimeUnit.SECONDS));
+        }
+        assertEquals(1, done.stream().filter(r -> r.exitCode() == 0).count(), done::toString);
+        CliRun loser = done.stream().filter(r -> r.exitCode() != 0).findFirst().orElseThrow();
+        assertEquals(1, loser.exitCode(), loser::toString);
+        assertTrue(loser.err().contains("another backup of database s3_twice is running"), loser::toString);
+        assertEquals(1, list(env(db), repo).size());
+    }
+
+    @Test
+    void walPushAndFetchThroughTheBucket() throws Exception {
+        String seg = "000000010000000000000003";
+        byte[] content = new byte[16 << 20];
+        new Random(3).nextBytes(content);
+        Path pgWal = Files.createDirectories(dir.resolve("data/pg_wal"));
+        Files.write(pgWal.resolve(seg), content);
+        String repo = "s3://" + BUCKET + "/wal-test";
+        Map<String, String> env = server.env();
+
+        CliRun push = CliRun.run(env, dir.resolve("data"), "wal-push", "--repo", repo, "pg_wal/" + seg);
+        assertEquals(0, push.exitCode(), push::toString);
+        assertTrue(keysUnder("wal-test").contains("wal-test/wal/00000001/" + seg + ".zst"), server.keys(BUCKET).toString());
+        assertEquals(0, CliRun.run(env, dir.resolve("data"), "wal-push", "--repo", repo, "pg_wal/" + seg).exitCode(), "a second push of the same file is fine");
+        byte[] other = content.clone();
+        other[0] ^= 1;
+        Files.write(pgWal.resolve(seg), other);
+        CliRun clash = CliRun.run(env, dir.resolve("data"), "wal-push", "--repo", repo, "pg_wal/" + seg);
+        assertEquals(1, clash.exitCode(), clash::toString);
+        assertTrue(clash.err().contains("different content"), clash::toString);
+
+        Path restore = Files.createDirectories(dir.resolve("restore/pg_wal"));
+        CliRun fetch = CliRun.run(env, dir.resolve("restore"), "wal-fetch", "--repo", repo, seg, "pg_wal/RECOVERYXLOG");
+        assertEquals(0, fetch.exitCode(), fetch::toString);
+        assertArrayEquals(content, Files.readAllBytes(restore.resolve("RECOVERYXLOG")), "the first push's bytes, never overwritten");
+        CliRun missing = CliRun.run(env, dir.resolve("restore"), "wal-fetch", "--repo", repo, "000000010000000000000009", "pg_wal/X");
+        assertEquals(1, missing.exitCode(), missing::toString);
+        assertFalse(Files.exists(restore.resolve("X")));
+    }
+}
