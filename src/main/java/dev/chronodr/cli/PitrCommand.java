@@ -30,7 +30,8 @@ public final class PitrCommand implements Runnable {
                     "wal_level, archive_mode, archive_command (chrono-dr wal-push) and archive_timeout sized from the RPO.",
                     "Says which changes need a server restart. Run as root for a server on this host, --apply also gives",
                     "REPO/wal to the server's OS user, or refuses when it cannot. Exit 0 done, 1 failed (the server's",
-                    "OS user cannot be given the archive; nothing changed), 2 cannot connect, 64 bad input."})
+                    "OS user cannot be given the archive; nothing changed), 2 cannot connect, 64 bad input.",
+                    "With --streaming: the settings wal-receive needs instead (see docs/pitr.md, Continuous WAL)."})
     static final class Setup extends BaseCommand {
         @Mixin
         ConnectionOptions connection;
@@ -46,6 +47,18 @@ public final class PitrCommand implements Runnable {
         @Option(names = "--apply", description = "Apply with ALTER SYSTEM and pg_reload_conf() (needs a superuser).")
         boolean apply;
 
+        @Option(names = "--streaming", description = "Instead: what wal-receive needs (wal_level, max_wal_senders, max_replication_slots, "
+                + "max_slot_wal_keep_size; the replication role's pg_hba.conf line is printed, not written).")
+        boolean streaming;
+
+        @Option(names = "--max-slot-wal-keep", defaultValue = "4096", paramLabel = "MB",
+                description = "With --streaming: max_slot_wal_keep_size to set when it is unlimited (default 4096 MB).")
+        long slotKeepMb;
+
+        @Option(names = "--synchronous-standby", paramLabel = "NAME",
+                description = "With --streaming: set synchronous_standby_names to wal-receive's application name (commits wait for it).")
+        String synchronousStandby;
+
         @Override
         protected CommandResult execute() {
             Target target = services().target(connection);
@@ -54,8 +67,11 @@ public final class PitrCommand implements Runnable {
                 throw ChronoException.usage("--command must start with an absolute path, got '" + launcher.get(0) + "'",
                         "the server runs archive_command without your PATH");
             }
+            if (!streaming && synchronousStandby != null) {
+                throw ChronoException.usage("--synchronous-standby goes with --streaming", null);
+            }
             return new PitrSetupService(services().runner()).setup(target.connection(),
-                    new PitrSetupRequest(target.repo().path("pitr setup"), rpo, launcher, apply));
+                    new PitrSetupRequest(target.repo().path("pitr setup"), rpo, launcher, apply, streaming, slotKeepMb, synchronousStandby));
         }
     }
 }

@@ -25,7 +25,8 @@ import dev.chronodr.report.CommandResult;
 final class PitrRestoreCommand extends BaseCommand {
     static final class Targets {
         @Option(names = "--point-in-time", paramLabel = "TIMESTAMP",
-                description = "'2025-08-27 10:00:00' (local time zone), or with an offset: 2025-08-27T10:00:00+02:00.")
+                description = "'2025-08-27 10:00:00' (local time zone), with an offset: 2025-08-27T10:00:00+02:00, "
+                        + "or 'latest': everything archived, wal-receive's partial segment included.")
         String time;
 
         @Option(names = "--target-lsn", paramLabel = "LSN", description = "A WAL location, e.g. 0/3000060.")
@@ -37,9 +38,12 @@ final class PitrRestoreCommand extends BaseCommand {
         @Option(names = "--target-immediate", description = "Stop as soon as the newest base backup is consistent.")
         boolean immediate;
 
+        @Option(names = "--target-latest", description = "Replay everything archived, wal-receive's partial segment included.")
+        boolean latest;
+
         /** Parsed by the core; none set (only --target-immediate) means as soon as consistent. */
         RecoveryTarget target() {
-            return RecoveryTarget.parse(time, lsn, name);
+            return latest ? RecoveryTarget.latest() : RecoveryTarget.parse(time, lsn, name);
         }
     }
 

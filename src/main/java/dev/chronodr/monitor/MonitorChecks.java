@@ -29,6 +29,7 @@ public final class MonitorChecks {
                 new ReplicationChecks.ReplicationSlots(),
                 new CheckpointsCheck(),
                 new ArchivingCheck(),
+                new WalStreamCheck(),
                 new SlowStatementsCheck(),
                 new BackupFreshnessCheck());
     }

@@ -9,7 +9,8 @@ public enum PgTool {
     PG_BASEBACKUP("pg_basebackup", true),
     PG_VERIFYBACKUP("pg_verifybackup", false),
     PG_CONTROLDATA("pg_controldata", false),
-    PG_ISREADY("pg_isready", false);
+    PG_ISREADY("pg_isready", false),
+    PG_RECEIVEWAL("pg_receivewal", true);
 
     private final String binary;
     private final boolean mustNotBeOlderThanServer;

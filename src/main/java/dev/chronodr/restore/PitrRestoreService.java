@@ -99,7 +99,7 @@ public final class PitrRestoreService {
                         .orElseThrow(() -> ChronoException.usage("restore point '" + target.name() + "' (" + p.get().createdAt()
                                 + ") is before the oldest base backup ends; " + window, null));
             }
-            case IMMEDIATE -> bases.get(bases.size() - 1);
+            case IMMEDIATE, LATEST -> bases.get(bases.size() - 1);
         };
         Optional<String> gap = catalog.firstGapAfter(chosen);
         if (gap.isPresent() && gap.get().compareTo(chosen.stopWalFile()) <= 0) {
@@ -200,6 +200,7 @@ public final class PitrRestoreService {
             case NAME -> RestorePoints.find(catalog.repo(), target.name())
                     .map(p -> lastBefore.isEmpty() || p.createdAt().toInstant().isAfter(lastBefore.get().archivedAt())).orElse(true);
             case IMMEDIATE -> false;
+            case LATEST -> false; // the end of what is archived: recovery stops at the gap, and the warning says so
         };
         if (needsGap) {
             throw ChronoException.failed("WAL segment " + gap + " is missing from the archive; from base backup " + base.id()
@@ -408,7 +409,9 @@ public final class PitrRestoreService {
     private static void writeRecoverySettings(Path data, PitrRestoreRequest req, PhysicalBackupInfo base, String until) {
         StringBuilder b = new StringBuilder("\n# chrono-dr pitr restore from base backup ").append(base.id()).append('\n');
         b.append("restore_command = ").append(conf(ArchiveCommand.fetch(req.launcher(), req.repo(), until))).append('\n');
-        b.append(req.target().setting()).append(" = ").append(conf(req.target().value())).append('\n');
+        if (req.target().setting() != null) {
+            b.append(req.target().setting()).append(" = ").append(conf(req.target().value())).append('\n');
+        }
         b.append("recovery_target_action = 'promote'\n");
         // the base backup's timeline: 'latest' could follow a history made by an earlier restore
         b.append("recovery_target_timeline = 'current'\n");

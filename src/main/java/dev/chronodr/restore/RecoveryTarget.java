@@ -9,9 +9,12 @@ import java.time.format.DateTimeParseException;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.pg.Lsn;
 
-/** Where recovery stops: a time, an LSN, a named restore point, or as soon as consistent. */
+/**
+ * Where recovery stops: a time, an LSN, a named restore point, as soon as consistent, or
+ * LATEST: at the end of everything archived, the partial segment of wal-receive included.
+ */
 public record RecoveryTarget(Kind kind, OffsetDateTime time, Lsn lsn, String name) {
-    public enum Kind { TIME, LSN, NAME, IMMEDIATE }
+    public enum Kind { TIME, LSN, NAME, IMMEDIATE, LATEST }
 
     private static final DateTimeFormatter PG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx");
 
@@ -27,15 +30,23 @@ public record RecoveryTarget(Kind kind, OffsetDateTime time, Lsn lsn, String nam
         return new RecoveryTarget(Kind.NAME, null, null, n);
     }
 
+    public static RecoveryTarget latest() {
+        return new RecoveryTarget(Kind.LATEST, null, null, null);
+    }
+
     public static RecoveryTarget immediate() {
         return new RecoveryTarget(Kind.IMMEDIATE, null, null, null);
     }
 
     /**
      * The target as the user wrote it: a timestamp, else an LSN, else a restore point's name;
-     * none of them means as soon as consistent. Bad input is a usage error (exit 64).
+     * none of them means as soon as consistent. A time of {@code latest} means the end of the
+     * archive. Bad input is a usage error (exit 64).
      */
     public static RecoveryTarget parse(String time, String lsn, String name) {
+        if (time != null && time.strip().equalsIgnoreCase("latest")) {
+            return latest();
+        }
         if (time != null) {
             return time(parseTime(time));
         }
@@ -64,9 +75,10 @@ public record RecoveryTarget(Kind kind, OffsetDateTime time, Lsn lsn, String nam
         }
     }
 
-    /** The recovery_target_* setting and its value. */
+    /** The recovery_target_* setting and its value; none for LATEST, which replays to the end of the archived WAL. */
     String setting() {
         return switch (kind) {
+            case LATEST -> null;
             case TIME -> "recovery_target_time";
             case LSN -> "recovery_target_lsn";
             case NAME -> "recovery_target_name";
@@ -80,11 +92,15 @@ public record RecoveryTarget(Kind kind, OffsetDateTime time, Lsn lsn, String nam
             case LSN -> lsn.toString();
             case NAME -> name;
             case IMMEDIATE -> "immediate";
+            case LATEST -> null;
         };
     }
 
     @Override
     public String toString() {
+        if (kind == Kind.LATEST) {
+            return "latest (the end of the archived WAL, partial segment included)";
+        }
         return setting() + " = " + value();
     }
 }

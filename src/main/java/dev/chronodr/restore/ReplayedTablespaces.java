@@ -57,6 +57,8 @@ final class ReplayedTablespaces {
     /** pg_waldump's messages in English (they are matched) and its times in UTC. */
     private static final Map<String, String> ENV = Map.of("TZ", "UTC", "LC_ALL", "C");
 
+    private static final String PARTIAL = ".partial";
+
     private final ProcessRunner runner;
     private final Path waldump;
     private final int major;
@@ -93,12 +95,17 @@ final class ReplayedTablespaces {
             case IMMEDIATE -> Optional.of(Lsn.parse(base.stopLsn()));
             case LSN -> Optional.of(target.lsn());
             case NAME -> RestorePoints.find(catalog.repo(), target.name()).map(p -> Lsn.parse(p.lsn()));
-            case TIME -> Optional.empty();
+            case TIME, LATEST -> Optional.empty();
         };
         Optional<String> needed = end.map(l -> l.segmentBefore(base.timeline(), seg));
         Optional<String> last = target.kind() == RecoveryTarget.Kind.LSN ? needed.map(n -> PitrCatalog.next(n, seg)) : needed;
         Set<String> archived = new HashSet<>();
         catalog.wal().stream().filter(WalArchive.Entry::isSegment).forEach(e -> archived.add(e.name()));
+        // LATEST replays the segment wal-receive was receiving too (wal-fetch hands out NAME.partial for NAME): it ends the WAL
+        Set<String> partials = new HashSet<>();
+        if (target.kind() == RecoveryTarget.Kind.LATEST) {
+            catalog.wal().stream().map(WalArchive.Entry::name).filter(n -> n.endsWith(PARTIAL)).forEach(n -> partials.add(n.substring(0, 24)));
+        }
         if (needed.isPresent() && !archived.contains(needed.get())) {
             throw ChronoException.usage("WAL segment " + needed.get() + ", which holds the target " + target + ", is not archived yet",
                     "wait for the archiver, or run 'chrono-dr backup --type incremental' to switch and archive now");
@@ -112,9 +119,10 @@ final class ReplayedTablespaces {
             scratch = Files.createTempDirectory("chrono-dr-walscan-");
             WalArchive archive = new WalArchive(catalog.repo());
             Path previous = null;
-            for (String name = base.startWalFile(); archived.contains(name); name = PitrCatalog.next(name, seg)) {
+            for (String name = base.startWalFile(); archived.contains(name) || partials.contains(name); name = PitrCatalog.next(name, seg)) {
                 Path file = scratch.resolve(name);
-                archive.fetch(name, file);
+                boolean partial = !archived.contains(name);
+                archive.fetch(partial ? name + PARTIAL : name, file);
                 // two segments at a time, from the start of the previous one: a record that crosses
                 // into this segment is read whole; records are counted once by their location
                 // never before the backup's start: what lies before it is in the base backup, not replayed
@@ -127,7 +135,7 @@ final class ReplayedTablespaces {
                 previous = file;
                 lastRead = name;
                 timeReached |= targetPassed;
-                if (targetPassed || (last.isPresent() && name.equals(last.get()))) {
+                if (partial || targetPassed || (last.isPresent() && name.equals(last.get()))) {
                     break;
                 }
             }

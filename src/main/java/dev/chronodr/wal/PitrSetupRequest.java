@@ -3,8 +3,18 @@ package dev.chronodr.wal;
 import java.nio.file.Path;
 import java.util.List;
 
-/** What `pitr setup` should configure: the archive target, the RPO and whether to apply. */
-public record PitrSetupRequest(Path repo, int rpoMinutes, List<String> launcher, boolean apply) {
+/**
+ * What `pitr setup` should configure: the archive target, the RPO and whether to apply;
+ * with {@code streaming}, what wal-receive needs instead ({@code slotKeepMb}: the
+ * max_slot_wal_keep_size to set when it is unlimited; {@code synchronousStandby}: the
+ * application_name to list in synchronous_standby_names, null to leave it).
+ */
+public record PitrSetupRequest(Path repo, int rpoMinutes, List<String> launcher, boolean apply, boolean streaming, long slotKeepMb,
+                               String synchronousStandby) {
+
+    public PitrSetupRequest(Path repo, int rpoMinutes, List<String> launcher, boolean apply) {
+        this(repo, rpoMinutes, launcher, apply, false, 0, null);
+    }
 
     /**
      * archive_timeout: half the RPO, at least 60 s. A segment switched at archive_timeout

@@ -37,6 +37,9 @@ public final class PitrSetupService {
     }
 
     public PitrSetupResult setup(ConnectionSettings conn, PitrSetupRequest req) {
+        if (req.streaming()) {
+            return StreamingSetup.setup(conn, req);
+        }
         if (req.rpoMinutes() < 1) {
             throw ChronoException.usage("--rpo must be at least 1 minute", null);
         }
@@ -91,7 +94,7 @@ public final class PitrSetupService {
         }
     }
 
-    private static boolean same(String name, String current, String wanted) {
+    static boolean same(String name, String current, String wanted) {
         if ("archive_timeout".equals(name)) {
             return (current + "s").equals(wanted);
         }
@@ -109,7 +112,7 @@ public final class PitrSetupService {
     }
 
     /** ALTER SYSTEM takes no bind parameters; the server quotes the value with quote_literal. */
-    private static void alterSystem(Connection c, String name, String value) throws SQLException {
+    static void alterSystem(Connection c, String name, String value) throws SQLException {
         String literal;
         try (PreparedStatement ps = c.prepareStatement("SELECT quote_literal(?)")) {
             ps.setString(1, value);
@@ -118,13 +121,13 @@ public final class PitrSetupService {
                 literal = rs.getString(1);
             }
         }
-        // name is one of four constants above, never user input
+        // name is one of the constants of this class or StreamingSetup, never user input
         try (Statement st = c.createStatement()) {
             st.execute("ALTER SYSTEM SET " + name + " = " + literal);
         }
     }
 
-    private static void sleep(long ms) {
+    static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {

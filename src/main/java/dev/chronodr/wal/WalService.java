@@ -8,6 +8,9 @@ import dev.chronodr.repo.WalArchive;
 
 /** wal-push and wal-fetch: no config, no connection; they run as the server's OS user. */
 public final class WalService {
+    /** The suffix of a segment stored while still being received (wal-receive). */
+    public static final String PARTIAL = ".partial";
+
     private WalService() {
     }
 
@@ -23,6 +26,8 @@ public final class WalService {
     }
 
     /**
+     * A segment missing from the archive is handed out from its {@code NAME.partial} when
+     * only that is there (wal-receive stores the segment it is receiving so).
      * {@code until}: the last segment to hand out (null: any). A point-in-time restore
      * sets it to the last segment it read before starting recovery, so the server replays
      * nothing archived since; later segments are "not in the archive" to it.
@@ -38,8 +43,14 @@ public final class WalService {
         if (until != null && WalArchive.isSegmentName(name) && name.substring(8).compareTo(until.substring(8)) > 0) {
             return new WalFetchResult(name, dest.toString(), false, 0, "past --until " + until);
         }
-        return new WalArchive(repo).fetch(name, dest)
-                .map(n -> new WalFetchResult(name, dest.toString(), true, n, null))
+        WalArchive archive = new WalArchive(repo);
+        java.util.Optional<Long> got = archive.fetch(name, dest);
+        if (got.isEmpty() && WalArchive.isSegmentName(name)) {
+            // wal-receive's newest segment, still being written when it was stored: zero-padded to full size like
+            // pg_receivewal's, so the server replays its records and ends recovery where they end
+            got = archive.fetch(name + PARTIAL, dest);
+        }
+        return got.map(n -> new WalFetchResult(name, dest.toString(), true, n, null))
                 .orElseGet(() -> new WalFetchResult(name, dest.toString(), false, 0, null));
     }
 }
