@@ -172,7 +172,7 @@ final class WalStreamCheck implements HealthCheck {
         WalArchive.Entry newest = null;
         for (WalArchive.Entry e : all) {
             String n = e.name();
-            boolean wal = e.isSegment() || (n.endsWith(".partial") && WalArchive.isSegmentName(n.substring(0, 24)));
+            boolean wal = e.isSegment() || WalArchive.isPartialSegmentName(n);
             if (!wal || !e.timeline().equals(tli)) {
                 continue;
             }

@@ -89,6 +89,17 @@ public final class WalArchive {
         }
     }
 
+    /**
+     * The suffix PostgreSQL gives a segment still being written (pg_receivewal, a promoted
+     * standby's last one): WAL naming, not the repository's private {@code .partial} area.
+     */
+    public static final String PARTIAL_SEGMENT = ".partial";
+
+    /** NAME.partial for a segment NAME. */
+    public static boolean isPartialSegmentName(String name) {
+        return name != null && name.endsWith(PARTIAL_SEGMENT) && isSegmentName(name.substring(0, name.length() - PARTIAL_SEGMENT.length()));
+    }
+
     /** A WAL segment's name (not a history or backup file). */
     public static boolean isSegmentName(String name) {
         return name != null && SEGMENT.matcher(name).matches();

@@ -9,7 +9,7 @@ import dev.chronodr.repo.WalArchive;
 /** wal-push and wal-fetch: no config, no connection; they run as the server's OS user. */
 public final class WalService {
     /** The suffix of a segment stored while still being received (wal-receive). */
-    public static final String PARTIAL = ".partial";
+    public static final String PARTIAL = dev.chronodr.repo.WalArchive.PARTIAL_SEGMENT;
 
     private WalService() {
     }
