@@ -23,10 +23,13 @@ import dev.chronodr.report.TextView;
  * restore completed; {@code server} is where the drill restores (or would have).
  * {@code leftoversRemoved} are scratch databases of interrupted drills, proven theirs by
  * their mark; {@code leftoversLeftAlone} were recorded by a drill but carry no mark.
+ * {@code lastRecover} is the newest {@code chrono-dr recover} run recorded in the repository
+ * against the same RTO (null when there was none): what a real night took, beside what the
+ * drill measured. It informs; it does not pass or fail the drill.
  */
 public record DrillReport(String database, String backupId, String scratchDatabase, String server, String restoredOn,
                           OffsetDateTime startedAt, List<Step> steps, Objective rto, Objective rpo, List<String> leftoversRemoved,
-                          List<String> leftoversLeftAlone, boolean kept, long elapsedMillis)
+                          List<String> leftoversLeftAlone, boolean kept, long elapsedMillis, Objective lastRecover)
         implements CheckedResult {
 
     public enum Outcome { PASSED, FAILED, SKIPPED, ERROR }
@@ -97,6 +100,9 @@ public record DrillReport(String database, String backupId, String scratchDataba
         }
         if (rpo != null) {
             out.field("RPO", rpo.what());
+        }
+        if (lastRecover != null) {
+            out.field("last recover", lastRecover.what());
         }
         if (!leftoversRemoved.isEmpty()) {
             out.field("cleaned", "scratch databases of interrupted drills: " + String.join(", ", leftoversRemoved));

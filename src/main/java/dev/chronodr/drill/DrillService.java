@@ -44,6 +44,8 @@ import dev.chronodr.repo.BackupManifest;
 import dev.chronodr.repo.BackupState;
 import dev.chronodr.repo.BackupVerifier;
 import dev.chronodr.repo.Compression;
+import dev.chronodr.recover.RecoveryRecord;
+import dev.chronodr.report.TextOutput;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StoredBackup;
 import dev.chronodr.restore.RestoreRequest;
@@ -110,7 +112,7 @@ public final class DrillService {
             steps.add(step("backup", Outcome.PASSED, t, (req.backupId() != null || req.latest() ? "using " : "took ") + backup.id(), List.of()));
         } catch (ChronoException e) {
             steps.add(step("backup", e.exitCode() == ExitCode.UNKNOWN ? Outcome.ERROR : Outcome.FAILED, t, e.getMessage(), List.of()));
-            return report(database, null, null, restoreTarget, started, steps, null, null, leftovers, false);
+            return report(database, null, null, restoreTarget, started, steps, null, null, leftovers, false, lastRecover(repo, req));
         }
         BackupManifest manifest = backup.manifest();
 
@@ -120,7 +122,7 @@ public final class DrillService {
         steps.add(step("verify-backup", files.status().rank() >= dev.chronodr.core.Status.CRITICAL.rank() ? Outcome.FAILED : Outcome.PASSED, t,
                 files.filesChecked() + " file(s) checked, " + files.tocEntries() + " archive entries", files.problems()));
         if (!files.ok() && files.status() == dev.chronodr.core.Status.CRITICAL) {
-            return finish(database, backup, null, restoreTarget, started, steps, req, null, leftovers);
+            return finish(database, backup, null, restoreTarget, started, steps, req, null, leftovers, repo);
         }
 
         // 3..5 Restore into the scratch database, prove it, always drop it.
@@ -149,10 +151,10 @@ public final class DrillService {
             } catch (SQLException e) {
                 steps.add(step("restore", Outcome.ERROR, t, "restored, but could not mark " + scratchName + " as the drill's own: "
                         + e.getMessage(), List.of()));
-                return finish(database, backup, scratchName, restoreTarget, started, steps, req, null, leftovers);
+                return finish(database, backup, scratchName, restoreTarget, started, steps, req, null, leftovers, repo);
             } catch (ChronoException e) {
                 steps.add(step("restore", Outcome.FAILED, t, e.getMessage(), List.of()));
-                return finish(database, backup, scratchName, restoreTarget, started, steps, req, null, leftovers);
+                return finish(database, backup, scratchName, restoreTarget, started, steps, req, null, leftovers, repo);
             }
             long restoreMillis = restored.phases().stream().mapToLong(RestoreResult.Phase::millis).sum();
             restoreSpan = restoreMillis;
@@ -177,7 +179,7 @@ public final class DrillService {
                 // the hook runs anyway; close() is idempotent enough (DROP IF EXISTS)
             }
         }
-        return finish(database, backup, scratchName, restoreTarget, started, steps, req, restoreSpan, leftovers);
+        return finish(database, backup, scratchName, restoreTarget, started, steps, req, restoreSpan, leftovers, repo);
     }
 
     private StoredBackup chooseOrTake(Target source, DrillRequest req, Repository repo) {
@@ -375,7 +377,8 @@ public final class DrillService {
     }
 
     private DrillReport finish(String database, StoredBackup backup, String scratch, Target restoreTarget, OffsetDateTime started,
-                               List<Step> steps, DrillRequest req, Long restoreMillis, ScratchDatabase.Sweep leftovers) {
+                               List<Step> steps, DrillRequest req, Long restoreMillis, ScratchDatabase.Sweep leftovers,
+                               Repository repo) {
         Objective rto = null;
         if (restoreMillis != null) {
             boolean met = restoreMillis <= req.rto().toMillis();
@@ -392,16 +395,29 @@ public final class DrillService {
                     "backup was " + age + " s old against an RPO of " + req.rpo().toMinutes() + " min" + (met ? "" : ": MISSED"));
             steps.add(new Step("rpo", met ? Outcome.PASSED : Outcome.FAILED, 0, rpo.what(), List.of()));
         }
-        return report(database, backup == null ? null : backup.id(), scratch, restoreTarget, started, steps, rto, rpo, leftovers, req.keep());
+        return report(database, backup == null ? null : backup.id(), scratch, restoreTarget, started, steps, rto, rpo, leftovers, req.keep(),
+                lastRecover(repo, req));
+    }
+
+    /** The newest recover run kept in the repository, against this drill's RTO. */
+    private static Objective lastRecover(Repository repo, DrillRequest req) {
+        return RecoveryRecord.last(repo).map(r -> {
+            long seconds = r.totalMillis() / 1000;
+            boolean met = r.totalMillis() <= req.rto().toMillis();
+            return new Objective(req.rto().toSeconds(), seconds, met, "took " + TextOutput.duration(Duration.ofMillis(r.totalMillis()))
+                    + " on " + r.startedAt().withOffsetSameInstant(java.time.ZoneOffset.UTC).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                    + " (" + r.outcome() + ") against an RTO of " + req.rto().toMinutes() + " min" + (met ? "" : ": MISSED"));
+        }).orElse(null);
     }
 
     private static DrillReport report(String database, String backupId, String scratch, Target restoreTarget, OffsetDateTime started,
-                                      List<Step> steps, Objective rto, Objective rpo, ScratchDatabase.Sweep leftovers, boolean keep) {
+                                      List<Step> steps, Objective rto, Objective rpo, ScratchDatabase.Sweep leftovers, boolean keep,
+                                      Objective lastRecover) {
         String on = restoreTarget.connection().host() + ":" + restoreTarget.connection().port();
         long elapsed = Duration.between(started, Clock.now()).toMillis();
         boolean restored = steps.stream().anyMatch(s -> s.name().equals("restore") && s.outcome() == Outcome.PASSED);
         return new DrillReport(database, backupId, scratch, on, restored ? on : null, started, List.copyOf(steps), rto, rpo,
-                leftovers.dropped(), leftovers.leftAlone(), keep, elapsed);
+                leftovers.dropped(), leftovers.leftAlone(), keep, elapsed, lastRecover);
     }
 
     private PgTools tools(Target target, PgVersion server) {

@@ -68,7 +68,11 @@ public final class RecoverService {
     public RecoverResult recover(Target target, RecoverRequest req) {
         RecoverSection config = RecoverSection.of(target);
         List<SmokeTest> smoke = RecoverSection.smokeTests(target);
-        return new Run(target, req, config, smoke, host(target, config)).go();
+        RecoverResult result = new Run(target, req, config, smoke, host(target, config)).go();
+        if (!result.changed().isEmpty()) {
+            RecoveryRecord.of(result).save(dev.chronodr.repo.Repository.open(target.repo()));
+        }
+        return result;
     }
 
     private DatabaseHost host(Target target, RecoverSection config) {

@@ -84,6 +84,22 @@ class RecoverLocalTest {
         assertTrue(smoke != null && smoke.contains("PASS users: 500 rows") && smoke.contains("PASS true exits 0")
                 && smoke.contains("FAIL false exits 0: exit 1, expected 0"), smoke);
         assertFalse(json.get("changed").isEmpty(), json.toString());
+
+        // The drill's report sets this recovery against the RTO: it was kept in the repository.
+        CliRun drill = CliRun.run(env, dir, "dr-test", "--config", config.toString(), "--format", "json");
+        assertEquals(0, drill.exitCode(), drill.toString());
+        JsonNode last = drill.json().get("last_recover");
+        assertTrue(last != null && !last.isNull(), drill.out());
+        assertEquals(json.get("total_millis").asLong() / 1000, last.get("measured_seconds").asLong(), last.toString());
+        assertEquals(30 * 60, last.get("target_seconds").asLong(), last.toString());
+        assertTrue(last.get("met").asBoolean(), last.toString());
+        assertTrue(last.get("what").asText().startsWith("took ") && last.get("what").asText().contains("against an RTO of 30 min"),
+                last.toString());
+        // A read-only run keeps nothing: the drill still shows the same recovery
+        assertEquals(0, CliRun.run(env, dir, "recover", "--config", config.toString(), "--diagnose").exitCode());
+        try (var records = Files.list(dir.resolve("repo").resolve(".recover"))) {
+            assertEquals(1, records.filter(p -> p.toString().endsWith(".json")).count(), "one record: the recovery, not the diagnosis");
+        }
     }
 
     @Test
