@@ -132,7 +132,8 @@ final class ArchiverWatch {
                         + archive.root() + " within " + limit.toSeconds() + " s; the backup is not kept (archiver: "
                         + (now == null ? "state unknown" : now.describe()) + ")",
                         "check that archive_command is 'chrono-dr wal-push --repo " + archive.root().getParent()
-                                + " %p' (chrono-dr pitr setup) and the server log for archiver errors");
+                                + " %p' (chrono-dr pitr setup) and the server log for archiver errors, or, when WAL is streamed,"
+                                + " that 'chrono-dr wal-receive --repo " + archive.root().getParent() + "' is running");
             }
             PhysicalBackupService.sleep(50);
         }

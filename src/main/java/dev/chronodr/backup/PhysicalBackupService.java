@@ -82,7 +82,8 @@ public final class PhysicalBackupService {
             SELECT current_setting('archive_mode'), (SELECT setting::int FROM pg_settings WHERE name = 'wal_segment_size'),
                    (SELECT system_identifier FROM pg_control_system()),
                    current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_catalog.pg_stat_get_wal_senders()),
-                   current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots)
+                   current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots),
+                   EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_type = 'physical' AND active AND NOT temporary)
             """;
     private static final String TABLESPACES = """
             SELECT oid, spcname, pg_catalog.pg_tablespace_location(oid) FROM pg_catalog.pg_tablespace
@@ -112,9 +113,11 @@ public final class PhysicalBackupService {
         try (Connection conn = Database.connect(target.connection())) {
             ServerInfo server = ServerInfo.probe(conn);
             Cluster cluster = Cluster.read(conn);
-            if ("off".equals(cluster.archiveMode())) {
-                throw ChronoException.failed("WAL archiving is off on this server: a base backup without archived WAL cannot be restored",
-                        "run 'chrono-dr pitr setup --apply' and restart PostgreSQL first");
+            // The archive is filled by archive_command (wal-push) or by a receiver streaming through a slot (wal-receive).
+            if ("off".equals(cluster.archiveMode()) && !cluster.streamed()) {
+                throw ChronoException.failed("WAL archiving is off on this server and no WAL receiver streams it: a base backup without"
+                                + " archived WAL cannot be restored",
+                        "run 'chrono-dr pitr setup --apply' and restart PostgreSQL, or keep 'chrono-dr wal-receive' running, first");
             }
             PgTools tools = new PgTools(target.exec(), target.connection(), runner, locator, server.version());
             tools.argv(PgTool.PG_BASEBACKUP, List.of()); // refuses a missing or too old pg_basebackup before anything starts
@@ -138,7 +141,9 @@ public final class PhysicalBackupService {
      * What the backup needs to know of the cluster before it starts. {@code walRoom}: -X
      * stream takes a second WAL sender and a temporary slot besides the backup's own sender.
      */
-    private record Cluster(String archiveMode, int segSize, long sysId, boolean walRoom, List<PhysicalBackupInfo.Tablespace> tablespaces) {
+    /** {@code streamed}: an active, permanent physical slot, the kind wal-receive (or a standby) streams through. */
+    private record Cluster(String archiveMode, int segSize, long sysId, boolean walRoom, List<PhysicalBackupInfo.Tablespace> tablespaces,
+                           boolean streamed) {
         // pg_stat_get_wal_senders() lists every WAL sender to any role; pg_stat_activity hides other roles' backend types
         static Cluster read(Connection conn) throws SQLException {
             try (Statement st = conn.createStatement()) {
@@ -156,7 +161,8 @@ public final class PhysicalBackupService {
                 }
                 try (ResultSet rs = st.executeQuery(SERVER)) {
                     rs.next();
-                    return new Cluster(rs.getString(1), rs.getInt(2), rs.getLong(3), rs.getInt(4) >= 2 && rs.getInt(5) >= 1, spaces);
+                    return new Cluster(rs.getString(1), rs.getInt(2), rs.getLong(3), rs.getInt(4) >= 2 && rs.getInt(5) >= 1, spaces,
+                            rs.getBoolean(6));
                 }
             }
         }

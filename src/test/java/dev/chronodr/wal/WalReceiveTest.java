@@ -83,14 +83,12 @@ class WalReceiveTest {
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx--x--x"));
         launcher = dev.chronodr.testing.ServerLauncher.write(tmp);
         repo = Files.createDirectories(tmp.resolve("repo"));
-        // the base backup insists on archive_mode; the receiver alone fills the archive
+        // archive_mode stays off: the receiver alone fills the archive, and the base backup accepts that
         pg = LocalCluster.create(tmp.resolve("pg"), bin, password, LocalCluster.Options.defaults()
                 .withSetting("wal_level", "replica")
                 .withSetting("max_wal_senders", "10")
                 .withSetting("max_replication_slots", "10")
                 .withSetting("max_slot_wal_keep_size", "'1GB'")
-                .withSetting("archive_mode", "on")
-                .withSetting("archive_command", "'/bin/true'")
                 .withSetting("synchronous_commit", "on") // a commit is acknowledged once flushed, as in production
                 .withSetting("autovacuum", "off"), runner);
         pg.start();
@@ -153,6 +151,10 @@ class WalReceiveTest {
     @Test
     @Order(1)
     void archivesCompletedSegmentsAndThePartialOneAndEmptiesTheSpool() throws Exception {
+        // archive_mode off and nothing streaming: a base backup could never be restored, so none is taken
+        CliRun refused = CliRun.run(PgCluster.wrap(pg).env(DB), tmp, "backup", "--type", "physical", "--repo", repo.toString());
+        assertEquals(1, refused.exitCode(), refused::toString);
+        assertTrue(refused.err().contains("no WAL receiver streams it") && refused.err().contains("wal-receive"), refused::toString);
         startReceiver();
         waitFor(Duration.ofSeconds(30), () -> slotActive("chrono_dr"), "the slot is active");
         pg.execute(DB, "INSERT INTO orders (id) VALUES (1)");
