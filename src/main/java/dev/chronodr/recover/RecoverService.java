@@ -113,6 +113,7 @@ public final class RecoverService {
         private final String db;
         private Diagnosis diagnosis;
         private boolean dependentsStopped;
+        private boolean startedByRestore;
         private String restoredFrom;
 
         Run(Target target, RecoverRequest req, RecoverSection config, List<SmokeTest> smoke, DatabaseHost host) {
@@ -312,6 +313,10 @@ public final class RecoverService {
                     return Outcome.failed("restore of " + source[0].id() + " failed: " + r.failure(), details);
                 }
                 restoredFrom = source[0].id();
+                // A replace restore stops and starts the configured services itself, in order, with their
+                // health waits: when all came back healthy, starting them again would only wait again.
+                startedByRestore = ApplicationServices.of(target, runner).restartsApplications()
+                        && details.stream().noneMatch(d -> d.contains("NOT healthy"));
                 changed.add("replaced database " + db + " with backup " + source[0].id() + "; the damaged one is kept as " + r.previousDatabase());
                 r.rollback().forEach(s -> details.add("rollback: " + s));
                 return Outcome.ok(source[0].id() + " restored and verified (row counts, foreign keys) in "
@@ -342,7 +347,9 @@ public final class RecoverService {
         /** The database is sound: the dependents, monitor's checks, the smoke tests. */
         private RecoverResult afterwards() {
             String failed = null;
-            if (dependentsStopped || restoredFrom != null) {
+            if (startedByRestore) {
+                timeline.skipped("start dependents", "started again by the restore, in order, each healthy");
+            } else if (dependentsStopped || restoredFrom != null) {
                 ApplicationServices apps = ApplicationServices.of(target, runner);
                 Step s = timeline.run("start dependents", () -> {
                     apps.start();
