@@ -10,12 +10,14 @@ import dev.chronodr.core.Progress;
 /**
  * Counts the archive items pg_restore -v reports done, for the terminal's progress line.
  * One job: each item prints one "creating ...", "processing data ..." or "executing ..."
- * line. Several: the leader prints "processing item N TYPE" for the items it runs itself
- * and "finished item N" for those its workers ran; its four header items (ENCODING,
+ * line. Several: the leader prints "processing item N TYPE" (or "processing missed item N
+ * TYPE", for one it ran after the workers) for the items it runs itself and "finished
+ * item N" for those its workers ran; its four header items (ENCODING,
  * STDSTRINGS, SEARCHPATH, DATABASE) are not in the table of contents --list counts.
  */
 final class RestoreProgress {
-    private static final Pattern LEADER = Pattern.compile("^pg_restore: processing item \\d+ (\\S+)");
+    /** "processing missed item": one a worker could not take (a lock conflict, say), run by the leader at the end. */
+    private static final Pattern LEADER = Pattern.compile("^pg_restore: processing (?:missed )?item \\d+ (\\S+)");
     private static final Set<String> HEADERS = Set.of("ENCODING", "STDSTRINGS", "SEARCHPATH", "DATABASE");
 
     private final Progress progress;
