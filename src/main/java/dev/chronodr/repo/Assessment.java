@@ -40,63 +40,41 @@ public final class Assessment {
                 && name.indexOf('/') < 0 && name.indexOf('\\') < 0 && name.indexOf('\0') < 0;
     }
 
+    /**
+     * The directory form of {@link #structure(BackupManifest, java.util.Map)}: the same rules
+     * over the directory's entries, and no link anywhere (a link could lead out of the
+     * repository, so it makes the backup foreign).
+     */
     public static Structure structure(Path dir, BackupManifest m) {
-        List<String> foreign = new ArrayList<>();
-        List<String> damage = new ArrayList<>();
         if (Files.isSymbolicLink(dir)) {
-            foreign.add("the backup directory is a link to " + target(dir));
-            return new Structure(foreign, damage);
+            return new Structure(List.of("the backup directory is a link to " + target(dir)), List.of());
         }
-        Set<String> named = new HashSet<>(OWN_FILES);
-        if (m.files() == null || m.files().isEmpty()) {
-            damage.add("the manifest lists no files");
-        } else {
-            for (BackupManifest.FileEntry f : m.files()) {
-                if (!plainName(f.name())) {
-                    foreign.add("the manifest names '" + f.name() + "', a path outside the backup's directory");
-                    continue;
-                }
-                named.add(f.name());
-                Path p = dir.resolve(f.name());
-                if (Files.isSymbolicLink(p)) {
-                    foreign.add(f.name() + " is a link to " + target(p));
-                } else if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                    damage.add(f.name() + " is missing");
-                } else {
-                    long size = p.toFile().length();
-                    if (size != f.bytes()) {
-                        damage.add(f.name() + ": " + size + " bytes, the manifest says " + f.bytes() + " (truncated or replaced)");
-                    }
-                }
-            }
-            String main = "physical".equals(m.type()) ? "base" : "dump";
-            if (m.file(main) == null) {
-                damage.add("the manifest lists no " + main + " file");
-            }
-        }
-        if (!Files.isRegularFile(dir.resolve("SHA256SUMS"), LinkOption.NOFOLLOW_LINKS)) {
-            damage.add("SHA256SUMS is missing");
-        }
-        List<String> unnamed = new ArrayList<>();
+        java.util.Map<String, Long> sizes = new java.util.HashMap<>();
+        java.util.Map<String, String> links = new java.util.TreeMap<>();
+        List<String> listing = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 String n = p.getFileName().toString();
-                if (named.contains(n)) {
-                    continue;
-                }
                 if (Files.isSymbolicLink(p)) {
-                    foreign.add(n + " is a link to " + target(p) + " that the manifest does not name");
+                    links.put(n, target(p));
                 } else {
-                    unnamed.add(n);
+                    // Not a regular file (a directory, a socket): no size, so "missing" if named.
+                    sizes.put(n, Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? p.toFile().length() : null);
                 }
             }
         } catch (IOException e) {
-            damage.add("cannot list the directory: " + e.getMessage());
+            listing.add("cannot list the directory: " + e.getMessage());
         }
-        if (!unnamed.isEmpty()) {
-            unnamed.sort(null);
-            damage.add("holds files the manifest does not name: " + String.join(", ", unnamed));
+        Structure objects = structure(m, sizes);
+        Set<String> named = new HashSet<>(OWN_FILES);
+        if (m.files() != null) {
+            m.files().forEach(f -> named.add(f.name()));
         }
+        List<String> foreign = new ArrayList<>();
+        links.forEach((n, t) -> foreign.add(named.contains(n) ? n + " is a link to " + t : n + " is a link to " + t + " that the manifest does not name"));
+        foreign.addAll(objects.foreign());
+        List<String> damage = new ArrayList<>(objects.damage());
+        damage.addAll(listing);
         return new Structure(foreign, damage);
     }
 
@@ -151,7 +129,11 @@ public final class Assessment {
         return judged(b, m, VerificationRecord.read(repo, name, manifestBytes));
     }
 
-    /** {@link #structure(Path, BackupManifest)} over object names and sizes. */
+    /**
+     * What is wrong with a backup's files, given each stored name and its size (null: there,
+     * but not a regular file): every file the manifest names present at its recorded size,
+     * its main file named, SHA256SUMS there, and nothing the manifest does not name.
+     */
     static Structure structure(BackupManifest m, java.util.Map<String, Long> sizes) {
         List<String> foreign = new ArrayList<>();
         List<String> damage = new ArrayList<>();
@@ -177,7 +159,7 @@ public final class Assessment {
                 damage.add("the manifest lists no " + main + " file");
             }
         }
-        if (!sizes.containsKey("SHA256SUMS")) {
+        if (sizes.get("SHA256SUMS") == null) {
             damage.add("SHA256SUMS is missing");
         }
         List<String> unnamed = sizes.keySet().stream().filter(n -> !named.contains(n)).sorted().toList();
