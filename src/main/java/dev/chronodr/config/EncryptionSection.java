@@ -1,14 +1,9 @@
 package dev.chronodr.config;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import org.slf4j.LoggerFactory;
 
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Environment;
@@ -85,30 +80,6 @@ public final class EncryptionSection {
 
     /** The first line of the file without its line ending, as gpg --passphrase-file reads it. */
     public static Secret passphrase(Path file) {
-        try {
-            if (isOpen(file)) {
-                LoggerFactory.getLogger(EncryptionSection.class).warn("passphrase file {} has group or world access; chmod 0600 it", file);
-            }
-            String text = Files.readString(file);
-            int nl = text.indexOf('\n');
-            String first = nl >= 0 ? text.substring(0, nl) : text;
-            if (first.endsWith("\r")) {
-                first = first.substring(0, first.length() - 1);
-            }
-            return Secret.of(first);
-        } catch (NoSuchFileException e) {
-            throw ChronoException.usage("passphrase file " + file + " does not exist", "check --passphrase-file or the config's encryption.passphrase_file");
-        } catch (IOException e) {
-            throw ChronoException.usage("cannot read passphrase file " + file + ": " + e.getClass().getSimpleName(), null);
-        }
-    }
-
-    private static boolean isOpen(Path file) throws IOException {
-        try {
-            return Files.getPosixFilePermissions(file).stream()
-                    .anyMatch(p -> p != PosixFilePermission.OWNER_READ && p != PosixFilePermission.OWNER_WRITE && p != PosixFilePermission.OWNER_EXECUTE);
-        } catch (UnsupportedOperationException e) {
-            return false;
-        }
+        return PasswordSources.secretFile(file, "passphrase", "check --passphrase-file or the config's encryption.passphrase_file");
     }
 }

@@ -24,8 +24,20 @@ public final class PasswordSources {
 
     /** The first line of the file, without its line ending. */
     public static Secret passwordFile(Path file) {
+        return secretFile(file, "password", "check --password-file or the config's password_file");
+    }
+
+    /**
+     * The first line of a file that holds one secret (a password, a passphrase), without its
+     * line ending, as libpq's password files and gpg --passphrase-file read it. Warns when the
+     * file has group or world access. {@code role} names the secret in messages; {@code hint}
+     * says where the file's name came from.
+     */
+    public static Secret secretFile(Path file, String role, String hint) {
         try {
-            warnIfOpen(file);
+            if (isOpen(file)) {
+                log.warn("{} file {} has group or world access; chmod 0600 it", role, file);
+            }
             String text = Files.readString(file);
             int nl = text.indexOf('\n');
             String first = nl >= 0 ? text.substring(0, nl) : text;
@@ -34,9 +46,9 @@ public final class PasswordSources {
             }
             return Secret.of(first);
         } catch (NoSuchFileException e) {
-            throw ChronoException.usage("password file " + file + " does not exist", "check --password-file or the config's password_file");
+            throw ChronoException.usage(role + " file " + file + " does not exist", hint);
         } catch (IOException e) {
-            throw ChronoException.usage("cannot read password file " + file + ": " + e.getClass().getSimpleName(), null);
+            throw ChronoException.usage("cannot read " + role + " file " + file + ": " + e.getClass().getSimpleName(), null);
         }
     }
 
@@ -98,12 +110,6 @@ public final class PasswordSources {
             return p.stream().anyMatch(x -> x.name().startsWith("GROUP") || x.name().startsWith("OTHERS"));
         } catch (UnsupportedOperationException e) {
             return false;
-        }
-    }
-
-    private static void warnIfOpen(Path file) throws IOException {
-        if (isOpen(file)) {
-            log.warn("password file {} has group or world access; chmod 0600 it", file);
         }
     }
 }
