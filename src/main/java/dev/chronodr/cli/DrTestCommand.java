@@ -12,9 +12,11 @@ import picocli.CommandLine.Option;
 import dev.chronodr.config.DrillSection;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.drill.DrillHistory;
 import dev.chronodr.drill.DrillReport;
 import dev.chronodr.drill.DrillRequest;
 import dev.chronodr.drill.DrillService;
+import dev.chronodr.repo.Repository;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
 import dev.chronodr.report.ReportFile;
@@ -56,6 +58,9 @@ public final class DrTestCommand extends BaseCommand {
     @Option(names = "--junit-xml", paramLabel = "FILE", description = "Also write JUnit XML to FILE (one test case per step).")
     Path junitXml;
 
+    @Option(names = "--html", paramLabel = "FILE", description = "Also write the drill's page to FILE: steps, RTO and RPO, and the history of drills as charts.")
+    Path html;
+
     @Override
     protected Set<Format> formats() {
         return EnumSet.of(Format.TEXT, Format.JSON, Format.JUNIT);
@@ -82,6 +87,11 @@ public final class DrTestCommand extends BaseCommand {
         DrillService drill = new DrillService(s.runner(), s.tools(), s.progress(), s.version());
         DrillReport result = drill.run(target, new DrillRequest(backupId, latest, deep, keep, jobs,
                 Duration.ofMinutes(rtoMin), Duration.ofMinutes(rpoMin), other));
+        // Every drill is kept in the repository with its page (REPO/.drills/), for the history.
+        DrillHistory.Kept kept = DrillHistory.keep(Repository.open(target.repo()), result, target.connection());
+        if (html != null) {
+            ReportFile.write(cli().env().resolve(html.toString()), w -> w.print(kept.page()));
+        }
         if (report != null) {
             ReportFile.write(cli().env().resolve(report.toString()), Format.JSON, result);
         }
