@@ -57,9 +57,11 @@ class PgBouncerTest {
     static final String ODD_ROLE = "we\"ird n€me";
     static final String ODD_PASSWORD = "odd-Pw-2";
     static final String ADMIN_PASSWORD = "admin-Pw-3";
+    static final String AUTH_PASSWORD = "auth-Pw-4";
 
     static Path work;
     static Path bouncerDir;
+    static Path authDir;
     static Path config;
     static int port;
     static PgBouncerServer bouncer;
@@ -86,6 +88,10 @@ class PgBouncerTest {
         Path adminPw = dir.resolve("admin.password");
         Files.writeString(adminPw, ADMIN_PASSWORD + "\n");
         Files.setPosixFilePermissions(adminPw, PosixFilePermissions.fromString("rw-------"));
+        authDir = Files.createTempDirectory("chrono-dr-pgbouncer-auth-");
+        Path authPw = dir.resolve("auth.password");
+        Files.writeString(authPw, AUTH_PASSWORD + "\n");
+        Files.setPosixFilePermissions(authPw, PosixFilePermissions.fromString("rw-------"));
         config = dir.resolve("chrono-dr.yaml");
         Files.writeString(config, """
                 targets:
@@ -108,6 +114,19 @@ class PgBouncerTest {
                       pause_on_restore: true
                       pause_timeout_seconds: 3
                       connect_timeout_seconds: 2
+                  authq:
+                    host: 127.0.0.1
+                    port: %1$d
+                    dbname: shop
+                    user: app
+                    repo: %3$s
+                    pgbouncer:
+                      host: 127.0.0.1
+                      listen_addr: 127.0.0.1
+                      listen_port: %8$d
+                      unix_socket_dir: ""
+                      auth_file: %9$s
+                      auth_password_file: %10$s
                   down:
                     host: 127.0.0.1
                     port: %1$d
@@ -121,7 +140,8 @@ class PgBouncerTest {
                       admin_password_file: %5$s
                       connect_timeout_seconds: 2
                 """.formatted(pg.port(), pg.superuser(), dir.resolve("repo"), port, adminPw,
-                bouncerDir.resolve("userlist.txt"), PgBouncerServer.freePort()));
+                bouncerDir.resolve("userlist.txt"), PgBouncerServer.freePort(), PgBouncerServer.freePort(),
+                authDir.resolve("userlist.txt"), authPw));
         generated = CliRun.run(pg.env(DB), dir, "pgbouncer", "config", "--config", config.toString(), "--target", "shop",
                 "--out", bouncerDir.toString());
         assertEquals(0, generated.exitCode(), generated.toString());
@@ -133,14 +153,20 @@ class PgBouncerTest {
         if (bouncer != null) {
             bouncer.stop();
         }
-        if (bouncerDir != null) {
-            try (var files = Files.walk(bouncerDir)) {
-                files.sorted(Collections.reverseOrder()).forEach(p -> p.toFile().delete());
+        for (Path d : new Path[] {bouncerDir, authDir}) {
+            if (d != null) {
+                try (var files = Files.walk(d)) {
+                    files.sorted(Collections.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
             }
         }
     }
 
     static Connection through(String user, String password) throws SQLException {
+        return through(port, user, password);
+    }
+
+    static Connection through(int port, String user, String password) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", user);
         p.setProperty("password", password);
@@ -221,6 +247,47 @@ class PgBouncerTest {
         assertTrue(auth.json().get("auth_query_sql").asText().contains("SECURITY DEFINER"), auth.out());
         assertTrue(Files.readString(third.resolve("pgbouncer.ini")).contains("auth_query = SELECT usename, passwd FROM pgbouncer.get_auth($1)"));
         assertFalse(Files.readString(third.resolve("userlist.txt")).contains("\"app\""), "auth_query lists no user");
+    }
+
+    @Test
+    void authQueryLetsUsersInThroughTheFunctionItPrints() throws Exception {
+        resetItems();
+        Map<String, String> asApp = new java.util.LinkedHashMap<>(pg.env(DB));
+        asApp.put("PGUSER", "app");
+        asApp.put("PGPASSWORD", APP_PASSWORD);
+        CliRun r = CliRun.run(asApp, work, "pgbouncer", "config", "--config", config.toString(), "--target", "authq",
+                "--out", authDir.toString(), "--auth-query", "--format", "json");
+        assertEquals(0, r.exitCode(), r.toString());
+        String list = Files.readString(authDir.resolve("userlist.txt"));
+        assertTrue(list.contains("\"pgbouncer_auth\" \"" + AUTH_PASSWORD + "\""), list);
+        assertFalse(list.contains("\"app\""), list);
+        // The SQL as printed, run by a superuser: the role, the SECURITY DEFINER function, the grants.
+        pg.execute(DB, r.json().get("auth_query_sql").asText());
+        pg.execute(DB, "ALTER ROLE pgbouncer_auth PASSWORD '" + AUTH_PASSWORD + "'");
+        int authPort = portOf(authDir.resolve("pgbouncer.ini"));
+        PgBouncerServer second = PgBouncerServer.start(authDir, authDir.resolve("pgbouncer.ini"), authPort);
+        try {
+            try (Connection app = through(authPort, "app", APP_PASSWORD)) {
+                assertEquals(100L, scalar(app, "SELECT count(*) FROM items"));
+            }
+            try (Connection odd = through(authPort, ODD_ROLE, ODD_PASSWORD)) {
+                assertEquals(ODD_ROLE, scalar(odd, "SELECT current_user"));
+            }
+            assertThrows(SQLException.class, () -> through(authPort, "app", "wrong").close(), "a wrong password gets in");
+        } finally {
+            second.stop();
+        }
+        // PUBLIC cannot read verifiers through the function.
+        assertThrows(RuntimeException.class, () -> pg.execute(DB, "SET ROLE app; SELECT * FROM pgbouncer.get_auth('postgres')"));
+    }
+
+    static int portOf(Path ini) throws java.io.IOException {
+        for (String line : Files.readAllLines(ini)) {
+            if (line.startsWith("listen_port = ")) {
+                return Integer.parseInt(line.substring("listen_port = ".length()).strip());
+            }
+        }
+        throw new AssertionError("no listen_port in " + ini);
     }
 
     static JsonNode check(CliRun run) {
