@@ -42,6 +42,7 @@ public final class ChronoDr implements java.util.concurrent.Callable<Integer> {
             MonitorCommand.class,
             AdviseCommand.class,
             ScheduleCommand.class,
+            PgBouncerCommand.class,
             SandboxCommand.class,
             CompletionCommand.class);
 
@@ -68,6 +69,7 @@ public final class ChronoDr implements java.util.concurrent.Callable<Integer> {
             Map.entry("monitor", MonitorCommand.class),
             Map.entry("advise", AdviseCommand.class),
             Map.entry("schedule", ScheduleCommand.class),
+            Map.entry("pgbouncer", PgBouncerCommand.class),
             Map.entry("sandbox", SandboxCommand.class),
             Map.entry("completion", CompletionCommand.class));
 

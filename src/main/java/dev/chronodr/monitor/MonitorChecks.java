@@ -31,6 +31,7 @@ public final class MonitorChecks {
                 new ArchivingCheck(),
                 new WalStreamCheck(),
                 new SlowStatementsCheck(),
+                new PgBouncerCheck(),
                 new BackupFreshnessCheck());
     }
 }

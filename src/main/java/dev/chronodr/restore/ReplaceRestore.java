@@ -6,6 +6,7 @@ import java.util.List;
 
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.pg.Identifiers;
+import dev.chronodr.pgbouncer.PgBouncerPause;
 
 /**
  * The default: restore into a marked staging database, verify it, give it the live database's
@@ -16,9 +17,13 @@ final class ReplaceRestore {
     private final ApplicationServices services;
     private final DatabaseSwap swap;
 
-    ReplaceRestore(ApplicationServices services, DatabaseSwap swap) {
+    /** PgBouncer's PAUSE/RESUME around the swap instead of stopping the services; null when not configured. */
+    private final PgBouncerPause pause;
+
+    ReplaceRestore(ApplicationServices services, DatabaseSwap swap, PgBouncerPause pause) {
         this.services = services;
         this.swap = swap;
+        this.pause = pause;
     }
 
     RestoreResult run(RestoreContext c) throws SQLException {
@@ -59,13 +64,23 @@ final class ReplaceRestore {
             kept.differences(staged, false).forEach(d -> c.notes().add("database property not kept: " + d));
         }
         boolean hadLive;
-        services.stop();
+        // Where configured, PgBouncer holds the applications' queries instead of their being stopped.
+        if (pause != null) {
+            pause.pause();
+        } else {
+            services.stop();
+        }
         try {
             hadLive = swap.swap(admin, live, staging, previous, kept);
         } finally {
             // Back up either way: on the restored database, or on the untouched one if the swap failed.
-            services.start();
-            c.notes().addAll(services.log());
+            if (pause != null) {
+                pause.resume();
+                c.notes().addAll(pause.log());
+            } else {
+                services.start();
+                c.notes().addAll(services.log());
+            }
         }
         c.phase("swap", t);
         if (!hadLive) {
@@ -76,7 +91,8 @@ final class ReplaceRestore {
         String rolled = RestoreService.derivedName(live, "_restored_" + c.plan().stamp());
         return new RestoreResult(true, c.mode(), c.source(), live, staging, previous, c.toc(), c.jobs(), c.phases(), v, c.notes(),
                 DatabaseSwap.rollback(live, previous, rolled),
-                List.of(services.nextStep(live, " (their sessions were ended)"),
+                List.of(pause != null ? "check that the applications reaching " + live + " through PgBouncer answer (it was paused and resumed)"
+                                : services.nextStep(live, " (their sessions were ended)"),
                         "when satisfied, drop the previous database: DROP DATABASE " + Identifiers.quote(previous) + ";"), null);
     }
 }

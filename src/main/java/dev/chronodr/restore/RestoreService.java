@@ -171,7 +171,8 @@ public final class RestoreService {
                         phases, notes);
                 return switch (plan.mode()) {
                     case NEW_DATABASE -> new NewDatabaseRestore().run(context);
-                    case REPLACE -> new ReplaceRestore(ApplicationServices.of(target, runner), new DatabaseSwap(betweenRenames)).run(context);
+                    case REPLACE -> new ReplaceRestore(ApplicationServices.of(target, runner), new DatabaseSwap(betweenRenames),
+                            dev.chronodr.pgbouncer.PgBouncerPause.of(target, runner)).run(context);
                     case IN_PLACE -> new InPlaceRestore(target, ApplicationServices.of(target, runner),
                             new BackupService(runner, locator, progress, version)).run(context);
                 };
