@@ -100,6 +100,7 @@ class EncryptedBackupTest {
         Path repo = dir.resolve("repo");
         CliRun b = CliRun.run(pg.env(db), dir, "backup", "--repo", repo.toString(), "--encrypt-to", opsPub.toString());
         assertEquals(0, b.exitCode(), b.toString());
+        assertTrue(b.out().contains("OpenPGP to " + opsFpr), b.toString());
         String id = newestId(repo);
         Path backup = repo.resolve(id);
 
