@@ -172,6 +172,30 @@ class EncryptedRestoreTest {
     }
 
     @Test
+    void theConfigsEncryptionSectionEncryptsAndDecryptsWithoutFlags() throws Exception {
+        String db = items("enc_config");
+        Path repo = dir.resolve("repo");
+        Path config = Files.writeString(dir.resolve("chrono-dr.yaml"), String.join("\n",
+                "targets:",
+                "  prod:",
+                "    repo: " + repo,
+                "    encryption:",
+                "      recipients: [" + opsPub + "]",
+                "      decrypt_key: " + opsSec,
+                "      passphrase_file: " + opsPass,
+                ""));
+        CliRun b = CliRun.run(pg.env(db), dir, "backup", "--config", config.toString());
+        assertEquals(0, b.exitCode(), b.toString());
+        try (var ids = Files.list(repo)) {
+            Path backup = ids.filter(p -> !p.getFileName().toString().startsWith(".")).findFirst().orElseThrow();
+            assertTrue(Files.isRegularFile(backup.resolve("database.dump.zst.gpg")), "encrypted by the config's recipients");
+        }
+        CliRun r = CliRun.run(pg.env(db), dir, "restore", "--config", config.toString(), "--latest", "--target-db", "enc_config_copy");
+        assertEquals(0, r.exitCode(), r.toString());
+        assertEquals(content(db), content("enc_config_copy"));
+    }
+
+    @Test
     void drTestEncryptsItsOwnBackupAndDecryptsItWithTheKeyOnly() throws Exception {
         String db = items("enc_drill");
         Path repo = dir.resolve("repo");
