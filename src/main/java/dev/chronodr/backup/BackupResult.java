@@ -35,6 +35,10 @@ public record BackupResult(BackupManifest manifest, String path, List<String> pr
                 TextOutput.duration(java.time.Duration.ofMillis(manifest.durationMs()))));
         out.field("path", path);
         out.field("compression", manifest.compression());
+        if (manifest.encryption() != null) {
+            out.field("encrypted", "OpenPGP to " + String.join(", ", manifest.encryption().recipients().stream()
+                    .map(dev.chronodr.crypto.Recipient::describe).toList()));
+        }
         out.field("globals", manifest.globals().included()
                 ? "roles and tablespaces saved" + (manifest.globals().rolePasswordsIncluded() ? " with passwords" : " without passwords")
                 : "not saved (" + manifest.globals().reason() + ")");

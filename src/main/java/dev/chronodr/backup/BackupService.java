@@ -23,6 +23,8 @@ import org.slf4j.LoggerFactory;
 
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.crypto.OpenPgp;
+import dev.chronodr.crypto.Recipients;
 import dev.chronodr.core.Clock;
 import dev.chronodr.core.Progress;
 import dev.chronodr.pg.Database;
@@ -124,7 +126,7 @@ public final class BackupService {
             // Every table this backup reads, locked before pg_dump starts: a lock that is not granted in time fails the
             // backup naming the table and who holds it, instead of a cron job that waits for ever.
             LockWait.lockAll(conn, target.connection(), tables, req.lockTimeout(), progress);
-            String dumpName = DUMP_FILE + req.compression().suffix();
+            String dumpName = DUMP_FILE + req.compression().suffix() + encryptedSuffix(req.encryptTo());
             List<String> args = new ArrayList<>(tools.connectionArgs());
             args.addAll(List.of("-d", server.database(), "--format=custom", "--compress=0", "--snapshot=" + snapshot,
                     "--lock-wait-timeout=" + req.lockTimeout().toMillis()));
@@ -141,7 +143,7 @@ public final class BackupService {
             }
             ProcessSpec dump = tools.spec(PgTool.PG_DUMP, args);
             CompletableFuture<FileEntry> dumped = CompletableFuture.supplyAsync(
-                    () -> streamToFile(tools, dump, staged, dumpName, "dump", req.compression(), true));
+                    () -> streamToFile(tools, dump, staged, dumpName, "dump", req.compression(), req.encryptTo(), true));
             // Count rows in the exported snapshot while pg_dump reads it: the counts match the dump exactly.
             List<TableEntry> counted = req.type() == BackupType.SCHEMA ? tables : count(conn, tables, req);
             FileEntry dumpFile;
@@ -157,14 +159,15 @@ public final class BackupService {
             List<FileEntry> files = new ArrayList<>(List.of(dumpFile));
             BackupManifest.Globals globals = new BackupManifest.Globals(false, false, "only full backups save roles and tablespaces");
             if (req.type() == BackupType.FULL) {
-                globals = dumpGlobals(tools, server, staged, req.compression(), files);
+                globals = dumpGlobals(tools, server, staged, req.compression(), req.encryptTo(), files);
             }
             OffsetDateTime finished = Clock.now();
             BackupManifest manifest = new BackupManifest(BackupManifest.FORMAT_VERSION, id, req.type().label(), req.label(),
                     server.database(), target.connection().host(), target.connection().port(), server.versionString(),
                     server.version().num(), tools.exec().mode().name().toLowerCase(Locale.ROOT) + " pg_dump " + dumpVersion(tools),
                     version, started, finished, Duration.ofNanos(System.nanoTime() - t0).toMillis(), req.compression().toString(),
-                    "custom", counted, files, globals);
+                    "custom", counted, files, globals, req.encryptTo() == null ? null
+                    : new BackupManifest.Encryption(BackupManifest.Encryption.OPENPGP, req.encryptTo().list()));
             String finalDir = repo.commit(staged, manifest);
             committed = true;
             return new BackupResult(manifest, finalDir, List.of(), 0);
@@ -199,15 +202,16 @@ public final class BackupService {
     }
 
     /** Roles and tablespaces; passwords only when the role may read pg_authid. */
-    private BackupManifest.Globals dumpGlobals(PgTools tools, ServerInfo server, StagedBackup staged, Compression compression, List<FileEntry> files) {
+    private BackupManifest.Globals dumpGlobals(PgTools tools, ServerInfo server, StagedBackup staged, Compression compression,
+                                               Recipients encryptTo, List<FileEntry> files) {
         List<String> args = new ArrayList<>(tools.connectionArgs());
         args.addAll(List.of("-l", server.database(), "--globals-only"));
         if (!server.superuser()) {
             args.add("--no-role-passwords");
         }
         try {
-            files.add(streamToFile(tools, tools.spec(PgTool.PG_DUMPALL, args), staged, GLOBALS_FILE + compression.suffix(),
-                    "globals", compression, false));
+            files.add(streamToFile(tools, tools.spec(PgTool.PG_DUMPALL, args), staged, GLOBALS_FILE + compression.suffix()
+                    + encryptedSuffix(encryptTo), "globals", compression, encryptTo, false));
             return new BackupManifest.Globals(true, server.superuser(),
                     server.superuser() ? null : "role passwords need a superuser connection; roles were saved without them");
         } catch (ChronoException e) {
@@ -216,14 +220,25 @@ public final class BackupService {
         }
     }
 
-    /** Runs a tool and streams its stdout through compression into the staged backup, which stores and hashes it. */
+    private static String encryptedSuffix(Recipients encryptTo) {
+        return encryptTo == null ? "" : BackupManifest.ENCRYPTED_SUFFIX;
+    }
+
+    /**
+     * Runs a tool and streams its stdout through compression (and OpenPGP encryption to
+     * {@code encryptTo}, when set) into the staged backup, which stores and hashes the bytes as
+     * stored. No plaintext copy: the encryption is one more stream stage, 64 KiB at a time.
+     */
     private FileEntry streamToFile(PgTools tools, ProcessSpec spec, StagedBackup staged, String name, String role, Compression compression,
-                                   boolean showProgress) {
+                                   Recipients encryptTo, boolean showProgress) {
         AtomicLong raw = new AtomicLong();
         AtomicReference<Storage.Written> written = new AtomicReference<>();
         long t0 = System.nanoTime();
         tools.run(spec.withStdout(in -> written.set(staged.write(name, stored -> {
-            try (OutputStream compressed = compression.compress(stored)) {
+            // Closing the compressor closes the encryption too, which writes the message's end (MDC) but leaves
+            // the stored stream to the storage.
+            OutputStream sink = encryptTo == null ? stored : OpenPgp.encrypt(stored, encryptTo);
+            try (OutputStream compressed = compression.compress(sink)) {
                 InputStream counted = new FilterInputStream(in) {
                     @Override
                     public int read(byte[] b, int off, int len) throws IOException {

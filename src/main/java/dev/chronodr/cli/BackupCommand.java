@@ -11,6 +11,7 @@ import dev.chronodr.backup.BackupRequest;
 import dev.chronodr.backup.BackupRunner;
 import dev.chronodr.backup.BackupType;
 import dev.chronodr.config.BackupSection;
+import dev.chronodr.config.EncryptionSection;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.repo.Compression;
@@ -54,6 +55,9 @@ public final class BackupCommand extends BaseCommand {
                     + " within SECONDS (config backup.lock_timeout, default 60).")
     Integer lockTimeout;
 
+    @Mixin
+    EncryptionOptions.Encrypt encryption;
+
     @Override
     protected CommandResult execute() {
         if (retentionDays != null && retentionDays < 0) {
@@ -67,6 +71,11 @@ public final class BackupCommand extends BaseCommand {
         BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, compression(BackupType.parse(type)), retentionDays,
                 digestTables, digestAll, BackupSection.lockTimeout(lockTimeout, target));
         if (req.type().physical()) {
+            if (EncryptionSection.resolve(encryption.flags(), target, cli().env()).encrypts()) {
+                throw ChronoException.usage("--type " + type + " cannot be encrypted yet: base backups and WAL are stored unencrypted"
+                                + " (only logical backups are encrypted; see docs/encryption.md)",
+                        "take a logical backup (--type full), or leave out --encrypt-to (and the config's encryption.recipients)");
+            }
             if (lockTimeout != null) {
                 throw ChronoException.usage("--lock-timeout applies to logical backups", "a base backup takes no table locks");
             }
@@ -74,6 +83,9 @@ public final class BackupCommand extends BaseCommand {
                 throw ChronoException.usage("--tables and --retention-days do not apply to --type " + type,
                         "a base backup is the whole cluster; expire physical backups with cleanup (see docs/pitr.md)");
             }
+        }
+        if (!req.type().physical()) {
+            req = req.encryptedTo(encryption.recipients(target, cli().env()));
         }
         Services s = services();
         return new BackupRunner(s.runner(), s.tools(), s.progress(), s.version()).run(target, req);

@@ -66,6 +66,12 @@ public final class DrTestCommand extends BaseCommand {
         return EnumSet.of(Format.TEXT, Format.JSON, Format.JUNIT);
     }
 
+    @Mixin
+    EncryptionOptions.Encrypt encryption;
+
+    @Mixin
+    EncryptionOptions.Decrypt decryption;
+
     @Override
     protected CommandResult execute() {
         if (backupId != null && latest) {
@@ -84,7 +90,8 @@ public final class DrTestCommand extends BaseCommand {
         }
         // The second target comes from the config alone: the shell's PG* variables describe the first.
         Target other = restoreTo == null ? null : s.configTarget(connection.request().configFile(), restoreTo);
-        DrillService drill = new DrillService(s.runner(), s.tools(), s.progress(), s.version());
+        DrillService drill = new DrillService(s.runner(), s.tools(), s.progress(), s.version(),
+                backupId == null && !latest ? encryption.recipients(target, cli().env()) : null, decryption.secretKeys(target, cli().env()));
         DrillReport result = drill.run(target, new DrillRequest(backupId, latest, deep, keep, jobs,
                 Duration.ofMinutes(rtoMin), Duration.ofMinutes(rpoMin), other));
         // Every drill is kept in the repository with its page (REPO/.drills/), for the history.

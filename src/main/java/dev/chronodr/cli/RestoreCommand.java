@@ -24,7 +24,7 @@ import dev.chronodr.restore.RestoreService;
 @Command(name = "restore", sortOptions = false,
         description = {"Restore a backup: beside the live database (--target-db), or replace it through a verified staging copy and an atomic rename.",
                 "Exit 0 done, 1 failed (backup corrupt, restore or verification failed; the live database is left as it was),",
-                "3 client tools missing, 64 bad input or missing confirmation."})
+                "3 client tools missing, or an encrypted backup and no key that opens it (--decrypt-key), 64 bad input or missing confirmation."})
 public final class RestoreCommand extends BaseCommand {
     @Mixin
     ConnectionOptions connection;
@@ -85,6 +85,9 @@ public final class RestoreCommand extends BaseCommand {
     @Option(names = "--yes", description = "Confirm replacing the live database without a prompt; also go on (with a warning) where free space cannot be checked.")
     boolean yes;
 
+    @Mixin
+    EncryptionOptions.Decrypt decryption;
+
     @Override
     protected CommandResult execute() {
         if (jobs < 1) {
@@ -128,7 +131,8 @@ public final class RestoreCommand extends BaseCommand {
         Target target = new TargetResolver(cli().env()).resolve(connection.request());
         ProcessRunner runner = cli().processRunner();
         RestoreService service = new RestoreService(runner, new ToolLocator(runner, cli().env().vars()),
-                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), ChronoDr.version());
+                TerminalProgress.forTerminal(cli().terminal(), cli().err(), output.quiet), ChronoDr.version(),
+                decryption.secretKeys(target, cli().env()));
         RestorePlan plan = service.plan(target, req);
         if (plan.needsConfirmation()) {
             Confirmation.require(cli(), yes, plan.confirmationAction());

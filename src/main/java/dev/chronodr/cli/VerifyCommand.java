@@ -72,6 +72,9 @@ public final class VerifyCommand extends BaseCommand {
     @Option(names = "--all-backups", description = "Verify every backup in the repository instead of the database.")
     boolean allBackups;
 
+    @Mixin
+    EncryptionOptions.Decrypt decryption;
+
     @Override
     protected Set<Format> formats() {
         return EnumSet.of(Format.TEXT, Format.JSON, Format.JUNIT);
@@ -86,7 +89,8 @@ public final class VerifyCommand extends BaseCommand {
         Target resolved = services().target(connection);
         List<VerifyCheck> checks = new ArrayList<>();
         if (modes == 1) {
-            checks.add(new BackupFilesCheck(new BackupFilesCheck.Selection(List.copyOf(backups), latestBackup, allBackups)));
+            checks.add(new BackupFilesCheck(new BackupFilesCheck.Selection(List.copyOf(backups), latestBackup, allBackups),
+                    decryption.secretKeys(resolved, cli().env())));
         } else {
             VerifySection.RowDrop rowDrop = VerifySection.rowDrop(resolved);
             checks.addAll(DatabaseChecks.standard());

@@ -22,6 +22,9 @@ import dev.chronodr.backup.BackupService;
 import dev.chronodr.backup.BackupType;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.crypto.OpenPgp;
+import dev.chronodr.crypto.Recipients;
+import dev.chronodr.crypto.SecretKeys;
 import dev.chronodr.core.Clock;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Progress;
@@ -78,7 +81,18 @@ public final class DrillService {
     private final Progress progress;
     private final String version;
 
+    /** Issue 19: the drill's own backup is encrypted to these (null: not); encrypted backups are opened with {@code keys}. */
+    private final Recipients encryptTo;
+    private final SecretKeys keys;
+
     public DrillService(ProcessRunner runner, ToolLocator locator, Progress progress, String chronoDrVersion) {
+        this(runner, locator, progress, chronoDrVersion, null, null);
+    }
+
+    public DrillService(ProcessRunner runner, ToolLocator locator, Progress progress, String chronoDrVersion,
+                        Recipients encryptTo, SecretKeys keys) {
+        this.encryptTo = encryptTo;
+        this.keys = keys;
         this.runner = runner;
         this.locator = locator;
         this.progress = progress;
@@ -118,7 +132,7 @@ public final class DrillService {
 
         // 2. The backup's files.
         t = System.nanoTime();
-        BackupVerifier.Result files = new BackupVerifier(v -> tools(restoreTarget, v)).verify(repo, backup);
+        BackupVerifier.Result files = new BackupVerifier(v -> tools(restoreTarget, v), keys).verify(repo, backup);
         steps.add(step("verify-backup", files.status().rank() >= dev.chronodr.core.Status.CRITICAL.rank() ? Outcome.FAILED : Outcome.PASSED, t,
                 files.filesChecked() + " file(s) checked, " + files.tocEntries() + " archive entries", files.problems()));
         if (!files.ok() && files.status() == dev.chronodr.core.Status.CRITICAL) {
@@ -141,7 +155,7 @@ public final class DrillService {
             t = System.nanoTime();
             RestoreResult restored;
             try {
-                RestoreService restore = new RestoreService(runner, locator, progress, version);
+                RestoreService restore = new RestoreService(runner, locator, progress, version, keys);
                 // verified below, side by side with the digests
                 RestoreRequest rr = new RestoreRequest(null, backup.legacy() ? backup.path().toString() : null, scratchName,
                         req.jobs(), false, false);
@@ -153,7 +167,8 @@ public final class DrillService {
                         + e.getMessage(), List.of()));
                 return finish(database, backup, scratchName, restoreTarget, started, steps, req, null, leftovers, repo);
             } catch (ChronoException e) {
-                steps.add(step("restore", Outcome.FAILED, t, e.getMessage(), List.of()));
+                // no key that opens an encrypted backup: the drill could not run (3), not a failed restore
+                steps.add(step("restore", e.exitCode() == ExitCode.UNKNOWN ? Outcome.ERROR : Outcome.FAILED, t, e.getMessage(), List.of()));
                 return finish(database, backup, scratchName, restoreTarget, started, steps, req, null, leftovers, repo);
             }
             long restoreMillis = restored.phases().stream().mapToLong(RestoreResult.Phase::millis).sum();
@@ -198,7 +213,7 @@ public final class DrillService {
         }
         BackupService backups = new BackupService(runner, locator, progress, version);
         var result = backups.backup(source, new BackupRequest(BackupType.FULL, List.of(), "dr-test", Compression.DEFAULT, null,
-                source.criticalTables(), req.deep()));
+                source.criticalTables(), req.deep()).encryptedTo(encryptTo));
         return repo.find(result.manifest().id()).orElseThrow();
     }
 
@@ -368,9 +383,14 @@ public final class DrillService {
     }
 
     private String pgRestore(PgTools tools, Path dump, List<String> args) {
-        Compression.Method method = Compression.ofFile(dump.getFileName().toString());
+        String name = dump.getFileName().toString();
+        Compression.Method method = Compression.ofFile(BackupManifest.plainName(name));
         return tools.run(tools.spec(PgTool.PG_RESTORE, args).withTimeout(Duration.ofHours(1)).withStdin(out -> {
-            try (var in = Compression.decompress(method, new java.io.BufferedInputStream(Files.newInputStream(dump), 1 << 20))) {
+            java.io.InputStream stored = new java.io.BufferedInputStream(Files.newInputStream(dump), 1 << 20);
+            if (name.endsWith(BackupManifest.ENCRYPTED_SUFFIX)) {
+                stored = OpenPgp.decrypt(stored, keys, name); // the restore step opened it with these keys already
+            }
+            try (var in = Compression.decompress(method, stored)) {
                 in.transferTo(out);
             }
         })).stdout();

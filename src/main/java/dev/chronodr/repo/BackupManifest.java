@@ -27,7 +27,17 @@ public record BackupManifest(
         String archiveFormat,
         List<TableEntry> tables,
         List<FileEntry> files,
-        Globals globals) {
+        Globals globals,
+        Encryption encryption) {
+
+    /** A manifest of a backup stored unencrypted (written without the encryption field). */
+    public BackupManifest(int formatVersion, String id, String type, String label, String database, String host, int port,
+                          String serverVersion, int serverVersionNum, String pgDumpVersion, String chronoDrVersion,
+                          OffsetDateTime startedAt, OffsetDateTime finishedAt, long durationMs, String compression,
+                          String archiveFormat, List<TableEntry> tables, List<FileEntry> files, Globals globals) {
+        this(formatVersion, id, type, label, database, host, port, serverVersion, serverVersionNum, pgDumpVersion, chronoDrVersion,
+                startedAt, finishedAt, durationMs, compression, archiveFormat, tables, files, globals, null);
+    }
 
     public static final int FORMAT_VERSION = 1;
     public static final String FILE_NAME = "manifest.json";
@@ -52,6 +62,33 @@ public record BackupManifest(
 
     /** Cluster-wide objects saved beside a full backup. */
     public record Globals(boolean included, boolean rolePasswordsIncluded, String reason) {
+    }
+
+    /**
+     * How the data files are encrypted (issue 19), absent when they are not: OpenPGP to these
+     * recipients, after compression; each encrypted file's name ends in {@link #ENCRYPTED_SUFFIX},
+     * and its {@code bytes} and {@code sha256} are those of the stored (encrypted) bytes, so the
+     * stored objects are checked without the key. The manifest itself stays readable.
+     */
+    public record Encryption(String format, List<dev.chronodr.crypto.Recipient> recipients) {
+        public static final String OPENPGP = "openpgp";
+
+        public List<String> fingerprints() {
+            return recipients.stream().map(dev.chronodr.crypto.Recipient::fingerprint).toList();
+        }
+    }
+
+    /** The suffix of an encrypted file's name: database.dump.zst.gpg, as gpg names what it writes. */
+    public static final String ENCRYPTED_SUFFIX = ".gpg";
+
+    /** Is this file of the backup stored encrypted? */
+    public boolean encrypted(FileEntry f) {
+        return encryption != null && f.name().endsWith(ENCRYPTED_SUFFIX);
+    }
+
+    /** A file's name without the encryption suffix: what its compression is read from. */
+    public static String plainName(String name) {
+        return name.endsWith(ENCRYPTED_SUFFIX) ? name.substring(0, name.length() - ENCRYPTED_SUFFIX.length()) : name;
     }
 
     public FileEntry file(String role) {

@@ -18,6 +18,8 @@ import java.util.function.Function;
 
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Status;
+import dev.chronodr.crypto.OpenPgp;
+import dev.chronodr.crypto.SecretKeys;
 import dev.chronodr.pg.PgTool;
 import dev.chronodr.pg.PgTools;
 import dev.chronodr.pg.PgVersion;
@@ -29,10 +31,25 @@ import dev.chronodr.pg.PgVersion;
  */
 public final class BackupVerifier {
     private final Function<PgVersion, PgTools> tools;
+    private final SecretKeys keys;
 
     /** @param tools pg_restore runner for a backup taken from a server of that version */
     public BackupVerifier(Function<PgVersion, PgTools> tools) {
+        this(tools, null);
+    }
+
+    /**
+     * @param keys the secret keys that open encrypted backups (--decrypt-key); null when none
+     *             was given: an encrypted backup's stored bytes are then checked, its content not
+     */
+    public BackupVerifier(Function<PgVersion, PgTools> tools, SecretKeys keys) {
         this.tools = tools;
+        this.keys = keys;
+    }
+
+    /** Is the content of this backup left unchecked for want of a key (its stored bytes are checked all the same)? */
+    public static boolean contentUnchecked(StoredBackup backup, SecretKeys keys) {
+        return keys == null && backup.manifest() != null && backup.manifest().encryption() != null;
     }
 
     public record Result(String id, Status status, List<String> problems, int filesChecked, int tocEntries,
@@ -70,11 +87,13 @@ public final class BackupVerifier {
         problems.addAll(sums.problems());
         int toc = 0;
         BackupManifest.FileEntry dump = m.file("dump");
-        if (problems.isEmpty() && dump != null && "custom".equals(m.archiveFormat())) {
+        boolean encrypted = dump != null && m.encrypted(dump);
+        if (problems.isEmpty() && dump != null && "custom".equals(m.archiveFormat()) && !(encrypted && keys == null)) {
+            Source stored = remote ? () -> repo.storage().read(backup.key() + "/" + dump.name())
+                    : () -> Files.newInputStream(backup.path().resolve(dump.name()));
             try {
-                String list = remote
-                        ? listArchive(dump.name(), () -> repo.storage().read(backup.key() + "/" + dump.name()), new PgVersion(m.serverVersionNum()))
-                        : listArchive(backup.path().resolve(dump.name()), new PgVersion(m.serverVersionNum()));
+                String list = listArchive(dump.name(), encrypted ? decrypting(stored, dump.name(), m) : stored,
+                        new PgVersion(m.serverVersionNum()));
                 toc = (int) list.lines().filter(l -> !l.startsWith(";") && !l.isBlank()).count();
                 if (!"schema".equals(m.type())) {
                     for (BackupManifest.TableEntry t : m.tables()) {
@@ -84,7 +103,12 @@ public final class BackupVerifier {
                     }
                 }
             } catch (ChronoException e) {
-                problems.add("archive unreadable by pg_restore: " + e.getMessage());
+                if (encrypted && e.exitCode() == dev.chronodr.core.ExitCode.UNKNOWN) {
+                    // the key given does not open it: the content could not be checked, which is not damage
+                    return new Result(backup.id(), Status.UNKNOWN, List.of(e.getMessage()), sums.checked(), 0, sums.bytes(), since(t0));
+                }
+                problems.add((encrypted && e.exitCode() == dev.chronodr.core.ExitCode.CRITICAL ? "" : "archive unreadable by pg_restore: ")
+                        + e.getMessage());
             }
         }
         return new Result(backup.id(), problems.isEmpty() ? Status.OK : Status.CRITICAL, problems, sums.checked(), toc, sums.bytes(), since(t0));
@@ -231,6 +255,44 @@ public final class BackupVerifier {
         return listArchive(dump.getFileName().toString(), () -> Files.newInputStream(dump), server);
     }
 
+    /**
+     * The stored file's plaintext. The header is read and the session key opened here, in the
+     * caller's thread, before pg_restore starts: a missing or wrong key is the exit-3 error
+     * naming the fingerprint it needs, not a failure of pg_restore's input.
+     */
+    private Source decrypting(Source stored, String name, BackupManifest m) {
+        InputStream plain;
+        InputStream in = null;
+        try {
+            in = new BufferedInputStream(stored.open(), 1 << 20);
+            plain = OpenPgp.decrypt(in, keys, name, m.encryption().recipients());
+        } catch (IOException e) {
+            closeQuietly(in);
+            throw ChronoException.failed(name + ": unreadable (" + e.getMessage() + ")", null);
+        } catch (RuntimeException e) {
+            closeQuietly(in);
+            throw e;
+        }
+        boolean[] used = {false};
+        return () -> {
+            if (used[0]) {
+                throw new IOException(name + " is read once");
+            }
+            used[0] = true;
+            return plain;
+        };
+    }
+
+    private static void closeQuietly(InputStream in) {
+        if (in != null) {
+            try {
+                in.close();
+            } catch (IOException ignored) {
+                // nothing more to do
+            }
+        }
+    }
+
     /** Opens a stored file's bytes. */
     interface Source {
         InputStream open() throws IOException;
@@ -238,7 +300,7 @@ public final class BackupVerifier {
 
     private String listArchive(String name, Source dump, PgVersion server) {
         PgTools t = tools.apply(server);
-        Compression.Method method = Compression.ofFile(name);
+        Compression.Method method = Compression.ofFile(BackupManifest.plainName(name));
         return t.run(t.spec(PgTool.PG_RESTORE, List.of("--list"))
                 .withTimeout(Duration.ofHours(2))
                 .withStdin(out -> {

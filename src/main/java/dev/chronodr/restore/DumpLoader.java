@@ -115,7 +115,7 @@ final class DumpLoader {
             args.add("-v"); // one line per item: what the progress counts
         }
         java.util.function.UnaryOperator<ProcessSpec> watched = spec -> counter == null ? spec : spec.withStderrLines(counter::line);
-        if (source.format() == ArchiveFormat.DIRECTORY || source.method() == Compression.Method.NONE && jobs > 1) {
+        if (source.format() == ArchiveFormat.DIRECTORY || source.method() == Compression.Method.NONE && !source.encrypted() && jobs > 1) {
             args.add(source.dump().toString());
             tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)));
             return;

@@ -2,6 +2,7 @@ package dev.chronodr.restore;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,15 +41,24 @@ final class GlobalsRestore {
     private GlobalsRestore() {
     }
 
+    /** Opens the globals script, decompressed (and decrypted). */
+    interface Script {
+        InputStream open() throws IOException;
+    }
+
     static Outcome apply(PgTools tools, Connection admin, Path globalsFile) throws SQLException {
+        return apply(tools, admin, globalsFile.toString(), () -> Compression.decompress(
+                Compression.ofFile(globalsFile.getFileName().toString()), Files.newInputStream(globalsFile)));
+    }
+
+    static Outcome apply(PgTools tools, Connection admin, String globalsFile, Script script) throws SQLException {
         Set<String> roles = names(admin, "SELECT rolname FROM pg_roles");
         Set<String> tablespaces = names(admin, "SELECT spcname FROM pg_tablespace");
         List<String> kept = new ArrayList<>();
         Set<String> created = new java.util.LinkedHashSet<>();
         Set<String> existing = new java.util.LinkedHashSet<>();
         Set<String> newTablespaces = new java.util.LinkedHashSet<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(Compression.decompress(
-                Compression.ofFile(globalsFile.getFileName().toString()), Files.newInputStream(globalsFile)), StandardCharsets.UTF_8))) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(script.open(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = r.readLine()) != null) {
                 Matcher role = ROLE_LINE.matcher(line);
@@ -75,9 +85,9 @@ final class GlobalsRestore {
         }
         List<String> args = new ArrayList<>(tools.connectionArgs());
         args.addAll(List.of("-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"));
-        String script = String.join("\n", kept) + "\n";
+        String text = String.join("\n", kept) + "\n";
         tools.run(tools.spec(PgTool.PSQL, args).withTimeout(Duration.ofMinutes(10))
-                .withStdin(out -> out.write(script.getBytes(StandardCharsets.UTF_8))));
+                .withStdin(out -> out.write(text.getBytes(StandardCharsets.UTF_8))));
         return new Outcome(List.copyOf(created), List.copyOf(existing), List.copyOf(newTablespaces));
     }
 

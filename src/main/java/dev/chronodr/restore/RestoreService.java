@@ -15,6 +15,7 @@ import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
 import dev.chronodr.core.Progress;
+import dev.chronodr.crypto.SecretKeys;
 import dev.chronodr.pg.Database;
 import dev.chronodr.pg.ExecMode;
 import dev.chronodr.pg.Identifiers;
@@ -48,14 +49,22 @@ public final class RestoreService {
     private final ToolLocator locator;
     private final Progress progress;
     private final String version;
+    /** The secret keys that open encrypted backups (--decrypt-key); null when none was given. */
+    private final SecretKeys keys;
     /** Runs between the two renames of the swap; tests inject a failure here. */
     private Runnable betweenRenames = () -> { };
 
     public RestoreService(ProcessRunner runner, ToolLocator locator, Progress progress, String chronoDrVersion) {
+        this(runner, locator, progress, chronoDrVersion, null);
+    }
+
+    /** {@code keys}: what opens an encrypted backup (--decrypt-key), null when none was given. */
+    public RestoreService(ProcessRunner runner, ToolLocator locator, Progress progress, String chronoDrVersion, SecretKeys keys) {
         this.runner = runner;
         this.locator = locator;
         this.progress = progress;
         this.version = chronoDrVersion;
+        this.keys = keys;
     }
 
     void betweenRenames(Runnable hook) {
@@ -81,6 +90,7 @@ public final class RestoreService {
 
     /** The plan for a source already resolved; connects to nothing and changes nothing. */
     public RestorePlan plan(Target target, RestoreRequest req, RestoreSource source) {
+        source = source.withKeys(keys); // an encrypted backup without its key stops here: exit 3, nothing touched
         String live = target.connection().dbname();
         RestoreMode mode = RestoreMode.of(req);
         String stamp = Clock.now().atZoneSameInstant(ZoneOffset.UTC).format(TS);
@@ -140,7 +150,8 @@ public final class RestoreService {
             int jobs = jobs(req, source, tools, notes);
 
             Repository repo = Repository.open(target.repo());
-            boolean unpack = jobs > 1 && source.format() == ArchiveFormat.CUSTOM && source.method() != Compression.Method.NONE;
+            boolean unpack = jobs > 1 && source.format() == ArchiveFormat.CUSTOM
+                    && (source.method() != Compression.Method.NONE || source.encrypted());
             // What a killed restore of this database left behind goes first: it holds disk space.
             notes.addAll(StagingDatabases.cleanLeftovers(admin, live));
             notes.addAll(RestoreSpace.check(admin, tools, source, plan.mode(), unpack, repo.localRoot().orElse(Repository.spoolDirectory()), DatabaseProperties.capture(admin, live),
@@ -208,7 +219,8 @@ public final class RestoreService {
             throw ChronoException.failed("backup " + source.id() + " has no roles and tablespaces to restore",
                     "only full backups taken by chrono-dr save them; drop --with-globals, or create the roles first");
         }
-        GlobalsRestore.Outcome o = GlobalsRestore.apply(tools, admin, source.backupDir().resolve(f.name()));
+        GlobalsRestore.Outcome o = GlobalsRestore.apply(tools, admin, source.backupDir().resolve(f.name()).toString(),
+                () -> source.openFile(f.name()));
         List<String> notes = new ArrayList<>();
         notes.add("roles created: " + (o.created().isEmpty() ? "none" : String.join(", ", o.created()))
                 + (m.globals().rolePasswordsIncluded() ? "" : " (without passwords: the backup was taken without superuser; set them with \\password)"));

@@ -14,6 +14,8 @@ import org.slf4j.LoggerFactory;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.crypto.OpenPgp;
+import dev.chronodr.crypto.SecretKeys;
 import dev.chronodr.repo.Assessment;
 import dev.chronodr.repo.BackupCatalog;
 import dev.chronodr.repo.BackupManifest;
@@ -32,20 +34,64 @@ import dev.chronodr.core.Json;
  */
 public record RestoreSource(String id, String database, ArchiveFormat format, String compression,
                             @JsonIgnore Path dump, @JsonIgnore Path backupDir, @JsonIgnore BackupManifest manifest,
-                            @JsonIgnore Path unpacked, @JsonIgnore boolean checksummed, @JsonIgnore List<String> passedOver) {
+                            @JsonIgnore Path unpacked, @JsonIgnore boolean checksummed, @JsonIgnore List<String> passedOver,
+                            @JsonIgnore SecretKeys keys) {
 
     public RestoreSource(String id, String database, ArchiveFormat format, String compression, Path dump, Path backupDir,
                          BackupManifest manifest) {
-        this(id, database, format, compression, dump, backupDir, manifest, null, false, List.of());
+        this(id, database, format, compression, dump, backupDir, manifest, null, false, List.of(), null);
     }
 
     public RestoreSource withUnpacked(Path copy) {
-        return new RestoreSource(id, database, format, compression, dump, backupDir, manifest, copy, checksummed, passedOver);
+        return new RestoreSource(id, database, format, compression, dump, backupDir, manifest, copy, checksummed, passedOver, keys);
     }
 
     /** Chosen by --latest after its checksum check passed; the newer backups passed over, and why. */
     private RestoreSource proven(List<String> newerPassedOver) {
-        return new RestoreSource(id, database, format, compression, dump, backupDir, manifest, unpacked, true, List.copyOf(newerPassedOver));
+        return new RestoreSource(id, database, format, compression, dump, backupDir, manifest, unpacked, true, List.copyOf(newerPassedOver), keys);
+    }
+
+    /** Are the backup's files stored encrypted (its manifest says to whom)? */
+    @JsonIgnore
+    public boolean encrypted() {
+        return manifest != null && manifest.encryption() != null;
+    }
+
+    /**
+     * The source with the secret keys that open it (null: none given). For an encrypted backup
+     * the dump's header is read now and its session key opened, before anything is touched: a
+     * missing or wrong key is exit 3 naming the fingerprint it needs and the option that takes it.
+     */
+    public RestoreSource withKeys(SecretKeys secretKeys) {
+        RestoreSource with = new RestoreSource(id, database, format, compression, dump, backupDir, manifest, unpacked, checksummed,
+                passedOver, secretKeys);
+        if (encrypted()) {
+            try (InputStream probe = with.openStored(dump)) {
+                // opening it is the check
+            } catch (IOException e) {
+                throw ChronoException.failed("cannot read " + dump + ": " + e.getMessage() + "; nothing was touched", null);
+            }
+        }
+        return with;
+    }
+
+    /** A stored file of the backup as its plaintext: decrypted when the backup is encrypted, still compressed. */
+    InputStream openStored(Path file) throws IOException {
+        InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20);
+        if (!encrypted() || !file.getFileName().toString().endsWith(BackupManifest.ENCRYPTED_SUFFIX)) {
+            return in;
+        }
+        try {
+            return OpenPgp.decrypt(in, keys, id + "/" + file.getFileName(), manifest.encryption().recipients());
+        } catch (IOException | RuntimeException e) {
+            in.close();
+            throw e;
+        }
+    }
+
+    /** Another file of the backup (the globals), decrypted and decompressed. */
+    InputStream openFile(String name) throws IOException {
+        return Compression.decompress(Compression.ofFile(BackupManifest.plainName(name)), openStored(backupDir.resolve(name)));
     }
 
     private static final Logger log = LoggerFactory.getLogger(RestoreSource.class);
@@ -63,7 +109,7 @@ public record RestoreSource(String id, String database, ArchiveFormat format, St
 
     /** Opens the dump decompressed (not for directory archives). */
     public InputStream open() throws IOException {
-        return Compression.decompress(method(), new BufferedInputStream(Files.newInputStream(dump), 1 << 20));
+        return Compression.decompress(method(), openStored(dump));
     }
 
     /**
@@ -150,12 +196,16 @@ public record RestoreSource(String id, String database, ArchiveFormat format, St
         if (dump == null) {
             throw ChronoException.failed("manifest of " + dir + " lists no dump file", "the backup is damaged; choose another");
         }
-        String method = Compression.ofFile(dump.name()).name().toLowerCase(java.util.Locale.ROOT);
+        String method = Compression.ofFile(BackupManifest.plainName(dump.name())).name().toLowerCase(java.util.Locale.ROOT);
         return new RestoreSource(m.id(), m.database(), ArchiveFormat.CUSTOM, method, dir.resolve(dump.name()), dir, m);
     }
 
     /** A single file: compression by its name, format by its first bytes (PGDMP = custom archive). */
     private static RestoreSource fromFile(Path file, String id, String database) {
+        if (file.getFileName().toString().endsWith(BackupManifest.ENCRYPTED_SUFFIX)) {
+            throw ChronoException.usage(file + " is an encrypted file on its own: restore reads an encrypted backup through its manifest",
+                    "pass the backup's directory (or --backup-id) with --decrypt-key, or decrypt it first: gpg --decrypt FILE | zstd -d > FILE.dump");
+        }
         Compression.Method method = Compression.ofFile(file.getFileName().toString());
         RestoreSource probe = new RestoreSource(id, database, ArchiveFormat.PLAIN, method.name().toLowerCase(java.util.Locale.ROOT), file, null, null);
         byte[] head = new byte[CUSTOM_MAGIC.length];

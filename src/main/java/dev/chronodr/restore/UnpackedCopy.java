@@ -1,6 +1,11 @@
 package dev.chronodr.restore;
 
+import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.security.DigestInputStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +22,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.crypto.OpenPgp;
 import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessFailedException;
 import dev.chronodr.process.ProcessRunner;
@@ -57,9 +63,11 @@ final class UnpackedCopy {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, AtomicFile.PRIVATE_DIR);
             Files.deleteIfExists(temp);
-            Optional<Path> zstd = source.method() == Compression.Method.ZSTD ? locator.onPath("zstd") : Optional.empty();
+            Optional<Path> zstd = source.method() == Compression.Method.ZSTD && !source.encrypted() ? locator.onPath("zstd") : Optional.empty();
             String actual;
-            if (zstd.isPresent()) {
+            if (source.encrypted()) {
+                actual = decryptInto(source, temp);
+            } else if (zstd.isPresent()) {
                 // The zstd program decompresses about a third faster than zstd-jni (its assembly decoders);
                 // it writes the copy into the private directory while this thread hashes the archive.
                 ProcessSpec spec = ProcessSpec.of(zstd.get().toString(), "-q", "-d", "-o", temp.toString(),
@@ -111,6 +119,44 @@ final class UnpackedCopy {
             throw ChronoException.failed("cannot decompress the archive for a parallel restore into " + dir + ": " + e.getMessage()
                     + "; nothing was touched", "free space there, or restore with --jobs 1 (streams without a temporary file)");
         }
+    }
+
+    /**
+     * An encrypted dump: decrypted and decompressed into the copy in one pass, with the stored
+     * (encrypted) bytes hashed on the way for the manifest's SHA-256; read to the end, so the
+     * message's integrity check (MDC) is checked too.
+     */
+    private static String decryptInto(RestoreSource source, Path temp) throws IOException {
+        MessageDigest sha = BackupVerifier.newSha256();
+        Files.createFile(temp, AtomicFile.privateFile());
+        // The digest below the buffer: the OpenPGP reader marks and resets its start, which the buffer replays unhashed.
+        try (InputStream stored = new BufferedInputStream(new DigestInputStream(Files.newInputStream(source.dump()), sha), 1 << 20);
+             InputStream plain = OpenPgp.decrypt(stored, source.keys(), source.id() + "/" + source.dump().getFileName(),
+                     source.manifest().encryption().recipients());
+             OutputStream out = Files.newOutputStream(temp)) {
+            InputStream unclosed = new FilterInputStream(plain) {
+                @Override
+                public void close() {
+                    // the decompressor closes its input; the plaintext is drained and closed below
+                }
+            };
+            try (InputStream in = Compression.decompress(source.method(), unclosed)) {
+                in.transferTo(out);
+            }
+            plain.transferTo(OutputStream.nullOutputStream()); // to the MDC
+            stored.transferTo(OutputStream.nullOutputStream()); // every stored byte is hashed
+        } catch (ChronoException e) {
+            if (e.exitCode() != dev.chronodr.core.ExitCode.CRITICAL) {
+                throw e;
+            }
+            // Damaged: reported as any corrupt backup is, by its SHA-256 against the manifest, when that differs.
+            String whole = SourceChecks.sha256(source.dump());
+            if (whole.equals(source.manifest().file("dump").sha256())) {
+                throw e;
+            }
+            return whole;
+        }
+        return HexFormat.of().formatHex(sha.digest());
     }
 
     static void delete(Path temp) {

@@ -5,6 +5,7 @@ import java.util.List;
 
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Status;
+import dev.chronodr.crypto.SecretKeys;
 import dev.chronodr.pg.PgTools;
 import dev.chronodr.restore.PhysicalBackupVerifier;
 import dev.chronodr.repo.BackupCatalog;
@@ -25,9 +26,16 @@ public final class BackupFilesCheck implements VerifyCheck {
     }
 
     private final Selection selection;
+    private final SecretKeys keys;
 
     public BackupFilesCheck(Selection selection) {
+        this(selection, null);
+    }
+
+    /** {@code keys}: what opens encrypted backups (--decrypt-key); null checks their stored bytes only. */
+    public BackupFilesCheck(Selection selection, SecretKeys keys) {
         this.selection = selection;
+        this.keys = keys;
     }
 
     @Override
@@ -66,11 +74,15 @@ public final class BackupFilesCheck implements VerifyCheck {
                     List.of("take a backup: chrono-dr backup"), List.of(), 0);
         }
         BackupVerifier verifier = new BackupVerifier(v -> new PgTools(context.target().exec(), context.target().connection(),
-                context.runner(), context.locator(), v));
+                context.runner(), context.locator(), v), keys);
         PhysicalBackupVerifier physical = new PhysicalBackupVerifier(context.runner(), context.locator());
         List<Finding> findings = new ArrayList<>();
         int bad = 0;
+        int sealed = 0;
         for (StoredBackup b : chosen) {
+            if (BackupVerifier.contentUnchecked(b, keys)) {
+                sealed++;
+            }
             context.progress().update("backup-files: " + b.id());
             BackupVerifier.Result r = verifier.verify(repo, b);
             // The verdict on the backup's own files is remembered; a WAL gap is the archive's problem,
@@ -96,7 +108,9 @@ public final class BackupFilesCheck implements VerifyCheck {
                         List.of(b.path() != null ? b.location() : repo.location() + "/" + b.key()), r.status() == Status.CRITICAL ? "do not restore from it; take a new backup: chrono-dr backup" : null));
             }
         }
-        String summary = chosen.size() + " backup(s) checked" + (bad == 0 ? ", all sound" : ", " + bad + " damaged");
+        String summary = chosen.size() + " backup(s) checked" + (bad == 0 ? ", all sound" : ", " + bad + " damaged")
+                + (sealed == 0 ? "" : "; " + sealed + " encrypted: stored bytes checked against their SHA-256, content not checked"
+                + " without the key (--decrypt-key)");
         return CheckResult.of(this, chosen.size(), findings, summary,
                 bad == 0 ? List.of() : List.of("restore only from a sound backup; damaged ones stay until cleanup removes them"));
     }
