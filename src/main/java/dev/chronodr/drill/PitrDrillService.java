@@ -296,7 +296,9 @@ public final class PitrDrillService {
         Optional<PhysicalBackupInfo> base = PitrCatalog.of(repoDir).bases().stream().filter(b -> b.id().equals(baseId)).findFirst();
         Optional<String> damaged = base.flatMap(b -> damagedSegment(repo, b, pointFile));
         if (damaged.isPresent()) {
-            return step("pitr-restore", Outcome.FAILED, t, damaged.get(), List.of(e.getMessage()));
+            // the restore's own words only when they add something (it may have stopped elsewhere first)
+            return step("pitr-restore", Outcome.FAILED, t, damaged.get(),
+                    e.getMessage() == null || damaged.get().contains(e.getMessage()) ? List.of() : List.of("restore: " + e.getMessage()));
         }
         String m = e.getMessage() == null ? "" : e.getMessage();
         boolean replay = e.exitCode() == ExitCode.CRITICAL || m.contains("recovery") || m.contains("WAL") || m.contains("pg_waldump")
