@@ -215,14 +215,25 @@ final class PitrScratch implements AutoCloseable {
         if (Files.exists(data.resolve("postmaster.pid"))) {
             stop(data, binDir, runner);
         }
-        try (var walk = Files.walk(d)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
+        // on Ctrl-C the drill's own thread may still be writing into it: a few passes
+        for (int attempt = 1; ; attempt++) {
+            try (var walk = Files.walk(d)) {
+                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+                return true;
+            } catch (IOException | java.io.UncheckedIOException e) {
+                if (attempt == 3) {
+                    log.error("could not remove the drill's scratch directory {}: {}; the next dr-test --pitr removes it", d, e.getMessage());
+                    return false;
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
             }
-            return true;
-        } catch (IOException | java.io.UncheckedIOException e) {
-            log.error("could not remove the drill's scratch directory {}: {}; the next dr-test --pitr removes it", d, e.getMessage());
-            return false;
         }
     }
 

@@ -52,7 +52,8 @@ import dev.chronodr.wal.ArchiveCommand;
  * restore/PitrTest): the drill passes while a writer keeps inserting, its numbers are the
  * live table's at the restore point (and not after it); a damaged archived segment between
  * the base backup and the point fails it with exit 2 naming the segment, and leaves no
- * scratch directory and no server behind; without a base backup it is a usage error.
+ * scratch directory and no server behind, as Ctrl-C does while the copy runs; without a
+ * base backup it is a usage error.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -227,6 +228,60 @@ class PitrDrillTest {
 
     @Test
     @Order(3)
+    void ctrlCWhileTheCopyRunsStopsItAndRemovesItsDirectory() throws Exception {
+        // the real launcher in a JVM of its own, as a user runs it; SIGINT once its copy's server runs
+        Path log = tmp.resolve("sigint.log");
+        ProcessBuilder pb = new ProcessBuilder(launcher.toString(), "dr-test", "--pitr", "--config", config.toString(), "--target", "ledger",
+                "--repo", repo.toString(), "--command", launcher.toString()).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().clear();
+        pb.environment().putAll(env());
+        Process p = pb.start();
+        try {
+            PitrScratch.Record rec = null;
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (rec == null && System.nanoTime() < deadline && p.isAlive()) {
+                Path recDir = repo.resolve(PitrScratch.AREA);
+                if (Files.isDirectory(recDir)) {
+                    try (var ls = Files.list(recDir)) {
+                        for (Path f : ls.filter(x -> x.toString().endsWith(".json")).toList()) {
+                            rec = Json.mapper().readValue(f.toFile(), PitrScratch.Record.class);
+                        }
+                    }
+                }
+                Thread.sleep(50);
+            }
+            assertNotNull(rec, () -> "the drill recorded its scratch cluster: " + read(log));
+            Path pid = Path.of(rec.dir()).resolve("data/postmaster.pid");
+            while (!Files.exists(pid) && System.nanoTime() < deadline && p.isAlive()) {
+                Thread.sleep(50);
+            }
+            assertTrue(Files.exists(pid), () -> "the copy's server was started: " + read(log));
+            assertEquals(0, new ProcessBuilder("kill", "-INT", String.valueOf(p.pid())).start().waitFor());
+            assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "the drill ends on SIGINT");
+            assertTrue(p.exitValue() != 0);
+            assertFalse(Files.exists(Path.of(rec.dir())), () -> "scratch directory removed on SIGINT: " + read(log));
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", rec.port()), 1000);
+                throw new AssertionError("the copy still listens on port " + rec.port());
+            } catch (IOException expected) {
+                // the copy was stopped
+            }
+            assertEquals(List.of(), records(), "its record is removed with it");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    private static String read(Path log) {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    @Test
+    @Order(4)
     void aDamagedSegmentBetweenTheBaseBackupAndThePointFailsWithExit2NamingItAndLeavesNothing() throws Exception {
         String segment;
         try (Connection c = Database.connect(pg.connection(DB)); Statement st = c.createStatement()) {
