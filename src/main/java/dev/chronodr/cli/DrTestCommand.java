@@ -3,6 +3,7 @@ package dev.chronodr.cli;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 
 import picocli.CommandLine.Command;
@@ -16,6 +17,8 @@ import dev.chronodr.drill.DrillHistory;
 import dev.chronodr.drill.DrillReport;
 import dev.chronodr.drill.DrillRequest;
 import dev.chronodr.drill.DrillService;
+import dev.chronodr.drill.PitrDrillRequest;
+import dev.chronodr.drill.PitrDrillService;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
@@ -23,7 +26,8 @@ import dev.chronodr.report.ReportFile;
 
 @Command(name = "dr-test", sortOptions = false,
         description = {"Disaster-recovery drill: back up, verify, restore into a scratch database, prove it faithful, remove it.",
-                "Exit 0 the drill passed, 2 it failed (failing step first), 3 it could not run, 64 bad input."})
+                "Exit 0 the drill passed, 2 it failed (failing step first), 3 it could not run, 64 bad input.",
+                "With --pitr: base backup + WAL replayed to a restore point set now; 1 when it could not act."})
 public final class DrTestCommand extends BaseCommand {
     @Mixin
     ConnectionOptions connection;
@@ -51,6 +55,17 @@ public final class DrTestCommand extends BaseCommand {
 
     @Option(names = "--restore-to", paramLabel = "TARGET", description = "Restore on another target of the config file (another server).")
     String restoreTo;
+
+    @Option(names = "--pitr", description = "Drill point-in-time recovery instead: base backup + WAL replayed to a restore point set now, "
+            + "into a scratch cluster on a free port (see docs/dr-test.md).")
+    boolean pitr;
+
+    @Option(names = "--fresh", description = "With --pitr: take a fresh base backup instead of using the newest good one.")
+    boolean fresh;
+
+    @Option(names = "--command", paramLabel = "CMD",
+            description = "With --pitr: how the copy runs chrono-dr for restore_command, absolute (default: this checkout's scripts/chrono-dr).")
+    String command;
 
     @Option(names = "--report", paramLabel = "FILE", description = "Also write the report as JSON to FILE.")
     Path report;
@@ -80,6 +95,12 @@ public final class DrTestCommand extends BaseCommand {
         if (jobs < 1 || jobs > 64) {
             throw ChronoException.usage("--jobs " + jobs + " is out of range", "use 1 to 64");
         }
+        if (!pitr && (fresh || command != null)) {
+            throw ChronoException.usage("--fresh and --command go with --pitr", null);
+        }
+        if (pitr && html != null) {
+            throw ChronoException.usage("--html draws the page of a logical drill; --pitr has none yet", "use --report FILE for its JSON");
+        }
         Services s = services();
         Target target = s.target(connection);
         DrillSection.Objectives objectives = DrillSection.objectives(rto, rpo, target);
@@ -87,6 +108,9 @@ public final class DrTestCommand extends BaseCommand {
         int rpoMin = objectives.rpoMinutes();
         if (rtoMin < 1 || rpoMin < 1) {
             throw ChronoException.usage("--rto and --rpo are minutes, 1 or more", null);
+        }
+        if (pitr) {
+            return write(pitr(s, target, rtoMin, rpoMin));
         }
         // The second target comes from the config alone: the shell's PG* variables describe the first.
         Target other = restoreTo == null ? null : s.configTarget(connection.request().configFile(), restoreTo);
@@ -99,6 +123,10 @@ public final class DrTestCommand extends BaseCommand {
         if (html != null) {
             ReportFile.write(cli().env().resolve(html.toString()), w -> w.print(kept.page()));
         }
+        return write(result);
+    }
+
+    private CommandResult write(CommandResult result) {
         if (report != null) {
             ReportFile.write(cli().env().resolve(report.toString()), Format.JSON, result);
         }
@@ -106,5 +134,24 @@ public final class DrTestCommand extends BaseCommand {
             ReportFile.write(cli().env().resolve(junitXml.toString()), Format.JUNIT, result);
         }
         return result;
+    }
+
+    /** dr-test --pitr: a drill of its own (drill/PitrDrillService); the logical drill's backup and restore flags do not apply. */
+    private CommandResult pitr(Services s, Target target, int rtoMin, int rpoMin) {
+        if (backupId != null || latest || keep || restoreTo != null) {
+            throw ChronoException.usage("--backup-id, --latest, --keep and --restore-to drill logical backups; --pitr takes "
+                    + "the newest good base backup (or a fresh one with --fresh) and always removes its copy", null);
+        }
+        List<String> launcher = Launcher.parse(command);
+        if (!launcher.get(0).startsWith("/")) {
+            throw ChronoException.usage("--command must start with an absolute path", "the server runs restore_command without your PATH");
+        }
+        Duration rtoTime = Duration.ofMinutes(rtoMin);
+        return new PitrDrillService(s.runner(), s.tools(), s.progress(), s.version(), cli().env()).run(target, new PitrDrillRequest(fresh,
+                deep, rtoTime, Duration.ofMinutes(rpoMin), launcher, Duration.ofMinutes(5), max(Duration.ofMinutes(10), rtoTime.multipliedBy(2))));
+    }
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
     }
 }

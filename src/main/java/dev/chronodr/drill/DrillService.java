@@ -327,7 +327,7 @@ public final class DrillService {
     }
 
     /** verify's integrity checks (amcheck, invalid indexes, NOT VALID constraints) on the restored copy. */
-    private Step integrity(Target restoreTarget, String scratchName, int jobs, boolean deep) {
+    Step integrity(Target restoreTarget, String scratchName, int jobs, boolean deep) {
         long t = System.nanoTime();
         Target scratch = new Target(restoreTarget.name(), restoreTarget.connection().withDbname(scratchName), restoreTarget.exec(),
                 restoreTarget.repo(), restoreTarget.config(), restoreTarget.sandbox());

@@ -28,7 +28,23 @@ public final class RestorePointService {
         if (name == null || name.isBlank() || name.length() >= 64) {
             throw ChronoException.usage("a restore point name must be 1 to 63 characters", null);
         }
-        try (Connection c = Database.connect(conn); PreparedStatement ps = c.prepareStatement(CREATE)) {
+        try (Connection c = Database.connect(conn)) {
+            return create(c, repo, name);
+        } catch (SQLException e) {
+            throw ChronoException.failed("cannot create restore point '" + name + "': " + e.getMessage(),
+                    "it needs a superuser (or GRANT EXECUTE ON FUNCTION pg_create_restore_point) and wal_level replica", e);
+        }
+    }
+
+    /**
+     * On the caller's connection, inside its transaction if one is open (dr-test --pitr
+     * creates its point while it holds locks there), recorded in the repository.
+     */
+    public RestorePointResult create(Connection c, Path repo, String name) throws SQLException {
+        if (name == null || name.isBlank() || name.length() >= 64) {
+            throw ChronoException.usage("a restore point name must be 1 to 63 characters", null);
+        }
+        try (PreparedStatement ps = c.prepareStatement(CREATE)) {
             ps.setString(1, name);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
@@ -36,9 +52,6 @@ public final class RestorePointService {
                         rs.getObject(3, OffsetDateTime.class), null);
                 return record(repo, r);
             }
-        } catch (SQLException e) {
-            throw ChronoException.failed("cannot create restore point '" + name + "': " + e.getMessage(),
-                    "it needs a superuser (or GRANT EXECUTE ON FUNCTION pg_create_restore_point) and wal_level replica", e);
         }
     }
 
