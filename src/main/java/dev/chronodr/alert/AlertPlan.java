@@ -151,12 +151,25 @@ public record AlertPlan(Map<String, AlertChannel> channels, List<Step> steps, Pa
                         + e.getClass().getSimpleName() + ")", "give the PEM certificate(s) of the server or its CA");
             }
         }
+        for (String address : concat(c.from, c.to)) {
+            try {
+                new jakarta.mail.internet.InternetAddress(address, true).validate();
+            } catch (jakarta.mail.internet.AddressException e) {
+                throw ChronoException.usage(where + ": '" + address + "' is not an e-mail address", "e.g. dba@example.com");
+            }
+        }
         int port = c.port != null ? c.port : tls == EmailChannel.Tls.SMTPS ? 465 : 587;
         if (port < 1 || port > 65535) {
             throw ChronoException.usage(where + ".port " + port + " is not a port", "e.g. 587 (STARTTLS) or 465 (smtps)");
         }
         return new EmailChannel(name, c.host.strip(), port, tls, trust, c.user,
                 c.passwordFile == null ? null : secret(env, c.passwordFile, where + ".password_file"), c.from, List.copyOf(c.to));
+    }
+
+    private static List<String> concat(String first, List<String> rest) {
+        List<String> all = new ArrayList<>(List.of(first));
+        all.addAll(rest);
+        return all;
     }
 
     private static boolean notHttp(AlertsSection.Channel c) {
