@@ -1,6 +1,12 @@
 package dev.chronodr.alert;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -42,7 +48,49 @@ public final class Escalation {
         this.clock = clock;
     }
 
+    /**
+     * Holds {@code STATE.lock} while it reads, delivers and writes, so that two runs of the same
+     * target (overlapping cron jobs) take turns instead of overwriting each other's record.
+     * A run that cannot have the lock within the deadline sends nothing and says so.
+     */
     public AlertsOutcome run(String target, String server, List<Observation> observations) {
+        Path lockFile = plan.stateFile().resolveSibling(plan.stateFile().getFileName() + ".lock");
+        Instant giveUp = Instant.now().plus(plan.timeout());
+        try {
+            Files.createDirectories(lockFile.toAbsolutePath().getParent());
+            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                while (true) {
+                    FileLock lock = tryLock(ch);
+                    if (lock != null) {
+                        try (FileLock held = lock) {
+                            return locked(target, server, observations);
+                        }
+                    }
+                    if (Instant.now().isAfter(giveUp)) {
+                        return new AlertsOutcome(plan.stateFile().toString(), List.of(), 0, null, "another monitor run of this target held "
+                                + lockFile + " for longer than alerts.timeout; nothing was sent this time");
+                    }
+                    Thread.sleep(100);
+                }
+            }
+        } catch (IOException e) {
+            return new AlertsOutcome(plan.stateFile().toString(), List.of(), 0, null, "cannot lock " + lockFile + " ("
+                    + e.getClass().getSimpleName() + ": " + e.getMessage() + "); nothing was sent this time");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new AlertsOutcome(plan.stateFile().toString(), List.of(), 0, null, "interrupted while waiting for " + lockFile);
+        }
+    }
+
+    private static FileLock tryLock(FileChannel ch) throws IOException {
+        try {
+            return ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            return null; // held by another run in this JVM: wait as for another process
+        }
+    }
+
+    private AlertsOutcome locked(String target, String server, List<Observation> observations) {
         Instant now = clock.instant();
         StringBuilder stateError = new StringBuilder();
         EscalationState state = EscalationState.load(plan.stateFile(), stateError);

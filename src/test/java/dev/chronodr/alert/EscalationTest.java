@@ -72,7 +72,7 @@ class EscalationTest {
         return new Escalation(new AlertPlan(channels, List.of(
                 new AlertPlan.Step(Duration.ZERO, List.of("pager"), Status.CRITICAL),
                 new AlertPlan.Step(Duration.ofMinutes(15), List.of("dba"), Status.WARNING)),
-                dir.resolve("state.json"), Duration.ofSeconds(5)), clock);
+                dir.resolve("state.json"), Duration.ofSeconds(1)), clock);
     }
 
     private AlertsOutcome run(int minutes, Status disk, Status locks) {
@@ -117,5 +117,14 @@ class EscalationTest {
         assertTrue(damaged.failed() && damaged.stateError().contains("could not be read"), damaged.toString());
         assertEquals(List.of("trigger disk CRITICAL", "trigger lock_waits CRITICAL", "resolve disk", "trigger lock_waits CRITICAL"),
                 pager.got, "paged again from the first step");
+        // Another run holding the state's lock: this one waits, up to the deadline, then sends nothing and says so.
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve("state.json.lock"),
+                java.nio.file.StandardOpenOption.WRITE); java.nio.channels.FileLock held = ch.lock()) {
+            AlertsOutcome busy = run(45, Status.CRITICAL, Status.CRITICAL);
+            assertTrue(busy.failed() && busy.stateError().contains("held"), busy.toString());
+            assertEquals(4, pager.got.size(), "nothing sent without the lock");
+        }
+        AlertsOutcome after = run(46, Status.CRITICAL, Status.CRITICAL);
+        assertEquals(List.of("disk"), after.deliveries().get(0).triggered(), "the next run goes on: " + after);
     }
 }
