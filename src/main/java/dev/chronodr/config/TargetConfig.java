@@ -34,7 +34,7 @@ public final class TargetConfig {
     /** Keys a target may hold besides the typed ones: one section per capability. */
     public static final java.util.Set<String> SECTIONS = java.util.Set.of(
             "backup", "restore", "services", "verify", "monitor", "vacuum", "audit", "drill", "pitr", "schedule", "recover",
-            "smoke_tests", "encryption", "pgbouncer");
+            "smoke_tests", "encryption", "pgbouncer", "alerts");
 
     /** Every key a target takes: the typed ones and the sections, for "did you mean". */
     static List<String> keys() {

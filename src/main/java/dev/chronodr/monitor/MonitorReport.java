@@ -7,6 +7,7 @@ import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 
+import dev.chronodr.alert.AlertsOutcome;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.core.Status;
 import dev.chronodr.report.CheckOutcome;
@@ -24,10 +25,16 @@ import dev.chronodr.report.TextView;
  */
 public record MonitorReport(Status status, String target, String server, String version, String role,
                             OffsetDateTime checkedAt, long durationMs, List<CheckOutcome> checks,
-                            AlertOutcome alert, ExportOutcome export) implements HealthResult {
+                            AlertOutcome alert, AlertsOutcome alerts, ExportOutcome export) implements HealthResult {
 
     public MonitorReport {
         checks = List.copyOf(checks);
+    }
+
+    /** A report without the alerts: section's outcome (the shape before it existed). */
+    public MonitorReport(Status status, String target, String server, String version, String role, OffsetDateTime checkedAt,
+                         long durationMs, List<CheckOutcome> checks, AlertOutcome alert, ExportOutcome export) {
+        this(status, target, server, version, role, checkedAt, durationMs, checks, alert, null, export);
     }
 
     /** Whether an alert was attempted, sent, suppressed, or failed; the webhook shown without its path. */
@@ -38,18 +45,26 @@ public record MonitorReport(Status status, String target, String server, String 
     }
 
     MonitorReport withAlert(AlertOutcome a) {
-        return new MonitorReport(status, target, server, version, role, checkedAt, durationMs, checks, a, export);
+        return new MonitorReport(status, target, server, version, role, checkedAt, durationMs, checks, a, alerts, export);
+    }
+
+    MonitorReport withAlerts(AlertsOutcome a) {
+        return new MonitorReport(status, target, server, version, role, checkedAt, durationMs, checks, alert, a, export);
     }
 
     MonitorReport withExport(ExportOutcome e) {
-        return new MonitorReport(status, target, server, version, role, checkedAt, durationMs, checks, alert, e);
+        return new MonitorReport(status, target, server, version, role, checkedAt, durationMs, checks, alert, alerts, e);
     }
 
-    /** The checks' worst status; an export that could not be written makes it at least a failure (1). */
+    /**
+     * The checks' worst status; an export that could not be written, or an alert of the
+     * alerts: section that did not go out, makes it at least a failure (1).
+     */
     @Override
     public ExitCode exitCode() {
         ExitCode code = status.exitCode();
-        return export != null && !export.written() ? ExitCode.worst(code, ExitCode.FAILED) : code;
+        boolean failed = export != null && !export.written() || alerts != null && alerts.failed();
+        return failed ? ExitCode.worst(code, ExitCode.FAILED) : code;
     }
 
     @JsonIgnore
@@ -77,6 +92,9 @@ public record MonitorReport(Status status, String target, String server, String 
         }
         if (alert != null) {
             out.line("alert: " + alertLine());
+        }
+        if (alerts != null) {
+            alerts.lines().forEach(l -> out.line("alerts: " + l));
         }
         if (export != null) {
             out.line("export: " + (export.written() ? "wrote " + export.path() : "FAILED to write " + export.path() + ": " + export.error()));
@@ -106,9 +124,16 @@ public record MonitorReport(Status status, String target, String server, String 
         return Duration.ofMillis(durationMs);
     }
 
-    /** An export that could not be written, for the Nagios status line. */
+    /** An export that could not be written or an alert that did not go out, for the Nagios status line. */
     @Override
     public String problem() {
-        return export != null && !export.written() ? "export to " + export.path() + " failed: " + export.error() : null;
+        List<String> problems = new java.util.ArrayList<>();
+        if (export != null && !export.written()) {
+            problems.add("export to " + export.path() + " failed: " + export.error());
+        }
+        if (alerts != null && alerts.failed()) {
+            alerts.lines().stream().filter(l -> l.startsWith("FAILED")).forEach(l -> problems.add("alert " + l));
+        }
+        return problems.isEmpty() ? null : String.join("; ", problems);
     }
 }

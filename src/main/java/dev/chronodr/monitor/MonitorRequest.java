@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
+import dev.chronodr.alert.AlertPlan;
+import dev.chronodr.alert.AlertsSection;
 import dev.chronodr.config.ChronoConfig;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
@@ -19,7 +21,7 @@ import dev.chronodr.report.Unit;
 
 /** One monitor run, fully resolved: flag > environment > config file > built-in default. */
 public record MonitorRequest(Target target, List<HealthCheck> checks, MonitorSettings settings, Path export,
-                             AlertSettings alert, ProcessRunner runner) {
+                             AlertSettings alert, AlertPlan alerts, ProcessRunner runner) {
 
     public static final String WEBHOOK_ENV = "CHRONO_DR_ALERT_WEBHOOK";
 
@@ -37,7 +39,7 @@ public record MonitorRequest(Target target, List<HealthCheck> checks, MonitorSet
                 positive(config.cacheHitMinBlocks, MonitorSettings.DEFAULT_CACHE_HIT_MIN_BLOCKS, "cache_hit_min_blocks"));
         Path export = o.export() == null ? null : env.resolve(o.export());
         return new MonitorRequest(target, checks, settings, export, alert(o, config.alert, env, target, export),
-                new ProcessRunner(env.vars()));
+                alerts(target, env, export), new ProcessRunner(env.vars()));
     }
 
     private static List<HealthCheck> checks(MonitorOptions o, MonitorConfig config) {
@@ -77,6 +79,16 @@ public record MonitorRequest(Target target, List<HealthCheck> checks, MonitorSet
             throw ChronoException.usage("config monitor." + key + " is negative", "use 0 or more");
         }
         return v;
+    }
+
+    /** The target's alerts: section (channels and escalation), or null; its state file defaults as the webhook's does. */
+    private static AlertPlan alerts(Target target, Environment env, Path export) {
+        return target.config() == null ? null : ChronoConfig.section(target.config(), "alerts", AlertsSection.class)
+                .map(s -> AlertPlan.resolve(s, env, () -> {
+                    String fileName = ".chrono-dr-alerts-" + target.name().replaceAll("[^A-Za-z0-9._-]", "_") + ".json";
+                    return export != null ? export.toAbsolutePath().resolveSibling(fileName)
+                            : target.repo().path("the alerts' escalation state (set alerts.state_file)").resolve(fileName);
+                })).orElse(null);
     }
 
     private static AlertSettings alert(MonitorOptions o, MonitorConfig.Alert c, Environment env, Target target, Path export) {

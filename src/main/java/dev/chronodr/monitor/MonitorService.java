@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.chronodr.alert.Escalation;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Clock;
@@ -24,10 +25,26 @@ import dev.chronodr.report.CheckOutcome;
 public final class MonitorService {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MonitorService.class);
 
+    /** The alerts' clock: when a problem was first seen and which escalation steps are due. */
+    private final java.time.Clock alertClock;
+
+    public MonitorService() {
+        this(java.time.Clock.systemUTC());
+    }
+
+    public MonitorService(java.time.Clock alertClock) {
+        this.alertClock = alertClock;
+    }
+
     public MonitorReport run(MonitorRequest req) {
         MonitorReport report = check(req);
         if (req.alert() != null) {
             report = report.withAlert(new WebhookAlert(req.alert()).deliver(report));
+        }
+        if (req.alerts() != null) {
+            MonitorReport r = report;
+            report = report.withAlerts(new Escalation(req.alerts(), alertClock).run(r.target(), r.server(),
+                    r.checks().stream().map(c -> new Escalation.Observation(c.name(), c.status(), c.message())).toList()));
         }
         if (req.export() != null) {
             report = report.withExport(ReportExport.write(report, req.export()));
@@ -94,7 +111,7 @@ public final class MonitorService {
         // A skipped check says nothing about health: all OK and some SKIPPED is OK.
         Status overall = Status.worst(results.stream().map(CheckOutcome::status).filter(s -> s != Status.SKIPPED).toList());
         return new MonitorReport(overall, target.name(), cs.describe(),
-                facts == null ? null : facts.versionString(), facts == null ? null : facts.role(), now, ms, results, null, null);
+                facts == null ? null : facts.versionString(), facts == null ? null : facts.role(), now, ms, results, null, null, null);
     }
 
     private static boolean runnable(HealthCheck check, ServerFacts facts) {
