@@ -57,8 +57,7 @@ public final class EncryptionOptions {
 
         /** The secret keys, unlocked now; null when neither the flags nor the config name one. */
         SecretKeys secretKeys(Target target, Environment env) {
-            EncryptionSection.Settings s = EncryptionSection.resolve(flags(), target, env);
-            return s.decryptKey() == null ? null : SecretKeys.load(s.decryptKey(), s.passphrase());
+            return EncryptionSection.resolve(flags(), target, env).secretKeys();
         }
     }
 }

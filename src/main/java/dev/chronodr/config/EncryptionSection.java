@@ -49,6 +49,11 @@ public final class EncryptionSection {
             return !recipients.isEmpty();
         }
 
+        /** The secret keys, unlocked now; null when no secret key file is set. */
+        public dev.chronodr.crypto.SecretKeys secretKeys() {
+            return decryptKey == null ? null : dev.chronodr.crypto.SecretKeys.load(decryptKey, passphrase());
+        }
+
         /** The passphrase, read from its file now; null when no file is set. */
         public Secret passphrase() {
             return passphraseFile == null ? null : EncryptionSection.passphrase(passphraseFile);

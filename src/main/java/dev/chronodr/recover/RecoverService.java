@@ -265,7 +265,9 @@ public final class RecoverService {
 
         /** Corruption found: returns a result when the run stops, null when the database was restored. */
         private RecoverResult restore() {
-            RestoreService service = new RestoreService(runner, locator, progress, version);
+            // recover takes no key flags: an encrypted repository's key comes from the config's encryption section
+            RestoreService service = new RestoreService(runner, locator, progress, version,
+                    dev.chronodr.config.EncryptionSection.resolve(dev.chronodr.config.EncryptionSection.Flags.none(), target, env).secretKeys());
             RestoreRequest request = new RestoreRequest(null, null, null, 1, true, false, false, true, false);
             RestoreSource[] source = new RestoreSource[1];
             Step found = timeline.run("newest good backup", () -> {
