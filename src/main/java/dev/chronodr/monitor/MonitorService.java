@@ -37,6 +37,33 @@ public final class MonitorService {
 
     /** The checks alone: no alert, no export. */
     public MonitorReport check(MonitorRequest req) {
+        return check(req, Connections.FRESH);
+    }
+
+    /**
+     * Where a pass gets its connection: a fresh one closed after (one run), or one held
+     * between passes ({@code --listen}, see {@link HeldConnection}).
+     */
+    interface Connections {
+        Connections FRESH = new Connections() {
+            @Override
+            public Connection open(ConnectionSettings cs) {
+                return Database.connect(cs);
+            }
+
+            @Override
+            public void release(Connection c) {
+                close(c);
+            }
+        };
+
+        /** A connection to use for one pass; a ChronoException when the server cannot be reached. */
+        Connection open(ConnectionSettings cs);
+
+        void release(Connection c);
+    }
+
+    MonitorReport check(MonitorRequest req, Connections connections) {
         long start = System.nanoTime();
         OffsetDateTime now = Clock.now();
         Target target = req.target();
@@ -47,7 +74,7 @@ public final class MonitorService {
         ConnectOutcome connect;
         Connection c = null;
         try {
-            c = Database.connect(cs);
+            c = connections.open(cs);
             connect = new ConnectOutcome(true, where, (System.nanoTime() - start) / 1_000_000, null, null);
         } catch (ChronoException e) {
             connect = new ConnectOutcome(false, where, (System.nanoTime() - start) / 1_000_000, e.getMessage(), e.hint());
@@ -88,7 +115,9 @@ public final class MonitorService {
                 results.add(evaluate(check, ctx, planned.getOrDefault(check, List.of()), errors));
             }
         } finally {
-            close(c);
+            if (c != null) {
+                connections.release(c);
+            }
         }
         long ms = (System.nanoTime() - start) / 1_000_000;
         // A skipped check says nothing about health: all OK and some SKIPPED is OK.
@@ -123,7 +152,7 @@ public final class MonitorService {
         }
     }
 
-    private static void close(Connection c) {
+    static void close(Connection c) {
         if (c != null) {
             try {
                 c.close();
