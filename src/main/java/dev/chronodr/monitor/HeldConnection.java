@@ -7,39 +7,58 @@ import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.Database;
 
 /**
- * The one connection a resident monitor keeps between passes. Before each pass it asks the
- * server whether the connection still works (one empty round trip, bounded); a connection
- * broken by a server restart is dropped and a new one opened, so the pass after a restart
- * succeeds, and a pass while the server is down fails to connect at once (connection
- * CRITICAL) instead of hanging on a dead socket. Passes are serialized by the caller.
+ * The one connection a resident monitor keeps between passes. It is not tested before use
+ * (that would cost a round trip per scrape): when the first query of a pass fails on it
+ * (the server restarted), the service asks for a {@link #replace replacement} and tries
+ * once more, so the pass after a restart succeeds, and a pass while the server is down
+ * fails to connect at once (connection CRITICAL). A network timeout bounds a query on a
+ * connection whose peer vanished without a word, so a scrape never hangs. Passes are
+ * serialized by the caller.
  */
 final class HeldConnection implements MonitorService.Connections, AutoCloseable {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HeldConnection.class);
-    private static final int VALID_SECONDS = 2;
+    /** Above the monitor's statement_timeout (10 s), so only a dead peer reaches it. */
+    private static final int NETWORK_TIMEOUT_MS = 30_000;
 
     private Connection held;
     private int opened;
 
     @Override
     public synchronized Connection open(ConnectionSettings cs) {
-        if (held != null) {
-            if (valid(held)) {
-                return held;
-            }
-            log.info("monitor: the connection to {} was lost; reconnecting", cs.describe());
-            MonitorService.close(held);
-            held = null;
+        if (held != null && !closed(held)) {
+            return held;
         }
-        held = Database.connect(cs);
-        opened++;
-        return held;
+        return connect(cs);
     }
 
-    private static boolean valid(Connection c) {
+    @Override
+    public synchronized Connection replace(ConnectionSettings cs, Connection broken) {
+        log.info("monitor: the connection to {} was lost; reconnecting", cs.describe());
+        MonitorService.close(broken);
+        held = null;
+        return connect(cs);
+    }
+
+    private Connection connect(ConnectionSettings cs) {
+        MonitorService.close(held);
+        held = null;
+        Connection c = Database.connect(cs);
         try {
-            return !c.isClosed() && c.isValid(VALID_SECONDS);
+            c.setNetworkTimeout(Runnable::run, NETWORK_TIMEOUT_MS);
         } catch (SQLException e) {
-            return false;
+            MonitorService.close(c);
+            throw Database.connectionFailure(cs, e);
+        }
+        held = c;
+        opened++;
+        return c;
+    }
+
+    private static boolean closed(Connection c) {
+        try {
+            return c.isClosed();
+        } catch (SQLException e) {
+            return true;
         }
     }
 

@@ -61,6 +61,11 @@ public final class MonitorService {
         Connection open(ConnectionSettings cs);
 
         void release(Connection c);
+
+        /** After {@code broken} failed its first query: a new connection to try once more, or null for no retry. */
+        default Connection replace(ConnectionSettings cs, Connection broken) {
+            return null;
+        }
     }
 
     MonitorReport check(MonitorRequest req, Connections connections) {
@@ -86,9 +91,27 @@ public final class MonitorService {
                 try {
                     facts = ServerFacts.probe(c);
                 } catch (SQLException e) {
-                    // Connected, but the server cannot answer the simplest catalog query: as bad as down.
-                    connect = new ConnectOutcome(false, where, connect.millis(), "connected to " + where
-                            + ", but the server did not answer: " + e.getMessage(), null);
+                    String failure = e.getMessage();
+                    ChronoException unreachable = null;
+                    try {
+                        // A held connection the server dropped (it restarted): one new connection, one more try.
+                        Connection again = connections.replace(cs, c);
+                        if (again != null) {
+                            c = again;
+                            facts = ServerFacts.probe(again);
+                        }
+                    } catch (SQLException retry) {
+                        failure = retry.getMessage();
+                    } catch (ChronoException down) {
+                        unreachable = down;
+                    }
+                    if (unreachable != null) {
+                        connect = new ConnectOutcome(false, where, connect.millis(), unreachable.getMessage(), unreachable.hint());
+                    } else if (facts == null) {
+                        // Connected, but the server cannot answer the simplest catalog query: as bad as down.
+                        connect = new ConnectOutcome(false, where, connect.millis(), "connected to " + where
+                                + ", but the server did not answer: " + failure, null);
+                    }
                 }
             }
             // Each runnable check's SQL, built once; queries of the same name run once and are shared.
