@@ -92,5 +92,6 @@ for k in 0 1 2; do
   printf '  %-44s median %6s ms   min %6s   max %6s   (%s samples)\n' "${labels[$k]}" "$(median < "$f")" \
     "$(sort -n "$f" | head -n 1)" "$(sort -n "$f" | tail -n 1)" "$(curl -s "${urls[$k]}" | grep -vc '^#')"
 done
-echo "  /health: $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$cdr_port/health"), status $(curl -s -D - -o /dev/null "http://127.0.0.1:$cdr_port/health" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-chrono-dr-status" {print $2}')"
+curl -s -o "$out/health.json" "http://127.0.0.1:$cdr_port/health"
+echo "  chrono-dr /health: $(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['status'], '; '.join(c['name'] + ' ' + c['status'] + ': ' + c['message'][:100] for c in r['checks'] if c['status'] not in ('OK', 'SKIPPED')))" "$out/health.json")"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"

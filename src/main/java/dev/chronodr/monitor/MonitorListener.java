@@ -52,6 +52,7 @@ public final class MonitorListener implements AutoCloseable {
     private final ListenSettings settings;
     private final HeldConnection connection = new HeldConnection();
     private final HttpServer server;
+    private final InetSocketAddress bound;
     private final ThreadPoolExecutor handlers;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicInteger passes = new AtomicInteger();
@@ -62,6 +63,7 @@ public final class MonitorListener implements AutoCloseable {
     private MonitorListener(MonitorRequest req, ListenSettings settings, HttpServer server) {
         this.settings = settings;
         this.server = server;
+        this.bound = server.getAddress();
         List<HealthCheck> checks = new ArrayList<>();
         for (HealthCheck c : req.checks()) {
             boolean cached = !settings.cache().isZero() && ListenSettings.CACHED.contains(c.name());
@@ -116,7 +118,7 @@ public final class MonitorListener implements AutoCloseable {
 
     /** Where it listens, with the port the system chose when asked for 0. */
     public InetSocketAddress address() {
-        return server.getAddress();
+        return bound;
     }
 
     /**
@@ -176,6 +178,10 @@ public final class MonitorListener implements AutoCloseable {
 
     private void serve(HttpExchange ex, Format format) {
         try {
+            if (!ex.getRequestURI().getPath().equals(ex.getHttpContext().getPath())) {
+                respond(ex, 404, "text/plain; charset=utf-8", "not found\n");
+                return;
+            }
             if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
                 ex.getResponseHeaders().set("Allow", "GET, HEAD");
                 respond(ex, 405, "text/plain; charset=utf-8", "GET or HEAD only\n");

@@ -273,6 +273,12 @@ class MonitorListenTest {
             assertEquals(passes + 1, l.passes(), "a later scrape runs a new pass");
             runs.forEach((name, n) -> assertEquals(passes + 1, n.get(), name + " ran once per pass"));
             assertEquals(1, l.connectionsOpened());
+            assertEquals(404, get(l, "/metrics/other").statusCode());
+            assertEquals(404, get(l, "/nothing").statusCode());
+            HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + l.address().getPort() + "/health"))
+                    .POST(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(405, post.statusCode());
+            assertEquals(passes + 1, l.passes(), "none of those ran the checks");
             assertEquals(1L, ((Number) pg.scalar(DB, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chrono-dr'"
                     + " AND pid <> pg_backend_pid()")).longValue(), "one connection on the server");
         } finally {
