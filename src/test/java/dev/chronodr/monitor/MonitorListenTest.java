@@ -303,6 +303,12 @@ class MonitorListenTest {
             assertFalse(inUse.err().contains("Exception") || inUse.err().contains("\tat "), inUse::toString);
         }
 
+        Path config = dir.resolve("listen.yaml");
+        Files.writeString(config, "targets:\n  t:\n    host: 127.0.0.1\n    dbname: " + DB + "\n    monitor:\n      listen:\n        cache: soon\n");
+        CliRun badCache = CliRun.run(pg.env(DB), dir, "monitor", "--config", config.toString(), "--target", "t", "--listen", "9187");
+        assertEquals(64, badCache.exitCode(), badCache::toString);
+        assertTrue(badCache.err().startsWith("chrono-dr: config monitor.listen.cache: "), badCache::toString);
+
         // Loopback unless a host is named.
         assertTrue(ListenSettings.address("9187").getAddress().isLoopbackAddress());
         assertEquals("127.0.0.1", ListenSettings.address(":9187").getAddress().getHostAddress());
