@@ -16,6 +16,8 @@ import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.monitor.HealthCheck;
+import dev.chronodr.monitor.ListenSettings;
+import dev.chronodr.monitor.MonitorListener;
 import dev.chronodr.monitor.MonitorChecks;
 import dev.chronodr.monitor.MonitorOptions;
 import dev.chronodr.monitor.MonitorReport;
@@ -73,6 +75,11 @@ public final class MonitorCommand extends BaseCommand {
             description = "Where --alert-once-per remembers the last alert (default: beside --export, else in the repository).")
     String alertStateFile;
 
+    @Option(names = "--listen", paramLabel = "[HOST:]PORT",
+            description = {"Stay resident and serve /metrics (Prometheus) and /health (JSON; HTTP 503 when CRITICAL) until SIGTERM or Ctrl-C (exit 0).",
+                    "PORT or :PORT listens on 127.0.0.1 only; name a host to listen elsewhere, e.g. 0.0.0.0:9187. See docs/monitor.md."})
+    String listen;
+
     @Override
     protected Set<Format> formats() {
         return EnumSet.of(Format.TEXT, Format.JSON, Format.NAGIOS, Format.PROMETHEUS);
@@ -95,8 +102,32 @@ public final class MonitorCommand extends BaseCommand {
         Target target = services().target(connection);
         MonitorRequest request = MonitorRequest.resolve(new MonitorOptions(checks, health, warning, critical, export,
                 alertWebhook, alertOncePer, alertStateFile), target, cli().env());
+        if (listen != null) {
+            return listen(request, target);
+        }
         MonitorService service = new MonitorService();
         return watch == null ? service.run(request) : watch(service, request);
+    }
+
+    /** Serves scrapes until SIGTERM or SIGINT; the core is {@link MonitorListener}. */
+    private CommandResult listen(MonitorRequest request, Target target) {
+        if (watch != null || export != null || alertWebhook != null || alertOncePer != null || alertStateFile != null
+                || format() == Format.NAGIOS || format() == Format.PROMETHEUS) {
+            throw ChronoException.usage("--listen cannot be combined with --watch, --export, --alert-* or --format nagios/prometheus",
+                    "/metrics and /health serve both formats; run one-shot monitors (with alerts) from cron beside it");
+        }
+        MonitorListener listener = MonitorListener.start(request, ListenSettings.resolve(listen, target));
+        String at = "http://" + listener.stopped().listened();
+        cli().err().println("chrono-dr monitor: serving " + at + "/metrics and " + at + "/health; SIGTERM or Ctrl-C stops");
+        cli().err().flush();
+        try (WalReceiveCommand.StopOnSignal signals = WalReceiveCommand.StopOnSignal.install(listener::stop)) {
+            listener.awaitStop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            listener.stop();
+        }
+        return listener.stopped();
     }
 
     /** Redraws the report every --watch seconds; ends when interrupted (Ctrl-C ends the process itself). */

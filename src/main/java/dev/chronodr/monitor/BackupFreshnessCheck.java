@@ -87,6 +87,10 @@ final class BackupFreshnessCheck implements HealthCheck {
             Status s = atLeastWarning(t.status(age), unusableNewer.isPresent());
             metrics.add(new Metric("wal_age", age, Unit.SECONDS, Map.of(), t.warning(), t.critical(),
                     "seconds since the newest WAL segment was archived"));
+            // The RPO is the WAL's age here; the newest backup's age is a figure, not judged.
+            newest.ifPresent(b -> metrics.add(Metric.of("backup_age", Duration.between(b.time().toInstant(), now).toMillis() / 1000.0,
+                    Unit.SECONDS, "seconds since the newest good backup finished")));
+            metrics.addAll(repositoryFigures(covering, newest));
             String base = pitr.newestBase().get().id();
             item.put("newest_wal", newestWal.get().name());
             item.put("newest_base_backup", base);
@@ -96,6 +100,7 @@ final class BackupFreshnessCheck implements HealthCheck {
                     metrics, List.of(item));
         }
         if (newest.isEmpty()) {
+            metrics.addAll(repositoryFigures(covering, newest));
             return new CheckOutcome(name(), Status.CRITICAL, (covering.isEmpty() ? "no backup of " : "no restorable backup of ") + db + " in " + repo.location()
                     + warning + ": take one with chrono-dr backup", metrics, List.of(item));
         }
@@ -104,6 +109,7 @@ final class BackupFreshnessCheck implements HealthCheck {
         Status s = atLeastWarning(t.status(age), unusableNewer.isPresent());
         metrics.add(new Metric("backup_age", age, Unit.SECONDS, Map.of(), t.warning(), t.critical(),
                 "seconds since the newest good backup finished"));
+        metrics.addAll(repositoryFigures(covering, newest));
         item.put("newest_backup", newest.get().id());
         item.put("state", newest.get().state().label());
         if (newest.get().verifiedAt() != null) {
@@ -113,6 +119,15 @@ final class BackupFreshnessCheck implements HealthCheck {
                 + verified(catalog, newest.get().id()) + ")"
                 + (t.status(age) == Status.OK ? "" : ", " + t.describe(t.status(age)) + ": is the backup cron job running?")
                 + (newest.get().legacy() ? " (a legacy file without a manifest)" : "") + warning, metrics, List.of(item));
+    }
+
+    /** What the repository holds for this database, for dashboards: restorable backups, and the newest good one's size. */
+    private static List<Metric> repositoryFigures(List<StoredBackup> covering, Optional<StoredBackup> newest) {
+        List<Metric> m = new ArrayList<>();
+        m.add(Metric.of("backup_count", covering.stream().filter(b -> b.state().restorable()).count(), Unit.COUNT,
+                "restorable backups of this database (its own and base backups of its cluster) in the repository"));
+        newest.ifPresent(b -> m.add(Metric.of("backup_size", b.bytes(), Unit.BYTES, "size of the newest good backup")));
+        return m;
     }
 
     /** A repository whose newest backup cannot be restored is at least a WARNING, however fresh the one before. */

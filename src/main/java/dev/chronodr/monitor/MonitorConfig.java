@@ -21,6 +21,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  *     once_per: 1h
  *     state_file: /var/lib/chrono-dr/alert-prod.json
  *     timeout: 10s
+ *   listen:                # monitor --listen only, see {@link ListenConfig}
+ *     cache: 5m
  * </pre>
  */
 public final class MonitorConfig {
@@ -34,6 +36,7 @@ public final class MonitorConfig {
     @JsonProperty("cache_hit_min_blocks")
     public Long cacheHitMinBlocks;
     public Alert alert;
+    public ListenConfig listen;
 
     public static final class Alert {
         public String webhook;

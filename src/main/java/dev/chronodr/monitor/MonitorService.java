@@ -54,6 +54,38 @@ public final class MonitorService {
 
     /** The checks alone: no alert, no export. */
     public MonitorReport check(MonitorRequest req) {
+        return check(req, Connections.FRESH);
+    }
+
+    /**
+     * Where a pass gets its connection: a fresh one closed after (one run), or one held
+     * between passes ({@code --listen}, see {@link HeldConnection}).
+     */
+    interface Connections {
+        Connections FRESH = new Connections() {
+            @Override
+            public Connection open(ConnectionSettings cs) {
+                return Database.connect(cs);
+            }
+
+            @Override
+            public void release(Connection c) {
+                close(c);
+            }
+        };
+
+        /** A connection to use for one pass; a ChronoException when the server cannot be reached. */
+        Connection open(ConnectionSettings cs);
+
+        void release(Connection c);
+
+        /** After {@code broken} failed its first query: a new connection to try once more, or null for no retry. */
+        default Connection replace(ConnectionSettings cs, Connection broken) {
+            return null;
+        }
+    }
+
+    MonitorReport check(MonitorRequest req, Connections connections) {
         long start = System.nanoTime();
         OffsetDateTime now = Clock.now();
         Target target = req.target();
@@ -64,7 +96,7 @@ public final class MonitorService {
         ConnectOutcome connect;
         Connection c = null;
         try {
-            c = Database.connect(cs);
+            c = connections.open(cs);
             connect = new ConnectOutcome(true, where, (System.nanoTime() - start) / 1_000_000, null, null);
         } catch (ChronoException e) {
             connect = new ConnectOutcome(false, where, (System.nanoTime() - start) / 1_000_000, e.getMessage(), e.hint());
@@ -76,9 +108,27 @@ public final class MonitorService {
                 try {
                     facts = ServerFacts.probe(c);
                 } catch (SQLException e) {
-                    // Connected, but the server cannot answer the simplest catalog query: as bad as down.
-                    connect = new ConnectOutcome(false, where, connect.millis(), "connected to " + where
-                            + ", but the server did not answer: " + e.getMessage(), null);
+                    String failure = e.getMessage();
+                    ChronoException unreachable = null;
+                    try {
+                        // A held connection the server dropped (it restarted): one new connection, one more try.
+                        Connection again = connections.replace(cs, c);
+                        if (again != null) {
+                            c = again;
+                            facts = ServerFacts.probe(again);
+                        }
+                    } catch (SQLException retry) {
+                        failure = retry.getMessage();
+                    } catch (ChronoException down) {
+                        unreachable = down;
+                    }
+                    if (unreachable != null) {
+                        connect = new ConnectOutcome(false, where, connect.millis(), unreachable.getMessage(), unreachable.hint());
+                    } else if (facts == null) {
+                        // Connected, but the server cannot answer the simplest catalog query: as bad as down.
+                        connect = new ConnectOutcome(false, where, connect.millis(), "connected to " + where
+                                + ", but the server did not answer: " + failure, null);
+                    }
                 }
             }
             // Each runnable check's SQL, built once; queries of the same name run once and are shared.
@@ -105,7 +155,9 @@ public final class MonitorService {
                 results.add(evaluate(check, ctx, planned.getOrDefault(check, List.of()), errors));
             }
         } finally {
-            close(c);
+            if (c != null) {
+                connections.release(c);
+            }
         }
         long ms = (System.nanoTime() - start) / 1_000_000;
         // A skipped check says nothing about health: all OK and some SKIPPED is OK.
@@ -140,7 +192,7 @@ public final class MonitorService {
         }
     }
 
-    private static void close(Connection c) {
+    static void close(Connection c) {
         if (c != null) {
             try {
                 c.close();
