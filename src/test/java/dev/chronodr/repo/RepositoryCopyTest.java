@@ -246,6 +246,24 @@ class RepositoryCopyTest {
         assertEquals(0, v.exitCode(), v::toString);
     }
 
+    @Test
+    void backupCopyToCopiesTheNewBackupAndAFailedCopyLeavesItStanding() {
+        String db = items("copy_after", 500);
+        String local = dir.resolve("after").toString();
+        String bucket = "s3://" + BUCKET + "/after";
+        CliRun b = CliRun.run(env(db), dir, "backup", "--repo", local, "--copy-to", bucket, "--format", "json");
+        assertEquals(0, b.exitCode(), b::toString);
+        String id = b.json().get("manifest").get("id").asText(); // the backup's own JSON, as without --copy-to
+        assertEquals(1, b.json().get("copy").get("copied").asInt(), b::toString);
+        assertEquals(id, list(db, bucket).get(0).get("id").asText());
+
+        CliRun bad = CliRun.run(env(db), dir, "backup", "--repo", local, "--copy-to", "s3://no-such-bucket/x");
+        assertEquals(1, bad.exitCode(), bad::toString);
+        assertTrue(bad.out().contains("is good in " + local + "; the copy to s3://no-such-bucket/x failed"), bad::toString);
+        assertEquals(2, list(db, local).size(), "the backup stands where it was taken");
+        assertEquals(1, list(db, bucket).size());
+    }
+
     /** A destination that fails every write once {@code limit} bytes went through, and deletes nothing of a backup afterwards. */
     private static final class DyingStorage implements Storage {
         private final Storage d;
