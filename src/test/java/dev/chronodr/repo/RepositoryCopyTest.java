@@ -264,6 +264,57 @@ class RepositoryCopyTest {
         assertEquals(1, list(db, bucket).size());
     }
 
+    @Test
+    void eachNamedRepositoryKeepsWhatItsOwnRetentionSaysAndListNamesTheHolders() throws Exception {
+        String db = items("copy_ret", 300);
+        Path local = dir.resolve("ret-local");
+        String offsite = "s3://" + BUCKET + "/ret";
+        Path config = dir.resolve("ret.yaml");
+        // days: 0 would delete everything but for the guarantee: the newest good backup stays
+        Files.writeString(config, "targets:\n  main:\n    repos:\n"
+                + "      local: {repo: " + local + ", retention: {days: 0}}\n"
+                + "      offsite: {repo: " + offsite + ", retention: {days: 90}}\n");
+        String cfg = config.toString();
+        List<String> ids = new java.util.ArrayList<>();
+        List<Object> digests = new java.util.ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            pg.execute(db, "INSERT INTO items VALUES (-" + i + ", 'before backup " + i + "')");
+            digests.add(digest(db));
+            CliRun b = CliRun.run(env(db), dir, "backup", "--config", cfg, "--copy-to", "offsite", "--format", "json");
+            assertEquals(0, b.exitCode(), b::toString);
+            ids.add(b.json().get("manifest").get("id").asText());
+        }
+        assertEquals(3, list(db, local.toString()).size(), "without repo:, backups go to the first of repos:");
+
+        CliRun c = CliRun.run(env(db), dir, "cleanup", "--config", cfg, "--format", "json");
+        assertEquals(0, c.exitCode(), c::toString);
+        assertEquals(2, c.json().get("repositories").size(), c::toString);
+        JsonNode inLocal = list(db, local.toString());
+        assertEquals(1, inLocal.size(), "local keeps 0 days: only its newest good backup");
+        assertEquals(ids.get(2), inLocal.get(0).get("id").asText());
+        assertEquals(3, list(db, offsite).size(), "offsite keeps 90 days: all three");
+
+        CliRun l = CliRun.run(env(db), dir, "list", "--config", cfg, "--format", "json");
+        assertEquals(0, l.exitCode(), l::toString);
+        JsonNode all = l.json().get("backups");
+        assertEquals(3, all.size(), l::toString);
+        Map<String, String> holders = new HashMap<>();
+        all.forEach(e -> holders.put(e.get("id").asText(), e.get("repositories").toString()));
+        assertEquals("[\"local\",\"offsite\"]", holders.get(ids.get(2)), l::toString);
+        assertEquals("[\"offsite\"]", holders.get(ids.get(0)), l::toString);
+        CliRun text = CliRun.run(env(db), dir, "list", "--config", cfg);
+        assertTrue(text.out().contains("REPOSITORIES") && text.out().contains("local,offsite"), text::toString);
+
+        CliRun r = CliRun.run(env(db), dir, "restore", "--config", cfg, "--repo", "offsite", "--backup-id", ids.get(0), "--target-db", "copy_ret_old");
+        assertEquals(0, r.exitCode(), r::toString);
+        assertEquals(digests.get(0), digest("copy_ret_old"), "restore reads from the repository it is given by name");
+
+        CliRun one = CliRun.run(env(db), dir, "cleanup", "--config", cfg, "--repo", "offsite", "--keep-last", "1", "--retention-days", "0");
+        assertEquals(0, one.exitCode(), one::toString);
+        assertEquals(1, list(db, offsite).size(), "cleanup --repo NAME cleans that repository only");
+        assertEquals(ids.get(2), list(db, offsite).get(0).get("id").asText());
+    }
+
     /** A destination that fails every write once {@code limit} bytes went through, and deletes nothing of a backup afterwards. */
     private static final class DyingStorage implements Storage {
         private final Storage d;
