@@ -140,8 +140,15 @@ public final class RepositoryCopy {
             return item(b, Action.NOT_COPIED, 0, 0, b.state().label() + ": " + b.reason(), e);
         }
         try (RepoLock lock = to.lock(b.database())) {
+            // Again under the lock: another copy of it may have committed since the look above.
+            Optional<byte[]> there = manifestAt(to, b.key());
+            if (there.isPresent()) {
+                return present(b, there.get());
+            }
             to.removeLeftovers(b.database());
             return copyLocked(b);
+        } catch (IOException e) {
+            return item(b, Action.FAILED, 0, 0, "cannot read " + to.location() + ": " + e.getMessage(), ExitCode.FAILED);
         } catch (ChronoException e) {
             return item(b, Action.FAILED, 0, 0, e.getMessage(), ExitCode.FAILED);
         }
