@@ -24,7 +24,18 @@ public record CatalogResult(String repository, List<Entry> backups, Pitr pointIn
 
     /** {@code state}: see {@link BackupState}; {@code reason} says why when it is not simply complete or verified. */
     public record Entry(String id, String database, String type, String state, String reason, String verifiedAt, String time,
-                        long bytes, Long rows, Integer tables, String compression, String label, boolean legacy, String path) {
+                        long bytes, Long rows, Integer tables, String compression, String label, boolean legacy, String path,
+                        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                        List<String> repositories) {
+        /** With the names of the configured repositories that hold it (list, when several are configured). */
+        public Entry heldBy(List<String> names) {
+            return new Entry(id, database, type, state, reason, verifiedAt, time, bytes, rows, tables, compression, label, legacy, path, names);
+        }
+    }
+
+    /** These entries instead (list over several repositories). */
+    public CatalogResult withBackups(List<Entry> entries) {
+        return new CatalogResult(repository, entries, pointInTime);
     }
 
     public static CatalogResult of(BackupCatalog catalog) {
@@ -34,7 +45,7 @@ public record CatalogResult(String repository, List<Entry> backups, Pitr pointIn
             return new Entry(b.id(), b.database(), b.type(), b.state().label(), b.reason(),
                     b.verifiedAt() == null ? null : b.verifiedAt().toString(), b.time() == null ? null : b.time().toString(), b.bytes(), rows,
                     m == null ? null : m.tables().size(), m == null ? null : m.compression(), m == null ? null : m.label(),
-                    b.legacy(), b.path() != null ? b.location() : catalog.repo().location() + "/" + b.key());
+                    b.legacy(), b.path() != null ? b.location() : catalog.repo().location() + "/" + b.key(), null);
         }).toList();
         return new CatalogResult(catalog.repo().location(), entries, null);
     }
@@ -63,13 +74,28 @@ public record CatalogResult(String repository, List<Entry> backups, Pitr pointIn
             out.line("no backups in " + repository);
             return;
         }
-        out.line(String.format("%-44s %-8s %-9s %-26s %10s %10s  %s", "ID", "TYPE", "STATE", "FINISHED", "SIZE", "ROWS", "NOTE"));
+        boolean several = backups.stream().anyMatch(e -> e.repositories() != null);
+        if (several) {
+            out.line(String.format("%-44s %-8s %-9s %-26s %10s %10s  %-20s %s", "ID", "TYPE", "STATE", "FINISHED", "SIZE", "ROWS", "REPOSITORIES", "NOTE"));
+        } else {
+            out.line(String.format("%-44s %-8s %-9s %-26s %10s %10s  %s", "ID", "TYPE", "STATE", "FINISHED", "SIZE", "ROWS", "NOTE"));
+        }
         for (Entry e : backups) {
-            String note = e.reason() != null ? e.reason()
-                    : e.verifiedAt() != null ? "checksums matched " + e.verifiedAt() + (e.label() != null ? "; " + e.label() : "")
-                    : e.label() != null ? e.label() : "";
+            if (several) {
+                out.line(String.format("%-44s %-8s %-9s %-26s %10s %10s  %-20s %s", e.id(), e.type() == null ? "?" : e.type(), e.state(),
+                        e.time() == null ? "?" : e.time(), TextOutput.bytes(e.bytes()), e.rows() == null ? "-" : e.rows(),
+                        e.repositories() == null || e.repositories().isEmpty() ? "-" : String.join(",", e.repositories()), note(e)));
+                continue;
+            }
+            String note = note(e);
             out.line(String.format("%-44s %-8s %-9s %-26s %10s %10s  %s", e.id(), e.type() == null ? "?" : e.type(), e.state(),
                     e.time() == null ? "?" : e.time(), TextOutput.bytes(e.bytes()), e.rows() == null ? "-" : e.rows(), note));
         }
+    }
+
+    private static String note(Entry e) {
+        return e.reason() != null ? e.reason()
+                : e.verifiedAt() != null ? "checksums matched " + e.verifiedAt() + (e.label() != null ? "; " + e.label() : "")
+                : e.label() != null ? e.label() : "";
     }
 }

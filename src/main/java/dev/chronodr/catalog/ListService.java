@@ -26,4 +26,40 @@ public final class ListService {
                         p.oldestSegment(), p.newestSegment(), p.earliestReachable(), p.latestReachable())))
                 .orElse(catalog);
     }
+
+    /**
+     * With several repositories configured (repos:): the backups of {@code repo}, then those
+     * only the others hold, each entry naming the repositories that hold a sound copy of it.
+     */
+    public static CatalogResult list(Repository repo, java.util.Map<String, Repository> named) {
+        CatalogResult main = list(repo);
+        if (named.size() < 2) {
+            return main;
+        }
+        java.util.Map<String, java.util.List<String>> holders = new java.util.HashMap<>();
+        java.util.List<CatalogResult.Entry> entries = new java.util.ArrayList<>(main.backups());
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        main.backups().forEach(e -> seen.add(e.id()));
+        for (java.util.Map.Entry<String, Repository> r : named.entrySet()) {
+            Repository other = r.getValue();
+            if (!other.remote() && !Files.isDirectory(other.root())) {
+                continue; // not created yet: it holds nothing
+            }
+            BackupCatalog catalog = BackupCatalog.of(other);
+            catalog.all().stream().filter(b -> b.state().sound())
+                    .forEach(b -> holders.computeIfAbsent(b.id(), k -> new java.util.ArrayList<>()).add(r.getKey()));
+            if (!other.location().equals(repo.location())) {
+                for (CatalogResult.Entry e : CatalogResult.of(catalog).backups()) {
+                    if (seen.add(e.id())) {
+                        entries.add(e);
+                    }
+                }
+            }
+        }
+        java.util.Comparator<CatalogResult.Entry> newestFirst = java.util.Comparator.comparing(
+                (CatalogResult.Entry e) -> e.time() == null ? null : java.time.OffsetDateTime.parse(e.time()).toInstant(),
+                java.util.Comparator.nullsLast(java.util.Comparator.reverseOrder()));
+        return main.withBackups(entries.stream().sorted(newestFirst)
+                .map(e -> e.heldBy(java.util.List.copyOf(holders.getOrDefault(e.id(), java.util.List.of())))).toList());
+    }
 }

@@ -58,6 +58,11 @@ public final class BackupCommand extends BaseCommand {
     @Mixin
     EncryptionOptions.Encrypt encryption;
 
+    @Option(names = "--copy-to", paramLabel = "REPO",
+            description = "After the backup, copy it to this repository (a directory, s3://BUCKET/PREFIX or a name from repos:);"
+                    + " a failed copy leaves the backup standing and exits 1 (see docs/object-storage.md, Copies).")
+    String copyTo;
+
     @Override
     protected CommandResult execute() {
         if (retentionDays != null && retentionDays < 0) {
@@ -88,7 +93,18 @@ public final class BackupCommand extends BaseCommand {
             req = req.encryptedTo(encryption.recipients(target, cli().env()));
         }
         Services s = services();
-        return new BackupRunner(s.runner(), s.tools(), s.progress(), s.version()).run(target, req);
+        dev.chronodr.repo.RepoLocation copyDest = copyTo == null ? null : s.repoLocation(target, copyTo); // a bad name fails before the backup
+        CommandResult result = new BackupRunner(s.runner(), s.tools(), s.progress(), s.version()).run(target, req);
+        return copyDest == null ? result : dev.chronodr.catalog.BackupCopyResult.after(result, backupId(result),
+                dev.chronodr.repo.Repository.open(target.repo()), dev.chronodr.repo.Repository.open(copyDest));
+    }
+
+    /** The id of the backup just taken; null for a WAL switch (incremental), which has none. */
+    private static String backupId(CommandResult r) {
+        if (r instanceof dev.chronodr.backup.BackupResult b) {
+            return b.manifest().id();
+        }
+        return r instanceof dev.chronodr.backup.PhysicalBackupResult p ? p.id() : null;
     }
 
     private Compression compression(BackupType t) {

@@ -50,6 +50,23 @@ final class Services {
         return new TargetResolver(new Environment(vars, cli.env().cwd())).resolve(req);
     }
 
+    /** The target for its config alone (repository names, s3: settings): no password is read. */
+    Target describe(String configFile, String name) {
+        ConnectionRequest req = new ConnectionRequest(null, null, null, null, null, null, configFile, name,
+                null, null, null, null, null, false);
+        return new TargetResolver(cli.env()).describe(req);
+    }
+
+    /** A repository by its name in the target's repos:, else a directory or s3://BUCKET/PREFIX. */
+    dev.chronodr.repo.RepoLocation repoLocation(Target target, String nameOrPlace) {
+        return new TargetResolver(cli.env()).repoLocation(target.config(), nameOrPlace);
+    }
+
+    /** The target's named repositories (repos:), in the config's order. */
+    java.util.Map<String, dev.chronodr.repo.RepoLocation> namedRepos(Target target) {
+        return new TargetResolver(cli.env()).namedRepos(target.config());
+    }
+
     /** One runner per command run, shared by the services and the tool locator it builds. */
     ProcessRunner runner() {
         if (runner == null) {

@@ -49,4 +49,29 @@ public final class BackupSection {
         Integer days = of(target).retentionDays;
         return days != null ? days : DEFAULT_RETENTION_DAYS;
     }
+
+    /** What cleanup keeps in one repository: younger than {@code days} and the newest {@code keepLast} (either may be null). */
+    public record Rule(Integer days, Integer keepLast) {
+    }
+
+    /**
+     * The rule for the repository {@code repoName} names in the target's repos: (null: the
+     * target's repo): the flags when either is given, else that repository's retention:,
+     * else backup.retention_days, else 30 days.
+     */
+    public static Rule retention(Integer flagDays, Integer flagKeepLast, Target target, String repoName) {
+        if (flagDays != null || flagKeepLast != null) {
+            return new Rule(flagDays, flagKeepLast);
+        }
+        TargetConfig.NamedRepo named = repoName == null || target.config() == null || target.config().repos == null ? null
+                : target.config().repos.get(repoName);
+        TargetConfig.RetentionRule r = named == null ? null : named.retention;
+        if (r != null && (r.days != null || r.keepLast != null)) {
+            if (r.days != null && r.days < 0 || r.keepLast != null && r.keepLast < 0) {
+                throw ChronoException.usage("config repos." + repoName + ".retention: days and keep_last must be 0 or more", null);
+            }
+            return new Rule(r.days, r.keepLast);
+        }
+        return new Rule(retentionDays(null, null, target), null);
+    }
 }

@@ -26,6 +26,8 @@ public final class TargetConfig {
     public Compose compose;
     public Docker docker;
     public String repo;
+    /** Named repositories, each with its own retention (docs/configuration.md, repos:); copies go between them. */
+    public Map<String, NamedRepo> repos;
     /** How to reach an s3:// repository (docs/object-storage.md); no secret here. */
     public S3 s3;
     @JsonProperty("critical_tables")
@@ -39,7 +41,7 @@ public final class TargetConfig {
     /** Every key a target takes: the typed ones and the sections, for "did you mean". */
     static List<String> keys() {
         List<String> keys = new java.util.ArrayList<>(List.of("host", "port", "dbname", "user", "password_file", "sslmode",
-                "exec", "compose", "docker", "repo", "s3", "critical_tables"));
+                "exec", "compose", "docker", "repo", "repos", "s3", "critical_tables"));
         keys.addAll(SECTIONS);
         java.util.Collections.sort(keys);
         return keys;
@@ -67,6 +69,21 @@ public final class TargetConfig {
         /** How long a backup's lease on the bucket lasts without renewal: how long a killed run blocks the next. */
         @JsonProperty("lease_seconds")
         public Integer leaseSeconds;
+    }
+
+    /** {@code repos: NAME: {repo: DIR or s3://..., retention: {days: N, keep_last: N}}}. */
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = false)
+    public static final class NamedRepo {
+        public String repo;
+        public RetentionRule retention;
+    }
+
+    /** A repository's own retention; what it leaves out comes from backup.retention_days. */
+    @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = false)
+    public static final class RetentionRule {
+        public Integer days;
+        @JsonProperty("keep_last")
+        public Integer keepLast;
     }
 
     /** {@code docker exec}: the container, and how the tool connects inside it. */

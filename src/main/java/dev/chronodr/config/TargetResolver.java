@@ -78,8 +78,41 @@ public final class TargetResolver {
         ConnectionSettings conn = new ConnectionSettings(host, port, dbname, user, password, sslmode);
 
         ExecSettings exec = exec(req, c);
-        RepoLocation repo = RepoLocation.parse(first(req.repo(), env.get("CHRONO_DR_REPO"), c.repo, DEFAULT_REPO), env, s3(c));
+        RepoLocation repo = repoLocation(c, first(req.repo(), env.get("CHRONO_DR_REPO"), c.repo, firstNamed(c), DEFAULT_REPO));
         return new Target(targetName == null ? "default" : targetName, conn, exec, repo, t, false);
+    }
+
+    /**
+     * A repository by the name the target's {@code repos:} gives it, else a directory or
+     * s3://BUCKET/PREFIX; an s3:// one is reached with the target's s3: section.
+     */
+    public RepoLocation repoLocation(TargetConfig c, String nameOrPlace) {
+        TargetConfig k = c == null ? new TargetConfig() : c;
+        String place = nameOrPlace;
+        if (k.repos != null && k.repos.containsKey(nameOrPlace)) {
+            TargetConfig.NamedRepo named = k.repos.get(nameOrPlace);
+            if (named == null || named.repo == null || named.repo.isBlank()) {
+                throw ChronoException.usage("config repos." + nameOrPlace + " names no repo", "write repos: {" + nameOrPlace + ": {repo: DIR or s3://BUCKET/PREFIX}}");
+            }
+            place = named.repo;
+        }
+        return RepoLocation.parse(place, env, s3(k));
+    }
+
+    /** The target's named repositories, in the config's order (empty without repos:). */
+    public java.util.Map<String, RepoLocation> namedRepos(TargetConfig c) {
+        java.util.Map<String, RepoLocation> out = new java.util.LinkedHashMap<>();
+        if (c != null && c.repos != null) {
+            for (String name : c.repos.keySet()) {
+                out.put(name, repoLocation(c, name));
+            }
+        }
+        return out;
+    }
+
+    /** Without repo:, the first of repos: is where backups go and are read from. */
+    private static String firstNamed(TargetConfig c) {
+        return c.repos == null || c.repos.isEmpty() ? null : c.repos.keySet().iterator().next();
     }
 
     /** The s3: section under the environment's AWS_* settings. */

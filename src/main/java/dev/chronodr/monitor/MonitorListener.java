@@ -70,7 +70,7 @@ public final class MonitorListener implements AutoCloseable {
             checks.add(cached ? new CachedCheck(c, settings.cache(), () -> passStart) : c);
         }
         // Alerts and exports belong to one-shot runs; the endpoint only answers.
-        this.request = new MonitorRequest(req.target(), checks, req.settings(), null, null, req.runner());
+        this.request = new MonitorRequest(req.target(), checks, req.settings(), null, null, null, req.runner());
         AtomicInteger n = new AtomicInteger();
         this.handlers = new ThreadPoolExecutor(HANDLERS, HANDLERS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "monitor-listen-" + n.incrementAndGet());

@@ -243,7 +243,7 @@ class MonitorListenTest {
             checks.add(new Counted(c, runs.computeIfAbsent(c.name(), k -> new AtomicInteger())));
         }
         MonitorRequest base = request(dir.resolve("none"), List.of(), Map.of(), Map.of());
-        MonitorRequest req = new MonitorRequest(base.target(), checks, base.settings(), null, null, base.runner());
+        MonitorRequest req = new MonitorRequest(base.target(), checks, base.settings(), null, null, null, base.runner());
         ExecutorService pool = Executors.newFixedThreadPool(10);
         try (MonitorListener l = MonitorListener.start(req, onAnyFreePort(Duration.ZERO, false))) {
             CountDownLatch go = new CountDownLatch(1);
