@@ -29,6 +29,8 @@ import dev.chronodr.testing.CliRun;
  * What a user reads in --help, for every command and subcommand: no picocli warning, no path
  * or word broken across lines, and a root command list whose summaries are whole sentences.
  */
+// It swaps System.err for a moment, which would catch other classes\' output.
+@org.junit.jupiter.api.parallel.Isolated
 class HelpTextTest {
     /**
      * Commands whose first description line is not yet a whole sentence. Their files are

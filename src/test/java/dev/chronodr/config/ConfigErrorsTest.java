@@ -17,6 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 import dev.chronodr.testing.CliRun;
 
 /** A config mistake is told in the user's words: file, line, column, key, what it takes, what was there. */
+// It swaps System.err for a moment, which would catch other classes\' output.
+@org.junit.jupiter.api.parallel.Isolated
 class ConfigErrorsTest {
     @TempDir
     Path dir;

@@ -7,6 +7,7 @@ import java.lang.annotation.Target;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * A test class that needs the Docker engine and the locally built images: it may take
@@ -19,6 +20,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Retention(RetentionPolicy.RUNTIME)
 @ExtendWith(DockerExtension.class)
 @Tag("docker")
+// One Docker class at a time: they share the engine, its images and the compose file.
+@ResourceLock("docker")
 public @interface DockerTest {
     /** The PostgreSQL major versions whose images the class needs. */
     int[] postgres() default {15};
