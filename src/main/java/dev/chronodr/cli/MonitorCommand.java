@@ -20,6 +20,7 @@ import dev.chronodr.monitor.ListenSettings;
 import dev.chronodr.monitor.MonitorListener;
 import dev.chronodr.monitor.MonitorChecks;
 import dev.chronodr.monitor.MonitorOptions;
+import dev.chronodr.monitor.MonitorPage;
 import dev.chronodr.monitor.MonitorReport;
 import dev.chronodr.monitor.MonitorRequest;
 import dev.chronodr.monitor.MonitorService;
@@ -29,6 +30,7 @@ import dev.chronodr.monitor.Thresholds;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
 import dev.chronodr.report.Renderer;
+import dev.chronodr.report.ReportFile;
 import dev.chronodr.report.TextView;
 
 @Command(name = "monitor", sortOptions = false,
@@ -60,6 +62,9 @@ public final class MonitorCommand extends BaseCommand {
 
     @Option(names = "--export", paramLabel = "FILE", description = "Also write the JSON report to FILE, atomically (temp file, fsync, rename).")
     String export;
+
+    @Option(names = "--html", paramLabel = "FILE", description = "Also write the report as one self-contained HTML page to FILE (0600).")
+    String html;
 
     @Option(names = "--watch", paramLabel = "SECONDS", description = "Refresh the text report in place every SECONDS until Ctrl-C (terminal only).")
     Integer watch;
@@ -106,14 +111,24 @@ public final class MonitorCommand extends BaseCommand {
             return listen(request, target);
         }
         MonitorService service = new MonitorService();
-        return watch == null ? service.run(request) : watch(service, request);
+        if (watch != null) {
+            if (html != null) {
+                throw ChronoException.usage("--html writes one report; --watch redraws the terminal", "drop one of them");
+            }
+            return watch(service, request);
+        }
+        MonitorReport report = service.run(request);
+        if (html != null) {
+            ReportFile.write(cli().env().resolve(html), w -> w.print(MonitorPage.html(report)));
+        }
+        return report;
     }
 
     /** Serves scrapes until SIGTERM or SIGINT; the core is {@link MonitorListener}. */
     private CommandResult listen(MonitorRequest request, Target target) {
-        if (watch != null || export != null || alertWebhook != null || alertOncePer != null || alertStateFile != null
+        if (watch != null || export != null || html != null || alertWebhook != null || alertOncePer != null || alertStateFile != null
                 || format() == Format.NAGIOS || format() == Format.PROMETHEUS) {
-            throw ChronoException.usage("--listen cannot be combined with --watch, --export, --alert-* or --format nagios/prometheus",
+            throw ChronoException.usage("--listen cannot be combined with --watch, --export, --html, --alert-* or --format nagios/prometheus",
                     "/metrics and /health serve both formats; run one-shot monitors (with alerts) from cron beside it");
         }
         MonitorListener listener = MonitorListener.start(request, ListenSettings.resolve(listen, target));

@@ -1,4 +1,4 @@
-package dev.chronodr.drill;
+package dev.chronodr.report;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -27,12 +27,13 @@ import dev.chronodr.testing.PgCluster;
 import dev.chronodr.testing.PostgresTest;
 
 /**
- * {@code dr-test --html}: two drills of a database whose name needs escaping, each kept in the
- * repository with its page; the second page, rendered by a real headless Chromium, shows the
- * JSON report's own figures and the history of both drills as a chart.
+ * The HTML pages, rendered by a real headless Chromium, for a database whose name needs
+ * escaping. {@code dr-test --html}: two drills, each kept in the repository with its page;
+ * the second page shows the JSON report's own figures and the history of both drills as a
+ * chart. {@code monitor --html}: every check of the JSON report, with its status.
  */
 @PostgresTest
-class DrillPageTest {
+class HtmlPagesTest {
     /** A name that breaks a page that does not escape: markup, quotes, a space, a multi-byte letter. */
     private static final String DB = "page <ü> \"q\" o'k";
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
@@ -81,7 +82,7 @@ class DrillPageTest {
         assertEquals(j.at("/rto/target_seconds").asText(), byId(dom, "rto-target"));
         assertEquals(j.at("/rpo/measured_seconds").asText(), byId(dom, "rpo-measured"));
         for (JsonNode s : j.path("steps")) {
-            Matcher m = Pattern.compile("data-step=\"" + Pattern.quote(s.path("name").asText())
+            Matcher m = Pattern.compile("data-key=\"" + Pattern.quote(s.path("name").asText())
                     + "\"><td>[^<]*</td><td class=\"[A-Z]+\">([A-Z]+)</td><td class=\"n\">(\\d+)</td>").matcher(dom);
             assertTrue(m.find(), "step " + s + " on the page");
             assertEquals(s.path("outcome").asText(), m.group(1));
@@ -97,6 +98,36 @@ class DrillPageTest {
         assertEquals(2, n, "both drills in the history table");
     }
 
+    @Test
+    void theMonitorPageShowsEveryCheckOfTheJsonReport(PgCluster pg, @TempDir Path dir) throws Exception {
+        String db = DB + " monitor";
+        pg.createDemoDatabase(db);
+        Map<String, String> env = new HashMap<>(pg.env(db));
+        Path page = dir.resolve("monitor.html");
+        CliRun r = CliRun.run(env, dir, "monitor", "--check", "connection,connections,cache_hit,long_queries,lock_waits",
+                "--html", page.toString(), "--format", "json");
+        assertTrue(r.exitCode() <= 1, r::toString);
+        JsonNode j = r.json();
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(page)));
+        CliRun watching = CliRun.run(env, dir, "monitor", "--watch", "1", "--html", page.toString());
+        assertEquals(64, watching.exitCode(), watching::toString);
+
+        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM), "needs Debian's chromium (apt-get install chromium)");
+        String dom = render(page, dir);
+        assertFalse(dom.contains("<ü>"), "the database's name is text, not markup");
+        assertEquals(j.path("status").asText(), byId(dom, "verdict"));
+        assertEquals(j.path("duration_ms").asText(), byId(dom, "duration-ms"));
+        int n = 0;
+        for (JsonNode c : j.path("checks")) {
+            Matcher m = Pattern.compile("data-key=\"" + Pattern.quote(c.path("name").asText()) + "\"><td>[^<]*</td><td class=\"([A-Z]+)\">")
+                    .matcher(dom);
+            assertTrue(m.find(), "check " + c + " on the page");
+            assertEquals(c.path("status").asText(), m.group(1));
+            n++;
+        }
+        assertEquals(5, n, "every check asked for: " + j);
+    }
+
     private static String byId(String dom, String id) {
         Matcher m = Pattern.compile("id=\"" + Pattern.quote(id) + "\"[^>]*>([^<]*)<").matcher(dom);
         assertTrue(m.find(), "#" + id + " on the page");
@@ -107,7 +138,8 @@ class DrillPageTest {
     private static String render(Path page, Path dir) throws IOException, InterruptedException {
         List<String> common = List.of(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--user-data-dir=" + dir.resolve("chromium-profile"));
-        Path shot = Files.createDirectories(Path.of("target", "artifacts")).resolve("drill-page.png").toAbsolutePath();
+        Path shot = Files.createDirectories(Path.of("target", "artifacts")).resolve(page.getFileName().toString().replace(".html", ".png"))
+                .toAbsolutePath();
         Files.deleteIfExists(shot);
         List<String> screenshot = new ArrayList<>(common);
         screenshot.addAll(List.of("--window-size=1100,1400", "--screenshot=" + shot, page.toUri().toString()));
