@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark: chrono-dr restore (beside, without its verification phase) against pg_restore -j2
-# of a stock pg_dump -Fc archive of the same data, on a Chrono Scraper-shaped database; the
-# verification phase and a whole dr-test drill are reported on their own.
+# Benchmark, all in one run on a Chrono Scraper-shaped database, medians of RUNS:
+#   - anchor: stock pg_restore -j2 of a stock pg_dump -Fc archive, at the server's default settings;
+#   - chrono-dr restore beside the live database (--target-db, --no-verify), -j 2;
+#   - chrono-dr restore replacing the live database, with its verification, -j 2;
+#   - dr-test's restore step.
+# The load average is printed beside each figure: the machine may be shared.
 # Usage: bench/restore.sh [SCALE] [RUNS]   (SCALE 30 is about 0.8 GB; RUNS defaults to 3)
 set -euo pipefail
 scale="${1:-30}"
@@ -13,44 +16,77 @@ id=$("$cdr" list --sandbox --repo "$out/repo" --format json | python3 -c "import
 "$bin/pg_dump" -Fc -f "$out/stock.dump"
 
 results="$out/results"
-for i in $(seq 1 "$runs"); do
-  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-  "$cdr" restore --sandbox --repo "$out/repo" --backup-id "$id" --target-db "cdr_$i" -j 2 --format json > "$out/r$i.json" \
-    || { echo "chrono-dr restore failed:" >&2; cat "$out/r$i.json" >&2; exit 1; }
-  python3 - "$out/r$i.json" >> "$results" <<'PY'
+load() { cut -d' ' -f1 /proc/loadavg; }
+cold() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
+# restore's JSON: the sum of its phases (without "verify" unless $2 says so)
+phases() {
+  python3 - "$1" "$2" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+if not r.get("succeeded", True):
+    sys.exit("restore failed: " + str(r.get("failure")))
 ph = {p["name"]: p["millis"] / 1000 for p in r["phases"]}
-print("chrono-dr", sum(v for k, v in ph.items() if k != "verify"))
-print("verify", ph.get("verify", 0))
+print(sum(v for k, v in ph.items() if sys.argv[2] == "all" or k != "verify"), ph.get("verify", 0))
 PY
-  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-  "$bin/createdb" "stock_$i"
+}
+for i in $(seq 1 "$runs"); do
+  # the anchor
+  cold; "$bin/createdb" "stock_$i"; l=$(load)
   t0=$(date +%s.%N); "$bin/pg_restore" -j 2 -d "stock_$i" "$out/stock.dump"; t1=$(date +%s.%N)
-  echo "pg_restore_j2 $(echo "$t1 - $t0" | bc)" >> "$results"
-  "$bin/dropdb" "cdr_$i"; "$bin/dropdb" "stock_$i"
-done
-"$cdr" dr-test --sandbox --repo "$out/repo" --latest --format json > "$out/drill.json" || true
+  echo "pg_restore_j2 $(echo "$t1 - $t0" | bc) $l" >> "$results"
+  "$bin/dropdb" "stock_$i"
 
-python3 - "$results" "$size" "$out/drill.json" <<'PY'
-import sys, statistics, collections, json
+  # beside, no verification
+  cold; l=$(load)
+  "$cdr" restore --sandbox --repo "$out/repo" --backup-id "$id" --target-db "cdr_$i" -j 2 --no-verify --format json > "$out/b$i.json" \
+    || { echo "chrono-dr restore failed:" >&2; cat "$out/b$i.json" >&2; exit 1; }
+  read -r secs _ < <(phases "$out/b$i.json" restore)
+  echo "beside $secs $l" >> "$results"
+  "$bin/dropdb" "cdr_$i"
+
+  # replace, with verification (the live database is swapped; the previous one is dropped after)
+  cold; l=$(load)
+  "$cdr" restore --sandbox --repo "$out/repo" --backup-id "$id" -j 2 --yes --format json > "$out/r$i.json" \
+    || { echo "chrono-dr replace failed:" >&2; cat "$out/r$i.json" >&2; exit 1; }
+  read -r secs verify < <(phases "$out/r$i.json" all)
+  echo "replace $secs $l" >> "$results"
+  echo "verify $verify $l" >> "$results"
+  prev=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['previous_database'])" "$out/r$i.json")
+  "$bin/dropdb" "$prev"
+
+  # the drill
+  cold; l=$(load)
+  "$cdr" dr-test --sandbox --repo "$out/repo" --latest --format json > "$out/drill$i.json" || true
+  python3 - "$out/drill$i.json" "$l" >> "$results" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+if not d["passed"]:
+    sys.exit("dr-test failed")
+r = [s for s in d["steps"] if s["name"] == "restore"][0]
+print("drill_restore", r["millis"] / 1000, sys.argv[2])
+print("drill_total", d["total_millis"] / 1000, sys.argv[2])
+PY
+done
+
+python3 - "$results" "$size" "$runs" <<'PY'
+import sys, statistics, collections
 rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    name, secs = line.split()
-    rows[name].append(float(secs))
-med = {k: statistics.median(v) for k, v in rows.items()}
-print(f"database {sys.argv[2]}, {len(rows['chrono-dr'])} runs each, medians:")
-print(f"  chrono-dr restore (checksums, toc, restore) {med['chrono-dr']:7.2f} s")
-print(f"  pg_restore -j2 (stock archive)              {med['pg_restore_j2']:7.2f} s")
-print(f"  ratio: {med['chrono-dr'] / med['pg_restore_j2']:.2f}x (target <= 1.10x)")
-print(f"  verification phase on its own               {med['verify']:7.2f} s")
-d = json.load(open(sys.argv[3]))
-total = d["total_millis"] / 1000
-print(f"dr-test: {'passed' if d['passed'] else 'FAILED'} in {total:.1f} s; share of each step:")
-restore = 0
-for s in d["steps"]:
-    if s["name"] == "restore":
-        restore = s["millis"] / 1000
-    print(f"  {s['name']:14s} {s['millis']/1000:7.2f} s  {100*s['millis']/max(1,d['total_millis']):5.1f}%")
-print(f"  overhead beyond the restore: {(total - restore):.1f} s = {(total - restore) / max(restore, 0.001):.2f}x the restore (target < 0.5x)")
+    name, secs, load = line.split()
+    rows[name].append((float(secs), float(load)))
+def med(k):
+    return statistics.median(s for s, _ in rows[k])
+def loads(k):
+    return "/".join(f"{l:.1f}" for _, l in rows[k])
+anchor = med("pg_restore_j2")
+print(f"database {sys.argv[2]}, {sys.argv[3]} runs each, medians (1-min load average at the start of each run):")
+for k, label in [("pg_restore_j2", "pg_restore -j2, stock archive (anchor)"),
+                 ("beside", "chrono-dr restore beside, --no-verify"),
+                 ("replace", "chrono-dr replace, with verification"),
+                 ("verify", "  of which verification"),
+                 ("drill_restore", "dr-test: its restore step"),
+                 ("drill_total", "dr-test: the whole drill")]:
+    print(f"  {label:42s} {med(k):7.2f} s  {med(k) / anchor:5.2f}x   load {loads(k)}")
+print("  runs: " + "; ".join(f"{k} " + " ".join(f"{s:.2f}" for s, _ in v) for k, v in rows.items()))
+print(f"target: beside <= 0.90x the anchor: {'met' if med('beside') <= 0.9 * anchor else 'NOT met'} ({med('beside') / anchor:.2f}x)")
 PY

@@ -181,7 +181,9 @@ record DatabaseProperties(String name, String owner, boolean explicitAcl, List<S
         } else if ("builtin".equals(localeProvider) && providerLocale != null) {
             sql.append(" LOCALE_PROVIDER builtin BUILTIN_LOCALE ").append(RestoreService.literal(providerLocale));
         }
-        return sql.append(" OWNER ").append(Identifiers.quote(owner)).append(" TABLESPACE ").append(Identifiers.quote(tablespace)).toString();
+        sql.append(" OWNER ").append(Identifiers.quote(owner));
+        // Naming pg_default needs CREATE on it, which a non-superuser owner with CREATEDB lacks; it is the default anyway.
+        return "pg_default".equals(tablespace) ? sql.toString() : sql.append(" TABLESPACE ").append(Identifiers.quote(tablespace)).toString();
     }
 
     /** The statement that gives {@code db} this comment (or none). */

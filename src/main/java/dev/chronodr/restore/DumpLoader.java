@@ -26,9 +26,18 @@ final class DumpLoader {
     private static final Logger log = LoggerFactory.getLogger(DumpLoader.class);
 
     private final Progress progress;
+    private final RestoreSettings settings;
+    private final List<String> notes;
 
     DumpLoader(Progress progress) {
+        this(progress, RestoreSettings.none(), new ArrayList<>());
+    }
+
+    /** @param settings pg_restore's session settings; {@code notes} receives what their flush has to say */
+    DumpLoader(Progress progress, RestoreSettings settings, List<String> notes) {
         this.progress = progress;
+        this.settings = settings;
+        this.notes = notes;
     }
 
     /** Plain SQL for psql: checked line by line as it goes, behind psql's own \\restrict where this psql has it. */
@@ -114,17 +123,22 @@ final class DumpLoader {
         if (counter != null) {
             args.add("-v"); // one line per item: what the progress counts
         }
-        java.util.function.UnaryOperator<ProcessSpec> watched = spec -> counter == null ? spec : spec.withStderrLines(counter::line);
+        // The session settings reach pg_restore's connections (and only those) through PGOPTIONS.
+        java.util.function.UnaryOperator<ProcessSpec> watched = spec -> (counter == null ? spec : spec.withStderrLines(counter::line))
+                .withEnv(settings.env());
         if (source.format() == ArchiveFormat.DIRECTORY || source.method() == Compression.Method.NONE && !source.encrypted() && jobs > 1) {
             args.add(source.dump().toString());
             tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)));
-            return;
-        }
-        if (source.unpacked() != null) {
+        } else if (source.unpacked() != null) {
             args.add(source.unpacked().toString());
             tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)));
-            return;
+        } else {
+            tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)).withStdin(out -> feed(source, out)));
         }
-        tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)).withStdin(out -> feed(source, out)));
+        // With synchronous_commit off, the last commits may still be in memory: to disk before anything counts it as restored.
+        String note = settings.flush(tools.connection().withDbname(db));
+        if (note != null) {
+            notes.add(note);
+        }
     }
 }

@@ -178,8 +178,10 @@ public final class RestoreService {
                     notes.addAll(globals(tools, admin, source));
                     phases.add(phase("globals", t));
                 }
-                RestoreContext context = new RestoreContext(plan, source, admin, tools, new DumpLoader(progress), jobs, contents.entries(),
-                        phases, notes);
+                RestoreSettings settings = RestoreSettings.forRestore(admin, source, tools, jobs);
+                notes.addAll(settings.notes());
+                RestoreContext context = new RestoreContext(plan, source, admin, tools, new DumpLoader(progress, settings, notes), jobs,
+                        contents.entries(), phases, notes);
                 return switch (plan.mode()) {
                     case NEW_DATABASE -> new NewDatabaseRestore().run(context);
                     case REPLACE -> new ReplaceRestore(ApplicationServices.of(target, runner), new DatabaseSwap(betweenRenames),
