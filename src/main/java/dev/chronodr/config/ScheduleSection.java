@@ -30,6 +30,12 @@ public final class ScheduleSection {
     @JsonProperty("working_dir")
     public String workingDir;
     public Kubernetes kubernetes;
+    /** Also a resident unit for {@code wal-receive} (systemd only; default off). */
+    @JsonProperty("wal_receive")
+    public Boolean walReceive;
+    /** Also a resident unit for {@code monitor --listen} at this [HOST:]PORT (systemd only; default none). */
+    @JsonProperty("monitor_listen")
+    public String monitorListen;
 
     /** Where the CronJobs run and what they mount. */
     public static final class Kubernetes {

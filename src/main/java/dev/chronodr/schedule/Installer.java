@@ -69,7 +69,7 @@ public final class Installer {
     private static boolean belongs(String name, String prefix) {
         String rest = name.substring(prefix.length() + 1);
         String job = rest.replaceAll("\\.(service|timer)$", "");
-        return Set.of("monitor", "backup", "vacuum", "dr-test").contains(job);
+        return Set.of("monitor", "backup", "vacuum", "dr-test", "wal-receive", "monitor-listen").contains(job);
     }
 
     private static boolean ours(Path p) {

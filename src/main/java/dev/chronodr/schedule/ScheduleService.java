@@ -85,6 +85,11 @@ public final class ScheduleService {
         if (req.section().mailto != null) {
             b.append("MAILTO=").append(req.section().mailto.strip()).append('\n');
         }
+        List<String> resident = residents(req.section());
+        if (!resident.isEmpty()) {
+            b.append("# Not here: ").append(String.join(" and ", resident))
+                    .append(" must run all the time, which cron cannot keep up; use --format systemd for them.\n");
+        }
         for (Job j : jobs) {
             b.append("# ").append(j.name()).append(": ").append(j.description()).append('\n');
             b.append(j.when().cron()).append(systemFile ? " " + runAs(req) : "").append(' ')
@@ -166,7 +171,62 @@ public final class ScheduleService {
             t.append("\n[Install]\nWantedBy=timers.target\n");
             files.add(new GeneratedFile(unit + ".timer", t.toString(), true));
         }
+        if (Boolean.TRUE.equals(req.section().walReceive)) {
+            files.add(resident(req, "wal-receive", "WAL receiver: streams WAL into the repository", step(req, "wal-receive", List.of()), true));
+        }
+        String listen = req.section().monitorListen;
+        if (listen != null && !listen.isBlank() && !"off".equalsIgnoreCase(listen.strip())) {
+            files.add(resident(req, "monitor-listen", "health endpoint for Prometheus and probes",
+                    step(req, "monitor", List.of("--listen", listen.strip())), false));
+        }
         return files;
+    }
+
+    /** The resident processes that cron and CronJobs cannot keep running, named for a comment. */
+    static List<String> residents(ScheduleSection s) {
+        List<String> out = new ArrayList<>();
+        if (Boolean.TRUE.equals(s.walReceive)) {
+            out.add("wal-receive");
+        }
+        if (s.monitorListen != null && !s.monitorListen.isBlank() && !"off".equalsIgnoreCase(s.monitorListen.strip())) {
+            out.add("monitor --listen");
+        }
+        return out;
+    }
+
+    /**
+     * A service that runs until stopped and is restarted when it ends: SIGTERM is its clean
+     * stop (exit 0). The receiver keeps its spool in the unit's state directory.
+     */
+    private static GeneratedFile resident(ScheduleRequest req, String name, String what, List<String> step, boolean writesRepo) {
+        List<String> argv = new ArrayList<>();
+        argv.add(req.launcher().toString());
+        argv.addAll(step);
+        StringBuilder s = new StringBuilder();
+        s.append("# ").append(GeneratedFile.MARK).append(" --format systemd, target ").append(req.target()).append(".\n");
+        s.append("[Unit]\n");
+        s.append("Description=chrono-dr ").append(what).append(" (target ").append(req.target()).append(")\n");
+        s.append("Documentation=man:chrono-dr-").append(step.get(0)).append("(1)\n");
+        s.append("Wants=network-online.target\nAfter=network-online.target\n\n");
+        s.append("[Service]\nType=simple\n");
+        s.append("User=").append(runAs(req)).append('\n');
+        s.append("Environment=LANG=C.UTF-8\n");
+        if (writesRepo) {
+            s.append("# The spool lives in the state directory (XDG_STATE_HOME is where wal-receive keeps it).\n");
+            s.append("StateDirectory=chrono-dr\nEnvironment=XDG_STATE_HOME=%S\n");
+        }
+        s.append("WorkingDirectory=").append(specifiers(req.workingDir().toString())).append('\n');
+        s.append("ExecStart=").append(execLine(argv)).append('\n');
+        s.append("# SIGTERM is its clean stop (what it has is stored, exit 0); it is started again if it ends otherwise.\n");
+        s.append("KillSignal=SIGTERM\nTimeoutStopSec=60s\nRestart=always\nRestartSec=10s\n");
+        s.append("NoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=read-only\nPrivateTmp=yes\nPrivateDevices=yes\n");
+        s.append("ProtectKernelTunables=yes\nProtectKernelModules=yes\nProtectKernelLogs=yes\nProtectControlGroups=yes\n");
+        s.append("RestrictSUIDSGID=yes\nRestrictRealtime=yes\nLockPersonality=yes\nUMask=0077\n");
+        if (writesRepo && req.repo() != null) {
+            s.append("ReadWritePaths=").append(pathWord(req.repo().toString())).append('\n');
+        }
+        s.append("\n[Install]\nWantedBy=default.target\n");
+        return new GeneratedFile(unitBase(req.target()) + "-" + name + ".service", s.toString(), true);
     }
 
     private static String kubernetes(ScheduleRequest req, List<Job> jobs) {

@@ -122,7 +122,11 @@ class ScheduleCommandTest {
     @Test
     void systemdUnitsPassSystemdsVerifierAndInstallOnlyWhenConfirmed() throws Exception {
         String db = pg.createDemoDatabase("sched_systemd");
-        Map<String, String> env = setUp(db, "      user: postgres\n      dr_test: \"30 4 * * 1-5\"\n");
+        Map<String, String> env = setUp(db, "      user: postgres\n      dr_test: \"30 4 * * 1-5\"\n"
+                + "      wal_receive: true\n      monitor_listen: \"127.0.0.1:9187\"\n");
+        CliRun cron = CliRun.run(env, dir, "schedule", "--format", "cron");
+        assertEquals(0, cron.exitCode(), cron.toString());
+        assertTrue(cron.out().contains("# Not here: wal-receive and monitor --listen must run all the time"), cron.out());
         CliRun r = CliRun.run(env, dir, "schedule", "--format", "systemd");
         assertEquals(0, r.exitCode(), r.toString());
         assertTrue(r.out().contains("OnCalendar=Mon,Tue,Wed,Thu,Fri *-*-* 04:30:00"), r.out());
@@ -140,8 +144,13 @@ class ScheduleCommandTest {
         List<String> names = list(units);
         assertEquals(List.of("chrono-dr-main_db._-backup.service", "chrono-dr-main_db._-backup.timer",
                 "chrono-dr-main_db._-dr-test.service", "chrono-dr-main_db._-dr-test.timer",
-                "chrono-dr-main_db._-monitor.service", "chrono-dr-main_db._-monitor.timer",
-                "chrono-dr-main_db._-vacuum.service", "chrono-dr-main_db._-vacuum.timer"), names);
+                "chrono-dr-main_db._-monitor-listen.service", "chrono-dr-main_db._-monitor.service", "chrono-dr-main_db._-monitor.timer",
+                "chrono-dr-main_db._-vacuum.service", "chrono-dr-main_db._-vacuum.timer", "chrono-dr-main_db._-wal-receive.service"), names);
+        String receiver = Files.readString(units.resolve("chrono-dr-main_db._-wal-receive.service"));
+        assertTrue(receiver.contains("Type=simple") && receiver.contains("Restart=always") && receiver.contains("KillSignal=SIGTERM")
+                && receiver.contains("StateDirectory=chrono-dr") && receiver.contains(" wal-receive "), receiver);
+        assertTrue(Files.readString(units.resolve("chrono-dr-main_db._-monitor-listen.service")).contains(" --listen 127.0.0.1:9187"));
+        assertTrue(installed.out().contains("chrono-dr-main_db._-wal-receive.service"), "enabled beside the timers: " + installed.out());
         assertTrue(installed.out().contains("systemctl --user daemon-reload"), installed.out());
 
         List<String> argv = new ArrayList<>(List.of("systemd-analyze", "verify", "--man=no"));
@@ -171,7 +180,7 @@ class ScheduleCommandTest {
         assertEquals(0, again.exitCode(), again.toString());
         assertFalse(Files.exists(units.resolve("chrono-dr-main_db._-vacuum.timer")));
         assertTrue(Files.exists(foreign), "another target's or a person's file is left alone");
-        assertEquals(7, list(units).size());
+        assertEquals(9, list(units).size());
     }
 
     @Test
