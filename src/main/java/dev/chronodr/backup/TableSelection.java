@@ -20,25 +20,9 @@ final class TableSelection {
     private TableSelection() {
     }
 
-    /** Ordinary tables (and partitions) pg_dump dumps: user schemas, not extension members. */
-    private static final String ALL_TABLES = """
-            SELECT n.nspname, c.relname
-            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relkind = 'r'
-              AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
-              AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-            ORDER BY 1, 2
-            """;
-
     static List<TableEntry> all(Connection c) throws SQLException {
-        List<TableEntry> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(ALL_TABLES); ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                out.add(new TableEntry(rs.getString(1), rs.getString(2), null));
-            }
-        }
-        return out;
+        return dev.chronodr.pg.UserTables.list(c).stream().map(t -> new TableEntry(t.schema(), t.name(), null))
+                .collect(java.util.stream.Collectors.toCollection(ArrayList::new));
     }
 
     /**

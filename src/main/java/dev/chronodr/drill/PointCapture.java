@@ -37,17 +37,6 @@ import dev.chronodr.wal.RestorePointService;
  * digests are {@link TableDigest}'s.
  */
 final class PointCapture {
-    /** Ordinary tables (and partitions) in user schemas, not extension members: as backup's table selection. */
-    private static final String USER_TABLES = """
-            SELECT n.nspname, c.relname
-            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relkind = 'r'
-              AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
-              AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-            ORDER BY 1, 2
-            """;
-
     /** One table at the point: its rows and digest. */
     record Table(String schema, String name, long rows, String digest) {
         String qualifiedName() {
@@ -64,12 +53,7 @@ final class PointCapture {
 
     /** The critical tables as they exist: an entry that names no table is bad input (64), before anything is locked. */
     static List<Table> resolve(Connection c, List<String> critical) throws SQLException {
-        List<Table> all = new ArrayList<>();
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(USER_TABLES)) {
-            while (rs.next()) {
-                all.add(new Table(rs.getString(1), rs.getString(2), 0, null));
-            }
-        }
+        List<Table> all = dev.chronodr.pg.UserTables.list(c).stream().map(t -> new Table(t.schema(), t.name(), 0, null)).toList();
         List<Table> chosen = new ArrayList<>();
         List<String> unknown = new ArrayList<>();
         for (String n : critical) {
