@@ -14,12 +14,19 @@ import java.time.Instant;
  * POSTs one JSON body. The request timeout is the time left before the deadline; the
  * dispatcher's deadline covers what that timeout does not (a body dripped after the headers).
  */
-final class HttpPost {
+public final class HttpPost {
     private HttpPost() {
     }
 
+    /** The receiver answered, but not with 2xx: the status and the start of its reply, never the URL's path. */
+    public static final class Refused extends IOException {
+        Refused(String message) {
+            super(message);
+        }
+    }
+
     /** The reply body's first 4 KB on a 2xx answer; else an IOException naming the status (never the URL's path). */
-    static String json(URI url, String body, Instant deadline) throws IOException, InterruptedException {
+    public static String json(URI url, String body, Instant deadline) throws IOException, InterruptedException {
         Duration left = Duration.between(Instant.now(), deadline);
         if (left.isNegative() || left.isZero()) {
             throw new IOException("no time left before the deadline");
@@ -31,7 +38,7 @@ final class HttpPost {
         HttpResponse<String> resp = client.send(req, firstBytes(4096));
         if (resp.statusCode() / 100 != 2) {
             String text = resp.body() == null ? "" : Notice.oneLine(resp.body());
-            throw new IOException("HTTP " + resp.statusCode() + (text.isEmpty() ? "" : ": " + (text.length() > 200 ? text.substring(0, 200) + "..." : text)));
+            throw new Refused("HTTP " + resp.statusCode() + (text.isEmpty() ? "" : ": " + (text.length() > 200 ? text.substring(0, 200) + "..." : text)));
         }
         return resp.body();
     }

@@ -1,10 +1,7 @@
 package dev.chronodr.monitor;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -118,29 +115,12 @@ final class WebhookAlert {
     }
 
     private String send(String json, Duration deadline) throws IOException, InterruptedException {
-        HttpClient client = HttpClient.newBuilder().connectTimeout(deadline).build();
-        HttpRequest req = HttpRequest.newBuilder(settings.webhook()).timeout(deadline)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)).build();
-        HttpResponse<String> resp = client.send(req, firstBytes(4096));
-        if (resp.statusCode() / 100 != 2) {
-            return "HTTP " + resp.statusCode() + (resp.body() == null || resp.body().isBlank() ? ""
-                    : ": " + Text.query(resp.body(), 120));
+        try {
+            dev.chronodr.alert.HttpPost.json(settings.webhook(), json, Instant.now().plus(deadline));
+            return null;
+        } catch (dev.chronodr.alert.HttpPost.Refused e) {
+            return e.getMessage();
         }
-        return null;
-    }
-
-    /** The body's first bytes only: a peer that sends without end fills no memory. */
-    private static HttpResponse.BodyHandler<String> firstBytes(int max) {
-        return info -> {
-            ByteArrayOutputStream kept = new ByteArrayOutputStream();
-            return HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofByteArrayConsumer(chunk -> chunk.ifPresent(b -> {
-                int room = max - kept.size();
-                if (room > 0) {
-                    kept.write(b, 0, Math.min(room, b.length));
-                }
-            })), ignored -> kept.toString(StandardCharsets.UTF_8));
-        };
     }
 
     private static String describe(Throwable e) {
