@@ -17,7 +17,14 @@ import dev.chronodr.core.Progress;
  */
 final class RestoreProgress {
     /** "processing missed item": one a worker could not take (a lock conflict, say), run by the leader at the end. */
-    private static final Pattern LEADER = Pattern.compile("^pg_restore: processing (?:missed )?item \\d+ (\\S+)");
+    private static final Pattern LEADER = Pattern.compile("processing (?:missed )?item \\d+ (\\S+)");
+    /**
+     * The leader's and the workers' lines share one stderr, and each writes its "pg_restore: "
+     * prefix and its message in separate writes: lines arrive as "pg_restore: pg_restore:
+     * finished item ..." or "finished item ..." with no prefix. So a message counts wherever
+     * it stands in a line.
+     */
+    private static final Pattern FINISHED = Pattern.compile("finished item \\d+ ");
     private static final Set<String> HEADERS = Set.of("ENCODING", "STDSTRINGS", "SEARCHPATH", "DATABASE");
 
     private final Progress progress;
@@ -33,8 +40,9 @@ final class RestoreProgress {
     }
 
     synchronized void line(String line) {
-        if (counts(line)) {
-            events++;
+        int n = counts(line);
+        if (n > 0) {
+            events += n;
             progress.update(String.format(Locale.ROOT, "restore: %d/%d archive items, %.0f s", Math.min(events, total), total,
                     (System.nanoTime() - t0) / 1e9));
         }
@@ -45,15 +53,23 @@ final class RestoreProgress {
         return events;
     }
 
-    private boolean counts(String line) {
+    /** How many items the line reports done. */
+    private int counts(String line) {
         if (!parallel) {
             return line.startsWith("pg_restore: creating ") || line.startsWith("pg_restore: processing data ")
-                    || line.startsWith("pg_restore: executing ");
+                    || line.startsWith("pg_restore: executing ") ? 1 : 0;
         }
-        if (line.startsWith("pg_restore: finished item ")) {
-            return true;
+        int n = 0;
+        Matcher f = FINISHED.matcher(line);
+        while (f.find()) {
+            n++;
         }
         Matcher m = LEADER.matcher(line);
-        return m.find() && !HEADERS.contains(m.group(1));
+        while (m.find()) {
+            if (!HEADERS.contains(m.group(1))) {
+                n++;
+            }
+        }
+        return n;
     }
 }

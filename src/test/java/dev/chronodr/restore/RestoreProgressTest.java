@@ -25,4 +25,21 @@ class RestoreProgressTest {
         p.line("pg_restore: processing item 240 ACL SCHEMA public");
         assertEquals(5, p.events());
     }
+
+    /**
+     * The leader and the workers write their "pg_restore: " prefix and their message
+     * separately to one stderr, so under load the lines interleave. RestoreCommandTest's
+     * -j 2 count came out one short now and then until messages counted anywhere in a line.
+     */
+    @Test
+    void messagesCountWhereverInterleavingPutsThem() {
+        RestoreProgress p = new RestoreProgress(Progress.NONE, 4, true);
+        p.line("pg_restore: pg_restore: finished item 220 TABLE DATA orders");
+        p.line("creating INDEX \"public.orders_pkey\"");                       // a worker's message, prefix lost: not counted
+        p.line("finished item 221 INDEX orders_pkey");
+        p.line("pg_restore: pg_restore: processing missed item 230 FK CONSTRAINT orders orders_customer_fkey");
+        p.line("pg_restore: pg_restore: processing item 3 ENCODING ENCODING");    // a header still does not count
+        p.line("processing item 240 ACL SCHEMA public");
+        assertEquals(4, p.events());
+    }
 }
