@@ -72,9 +72,37 @@ public record DrillReport(String database, String backupId, String scratchDataba
     /** Failing steps first, then the rest in order. */
     @JsonIgnore
     List<Step> failingFirst() {
+        return failingFirst(steps);
+    }
+
+    /** {@code steps} with the failing ones first, then the rest in order: how both drills list them. */
+    static List<Step> failingFirst(List<Step> steps) {
         List<Step> out = new ArrayList<>(steps);
         out.sort(Comparator.comparingInt(s -> s.outcome() == Outcome.FAILED || s.outcome() == Outcome.ERROR ? 0 : 1));
         return out;
+    }
+
+    /** One line per step, failing first, with the details of those that did not pass. */
+    static void stepLines(TextView.Builder out, List<Step> steps) {
+        for (Step s : failingFirst(steps)) {
+            out.line(String.format("  %-7s %-22s %9s  %s", s.outcome(), s.name(), TextOutput.duration(Duration.ofMillis(s.millis())),
+                    s.message() == null ? "" : s.message()));
+            if (s.outcome() != Outcome.PASSED) {
+                for (String d : s.details().subList(0, Math.min(10, s.details().size()))) {
+                    out.line("            " + d);
+                }
+            }
+        }
+    }
+
+    /** The steps as test cases of {@code group}: a failed step is CRITICAL (the drill failed), an error UNKNOWN (it could not tell). */
+    static List<CheckOutcome> outcomes(String group, List<Step> steps) {
+        return steps.stream().map(s -> CheckOutcome.step(group, s.name(), switch (s.outcome()) {
+            case PASSED -> Status.OK;
+            case FAILED -> Status.CRITICAL;
+            case SKIPPED -> Status.SKIPPED;
+            case ERROR -> Status.UNKNOWN;
+        }, s.message(), String.join("\n", s.details()), Duration.ofMillis(s.millis()))).toList();
     }
 
     @Override
@@ -86,15 +114,7 @@ public record DrillReport(String database, String backupId, String scratchDataba
                 + (restoredOn != null ? " restored on " + restoredOn + (restore != null ? " in " + TextOutput.duration(Duration.ofMillis(restore.millis())) : "")
                         : restoreTried() ? ", restore on " + server + " failed" : ", no restore attempted")
                 + "; drill took " + TextOutput.duration(Duration.ofMillis(totalMillis())));
-        for (Step s : failingFirst()) {
-            out.line(String.format("  %-7s %-22s %9s  %s", s.outcome(), s.name(), TextOutput.duration(Duration.ofMillis(s.millis())),
-                    s.message() == null ? "" : s.message()));
-            if (s.outcome() != Outcome.PASSED) {
-                for (String d : s.details().subList(0, Math.min(10, s.details().size()))) {
-                    out.line("            " + d);
-                }
-            }
-        }
+        stepLines(out, steps);
         if (rto != null) {
             out.field("RTO", rto.what());
         }
@@ -124,12 +144,7 @@ public record DrillReport(String database, String backupId, String scratchDataba
     /** One test case per step; a failed step is CRITICAL (the drill failed), an error UNKNOWN (it could not tell). */
     @Override
     public List<CheckOutcome> outcomes() {
-        return steps.stream().map(s -> CheckOutcome.step("chrono-dr.dr-test." + database, s.name(), switch (s.outcome()) {
-            case PASSED -> Status.OK;
-            case FAILED -> Status.CRITICAL;
-            case SKIPPED -> Status.SKIPPED;
-            case ERROR -> Status.UNKNOWN;
-        }, s.message(), String.join("\n", s.details()), Duration.ofMillis(s.millis()))).toList();
+        return outcomes("chrono-dr.dr-test." + database, steps);
     }
 
     @Override

@@ -2,14 +2,11 @@ package dev.chronodr.drill;
 
 import java.time.Duration;
 import java.time.OffsetDateTime;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 import dev.chronodr.core.ExitCode;
-import dev.chronodr.core.Status;
 import dev.chronodr.drill.DrillReport.Objective;
 import dev.chronodr.drill.DrillReport.Outcome;
 import dev.chronodr.drill.DrillReport.Step;
@@ -70,17 +67,7 @@ public record PitrDrillReport(String database, String baseBackup, boolean freshB
                 + (restorePoint == null ? "" : " to restore point '" + restorePoint.name() + "'")
                 + (restore != null ? ", recovered in " + TextOutput.duration(Duration.ofMillis(restore.millis())) : "")
                 + "; drill took " + TextOutput.duration(Duration.ofMillis(elapsedMillis)));
-        List<Step> ordered = new ArrayList<>(steps);
-        ordered.sort(Comparator.comparingInt(s -> s.outcome() == Outcome.FAILED || s.outcome() == Outcome.ERROR ? 0 : 1));
-        for (Step s : ordered) {
-            out.line(String.format("  %-7s %-22s %9s  %s", s.outcome(), s.name(), TextOutput.duration(Duration.ofMillis(s.millis())),
-                    s.message() == null ? "" : s.message()));
-            if (s.outcome() != Outcome.PASSED) {
-                for (String d : s.details().subList(0, Math.min(10, s.details().size()))) {
-                    out.line("            " + d);
-                }
-            }
-        }
+        DrillReport.stepLines(out, steps);
         if (restorePoint != null) {
             out.field("restore point", restorePoint.name() + " at " + restorePoint.lsn() + " in " + restorePoint.walFile()
                     + (lockMillis == null ? "" : "; writers to the critical tables held off " + lockMillis + " ms"));
@@ -107,12 +94,7 @@ public record PitrDrillReport(String database, String baseBackup, boolean freshB
 
     @Override
     public List<CheckOutcome> outcomes() {
-        return steps.stream().map(s -> CheckOutcome.step("chrono-dr.dr-test-pitr." + database, s.name(), switch (s.outcome()) {
-            case PASSED -> Status.OK;
-            case FAILED -> Status.CRITICAL;
-            case SKIPPED -> Status.SKIPPED;
-            case ERROR -> Status.UNKNOWN;
-        }, s.message(), String.join("\n", s.details()), Duration.ofMillis(s.millis()))).toList();
+        return DrillReport.outcomes("chrono-dr.dr-test-pitr." + database, steps);
     }
 
     @Override
