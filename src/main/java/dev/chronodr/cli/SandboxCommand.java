@@ -31,6 +31,11 @@ public final class SandboxCommand implements Runnable {
         @Option(names = "--port", paramLabel = "PORT", defaultValue = "0", description = "Port to listen on (default: a free one).")
         int port;
 
+        @Option(names = "--image", paramLabel = "IMAGE",
+                description = {"Run the server in a Docker container of this image (one with the official postgres image's interface,",
+                        "e.g. postgres:17) instead of a local cluster; PostgreSQL's tools then run inside it."})
+        String image;
+
         @Override
         protected CommandResult execute() {
             if (scale < 1 || scale > 1000) {
@@ -39,7 +44,10 @@ public final class SandboxCommand implements Runnable {
             if (port < 0 || port > 65535) {
                 throw ChronoException.usage("--port " + port + " is out of range", "use a port between 1 and 65535, or leave it out");
             }
-            return Sandbox.at(cli().env()).start(scale, port, services().runner());
+            if (image != null && image.isBlank()) {
+                throw ChronoException.usage("--image is empty", "name an image, e.g. --image postgres:17");
+            }
+            return Sandbox.at(cli().env()).start(scale, port, image, services().runner());
         }
     }
 

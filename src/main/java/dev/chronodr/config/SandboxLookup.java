@@ -17,8 +17,11 @@ public interface SandboxLookup {
     /** The sandbox's settings; a usage error naming where it looked when none was started. */
     Found find(Environment env);
 
-    /** A started sandbox: its local server, the role's password file and its own repository. */
-    record Found(int port, String dbname, String user, Path passwordFile, Path repo, List<String> criticalTables) {
+    /**
+     * A started sandbox: its server on a loopback port, the role's password file and its own
+     * repository; {@code container} names the container it runs in, null for a local cluster.
+     */
+    record Found(int port, String dbname, String user, Path passwordFile, Path repo, List<String> criticalTables, String container) {
     }
 
     /** The implementation this build carries. */

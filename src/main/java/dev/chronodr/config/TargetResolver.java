@@ -176,7 +176,10 @@ public final class TargetResolver {
         RepoLocation repo = req.repo() != null ? RepoLocation.parse(req.repo(), env, null) : RepoLocation.local(s.repo());
         TargetConfig config = new TargetConfig();
         config.criticalTables = s.criticalTables();
-        return new Target("sandbox", conn, ExecSettings.local(), repo, config, true);
+        // In a container, PostgreSQL's tools run inside it (its own version, its local socket).
+        ExecSettings exec = s.container() == null ? ExecSettings.local()
+                : new ExecSettings(ExecMode.DOCKER, null, null, s.container(), null, 5432, "docker");
+        return new Target("sandbox", conn, exec, repo, config, true);
     }
 
     /**

@@ -30,7 +30,7 @@ import dev.chronodr.process.ProcessRunner;
  * sandbox and by the tests. PostgreSQL refuses to run as root, so as root the server
  * programs run as the {@code postgres} OS user.
  */
-public final class LocalCluster {
+public final class LocalCluster implements SandboxServer {
     public static final String SUPERUSER = "postgres";
 
     private final Path base;

@@ -72,7 +72,10 @@ public final class Sandbox {
         }
     }
 
-    private LocalCluster cluster(SandboxState s, ProcessRunner runner) {
+    private SandboxServer server(SandboxState s, ProcessRunner runner) {
+        if (s.inContainer()) {
+            return ContainerServer.open(s.container(), s.image(), s.port(), readPassword(s), s.dbname(), runner);
+        }
         return LocalCluster.open(Path.of(s.clusterDir()), Path.of(s.bin()), s.port(), readPassword(s), runner);
     }
 
@@ -84,33 +87,39 @@ public final class Sandbox {
         }
     }
 
-    /** Creates, starts and seeds the sandbox if needed; starts it if stopped. */
-    public SandboxReport start(int scale, int port, ProcessRunner runner) {
+    /**
+     * Creates, starts and seeds the sandbox if needed; starts it if stopped. With {@code image},
+     * its server runs in a container of that image instead of a local cluster.
+     */
+    public SandboxReport start(int scale, int port, String image, ProcessRunner runner) {
         Optional<SandboxState> existing = state();
         if (existing.isPresent()) {
             SandboxState s = existing.get();
-            LocalCluster c = cluster(s, runner);
+            if (image != null && !image.equals(s.image())) {
+                throw ChronoException.usage("the sandbox at " + home + " exists already, "
+                        + (s.inContainer() ? "in a container of " + s.image() : "as a local cluster"),
+                        "start it without --image, or remove it first: chrono-dr sandbox remove");
+            }
+            SandboxServer c = server(s, runner);
             boolean wasRunning = c.isRunning();
             if (!wasRunning) {
                 c.start();
             }
             return report(s, true, wasRunning ? "already running" : "started");
         }
+        if (image != null) {
+            return startInContainer(scale, port, image, runner);
+        }
         Path bin = ServerBinaries.find(env).orElseThrow(() -> ChronoException.unknown(
-                "no PostgreSQL server binaries (initdb, pg_ctl, postgres) found on this machine", ServerBinaries.INSTALL_HINT));
+                "no PostgreSQL server binaries (initdb, pg_ctl, postgres) found on this machine",
+                ServerBinaries.INSTALL_HINT + ", or run the sandbox in a container: chrono-dr sandbox start --image postgres:17"));
         long t0 = System.nanoTime();
         try {
             Files.createDirectories(home);
             Files.setPosixFilePermissions(home, PosixFilePermissions.fromString(LocalCluster.isRoot() ? "rwx--x--x" : "rwx------"));
-            Path repo = home.resolve("backups");
-            Files.createDirectories(repo);
-            Files.setPosixFilePermissions(repo, PosixFilePermissions.fromString("rwx------"));
+            Path repo = makeRepo();
             Path pwFile = home.resolve("password");
-            byte[] raw = new byte[18];
-            new SecureRandom().nextBytes(raw);
-            Secret password = Secret.of(HexFormat.of().formatHex(raw));
-            Files.writeString(pwFile, password.reveal() + "\n");
-            Files.setPosixFilePermissions(pwFile, PosixFilePermissions.fromString("rw-------"));
+            Secret password = makePassword(pwFile);
 
             Path clusterDir = home.resolve("cluster");
             LocalCluster c = LocalCluster.create(clusterDir, bin, password, new LocalCluster.Options(port, true, java.util.Map.of()), runner);
@@ -122,7 +131,7 @@ public final class Sandbox {
                 version = ServerInfo.probe(conn).versionString();
             }
             SandboxState s = new SandboxState(c.port(), DBNAME, LocalCluster.SUPERUSER, pwFile.toString(), repo.toString(),
-                    clusterDir.toString(), bin.toString(), scale, version, Clock.now());
+                    clusterDir.toString(), bin.toString(), scale, version, Clock.now(), null, null);
             writeState(s);
             SandboxReport r = report(s, true, "created and seeded in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
             return r;
@@ -142,9 +151,64 @@ public final class Sandbox {
         }
     }
 
+    private SandboxReport startInContainer(int scale, int port, String image, ProcessRunner runner) {
+        long t0 = System.nanoTime();
+        ContainerServer server = null;
+        try {
+            Files.createDirectories(home);
+            Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwx------"));
+            Path repo = makeRepo();
+            Path pwFile = home.resolve("password");
+            Secret password = makePassword(pwFile);
+            int p = port != 0 ? port : LocalCluster.freePort();
+            server = ContainerServer.create(home, image, p, password, LocalCluster.SUPERUSER, DBNAME, runner);
+            String version;
+            try (Connection conn = Database.connect(new dev.chronodr.pg.ConnectionSettings("127.0.0.1", p, DBNAME,
+                    LocalCluster.SUPERUSER, password, "disable"))) {
+                DemoData.seed(conn, scale);
+                version = ServerInfo.probe(conn).versionString();
+            }
+            SandboxState s = new SandboxState(p, DBNAME, LocalCluster.SUPERUSER, pwFile.toString(), repo.toString(),
+                    null, null, scale, version, Clock.now(), server.name(), image);
+            writeState(s);
+            return report(s, true, "created in container " + server.name() + " and seeded in "
+                    + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        } catch (IOException | SQLException | RuntimeException e) {
+            // Leave nothing half-made: no container, volume or state that a later start would take for a sandbox.
+            try {
+                if (server != null) {
+                    server.remove();
+                }
+            } finally {
+                LocalCluster.deleteTree(home);
+            }
+            if (e instanceof RuntimeException r) {
+                throw r;
+            }
+            throw ChronoException.failed("could not create the sandbox: " + e.getMessage(), null, e);
+        }
+    }
+
+    private Path makeRepo() throws IOException {
+        Path repo = home.resolve("backups");
+        Files.createDirectories(repo);
+        Files.setPosixFilePermissions(repo, PosixFilePermissions.fromString("rwx------"));
+        return repo;
+    }
+
+    private static Secret makePassword(Path pwFile) throws IOException {
+        byte[] raw = new byte[18];
+        new SecureRandom().nextBytes(raw);
+        Secret password = Secret.of(HexFormat.of().formatHex(raw));
+        Files.writeString(pwFile, "");
+        Files.setPosixFilePermissions(pwFile, PosixFilePermissions.fromString("rw-------"));
+        Files.writeString(pwFile, password.reveal() + "\n");
+        return password;
+    }
+
     public SandboxReport stop(ProcessRunner runner) {
         SandboxState s = state().orElseThrow(() -> ChronoException.usage("no sandbox at " + home, "start one with: chrono-dr sandbox start"));
-        LocalCluster c = cluster(s, runner);
+        SandboxServer c = server(s, runner);
         boolean was = c.isRunning();
         c.stop();
         return report(s, false, was ? "stopped" : "was not running");
@@ -155,14 +219,14 @@ public final class Sandbox {
         if (s.isEmpty()) {
             return new SandboxReport(home.toString(), false, false, null, "no sandbox; start one with: chrono-dr sandbox start");
         }
-        boolean running = cluster(s.get(), runner).isRunning();
+        boolean running = server(s.get(), runner).isRunning();
         return report(s.get(), running, running ? "running" : "stopped");
     }
 
     public SandboxReport remove(ProcessRunner runner) {
         Optional<SandboxState> s = state();
         if (s.isPresent()) {
-            cluster(s.get(), runner).remove();
+            server(s.get(), runner).remove();
         }
         LocalCluster.deleteTree(home);
         return new SandboxReport(home.toString(), false, false, null, s.isPresent() ? "removed" : "nothing to remove");

@@ -20,6 +20,9 @@ public record SandboxReport(String home, boolean exists, boolean running, Sandbo
         out.field("home", home);
         if (sandbox != null) {
             out.field("server", "PostgreSQL " + sandbox.serverVersion() + " on 127.0.0.1:" + sandbox.port() + (running ? " (running)" : " (stopped)"));
+            if (sandbox.inContainer()) {
+                out.field("container", sandbox.container() + " (image " + sandbox.image() + ")");
+            }
             out.field("database", sandbox.dbname() + " (scale " + sandbox.scale() + ")");
             out.field("backups", sandbox.repo());
             out.line("");

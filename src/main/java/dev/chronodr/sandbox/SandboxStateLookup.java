@@ -14,6 +14,7 @@ public final class SandboxStateLookup implements SandboxLookup {
         Sandbox sandbox = Sandbox.at(env);
         SandboxState s = sandbox.state().orElseThrow(() -> ChronoException.usage(
                 "no sandbox at " + sandbox.home(), "start one with: chrono-dr sandbox start"));
-        return new Found(s.port(), s.dbname(), s.user(), Path.of(s.passwordFile()), Path.of(s.repo()), Sandbox.CRITICAL_TABLES);
+        return new Found(s.port(), s.dbname(), s.user(), Path.of(s.passwordFile()), Path.of(s.repo()), Sandbox.CRITICAL_TABLES,
+                s.container());
     }
 }
