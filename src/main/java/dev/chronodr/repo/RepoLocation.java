@@ -23,6 +23,12 @@ public record RepoLocation(Path local, String bucket, String prefix, S3Settings 
      */
     public static RepoLocation parse(String text, Environment env, S3Settings s3) {
         if (text == null || !text.regionMatches(true, 0, S3_SCHEME, 0, S3_SCHEME.length())) {
+            // "s3:/bucket", "gs://bucket", "https://...": a mistyped or unsupported URL would
+            // otherwise become a local directory named "s3:" that backups quietly go into.
+            if (text != null && text.matches("(?s)[A-Za-z][A-Za-z0-9+.-]*:/.*")) {
+                throw ChronoException.usage("'" + text + "' looks like a URL, and the only URL a repository may be is s3://BUCKET/PREFIX",
+                        "write s3://BUCKET/PREFIX for object storage, or ./" + text + " for a local directory of that name");
+            }
             return local(env.resolve(text));
         }
         String rest = text.substring(S3_SCHEME.length());
