@@ -15,6 +15,7 @@ import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Progress;
 import dev.chronodr.pg.Database;
+import dev.chronodr.pg.Lsn;
 import dev.chronodr.pg.ServerInfo;
 import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessRunner;
@@ -37,7 +38,8 @@ import dev.chronodr.repo.WalArchive;
  */
 public final class IncrementalBackupService {
     private static final String SWITCH = """
-            SELECT lsn::text, pg_walfile_name(lsn), now(), current_setting('archive_mode')
+            SELECT lsn::text, pg_walfile_name(lsn), now(), current_setting('archive_mode'),
+                   (SELECT setting::int FROM pg_settings WHERE name = 'wal_segment_size')
               FROM pg_switch_wal() AS lsn
             """;
     /** summarize_wal exists from 17 on; the timeline and system identifier pick the parent. */
@@ -146,7 +148,10 @@ public final class IncrementalBackupService {
                     throw ChronoException.failed("WAL archiving is off on this server", "run 'chrono-dr pitr setup --apply' and restart PostgreSQL");
                 }
                 lsn = rs.getString(1);
-                file = rs.getString(2);
+                // With nothing written since the last switch (say, right after a base backup) pg_switch_wal switches
+                // nothing and returns the start of the segment in use, which pg_walfile_name names: that one will not
+                // be archived until it fills. The segment closed last is the one before that LSN.
+                file = Lsn.parse(lsn).segmentBefore(Integer.parseUnsignedInt(rs.getString(2).substring(0, 8), 16), rs.getInt(5));
                 at = rs.getObject(3, OffsetDateTime.class);
             }
             long t0 = System.nanoTime();
