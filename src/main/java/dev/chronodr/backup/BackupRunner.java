@@ -52,7 +52,8 @@ public final class BackupRunner {
 
     public CommandResult run(Target target, BackupRequest request) {
         if (request.type() == BackupType.INCREMENTAL) {
-            return new IncrementalBackupService(ARCHIVE_WAIT).run(target);
+            return new IncrementalBackupService(runner, tools, progress, version, ARCHIVE_WAIT)
+                    .run(target, request.label(), request.compression());
         }
         if (request.type().physical()) {
             return new PhysicalBackupService(runner, tools, progress, version, ARCHIVE_WAIT)

@@ -97,13 +97,26 @@ public final class PhysicalBackupService {
     private final Progress progress;
     private final String version;
     private final Duration archiveWait;
+    /** Set for an incremental base backup (PostgreSQL 17): the backup it is taken against. */
+    private final IncrementalParent parent;
 
     public PhysicalBackupService(ProcessRunner runner, ToolLocator locator, Progress progress, String chronoDrVersion, Duration archiveWait) {
+        this(runner, locator, progress, chronoDrVersion, archiveWait, null);
+    }
+
+    private PhysicalBackupService(ProcessRunner runner, ToolLocator locator, Progress progress, String chronoDrVersion, Duration archiveWait,
+                                  IncrementalParent parent) {
         this.runner = runner;
         this.locator = locator;
         this.progress = progress;
         this.version = chronoDrVersion;
         this.archiveWait = archiveWait;
+        this.parent = parent;
+    }
+
+    /** The same service taking {@code pg_basebackup --incremental} against {@code parent}'s backup_manifest. */
+    PhysicalBackupService incrementalOf(IncrementalParent parent) {
+        return new PhysicalBackupService(runner, locator, progress, version, archiveWait, parent);
     }
 
     public PhysicalBackupResult backup(Target target, String label, Compression compression) {
@@ -233,6 +246,9 @@ public final class PhysicalBackupService {
                     startLsn.segment(startTli, segSize), stopSeg,
                     backupLabel != null ? labelTime(backupLabel, started) : started, stopped, segSize, server.version().num(),
                     cluster.tablespaces());
+            if (parent != null) {
+                info = info.withParent(parent.id());
+            }
             archiver.await(new WalArchive(repo.root()), stopSeg, "the end of this base backup", archiveWait, progress);
 
             byte[] infoJson = Json.mapper().writeValueAsBytes(info);
@@ -249,7 +265,8 @@ public final class PhysicalBackupService {
             OffsetDateTime finished = Clock.now();
             BackupManifest m = new BackupManifest(BackupManifest.FORMAT_VERSION, id, "physical", label, CLUSTER,
                     target.connection().host(), target.connection().port(), server.versionString(), server.version().num(),
-                    tools.exec().mode().name().toLowerCase(Locale.ROOT) + " pg_basebackup" + got.how(), version, started, finished,
+                    tools.exec().mode().name().toLowerCase(Locale.ROOT) + " pg_basebackup" + got.how()
+                            + (parent == null ? "" : " --incremental against " + parent.id()), version, started, finished,
                     Duration.ofNanos(System.nanoTime() - t0).toMillis(), compression.toString(), "tar", List.of(), files,
                     new BackupManifest.Globals(true, true, "a base backup holds the whole cluster, roles included"));
             String dir = repo.commit(stage, m);
@@ -279,6 +296,9 @@ public final class PhysicalBackupService {
     private List<String> baseArgs(PgTools tools, String id, String dir, String walMethod) {
         List<String> args = new ArrayList<>(tools.connectionArgs());
         args.addAll(List.of("-D", dir, "-Ft", "-X", walMethod, "-c", "fast", "--no-password", "-l", "chrono-dr " + id));
+        if (parent != null) {
+            args.add("--incremental=" + parent.manifestArg(tools.exec().mode()));
+        }
         return args;
     }
 
@@ -349,7 +369,11 @@ public final class PhysicalBackupService {
         AtomicReference<Storage.Written> stored = new AtomicReference<>();
         AtomicLong raw = new AtomicLong();
         Throttled report = new Throttled(t0, "read");
-        ProcessSpec spec = tools.spec(PgTool.PG_BASEBACKUP, baseArgs(tools, id, "-", "none")).withStdout(in -> stored.set(stage.write(base, out -> {
+        ProcessSpec spec = tools.spec(PgTool.PG_BASEBACKUP, baseArgs(tools, id, "-", "none"));
+        if (parent != null && tools.exec().mode() != ExecMode.LOCAL) {
+            spec = spec.withStdin(parent::writeManifest); // --incremental=/dev/stdin inside the container
+        }
+        spec = spec.withStdout(in -> stored.set(stage.write(base, out -> {
             try (OutputStream compressed = new BufferedOutputStream(compression.compress(out), 1 << 20)) {
                 Tee tee = new Tee(new BufferedInputStream(in, 1 << 20), compressed, raw, report);
                 TarArchiveInputStream tar = new TarArchiveInputStream(tee);

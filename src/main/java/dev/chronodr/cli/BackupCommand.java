@@ -26,7 +26,7 @@ public final class BackupCommand extends BaseCommand {
     @Mixin
     ConnectionOptions connection;
 
-    @Option(names = "--type", defaultValue = "full", paramLabel = "TYPE", description = "full (default), schema, data (with --tables), physical (base backup) or incremental (WAL switch).")
+    @Option(names = "--type", defaultValue = "full", paramLabel = "TYPE", description = "full (default), schema, data (with --tables), physical (base backup) or incremental (PostgreSQL 17+ with summarize_wal: pg_basebackup --incremental; else a WAL switch).")
     String type;
 
     @Option(names = "--tables", arity = "1..*", split = ",", paramLabel = "TABLE",

@@ -87,13 +87,96 @@ public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArc
 
     public static java.util.function.Function<dev.chronodr.repo.StoredBackup, String> walCheck(Repository repo) {
         PitrCatalog pitr = of(repo);
+        BackupCatalog catalog = BackupCatalog.of(repo);
         return b -> {
             Optional<PhysicalBackupInfo> info = pitr.bases().stream().filter(i -> i.id().equals(b.id())).findFirst();
             if (info.isEmpty()) {
                 return "physical.json unreadable";
             }
+            String chain = pitr.chainProblem(info.get(), catalog);
+            if (chain != null) {
+                return chain;
+            }
             return pitr.firstGapAfter(info.get()).map(gap -> "WAL segment " + gap + " is missing from the archive").orElse(null);
         };
+    }
+
+    /**
+     * The chain an incremental base backup restores from: its full base backup first, then
+     * each incremental down to {@code b} (just {@code b} for a full one). {@code problem}
+     * says why the chain is broken (a parent missing from this catalog, of another cluster or
+     * timeline, or a loop), and is null when it is whole.
+     */
+    public record Chain(List<PhysicalBackupInfo> backups, String problem) {
+        public boolean whole() {
+            return problem == null;
+        }
+    }
+
+    public Optional<PhysicalBackupInfo> byId(String id) {
+        return bases.stream().filter(b -> b.id().equals(id)).findFirst();
+    }
+
+    public Chain chain(PhysicalBackupInfo b) {
+        java.util.LinkedList<PhysicalBackupInfo> out = new java.util.LinkedList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        PhysicalBackupInfo at = b;
+        out.addFirst(at);
+        seen.add(at.id());
+        while (at.incremental()) {
+            String parentId = at.parent();
+            Optional<PhysicalBackupInfo> parent = byId(parentId);
+            if (parent.isEmpty()) {
+                return new Chain(List.copyOf(out), "its parent base backup " + parentId + (at == b ? "" : " (of " + at.id() + ")")
+                        + " is missing or unusable, so incremental " + b.id() + " cannot be restored");
+            }
+            PhysicalBackupInfo p = parent.get();
+            if (!seen.add(p.id()) || p.systemIdentifier() != at.systemIdentifier()) {
+                return new Chain(List.copyOf(out), "its parent base backup " + p.id() + " is of another cluster or the chain loops,"
+                        + " so incremental " + b.id() + " cannot be restored");
+            }
+            out.addFirst(p);
+            at = p;
+        }
+        return new Chain(List.copyOf(out), null);
+    }
+
+    /** Each base backup's parent, for the incremental ones (id to parent id). */
+    public java.util.Map<String, String> parents() {
+        java.util.Map<String, String> out = new java.util.HashMap<>();
+        bases.stream().filter(PhysicalBackupInfo::incremental).forEach(b -> out.put(b.id(), b.parent()));
+        return out;
+    }
+
+    /**
+     * An incremental base backup is only as good as every backup before it in its chain:
+     * each must be there, in a state that can be restored, and pass its checksum check now.
+     * The first problem found, or null (always null for a full base backup).
+     */
+    public String chainProblem(PhysicalBackupInfo b, BackupCatalog catalog) {
+        Chain chain = chain(b);
+        if (!chain.whole()) {
+            return chain.problem();
+        }
+        for (PhysicalBackupInfo p : chain.backups()) {
+            if (p == b) {
+                continue;
+            }
+            Optional<StoredBackup> stored = catalog.baseBackups().stream().filter(s -> s.id().equals(p.id())).findFirst();
+            if (stored.isEmpty()) {
+                return "its parent base backup " + p.id() + " is missing, so incremental " + b.id() + " cannot be restored";
+            }
+            if (!stored.get().state().restorable()) {
+                return "its parent base backup " + p.id() + " is " + stored.get().state().label() + " (" + stored.get().reason()
+                        + "), so incremental " + b.id() + " cannot be restored";
+            }
+            List<String> problems = BackupVerifier.checksums(catalog.repo(), stored.get());
+            if (!problems.isEmpty()) {
+                return "its parent base backup " + p.id() + " fails its checksum check (" + String.join("; ", problems)
+                        + "), so incremental " + b.id() + " cannot be restored";
+            }
+        }
+        return null;
     }
 
     public Optional<PhysicalBackupInfo> newestBase() {

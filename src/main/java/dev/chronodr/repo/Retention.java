@@ -17,7 +17,8 @@ import java.util.function.Function;
  * newest restorable base backup. Only sound backups count toward the newest N. Damaged and
  * foreign backups are never removed automatically: they are reported for a person to look
  * at. Before anything of a database is deleted, the backup that protects it must pass a
- * checksum check now ({@link #apply}).
+ * checksum check now ({@link #apply}). An incremental base backup needs every backup before
+ * it in its chain: a parent of a kept incremental is kept, whatever its age.
  */
 public final class Retention {
     private Retention() {
@@ -27,6 +28,46 @@ public final class Retention {
     }
 
     public static List<Decision> plan(List<StoredBackup> backups, Integer retentionDays, Integer keepLast, OffsetDateTime now) {
+        return plan(backups, retentionDays, keepLast, now, Map.of());
+    }
+
+    /** {@code parents}: each incremental base backup's parent (id to id), see {@link PitrCatalog#parents}. */
+    public static List<Decision> plan(List<StoredBackup> backups, Integer retentionDays, Integer keepLast, OffsetDateTime now,
+                                      Map<String, String> parents) {
+        return keepChains(planEach(backups, retentionDays, keepLast, now), parents);
+    }
+
+    /**
+     * A parent deleted under a kept incremental would leave the incremental unrestorable:
+     * every ancestor of a kept backup that can be restored is kept too.
+     */
+    private static List<Decision> keepChains(List<Decision> decisions, Map<String, String> parents) {
+        if (parents.isEmpty()) {
+            return decisions;
+        }
+        Map<String, Decision> byId = new LinkedHashMap<>();
+        decisions.forEach(d -> byId.put(d.backup().id(), d));
+        Map<String, String> keptFor = new LinkedHashMap<>();
+        for (Decision d : decisions) {
+            BackupState s = d.backup().state();
+            if (d.delete() || s == BackupState.DAMAGED || s == BackupState.FOREIGN) {
+                continue;
+            }
+            for (String p = parents.get(d.backup().id()); p != null && !keptFor.containsKey(p); p = parents.get(p)) {
+                keptFor.put(p, d.backup().id());
+            }
+        }
+        List<Decision> out = new ArrayList<>();
+        for (Decision d : decisions) {
+            String child = keptFor.get(d.backup().id());
+            out.add(d.delete() && child != null
+                    ? new Decision(d.backup(), false, "kept: incremental base backup " + child + " is kept and needs it (its chain)")
+                    : d);
+        }
+        return out;
+    }
+
+    private static List<Decision> planEach(List<StoredBackup> backups, Integer retentionDays, Integer keepLast, OffsetDateTime now) {
         List<Decision> out = new ArrayList<>();
         for (List<StoredBackup> list : byDatabase(backups).values()) {
             StoredBackup newestFull = BackupCatalog.newestRestorable(list.stream().filter(StoredBackup::full).toList()).orElse(null);
@@ -106,7 +147,8 @@ public final class Retention {
                                       Function<StoredBackup, String> walGap) {
         List<String> swept = repo.removeInterruptedDeletes();
         BackupCatalog catalog = BackupCatalog.of(repo);
-        List<Decision> first = plan(catalog.all(), retentionDays, keepLast, now);
+        Map<String, String> parents = catalog.baseBackups().isEmpty() ? Map.of() : PitrCatalog.of(repo).parents();
+        List<Decision> first = plan(catalog.all(), retentionDays, keepLast, now, parents);
         Set<String> toProve = new LinkedHashSet<>();
         for (Decision d : first) {
             if (d.delete()) {
@@ -165,7 +207,7 @@ public final class Retention {
         }
         // The checks recorded verdicts: plan again on what is known now, so a newest backup found
         // damaged is kept (and not counted) and the one that passed is the one protected.
-        List<Decision> decisions = plan(catalog.withFailures(failed).all(), retentionDays, keepLast, now);
+        List<Decision> decisions = plan(catalog.withFailures(failed).all(), retentionDays, keepLast, now, parents);
         List<Item> deleted = new ArrayList<>();
         List<Item> kept = new ArrayList<>();
         long freed = 0;

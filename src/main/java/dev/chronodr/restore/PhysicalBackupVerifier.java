@@ -46,6 +46,10 @@ public final class PhysicalBackupVerifier {
             problems.add("physical.json unreadable");
             return problems;
         }
+        String chain = catalog.chainProblem(info, dev.chronodr.repo.BackupCatalog.of(new dev.chronodr.repo.Repository(repo)));
+        if (chain != null) {
+            problems.add(chain); // an incremental is restorable only with every backup before it
+        }
         catalog.firstGapAfter(info).ifPresent(gap -> problems.add("WAL segment " + gap
                 + " is missing from the archive: recovery from this backup cannot pass it"));
         ToolLocator.Located tool = locator.locate(PgTool.PG_VERIFYBACKUP, new PgVersion(info.serverVersionNum()));

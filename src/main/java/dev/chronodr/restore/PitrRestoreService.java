@@ -222,12 +222,15 @@ public final class PitrRestoreService {
         // Only base backups whose state says they can be restored, and the chosen one must pass its
         // checksum check now; a damaged one is named and the next older one that fits the target is taken.
         BackupCatalog backups = BackupCatalog.of(new Repository(req.repo()));
-        PitrCatalog catalog = PitrCatalog.of(req.repo()).onlyRestorable(backups);
+        PitrCatalog all = PitrCatalog.of(req.repo());
+        PitrCatalog catalog = all.onlyRestorable(backups);
         PhysicalBackupInfo base;
         while (true) {
             PhysicalBackupInfo candidate = choose(catalog, req.target(), warnings);
             List<String> problems = backups.all().stream().filter(b -> b.id().equals(candidate.id())).findFirst()
                     .map(b -> BackupVerifier.checksums(backups.repo(), b)).orElse(List.of("not in the catalog"));
+            String chain = problems.isEmpty() ? all.chainProblem(candidate, backups) : null; // an incremental needs its whole chain
+            problems = chain == null ? problems : List.of(chain);
             if (problems.isEmpty()) {
                 base = candidate;
                 break;
@@ -240,6 +243,7 @@ public final class PitrRestoreService {
         Path bin = binDir(req.binDir(), major);
         Path data = req.dataDir().toAbsolutePath().normalize();
         Path dir = catalog.baseDir(base);
+        IncrementalRestore incremental = IncrementalRestore.of(all, base, bin, env, runner); // null for a full base backup
         Map<PhysicalBackupInfo.Tablespace, Path> spaces = RestoredTablespaces.destinations(base, dir, req.tablespaceMap(), data, req.forceClean());
         requireUsable(data, "--data-dir " + data, req.forceClean()); // before the scan, which can take a while
         PhysicalBackupInfo chosenBase = base;
@@ -271,7 +275,11 @@ public final class PitrRestoreService {
                 }
             }
             long tFiles = System.nanoTime();
-            extract(dir.resolve(findBaseFile(dir)), data);
+            if (incremental != null) {
+                incremental.combineInto(data);
+            } else {
+                extract(dir.resolve(findBaseFile(dir)), data);
+            }
             extractWal(dir, data);
             for (var ts : spaces.entrySet()) {
                 extract(dir.resolve(PhysicalBackupService.findTar(dir, ts.getKey().tarName()).orElseThrow()), ts.getValue());
