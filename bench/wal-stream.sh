@@ -14,8 +14,10 @@
 #     receiver's host lost at the same moment: what the archive held then).
 # Usage: bench/wal-stream.sh [LAG_SECONDS=60] [RUNS=3] [SCALE=5] [LOAD_SECONDS=15] [MODES=async]
 #   (MODES="async sync" adds RUNS crashes with wal-receive --synchronous listed in synchronous_standby_names)
-# Env: CLIENTS (pgbench clients, 4), PARTIAL_INTERVAL (wal-receive --partial-interval, 1).
-# Needs root (the servers run as the postgres OS user). About 8 minutes with the defaults on 2 loaded cores,
+# Env: CHRONO_DR_JAR (the jar measured; default target/chrono-dr.jar), CLIENTS (pgbench clients, 4),
+#   PARTIAL_INTERVAL (wal-receive --partial-interval, 1), KEEP=1 (keep the lag run's samples: server.csv,
+#   archive.csv, the archive versions seen, the receiver's stderr; the path is printed at the end).
+# Needs root (the servers run as the postgres OS user). About 9 minutes with the defaults on 2 loaded cores,
 # 2 to 3 more per sync crash.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,7 +28,7 @@ load_seconds="${4:-15}"
 modes="${5:-async}"
 clients="${CLIENTS:-4}"
 partial_interval="${PARTIAL_INTERVAL:-1}"
-jar="$root/target/chrono-dr.jar"
+jar="${CHRONO_DR_JAR:-$root/target/chrono-dr.jar}"
 [ -f "$jar" ] || (cd "$root" && mvn -B -q -o -DskipTests package)
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 work=$(mktemp -d /var/tmp/chrono-dr-walstream-bench.XXXXXX)
@@ -37,7 +39,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for d in "$work"/*/data; do [ -d "$d" ] && as_pg "$bin/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1 || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  if [ -n "${KEEP:-}" ]; then echo "kept $work (the lag run's samples in $work/lag)" >&2; rm -rf "$work"/template "$work"/*/data; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 cp "$jar" "$work/chrono-dr.jar"; chmod 644 "$work/chrono-dr.jar"   # the recovering server's restore_command runs it as postgres
@@ -210,6 +212,7 @@ for mode in $modes; do
   done
 done
 cat "$work/lag.txt"
+[ -f "$work/windows" ] || exit 0
 python3 - "$work/windows" <<'PY'
 import sys, statistics, collections
 rows = collections.defaultdict(list)
