@@ -11,9 +11,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -24,7 +24,8 @@ import java.util.stream.Stream;
  *       sent/write/flush for application_name chrono_dr (OUTDIR/server.csv), and each new file the archive shows
  *       under WALDIR (NAME.zst, NAME.partial.zst), hard-linked into OUTDIR/cap/ at once (the archive replaces
  *       NAME.partial by delete and rename, so each stored version stays readable) with when it was first seen
- *       (OUTDIR/archive.csv). The 1-minute load average goes in every server row.
+ *       (OUTDIR/archive.csv), and which of them the archive holds at each tick (OUTDIR/present.csv). The
+ *       1-minute load average goes in every server row.
  *   write PORT OUTFILE                  inserts rows 1, 2, 3... into acks, one commit each on one connection, and
  *       writes "id ack_ms" for every commit the server acknowledged, when the server goes away (OUTFILE.started
  *       appears after the first).
@@ -43,7 +44,7 @@ public class WalStreamProbe {
 
     static void sample(String url, Path wal, Path out, long seconds) throws Exception {
         Path cap = Files.createDirectories(out.resolve("cap"));
-        Set<Object> seen = new HashSet<>();
+        Map<Object, String> seen = new HashMap<>(); // file key (inode) -> its hard link in cap/
         int n = 0;
         String q = """
                 SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint,
@@ -51,7 +52,8 @@ public class WalStreamProbe {
                 FROM (SELECT 1) one LEFT JOIN pg_stat_replication r ON r.application_name = 'chrono_dr'""";
         try (Connection c = DriverManager.getConnection(url); PreparedStatement st = c.prepareStatement(q);
              PrintWriter server = new PrintWriter(Files.newBufferedWriter(out.resolve("server.csv")));
-             PrintWriter archive = new PrintWriter(Files.newBufferedWriter(out.resolve("archive.csv")))) {
+             PrintWriter archive = new PrintWriter(Files.newBufferedWriter(out.resolve("archive.csv")));
+             PrintWriter present = new PrintWriter(Files.newBufferedWriter(out.resolve("present.csv")))) {
             long start = System.currentTimeMillis();
             for (long tick = start; tick < start + seconds * 1000; tick += 100) {
                 long now = System.currentTimeMillis();
@@ -64,6 +66,7 @@ public class WalStreamProbe {
                     long t = (t0 + System.currentTimeMillis()) / 2;
                     server.println(t + "," + rs.getLong(1) + "," + rs.getString(2) + "," + rs.getString(3) + "," + rs.getString(4) + "," + load());
                 }
+                List<String> held = new ArrayList<>();
                 for (Path f : list(wal)) {
                     BasicFileAttributes a;
                     try {
@@ -71,17 +74,22 @@ public class WalStreamProbe {
                     } catch (NoSuchFileException gone) {
                         continue;
                     }
-                    if (!seen.add(a.fileKey())) {
+                    String known = seen.get(a.fileKey());
+                    if (known != null) {
+                        held.add(known);
                         continue;
                     }
                     Path link = cap.resolve((n++) + "-" + f.getFileName());
                     try {
                         Files.createLink(link, f);
+                        seen.put(a.fileKey(), link.getFileName().toString());
+                        held.add(link.getFileName().toString());
                         archive.println(System.currentTimeMillis() + "," + f.getFileName() + "," + link.getFileName());
                     } catch (NoSuchFileException | FileAlreadyExistsException gone) {
                         // replaced between the listing and the link: the next version is seen next tick
                     }
                 }
+                present.println(System.currentTimeMillis() + "," + String.join(";", held));
             }
         }
     }

@@ -115,9 +115,10 @@ def end_of(name, path):
         return start + SEG
     data = subprocess.run(['zstd', '-qdc', path], capture_output=True, check=True).stdout
     return start + len(data.rstrip(b'\0'))
-arch = []
+arch, ends = [], {}
 for t, name, link in csv.reader(open(f'{run}/archive.csv')):
-    arch.append((int(t), end_of(name, f'{run}/cap/{link}')))
+    ends[link] = end_of(name, f'{run}/cap/{link}')
+    arch.append((int(t), ends[link]))
 arch.sort()
 best, reach = 0, []          # (time, newest restorable LSN then), non-decreasing
 for t, e in arch:
@@ -142,6 +143,24 @@ for t, lsn, _, wl, fl, ld in srv[lo:hi]:
         unreached += 1; continue
     lags.append(a); sends.append(first_reach(sent, lsn, t) or 0); loads.append(ld)
 q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
+# Exposure: at each tick, what the archive held right then (not the newest it ever held: the receiver replaces
+# NAME.partial by delete and store) against the server; the age of the oldest WAL it lacked is what a loss of the
+# receiver's host at that moment would lose.
+import bisect
+st, sl = [r[0] for r in srv], [r[1] for r in srv]
+exposure, holes = [], 0
+for line in open(f'{run}/present.csv'):
+    t, ids = line.rstrip('\n').split(',', 1); t = int(t)
+    if not (srv[lo][0] <= t <= srv[hi][0]):
+        continue
+    a = max([ends[i] for i in ids.split(';') if i in ends], default=0)
+    k = bisect.bisect_right(st, t) - 1          # the server's newest sample at t
+    if a >= sl[k]:
+        exposure.append(0); continue
+    j = bisect.bisect_right(sl, a) - 1          # the last sample whose LSN the archive still covered
+    exposure.append((t - st[max(j, 0)]) / 1000)
+    holes += a % SEG == 0
+
 wl = [r[3] for r in srv[lo:hi] if r[3] is not None]; fl = [r[4] for r in srv[lo:hi] if r[4] is not None]
 mb = (srv[hi][1] - srv[lo][1]) / (srv[hi][0] - srv[lo][0]) * 1000 / 1e6
 load = statistics.mean(loads)
@@ -153,6 +172,8 @@ if wl:
     print(f"  pg_stat_replication write_lag               median {statistics.median(wl):5.2f} s   p99 {q(wl, .99):5.2f} s  load1 {load:.2f}")
 if fl:
     print(f"  pg_stat_replication flush_lag               median {statistics.median(fl):5.2f} s   p99 {q(fl, .99):5.2f} s  load1 {load:.2f}")
+print(f"  loss if the receiver's host died then       median {statistics.median(exposure):5.2f} s   p99 {q(exposure, .99):5.2f} s   max {max(exposure):5.2f} s"
+      f"   (the archive without the current partial segment {100 * holes / len(exposure):.0f}% of the time)  load1 {load:.2f}")
 if unreached:
     print(f"  ({unreached} samples never reached the archive before sampling ended)")
 PY
