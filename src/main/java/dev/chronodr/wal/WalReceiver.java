@@ -43,8 +43,7 @@ import dev.chronodr.repo.WalArchive;
  * wal-receive: the version-matched pg_receivewal streams WAL through a replication slot
  * into a private spool; every completed segment there is stored in the repository exactly
  * as wal-push stores it, then removed from the spool; the segment being received is stored
- * as NAME.partial whenever it changed, looked at every half {@code partialInterval}, so that
- * what pg_receivewal received is in the archive within about {@code partialInterval}. pg_receivewal runs
+ * as NAME.partial whenever it changed, every {@code partialInterval}. pg_receivewal runs
  * with --no-loop, so each disconnection comes back here: a dropped slot or WAL the server
  * has already removed ends the run (that is a gap, which only a new base backup closes);
  * anything else (a server restart) is retried with backoff. The slot is created when
@@ -189,17 +188,10 @@ public final class WalReceiver {
         child.setDaemon(true);
         child.start();
         try {
-            // Sweeps start every half interval (back to back when one takes longer), so WAL received just after
-            // a sweep read the spool is stored within about one interval; waiting a whole interval after each
-            // sweep left it out for the interval plus two sweeps (bench/wal-stream.sh, docs/pitr.md).
-            Duration half = req.partialInterval().dividedBy(2);
-            long sweepStarted = System.nanoTime();
             while (child.isAlive()) {
-                Duration wait = half.minusNanos(System.nanoTime() - sweepStarted);
-                if (stop.await(wait.isNegative() ? Duration.ZERO : wait)) {
+                if (stop.await(req.partialInterval())) {
                     return null; // the finally kills pg_receivewal; what it wrote is in the spool, swept next
                 }
-                sweepStarted = System.nanoTime();
                 sweep(repo, spool, tally, events);
             }
         } finally {
