@@ -46,7 +46,9 @@ cp "$jar" "$work/chrono-dr.jar"; chmod 644 "$work/chrono-dr.jar"   # the recover
 printf '#!/bin/sh\nexec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar %s "$@"\n' "$work/chrono-dr.jar" > "$work/cdr"; chmod 755 "$work/cdr"
 cdr() { java -XX:+UseSerialGC -jar "$work/chrono-dr.jar" "$@"; }
 javac -cp "$work/chrono-dr.jar" -d "$work/probe" "$root/bench/WalStreamProbe.java"
-probe() { java -XX:+UseSerialGC -Xmx128m -cp "$work/chrono-dr.jar:$work/probe" WalStreamProbe "$@"; }
+# Background jobs are simple commands, never functions: $! is then the program itself, which cleanup and
+# stop_receiver signal (a backgrounded function's $! is a subshell, and killing it leaves the program running).
+probe=(java -XX:+UseSerialGC -Xmx128m -cp "$work/chrono-dr.jar:$work/probe" WalStreamProbe)
 freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 psql_at() { "$bin/psql" -h 127.0.0.1 -p "$1" -U postgres -d postgres -Atqc "$2"; }
@@ -80,8 +82,9 @@ start_run() {
   [ -n "$sync" ] && echo "synchronous_standby_names = 'chrono_dr'" >> "$run/data/postgresql.conf"
   as_pg "$bin/pg_ctl" -D "$run/data" -l "$run/data/server.log" -w start >/dev/null
   mkdir -p "$run/repo"
-  PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres cdr wal-receive --repo "$run/repo" --spool "$run/spool" \
-      --partial-interval "$partial_interval" ${sync:+--synchronous} 2> "$run/receiver.err" > "$run/receiver.out" &
+  PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres java -XX:+UseSerialGC -jar "$work/chrono-dr.jar" wal-receive \
+      --repo "$run/repo" --spool "$run/spool" --partial-interval "$partial_interval" ${sync:+--synchronous} \
+      2> "$run/receiver.err" > "$run/receiver.out" &
   recv=$!; pids+=("$recv")
   until [ "$(psql_at "$port" "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'chrono_dr' AND active")" = 1 ]; do
     kill -0 "$recv" 2>/dev/null || { echo "wal-receive ended:" >&2; cat "$run/receiver.err" >&2; exit 1; }
@@ -89,15 +92,15 @@ start_run() {
   done
 }
 stop_receiver() { kill -TERM "$recv" 2>/dev/null || true; wait "$recv" 2>/dev/null || true; }
-pgbench_load() { "$bin/pgbench" -h 127.0.0.1 -p "$port" -U postgres -n -M prepared -c "$clients" -j 2 -T "$1" postgres; }
+pgbench=("$bin/pgbench" -h 127.0.0.1 -U postgres -n -M prepared -c "$clients" -j 2)
 
 # ---- 1. lag
 echo "$(date +%T) lag: ${lag_seconds} s of pgbench -c $clients -j 2 (unthrottled), wal-receive --partial-interval $partial_interval..." >&2
 start_run lag
 # 10 s of load first: the receiver's JIT warms up and its first segments complete, as in a receiver that has run for a while
-pgbench_load $((lag_seconds + 10)) > "$run/pgbench.out" 2>&1 & bench=$!; pids+=("$bench")
+"${pgbench[@]}" -p "$port" -T $((lag_seconds + 10)) postgres > "$run/pgbench.out" 2>&1 & bench=$!; pids+=("$bench")
 sleep 10
-probe sample "$port" "$run/repo/wal" "$run" $((lag_seconds + 6)) &
+"${probe[@]}" sample "$port" "$run/repo/wal" "$run" $((lag_seconds + 6)) &
 sampler=$!; pids+=("$sampler")
 wait "$bench" || true
 wait "$sampler"
@@ -214,8 +217,8 @@ for mode in $modes; do
     echo "$(date +%T) loss window: $mode run $i of $runs (${load_seconds} s of load, then the crash)..." >&2
     start_run "$mode$i" $([ "$mode" = sync ] && echo sync)
     PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres cdr backup --type physical --repo "$run/repo" -q >/dev/null
-    pgbench_load $((load_seconds + 60)) > "$run/pgbench.out" 2>&1 & bench=$!; pids+=("$bench")
-    probe write "$port" "$run/acks" & writer=$!; pids+=("$writer")
+    "${pgbench[@]}" -p "$port" -T $((load_seconds + 60)) postgres > "$run/pgbench.out" 2>&1 & bench=$!; pids+=("$bench")
+    "${probe[@]}" write "$port" "$run/acks" & writer=$!; pids+=("$writer")
     until [ -f "$run/acks.started" ]; do kill -0 "$writer" 2>/dev/null || { echo "the writer ended" >&2; exit 1; }; sleep 0.2; done
     sleep "$load_seconds"
     l=$(load1)
