@@ -15,9 +15,10 @@ time_cmd() {
   t0=$(date +%s.%N)
   "$@" >/dev/null
   t1=$(date +%s.%N)
-  local bytes
+  local bytes load
   bytes=$(du -sb "$target" | cut -f1)
-  echo "$name $(echo "$t1 - $t0" | bc) $bytes"
+  load=$(cut -d' ' -f1 /proc/loadavg)   # 1-minute load average at the end of the run: other work on the cores
+  echo "$name $(echo "$t1 - $t0" | bc) $bytes $load"
   rm -rf "$target"
 }
 
@@ -31,14 +32,17 @@ done
 python3 - "$results" "$size" <<'PY'
 import sys, statistics, collections
 rows = collections.defaultdict(list)
+loads = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    name, secs, size = line.split()
+    name, secs, size, load = line.split()
     rows[name].append((float(secs), int(size)))
+    loads[name].append(float(load))
 med = {k: (statistics.median(s for s, _ in v), statistics.median(b for _, b in v)) for k, v in rows.items()}
-print(f"database {sys.argv[2]}, {len(next(iter(rows.values())))} runs each, medians:")
+print(f"database {sys.argv[2]}, {len(next(iter(rows.values())))} runs each (alternating), medians:")
 for k in ("chrono-dr", "pg_dump_Fc", "pg_dump_Fc_Z0"):
     s, b = med[k]
-    print(f"  {k:14s} {s:7.2f} s  {b/1e6:9.1f} MB")
+    print(f"  {k:14s} {s:7.2f} s  {b/1e6:9.1f} MB   load avg (1 min) {min(loads[k]):.2f}-{max(loads[k]):.2f}")
+print("  per run: " + "; ".join(f"{k} {' '.join(f'{s:.2f}s@{l:.1f}' for (s, _), l in zip(rows[k], loads[k]))}" for k in rows))
 c, fc, z0 = med["chrono-dr"], med["pg_dump_Fc"], med["pg_dump_Fc_Z0"]
 print(f"  chrono-dr / pg_dump -Fc -Z0 time: {c[0]/z0[0]:.2f}x (target <= 1.15x)")
 print(f"  pg_dump -Fc / chrono-dr time:     {fc[0]/c[0]:.2f}x (target >= 5x)")
