@@ -1,9 +1,7 @@
 package dev.chronodr.dump;
 
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,50 +25,31 @@ import java.util.Set;
  * one-line reason, and the caller counts rows the slow way.
  */
 public final class CustomArchiveReader {
-    public static final int V1_14 = version(1, 14, 0);
-    public static final int V1_15 = version(1, 15, 0);
-    public static final int V1_16 = version(1, 16, 0);
     /** The newest archive version this reader knows; later ones may add fields it would misread. */
     public static final int NEWEST_KNOWN = version(1, 16, 255);
 
-    private static final int FORMAT_CUSTOM = 1;
     private static final int BLK_DATA = 1;
     private static final int BLK_BLOBS = 3;
-    private static final int MAX_STRING = 1 << 30;
 
     /** One table's data as it was dumped: its rows, and the SHA-256 (hex) of its COPY text when asked for. */
     public record TableData(String schema, String name, long rows, String sha256) {
     }
 
-    /** A table-of-contents entry that has a data block. */
-    private record DataEntry(int dumpId, String desc, String namespace, String tag) {
-    }
-
-    private enum Phase { HEAD, TOC, BLOCK_TYPE, BLOCK_ID, CHUNK_LEN, CHUNK, LO_OID }
+    private enum Phase { TOC, BLOCK_TYPE, BLOCK_ID, CHUNK_LEN, CHUNK, LO_OID }
 
     private final boolean digest;
-    private final int newestKnown;
 
-    private Phase phase = Phase.HEAD;
+    private Phase phase = Phase.TOC;
     private String failure;
-    private int archiveVersion;
+    private final TocReader toc;
     private int intSize;
-    private int offSize;
-    private int tocLeft = -1;
-
-    // Header and table of contents: buffered until each piece is whole (they are small).
-    private byte[] pending = new byte[8192];
-    private int pendingLen;
-    private int pendingPos;
-
-    private final Map<Integer, DataEntry> dataEntries = new HashMap<>();
     private final Set<Integer> blocksSeen = new HashSet<>();
     private final Map<String, TableData> tables = new LinkedHashMap<>();
 
     // The data phase: an int in the making, the current block and chunk.
     private final byte[] intBytes = new byte[9];
     private int intHave;
-    private DataEntry block;
+    private TocReader.DataEntry block;
     private boolean inLargeObject;
     private long chunkLeft;
     private long rows;
@@ -88,7 +67,7 @@ public final class CustomArchiveReader {
     /** {@code newestKnown}: the newest archive version to accept (tests pretend to be an older reader with it). */
     public CustomArchiveReader(boolean digest, int newestKnown) {
         this.digest = digest;
-        this.newestKnown = newestKnown;
+        this.toc = new TocReader(newestKnown);
     }
 
     public static int version(int major, int minor, int rev) {
@@ -101,22 +80,17 @@ public final class CustomArchiveReader {
             return;
         }
         try {
-            if (phase == Phase.HEAD || phase == Phase.TOC) {
-                append(b, off, len);
-                headAndToc();
-                if (phase != Phase.HEAD && phase != Phase.TOC) {
-                    byte[] rest = pending;
-                    int from = pendingPos;
-                    int to = pendingLen;
-                    pending = null;
-                    data(rest, from, to - from);
-                } else {
-                    compact();
+            if (phase == Phase.TOC) {
+                if (toc.accept(b, off, len)) {
+                    intSize = toc.intSize();
+                    phase = Phase.BLOCK_TYPE;
+                    byte[] rest = toc.rest();
+                    data(rest, 0, rest.length);
                 }
             } else {
                 data(b, off, len);
             }
-        } catch (Malformed e) {
+        } catch (ArchiveFormatException e) {
             fail(e.getMessage());
         } catch (RuntimeException e) {
             fail("unexpected " + e);
@@ -128,7 +102,7 @@ public final class CustomArchiveReader {
         if (failure != null) {
             return;
         }
-        if (phase == Phase.HEAD || phase == Phase.TOC) {
+        if (phase == Phase.TOC) {
             fail("the archive ended before its table of contents was complete");
         } else if (phase != Phase.BLOCK_TYPE || intHave > 0) {
             fail("the archive ended inside a data block");
@@ -142,8 +116,11 @@ public final class CustomArchiveReader {
 
     /** The archive's version as pg_dump writes it, e.g. 1.14 (empty before the header was read). */
     public String archiveVersion() {
-        return archiveVersion == 0 ? "" : (archiveVersion >> 16) + "." + ((archiveVersion >> 8) & 0xff)
-                + ((archiveVersion & 0xff) == 0 ? "" : "." + (archiveVersion & 0xff));
+        return versionText(toc.archiveVersion());
+    }
+
+    static String versionText(int v) {
+        return v == 0 ? "" : (v >> 16) + "." + ((v >> 8) & 0xff) + ((v & 0xff) == 0 ? "" : "." + (v & 0xff));
     }
 
     /** A table's data as dumped; empty when the archive held no data block for it (or the reader failed). */
@@ -163,182 +140,7 @@ public final class CustomArchiveReader {
         if (failure == null) {
             failure = why;
         }
-        pending = null;
         sha = null;
-    }
-
-    // ---- header and table of contents ------------------------------------------------
-
-    private void append(byte[] b, int off, int len) {
-        if (pendingLen + len > pending.length) {
-            byte[] bigger = new byte[Math.max(pending.length * 2, pendingLen + len)];
-            System.arraycopy(pending, 0, bigger, 0, pendingLen);
-            pending = bigger;
-        }
-        System.arraycopy(b, off, pending, pendingLen, len);
-        pendingLen += len;
-    }
-
-    private void compact() {
-        if (pendingPos > 0) {
-            System.arraycopy(pending, pendingPos, pending, 0, pendingLen - pendingPos);
-            pendingLen -= pendingPos;
-            pendingPos = 0;
-        }
-    }
-
-    private void headAndToc() {
-        if (phase == Phase.HEAD) {
-            int start = pendingPos;
-            try {
-                readHead();
-            } catch (Underflow u) {
-                pendingPos = start;
-                return;
-            }
-            phase = Phase.TOC;
-        }
-        while (phase == Phase.TOC) {
-            if (tocLeft == 0) {
-                phase = Phase.BLOCK_TYPE;
-                return;
-            }
-            int start = pendingPos;
-            try {
-                readTocEntry();
-            } catch (Underflow u) {
-                pendingPos = start;
-                return;
-            }
-            tocLeft--;
-        }
-    }
-
-    private void readHead() {
-        byte[] magic = bytes(5);
-        if (!"PGDMP".equals(new String(magic, StandardCharsets.US_ASCII))) {
-            throw new Malformed("not a pg_dump custom archive (no PGDMP header)");
-        }
-        int major = u8();
-        int minor = u8();
-        int rev = u8();
-        archiveVersion = version(major, minor, rev);
-        if (archiveVersion < V1_14 || archiveVersion > newestKnown) {
-            throw new Malformed("archive version " + archiveVersion() + " is not one this reader knows (1.14 to 1.16)");
-        }
-        intSize = u8();
-        offSize = u8();
-        if (intSize < 1 || intSize > 8 || offSize < 1 || offSize > 8) {
-            throw new Malformed("archive integer sizes " + intSize + "/" + offSize + " are not plausible");
-        }
-        int format = u8();
-        if (format != FORMAT_CUSTOM) {
-            throw new Malformed("archive format " + format + " is not the custom format");
-        }
-        long compression = archiveVersion >= V1_15 ? u8() : readInt();
-        if (compression != 0) {
-            throw new Malformed("the archive is compressed (" + compression + "); only uncompressed archives are read");
-        }
-        for (int i = 0; i < 7; i++) {
-            readInt(); // creation time: sec, min, hour, mday, mon, year, isdst
-        }
-        str(); // database name
-        str(); // server version
-        str(); // pg_dump version
-        long count = readInt();
-        if (count < 0 || count > Integer.MAX_VALUE) {
-            throw new Malformed("table of contents count " + count + " is not plausible");
-        }
-        tocLeft = (int) count;
-    }
-
-    private void readTocEntry() {
-        int dumpId = (int) readInt();
-        boolean hadDumper = readInt() != 0;
-        str(); // table oid
-        str(); // oid
-        String tag = str();
-        String desc = str();
-        readInt(); // section
-        str(); // definition
-        str(); // drop statement
-        str(); // COPY statement
-        String namespace = str();
-        str(); // tablespace
-        str(); // table access method
-        if (archiveVersion >= V1_16) {
-            readInt(); // relkind
-        }
-        str(); // owner
-        str(); // "false": WITH OIDS, long gone
-        while (str() != null) {
-            // dependencies, as text dump ids, until a null string
-        }
-        int offsetFlag = u8(); // pg_backup_custom's extra: where the data is (not set when written to a pipe)
-        bytes(offSize);
-        if (offsetFlag < 1 || offsetFlag > 3) {
-            throw new Malformed("entry " + dumpId + " has an unknown data offset flag " + offsetFlag);
-        }
-        if (hadDumper) {
-            if (dataEntries.put(dumpId, new DataEntry(dumpId, desc, namespace, tag)) != null) {
-                throw new Malformed("dump id " + dumpId + " appears twice in the table of contents");
-            }
-        }
-    }
-
-    private int u8() {
-        need(1);
-        return pending[pendingPos++] & 0xff;
-    }
-
-    private byte[] bytes(int n) {
-        need(n);
-        byte[] out = new byte[n];
-        System.arraycopy(pending, pendingPos, out, 0, n);
-        pendingPos += n;
-        return out;
-    }
-
-    private void need(long n) {
-        if (pendingLen - pendingPos < n) {
-            throw Underflow.INSTANCE;
-        }
-    }
-
-    /** pg_dump's int: a sign byte, then intSize bytes, least significant first. */
-    private long readInt() {
-        need(1L + intSize);
-        int sign = pending[pendingPos++];
-        long v = 0;
-        for (int i = 0; i < intSize; i++) {
-            v |= (long) (pending[pendingPos++] & 0xff) << (8 * i);
-        }
-        return decodeSign(sign, v);
-    }
-
-    private static long decodeSign(int sign, long v) {
-        if (sign == 0) {
-            return v;
-        }
-        if (sign == 1) {
-            return -v;
-        }
-        throw new Malformed("an integer's sign byte is " + sign);
-    }
-
-    /** pg_dump's string: an int length (-1 for null), then the bytes. */
-    private String str() {
-        long len = readInt();
-        if (len == -1) {
-            return null;
-        }
-        if (len < 0 || len > MAX_STRING) {
-            throw new Malformed("a string length of " + len + " is not plausible");
-        }
-        need(len);
-        String s = new String(pending, pendingPos, (int) len, StandardCharsets.UTF_8);
-        pendingPos += (int) len;
-        return s;
     }
 
     // ---- data blocks ------------------------------------------------------------------
@@ -351,7 +153,7 @@ public final class CustomArchiveReader {
                 case BLOCK_TYPE -> {
                     int type = b[i++] & 0xff;
                     if (type != BLK_DATA && type != BLK_BLOBS) {
-                        throw new Malformed("unknown data block type " + type);
+                        throw new ArchiveFormatException("unknown data block type " + type);
                     }
                     inLargeObject = type == BLK_BLOBS; // remembered until the id is read
                     phase = Phase.BLOCK_ID;
@@ -389,7 +191,7 @@ public final class CustomArchiveReader {
                         }
                     }
                 }
-                default -> throw new Malformed("data in phase " + phase);
+                default -> throw new ArchiveFormatException("data in phase " + phase);
             }
         }
     }
@@ -407,30 +209,30 @@ public final class CustomArchiveReader {
             for (int k = 0; k < intSize; k++) {
                 v |= (long) (intBytes[1 + k] & 0xff) << (8 * k);
             }
-            lastInt = decodeSign(intBytes[0], v);
+            lastInt = TocReader.decodeSign(intBytes[0], v);
             intHave = 0;
         }
         return i + n;
     }
 
     private void startBlock(int dumpId) {
-        DataEntry e = dataEntries.get(dumpId);
+        TocReader.DataEntry e = toc.dataEntries().get(dumpId);
         if (e == null) {
-            throw new Malformed("a data block for dump id " + dumpId + ", which has no data in the table of contents");
+            throw new ArchiveFormatException("a data block for dump id " + dumpId + ", which has no data in the table of contents");
         }
         if (!blocksSeen.add(dumpId)) {
-            throw new Malformed("a second data block for dump id " + dumpId);
+            throw new ArchiveFormatException("a second data block for dump id " + dumpId);
         }
         block = e;
         if (inLargeObject) {
             if (!e.desc().equals("BLOBS")) {
-                throw new Malformed("large objects in the block of " + e.desc() + " " + e.tag());
+                throw new ArchiveFormatException("large objects in the block of " + e.desc() + " " + e.tag());
             }
             phase = Phase.LO_OID;
             return;
         }
         if (!e.desc().equals("TABLE DATA")) {
-            throw new Malformed("a data block for " + e.desc() + " " + e.tag() + ", not TABLE DATA");
+            throw new ArchiveFormatException("a data block for " + e.desc() + " " + e.tag() + ", not TABLE DATA");
         }
         rows = 0;
         blockBytes = 0;
@@ -442,7 +244,7 @@ public final class CustomArchiveReader {
 
     private void chunkLength(long n) {
         if (n < 0) {
-            throw new Malformed("a chunk length of " + n);
+            throw new ArchiveFormatException("a chunk length of " + n);
         }
         if (n > 0) {
             chunkLeft = n;
@@ -501,7 +303,7 @@ public final class CustomArchiveReader {
     }
 
     private void endTable() {
-        DataEntry e = block;
+        TocReader.DataEntry e = block;
         block = null;
         String name = e.namespace() + "." + e.tag();
         // The terminator starts a line: a row's own backslash is always doubled, so a line "\." is never data.
@@ -512,12 +314,12 @@ public final class CustomArchiveReader {
         }
         held = 0;
         if (blockBytes > 0 && lastByte != '\n') {
-            throw new Malformed("the data of " + name + " does not end with a newline");
+            throw new ArchiveFormatException("the data of " + name + " does not end with a newline");
         }
         String value = sha == null ? null : hex(sha.digest());
         sha = null;
         if (tables.put(key(e.namespace(), e.tag()), new TableData(e.namespace(), e.tag(), rows, value)) != null) {
-            throw new Malformed("two data blocks for " + name);
+            throw new ArchiveFormatException("two data blocks for " + name);
         }
     }
 
@@ -537,17 +339,4 @@ public final class CustomArchiveReader {
         return sb.toString();
     }
 
-    private static final class Malformed extends RuntimeException {
-        Malformed(String message) {
-            super(message, null, false, false);
-        }
-    }
-
-    private static final class Underflow extends RuntimeException {
-        static final Underflow INSTANCE = new Underflow();
-
-        private Underflow() {
-            super(null, null, false, false);
-        }
-    }
 }
