@@ -2,6 +2,8 @@
 # Benchmark: chrono-dr backup against pg_dump -Fc (gzip) and pg_dump -Fc -Z0 (the floor),
 # on a Chrono Scraper-shaped database of about 1 GB, in one run on one machine.
 # Usage: bench/backup.sh [SCALE] [RUNS]   (SCALE 30 is about 0.8 GB, 40 about 1 GB; RUNS defaults to 3)
+# CHRONO_DR_BASELINE=/path/to/other/checkout/scripts/chrono-dr also times that build, in the same
+# rotation (e.g. the commit before a change), so a before/after ratio shares the machine's load.
 set -euo pipefail
 scale="${1:-30}"
 runs="${2:-3}"
@@ -15,15 +17,25 @@ time_cmd() {
   t0=$(date +%s.%N)
   "$@" >/dev/null
   t1=$(date +%s.%N)
-  local bytes
+  local bytes load
   bytes=$(du -sb "$target" | cut -f1)
-  echo "$name $(echo "$t1 - $t0" | bc) $bytes"
+  load=$(cut -d' ' -f1 /proc/loadavg)   # 1-minute load average at the end of the run: other work on the cores
+  echo "$name $(echo "$t1 - $t0" | bc) $bytes $load"
   rm -rf "$target"
 }
 
 results="$out/results"
+# One untimed backup per build first: the launcher makes its class-data archive after a command's
+# first run with each build, and that run would otherwise count against the first timed one.
+"$cdr" backup --sandbox --repo "$out/warm" -q >/dev/null; rm -rf "$out/warm"
+if [ -n "${CHRONO_DR_BASELINE:-}" ]; then
+  "$CHRONO_DR_BASELINE" backup --sandbox --repo "$out/warm" -q >/dev/null; rm -rf "$out/warm"
+fi
 for i in $(seq 1 "$runs"); do
   time_cmd chrono-dr "$out/repo" "$cdr" backup --sandbox --repo "$out/repo" -q >> "$results"
+  if [ -n "${CHRONO_DR_BASELINE:-}" ]; then
+    time_cmd baseline "$out/repo-base" "$CHRONO_DR_BASELINE" backup --sandbox --repo "$out/repo-base" -q >> "$results"
+  fi
   time_cmd pg_dump_Fc "$out/fc.dump" "$bin/pg_dump" -Fc -f "$out/fc.dump" >> "$results"
   time_cmd pg_dump_Fc_Z0 "$out/z0.dump" "$bin/pg_dump" -Fc -Z0 -f "$out/z0.dump" >> "$results"
 done
@@ -31,16 +43,23 @@ done
 python3 - "$results" "$size" <<'PY'
 import sys, statistics, collections
 rows = collections.defaultdict(list)
+loads = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    name, secs, size = line.split()
+    name, secs, size, load = line.split()
     rows[name].append((float(secs), int(size)))
+    loads[name].append(float(load))
 med = {k: (statistics.median(s for s, _ in v), statistics.median(b for _, b in v)) for k, v in rows.items()}
-print(f"database {sys.argv[2]}, {len(next(iter(rows.values())))} runs each, medians:")
+print(f"database {sys.argv[2]}, {len(next(iter(rows.values())))} runs each (alternating), medians:")
 for k in ("chrono-dr", "pg_dump_Fc", "pg_dump_Fc_Z0"):
     s, b = med[k]
-    print(f"  {k:14s} {s:7.2f} s  {b/1e6:9.1f} MB")
+    print(f"  {k:14s} {s:7.2f} s  {b/1e6:9.1f} MB   load avg (1 min) {min(loads[k]):.2f}-{max(loads[k]):.2f}")
+print("  per run: " + "; ".join(f"{k} {' '.join(f'{s:.2f}s@{l:.1f}' for (s, _), l in zip(rows[k], loads[k]))}" for k in rows))
 c, fc, z0 = med["chrono-dr"], med["pg_dump_Fc"], med["pg_dump_Fc_Z0"]
 print(f"  chrono-dr / pg_dump -Fc -Z0 time: {c[0]/z0[0]:.2f}x (target <= 1.15x)")
 print(f"  pg_dump -Fc / chrono-dr time:     {fc[0]/c[0]:.2f}x (target >= 5x)")
 print(f"  chrono-dr / pg_dump -Fc size:     {c[1]/fc[1]:.2f}x (target <= 1.00x)")
+if "baseline" in med:
+    b = med["baseline"]
+    print(f"  baseline  {b[0]:7.2f} s  {b[1]/1e6:9.1f} MB   load avg (1 min) {min(loads['baseline']):.2f}-{max(loads['baseline']):.2f}")
+    print(f"  baseline / pg_dump -Fc -Z0 time:  {b[0]/z0[0]:.2f}x")
 PY

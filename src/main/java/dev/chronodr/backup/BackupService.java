@@ -13,6 +13,7 @@ import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,6 +28,8 @@ import dev.chronodr.crypto.OpenPgp;
 import dev.chronodr.crypto.Recipients;
 import dev.chronodr.core.Clock;
 import dev.chronodr.core.Progress;
+import dev.chronodr.dump.CustomArchiveReader;
+import dev.chronodr.pg.CopyDigest;
 import dev.chronodr.pg.Database;
 import dev.chronodr.pg.Identifiers;
 import dev.chronodr.pg.PgTool;
@@ -48,8 +51,9 @@ import dev.chronodr.report.TextOutput;
 
 /**
  * A logical backup: pg_dump writes an uncompressed custom-format archive to its stdout,
- * chrono-dr compresses and checksums the stream as it passes, and counts every table's
- * rows in the same snapshot the dump reads. Streamed into a staged backup of the
+ * chrono-dr compresses and checksums the stream as it passes, and reads the archive in the
+ * same pass to count every table's rows and digest its COPY text, so each table is read
+ * once (count(*) in the dump's snapshot only when the stream cannot be read). Streamed into a staged backup of the
  * repository, which stores and hashes it, and committed only when pg_dump exited 0.
  */
 public final class BackupService {
@@ -61,8 +65,16 @@ public final class BackupService {
     private final ToolLocator locator;
     private final Progress progress;
     private final String version;
+    private final java.util.function.Function<Boolean, CustomArchiveReader> readers;
 
     public BackupService(ProcessRunner runner, ToolLocator locator, Progress progress, String chronoDrVersion) {
+        this(runner, locator, progress, chronoDrVersion, CustomArchiveReader::new);
+    }
+
+    /** {@code readers}: the archive reader for a dump, given whether it should digest (tests hand in one that fails). */
+    BackupService(ProcessRunner runner, ToolLocator locator, Progress progress, String chronoDrVersion,
+                  java.util.function.Function<Boolean, CustomArchiveReader> readers) {
+        this.readers = readers;
         this.runner = runner;
         this.locator = locator;
         this.progress = progress;
@@ -128,8 +140,10 @@ public final class BackupService {
             LockWait.lockAll(conn, target.connection(), tables, req.lockTimeout(), progress);
             String dumpName = DUMP_FILE + req.compression().suffix() + encryptedSuffix(req.encryptTo());
             List<String> args = new ArrayList<>(tools.connectionArgs());
-            args.addAll(List.of("-d", server.database(), "--format=custom", "--compress=0", "--snapshot=" + snapshot,
-                    "--lock-wait-timeout=" + req.lockTimeout().toMillis()));
+            // A conninfo, not PGOPTIONS: it reaches pg_dump inside a container too. The COPY text (and so the digests)
+            // depends on these settings; pg_dump pins the others itself.
+            args.addAll(List.of("-d", CopyDigest.dumpConninfo(server.database()), "--format=custom", "--compress=0",
+                    "--snapshot=" + snapshot, "--lock-wait-timeout=" + req.lockTimeout().toMillis()));
             switch (req.type()) {
                 case FULL -> args.add("--create");
                 case SCHEMA -> args.addAll(List.of("--create", "--schema-only"));
@@ -142,16 +156,28 @@ public final class BackupService {
                 }
             }
             ProcessSpec dump = tools.spec(PgTool.PG_DUMP, args);
+            boolean utf8 = "UTF8".equals(serverEncoding(conn));
+            // Rows are counted (and digested) in pg_dump's own stream as it passes: each table is read once.
+            CustomArchiveReader reader = req.type() == BackupType.SCHEMA ? null : readers.apply(utf8);
             CompletableFuture<FileEntry> dumped = CompletableFuture.supplyAsync(
-                    () -> streamToFile(tools, dump, staged, dumpName, "dump", req.compression(), req.encryptTo(), true));
-            // Count rows in the exported snapshot while pg_dump reads it: the counts match the dump exactly.
-            List<TableEntry> counted = req.type() == BackupType.SCHEMA ? tables : count(conn, tables, req);
+                    () -> streamToFile(tools, dump, staged, dumpName, "dump", req.compression(), req.encryptTo(), true, reader));
             FileEntry dumpFile;
             try {
                 dumpFile = join(dumped);
             } catch (ChronoException e) {
                 ChronoException lock = LockWait.dumpGaveUp(e, conn, req.lockTimeout());
                 throw lock != null ? lock : e;
+            }
+            BackupManifest.DumpSession session;
+            List<TableEntry> counted;
+            if (reader == null) {
+                counted = tables;
+                session = new BackupManifest.DumpSession(CopyDigest.SESSION, null, "none: schema only", "none: schema only");
+            } else {
+                reader.finish();
+                CountedTables c = countedTables(conn, tables, req, reader, utf8);
+                counted = c.tables();
+                session = c.session();
             }
             progress.done();
             conn.commit();
@@ -167,7 +193,7 @@ public final class BackupService {
                     server.version().num(), tools.exec().mode().name().toLowerCase(Locale.ROOT) + " pg_dump " + dumpVersion(tools),
                     version, started, finished, Duration.ofNanos(System.nanoTime() - t0).toMillis(), req.compression().toString(),
                     "custom", counted, files, globals, req.encryptTo() == null ? null
-                    : new BackupManifest.Encryption(BackupManifest.Encryption.OPENPGP, req.encryptTo().list()));
+                    : new BackupManifest.Encryption(BackupManifest.Encryption.OPENPGP, req.encryptTo().list()), session);
             String finalDir = repo.commit(staged, manifest);
             committed = true;
             return new BackupResult(manifest, finalDir, List.of(), 0);
@@ -182,16 +208,73 @@ public final class BackupService {
         }
     }
 
-    private List<TableEntry> count(Connection conn, List<TableEntry> tables, BackupRequest req) throws SQLException {
+    private record CountedTables(List<TableEntry> tables, BackupManifest.DumpSession session) {
+    }
+
+    /**
+     * Each table's rows (and c256 digest) from the archive stream; count(*) in the dump's snapshot (still open)
+     * for any table the stream could not give, and for all of them when the reader failed. Tables named by
+     * --digest/--digest-all that got no c256 digest get the older scan digest, as before.
+     */
+    private CountedTables countedTables(Connection conn, List<TableEntry> tables, BackupRequest req, CustomArchiveReader reader,
+                                        boolean utf8) throws SQLException {
         List<TableEntry> out = new ArrayList<>();
-        TableDigest.pinSettings(conn);
+        List<TableEntry> slow = new ArrayList<>();
+        for (TableEntry t : tables) {
+            var data = reader.table(t.schema(), t.name());
+            if (data.isPresent()) {
+                String digest = data.get().sha256() == null ? null : CopyDigest.of(data.get().sha256());
+                out.add(new TableEntry(t.schema(), t.name(), data.get().rows(), digest));
+            } else {
+                out.add(null);
+                slow.add(t);
+            }
+        }
+        String counts = "archive stream";
+        if (reader.failure().isPresent()) {
+            log.warn("counting rows with count(*) after the dump: the archive stream could not be read ({})", reader.failure().get());
+            counts = "count(*) in the dump's snapshot: the archive stream could not be read (" + reader.failure().get() + ")";
+        } else if (!slow.isEmpty()) {
+            log.warn("counting rows of {} table(s) with count(*): no data in the archive for {}", slow.size(),
+                    slow.get(0).qualifiedName() + (slow.size() > 1 ? " and others" : ""));
+            counts = "archive stream; count(*) for " + slow.size() + " table(s) without data in the archive";
+        }
+        if (!slow.isEmpty()) {
+            List<TableEntry> slowCounted = count(conn, slow);
+            for (int i = 0, j = 0; i < out.size(); i++) {
+                if (out.get(i) == null) {
+                    out.set(i, slowCounted.get(j++));
+                }
+            }
+        }
+        String digests;
+        if (!utf8) {
+            digests = "none from the stream: the database's encoding is not UTF8 (pgjdbc reads UTF8 text, so a drill could not compare bytes)";
+        } else if (reader.failure().isPresent()) {
+            digests = "none from the stream: it could not be read";
+        } else {
+            digests = "c256: SHA-256 of each table's COPY text, archive " + reader.archiveVersion();
+        }
+        // For --digest tables left without a c256 digest: the older scan digest.
+        List<TableEntry> withDigest = new ArrayList<>();
+        List<TableEntry> scan = out.stream().filter(t -> t.digest() == null && req.digests(t.schema(), t.name())).toList();
+        if (!scan.isEmpty()) {
+            Map<String, TableEntry> digested = new java.util.HashMap<>();
+            for (TableEntry t : digestByScan(conn, scan)) {
+                digested.put(t.qualifiedName(), t);
+            }
+            for (TableEntry t : out) {
+                withDigest.add(digested.getOrDefault(t.qualifiedName(), t));
+            }
+            out = withDigest;
+        }
+        return new CountedTables(out, new BackupManifest.DumpSession(CopyDigest.SESSION, reader.archiveVersion(), counts, digests));
+    }
+
+    private static List<TableEntry> count(Connection conn, List<TableEntry> tables) throws SQLException {
+        List<TableEntry> out = new ArrayList<>();
         try (Statement st = conn.createStatement()) {
             for (TableEntry t : tables) {
-                if (req.digests(t.schema(), t.name())) {
-                    TableDigest.Digest d = TableDigest.of(conn, t.schema(), t.name());
-                    out.add(new TableEntry(t.schema(), t.name(), d.rows(), d.value()));
-                    continue;
-                }
                 try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + Identifiers.qualified(t.schema(), t.name()))) {
                     rs.next();
                     out.add(new TableEntry(t.schema(), t.name(), rs.getLong(1)));
@@ -199,6 +282,23 @@ public final class BackupService {
             }
         }
         return out;
+    }
+
+    private static List<TableEntry> digestByScan(Connection conn, List<TableEntry> tables) throws SQLException {
+        List<TableEntry> out = new ArrayList<>();
+        TableDigest.pinSettings(conn);
+        for (TableEntry t : tables) {
+            TableDigest.Digest d = TableDigest.of(conn, t.schema(), t.name());
+            out.add(new TableEntry(t.schema(), t.name(), d.rows(), d.value()));
+        }
+        return out;
+    }
+
+    private static String serverEncoding(Connection conn) throws SQLException {
+        try (Statement st = conn.createStatement(); ResultSet rs = st.executeQuery("SELECT current_setting('server_encoding')")) {
+            rs.next();
+            return rs.getString(1);
+        }
     }
 
     /** Roles and tablespaces; passwords only when the role may read pg_authid. */
@@ -211,7 +311,7 @@ public final class BackupService {
         }
         try {
             files.add(streamToFile(tools, tools.spec(PgTool.PG_DUMPALL, args), staged, GLOBALS_FILE + compression.suffix()
-                    + encryptedSuffix(encryptTo), "globals", compression, encryptTo, false));
+                    + encryptedSuffix(encryptTo), "globals", compression, encryptTo, false, null));
             return new BackupManifest.Globals(true, server.superuser(),
                     server.superuser() ? null : "role passwords need a superuser connection; roles were saved without them");
         } catch (ChronoException e) {
@@ -230,7 +330,7 @@ public final class BackupService {
      * stored. No plaintext copy: the encryption is one more stream stage, 64 KiB at a time.
      */
     private FileEntry streamToFile(PgTools tools, ProcessSpec spec, StagedBackup staged, String name, String role, Compression compression,
-                                   Recipients encryptTo, boolean showProgress) {
+                                   Recipients encryptTo, boolean showProgress, CustomArchiveReader reader) {
         AtomicLong raw = new AtomicLong();
         AtomicReference<Storage.Written> written = new AtomicReference<>();
         long t0 = System.nanoTime();
@@ -243,6 +343,9 @@ public final class BackupService {
                     @Override
                     public int read(byte[] b, int off, int len) throws IOException {
                         int n = super.read(b, off, len);
+                        if (n > 0 && reader != null) {
+                            reader.accept(b, off, n); // reads the bytes where they are; never throws
+                        }
                         if (n > 0 && showProgress && progress != Progress.NONE) {
                             long total = raw.addAndGet(n);
                             double secs = (System.nanoTime() - t0) / 1e9;

@@ -19,7 +19,8 @@ import dev.chronodr.report.CommandResult;
 
 @Command(name = "backup", sortOptions = false,
         description = {"Take a backup into the repository: a checksummed pg_dump archive, or a base backup with --type physical.",
-                "A logical backup is a standard pg_dump custom archive, compressed, with row counts and SHA-256 in its manifest;",
+                "A logical backup is a standard pg_dump custom archive, compressed, with its SHA-256 and every table's row count and",
+                "content digest in its manifest, read from pg_dump's own stream as it passes (no second read of the tables);",
                 "--type physical takes a base backup (pg_basebackup) for point-in-time recovery, see docs/pitr.md.",
                 "Exit 0 done, 1 failed (nothing usable is left behind), 3 client tools missing or too old, 64 bad input."})
 public final class BackupCommand extends BaseCommand {
@@ -41,10 +42,12 @@ public final class BackupCommand extends BaseCommand {
     String compress;
 
     @Option(names = "--digest", arity = "0..*", paramLabel = "TABLE",
-            description = "Store a content digest of these tables (default: the target's critical_tables) for dr-test to compare after a restore.")
+            description = "Make sure these tables (default: the target's critical_tables) have a content digest for dr-test."
+                    + " Every table gets one from the dump stream for free; these get a scan digest (one more read each)"
+                    + " only where the stream cannot give one (database encoding not UTF8, archive not readable).")
     List<String> digest;
 
-    @Option(names = "--digest-all", description = "Store a content digest of every table (one more scan per table).")
+    @Option(names = "--digest-all", description = "As --digest, for every table: a scan digest where the stream gave none.")
     boolean digestAll;
 
     @Option(names = "--retention-days", paramLabel = "N", description = "After a successful backup, delete backups older than N days (never the newest full).")

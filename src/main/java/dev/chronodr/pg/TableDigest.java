@@ -23,6 +23,9 @@ import java.sql.Statement;
  * depends on a few session settings, so they are pinned first.
  * <li>a plain number: the first, md5-based form, still computed for old manifests.
  * </ul>
+ * Backups now take {@code c256:} digests of every table from the archive as it streams
+ * (see {@link CopyDigest}); these forms remain for old manifests and for databases whose
+ * encoding is not UTF8.
  */
 public final class TableDigest {
     private TableDigest() {
@@ -88,6 +91,9 @@ public final class TableDigest {
 
     /** The same digest as one recorded earlier ({@code like}), whichever form that one has. */
     public static Digest like(Connection c, String schema, String table, String like) throws SQLException {
+        if (like != null && like.startsWith(CopyDigest.PREFIX)) {
+            return CopyDigest.compute(c, schema, table);
+        }
         String form = like == null ? "" : like.startsWith(RECORD) ? RECORD : like.startsWith(TEXT) ? TEXT : "";
         return of(c, schema, table, form);
     }

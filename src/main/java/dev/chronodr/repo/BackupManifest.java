@@ -28,7 +28,17 @@ public record BackupManifest(
         List<TableEntry> tables,
         List<FileEntry> files,
         Globals globals,
-        Encryption encryption) {
+        Encryption encryption,
+        DumpSession dumpSession) {
+
+    /** Without the dump session (manifests before issue 23, and base backups). */
+    public BackupManifest(int formatVersion, String id, String type, String label, String database, String host, int port,
+                          String serverVersion, int serverVersionNum, String pgDumpVersion, String chronoDrVersion,
+                          OffsetDateTime startedAt, OffsetDateTime finishedAt, long durationMs, String compression,
+                          String archiveFormat, List<TableEntry> tables, List<FileEntry> files, Globals globals, Encryption encryption) {
+        this(formatVersion, id, type, label, database, host, port, serverVersion, serverVersionNum, pgDumpVersion, chronoDrVersion,
+                startedAt, finishedAt, durationMs, compression, archiveFormat, tables, files, globals, encryption, null);
+    }
 
     /** A manifest of a backup stored unencrypted (written without the encryption field). */
     public BackupManifest(int formatVersion, String id, String type, String label, String database, String host, int port,
@@ -58,6 +68,15 @@ public record BackupManifest(
 
     /** One file of the backup, with the checksum of the bytes on disk. */
     public record FileEntry(String name, String role, long bytes, long uncompressedBytes, String sha256, String compression) {
+    }
+
+    /**
+     * How a logical backup's rows were counted and its digests taken (issue 23): the settings
+     * pinned in pg_dump's session (its COPY text depends on them), the archive version read,
+     * {@code counts} "archive stream" or "count(*)" and why, and what the tables' digests
+     * are ({@code c256:} SHA-256 of each table's COPY text) or why there are none.
+     */
+    public record DumpSession(java.util.Map<String, String> settings, String archiveVersion, String counts, String digests) {
     }
 
     /** Cluster-wide objects saved beside a full backup. */

@@ -93,7 +93,8 @@ class DrTestTest {
             assertEquals("PASSED", s.get("outcome").asText(), s.toString());
         }
         assertEquals(List.of("backup", "verify-backup", "restore", "row-counts", "foreign-keys", "digests", "schema", "integrity", "rto", "rpo"), names);
-        assertTrue(j.at("/steps/5/message").asText().contains("3 critical table(s)"), j.at("/steps/5").toString());
+        // Every table's content proven, not only the three critical ones: the backup digested each table's COPY text.
+        assertTrue(j.at("/steps/5/message").asText().contains("content of every table (5) identical"), j.at("/steps/5").toString());
         assertEquals(1200, j.at("/rto/target_seconds").asLong(), "from the config's drill section");
         assertEquals(List.of(), scratchDatabases(), "scratch database removed");
 
@@ -104,7 +105,7 @@ class DrTestTest {
     }
 
     @Test
-    void theHeadlineAndTheRtoNameTheSameRestoreTimeAndTheDigestStepSaysWhatIsMissing() throws Exception {
+    void theHeadlineAndTheRtoNameTheSameRestoreTimeAndEveryTableIsProvenWithoutCriticalTables() throws Exception {
         Path bare = Files.writeString(dir.resolve("bare.yaml"), """
                 targets:
                   app:
@@ -119,9 +120,9 @@ class DrTestTest {
                 .matcher(r.out().lines().findFirst().orElseThrow());
         assertTrue(head.find(), r.out());
         assertTrue(r.out().contains("restore took " + head.group(1) + " against an RTO"), "one restore time everywhere: " + r.out());
-        // dr-test took the backup itself; what is missing is critical_tables in the config, not a fresh backup
+        // No critical_tables in the config: every table is proven anyway, from the digests the backup took for free.
         String digests = r.out().lines().filter(l -> l.contains(" digests ")).findFirst().orElseThrow();
-        assertTrue(digests.contains("no critical_tables") && !digests.contains("let dr-test take a fresh backup"), digests);
+        assertTrue(digests.contains("PASSED") && digests.contains("content of every table (5) identical"), digests);
     }
 
     @Test
@@ -192,6 +193,39 @@ class DrTestTest {
         assertEquals("FAILED", digests.get("outcome").asText());
         assertTrue(digests.get("details").get(0).asText().startsWith("public.pages: content differs"), digests.toString());
         assertEquals(List.of(), scratchDatabases(), "removed after a failed drill too");
+    }
+
+    @Test
+    void aTableWhoseRestoredCopyTextDiffersFromTheBackupsFailsTheDrillWithBothRowCounts() throws Exception {
+        Path repo = dir.resolve("repo-c256");
+        CliRun b = CliRun.run(env(), dir, "backup", "--config", config.toString(), "--repo", repo.toString(), "--format", "json");
+        assertEquals(0, b.exitCode(), b.toString());
+        // A plain backup (no --digest) holds a COPY-text digest of every table; change one as if a row had changed.
+        Path manifest = Path.of(b.json().get("path").asText()).resolve("manifest.json");
+        ObjectNode m = (ObjectNode) Json.mapper().readTree(manifest.toFile());
+        long domains = -1;
+        for (JsonNode t : m.get("tables")) {
+            String digest = t.path("digest").asText("");
+            assertTrue(digest.startsWith("c256:"), t.toString());
+            if (t.get("name").asText().equals("domains")) {
+                domains = t.get("rows").asLong();
+                ((ObjectNode) t).put("digest", digest.substring(0, digest.length() - 1) + (digest.endsWith("0") ? "1" : "0"));
+            }
+        }
+        Json.mapper().writeValue(manifest.toFile(), m);
+        CliRun r = drill(repo, "--backup-id", b.json().at("/manifest/id").asText(), "--format", "json");
+        assertEquals(2, r.exitCode(), r.toString());
+        JsonNode digests = null;
+        for (JsonNode s : r.json().get("steps")) {
+            if (s.get("name").asText().equals("digests")) {
+                digests = s;
+            }
+        }
+        assertEquals("FAILED", digests.get("outcome").asText(), digests.toString());
+        assertEquals(1, digests.get("details").size(), "only the changed table: " + digests);
+        assertEquals("public.domains: content differs from the backup's (" + domains + " rows restored, " + domains + " in the backup)",
+                digests.get("details").get(0).asText());
+        assertEquals(List.of(), scratchDatabases());
     }
 
     @Test
