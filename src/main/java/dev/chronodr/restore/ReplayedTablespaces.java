@@ -218,13 +218,25 @@ final class ReplayedTablespaces {
             throw ChronoException.failed("pg_waldump did not finish reading the WAL from " + from + ": " + e.getMessage(), null, e);
         }
         String err = result.stderrTail();
-        // Archived segments are complete, so these arise only where the WAL is damaged or was never written, which is
-        // where recovery stops too: the scan has read all that can be replayed.
-        if (!result.succeeded() && !(err.contains("got 0") || err.contains("could not find a valid record after"))) {
+        if (!result.succeeded() && !reachedEndOfWal(err)) {
             throw ChronoException.failed("pg_waldump could not read the archived WAL from " + from + " to " + to + ": " + err.strip(),
                     "check the archive's segments with: chrono-dr verify --backup ID");
         }
         return result;
+    }
+
+    /**
+     * Whether pg_waldump stopped where the WAL that was ever written ends, which is where
+     * recovery stops too: the scan has read all that can be replayed. Archived segments are
+     * complete, so these arise at the end of a partial segment (or where the WAL is damaged,
+     * which the archive's checksums catch): a zero record length, no valid record after a
+     * point, or a page whose header is all zeros, as when a partial segment ends on a page
+     * boundary inside a record that continues on a page not received yet. Any other magic
+     * number is damage, not an end.
+     */
+    static boolean reachedEndOfWal(String stderr) {
+        return stderr.contains("got 0") || stderr.contains("could not find a valid record after")
+                || stderr.contains("invalid magic number 0000 in ");
     }
 
     /**

@@ -34,6 +34,21 @@ class ReplayedTablespacesTest {
     }
 
     @Test
+    void theEndOfTheWrittenWalIsAnEndAndDamageIsNot() {
+        // pg_waldump 15 on a partial segment zeroed from a page boundary inside a record spanning it (as stored by
+        // wal-receive when the rest of the record had not arrived), and the PostgreSQL 16+ wording of the same
+        assertTrue(ReplayedTablespaces.reachedEndOfWal("pg_waldump: error: error in WAL record at 0/11006E8: invalid magic number 0000"
+                + " in log segment 000000010000000000000001, offset 1056768"));
+        assertTrue(ReplayedTablespaces.reachedEndOfWal("pg_waldump: error: error in WAL record at 0/F4E6840: invalid magic number 0000"
+                + " in WAL segment 00000001000000000000000F, LSN 0/F4E8000, offset 5144576"));
+        assertTrue(ReplayedTablespaces.reachedEndOfWal("pg_waldump: error: error in WAL record at 0/3000148: invalid record length at"
+                + " 0/3000180: expected at least 24, got 0"));
+        assertFalse(ReplayedTablespaces.reachedEndOfWal("pg_waldump: error: error in WAL record at 0/11006E8: invalid magic number 4A3F"
+                + " in log segment 000000010000000000000001, offset 1056768"), "a page of garbage is damage");
+        assertFalse(ReplayedTablespaces.reachedEndOfWal("pg_waldump: error: could not open file \"000000010000000000000002\""));
+    }
+
+    @Test
     void aCreateLineGivesItsPlaceOidAndDirectoryQuotesAndAll() {
         String line = "rmgr: Tablespace  len (rec/tot):     47/    47, tx:        750, lsn: 0/3F0063D0, prev 0/3F006310, desc: CREATE 16415 ";
         assertEquals(new ReplayedTablespaces.Created("0/3F0063D0", 16415, "/srv/pg/ts \"a\""),
