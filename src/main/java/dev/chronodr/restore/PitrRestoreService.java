@@ -23,9 +23,12 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 import dev.chronodr.backup.PhysicalBackupService;
+import dev.chronodr.config.EncryptionSection;
 import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Environment;
+import dev.chronodr.crypto.KeyFiles;
+import dev.chronodr.crypto.SecretKeys;
 import dev.chronodr.pg.Lsn;
 import dev.chronodr.pg.PgVersion;
 import dev.chronodr.pg.ServerBinaries;
@@ -246,7 +249,10 @@ public final class PitrRestoreService {
         backups.all().stream().filter(b -> b.id().equals(chosenBase.id())).findFirst()
                 .ifPresent(b -> requireSpace(b.manifest(), chosenBase, data, spaces, req.forceClean()));
         RestoredTablespaces.requireRecorded(base, dir);
-        ReplayedTablespaces.Scan scan = new ReplayedTablespaces(runner, bin, major).scan(catalog, base, req.target());
+        // the key is unlocked now, and opens every file the scan reads: a wrong one is found before anything is written
+        SecretKeys keys = req.keys() == null ? null : req.keys().unlock(EncryptionSection::passphrase);
+        requireKeyForBase(dir, keys);
+        ReplayedTablespaces.Scan scan = new ReplayedTablespaces(runner, bin, major).scan(catalog, base, req.target(), keys);
         List<Path> replayDirs = ReplayedTablespaces.requireUnused(scan.created(), data, spaces.values(), req.forceClean());
         ServerPort.requireFree(req.port()); // again: the scan can take minutes
 
@@ -279,21 +285,30 @@ public final class PitrRestoreService {
             RestoredTablespaces.writeMap(data, spaces);
             long filesMs = (System.nanoTime() - tFiles) / 1_000_000;
             long tRecovery = System.nanoTime();
-            writeRecoverySettings(data, req, base, scan.lastSegment());
+            KeyFiles recoveryKeys = RecoveryKeys.place(data, req.keys());
+            writeRecoverySettings(data, req, base, scan.lastSegment(), recoveryKeys);
             handOver(data);
             spaces.values().forEach(PitrRestoreService::handOver);
             replayDirs.forEach(PitrRestoreService::handOver);
             Path log = data.resolve("pitr-restore.log");
             start(bin, data, log, req);
             waitForPromotion(bin, data, log, req.timeout());
+            RecoveryKeys.remove(data); // promoted: restore_command is not run again
             written.keySet().forEach(RestoreMark::remove); // the recovered cluster is the user's now
             String text = readLog(log);
             return new PitrRestoreResult(req.target().toString(), base.id(), base.stopTime(), data.toString(), req.port(),
                     match(STOPPING, text), match(LAST_TX, text), match(NEW_TLI, text), (System.nanoTime() - t0) / 1_000_000,
                     filesMs, (System.nanoTime() - tRecovery) / 1_000_000, log.toString(), warnings);
         } catch (ChronoException e) {
+            if (!Files.exists(data.resolve("postmaster.pid"))) {
+                RecoveryKeys.remove(data); // no server left to run restore_command: the copies of the key go
+            }
             throw new ChronoException(e.exitCode(), e.getMessage(), retryHint(e.hint(), written.keySet()), e);
         }
+    }
+
+    /** An encrypted base backup needs a key that opens it (phase 2 fills this in). */
+    private static void requireKeyForBase(Path dir, SecretKeys keys) {
     }
 
     private static String retryHint(String hint, java.util.Collection<Path> dirs) {
@@ -406,9 +421,9 @@ public final class PitrRestoreService {
      * Appended to postgresql.auto.conf, so it wins over the backup's own settings. The copy
      * does not archive: it would push a second history into the live server's archive.
      */
-    private static void writeRecoverySettings(Path data, PitrRestoreRequest req, PhysicalBackupInfo base, String until) {
+    private static void writeRecoverySettings(Path data, PitrRestoreRequest req, PhysicalBackupInfo base, String until, KeyFiles keys) {
         StringBuilder b = new StringBuilder("\n# chrono-dr pitr restore from base backup ").append(base.id()).append('\n');
-        b.append("restore_command = ").append(conf(ArchiveCommand.fetch(req.launcher(), req.repo(), until))).append('\n');
+        b.append("restore_command = ").append(conf(ArchiveCommand.fetch(req.launcher(), req.repo(), until, keys))).append('\n');
         if (req.target().setting() != null) {
             b.append(req.target().setting()).append(" = ").append(conf(req.target().value())).append('\n');
         }
