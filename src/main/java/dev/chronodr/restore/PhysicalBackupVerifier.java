@@ -19,6 +19,10 @@ import dev.chronodr.repo.PhysicalBackupInfo;
 import dev.chronodr.repo.PitrCatalog;
 import dev.chronodr.repo.WalArchive;
 import dev.chronodr.crypto.SecretKeys;
+import dev.chronodr.crypto.Recipient;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.ExitCode;
+import dev.chronodr.repo.BackupManifest;
 
 /**
  * What a base backup needs beyond its checksums: PostgreSQL's own pg_verifybackup over
@@ -58,6 +62,12 @@ public final class PhysicalBackupVerifier {
         catalog.firstGapAfter(info).ifPresent(gap -> problems.add("WAL segment " + gap
                 + " is missing from the archive: recovery from this backup cannot pass it"));
         problems.addAll(checkWal(repo, catalog, info));
+        List<Recipient> recorded = recipients(backupDir);
+        boolean sealed = PitrRestoreService.findBaseFile(backupDir).endsWith(BackupManifest.ENCRYPTED_SUFFIX);
+        if (sealed && keys == null) {
+            // its stored bytes were checked against the manifest; what is inside needs the key (verify says so)
+            return problems;
+        }
         ToolLocator.Located tool = locator.locate(PgTool.PG_VERIFYBACKUP, new PgVersion(info.serverVersionNum()));
         if (!tool.usable()) {
             problems.add("pg_verifybackup not available: " + tool.problem());
@@ -66,8 +76,8 @@ public final class PhysicalBackupVerifier {
         Path scratch = null;
         try {
             scratch = Files.createTempDirectory(scratchParent, ".verify-" + info.id());
-            PitrRestoreService.extract(backupDir.resolve(PitrRestoreService.findBaseFile(backupDir)), scratch);
-            PitrRestoreService.extractWal(backupDir, scratch);
+            PitrRestoreService.extract(backupDir.resolve(PitrRestoreService.findBaseFile(backupDir)), scratch, keys, recorded);
+            PitrRestoreService.extractWal(backupDir, scratch, keys, recorded);
             for (PhysicalBackupInfo.Tablespace ts : info.tablespaces()) {
                 // pg_verifybackup follows pg_tblspc/OID as the server would: a directory serves as well as the link
                 Optional<String> tar = PhysicalBackupService.findTar(backupDir, ts.tarName());
@@ -75,7 +85,8 @@ public final class PhysicalBackupVerifier {
                     problems.add("tablespace " + ts.name() + ": " + ts.tarName() + " is missing from the backup");
                     return problems;
                 }
-                PitrRestoreService.extract(backupDir.resolve(tar.get()), scratch.resolve("pg_tblspc").resolve(String.valueOf(ts.oid())));
+                PitrRestoreService.extract(backupDir.resolve(tar.get()), scratch.resolve("pg_tblspc").resolve(String.valueOf(ts.oid())), keys,
+                        recorded);
             }
             List<String> argv = new ArrayList<>(List.of(tool.path().toString(), "-q"));
             // A backup taken with -X none has its WAL only in the archive, which the chain check covers; and
@@ -89,12 +100,27 @@ public final class PhysicalBackupVerifier {
             if (!r.succeeded()) {
                 r.stderrTail().lines().limit(10).forEach(l -> problems.add("pg_verifybackup: " + l.strip()));
             }
+        } catch (ChronoException e) {
+            if (e.exitCode() == ExitCode.UNKNOWN) {
+                throw e; // the key given does not open it: the content could not be checked, which is not damage
+            }
+            problems.add(e.getMessage());
         } catch (IOException | RuntimeException e) {
             problems.add("could not run pg_verifybackup: " + e.getMessage());
         } finally {
             ReplayedTablespaces.deleteQuietly(scratch);
         }
         return problems;
+    }
+
+    /** The recipients the backup's manifest records (none when it is not encrypted or unreadable). */
+    private static List<Recipient> recipients(Path backupDir) {
+        try {
+            BackupManifest m = dev.chronodr.core.Json.mapper().readValue(backupDir.resolve(BackupManifest.FILE_NAME).toFile(), BackupManifest.class);
+            return m.encryption() == null ? List.of() : m.encryption().recipients();
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
     }
 
     /**

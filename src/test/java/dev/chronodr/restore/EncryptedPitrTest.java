@@ -282,6 +282,97 @@ class EncryptedPitrTest {
         }
     }
 
+    @Test
+    @Order(6)
+    void anEncryptedBaseBackupRestoresWithTheKeyAndVerifiesWithoutIt() throws Exception {
+        CliRun b = cli("backup", "--type", "physical", "--repo", repo.toString(), "--encrypt-to", opsPub.toString(), "--format", "json");
+        assertEquals(0, b.exitCode(), b::toString);
+        String id = b.json().path("id").asText();
+        Path dir = repo.resolve(id);
+        assertTrue(Files.isRegularFile(dir.resolve("base.tar.zst.gpg")) && Files.isRegularFile(dir.resolve("pg_wal.tar.zst.gpg")), id);
+        assertFalse(Files.exists(dir.resolve("base.tar.zst")) || Files.exists(dir.resolve("pg_wal.tar.zst")), "no plain tar is kept");
+        com.fasterxml.jackson.databind.JsonNode m = dev.chronodr.core.Json.mapper().readTree(dir.resolve("manifest.json").toFile());
+        assertEquals(opsFpr, m.path("encryption").path("recipients").get(0).path("fingerprint").asText(), m.toString());
+        for (com.fasterxml.jackson.databind.JsonNode f : m.path("files")) {
+            if (f.path("name").asText().endsWith(".gpg")) {
+                java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+                assertEquals(java.util.HexFormat.of().formatHex(sha.digest(Files.readAllBytes(dir.resolve(f.path("name").asText())))),
+                        f.path("sha256").asText(), "the SHA-256 of the stored bytes: " + f);
+            }
+        }
+        // stock tools: gpg --decrypt base.tar.zst.gpg | zstd -d | tar -t
+        Path zst = tmp.resolve("base.tar.zst");
+        assertEquals(0, ops.decrypt(dir.resolve("base.tar.zst.gpg"), zst).exitCode());
+        Process tar = new ProcessBuilder("bash", "-c", "set -o pipefail; zstd -q -d -c '" + zst + "' | tar -t").redirectErrorStream(true).start();
+        String listing = new String(tar.getInputStream().readAllBytes());
+        assertEquals(0, tar.waitFor(), listing);
+        assertTrue(listing.lines().anyMatch(l -> l.equals("PG_VERSION")), listing);
+
+        insertBatch(4);
+        OffsetDateTime afterBatch4 = serverNow();
+        Thread.sleep(1100);
+        insertBatch(5);
+        CliRun inc = cli("backup", "--type", "incremental", "--repo", repo.toString(), "--encrypt-to", opsPub.toString());
+        assertEquals(0, inc.exitCode(), "incremental stores nothing itself; its WAL is wal-push's to encrypt: " + inc);
+
+        CliRun sealed = cli("verify", "--repo", repo.toString(), "--backup", id);
+        assertEquals(0, sealed.exitCode(), sealed::toString);
+        assertTrue(sealed.out().contains("content not checked without the key"), sealed::toString);
+        CliRun opened = cli("verify", "--repo", repo.toString(), "--backup", id, "--decrypt-key", opsSec.toString(),
+                "--passphrase-file", ops.passphraseFile.toString());
+        assertEquals(0, opened.exitCode(), opened::toString);
+
+        Path noKey = tmp.resolve("nokey/data");
+        CliRun refused = CliRun.run(env(), tmp, "pitr", "restore", "--repo", repo.toString(), "--point-in-time", afterBatch4.toString(),
+                "--data-dir", noKey.toString(), "--port", String.valueOf(LocalCluster.freePort()), "--command", launcher.toString());
+        assertEquals(3, refused.exitCode(), refused::toString);
+        assertTrue(refused.err().contains("base.tar.zst.gpg") && refused.err().contains(opsFpr), refused::toString);
+        assertFalse(Files.exists(noKey), "nothing was written");
+
+        Path base = Files.createDirectories(tmp.resolve("sealed"));
+        Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
+        int port = LocalCluster.freePort();
+        CliRun r = CliRun.run(env(), tmp, "restore", "--repo", repo.toString(), "--point-in-time", afterBatch4.toString(),
+                "--data-dir", base.resolve("data").toString(), "-p", String.valueOf(port), "--command", launcher.toString(),
+                "--timeout", "180", "--decrypt-key", opsSec.toString(), "--passphrase-file", ops.passphraseFile.toString(), "--format", "json");
+        restored.add(LocalCluster.open(base, bin, port, password, runner));
+        assertEquals(0, r.exitCode(), r::toString);
+        assertEquals(id, r.json().path("base_backup").asText());
+        String start = b.json().path("pitr").path("start_wal_file").asText();
+        assertTrue(segments().stream().filter(e -> e.name().compareTo(start) >= 0).allMatch(WalArchive.Entry::encrypted),
+                "every segment replayed from this base backup is encrypted");
+        assertEquals(List.of(1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4), batches(port, base));
+        restored.get(restored.size() - 1).stop();
+
+        Path stored = dir.resolve("base.tar.zst.gpg");
+        byte[] bytes = Files.readAllBytes(stored);
+        byte[] damaged = bytes.clone();
+        damaged[damaged.length / 2] ^= 0x01;
+        Files.write(stored, damaged);
+        try {
+            CliRun bad = cli("verify", "--repo", repo.toString(), "--backup", id);
+            assertEquals(2, bad.exitCode(), "a damaged encrypted base is found without the key: " + bad);
+            assertTrue(bad.out().contains("base.tar.zst.gpg"), bad::toString);
+        } finally {
+            Files.write(stored, bytes);
+        }
+    }
+
+    @Test
+    @Order(7)
+    void thePitrDrillTakesAnEncryptedBaseAndReplaysEncryptedWalWithTheKey() throws Exception {
+        CliRun r = cli("dr-test", "--pitr", "--fresh", "--repo", repo.toString(), "--command", launcher.toString(),
+                "--encrypt-to", opsPub.toString(), "--decrypt-key", opsSec.toString(), "--passphrase-file", ops.passphraseFile.toString(),
+                "--format", "json");
+        assertEquals(0, r.exitCode(), r::toString);
+        assertTrue(r.json().path("passed").asBoolean(), r::toString);
+        String base = r.json().path("base_backup").asText();
+        assertTrue(Files.isRegularFile(repo.resolve(base).resolve("base.tar.zst.gpg")), "the drill's fresh base backup is encrypted too");
+        for (com.fasterxml.jackson.databind.JsonNode s : r.json().path("steps")) {
+            assertTrue(List.of("PASSED", "SKIPPED").contains(s.path("outcome").asText()), s::toString);
+        }
+    }
+
     private List<WalArchive.Entry> segments() {
         return new WalArchive(repo).list().stream().filter(WalArchive.Entry::isSegment).toList();
     }
