@@ -28,7 +28,6 @@ import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.ExitCode;
 import dev.chronodr.crypto.OpenPgp;
-import dev.chronodr.crypto.Recipient;
 import dev.chronodr.crypto.Recipients;
 import dev.chronodr.crypto.SecretKeys;
 
@@ -58,7 +57,6 @@ public final class WalArchive {
     /** An encrypted file's suffix, as logical backups name theirs (database.dump.zst.gpg). */
     static final String ENCRYPTED_SUFFIX = ".zst.gpg";
     static final String SUM_SUFFIX = ".sha256";
-    private static final String RECIPIENT = "recipient ";
 
     static final String PREFIX = "wal";
 
@@ -208,7 +206,7 @@ public final class WalArchive {
             String target = fileFor(name);
             Packed packed = raw <= IN_MEMORY ? compressInMemory(source) : new Packed(null, shaOf(source));
             String hex = packed.sha256();
-            storage.write(sumKeyFor(name), out -> out.write((hex + "  " + name + "\n").getBytes(StandardCharsets.US_ASCII)));
+            storage.write(sumKeyFor(name), out -> out.write(WalSums.plain(name, hex)));
             Storage.Written stored;
             try {
                 byte[] data = packed.data();
@@ -254,14 +252,8 @@ public final class WalArchive {
                 }
             }
             String stored = HexFormat.of().formatHex(storedSha.digest());
-            StringBuilder sums = new StringBuilder();
-            sums.append(stored).append("  ").append(name).append(ENCRYPTED_SUFFIX).append('\n');
-            sums.append(content).append("  ").append(name).append('\n');
-            for (Recipient r : recipients.list()) {
-                sums.append(RECIPIENT).append(r.fingerprint()).append(' ').append(r.subkeyFingerprint()).append(' ')
-                        .append(r.userId().replace('\n', ' ')).append('\n');
-            }
-            storage.write(sumKeyFor(name), out -> out.write(sums.toString().getBytes(StandardCharsets.UTF_8)));
+            byte[] sums = WalSums.encrypted(name, name + ENCRYPTED_SUFFIX, stored, content, recipients.list());
+            storage.write(sumKeyFor(name), out -> out.write(sums));
             Storage.Written written;
             try {
                 byte[] data = cipher;
@@ -354,52 +346,19 @@ public final class WalArchive {
         return key.isEmpty() ? 0L : storage.info(key.get()).map(Storage.StoredObject::size).orElse(0L);
     }
 
-    /**
-     * What a sidecar records: the SHA-256 of the content (null when the sidecar is lost), and
-     * for an encrypted file the SHA-256 of the stored bytes and the keys it is encrypted to.
-     */
-    private record Sums(String content, String stored, List<Recipient> recipients) {
-    }
-
-    private Sums sums(String name) throws IOException {
+    private WalSums sums(String name) throws IOException {
         String sumKey = sumKeyFor(name);
         if (!storage.exists(sumKey)) {
-            return new Sums(null, null, List.of());
+            return WalSums.none();
         }
-        String text;
         try (InputStream in = storage.read(sumKey)) {
-            text = new String(in.readNBytes(64 << 10), StandardCharsets.UTF_8);
+            return WalSums.parse(new String(in.readNBytes(64 << 10), StandardCharsets.UTF_8), name, ENCRYPTED_SUFFIX);
         }
-        String content = null;
-        String stored = null;
-        List<Recipient> recipients = new ArrayList<>();
-        for (String line : text.split("\n")) {
-            line = line.strip();
-            if (line.isEmpty()) {
-                continue;
-            }
-            if (line.startsWith(RECIPIENT)) {
-                String[] f = line.substring(RECIPIENT.length()).split(" ", 3);
-                if (f.length >= 2) {
-                    recipients.add(new Recipient(f[0], f[1], f.length > 2 ? f[2] : ""));
-                }
-                continue;
-            }
-            int sp = line.indexOf(' ');
-            String hex = sp > 0 ? line.substring(0, sp) : line;
-            String file = sp > 0 ? line.substring(sp).strip() : name;
-            if (file.endsWith(ENCRYPTED_SUFFIX)) {
-                stored = hex;
-            } else if (content == null) {
-                content = hex;
-            }
-        }
-        return new Sums(content, stored, List.copyOf(recipients));
     }
 
     /** The recorded checksum of the content, or (sidecar lost) the checksum of the decompressed content. */
     private String storedSha(String name) throws IOException {
-        Sums sums = sums(name);
+        WalSums sums = sums(name);
         if (sums.content() != null) {
             return sums.content();
         }
@@ -469,7 +428,7 @@ public final class WalArchive {
             }
             String file = fileOf(key.get());
             if (key.get().endsWith(ENCRYPTED_SUFFIX) && keys == null) {
-                Sums sums = sums(name);
+                WalSums sums = sums(name);
                 MessageDigest sha = sha256();
                 try (InputStream in = new DigestInputStream(storage.read(key.get()), sha)) {
                     in.transferTo(OutputStream.nullOutputStream());
@@ -496,7 +455,7 @@ public final class WalArchive {
 
     /** The content of one stored file into {@code out}, checked against its sidecar (exit 2 when it does not match). */
     private long read(String name, String key, String file, OutputStream out, java.util.function.Supplier<SecretKeys> keys) throws IOException {
-        Sums sums = sums(name);
+        WalSums sums = sums(name);
         String expected = sums.content() != null ? sums.content() : storedSha(name);
         MessageDigest sha = sha256();
         long n;
