@@ -57,7 +57,7 @@ public final class BackupRunner {
         }
         if (request.type().physical()) {
             return new PhysicalBackupService(runner, tools, progress, version, ARCHIVE_WAIT)
-                    .backup(target, request.label(), request.compression());
+                    .backup(target, request.label(), request.compression(), request.encryptTo());
         }
         BackupResult result = logical.backup(target, request);
         if (request.retentionDays() == null) {

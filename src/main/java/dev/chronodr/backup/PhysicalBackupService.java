@@ -58,6 +58,8 @@ import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StagedBackup;
 import dev.chronodr.repo.Storage;
 import dev.chronodr.repo.WalArchive;
+import dev.chronodr.crypto.OpenPgp;
+import dev.chronodr.crypto.Recipients;
 import dev.chronodr.core.Json;
 import dev.chronodr.report.TextOutput;
 
@@ -120,6 +122,15 @@ public final class PhysicalBackupService {
     }
 
     public PhysicalBackupResult backup(Target target, String label, Compression compression) {
+        return backup(target, label, compression, null);
+    }
+
+    /**
+     * {@code recipients}: the public keys its tars (base, WAL, tablespaces) are encrypted to
+     * after compression (null: stored as they are). The manifest then records them, and each
+     * file's SHA-256 is that of its stored (encrypted) bytes, as for a logical backup.
+     */
+    public PhysicalBackupResult backup(Target target, String label, Compression compression, Recipients recipients) {
         // pg_basebackup -D, the archiver's wait and PITR read the repository as a directory: not yet on object storage
         target.repo().path("a physical backup");
         Repository repo = Repository.open(target.repo());
@@ -143,7 +154,7 @@ public final class PhysicalBackupService {
             repo.ensureExists();
             try (RepoLock lock = repo.lock(CLUSTER)) {
                 repo.removeLeftovers(CLUSTER);
-                return run(target, repo, server, tools, label, compression, cluster, ArchiverWatch.start(conn));
+                return run(target, repo, server, tools, new Plan(label, compression, recipients), cluster, ArchiverWatch.start(conn));
             }
         } catch (SQLException e) {
             throw ChronoException.failed("base backup failed: " + e.getMessage(), null, e);
@@ -181,8 +192,14 @@ public final class PhysicalBackupService {
         }
     }
 
-    private PhysicalBackupResult run(Target target, Repository repo, ServerInfo server, PgTools tools, String label,
-                                     Compression compression, Cluster cluster, ArchiverWatch archiver) {
+    /** What the user asked of this backup: its label, compression and recipients (null: not encrypted). */
+    private record Plan(String label, Compression compression, Recipients recipients) {
+    }
+
+    private PhysicalBackupResult run(Target target, Repository repo, ServerInfo server, PgTools tools, Plan plan, Cluster cluster,
+                                     ArchiverWatch archiver) {
+        String label = plan.label();
+        Compression compression = plan.compression();
         int segSize = cluster.segSize();
         OffsetDateTime started = Clock.now();
         long t0 = System.nanoTime();
@@ -261,6 +278,10 @@ public final class PhysicalBackupService {
                 files.add(wal);
             }
             files.addAll(spaces);
+            if (plan.recipients() != null) {
+                files.replaceAll(f -> f.role().equals("base") || f.role().equals("wal") || f.role().equals("tablespace")
+                        ? seal(stage, staged, f, plan.recipients()) : f);
+            }
             requireOnly(staged, files);
             OffsetDateTime finished = Clock.now();
             BackupManifest m = new BackupManifest(BackupManifest.FORMAT_VERSION, id, "physical", label, CLUSTER,
@@ -268,7 +289,8 @@ public final class PhysicalBackupService {
                     tools.exec().mode().name().toLowerCase(Locale.ROOT) + " pg_basebackup" + got.how()
                             + (parent == null ? "" : " --incremental against " + parent.id()), version, started, finished,
                     Duration.ofNanos(System.nanoTime() - t0).toMillis(), compression.toString(), "tar", List.of(), files,
-                    new BackupManifest.Globals(true, true, "a base backup holds the whole cluster, roles included"));
+                    new BackupManifest.Globals(true, true, "a base backup holds the whole cluster, roles included"),
+                    plan.recipients() == null ? null : new BackupManifest.Encryption(BackupManifest.Encryption.OPENPGP, plan.recipients().list()));
             String dir = repo.commit(stage, m);
             return PhysicalBackupResult.of(m, info, dir);
         } catch (IOException e) {
@@ -451,6 +473,33 @@ public final class PhysicalBackupService {
     }
 
     /**
+     * One of the backup's tars encrypted to the recipients, as NAME.gpg, and the plain one
+     * removed from the staging directory: only the encrypted file is committed. The plain
+     * bytes are checked against the SHA-256 taken as they were written on the way.
+     */
+    private static FileEntry seal(StagedBackup stage, Path staged, FileEntry f, Recipients recipients) {
+        String name = f.name() + BackupManifest.ENCRYPTED_SUFFIX;
+        try {
+            MessageDigest sha = WalArchive.sha256();
+            Storage.Written w = stage.write(name, out -> {
+                try (InputStream in = new java.security.DigestInputStream(new BufferedInputStream(Files.newInputStream(staged.resolve(f.name())),
+                        1 << 20), sha); OutputStream enc = OpenPgp.encrypt(out, recipients)) {
+                    in.transferTo(enc);
+                }
+            });
+            String read = HexFormat.of().formatHex(sha.digest());
+            if (!read.equals(f.sha256())) {
+                throw ChronoException.failed(f.name() + " changed between pg_basebackup writing it and its encryption (SHA-256 " + read
+                        + ", written " + f.sha256() + "); the backup is not kept", "run the backup again");
+            }
+            stage.delete(f.name());
+            return new FileEntry(name, f.role(), w.size(), f.uncompressedBytes(), w.sha256(), f.compression());
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot encrypt " + f.name() + ": " + e.getMessage(), "check free space in " + staged, e);
+        }
+    }
+
+    /**
      * The tablespaces were listed before pg_basebackup started: one created in between is in
      * the backup but would have no recorded name or location, and a restore could not map it.
      */
@@ -583,9 +632,10 @@ public final class PhysicalBackupService {
         }
     }
 
-    /** NAME.tar as stored: compressed with zstd or gzip, or not. */
+    /** NAME.tar as stored: compressed with zstd or gzip, or not; encrypted (NAME.tar.zst.gpg) or not. */
     public static Optional<String> findTar(Path dir, String tar) {
-        return Stream.of(".zst", ".gz", "").map(s -> tar + s).filter(n -> Files.isRegularFile(dir.resolve(n))).findFirst();
+        return Stream.of(".zst", ".gz", "", ".zst.gpg", ".gz.gpg", ".gpg").map(s -> tar + s)
+                .filter(n -> Files.isRegularFile(dir.resolve(n))).findFirst();
     }
 
     public static void sleep(long ms) {

@@ -11,7 +11,6 @@ import dev.chronodr.backup.BackupRequest;
 import dev.chronodr.backup.BackupRunner;
 import dev.chronodr.backup.BackupType;
 import dev.chronodr.config.BackupSection;
-import dev.chronodr.config.EncryptionSection;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.repo.Compression;
@@ -79,11 +78,6 @@ public final class BackupCommand extends BaseCommand {
         BackupRequest req = new BackupRequest(BackupType.parse(type), List.copyOf(tables), label, compression(BackupType.parse(type)), retentionDays,
                 digestTables, digestAll, BackupSection.lockTimeout(lockTimeout, target));
         if (req.type().physical()) {
-            if (EncryptionSection.resolve(encryption.flags(), target, cli().env()).encrypts()) {
-                throw ChronoException.usage("--type " + type + " cannot be encrypted yet: base backups and WAL are stored unencrypted"
-                                + " (only logical backups are encrypted; see docs/encryption.md)",
-                        "take a logical backup (--type full), or leave out --encrypt-to (and the config's encryption.recipients)");
-            }
             if (lockTimeout != null) {
                 throw ChronoException.usage("--lock-timeout applies to logical backups", "a base backup takes no table locks");
             }
@@ -92,7 +86,8 @@ public final class BackupCommand extends BaseCommand {
                         "a base backup is the whole cluster; expire physical backups with cleanup (see docs/pitr.md)");
             }
         }
-        if (!req.type().physical()) {
+        // incremental stores no file of its own: the WAL it switches is encrypted by wal-push --encrypt-to (docs/encryption.md)
+        if (req.type() != BackupType.INCREMENTAL) {
             req = req.encryptedTo(encryption.recipients(target, cli().env()));
         }
         Services s = services();

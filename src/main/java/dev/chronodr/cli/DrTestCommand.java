@@ -148,7 +148,8 @@ public final class DrTestCommand extends BaseCommand {
         }
         Duration rtoTime = Duration.ofMinutes(rtoMin);
         return new PitrDrillService(s.runner(), s.tools(), s.progress(), s.version(), cli().env()).run(target, new PitrDrillRequest(fresh,
-                deep, rtoTime, Duration.ofMinutes(rpoMin), launcher, Duration.ofMinutes(5), max(Duration.ofMinutes(10), rtoTime.multipliedBy(2))));
+                deep, rtoTime, Duration.ofMinutes(rpoMin), launcher, Duration.ofMinutes(5), max(Duration.ofMinutes(10), rtoTime.multipliedBy(2)),
+                fresh ? encryption.recipients(target, cli().env()) : null, WalKeyFlags.keyFiles(decryption, target, cli().env())));
     }
 
     private static Duration max(Duration a, Duration b) {

@@ -7,6 +7,7 @@ import java.util.Map;
 
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import dev.chronodr.config.TargetResolver;
@@ -21,7 +22,8 @@ import dev.chronodr.report.CommandResult;
 @Command(name = "restore", sortOptions = false,
         description = {"Restore a base backup into a new data directory, replay archived WAL to the target, promote and start it.",
                 "Exit 0 recovered and running, 1 failed (port in use, recovery failed: retry with --force-clean),",
-                "3 server programs missing, 64 bad input, a target outside the window or a directory not empty."})
+                "3 server programs missing, or encrypted files and no key that opens them (--decrypt-key; the message names the key),",
+                "64 bad input, a target outside the window or a directory not empty."})
 final class PitrRestoreCommand extends BaseCommand {
     static final class Targets {
         @Option(names = "--point-in-time", paramLabel = "TIMESTAMP",
@@ -79,11 +81,16 @@ final class PitrRestoreCommand extends BaseCommand {
     @Option(names = "--timeout", defaultValue = "600", paramLabel = "SECONDS", description = "Most seconds to wait for recovery (default 600).")
     int timeout;
 
+    @Mixin
+    EncryptionOptions.Decrypt decryption;
+
     @Override
     protected CommandResult execute() {
-        Path repoDir = new TargetResolver(cli().env()).resolve(new ConnectionRequest(null, null, null, null, null, null, config, target,
-                null, null, null, null, repo, false)).repo().path("pitr restore");
-        PitrRestoreRequest req = request(cli(), targets, dataDir, port, repoDir, command, timeout, tablespaceMap, forceClean);
+        dev.chronodr.config.Target t = new TargetResolver(cli().env()).resolve(new ConnectionRequest(null, null, null, null, null, null, config, target,
+                null, null, null, null, repo, false));
+        Path repoDir = t.repo().path("pitr restore");
+        PitrRestoreRequest req = request(cli(), targets, dataDir, port, repoDir, command, timeout, tablespaceMap, forceClean,
+                WalKeyFlags.keyFiles(decryption, t, cli().env()));
         return new PitrRestoreService(cli().processRunner(), cli().env()).restore(req);
     }
 
@@ -93,7 +100,7 @@ final class PitrRestoreCommand extends BaseCommand {
      * and resolved against the working directory.
      */
     static PitrRestoreRequest request(Cli cli, Targets targets, String dataDir, int port, Path repoDir, String command, int timeout,
-                                      Map<String, String> tablespaceMap, boolean forceClean) {
+                                      Map<String, String> tablespaceMap, boolean forceClean, dev.chronodr.crypto.KeyFiles keys) {
         if (port < 1 || port > 65535) {
             throw ChronoException.usage("--port " + port + " is out of range", null);
         }
@@ -110,6 +117,6 @@ final class PitrRestoreCommand extends BaseCommand {
             spaces.put(name, cli.env().resolve(dir));
         });
         return new PitrRestoreRequest(repoDir, target, cli.env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout), spaces,
-                forceClean);
+                forceClean, keys);
     }
 }

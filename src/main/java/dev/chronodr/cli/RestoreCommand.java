@@ -111,7 +111,7 @@ public final class RestoreCommand extends BaseCommand {
         }
         Target t = new TargetResolver(cli().env()).resolve(connection.request());
         PitrRestoreRequest req = PitrRestoreCommand.request(cli(), pointInTime, dataDir, connection.port, t.repo().path("a point-in-time restore"), command, timeout,
-                tablespaceMap, forceClean);
+                tablespaceMap, forceClean, WalKeyFlags.keyFiles(decryption, t, cli().env()));
         return new PitrRestoreService(cli().processRunner(), cli().env()).restore(req);
     }
 

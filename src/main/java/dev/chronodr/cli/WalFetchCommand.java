@@ -12,7 +12,9 @@ import dev.chronodr.report.CommandResult;
         description = {"Restore one archived WAL file, checking its SHA-256; the server's restore_command runs it.",
                 "In the recovery settings:",
                 "  restore_command = '/path/to/chrono-dr wal-fetch --repo /path/to/repo %%f %%p'",
-                "Exit 0 restored, 1 not in the archive (normal at the end of recovery), 2 the archived copy is corrupt."})
+                "An encrypted segment (NAME.zst.gpg) needs --decrypt-key (and --passphrase-file); plain ones are read without it.",
+                "Exit 0 restored, 1 not in the archive (normal at the end of recovery), 2 the archived copy is corrupt,",
+                "3 encrypted to a key not given (the message names its fingerprint) or a passphrase that does not unlock it, 64 bad input."})
 public final class WalFetchCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
@@ -20,6 +22,9 @@ public final class WalFetchCommand extends BaseCommand {
     @Option(names = "--until", paramLabel = "SEGMENT",
             description = "Hand out no segment after this one (set by pitr restore: recovery replays only the WAL it checked).")
     String until;
+
+    @Mixin
+    EncryptionOptions.Decrypt decryption;
 
     @Parameters(index = "0", paramLabel = "NAME", description = "The WAL file name (%%f).")
     String name;
@@ -29,6 +34,7 @@ public final class WalFetchCommand extends BaseCommand {
 
     @Override
     protected CommandResult execute() {
-        return WalService.fetch(repo.walRepository(cli().env()), name, cli().env().resolve(dest), until);
+        return WalService.fetch(repo.walRepository(cli().env()), name, cli().env().resolve(dest), until,
+                WalKeyFlags.secretKeys(decryption, cli().env()));
     }
 }

@@ -11,16 +11,22 @@ import dev.chronodr.report.CommandResult;
         description = {"Archive one WAL file into REPO/wal (zstd, SHA-256, atomic); the server's archive_command runs it.",
                 "In postgresql.conf:",
                 "  archive_command = '/path/to/chrono-dr wal-push --repo /path/to/repo %%p'",
-                "Exit 0 archived (or already archived with the same content), 1 failed or a different file with that name exists."})
+                "With --encrypt-to, stored as NAME.zst.gpg, an OpenPGP message that gpg --decrypt reads (public keys only here).",
+                "Exit 0 archived (or already archived with the same content), 1 failed or a different file with that name exists,",
+                "64 bad input (a key file missing or not a public key)."})
 public final class WalPushCommand extends BaseCommand {
     @Mixin
     RepoOptions repo;
+
+    @Mixin
+    EncryptionOptions.Encrypt encryption;
 
     @Parameters(index = "0", paramLabel = "PATH", description = "The WAL file (%%p), relative to the working directory.")
     String path;
 
     @Override
     protected CommandResult execute() {
-        return WalService.push(repo.walRepository(cli().env()), cli().env().resolve(path));
+        return WalService.push(repo.walRepository(cli().env()), cli().env().resolve(path),
+                WalKeyFlags.recipients(encryption, cli().env()));
     }
 }

@@ -16,6 +16,7 @@ import dev.chronodr.wal.WalReceiver;
         description = {"Stream WAL continuously (pg_receivewal over a replication slot) into the repository's WAL archive.",
                 "Runs in the foreground until SIGTERM or SIGINT; completed segments are archived as wal-push stores them,",
                 "the segment being received as NAME.partial every --partial-interval seconds. Reconnects when the server restarts.",
+                "With --encrypt-to (or the config's encryption.recipients) each file is stored encrypted, as NAME.zst.gpg.",
                 "Exit 0 stopped on request, 1 the slot was dropped, WAL it needed is gone or the server refuses the connection,",
                 "3 pg_receivewal missing, 64 bad input."})
 public final class WalReceiveCommand extends BaseCommand {
@@ -41,6 +42,9 @@ public final class WalReceiveCommand extends BaseCommand {
     @Option(names = "--application-name", paramLabel = "NAME", description = "application_name the server sees (default: the slot name).")
     String applicationName;
 
+    @Mixin
+    EncryptionOptions.Encrypt encryption;
+
     @Override
     protected CommandResult execute() {
         Target target = services().target(connection);
@@ -48,7 +52,8 @@ public final class WalReceiveCommand extends BaseCommand {
                 synchronous, Duration.ofSeconds(30));
         WalReceiver.Stop stop = new WalReceiver.Stop();
         try (StopOnSignal signals = StopOnSignal.install(stop::request)) {
-            return new WalReceiver(services().runner(), services().tools()).run(req, stop, line -> {
+            // wal-receive reads the config (its connection comes from there): encryption.recipients applies, as for backup
+            return new WalReceiver(services().runner(), services().tools(), encryption.recipients(target, cli().env())).run(req, stop, line -> {
                 cli().err().println(line);
                 cli().err().flush();
             });

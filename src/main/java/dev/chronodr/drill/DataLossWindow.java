@@ -61,6 +61,12 @@ final class DataLossWindow {
     }
 
     static Measured measure(Connection live, Repository repo, Path binDir, ProcessRunner runner) {
+        return measure(live, repo, binDir, runner, () -> null);
+    }
+
+    /** {@code keys}: what decrypts encrypted segments (asked only for one; null: none given). */
+    static Measured measure(Connection live, Repository repo, Path binDir, ProcessRunner runner,
+                            java.util.function.Supplier<dev.chronodr.crypto.SecretKeys> keys) {
         String currentLsn;
         int timeline;
         OffsetDateTime now;
@@ -101,7 +107,7 @@ final class DataLossWindow {
         if (top.isSegment() && top.timeline().equals(tli) && Lsn.parse(currentLsn).compareTo(Lsn.segmentEnd(top.name(), segSize)) <= 0) {
             return new Measured(0L, true, lastCommit, null, null);
         }
-        Optional<OffsetDateTime> archived = newestArchivedCommit(archive, newest, binDir, runner);
+        Optional<OffsetDateTime> archived = newestArchivedCommit(archive, newest, binDir, runner, keys);
         if (archived.isEmpty()) {
             return new Measured(null, false, lastCommit, null, "no commit in the newest " + newest.size() + " archived segment(s)");
         }
@@ -112,14 +118,15 @@ final class DataLossWindow {
     }
 
     private static Optional<OffsetDateTime> newestArchivedCommit(WalArchive archive, List<WalArchive.Entry> newest, Path binDir,
-                                                                 ProcessRunner runner) {
+                                                                 ProcessRunner runner,
+                                                                 java.util.function.Supplier<dev.chronodr.crypto.SecretKeys> keys) {
         Path dir = null;
         try {
             dir = Files.createTempDirectory("chrono-dr-window-");
             for (WalArchive.Entry e : newest) {
                 String segment = e.name().substring(0, 24);
                 Path file = dir.resolve(segment);
-                if (archive.fetch(e.name(), file).isEmpty()) {
+                if (archive.fetch(e.name(), file, keys).isEmpty()) {
                     continue;
                 }
                 // pg_waldump stops with an error at the end of what one file holds: its stdout is what counts

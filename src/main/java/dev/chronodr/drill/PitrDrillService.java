@@ -110,7 +110,7 @@ public final class PitrDrillService {
         try {
             if (req.fresh()) {
                 run.base = new PhysicalBackupService(runner, locator, progress, version, Duration.ofMinutes(5))
-                        .backup(source, "dr-test", Compression.DEFAULT).id();
+                        .backup(source, "dr-test", Compression.DEFAULT, req.recipients()).id();
                 run.fresh = true;
                 run.steps.add(step("base-backup", Outcome.PASSED, t, "took " + run.base, List.of()));
             } else {
@@ -133,7 +133,7 @@ public final class PitrDrillService {
         // The data-loss window, before the drill's own switch archives everything.
         t = System.nanoTime();
         try (Connection c = Database.connect(source.connection())) {
-            DataLossWindow.Measured w = DataLossWindow.measure(c, repo, bin, runner);
+            DataLossWindow.Measured w = DataLossWindow.measure(c, repo, bin, runner, secretKeys(req));
             run.window = window(w, req.rpo());
             run.steps.add(new Step("data-loss-window", w.seconds() == null || (!w.exact() && !run.window.met()) ? Outcome.SKIPPED
                     : run.window.met() ? Outcome.PASSED : Outcome.FAILED, (System.nanoTime() - t) / 1_000_000, run.window.what(), List.of()));
@@ -183,9 +183,10 @@ public final class PitrDrillService {
             PitrRestoreResult restored;
             try {
                 restored = new PitrRestoreService(runner, env).restore(new PitrRestoreRequest(repoDir, RecoveryTarget.name(p.name()),
-                        scratch.dataDir(), scratch.port(), req.launcher(), bin, req.recoveryTimeout(), tablespaceMap(repoDir, scratch), false));
+                        scratch.dataDir(), scratch.port(), req.launcher(), bin, req.recoveryTimeout(), tablespaceMap(repoDir, scratch), false,
+                        req.keys()));
             } catch (ChronoException e) {
-                run.steps.add(restoreFailure(e, repo, repoDir, run.base, p.walFile(), t));
+                run.steps.add(restoreFailure(e, repo, repoDir, run.base, p.walFile(), t, secretKeys(req)));
                 return finish(run, req, repo);
             }
             run.base = restored.baseBackup();
@@ -292,9 +293,11 @@ public final class PitrDrillService {
      * and the point is named (the drill failed: 2), as is a replay that stopped; what kept the
      * drill from trying (port, space, programs) is an action failure (1).
      */
-    private static Step restoreFailure(ChronoException e, Repository repo, Path repoDir, String baseId, String pointFile, long t) {
+    private static Step restoreFailure(ChronoException e, Repository repo, Path repoDir, String baseId, String pointFile, long t,
+                                       java.util.function.Supplier<dev.chronodr.crypto.SecretKeys> keys) {
         Optional<PhysicalBackupInfo> base = PitrCatalog.of(repoDir).bases().stream().filter(b -> b.id().equals(baseId)).findFirst();
-        Optional<String> damaged = base.flatMap(b -> damagedSegment(repo, b, pointFile));
+        Optional<String> damaged = e.exitCode() == ExitCode.UNKNOWN ? Optional.empty() // no key that opens it: not damage
+                : base.flatMap(b -> damagedSegment(repo, b, pointFile, keys));
         if (damaged.isPresent()) {
             // the restore's own words only when they add something (it may have stopped elsewhere first)
             return step("pitr-restore", Outcome.FAILED, t, damaged.get(),
@@ -308,7 +311,17 @@ public final class PitrDrillService {
     }
 
     /** The first segment from the base backup's start to the point's that is missing or fails its checksum, as a line naming it. */
+    /** The secret key of --decrypt-key, unlocked when an encrypted file first asks (null: none given). */
+    private static java.util.function.Supplier<dev.chronodr.crypto.SecretKeys> secretKeys(PitrDrillRequest req) {
+        return req.keys() == null ? () -> null : req.keys().lazily(dev.chronodr.config.EncryptionSection::passphrase);
+    }
+
     static Optional<String> damagedSegment(Repository repo, PhysicalBackupInfo base, String pointFile) {
+        return damagedSegment(repo, base, pointFile, () -> null);
+    }
+
+    static Optional<String> damagedSegment(Repository repo, PhysicalBackupInfo base, String pointFile,
+                                           java.util.function.Supplier<dev.chronodr.crypto.SecretKeys> keys) {
         WalArchive archive = new WalArchive(repo);
         String end = pointFile.substring(0, 8).equals(String.format("%08X", base.timeline())) ? pointFile
                 : String.format("%08X", base.timeline()) + pointFile.substring(8);
@@ -318,7 +331,7 @@ public final class PitrDrillService {
             for (String name = base.startWalFile(); name.compareTo(end) <= 0; name = PitrCatalog.next(name, base.walSegmentSize())) {
                 Path f = tmp.resolve(name);
                 try {
-                    if (archive.fetch(name, f).isEmpty()) {
+                    if (archive.fetch(name, f, keys).isEmpty()) {
                         return Optional.of("WAL segment " + name + " is missing from the archive, between base backup " + base.id()
                                 + " and the restore point");
                     }

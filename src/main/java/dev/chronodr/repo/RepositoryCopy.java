@@ -290,8 +290,9 @@ public final class RepositoryCopy {
         if (!walDone.add(name)) {
             return true;
         }
-        String key = WalArchive.PREFIX + "/" + name.substring(0, 8) + "/" + name + WalArchive.SUFFIX;
-        String sumKey = WalArchive.PREFIX + "/" + name.substring(0, 8) + "/" + name + WalArchive.SUM_SUFFIX;
+        // encrypted or not, as the source holds it (NAME.zst or NAME.zst.gpg)
+        String key = new WalArchive(from).dataKey(name).orElse(WalArchive.PREFIX + "/" + name.substring(0, 8) + "/" + name + WalArchive.SUFFIX);
+        String sumKey = WalArchive.sumKey(name);
         byte[] sum = readAll(from, sumKey);
         if (to.storage().exists(key)) {
             byte[] theirs = to.storage().exists(sumKey) ? readAll(to, sumKey) : null;

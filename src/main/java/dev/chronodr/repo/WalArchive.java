@@ -27,13 +27,20 @@ import com.github.luben.zstd.ZstdOutputStream;
 import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.ExitCode;
+import dev.chronodr.crypto.OpenPgp;
+import dev.chronodr.crypto.Recipients;
+import dev.chronodr.crypto.SecretKeys;
 
 /**
  * The WAL archive inside a repository:
  * <pre>
  *   REPO/wal/TIMELINE/NAME.zst      the file, zstd level 1 (readable with `zstd -dc`)
- *   REPO/wal/TIMELINE/NAME.sha256   SHA-256 of the uncompressed content, hex
+ *   REPO/wal/TIMELINE/NAME.zst.gpg  or, encrypted: the same zstd frame in an OpenPGP message (`gpg --decrypt | zstd -dc`)
+ *   REPO/wal/TIMELINE/NAME.sha256   SHA-256 of the uncompressed content, hex; for an encrypted file first the
+ *                                   SHA-256 of the stored bytes (so the archive is checked without the key),
+ *                                   then the content's, then one "recipient" line per key it is encrypted to
  * </pre>
+ * One archive may hold both kinds (encryption turned on later): readers take whichever is there.
  * TIMELINE is the first 8 hex digits of the name, so a timeline's segments sit together
  * and a listing stays short. The sidecar is renamed into place before the data file, so a
  * present {@code .zst} always has its checksum; the {@code .zst} alone marks "archived".
@@ -47,6 +54,8 @@ public final class WalArchive {
             "[0-9A-F]{24}(\\.partial|\\.[0-9A-F]{8}\\.backup)?|[0-9A-F]{8}\\.history");
     private static final Pattern SEGMENT = Pattern.compile("[0-9A-F]{24}");
     static final String SUFFIX = ".zst";
+    /** An encrypted file's suffix, as logical backups name theirs (database.dump.zst.gpg). */
+    static final String ENCRYPTED_SUFFIX = ".zst.gpg";
     static final String SUM_SUFFIX = ".sha256";
 
     static final String PREFIX = "wal";
@@ -87,6 +96,11 @@ public final class WalArchive {
         public boolean isSegment() {
             return SEGMENT.matcher(name).matches();
         }
+
+        /** Stored as an OpenPGP message ({@code NAME.zst.gpg}). */
+        public boolean encrypted() {
+            return file != null && file.endsWith(ENCRYPTED_SUFFIX);
+        }
     }
 
     /**
@@ -121,6 +135,28 @@ public final class WalArchive {
         return PREFIX + "/" + name.substring(0, 8) + "/" + name + SUFFIX;
     }
 
+    private static String encryptedKeyFor(String name) {
+        return PREFIX + "/" + name.substring(0, 8) + "/" + name + ENCRYPTED_SUFFIX;
+    }
+
+    /** The key a file is stored under, encrypted or not; empty when it is not archived. */
+    private Optional<String> storedKey(String name) throws IOException {
+        if (storage.exists(encryptedKeyFor(name))) {
+            return Optional.of(encryptedKeyFor(name));
+        }
+        return storage.exists(keyFor(name)) ? Optional.of(keyFor(name)) : Optional.empty();
+    }
+
+    /** The key of an archived file (for copies between repositories); empty when it is not archived. */
+    public Optional<String> dataKey(String name) throws IOException {
+        return storedKey(requireValid(name));
+    }
+
+    /** The key of a file's checksum sidecar. */
+    public static String sumKey(String name) {
+        return sumKeyFor(requireValid(name));
+    }
+
     private static String sumKeyFor(String name) {
         return PREFIX + "/" + name.substring(0, 8) + "/" + name + SUM_SUFFIX;
     }
@@ -129,9 +165,13 @@ public final class WalArchive {
         return where + "/" + name.substring(0, 8) + "/" + name + SUFFIX;
     }
 
+    private String fileOf(String key) {
+        return where + key.substring(PREFIX.length());
+    }
+
     public boolean contains(String name) {
         try {
-            return storage.exists(keyFor(requireValid(name)));
+            return storedKey(requireValid(name)).isPresent();
         } catch (IOException e) {
             throw ChronoException.failed("cannot read the WAL archive " + where + ": " + e.getMessage(), null);
         }
@@ -141,19 +181,32 @@ public final class WalArchive {
 
     /** Archives one file from the server's pg_wal. */
     public Pushed push(Path source) {
+        return push(source, null);
+    }
+
+    /**
+     * Archives one file from the server's pg_wal, encrypted to {@code recipients} after
+     * compression (null: stored as zstd only). A file already archived, either way, with the
+     * same content counts as archived: the server retries a push it did not see end.
+     */
+    public Pushed push(Path source, Recipients recipients) {
         String name = requireValid(source.getFileName().toString());
         if (!Files.isRegularFile(source)) {
             throw ChronoException.failed("wal-push: " + source + " does not exist or is not a file", "archive_command must pass %p");
         }
-        String target = fileFor(name);
         try {
-            if (storage.exists(keyFor(name))) {
-                return compareExisting(name, source, target);
+            Optional<String> existing = storedKey(name);
+            if (existing.isPresent()) {
+                return compareExisting(name, source, fileOf(existing.get()));
             }
             long raw = Files.size(source);
+            if (recipients != null) {
+                return pushEncrypted(name, source, raw, recipients);
+            }
+            String target = fileFor(name);
             Packed packed = raw <= IN_MEMORY ? compressInMemory(source) : new Packed(null, shaOf(source));
             String hex = packed.sha256();
-            storage.write(sumKeyFor(name), out -> out.write((hex + "  " + name + "\n").getBytes(StandardCharsets.US_ASCII)));
+            storage.write(sumKeyFor(name), out -> out.write(WalSums.plain(name, hex)));
             Storage.Written stored;
             try {
                 byte[] data = packed.data();
@@ -165,6 +218,59 @@ public final class WalArchive {
             return new Pushed(name, target, false, raw, stored.size(), hex);
         } catch (IOException e) {
             throw ChronoException.failed("wal-push " + name + ": " + e.getMessage(), "check free space and permissions of " + where);
+        }
+    }
+
+    /**
+     * The ciphertext is made first (in memory for a segment of the default size, else in a
+     * private temp file: ciphertext only, never the plain segment), because the sidecar,
+     * stored before the data file, holds the SHA-256 of the stored bytes.
+     */
+    private Pushed pushEncrypted(String name, Path source, long raw, Recipients recipients) throws IOException {
+        String target = where + "/" + name.substring(0, 8) + "/" + name + ENCRYPTED_SUFFIX;
+        Path spill = null;
+        try {
+            String content;
+            byte[] cipher = null;
+            MessageDigest storedSha = sha256();
+            if (raw <= IN_MEMORY) {
+                Packed packed = compressInMemory(source);
+                content = packed.sha256();
+                java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream(packed.data().length + 4096);
+                try (OutputStream enc = OpenPgp.encrypt(new java.security.DigestOutputStream(buf, storedSha), recipients)) {
+                    enc.write(packed.data());
+                }
+                cipher = buf.toByteArray();
+            } else {
+                content = shaOf(source);
+                spill = Files.createTempFile("chrono-dr-wal-", ".gpg"); // 0600
+                try (OutputStream file = new java.security.DigestOutputStream(
+                        new BufferedOutputStream(Files.newOutputStream(spill), 1 << 20), storedSha)) {
+                    try (OutputStream enc = OpenPgp.encrypt(nonClosing(file), recipients)) {
+                        compressStreaming(source, enc);
+                    }
+                }
+            }
+            String stored = HexFormat.of().formatHex(storedSha.digest());
+            byte[] sums = WalSums.encrypted(name, name + ENCRYPTED_SUFFIX, stored, content, recipients.list());
+            storage.write(sumKeyFor(name), out -> out.write(sums));
+            Storage.Written written;
+            try {
+                byte[] data = cipher;
+                Path file = spill;
+                written = storage.create(encryptedKeyFor(name), data != null ? out -> out.write(data) : out -> {
+                    try (InputStream in = Files.newInputStream(file)) {
+                        in.transferTo(out);
+                    }
+                });
+            } catch (FileAlreadyExistsException raced) {
+                return compareExisting(name, source, target);
+            }
+            return new Pushed(name, target, false, raw, written.size(), content);
+        } finally {
+            if (spill != null) {
+                Files.deleteIfExists(spill);
+            }
         }
     }
 
@@ -236,19 +342,30 @@ public final class WalArchive {
     }
 
     private long storedSize(String name) throws IOException {
-        return storage.info(keyFor(name)).map(Storage.StoredObject::size).orElse(0L);
+        Optional<String> key = storedKey(name);
+        return key.isEmpty() ? 0L : storage.info(key.get()).map(Storage.StoredObject::size).orElse(0L);
     }
 
-    /** The recorded checksum, or (sidecar lost) the checksum of the decompressed content. */
-    private String storedSha(String name) throws IOException {
+    private WalSums sums(String name) throws IOException {
         String sumKey = sumKeyFor(name);
-        if (storage.exists(sumKey)) {
-            String s;
-            try (InputStream in = storage.read(sumKey)) {
-                s = new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip();
-            }
-            int sp = s.indexOf(' ');
-            return sp > 0 ? s.substring(0, sp) : s;
+        if (!storage.exists(sumKey)) {
+            return WalSums.none();
+        }
+        try (InputStream in = storage.read(sumKey)) {
+            return WalSums.parse(new String(in.readNBytes(64 << 10), StandardCharsets.UTF_8), name, ENCRYPTED_SUFFIX);
+        }
+    }
+
+    /** The recorded checksum of the content, or (sidecar lost) the checksum of the decompressed content. */
+    private String storedSha(String name) throws IOException {
+        WalSums sums = sums(name);
+        if (sums.content() != null) {
+            return sums.content();
+        }
+        Optional<String> key = storedKey(name);
+        if (key.isPresent() && key.get().endsWith(ENCRYPTED_SUFFIX)) {
+            throw ChronoException.failed(name + " is archived encrypted in " + fileOf(key.get())
+                    + " and its checksum file is missing: its content cannot be compared without the key", "check the archive");
         }
         MessageDigest sha = sha256();
         try (InputStream in = new DigestInputStream(new ZstdInputStream(storage.read(keyFor(name))), sha)) {
@@ -259,29 +376,32 @@ public final class WalArchive {
 
     /**
      * Restores one file to {@code dest}, checking its SHA-256; empty when the archive does
-     * not have it (normal at the end of recovery).
+     * not have it (normal at the end of recovery). An encrypted file needs the key.
      */
     public Optional<Long> fetch(String name, Path dest) {
+        return fetch(name, dest, () -> null);
+    }
+
+    /**
+     * The same; {@code keys} is asked for only when the file is encrypted (an archive of
+     * plain segments, and the names recovery asks for that are not archived, never unlock a
+     * key). It may answer null (no key given): an encrypted file then fails with exit 3
+     * naming the key it needs, as does one for another key. dest appears whole and checked,
+     * or not at all.
+     */
+    public Optional<Long> fetch(String name, Path dest, java.util.function.Supplier<SecretKeys> keys) {
         requireValid(name);
         String source = fileFor(name);
         try {
-            if (!storage.exists(keyFor(name))) {
+            Optional<String> key = storedKey(name);
+            if (key.isEmpty()) {
                 return Optional.empty();
             }
-            String expected = storedSha(name);
+            source = fileOf(key.get());
+            String file = source;
             long[] n = {0};
             // dest appears whole and checked, or not at all: the server must never replay a torn or corrupt segment
-            AtomicFile.write(dest, out -> {
-                MessageDigest sha = sha256();
-                try (InputStream in = new DigestInputStream(new ZstdInputStream(new BufferedInputStream(storage.read(keyFor(name)), 1 << 16)), sha)) {
-                    n[0] = in.transferTo(out);
-                }
-                String got = HexFormat.of().formatHex(sha.digest());
-                if (!got.equals(expected)) {
-                    throw new ChronoException(ExitCode.CRITICAL, "wal-fetch: " + name + " in " + source + " is corrupt (sha256 "
-                            + abbrev(got) + ", recorded " + abbrev(expected) + ")", "the archive copy is damaged; recovery cannot pass this point");
-                }
-            });
+            AtomicFile.write(dest, out -> n[0] = read(name, key.get(), file, out, keys));
             return Optional.of(n[0]);
         } catch (NoSuchFileException e) {
             if (!contains(name)) {
@@ -293,19 +413,151 @@ public final class WalArchive {
         }
     }
 
+    /**
+     * Checks one archived file against its sidecar without writing it anywhere: an encrypted
+     * one by the SHA-256 of its stored bytes, and with {@code keys} also decrypted and its
+     * content checked; a plain one decompressed and its content checked. Empty when sound (or
+     * not archived), else the problem.
+     */
+    public Optional<String> check(String name, SecretKeys keys) {
+        requireValid(name);
+        try {
+            Optional<String> key = storedKey(name);
+            if (key.isEmpty()) {
+                return Optional.empty();
+            }
+            String file = fileOf(key.get());
+            if (key.get().endsWith(ENCRYPTED_SUFFIX) && keys == null) {
+                WalSums sums = sums(name);
+                MessageDigest sha = sha256();
+                try (InputStream in = new DigestInputStream(storage.read(key.get()), sha)) {
+                    in.transferTo(OutputStream.nullOutputStream());
+                }
+                String got = HexFormat.of().formatHex(sha.digest());
+                if (sums.stored() == null) {
+                    return Optional.of("WAL file " + name + ": no checksum of its stored bytes is recorded (" + sumKeyFor(name) + " missing or damaged)");
+                }
+                return got.equals(sums.stored()) ? Optional.empty()
+                        : Optional.of("WAL file " + name + " in " + file + " is corrupt (sha256 of the stored bytes " + abbrev(got)
+                        + ", recorded " + abbrev(sums.stored()) + ")");
+            }
+            read(name, key.get(), file, OutputStream.nullOutputStream(), () -> keys);
+            return Optional.empty();
+        } catch (ChronoException e) {
+            if (e.exitCode() == ExitCode.CRITICAL) {
+                return Optional.of(e.getMessage());
+            }
+            throw e;
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot read " + name + " in " + where + ": " + e.getMessage(), null);
+        }
+    }
+
+    /** The content of one stored file into {@code out}, checked against its sidecar (exit 2 when it does not match). */
+    private long read(String name, String key, String file, OutputStream out, java.util.function.Supplier<SecretKeys> keys) throws IOException {
+        WalSums sums = sums(name);
+        String expected = sums.content() != null ? sums.content() : storedSha(name);
+        MessageDigest sha = sha256();
+        long n;
+        if (!key.endsWith(ENCRYPTED_SUFFIX)) {
+            try (InputStream in = new DigestInputStream(new ZstdInputStream(new BufferedInputStream(storage.read(key), 1 << 16)), sha)) {
+                n = in.transferTo(out);
+            }
+        } else {
+            if (sums.content() == null) {
+                throw corrupt(name, file, "its checksum file " + sumKeyFor(name) + " is missing", null);
+            }
+            SecretKeys k = keys.get();
+            MessageDigest storedSha = sha256();
+            Sink sink = new Sink(out);
+            // the digest under the buffer: the OpenPGP decoder marks and resets its stream, which must not count twice
+            try (InputStream stored = new BufferedInputStream(new DigestInputStream(storage.read(key), storedSha), 1 << 16)) {
+                try {
+                    // closing the decryption must not close the stored stream: it is read to its end below
+                    InputStream plain = OpenPgp.decrypt(new java.io.FilterInputStream(stored) {
+                        @Override
+                        public void close() {
+                        }
+                    }, k, file, sums.recipients());
+                    try (InputStream in = new DigestInputStream(new ZstdInputStream(plain), sha)) {
+                        n = in.transferTo(sink);
+                        plain.transferTo(OutputStream.nullOutputStream()); // to the integrity check (MDC) at its end
+                    }
+                    stored.transferTo(OutputStream.nullOutputStream());
+                } catch (ChronoException | IOException e) {
+                    if (sink.failed || e instanceof ChronoException c && c.exitCode() == ExitCode.UNKNOWN) {
+                        throw e; // dest not writable, or no key for it: not a statement about the stored bytes
+                    }
+                    stored.transferTo(OutputStream.nullOutputStream());
+                    String got = HexFormat.of().formatHex(storedSha.digest());
+                    if (sums.stored() != null && !got.equals(sums.stored())) {
+                        throw corrupt(name, file, "sha256 of the stored bytes " + abbrev(got) + ", recorded " + abbrev(sums.stored()), e);
+                    }
+                    if (e instanceof ChronoException c) {
+                        throw c;
+                    }
+                    throw corrupt(name, file, e.getMessage(), e);
+                }
+            }
+            String got = HexFormat.of().formatHex(storedSha.digest());
+            if (sums.stored() != null && !got.equals(sums.stored())) {
+                throw corrupt(name, file, "sha256 of the stored bytes " + abbrev(got) + ", recorded " + abbrev(sums.stored()), null);
+            }
+        }
+        String got = HexFormat.of().formatHex(sha.digest());
+        if (!got.equals(expected)) {
+            throw corrupt(name, file, "sha256 " + abbrev(got) + ", recorded " + abbrev(expected), null);
+        }
+        return n;
+    }
+
+    /** Where the content goes, remembering whether a write failed (a full disk is not a damaged archive). */
+    private static final class Sink extends java.io.FilterOutputStream {
+        boolean failed;
+
+        Sink(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            try {
+                out.write(b, off, len);
+            } catch (IOException | RuntimeException e) {
+                failed = true;
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    private static ChronoException corrupt(String name, String file, String why, Exception cause) {
+        return new ChronoException(ExitCode.CRITICAL, "WAL file " + name + " in " + file + " is corrupt (" + why + ")",
+                "the archive copy is damaged; recovery cannot pass this point", cause);
+    }
+
     /** Everything archived, sorted by timeline then name. */
     public List<Entry> list() {
         List<Entry> out = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
         try {
             for (String tl : storage.children(PREFIX)) {
                 String dir = PREFIX + "/" + tl + "/";
                 for (Storage.StoredObject o : storage.list(PREFIX + "/" + tl)) {
                     String fn = o.key().substring(dir.length());
-                    if (fn.contains("/") || !fn.endsWith(SUFFIX)) {
+                    String suffix = fn.endsWith(ENCRYPTED_SUFFIX) ? ENCRYPTED_SUFFIX : fn.endsWith(SUFFIX) ? SUFFIX : null;
+                    if (fn.contains("/") || suffix == null) {
                         continue;
                     }
-                    String name = fn.substring(0, fn.length() - SUFFIX.length());
-                    if (validName(name)) {
+                    String name = fn.substring(0, fn.length() - suffix.length());
+                    // both kinds for one name only after a race of two pushes: one entry, the encrypted one (which fetch reads)
+                    if (validName(name) && seen.add(tl + "/" + name)) {
+                        out.add(new Entry(name, tl, where + "/" + tl + "/" + fn, o.size(), o.modified()));
+                    } else if (validName(name) && suffix.equals(ENCRYPTED_SUFFIX)) {
+                        out.removeIf(e -> e.name().equals(name));
                         out.add(new Entry(name, tl, where + "/" + tl + "/" + fn, o.size(), o.modified()));
                     }
                 }
@@ -318,7 +570,7 @@ public final class WalArchive {
     }
 
     /** What a push killed mid-write leaves: AtomicFile's temp file beside the file it was writing. */
-    private static final Pattern ABANDONED = Pattern.compile("\\.(.+)\\.(zst|sha256)\\.[0-9]+\\.tmp");
+    private static final Pattern ABANDONED = Pattern.compile("\\.(.+)\\.(zst|zst\\.gpg|sha256)\\.[0-9]+\\.tmp");
 
     /**
      * Removes the temp files of pushes that were killed mid-write and are older than
@@ -347,6 +599,7 @@ public final class WalArchive {
     /** Deletes one archived file and its checksum. */
     public void delete(Entry e) throws IOException {
         storage.delete(keyFor(e.name()));
+        storage.delete(encryptedKeyFor(e.name()));
         storage.delete(sumKeyFor(e.name()));
     }
 

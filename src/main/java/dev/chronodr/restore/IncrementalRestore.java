@@ -101,8 +101,11 @@ public final class IncrementalRestore {
         return localTool != null ? localTool.toString() : docker + " run --rm " + image;
     }
 
-    /** Writes the combined data directory into {@code data} (new, or empty but for the restore's mark). */
-    public void combineInto(Path data) {
+    /**
+     * Writes the combined data directory into {@code data} (new, or empty but for the restore's
+     * mark); encrypted tars of the chain are decrypted with {@code keys} on the way.
+     */
+    public void combineInto(Path data, dev.chronodr.crypto.SecretKeys keys, List<dev.chronodr.crypto.Recipient> recorded) {
         Path scratch = null;
         try {
             scratch = Files.createTempDirectory(data.toAbsolutePath().getParent(), ".chrono-dr-combine-");
@@ -112,7 +115,7 @@ public final class IncrementalRestore {
                 Path from = catalog.baseDir(b);
                 Path to = scratch.resolve((i++) + "-" + b.id());
                 Files.createDirectory(to);
-                PitrRestoreService.extract(from.resolve(PitrRestoreService.findBaseFile(from)), to);
+                PitrRestoreService.extract(from.resolve(PitrRestoreService.findBaseFile(from)), to, keys, recorded);
                 // pg_combinebackup reads each backup's manifest in its directory; ours beside the tar is the checksummed one
                 Files.copy(from.resolve(PhysicalBackupInfo.PG_MANIFEST), to.resolve(PhysicalBackupInfo.PG_MANIFEST),
                         StandardCopyOption.REPLACE_EXISTING);

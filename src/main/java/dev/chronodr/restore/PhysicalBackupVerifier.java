@@ -17,6 +17,12 @@ import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.PhysicalBackupInfo;
 import dev.chronodr.repo.PitrCatalog;
+import dev.chronodr.repo.WalArchive;
+import dev.chronodr.crypto.SecretKeys;
+import dev.chronodr.crypto.Recipient;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.ExitCode;
+import dev.chronodr.repo.BackupManifest;
 
 /**
  * What a base backup needs beyond its checksums: PostgreSQL's own pg_verifybackup over
@@ -26,10 +32,17 @@ import dev.chronodr.repo.PitrCatalog;
 public final class PhysicalBackupVerifier {
     private final ProcessRunner runner;
     private final ToolLocator locator;
+    private final SecretKeys keys;
 
     public PhysicalBackupVerifier(ProcessRunner runner, ToolLocator locator) {
+        this(runner, locator, null);
+    }
+
+    /** {@code keys}: what opens encrypted files (--decrypt-key); null checks their stored bytes only. */
+    public PhysicalBackupVerifier(ProcessRunner runner, ToolLocator locator, SecretKeys keys) {
         this.runner = runner;
         this.locator = locator;
+        this.keys = keys;
     }
 
     /** Problems found; empty when sound. Null when the directory holds no base backup. */
@@ -52,6 +65,13 @@ public final class PhysicalBackupVerifier {
         }
         catalog.firstGapAfter(info).ifPresent(gap -> problems.add("WAL segment " + gap
                 + " is missing from the archive: recovery from this backup cannot pass it"));
+        problems.addAll(checkWal(repo, catalog, info));
+        List<Recipient> recorded = recipients(backupDir);
+        boolean sealed = PitrRestoreService.findBaseFile(backupDir).endsWith(BackupManifest.ENCRYPTED_SUFFIX);
+        if (sealed && keys == null) {
+            // its stored bytes were checked against the manifest; what is inside needs the key (verify says so)
+            return problems;
+        }
         ToolLocator.Located tool = locator.locate(PgTool.PG_VERIFYBACKUP, new PgVersion(info.serverVersionNum()));
         if (!tool.usable()) {
             problems.add("pg_verifybackup not available: " + tool.problem());
@@ -60,8 +80,8 @@ public final class PhysicalBackupVerifier {
         Path scratch = null;
         try {
             scratch = Files.createTempDirectory(scratchParent, ".verify-" + info.id());
-            PitrRestoreService.extract(backupDir.resolve(PitrRestoreService.findBaseFile(backupDir)), scratch);
-            PitrRestoreService.extractWal(backupDir, scratch);
+            PitrRestoreService.extract(backupDir.resolve(PitrRestoreService.findBaseFile(backupDir)), scratch, keys, recorded);
+            PitrRestoreService.extractWal(backupDir, scratch, keys, recorded);
             for (PhysicalBackupInfo.Tablespace ts : info.tablespaces()) {
                 // pg_verifybackup follows pg_tblspc/OID as the server would: a directory serves as well as the link
                 Optional<String> tar = PhysicalBackupService.findTar(backupDir, ts.tarName());
@@ -69,7 +89,8 @@ public final class PhysicalBackupVerifier {
                     problems.add("tablespace " + ts.name() + ": " + ts.tarName() + " is missing from the backup");
                     return problems;
                 }
-                PitrRestoreService.extract(backupDir.resolve(tar.get()), scratch.resolve("pg_tblspc").resolve(String.valueOf(ts.oid())));
+                PitrRestoreService.extract(backupDir.resolve(tar.get()), scratch.resolve("pg_tblspc").resolve(String.valueOf(ts.oid())), keys,
+                        recorded);
             }
             List<String> argv = new ArrayList<>(List.of(tool.path().toString(), "-q"));
             // A backup taken with -X none has its WAL only in the archive, which the chain check covers; and
@@ -83,10 +104,43 @@ public final class PhysicalBackupVerifier {
             if (!r.succeeded()) {
                 r.stderrTail().lines().limit(10).forEach(l -> problems.add("pg_verifybackup: " + l.strip()));
             }
+        } catch (ChronoException e) {
+            if (e.exitCode() == ExitCode.UNKNOWN) {
+                throw e; // the key given does not open it: the content could not be checked, which is not damage
+            }
+            problems.add(e.getMessage());
         } catch (IOException | RuntimeException e) {
             problems.add("could not run pg_verifybackup: " + e.getMessage());
         } finally {
             ReplayedTablespaces.deleteQuietly(scratch);
+        }
+        return problems;
+    }
+
+    /** The recipients the backup's manifest records (none when it is not encrypted or unreadable). */
+    private static List<Recipient> recipients(Path backupDir) {
+        try {
+            BackupManifest m = dev.chronodr.core.Json.mapper().readValue(backupDir.resolve(BackupManifest.FILE_NAME).toFile(), BackupManifest.class);
+            return m.encryption() == null ? List.of() : m.encryption().recipients();
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * Every archived segment recovery from this backup would replay, up to the first gap,
+     * against its sidecar: an encrypted one by the SHA-256 of its stored bytes without the
+     * key (so the archive is proven intact where the key is not), decrypted and its content
+     * checked with it; a plain one decompressed and its content checked.
+     */
+    private List<String> checkWal(Path repo, PitrCatalog catalog, PhysicalBackupInfo info) {
+        String tli = String.format("%08X", info.timeline());
+        java.util.Set<String> archived = new java.util.HashSet<>();
+        catalog.wal().stream().filter(WalArchive.Entry::isSegment).filter(e -> e.timeline().equals(tli)).forEach(e -> archived.add(e.name()));
+        WalArchive archive = new WalArchive(repo);
+        List<String> problems = new ArrayList<>();
+        for (String name = info.startWalFile(); archived.contains(name); name = PitrCatalog.next(name, info.walSegmentSize())) {
+            archive.check(name, keys).ifPresent(problems::add);
         }
         return problems;
     }

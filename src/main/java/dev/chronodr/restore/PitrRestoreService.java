@@ -23,9 +23,14 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 import dev.chronodr.backup.PhysicalBackupService;
+import dev.chronodr.config.EncryptionSection;
 import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Environment;
+import dev.chronodr.crypto.KeyFiles;
+import dev.chronodr.crypto.OpenPgp;
+import dev.chronodr.crypto.Recipient;
+import dev.chronodr.crypto.SecretKeys;
 import dev.chronodr.pg.Lsn;
 import dev.chronodr.pg.PgVersion;
 import dev.chronodr.pg.ServerBinaries;
@@ -33,6 +38,7 @@ import dev.chronodr.pg.ServiceUser;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.BackupCatalog;
+import dev.chronodr.repo.BackupManifest;
 import dev.chronodr.repo.BackupVerifier;
 import dev.chronodr.repo.Compression;
 import dev.chronodr.repo.PhysicalBackupInfo;
@@ -249,8 +255,14 @@ public final class PitrRestoreService {
         PhysicalBackupInfo chosenBase = base;
         backups.all().stream().filter(b -> b.id().equals(chosenBase.id())).findFirst()
                 .ifPresent(b -> requireSpace(b.manifest(), chosenBase, data, spaces, req.forceClean()));
-        RestoredTablespaces.requireRecorded(base, dir);
-        ReplayedTablespaces.Scan scan = new ReplayedTablespaces(runner, bin, major).scan(catalog, base, req.target());
+        // the key is unlocked now, and opens the base and every file the scan reads: a wrong one is found before anything is written
+        SecretKeys keys = req.keys() == null ? null : req.keys().unlock(EncryptionSection::passphrase);
+        List<Recipient> recorded = backups.all().stream().filter(b -> b.id().equals(chosenBase.id())).findFirst()
+                .map(b -> b.manifest() == null || b.manifest().encryption() == null ? List.<Recipient>of() : b.manifest().encryption().recipients())
+                .orElse(List.of());
+        requireKeyForBase(dir, keys, recorded);
+        RestoredTablespaces.requireRecorded(base, dir, keys, recorded);
+        ReplayedTablespaces.Scan scan = new ReplayedTablespaces(runner, bin, major).scan(catalog, base, req.target(), keys);
         List<Path> replayDirs = ReplayedTablespaces.requireUnused(scan.created(), data, spaces.values(), req.forceClean());
         ServerPort.requireFree(req.port()); // again: the scan can take minutes
 
@@ -276,31 +288,53 @@ public final class PitrRestoreService {
             }
             long tFiles = System.nanoTime();
             if (incremental != null) {
-                incremental.combineInto(data);
+                incremental.combineInto(data, keys, recorded);
             } else {
-                extract(dir.resolve(findBaseFile(dir)), data);
+                extract(dir.resolve(findBaseFile(dir)), data, keys, recorded);
             }
-            extractWal(dir, data);
+            extractWal(dir, data, keys, recorded);
             for (var ts : spaces.entrySet()) {
-                extract(dir.resolve(PhysicalBackupService.findTar(dir, ts.getKey().tarName()).orElseThrow()), ts.getValue());
+                extract(dir.resolve(PhysicalBackupService.findTar(dir, ts.getKey().tarName()).orElseThrow()), ts.getValue(), keys, recorded);
             }
             RestoredTablespaces.writeMap(data, spaces);
             long filesMs = (System.nanoTime() - tFiles) / 1_000_000;
             long tRecovery = System.nanoTime();
-            writeRecoverySettings(data, req, base, scan.lastSegment());
+            KeyFiles recoveryKeys = RecoveryKeys.place(data, req.keys());
+            writeRecoverySettings(data, req, base, scan.lastSegment(), recoveryKeys);
             handOver(data);
             spaces.values().forEach(PitrRestoreService::handOver);
             replayDirs.forEach(PitrRestoreService::handOver);
             Path log = data.resolve("pitr-restore.log");
             start(bin, data, log, req);
             waitForPromotion(bin, data, log, req.timeout());
+            RecoveryKeys.remove(data); // promoted: restore_command is not run again
             written.keySet().forEach(RestoreMark::remove); // the recovered cluster is the user's now
             String text = readLog(log);
             return new PitrRestoreResult(req.target().toString(), base.id(), base.stopTime(), data.toString(), req.port(),
                     match(STOPPING, text), match(LAST_TX, text), match(NEW_TLI, text), (System.nanoTime() - t0) / 1_000_000,
                     filesMs, (System.nanoTime() - tRecovery) / 1_000_000, log.toString(), warnings);
         } catch (ChronoException e) {
+            if (!Files.exists(data.resolve("postmaster.pid"))) {
+                RecoveryKeys.remove(data); // no server left to run restore_command: the copies of the key go
+            }
             throw new ChronoException(e.exitCode(), e.getMessage(), retryHint(e.hint(), written.keySet()), e);
+        }
+    }
+
+    /**
+     * An encrypted base backup needs a key that opens it: its header is read and its session
+     * key opened now, before anything is written (exit 3 naming the key it needs).
+     */
+    private static void requireKeyForBase(Path dir, SecretKeys keys, List<Recipient> recorded) {
+        String base = findBaseFile(dir);
+        if (!base.endsWith(BackupManifest.ENCRYPTED_SUFFIX)) {
+            return;
+        }
+        try (InputStream in = OpenPgp.decrypt(new BufferedInputStream(Files.newInputStream(dir.resolve(base)), 1 << 16), keys,
+                dir.getFileName() + "/" + base, recorded)) {
+            in.read(new byte[1]);
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot read " + dir.resolve(base) + ": " + e.getMessage(), null);
         }
     }
 
@@ -379,13 +413,25 @@ public final class PitrRestoreService {
      * archive. Recovery still asks the archive first, which has the full segments.
      */
     static void extractWal(Path backupDir, Path data) {
-        PhysicalBackupService.findTar(backupDir, PhysicalBackupService.WAL_TAR).ifPresent(n -> extract(backupDir.resolve(n), data.resolve("pg_wal")));
+        extractWal(backupDir, data, null, List.of());
+    }
+
+    static void extractWal(Path backupDir, Path data, SecretKeys keys, List<Recipient> recorded) {
+        PhysicalBackupService.findTar(backupDir, PhysicalBackupService.WAL_TAR)
+                .ifPresent(n -> extract(backupDir.resolve(n), data.resolve("pg_wal"), keys, recorded));
     }
 
     /** Unpacks one tar (regular files and directories only: pg_basebackup writes each tablespace as a tar of its own). */
     public static void extract(Path archive, Path data) {
-        try (InputStream in = Compression.decompress(Compression.ofFile(archive.getFileName().toString()),
-                new BufferedInputStream(Files.newInputStream(archive), 1 << 20));
+        extract(archive, data, null, List.of());
+    }
+
+    /**
+     * The same for an encrypted tar (NAME.tar.zst.gpg) too, decrypted with {@code keys} on the
+     * way (null: none given, exit 3 naming the key); {@code recorded}: the manifest's recipients.
+     */
+    public static void extract(Path archive, Path data, SecretKeys keys, List<Recipient> recorded) {
+        try (InputStream in = open(archive, keys, recorded);
              TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
             TarArchiveEntry e;
             while ((e = tar.getNextEntry()) != null) {
@@ -405,8 +451,25 @@ public final class PitrRestoreService {
                     throw ChronoException.failed("base backup entry " + e.getName() + " is a link or device, which pg_basebackup's tars do not hold", null);
                 }
             }
+            // to the end: an encrypted file's integrity check (MDC) is there
+            in.transferTo(OutputStream.nullOutputStream());
         } catch (IOException e) {
             throw ChronoException.failed("cannot extract " + archive + ": " + e.getMessage(), "check free space in " + data, e);
+        }
+    }
+
+    /** One stored tar's content: decrypted (NAME.tar.zst.gpg, with {@code keys}) and decompressed, as its name says. */
+    static InputStream open(Path archive, SecretKeys keys, List<Recipient> recorded) throws IOException {
+        String name = archive.getFileName().toString();
+        boolean sealed = name.endsWith(BackupManifest.ENCRYPTED_SUFFIX);
+        String packed = sealed ? name.substring(0, name.length() - BackupManifest.ENCRYPTED_SUFFIX.length()) : name;
+        InputStream stored = new BufferedInputStream(Files.newInputStream(archive), 1 << 20);
+        try {
+            return Compression.decompress(Compression.ofFile(packed),
+                    sealed ? OpenPgp.decrypt(stored, keys, archive.getParent().getFileName() + "/" + name, recorded) : stored);
+        } catch (IOException | RuntimeException e) {
+            stored.close();
+            throw e;
         }
     }
 
@@ -414,9 +477,9 @@ public final class PitrRestoreService {
      * Appended to postgresql.auto.conf, so it wins over the backup's own settings. The copy
      * does not archive: it would push a second history into the live server's archive.
      */
-    private static void writeRecoverySettings(Path data, PitrRestoreRequest req, PhysicalBackupInfo base, String until) {
+    private static void writeRecoverySettings(Path data, PitrRestoreRequest req, PhysicalBackupInfo base, String until, KeyFiles keys) {
         StringBuilder b = new StringBuilder("\n# chrono-dr pitr restore from base backup ").append(base.id()).append('\n');
-        b.append("restore_command = ").append(conf(ArchiveCommand.fetch(req.launcher(), req.repo(), until))).append('\n');
+        b.append("restore_command = ").append(conf(ArchiveCommand.fetch(req.launcher(), req.repo(), until, keys))).append('\n');
         if (req.target().setting() != null) {
             b.append(req.target().setting()).append(" = ").append(conf(req.target().value())).append('\n');
         }

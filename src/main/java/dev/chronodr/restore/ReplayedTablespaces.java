@@ -89,6 +89,11 @@ final class ReplayedTablespaces {
      * short of it only after the whole restore.
      */
     Scan scan(PitrCatalog catalog, PhysicalBackupInfo base, RecoveryTarget target) {
+        return scan(catalog, base, target, null);
+    }
+
+    /** {@code keys}: what decrypts encrypted segments (null: none given), so a wrong key is found before anything is written. */
+    Scan scan(PitrCatalog catalog, PhysicalBackupInfo base, RecoveryTarget target, dev.chronodr.crypto.SecretKeys keys) {
         requireTool();
         int seg = base.walSegmentSize();
         Optional<Lsn> end = switch (target.kind()) {
@@ -122,7 +127,7 @@ final class ReplayedTablespaces {
             for (String name = base.startWalFile(); archived.contains(name) || partials.contains(name); name = PitrCatalog.next(name, seg)) {
                 Path file = scratch.resolve(name);
                 boolean partial = !archived.contains(name);
-                archive.fetch(partial ? name + PARTIAL : name, file);
+                archive.fetch(partial ? name + PARTIAL : name, file, () -> keys);
                 // two segments at a time, from the start of the previous one: a record that crosses
                 // into this segment is read whole; records are counted once by their location
                 // never before the backup's start: what lies before it is in the base backup, not replayed

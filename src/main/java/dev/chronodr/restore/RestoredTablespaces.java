@@ -1,6 +1,5 @@
 package dev.chronodr.restore;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +17,6 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import dev.chronodr.backup.PhysicalBackupService;
 import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.repo.Compression;
 import dev.chronodr.repo.PhysicalBackupInfo;
 
 /**
@@ -84,9 +82,14 @@ final class RestoredTablespaces {
      * copy would be linked to the original directory. It comes right after backup_label.
      */
     static void requireRecorded(PhysicalBackupInfo base, Path backupDir) {
+        requireRecorded(base, backupDir, null, List.of());
+    }
+
+    /** The same for an encrypted base backup too ({@code keys}: what decrypts it; {@code recorded}: its manifest's recipients). */
+    static void requireRecorded(PhysicalBackupInfo base, Path backupDir, dev.chronodr.crypto.SecretKeys keys,
+                                List<dev.chronodr.crypto.Recipient> recorded) {
         Path tar = backupDir.resolve(PitrRestoreService.findBaseFile(backupDir));
-        try (InputStream in = Compression.decompress(Compression.ofFile(tar.getFileName().toString()),
-                new BufferedInputStream(Files.newInputStream(tar), 1 << 16));
+        try (InputStream in = PitrRestoreService.open(tar, keys, recorded);
              TarArchiveInputStream entries = new TarArchiveInputStream(in)) {
             TarArchiveEntry e;
             while ((e = entries.getNextEntry()) != null && (e.getName().equals("backup_label") || e.getName().equals("tablespace_map"))) {

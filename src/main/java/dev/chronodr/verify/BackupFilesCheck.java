@@ -75,7 +75,7 @@ public final class BackupFilesCheck implements VerifyCheck {
         }
         BackupVerifier verifier = new BackupVerifier(v -> new PgTools(context.target().exec(), context.target().connection(),
                 context.runner(), context.locator(), v), keys);
-        PhysicalBackupVerifier physical = new PhysicalBackupVerifier(context.runner(), context.locator());
+        PhysicalBackupVerifier physical = new PhysicalBackupVerifier(context.runner(), context.locator(), keys);
         List<Finding> findings = new ArrayList<>();
         int bad = 0;
         int sealed = 0;

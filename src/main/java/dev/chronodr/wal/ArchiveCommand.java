@@ -20,9 +20,29 @@ public final class ArchiveCommand {
         return words(launcher) + " wal-push --repo " + word(repo.toString()) + " %p";
     }
 
+    /** The same, each segment encrypted to these public key files (empty: not encrypted). */
+    public static String push(List<String> launcher, Path repo, List<Path> encryptTo) {
+        StringBuilder b = new StringBuilder(words(launcher)).append(" wal-push --repo ").append(word(repo.toString()));
+        for (Path key : encryptTo) {
+            b.append(" --encrypt-to ").append(word(key.toString()));
+        }
+        return b.append(" %p").toString();
+    }
+
     /** {@code until}: the last segment wal-fetch hands out (null: no limit). */
     public static String fetch(List<String> launcher, Path repo, String until) {
-        return words(launcher) + " wal-fetch --repo " + word(repo.toString()) + (until == null ? "" : " --until " + word(until)) + " %f %p";
+        return fetch(launcher, repo, until, null);
+    }
+
+    /**
+     * With {@code keys}, wal-fetch decrypts encrypted segments with that key file and reads
+     * its passphrase from that file: the command names the files, never the passphrase.
+     */
+    public static String fetch(List<String> launcher, Path repo, String until, dev.chronodr.crypto.KeyFiles keys) {
+        String decrypt = keys == null ? "" : " --decrypt-key " + word(keys.keyFile().toString())
+                + (keys.passphraseFile() == null ? "" : " --passphrase-file " + word(keys.passphraseFile().toString()));
+        return words(launcher) + " wal-fetch --repo " + word(repo.toString()) + (until == null ? "" : " --until " + word(until))
+                + decrypt + " %f %p";
     }
 
     static String words(List<String> ws) {

@@ -38,6 +38,7 @@ import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.WalArchive;
+import dev.chronodr.crypto.Recipients;
 
 /**
  * wal-receive: the version-matched pg_receivewal streams WAL through a replication slot
@@ -64,10 +65,17 @@ public final class WalReceiver {
 
     private final ProcessRunner runner;
     private final ToolLocator locator;
+    private final Recipients recipients;
 
     public WalReceiver(ProcessRunner runner, ToolLocator locator) {
+        this(runner, locator, null);
+    }
+
+    /** {@code recipients}: the public keys every stored file is encrypted to (null: not encrypted). */
+    public WalReceiver(ProcessRunner runner, ToolLocator locator, Recipients recipients) {
         this.runner = runner;
         this.locator = locator;
+        this.recipients = recipients;
     }
 
     /** A stop request (SIGTERM, SIGINT, a test) that wakes the receiver's waits at once. */
@@ -274,7 +282,7 @@ public final class WalReceiver {
                 if (name.endsWith(WalService.PARTIAL)) {
                     continue;
                 }
-                WalService.push(repo, f);
+                WalService.push(repo, f, recipients);
                 if (archive.contains(name + WalService.PARTIAL)) {
                     archive.delete(entry(name + WalService.PARTIAL));
                 }
@@ -306,7 +314,7 @@ public final class WalReceiver {
      * A copy first (pg_receivewal goes on writing the spool's file), stored under the same
      * name after the archive's older NAME.partial is removed: the archive never overwrites a file.
      */
-    private static void storePartial(WalArchive archive, Repository repo, Path spool, Path partial, Tally tally) throws IOException {
+    private void storePartial(WalArchive archive, Repository repo, Path spool, Path partial, Tally tally) throws IOException {
         String name = partial.getFileName().toString();
         String seen = Files.size(partial) + "@" + Files.getLastModifiedTime(partial).toMillis();
         if (seen.equals(tally.partialSeen.get(name))) {
@@ -320,7 +328,7 @@ public final class WalReceiver {
             if (archive.contains(name)) {
                 archive.delete(entry(name));
             }
-            WalService.push(repo, copy);
+            WalService.push(repo, copy, recipients);
         } finally {
             Files.deleteIfExists(copy);
         }

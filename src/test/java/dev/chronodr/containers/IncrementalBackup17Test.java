@@ -154,7 +154,7 @@ class IncrementalBackup17Test {
                 new Environment(Map.of(IncrementalRestore.IMAGE_VAR, IMAGE), dir), runner);
         assertEquals(List.of(fullId, inc1Id, inc2Id), restore.chain().stream().map(PhysicalBackupInfo::id).toList());
         Path data = Files.createDirectories(dir.resolve("restored").resolve("data"));
-        restore.combineInto(data);
+        restore.combineInto(data, null, java.util.List.of());
         // The WAL from the last backup's start to its end, as a restore's wal-fetch would hand it out
         WalArchive archive = new WalArchive(repo);
         for (String seg = last.startWalFile(); seg.compareTo(last.stopWalFile()) <= 0; seg = PitrCatalog.next(seg, last.walSegmentSize())) {
