@@ -15,8 +15,9 @@ import dev.chronodr.crypto.SecretKeys;
  * The OpenPGP flags (issue 19), declared once. Two mixins, because the two sides are held
  * apart on purpose: a command that writes backups takes {@link Encrypt} (public keys only;
  * the backup host never holds a secret key), a command that reads them takes {@link Decrypt};
- * dr-test, which does both, takes both. Not yet added to any command: the storage layer
- * wires them in. The config's {@code encryption:} section supplies each one not given.
+ * dr-test, which does both, takes both. The WAL commands, which read no config, take the
+ * same flags through cli/WalKeyFlags. The config's {@code encryption:} section supplies each
+ * one not given.
  */
 public final class EncryptionOptions {
     private EncryptionOptions() {
