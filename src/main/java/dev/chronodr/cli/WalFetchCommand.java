@@ -27,7 +27,7 @@ import dev.chronodr.wal.WalService;
                 "Exit 0 restored, 1 not in the archive (normal at the end of recovery), 2 the archived copy is corrupt."})
 public final class WalFetchCommand extends BaseCommand {
     /** The spool's name in the data directory (pg_wal's parent). */
-    static final String SPOOL = ".chrono-dr-fetch-ahead";
+    static final String SPOOL = FetchAhead.SPOOL_NAME;
 
     @Mixin
     RepoOptions repo;

@@ -40,6 +40,8 @@ public final class FetchAhead {
     public static final int DEFAULT_DEPTH = 8;
     static final String LOCK = ".prefetch.lock";
     static final String LOG = "prefetch.log";
+    /** The spool's default name, in the data directory (pg_wal's parent). */
+    public static final String SPOOL_NAME = ".chrono-dr-fetch-ahead";
     /** How long a call waits for the running prefetcher to deliver a segment it is fetching. */
     private static final long WAIT_MILLIS = 60_000;
 
@@ -262,6 +264,84 @@ public final class FetchAhead {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+    /**
+     * Before picocli is built: {@code wal-fetch --repo /ABS [--until S] [--lookahead N] [--spool D] NAME DEST}
+     * whose NAME is spooled and whose window needs no refill is handed over by a small JVM.
+     * Returns the exit code, or -1 when the full command must run (another form, nothing spooled,
+     * a refill to start, a spooled copy refused: the full command then fetches from the archive).
+     */
+    public static int fastTake(String[] args, java.io.PrintWriter out, java.io.PrintWriter err, dev.chronodr.core.Environment env) {
+        String repo = null;
+        String until = null;
+        String spoolFlag = null;
+        int depth = DEFAULT_DEPTH;
+        java.util.List<String> words = new java.util.ArrayList<>();
+        try {
+            for (int i = 1; i < args.length; i++) {
+                String a = args[i];
+                switch (a) {
+                    case "--repo" -> repo = args[++i];
+                    case "--until" -> until = args[++i];
+                    case "--spool" -> spoolFlag = args[++i];
+                    case "--lookahead" -> depth = Integer.parseInt(args[++i]);
+                    default -> {
+                        if (a.startsWith("--repo=")) {
+                            repo = a.substring(7);
+                        } else if (a.startsWith("-")) {
+                            return -1;
+                        } else {
+                            words.add(a);
+                        }
+                    }
+                }
+            }
+            if (repo == null) {
+                repo = env.get("CHRONO_DR_REPO");
+            }
+            if (words.size() != 2 || repo == null || !repo.startsWith("/") || depth <= 0 || !WalArchive.isSegmentName(words.get(0))
+                    || (until != null && !WalArchive.isSegmentName(until))) {
+                return -1;
+            }
+            String name = words.get(0);
+            Path dest = env.resolve(words.get(1));
+            Path spool;
+            if (spoolFlag != null) {
+                spool = env.resolve(spoolFlag);
+            } else {
+                Path parent = dest.toAbsolutePath().getParent();
+                if (parent == null || parent.getParent() == null || parent.getFileName() == null
+                        || !parent.getFileName().toString().equals("pg_wal")) {
+                    return -1;
+                }
+                spool = parent.getParent().resolve(SPOOL_NAME);
+            }
+            FetchAhead fa = new FetchAhead(new Repository(Path.of(repo)), spool, depth, until);
+            Path file = spool.resolve(name);
+            if (fa.pastUntil(name) || !Files.exists(file)) {
+                return -1;
+            }
+            long size = Files.size(file);
+            if (size <= 0 || (size & (size - 1)) != 0) {
+                return -1;
+            }
+            String half = next(name, size, Math.max(1, depth / 2));
+            if (!fa.pastUntil(half) && !Files.exists(spool.resolve(half)) && !fa.prefetching(next(name, size, 1))) {
+                return -1; // the window needs a refill: the full command starts the prefetcher
+            }
+            Optional<WalFetchResult> got = fa.take(name, dest, line -> {
+                err.println(line);
+                err.flush();
+            });
+            if (got.isEmpty()) {
+                return -1;
+            }
+            new dev.chronodr.report.TextOutput(out, false).render(got.get().text());
+            out.flush();
+            return 0;
+        } catch (RuntimeException | IOException e) {
+            return -1;
         }
     }
 }
