@@ -61,6 +61,9 @@ public final class WalFetchCommand extends BaseCommand {
     protected CommandResult execute() {
         Repository r = repo.walRepository(cli().env());
         Path to = cli().env().resolve(dest);
+        if (until != null && !dev.chronodr.repo.WalArchive.isSegmentName(until)) {
+            return WalService.fetch(r, name, to, until); // its usage error, before anything is spooled
+        }
         Optional<FetchAhead> ahead = lookahead(r, to);
         if (prefetch) {
             int n = ahead.orElseThrow(() -> dev.chronodr.core.ChronoException.usage("--prefetch needs --spool", null))
