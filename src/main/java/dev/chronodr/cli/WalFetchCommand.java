@@ -110,9 +110,9 @@ public final class WalFetchCommand extends BaseCommand {
 
     /** This same chrono-dr, in the background: {@code wal-fetch --prefetch FIRST}, its output in the spool's log. */
     private void startPrefetcher(Repository r, FetchAhead a, String first, long segmentBytes) {
-        // this very JVM's program and class path: the launcher script may build or be elsewhere, this is what runs now
-        List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), dev.chronodr.Main.class.getName()));
+        // this very JVM's program and class path: the launcher script may build or be elsewhere, this is what runs now;
+        // with the optimising compiler (no TieredStopAtLevel=1): it hashes and decompresses several segments
+        List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), dev.chronodr.Main.class.getName()));
         argv.addAll(List.of("wal-fetch", "--repo", r.location(), "--spool", a.spool().toString(), "--lookahead", String.valueOf(lookahead),
                 "--prefetch", "--segment-size", String.valueOf(segmentBytes)));
         if (until != null) {
