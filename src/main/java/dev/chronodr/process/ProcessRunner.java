@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +37,31 @@ public final class ProcessRunner {
     }
 
     /** Runs and returns the result whatever the exit code; throws only if it could not run or timed out. */
+    /**
+     * Starts a program that outlives this one (wal-fetch's look-ahead, which must go on after
+     * restore_command returned): same environment rules, stdin from /dev/null, both outputs
+     * appended to {@code output}; not waited for. Its pid.
+     */
+    public long startDetached(ProcessSpec spec, Path output) {
+        ProcessBuilder pb = new ProcessBuilder(spec.argv());
+        Map<String, String> env = pb.environment();
+        env.clear();
+        env.putAll(baseEnv);
+        spec.unsetEnv().forEach(env::remove);
+        env.putAll(spec.env());
+        if (spec.workDir() != null) {
+            pb.directory(spec.workDir().toFile());
+        }
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.redirectErrorStream(true);
+        pb.redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
+        try {
+            return pb.start().pid();
+        } catch (IOException e) {
+            throw new ProcessFailedException(spec.program(), -1, "cannot start " + spec.argv().get(0) + ": " + e.getMessage(), false, e);
+        }
+    }
+
     public ProcessResult execute(ProcessSpec spec) {
         long started = System.nanoTime();
         ProcessBuilder pb = new ProcessBuilder(spec.argv());

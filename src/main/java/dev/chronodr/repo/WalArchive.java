@@ -375,6 +375,19 @@ public final class WalArchive {
     }
 
     /**
+     * The SHA-256 recorded for an archived file, or empty when the archive does not have it:
+     * what wal-fetch's look-ahead checks a spooled copy against before handing it over.
+     */
+    public Optional<String> recordedSha256(String name) {
+        requireValid(name);
+        try {
+            return storedKey(name).isPresent() ? Optional.of(storedSha(name)) : Optional.empty();
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot read the WAL archive " + where + ": " + e.getMessage(), null);
+        }
+    }
+
+    /**
      * Restores one file to {@code dest}, checking its SHA-256; empty when the archive does
      * not have it (normal at the end of recovery). An encrypted file needs the key.
      */

@@ -1,0 +1,354 @@
+package dev.chronodr.wal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+
+import dev.chronodr.core.AtomicFile;
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.WalArchive;
+
+/**
+ * wal-fetch's look-ahead, as pgBackRest's archive-get queue: when the server asks for segment N,
+ * a background process fetches N+1..N+depth into a private spool (checked against the archive's
+ * SHA-256 as they are decompressed, as wal-fetch checks), so the next calls only move a file.
+ * <p>
+ * A spooled file is handed over only when its SHA-256, computed again at that moment, equals the
+ * one the archive records for exactly that name (timeline and segment number are the name): a
+ * file changed in the spool, or left there by another cluster's or repository's recovery, is
+ * deleted and the segment fetched from the archive instead. Past {@code --until} nothing is
+ * spooled or handed over.
+ */
+public final class FetchAhead {
+    public static final int DEFAULT_DEPTH = 8;
+    static final String LOCK = ".prefetch.lock";
+    static final String LOG = "prefetch.log";
+    /** The spool's default name, in the data directory (pg_wal's parent). */
+    public static final String SPOOL_NAME = ".chrono-dr-fetch-ahead";
+    /** How long a call waits for the running prefetcher to deliver a segment it is fetching. */
+    private static final long WAIT_MILLIS = 60_000;
+
+    private final Repository repo;
+    private final Path spool;
+    private final int depth;
+    private final String until;
+    private final java.util.function.Supplier<dev.chronodr.crypto.SecretKeys> keys;
+
+    public FetchAhead(Repository repo, Path spool, int depth, String until) {
+        this(repo, spool, depth, until, () -> null);
+    }
+
+    /** {@code keys}: what decrypts encrypted segments (a supplier returning null: none given). */
+    public FetchAhead(Repository repo, Path spool, int depth, String until, java.util.function.Supplier<dev.chronodr.crypto.SecretKeys> keys) {
+        this.repo = repo;
+        this.spool = spool;
+        this.depth = depth;
+        this.until = until;
+        this.keys = keys;
+    }
+
+    public Path spool() {
+        return spool;
+    }
+
+    /** The name {@code i} segments after {@code name}, for segments of {@code segmentBytes}. */
+    static String next(String name, long segmentBytes, int i) {
+        long perLog = 0x1_0000_0000L / segmentBytes;
+        long n = Long.parseLong(name.substring(8, 16), 16) * perLog + Long.parseLong(name.substring(16), 16) + i;
+        return name.substring(0, 8) + String.format("%08X%08X", n / perLog, n % perLog);
+    }
+
+    private boolean pastUntil(String name) {
+        return until != null && name.substring(8).compareTo(until.substring(8)) > 0;
+    }
+
+    /**
+     * The segment from the spool, verified, moved to {@code dest}; empty when the spool does not
+     * have a good copy (the caller fetches it from the archive). Waits while the running
+     * prefetcher is still fetching it.
+     */
+    public Optional<WalFetchResult> take(String name, Path dest, Consumer<String> warn) {
+        if (!WalArchive.isSegmentName(name) || pastUntil(name) || !Files.isDirectory(spool)) {
+            return Optional.empty();
+        }
+        Path file = spool.resolve(name);
+        long deadline = System.currentTimeMillis() + WAIT_MILLIS;
+        while (!Files.exists(file) && System.currentTimeMillis() < deadline && prefetching(name)) {
+            sleep(10);
+        }
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        try {
+            Optional<String> want = new WalArchive(repo).recordedSha256(name);
+            String got = sha256(file);
+            if (want.isEmpty() || !want.get().equals(got)) {
+                warn.accept("wal-fetch: the spooled copy of " + name + " in " + spool + (want.isEmpty() ? " is not in the archive"
+                        : " does not match the archive's SHA-256 (" + got.substring(0, 12) + ", recorded " + want.get().substring(0, 12) + ")")
+                        + ": deleted, fetching from the archive");
+                Files.deleteIfExists(file);
+                return Optional.empty();
+            }
+            long bytes = Files.size(file);
+            try {
+                Files.move(file, dest, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                AtomicFile.fsyncDirectory(dest.toAbsolutePath().getParent());
+            } catch (AtomicMoveNotSupportedException otherDisk) {
+                AtomicFile.write(dest, out -> Files.copy(file, out));
+                Files.deleteIfExists(file);
+            }
+            return Optional.of(new WalFetchResult(name, dest.toString(), true, bytes, null));
+        } catch (IOException e) {
+            warn.accept("wal-fetch: cannot use the spooled copy of " + name + " (" + e.getMessage() + "): fetching from the archive");
+            return Optional.empty();
+        }
+    }
+
+    /** Whether a prefetcher runs now and has {@code name} in its plan. */
+    private boolean prefetching(String name) {
+        Path lock = spool.resolve(LOCK);
+        if (!Files.exists(lock)) {
+            return false;
+        }
+        try (FileChannel ch = FileChannel.open(lock, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            FileLock l;
+            try {
+                l = ch.tryLock();
+            } catch (OverlappingFileLockException e) {
+                l = null;
+            }
+            if (l != null) {
+                l.release();
+                return false;
+            }
+            String[] plan = new String(Files.readAllBytes(lock), StandardCharsets.US_ASCII).strip().split(" ");
+            return plan.length == 2 && name.substring(0, 8).equals(plan[0].substring(0, 8))
+                    && name.compareTo(plan[0]) >= 0 && name.compareTo(plan[1]) <= 0;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * After {@code name} was handed over (from the archive or the spool): the spool's entries that cannot be asked
+     * for next (earlier segments, other timelines) are deleted, and a prefetcher is started unless
+     * one runs. {@code start} launches {@code wal-fetch --prefetch FIRST} in the background.
+     */
+    public void after(String name, long segmentBytes, Consumer<String> start) {
+        if (depth <= 0 || !WalArchive.isSegmentName(name) || segmentBytes <= 0 || (segmentBytes & (segmentBytes - 1)) != 0) {
+            return;
+        }
+        String first = next(name, segmentBytes, 1);
+        if (pastUntil(first)) {
+            return;
+        }
+        try {
+            Files.createDirectories(spool.getParent());
+            if (!Files.isDirectory(spool)) {
+                Files.createDirectory(spool, AtomicFile.privateDir());
+            }
+            String last = next(name, segmentBytes, depth);
+            try (var ls = Files.list(spool)) {
+                for (Path p : ls.toList()) {
+                    String f = p.getFileName().toString();
+                    boolean wanted = WalArchive.isSegmentName(f) && f.substring(0, 8).equals(name.substring(0, 8))
+                            && f.compareTo(first) >= 0 && f.compareTo(last) <= 0;
+                    if (WalArchive.isSegmentName(f) && !wanted) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
+            // refilled when half of the window is used up: one background JVM per depth/2 segments
+            String half = next(name, segmentBytes, Math.max(1, depth / 2));
+            if (!pastUntil(half) && !Files.exists(spool.resolve(half)) && !prefetching(first)) {
+                start.accept(first);
+            }
+        } catch (IOException | RuntimeException e) {
+            // the look-ahead only saves time: recovery goes on one segment at a time
+        }
+    }
+
+    /** The server asked for something the archive does not have (the end of recovery): the spool is emptied. */
+    public void clear() {
+        if (!Files.isDirectory(spool)) {
+            return;
+        }
+        try (var ls = Files.list(spool)) {
+            for (Path p : ls.toList()) {
+                if (WalArchive.isSegmentName(p.getFileName().toString())) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException ignored) {
+            // entries left are verified before any is handed over
+        }
+    }
+
+    /**
+     * The background half: fetches {@code first} and the segments after it (depth in all) into the
+     * spool, stopping at the first one the archive does not have. One at a time per spool (a lock,
+     * waited for, that also names the plan, so that wal-fetch waits for a segment on its way).
+     */
+    public int prefetch(String first, long segmentBytes) {
+        WalArchive.requireValid(first);
+        try {
+            Files.createDirectories(spool);
+            Path lockFile = spool.resolve(LOCK);
+            try (FileChannel ch = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
+                    AtomicFile.privateFile())) {
+                // another prefetcher (an earlier window) finishes first: then this one skips what it spooled
+                FileLock lock = ch.lock();
+                removeAbandoned();
+                String last = next(first, segmentBytes, depth - 1);
+                ch.truncate(0);
+                ch.write(ByteBuffer.wrap((first + " " + last + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+                int n = 0;
+                for (int i = 0; i < depth; i++) {
+                    String name = next(first, segmentBytes, i);
+                    if (pastUntil(name)) {
+                        break;
+                    }
+                    if (Files.exists(spool.resolve(name))) {
+                        continue;
+                    }
+                    if (new WalArchive(repo).recordedSha256(name).isEmpty()) {
+                        break; // the end of the archive (a NAME.partial is for wal-fetch itself to hand out)
+                    }
+                    if (!WalService.fetch(repo, name, spool.resolve(name), until, keys).found()) {
+                        break;
+                    }
+                    n++;
+                }
+                ch.truncate(0);
+                return n;
+            } catch (OverlappingFileLockException e) {
+                return 0;
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("wal-fetch --prefetch: " + e.getMessage(), "check " + spool);
+        }
+    }
+
+    /** Temp files of a prefetcher killed mid-write (no prefetcher runs: we hold the lock). */
+    private void removeAbandoned() throws IOException {
+        try (var ls = Files.list(spool)) {
+            for (Path p : ls.toList()) {
+                String f = p.getFileName().toString();
+                if (f.startsWith(".") && f.endsWith(".tmp")) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    private static String sha256(Path file) throws IOException {
+        MessageDigest sha = WalArchive.sha256();
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), sha)) {
+            in.transferTo(OutputStream.nullOutputStream());
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+    /**
+     * Before picocli is built: {@code wal-fetch --repo /ABS [--until S] [--lookahead N] [--spool D] NAME DEST}
+     * whose NAME is spooled and whose window needs no refill is handed over by a small JVM.
+     * Returns the exit code, or -1 when the full command must run (another form, nothing spooled,
+     * a refill to start, a spooled copy refused: the full command then fetches from the archive).
+     */
+    public static int fastTake(String[] args, java.io.PrintWriter out, java.io.PrintWriter err, dev.chronodr.core.Environment env) {
+        String repo = null;
+        String until = null;
+        String spoolFlag = null;
+        int depth = DEFAULT_DEPTH;
+        java.util.List<String> words = new java.util.ArrayList<>();
+        try {
+            for (int i = 1; i < args.length; i++) {
+                String a = args[i];
+                switch (a) {
+                    case "--repo" -> repo = args[++i];
+                    case "--until" -> until = args[++i];
+                    case "--spool" -> spoolFlag = args[++i];
+                    case "--lookahead" -> depth = Integer.parseInt(args[++i]);
+                    default -> {
+                        if (a.startsWith("--repo=")) {
+                            repo = a.substring(7);
+                        } else if (a.startsWith("-")) {
+                            return -1;
+                        } else {
+                            words.add(a);
+                        }
+                    }
+                }
+            }
+            if (repo == null) {
+                repo = env.get("CHRONO_DR_REPO");
+            }
+            if (words.size() != 2 || repo == null || !repo.startsWith("/") || depth <= 0 || !WalArchive.isSegmentName(words.get(0))
+                    || (until != null && !WalArchive.isSegmentName(until))) {
+                return -1;
+            }
+            String name = words.get(0);
+            Path dest = env.resolve(words.get(1));
+            Path spool;
+            if (spoolFlag != null) {
+                spool = env.resolve(spoolFlag);
+            } else {
+                Path parent = dest.toAbsolutePath().getParent();
+                if (parent == null || parent.getParent() == null || parent.getFileName() == null
+                        || !parent.getFileName().toString().equals("pg_wal")) {
+                    return -1;
+                }
+                spool = parent.getParent().resolve(SPOOL_NAME);
+            }
+            FetchAhead fa = new FetchAhead(new Repository(Path.of(repo)), spool, depth, until);
+            Path file = spool.resolve(name);
+            if (fa.pastUntil(name) || !Files.exists(file)) {
+                return -1;
+            }
+            long size = Files.size(file);
+            if (size <= 0 || (size & (size - 1)) != 0) {
+                return -1;
+            }
+            String half = next(name, size, Math.max(1, depth / 2));
+            if (!fa.pastUntil(half) && !Files.exists(spool.resolve(half)) && !fa.prefetching(next(name, size, 1))) {
+                return -1; // the window needs a refill: the full command starts the prefetcher
+            }
+            Optional<WalFetchResult> got = fa.take(name, dest, line -> {
+                err.println(line);
+                err.flush();
+            });
+            if (got.isEmpty()) {
+                return -1;
+            }
+            new dev.chronodr.report.TextOutput(out, false).render(got.get().text());
+            out.flush();
+            return 0;
+        } catch (RuntimeException | IOException e) {
+            return -1;
+        }
+    }
+}
