@@ -194,11 +194,12 @@ final class UnpackedCopy {
                     }
                     plain.transferTo(OutputStream.nullOutputStream()); // to the MDC
                 }
+                // closing the message closed the pipe: the first stage hashes what follows it, for the manifest's SHA-256
             } else {
                 Compression.unpack(source.method(), pipe, out);
-            }
-            if (pipe.read() != -1) {
-                throw new IOException("data after the end of the compressed stream");
+                if (pipe.read() != -1) {
+                    throw new IOException("data after the end of the compressed stream");
+                }
             }
         } catch (ChronoException e) {
             // A damaged encrypted dump: reported by its SHA-256 against the manifest when that differs.
