@@ -4,7 +4,9 @@
 #   - chrono-dr restore beside the live database (--target-db, --no-verify), -j 2;
 #   - chrono-dr restore replacing the live database, with its verification, -j 2;
 #   - dr-test's restore step.
-# The load average is printed beside each figure: the machine may be shared.
+# The load average is printed beside each figure: the machine may be shared. Beside each restore's total
+# come its own parts: the checksums phase (for -j 2 of a compressed archive, the decompressed copy
+# pg_restore -j needs; its stages from chrono-dr's -v log) and pg_restore itself.
 # Usage: bench/restore.sh [SCALE] [RUNS]   (SCALE 30 is about 0.8 GB; RUNS defaults to 3)
 set -euo pipefail
 scale="${1:-30}"
@@ -18,7 +20,7 @@ id=$("$cdr" list --sandbox --repo "$out/repo" --format json | python3 -c "import
 results="$out/results"
 load() { cut -d' ' -f1 /proc/loadavg; }
 cold() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
-# restore's JSON: the sum of its phases (without "verify" unless $2 says so)
+# restore's JSON: the sum of its phases (without "verify" unless $2 says so), then verify, checksums, restore
 phases() {
   python3 - "$1" "$2" <<'PY'
 import json, sys
@@ -26,7 +28,8 @@ r = json.load(open(sys.argv[1]))
 if not r.get("succeeded", True):
     sys.exit("restore failed: " + str(r.get("failure")))
 ph = {p["name"]: p["millis"] / 1000 for p in r["phases"]}
-print(sum(v for k, v in ph.items() if sys.argv[2] == "all" or k != "verify"), ph.get("verify", 0))
+print(sum(v for k, v in ph.items() if sys.argv[2] == "all" or k != "verify"), ph.get("verify", 0), ph.get("checksums", 0),
+      ph.get("restore", 0))
 PY
 }
 for i in $(seq 1 "$runs"); do
@@ -38,17 +41,27 @@ for i in $(seq 1 "$runs"); do
 
   # beside, no verification
   cold; l=$(load)
-  "$cdr" restore --sandbox --repo "$out/repo" --backup-id "$id" --target-db "cdr_$i" -j 2 --no-verify --format json > "$out/b$i.json" \
-    || { echo "chrono-dr restore failed:" >&2; cat "$out/b$i.json" >&2; exit 1; }
-  read -r secs _ < <(phases "$out/b$i.json" restore)
+  "$cdr" restore --sandbox --repo "$out/repo" --backup-id "$id" --target-db "cdr_$i" -j 2 --no-verify --format json -v \
+    > "$out/b$i.json" 2> "$out/b$i.log" || { echo "chrono-dr restore failed:" >&2; cat "$out/b$i.json" "$out/b$i.log" >&2; exit 1; }
+  read -r secs _ checks rest < <(phases "$out/b$i.json" restore)
   echo "beside $secs $l" >> "$results"
+  echo "beside_checksums $checks $l" >> "$results"
+  echo "beside_pg_restore $rest $l" >> "$results"
+  # the copy's stages, from the -v log: "...hashed in H ms (W ms waiting to hand them on), ... written by X in D ms; T ms in all"
+  python3 - "$out/b$i.log" "$l" >> "$results" <<'PY'
+import re, sys
+m = re.search(r"read in (\d+) ms and hashed in (\d+) ms \((\d+) ms waiting.*? in (\d+) ms; (\d+) ms in all", open(sys.argv[1]).read())
+if m:
+    print("copy_hash", int(m.group(2)) / 1000, sys.argv[2])
+    print("copy_decompress_write", int(m.group(4)) / 1000, sys.argv[2])
+PY
   "$bin/dropdb" "cdr_$i"
 
   # replace, with verification (the live database is swapped; the previous one is dropped after)
   cold; l=$(load)
   "$cdr" restore --sandbox --repo "$out/repo" --backup-id "$id" -j 2 --yes --format json > "$out/r$i.json" \
     || { echo "chrono-dr replace failed:" >&2; cat "$out/r$i.json" >&2; exit 1; }
-  read -r secs verify < <(phases "$out/r$i.json" all)
+  read -r secs verify _ _ < <(phases "$out/r$i.json" all)
   echo "replace $secs $l" >> "$results"
   echo "verify $verify $l" >> "$results"
   prev=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['previous_database'])" "$out/r$i.json")
@@ -82,11 +95,18 @@ anchor = med("pg_restore_j2")
 print(f"database {sys.argv[2]}, {sys.argv[3]} runs each, medians (1-min load average at the start of each run):")
 for k, label in [("pg_restore_j2", "pg_restore -j2, stock archive (anchor)"),
                  ("beside", "chrono-dr restore beside, --no-verify"),
+                 ("beside_checksums", "  of which checksums (with the copy)"),
+                 ("copy_hash", "    the copy: hashing the stored dump"),
+                 ("copy_decompress_write", "    the copy: decompressing and writing"),
+                 ("beside_pg_restore", "  of which pg_restore"),
                  ("replace", "chrono-dr replace, with verification"),
                  ("verify", "  of which verification"),
                  ("drill_restore", "dr-test: its restore step"),
                  ("drill_total", "dr-test: the whole drill")]:
-    print(f"  {label:42s} {med(k):7.2f} s  {med(k) / anchor:5.2f}x   load {loads(k)}")
+    if rows[k]:
+        print(f"  {label:42s} {med(k):7.2f} s  {med(k) / anchor:5.2f}x   load {loads(k)}")
 print("  runs: " + "; ".join(f"{k} " + " ".join(f"{s:.2f}" for s, _ in v) for k, v in rows.items()))
+pairs = zip((s for s, _ in rows["beside"]), (s for s, _ in rows["pg_restore_j2"]))
+print("  beside against the anchor just before it, run by run: " + " ".join(f"{b / a:.2f}x" for b, a in pairs))
 print(f"target: beside <= 0.90x the anchor: {'met' if med('beside') <= 0.9 * anchor else 'NOT met'} ({med('beside') / anchor:.2f}x)")
 PY

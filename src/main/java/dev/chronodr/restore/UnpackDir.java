@@ -17,19 +17,19 @@ import dev.chronodr.repo.Repository;
  * shared between machines or containers), is left alone.
  */
 final class UnpackDir {
-    private static final Pattern OWNED = Pattern.compile("^([A-Za-z0-9_.]+)-(\\d+)-.*\\.dump$");
+    private static final Pattern OWNED = Pattern.compile("^([A-Za-z0-9_.]+)-(\\d+)-.*\\.dump(\\.part)?$");
 
     private static final String HOST = hostName();
 
     private UnpackDir() {
     }
 
-    /** The directory for copies; removes those whose restore process is gone. */
     /** Where the copies go, without touching anything: for the free-space check. */
     static Path where(Path repoRoot) {
         return repoRoot.resolve(".partial").resolve(".unpack");
     }
 
+    /** The directory for copies; removes those whose restore process is gone. */
     static Path choose(Repository repo) {
         Path dir = where(repo.localRoot().orElse(Repository.spoolDirectory()));
         removeStale(dir);
@@ -39,6 +39,14 @@ final class UnpackDir {
     /** A name in {@code dir} for this process's copy of backup {@code id}. */
     static Path file(Path dir, String id) {
         return dir.resolve(HOST + "-" + ProcessHandle.current().pid() + "-" + id.replaceAll("[^A-Za-z0-9_.-]", "_") + ".dump");
+    }
+
+    /**
+     * What {@code copy} is called while it is written and until its dump has matched its SHA-256:
+     * a copy under its final name is always a whole, verified one.
+     */
+    static Path partial(Path copy) {
+        return copy.resolveSibling(copy.getFileName() + ".part");
     }
 
     /** This machine's name as file and marker names carry it. */

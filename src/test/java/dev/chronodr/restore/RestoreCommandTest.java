@@ -245,6 +245,7 @@ class RestoreCommandTest {
             dump = s.filter(x -> x.getFileName().toString().equals("database.dump.zst")).findFirst().orElseThrow();
         }
         byte[] bytes = Files.readAllBytes(dump);
+        byte[] original = bytes.clone();
         bytes[bytes.length / 2] ^= 0x40;
         Files.write(dump, bytes);
 
@@ -280,6 +281,35 @@ class RestoreCommandTest {
         try (var left = Files.list(Files.createDirectories(repo.resolve(".partial/.unpack")))) {
             assertEquals(List.of(), left.toList(), "no decompressed copy is left behind");
         }
+
+        // The same archive compressed again: other bytes, and a dump that restores perfectly, so only the
+        // SHA-256 refuses it. Refused before any connection writes anything: between two txid_current()
+        // calls no transaction ran (a check made once pg_restore had started would show CREATE DATABASE
+        // and the restore's transactions here, even after a failed restore dropped what it made).
+        byte[] archive;
+        try (InputStream in = new com.github.luben.zstd.ZstdInputStream(new java.io.ByteArrayInputStream(original))) {
+            archive = in.readAllBytes();
+        }
+        Files.write(dump, UnpackedCopyTest.compress(new dev.chronodr.repo.Compression(dev.chronodr.repo.Compression.Method.ZSTD, 9), archive));
+        for (Map<String, String> env : List.of(pg.env(db), noZstd)) {
+            for (String jobs : List.of("1", "2")) {
+                long before = ((Number) pg.scalar("postgres", "SELECT txid_current()")).longValue();
+                CliRun recompressed = CliRun.run(env, dir, "restore", "--repo", repo.toString(), "--backup-file", dump.getParent().toString(),
+                        "--target-db", "corrupt_copy", "-j", jobs);
+                long after = ((Number) pg.scalar("postgres", "SELECT txid_current()")).longValue();
+                assertEquals(1, recompressed.exitCode(), recompressed.toString());
+                assertTrue(recompressed.err().contains("is corrupt: database.dump.zst has SHA-256"), recompressed.err());
+                assertEquals(before + 1, after, "-j " + jobs + ": nothing was written on the server");
+                assertEquals(0, databasesLike("corrupt_copy"));
+                try (var left = Files.list(repo.resolve(".partial/.unpack"))) {
+                    assertEquals(List.of(), left.toList(), "no decompressed copy is left behind");
+                }
+            }
+        }
+        Files.write(dump, original);
+        CliRun whole = CliRun.run(pg.env(db), dir, "restore", "--repo", repo.toString(), "--backup-file", dump.getParent().toString(),
+                "--target-db", "corrupt_copy", "-j", "2");
+        assertEquals(0, whole.exitCode(), "the untouched dump restores: " + whole);
     }
 
     @Test
