@@ -10,8 +10,9 @@ import dev.chronodr.wal.ArchiverDaemon;
 import dev.chronodr.wal.ArchiverEndpoint;
 
 @Command(name = "wal-archiver", sortOptions = false, resourceBundle = "dev.chronodr.cli.WalRepo",
-        description = {"Resident WAL archiver: wal-push (archive_command) hands each segment to it through a Unix socket",
-                "(REPO/wal/.archiver.sock) and returns once it is stored, as wal-push would store it; no JVM per segment.",
+        description = {"Resident WAL archiver that wal-push (archive_command) hands segments to.",
+                "wal-push sends each segment through a Unix socket (REPO/wal/.archiver.sock) and returns once it is stored,",
+                "as wal-push would store it. Segments wal-push is told to encrypt (--encrypt-to) are stored by wal-push itself.",
                 "Runs in the foreground as the server's OS user until SIGTERM or SIGINT (segments being stored are finished",
                 "and answered first). One per repository. wal-push stores the segment itself when none runs.",
                 "Exit 0 stopped on request, 1 the socket cannot be made, 64 another wal-archiver serves the repository,",

@@ -143,6 +143,30 @@ class ArchiverHandoffTest {
     }
 
     @Test
+    void anEncryptedPushIsNeverHandedToTheDaemonWhichStoresInTheClear() throws Exception {
+        Path pgwal = Files.createDirectories(tmp.resolve("data/pg_wal"));
+        byte[] content = segment(3);
+        Files.write(pgwal.resolve(SEG), content);
+        Path pub;
+        try (dev.chronodr.testing.Gpg gpg = dev.chronodr.testing.Gpg.create(Files.createDirectories(tmp.resolve("gpg")), "handoff pass")) {
+            pub = gpg.exportPublic(gpg.generate("DR <dr@example.org>", "ed25519", "cv25519", "never"), tmp.resolve("dr.pub.asc"));
+        }
+        Running d = startDaemon();
+        try {
+            CliRun r = CliRun.run(env(), tmp.resolve("data"), "wal-push", "--repo", repo().toString(), "--encrypt-to", pub.toString(),
+                    "pg_wal/" + SEG);
+            assertEquals(0, r.exitCode(), r::toString);
+        } finally {
+            ArchiverResult result = d.stopNow();
+            assertEquals(0, result.archived(), "the daemon stored nothing: " + result);
+        }
+        Path dir = repo().resolve("wal/00000001");
+        assertTrue(Files.exists(dir.resolve(SEG + ".zst.gpg")), "stored encrypted by wal-push itself");
+        assertFalse(Files.exists(dir.resolve(SEG + ".zst")), "and never in the clear");
+        assertFalse(java.util.Arrays.equals(content, Files.readAllBytes(dir.resolve(SEG + ".zst.gpg"))));
+    }
+
+    @Test
     void withoutALiveDaemonWalPushStoresTheSegmentItself() throws Exception {
         Path pgwal = Files.createDirectories(tmp.resolve("data/pg_wal"));
         Files.createDirectories(socket().getParent());
