@@ -34,6 +34,19 @@ public final class EncryptionOptions {
             return new EncryptionSection.Flags(encryptTo, null, null);
         }
 
+        /**
+         * The key files to encrypt to (the flags, else the config's encryption.recipients), each
+         * loaded and checked now so a bad one is refused here; empty when none is named.
+         */
+        List<java.nio.file.Path> keyFiles(Target target, Environment env) {
+            EncryptionSection.Settings s = EncryptionSection.resolve(flags(), target, env);
+            if (!s.encrypts()) {
+                return List.of();
+            }
+            Recipients.load(s.recipients());
+            return s.recipients().stream().map(p -> p.toAbsolutePath().normalize()).toList();
+        }
+
         /** The keys to encrypt to, loaded and checked now; null when neither the flags nor the config name any. */
         Recipients recipients(Target target, Environment env) {
             EncryptionSection.Settings s = EncryptionSection.resolve(flags(), target, env);

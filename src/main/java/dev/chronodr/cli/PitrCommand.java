@@ -1,5 +1,7 @@
 package dev.chronodr.cli;
 
+import java.util.List;
+
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -36,6 +38,9 @@ public final class PitrCommand implements Runnable {
         @Mixin
         ConnectionOptions connection;
 
+        @Mixin
+        EncryptionOptions.Encrypt encryption;
+
         @Option(names = "--rpo", defaultValue = "15", paramLabel = "MINUTES",
                 description = "Most minutes of writes you accept to lose (default 15); archive_timeout is half of it, at least 60 s.")
         int rpo;
@@ -71,7 +76,8 @@ public final class PitrCommand implements Runnable {
                 throw ChronoException.usage("--synchronous-standby goes with --streaming", null);
             }
             return new PitrSetupService(services().runner()).setup(target.connection(),
-                    new PitrSetupRequest(target.repo().path("pitr setup"), rpo, launcher, apply, streaming, slotKeepMb, synchronousStandby));
+                    new PitrSetupRequest(target.repo().path("pitr setup"), rpo, launcher, apply, streaming, slotKeepMb, synchronousStandby,
+                            streaming ? List.of() : encryption.keyFiles(target, cli().env())));
         }
     }
 }

@@ -7,13 +7,23 @@ import java.util.List;
  * What `pitr setup` should configure: the archive target, the RPO and whether to apply;
  * with {@code streaming}, what wal-receive needs instead ({@code slotKeepMb}: the
  * max_slot_wal_keep_size to set when it is unlimited; {@code synchronousStandby}: the
- * application_name to list in synchronous_standby_names, null to leave it).
+ * application_name to list in synchronous_standby_names, null to leave it); {@code encryptTo}:
+ * the public key files archive_command's wal-push encrypts each segment to (empty: none).
  */
 public record PitrSetupRequest(Path repo, int rpoMinutes, List<String> launcher, boolean apply, boolean streaming, long slotKeepMb,
-                               String synchronousStandby) {
+                               String synchronousStandby, List<Path> encryptTo) {
+
+    public PitrSetupRequest {
+        encryptTo = encryptTo == null ? List.of() : List.copyOf(encryptTo);
+    }
 
     public PitrSetupRequest(Path repo, int rpoMinutes, List<String> launcher, boolean apply) {
-        this(repo, rpoMinutes, launcher, apply, false, 0, null);
+        this(repo, rpoMinutes, launcher, apply, false, 0, null, List.of());
+    }
+
+    public PitrSetupRequest(Path repo, int rpoMinutes, List<String> launcher, boolean apply, boolean streaming, long slotKeepMb,
+                            String synchronousStandby) {
+        this(repo, rpoMinutes, launcher, apply, streaming, slotKeepMb, synchronousStandby, List.of());
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.chronodr.wal;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -43,7 +44,7 @@ public final class PitrSetupService {
         if (req.rpoMinutes() < 1) {
             throw ChronoException.usage("--rpo must be at least 1 minute", null);
         }
-        String command = ArchiveCommand.push(req.launcher(), req.repo());
+        String command = ArchiveCommand.push(req.launcher(), req.repo(), req.encryptTo());
         Map<String, String> wanted = new LinkedHashMap<>();
         try (Connection c = Database.connect(conn)) {
             Map<String, Current> now = read(c);
@@ -85,6 +86,11 @@ public final class PitrSetupService {
                 out.add(new PitrSetupResult.Setting(e.getKey(), before.value(), e.getValue(), change, needsRestart, pending));
             }
             notes.addAll(archive.notes());
+            if (!req.encryptTo().isEmpty()) {
+                notes.add("each segment is encrypted to " + req.encryptTo().size() + " key(s); archive_command runs as the server's OS user"
+                        + (archive.serverUser() == null ? "" : " (" + archive.serverUser() + ")") + ", who must be able to read "
+                        + String.join(", ", req.encryptTo().stream().map(Path::toString).toList()));
+            }
             archive.problems().forEach(p -> notes.add("--apply would refuse: " + p));
             return new PitrSetupResult(command, req.rpoMinutes(), req.apply(), out, restart, new WalArchive(req.repo()).root().toString(),
                     archive.serverUser(), notes);

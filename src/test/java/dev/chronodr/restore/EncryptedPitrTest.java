@@ -110,9 +110,16 @@ class EncryptedPitrTest {
         plainBase = base.json().path("id").asText();
         insertBatch(1);
         // encryption turned on later: from now on every segment is stored for the DR team's public key
-        String encrypted = ArchiveCommand.push(List.of(launcher.toString()), repo, List.of(opsPub));
-        pg.execute(DB, "ALTER SYSTEM SET archive_command = " + PitrRestoreService.conf(encrypted));
-        pg.execute(DB, "SELECT pg_reload_conf()");
+        // through pitr setup, as a user would: the key file reaches archive_command (it used to be left out)
+        CliRun setup = cli("pitr", "setup", "--repo", repo.toString(), "--command", launcher.toString(), "--encrypt-to", opsPub.toString(),
+                "--apply", "--format", "json");
+        assertEquals(0, setup.exitCode(), setup::toString);
+        String encrypted = ArchiveCommand.push(List.of(launcher.toString()), repo, List.of(opsPub.toAbsolutePath()));
+        try (var c = dev.chronodr.pg.Database.connect(pg.connection(DB)); var st = c.createStatement();
+             var rs = st.executeQuery("SHOW archive_command")) {
+            rs.next();
+            assertEquals(encrypted, rs.getString(1), "pitr setup wrote the encrypting archive_command");
+        }
         Thread.sleep(500);
         CliRun inc = cli("backup", "--type", "incremental", "--repo", repo.toString(), "--format", "json");
         assertEquals(0, inc.exitCode(), inc::toString);
