@@ -16,7 +16,8 @@ import java.util.Optional;
 
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Environment;
-import dev.chronodr.report.TextOutput;
+import dev.chronodr.report.Format;
+import dev.chronodr.report.Renderer;
 
 /**
  * wal-push's side of the handoff to a {@link ArchiverDaemon}. It returns the daemon's result only
@@ -124,15 +125,12 @@ public final class ArchiverClient {
                 }
                 return -1;
             }
-            new TextOutput(out, false).render(h.result().get().text());
+            Renderer renderer = new Renderer(Format.TEXT, false);
+            renderer.render(h.result().get(), out);
             out.flush();
             return 0;
         } catch (ChronoException e) {
-            err.println("chrono-dr: " + e.getMessage());
-            if (e.hint() != null) {
-                err.println("  hint: " + e.hint());
-            }
-            err.flush();
+            new Renderer(Format.TEXT, false).renderError(e.exitCode(), e.getMessage(), e.hint(), out, err);
             return e.exitCode().code();
         } catch (RuntimeException e) {
             return -1;

@@ -344,7 +344,7 @@ public final class FetchAhead {
             if (got.isEmpty()) {
                 return -1;
             }
-            new dev.chronodr.report.TextOutput(out, false).render(got.get().text());
+            new dev.chronodr.report.Renderer(dev.chronodr.report.Format.TEXT, false).render(got.get(), out);
             out.flush();
             return 0;
         } catch (RuntimeException | IOException e) {
