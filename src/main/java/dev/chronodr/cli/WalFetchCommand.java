@@ -125,11 +125,9 @@ public final class WalFetchCommand extends BaseCommand {
             argv.addAll(List.of("--until", until));
         }
         // the key and passphrase files' paths (never the passphrase): the prefetcher decrypts as wal-fetch does
-        if (decryption.decryptKey != null) {
-            argv.addAll(List.of("--decrypt-key", cli().env().resolve(decryption.decryptKey).toString()));
-        }
-        if (decryption.passphraseFile != null) {
-            argv.addAll(List.of("--passphrase-file", cli().env().resolve(decryption.passphraseFile).toString()));
+        dev.chronodr.crypto.KeyFiles keyFiles = WalKeyFlags.keyFiles(decryption, cli().env());
+        if (keyFiles != null) {
+            argv.addAll(keyFiles.flags());
         }
         argv.addAll(List.of(first, a.spool().toString()));
         Path log = a.spool().resolve("prefetch.log");

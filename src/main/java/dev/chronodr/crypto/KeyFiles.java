@@ -19,6 +19,15 @@ public record KeyFiles(Path keyFile, Path passphraseFile) {
         }
     }
 
+    /** The wal-fetch flags that name these files (never the passphrase itself). */
+    public java.util.List<String> flags() {
+        java.util.List<String> f = new java.util.ArrayList<>(java.util.List.of("--decrypt-key", keyFile.toString()));
+        if (passphraseFile != null) {
+            f.addAll(java.util.List.of("--passphrase-file", passphraseFile.toString()));
+        }
+        return f;
+    }
+
     /**
      * Reads the passphrase with {@code reader} (config's one reader of secret files, as
      * gpg --passphrase-file: its first line) and unlocks the key now (see {@link SecretKeys#load}).

@@ -39,8 +39,7 @@ public final class ArchiveCommand {
      * its passphrase from that file: the command names the files, never the passphrase.
      */
     public static String fetch(List<String> launcher, Path repo, String until, dev.chronodr.crypto.KeyFiles keys) {
-        String decrypt = keys == null ? "" : " --decrypt-key " + word(keys.keyFile().toString())
-                + (keys.passphraseFile() == null ? "" : " --passphrase-file " + word(keys.passphraseFile().toString()));
+        String decrypt = keys == null ? "" : " " + words(keys.flags());
         return words(launcher) + " wal-fetch --repo " + word(repo.toString()) + (until == null ? "" : " --until " + word(until))
                 + decrypt + " %f %p";
     }
