@@ -23,7 +23,7 @@ import java.util.stream.Stream;
  *   sample PORT WALDIR OUTDIR SECONDS   every 100 ms: the server's pg_current_wal_lsn() and pg_stat_replication's
  *       sent/write/flush for application_name chrono_dr (OUTDIR/server.csv), and each new file the archive shows
  *       under WALDIR (NAME.zst, NAME.partial.zst), hard-linked into OUTDIR/cap/ at once (the archive replaces
- *       NAME.partial by delete and rename, so each stored version stays readable) with when it was first seen
+ *       NAME.partial by renaming a new file over it, so each stored version stays readable) with when it was first seen
  *       (OUTDIR/archive.csv), and which of them the archive holds at each tick (OUTDIR/present.csv). The
  *       1-minute load average goes in every server row.
  *   write PORT OUTFILE                  inserts rows 1, 2, 3... into acks, one commit each on one connection, and

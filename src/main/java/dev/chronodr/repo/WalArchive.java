@@ -191,34 +191,118 @@ public final class WalArchive {
      */
     public Pushed push(Path source, Recipients recipients) {
         String name = requireValid(source.getFileName().toString());
-        if (!Files.isRegularFile(source)) {
-            throw ChronoException.failed("wal-push: " + source + " does not exist or is not a file", "archive_command must pass %p");
-        }
+        requireFile(source);
         try {
             Optional<String> existing = storedKey(name);
             if (existing.isPresent()) {
                 return compareExisting(name, source, fileOf(existing.get()));
             }
-            long raw = Files.size(source);
-            if (recipients != null) {
-                return pushEncrypted(name, source, raw, recipients);
+            try (Prepared p = prepare(name, source, recipients)) {
+                storage.write(sumKeyFor(name), out -> out.write(p.sums()));
+                Storage.Written stored;
+                try {
+                    stored = storage.create(p.key(), p.data());
+                } catch (FileAlreadyExistsException raced) {
+                    // a concurrent push of the same name got there first: never overwritten
+                    return compareExisting(name, source, fileOf(p.key()));
+                }
+                return new Pushed(name, fileOf(p.key()), false, p.raw(), stored.size(), p.content());
             }
-            String target = fileFor(name);
-            Packed packed = raw <= IN_MEMORY ? compressInMemory(source) : new Packed(null, shaOf(source));
-            String hex = packed.sha256();
-            storage.write(sumKeyFor(name), out -> out.write(WalSums.plain(name, hex)));
-            Storage.Written stored;
-            try {
-                byte[] data = packed.data();
-                stored = storage.create(keyFor(name), data != null ? out -> out.write(data) : out -> compressStreaming(source, out));
-            } catch (FileAlreadyExistsException raced) {
-                // a concurrent push of the same name got there first: never overwritten
-                return compareExisting(name, source, target);
-            }
-            return new Pushed(name, target, false, raw, stored.size(), hex);
         } catch (IOException e) {
             throw ChronoException.failed("wal-push " + name + ": " + e.getMessage(), "check free space and permissions of " + where);
         }
+    }
+
+    /**
+     * Stores a newer version of a segment still being received ({@code NAME.partial}) over the
+     * archived one, with no moment at which the archive holds none, nor one that its sidecar
+     * does not vouch for: the sidecar first lists both versions, then the data is replaced
+     * (an atomic rename, or one PUT), the other kind removed when encryption was turned on or
+     * off, and last the sidecar lists the new version alone. A reader that read the old
+     * sidecar and then the new data reads both again ({@link #fetch}). Only partial segments
+     * are ever replaced: every other file is written once. {@code source} may still be
+     * growing (pg_receivewal writes it): it is read once, or copied first when too large to
+     * hold in memory, so the checksum and the stored bytes are of one version.
+     */
+    public Pushed replacePartial(Path source, Recipients recipients) {
+        String name = requireValid(source.getFileName().toString());
+        if (!isPartialSegmentName(name)) {
+            throw new IllegalArgumentException(name + " is not a partial segment: only those are replaced");
+        }
+        requireFile(source);
+        Path snapshot = null;
+        try {
+            Path from = source;
+            if (Files.size(source) > IN_MEMORY) {
+                // read more than once (checksum, then compression): a still-growing file is copied first
+                snapshot = source.resolveSibling("." + name + ".snapshot");
+                Files.copy(source, snapshot, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                from = snapshot;
+            }
+            Optional<String> existing = storedKey(name);
+            try (Prepared p = prepare(name, from, recipients)) {
+                String sumKey = sumKeyFor(name);
+                byte[] old = existing.isPresent() ? sidecarBytes(name) : new byte[0];
+                storage.write(sumKey, out -> out.write(WalSums.both(p.sums(), old)));
+                Storage.Written stored = storage.write(p.key(), p.data());
+                if (existing.isPresent() && !existing.get().equals(p.key())) {
+                    storage.delete(existing.get());
+                }
+                if (old.length > 0) {
+                    storage.write(sumKey, out -> out.write(p.sums()));
+                }
+                return new Pushed(name, fileOf(p.key()), false, p.raw(), stored.size(), p.content());
+            }
+        } catch (IOException e) {
+            throw ChronoException.failed("wal-receive " + name + ": " + e.getMessage(), "check free space and permissions of " + where);
+        } finally {
+            if (snapshot != null) {
+                try {
+                    Files.deleteIfExists(snapshot);
+                } catch (IOException e) {
+                    // a leftover hidden copy in the receiver's own spool, replaced by the next one
+                }
+            }
+        }
+    }
+
+    private static void requireFile(Path source) {
+        if (!Files.isRegularFile(source)) {
+            throw ChronoException.failed("wal-push: " + source + " does not exist or is not a file", "archive_command must pass %p");
+        }
+    }
+
+    private byte[] sidecarBytes(String name) throws IOException {
+        try (InputStream in = storage.read(sumKeyFor(name))) {
+            return in.readNBytes(64 << 10);
+        } catch (NoSuchFileException e) {
+            return new byte[0];
+        }
+    }
+
+    /**
+     * A file made ready to store: the key it goes under, how its bytes are written, its
+     * sidecar, and the content's SHA-256. A spill file (ciphertext of a large segment) is
+     * removed on close.
+     */
+    private record Prepared(String key, AtomicFile.Content data, byte[] sums, long raw, String content, Path spill) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            if (spill != null) {
+                Files.deleteIfExists(spill);
+            }
+        }
+    }
+
+    private Prepared prepare(String name, Path source, Recipients recipients) throws IOException {
+        long raw = Files.size(source);
+        if (recipients != null) {
+            return prepareEncrypted(name, source, raw, recipients);
+        }
+        Packed packed = raw <= IN_MEMORY ? compressInMemory(source) : new Packed(null, shaOf(source));
+        byte[] data = packed.data();
+        return new Prepared(keyFor(name), data != null ? out -> out.write(data) : out -> compressStreaming(source, out),
+                WalSums.plain(name, packed.sha256()), raw, packed.sha256(), null);
     }
 
     /**
@@ -226,9 +310,9 @@ public final class WalArchive {
      * private temp file: ciphertext only, never the plain segment), because the sidecar,
      * stored before the data file, holds the SHA-256 of the stored bytes.
      */
-    private Pushed pushEncrypted(String name, Path source, long raw, Recipients recipients) throws IOException {
-        String target = where + "/" + name.substring(0, 8) + "/" + name + ENCRYPTED_SUFFIX;
+    private Prepared prepareEncrypted(String name, Path source, long raw, Recipients recipients) throws IOException {
         Path spill = null;
+        boolean done = false;
         try {
             String content;
             byte[] cipher = null;
@@ -253,22 +337,17 @@ public final class WalArchive {
             }
             String stored = HexFormat.of().formatHex(storedSha.digest());
             byte[] sums = WalSums.encrypted(name, name + ENCRYPTED_SUFFIX, stored, content, recipients.list());
-            storage.write(sumKeyFor(name), out -> out.write(sums));
-            Storage.Written written;
-            try {
-                byte[] data = cipher;
-                Path file = spill;
-                written = storage.create(encryptedKeyFor(name), data != null ? out -> out.write(data) : out -> {
-                    try (InputStream in = Files.newInputStream(file)) {
-                        in.transferTo(out);
-                    }
-                });
-            } catch (FileAlreadyExistsException raced) {
-                return compareExisting(name, source, target);
-            }
-            return new Pushed(name, target, false, raw, written.size(), content);
+            byte[] data = cipher;
+            Path file = spill;
+            Prepared p = new Prepared(encryptedKeyFor(name), data != null ? out -> out.write(data) : out -> {
+                try (InputStream in = Files.newInputStream(file)) {
+                    in.transferTo(out);
+                }
+            }, sums, raw, content, spill);
+            done = true;
+            return p;
         } finally {
-            if (spill != null) {
+            if (!done && spill != null) {
                 Files.deleteIfExists(spill);
             }
         }
@@ -404,6 +483,31 @@ public final class WalArchive {
      */
     public Optional<Long> fetch(String name, Path dest, java.util.function.Supplier<SecretKeys> keys) {
         requireValid(name);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return fetchOnce(name, dest, keys);
+            } catch (ChronoException e) {
+                if (!replacedMeanwhile(name, e, attempt)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static final int PARTIAL_ATTEMPTS = 3;
+
+    /**
+     * A partial segment being replaced (wal-receive, every second) can be read as the old
+     * sidecar and then the new data, or have its other kind removed under the reader: that
+     * reads again, never more than {@value #PARTIAL_ATTEMPTS} times in all, so damage is still
+     * reported at once and a real one never loops.
+     */
+    private static boolean replacedMeanwhile(String name, ChronoException e, int attempt) {
+        return isPartialSegmentName(name) && attempt < PARTIAL_ATTEMPTS
+                && (e.exitCode() == ExitCode.CRITICAL || e.exitCode() == ExitCode.FAILED && e.getCause() instanceof NoSuchFileException);
+    }
+
+    private Optional<Long> fetchOnce(String name, Path dest, java.util.function.Supplier<SecretKeys> keys) {
         String source = fileFor(name);
         try {
             Optional<String> key = storedKey(name);
@@ -420,7 +524,7 @@ public final class WalArchive {
             if (!contains(name)) {
                 return Optional.empty();
             }
-            throw ChronoException.failed("wal-fetch " + name + ": " + e.getMessage(), null);
+            throw ChronoException.failed("wal-fetch " + name + ": " + e.getMessage(), null, e);
         } catch (IOException e) {
             throw ChronoException.failed("wal-fetch " + name + ": " + e.getMessage(), "check " + dest.getParent() + " and " + source);
         }
@@ -434,6 +538,23 @@ public final class WalArchive {
      */
     public Optional<String> check(String name, SecretKeys keys) {
         requireValid(name);
+        for (int attempt = 1; ; attempt++) {
+            Optional<String> problem;
+            try {
+                problem = checkOnce(name, keys);
+            } catch (ChronoException e) {
+                if (replacedMeanwhile(name, e, attempt)) {
+                    continue;
+                }
+                throw e;
+            }
+            if (problem.isEmpty() || !isPartialSegmentName(name) || attempt >= PARTIAL_ATTEMPTS) {
+                return problem;
+            }
+        }
+    }
+
+    private Optional<String> checkOnce(String name, SecretKeys keys) {
         try {
             Optional<String> key = storedKey(name);
             if (key.isEmpty()) {
@@ -447,10 +568,10 @@ public final class WalArchive {
                     in.transferTo(OutputStream.nullOutputStream());
                 }
                 String got = HexFormat.of().formatHex(sha.digest());
-                if (sums.stored() == null) {
+                if (sums.storeds().isEmpty()) {
                     return Optional.of("WAL file " + name + ": no checksum of its stored bytes is recorded (" + sumKeyFor(name) + " missing or damaged)");
                 }
-                return got.equals(sums.stored()) ? Optional.empty()
+                return sums.vouchesForStored(got) ? Optional.empty()
                         : Optional.of("WAL file " + name + " in " + file + " is corrupt (sha256 of the stored bytes " + abbrev(got)
                         + ", recorded " + abbrev(sums.stored()) + ")");
             }
@@ -461,6 +582,11 @@ public final class WalArchive {
                 return Optional.of(e.getMessage());
             }
             throw e;
+        } catch (NoSuchFileException e) {
+            if (!contains(name)) {
+                return Optional.empty();
+            }
+            throw ChronoException.failed("cannot read " + name + " in " + where + ": " + e.getMessage(), null, e);
         } catch (IOException e) {
             throw ChronoException.failed("cannot read " + name + " in " + where + ": " + e.getMessage(), null);
         }
@@ -469,12 +595,18 @@ public final class WalArchive {
     /** The content of one stored file into {@code out}, checked against its sidecar (exit 2 when it does not match). */
     private long read(String name, String key, String file, OutputStream out, java.util.function.Supplier<SecretKeys> keys) throws IOException {
         WalSums sums = sums(name);
-        String expected = sums.content() != null ? sums.content() : storedSha(name);
+        List<String> expected = !sums.contents().isEmpty() ? sums.contents() : List.of(storedSha(name));
         MessageDigest sha = sha256();
         long n;
         if (!key.endsWith(ENCRYPTED_SUFFIX)) {
+            Sink sink = new Sink(out);
             try (InputStream in = new DigestInputStream(new ZstdInputStream(new BufferedInputStream(storage.read(key), 1 << 16)), sha)) {
-                n = in.transferTo(out);
+                n = in.transferTo(sink);
+            } catch (com.github.luben.zstd.ZstdIOException e) {
+                if (sink.failed) {
+                    throw e;
+                }
+                throw corrupt(name, file, "it does not decompress: " + e.getMessage(), e); // damaged bytes, not an I/O fault
             }
         } else {
             if (sums.content() == null) {
@@ -503,7 +635,7 @@ public final class WalArchive {
                     }
                     stored.transferTo(OutputStream.nullOutputStream());
                     String got = HexFormat.of().formatHex(storedSha.digest());
-                    if (sums.stored() != null && !got.equals(sums.stored())) {
+                    if (!sums.storeds().isEmpty() && !sums.vouchesForStored(got)) {
                         throw corrupt(name, file, "sha256 of the stored bytes " + abbrev(got) + ", recorded " + abbrev(sums.stored()), e);
                     }
                     if (e instanceof ChronoException c) {
@@ -513,13 +645,13 @@ public final class WalArchive {
                 }
             }
             String got = HexFormat.of().formatHex(storedSha.digest());
-            if (sums.stored() != null && !got.equals(sums.stored())) {
+            if (!sums.storeds().isEmpty() && !sums.vouchesForStored(got)) {
                 throw corrupt(name, file, "sha256 of the stored bytes " + abbrev(got) + ", recorded " + abbrev(sums.stored()), null);
             }
         }
         String got = HexFormat.of().formatHex(sha.digest());
-        if (!got.equals(expected)) {
-            throw corrupt(name, file, "sha256 " + abbrev(got) + ", recorded " + abbrev(expected), null);
+        if (!expected.contains(got)) {
+            throw corrupt(name, file, "sha256 " + abbrev(got) + ", recorded " + abbrev(expected.get(0)), null);
         }
         return n;
     }

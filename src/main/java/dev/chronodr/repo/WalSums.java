@@ -2,7 +2,9 @@ package dev.chronodr.repo;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import dev.chronodr.crypto.Recipient;
 
@@ -14,17 +16,40 @@ import dev.chronodr.crypto.Recipient;
  *   HEX  NAME.zst.gpg          an encrypted file's stored bytes (checked without the key)
  *   recipient FPR SUBKEY-FPR USER-ID   each key it is encrypted to, so a missing key is named
  * </pre>
- * {@code content} is null when the sidecar is lost, {@code stored} when the file is plain.
+ * While wal-receive replaces a {@code NAME.partial} (see {@link WalArchive#replacePartial}),
+ * the sidecar briefly lists the new version's lines and then the old one's: a reader accepts
+ * either, so the archive never holds a partial segment that no sidecar vouches for.
+ * {@code contents} and {@code storeds} are newest first; empty when the sidecar is lost (or the file is plain).
  */
-record WalSums(String content, String stored, List<Recipient> recipients) {
+record WalSums(List<String> contents, List<String> storeds, List<Recipient> recipients) {
     private static final String RECIPIENT = "recipient ";
 
     WalSums {
+        contents = List.copyOf(contents);
+        storeds = List.copyOf(storeds);
         recipients = List.copyOf(recipients);
     }
 
     static WalSums none() {
-        return new WalSums(null, null, List.of());
+        return new WalSums(List.of(), List.of(), List.of());
+    }
+
+    /** The newest version's content checksum; null when the sidecar is lost. */
+    String content() {
+        return contents.isEmpty() ? null : contents.get(0);
+    }
+
+    /** The newest version's stored-bytes checksum; null when the file is plain or the sidecar lost. */
+    String stored() {
+        return storeds.isEmpty() ? null : storeds.get(0);
+    }
+
+    boolean vouchesForContent(String hex) {
+        return contents.contains(hex);
+    }
+
+    boolean vouchesForStored(String hex) {
+        return storeds.contains(hex);
     }
 
     /** A plain file's sidecar. */
@@ -44,11 +69,19 @@ record WalSums(String content, String stored, List<Recipient> recipients) {
         return b.toString().getBytes(StandardCharsets.UTF_8);
     }
 
+    /** The sidecar of a replacement in progress: the new version's lines, then the old one's. */
+    static byte[] both(byte[] newer, byte[] older) {
+        byte[] out = new byte[newer.length + older.length];
+        System.arraycopy(newer, 0, out, 0, newer.length);
+        System.arraycopy(older, 0, out, newer.length, older.length);
+        return out;
+    }
+
     /** Reads a sidecar; a line naming an encrypted file ({@code encryptedSuffix}) holds the stored bytes' SHA-256. */
     static WalSums parse(String text, String name, String encryptedSuffix) {
-        String content = null;
-        String stored = null;
-        List<Recipient> recipients = new ArrayList<>();
+        List<String> contents = new ArrayList<>();
+        List<String> storeds = new ArrayList<>();
+        Map<String, Recipient> recipients = new LinkedHashMap<>();
         for (String line : text.split("\n")) {
             line = line.strip();
             if (line.isEmpty()) {
@@ -57,7 +90,7 @@ record WalSums(String content, String stored, List<Recipient> recipients) {
             if (line.startsWith(RECIPIENT)) {
                 String[] f = line.substring(RECIPIENT.length()).split(" ", 3);
                 if (f.length >= 2) {
-                    recipients.add(new Recipient(f[0], f[1], f.length > 2 ? f[2] : ""));
+                    recipients.putIfAbsent(f[1], new Recipient(f[0], f[1], f.length > 2 ? f[2] : ""));
                 }
                 continue;
             }
@@ -65,11 +98,11 @@ record WalSums(String content, String stored, List<Recipient> recipients) {
             String hex = sp > 0 ? line.substring(0, sp) : line;
             String file = sp > 0 ? line.substring(sp).strip() : name;
             if (file.endsWith(encryptedSuffix)) {
-                stored = hex;
-            } else if (content == null) {
-                content = hex;
+                storeds.add(hex);
+            } else {
+                contents.add(hex);
             }
         }
-        return new WalSums(content, stored, recipients);
+        return new WalSums(contents, storeds, new ArrayList<>(recipients.values()));
     }
 }

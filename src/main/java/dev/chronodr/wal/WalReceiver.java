@@ -6,7 +6,6 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.time.Duration;
@@ -44,7 +43,8 @@ import dev.chronodr.crypto.Recipients;
  * wal-receive: the version-matched pg_receivewal streams WAL through a replication slot
  * into a private spool; every completed segment there is stored in the repository exactly
  * as wal-push stores it, then removed from the spool; the segment being received is stored
- * as NAME.partial whenever it changed, every {@code partialInterval}. pg_receivewal runs
+ * as NAME.partial whenever it changed, looked at every half {@code partialInterval}, so that
+ * what pg_receivewal received is in the archive within about {@code partialInterval}. pg_receivewal runs
  * with --no-loop, so each disconnection comes back here: a dropped slot or WAL the server
  * has already removed ends the run (that is a gap, which only a new base backup closes);
  * anything else (a server restart) is retried with backoff. The slot is created when
@@ -61,7 +61,6 @@ public final class WalReceiver {
             new String[] {"permission denied to start wal sender", "auth"},
             new String[] {"incompatible server version", "version"});
 
-    private static final String SNAPSHOTS = ".push";
 
     private final ProcessRunner runner;
     private final ToolLocator locator;
@@ -196,10 +195,17 @@ public final class WalReceiver {
         child.setDaemon(true);
         child.start();
         try {
+            // Sweeps start every half interval (back to back when one takes longer), so WAL received just after
+            // a sweep read the spool is stored within about one interval; waiting a whole interval after each
+            // sweep left it out for the interval plus two sweeps (bench/wal-stream.sh, docs/pitr.md).
+            Duration half = req.partialInterval().dividedBy(2);
+            long sweepStarted = System.nanoTime();
             while (child.isAlive()) {
-                if (stop.await(req.partialInterval())) {
+                Duration wait = half.minusNanos(System.nanoTime() - sweepStarted);
+                if (stop.await(wait.isNegative() ? Duration.ZERO : wait)) {
                     return null; // the finally kills pg_receivewal; what it wrote is in the spool, swept next
                 }
+                sweepStarted = System.nanoTime();
                 sweep(repo, spool, tally, events);
             }
         } finally {
@@ -295,7 +301,7 @@ public final class WalReceiver {
             }
             Path partial = files.stream().filter(p -> p.getFileName().toString().endsWith(WalService.PARTIAL)).reduce((a, b) -> b).orElse(null);
             if (partial != null) {
-                storePartial(archive, repo, spool, partial, tally);
+                storePartial(archive, partial, tally);
             }
             tally.lastPushError = null;
         } catch (NoSuchFileException e) {
@@ -311,26 +317,23 @@ public final class WalReceiver {
     }
 
     /**
-     * A copy first (pg_receivewal goes on writing the spool's file), stored under the same
-     * name after the archive's older NAME.partial is removed: the archive never overwrites a file.
+     * The segment being received, stored over its older NAME.partial in place
+     * ({@link WalArchive#replacePartial}): the archive holds a version of it at every moment,
+     * so losing this host loses only what came since the last store.
      */
-    private void storePartial(WalArchive archive, Repository repo, Path spool, Path partial, Tally tally) throws IOException {
+    private void storePartial(WalArchive archive, Path partial, Tally tally) throws IOException {
         String name = partial.getFileName().toString();
         String seen = Files.size(partial) + "@" + Files.getLastModifiedTime(partial).toMillis();
         if (seen.equals(tally.partialSeen.get(name))) {
             return;
         }
-        Path dir = spool.resolve(SNAPSHOTS);
-        Files.createDirectories(dir, AtomicFile.privateDir());
-        Path copy = dir.resolve(name);
-        Files.copy(partial, copy, StandardCopyOption.REPLACE_EXISTING);
         try {
-            if (archive.contains(name)) {
-                archive.delete(entry(name));
+            archive.replacePartial(partial, recipients);
+        } catch (ChronoException e) {
+            if (!Files.exists(partial)) {
+                throw new NoSuchFileException(partial.toString()); // renamed while read: completed, for the next sweep
             }
-            WalService.push(repo, copy, recipients);
-        } finally {
-            Files.deleteIfExists(copy);
+            throw e;
         }
         tally.partialSeen.put(name, seen);
         tally.partials++;

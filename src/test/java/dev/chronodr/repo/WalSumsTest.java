@@ -44,6 +44,20 @@ class WalSumsTest {
     }
 
     @Test
+    void aSidecarOfAReplacementInProgressVouchesForBothVersionsNewestFirst() {
+        Recipient r = new Recipient("5F0C".repeat(10), "9A1B".repeat(10), "Chrono DR <dr@example.org>");
+        String c = "c".repeat(64);
+        byte[] both = WalSums.both(WalSums.encrypted(NAME, NAME + ".zst.gpg", B, A, List.of(r)), WalSums.plain(NAME, c));
+        WalSums s = WalSums.parse(new String(both, StandardCharsets.UTF_8), NAME, ".zst.gpg");
+        assertEquals(A, s.content(), "the new version's content first");
+        assertEquals(B, s.stored());
+        assertTrue(s.vouchesForContent(A) && s.vouchesForContent(c), "either version passes");
+        assertFalse(s.vouchesForContent(B), "a stored-bytes sum is not a content sum");
+        assertTrue(s.vouchesForStored(B) && !s.vouchesForStored(c));
+        assertEquals(List.of(r), s.recipients());
+    }
+
+    @Test
     void restoreCommandNamesTheKeyFilesNeverAPassphrase() {
         String cmd = ArchiveCommand.fetch(List.of("/opt/chrono-dr"), Path.of("/repo"), NAME,
                 new KeyFiles(Path.of("/data/keys dir/k.asc"), Path.of("/data/keys dir/pass")));
