@@ -103,13 +103,14 @@ sleep 10
 "${probe[@]}" sample "$port" "$run/repo/wal" "$run" $((lag_seconds + 6)) &
 sampler=$!; pids+=("$sampler")
 wait "$bench" || true
+bench_end=$(date +%s%3N)
 wait "$sampler"
 stop_receiver
 as_pg "$bin/pg_ctl" -D "$run/data" -m fast -w stop >/dev/null
 tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$run/pgbench.out" | head -1)
-python3 - "$run" "$tps" "$lag_seconds" <<'PY' | tee "$work/lag.txt"
+python3 - "$run" "$tps" "$lag_seconds" "$bench_end" <<'PY' | tee "$work/lag.txt"
 import sys, csv, subprocess, statistics, os
-run, tps, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+run, tps, secs, bench_end = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 SEG = 16 << 20
 def end_of(name, path):
     tl, log, seg = int(name[0:8], 16), int(name[8:16], 16), int(name[16:24], 16)
@@ -117,7 +118,9 @@ def end_of(name, path):
     if '.partial' not in name:
         return start + SEG
     data = subprocess.run(['zstd', '-qdc', path], capture_output=True, check=True).stdout
-    return start + len(data.rstrip(b'\0'))
+    # WAL records are 8-byte aligned (MAXALIGN): a record ending in zero bytes ends at the next multiple of 8,
+    # where pg_current_wal_lsn() points, not at its last non-zero byte
+    return start + (len(data.rstrip(b'\0')) + 7) // 8 * 8
 arch, ends = [], {}
 for t, name, link in csv.reader(open(f'{run}/archive.csv')):
     ends[link] = end_of(name, f'{run}/cap/{link}')
@@ -136,9 +139,9 @@ def first_reach(series, lsn, t0):
             return max(0, t - t0) / 1000
     return None
 sent = [(t, int(s)) for t, _, s, *_ in srv if s is not None]
-# the load: from the first sample to the last one 1 s before pgbench ended
-moving = [i for i in range(1, len(srv)) if srv[i][1] > srv[i - 1][1]]
-lo, hi = 0, moving[-1] - 10
+# the load: from the first sample to the last one 1 s before pgbench ended (later WAL, a checkpoint's or
+# autovacuum's, is not written under load)
+lo, hi = 0, max(i for i in range(len(srv)) if srv[i][0] < bench_end - 1000)
 lags, sends, loads, unreached = [], [], [], 0
 for t, lsn, _, wl, fl, ld in srv[lo:hi]:
     a = first_reach(reach, lsn, t)
@@ -222,7 +225,9 @@ for mode in $modes; do
     until [ -f "$run/acks.started" ]; do kill -0 "$writer" 2>/dev/null || { echo "the writer ended" >&2; exit 1; }; sleep 0.2; done
     sleep "$load_seconds"
     l=$(load1)
-    snap=$(date +%s%3N); cp -al "$run/repo" "$run/repo-at-crash"
+    # the repository as it is at one instant: the receiver's JVM frozen while it is hard-linked (a store it
+    # was in the middle of stays in the middle; pg_receivewal, writing the spool only, goes on)
+    kill -STOP "$recv"; snap=$(date +%s%3N); cp -al "$run/repo" "$run/repo-at-crash"; kill -CONT "$recv"
     as_pg "$bin/pg_ctl" -D "$run/data" -m immediate -w stop >/dev/null
     wait "$writer" || true; wait "$bench" || true
     sleep 3; stop_receiver
