@@ -193,8 +193,16 @@ final class WalStreamCheck implements HealthCheck {
         return Optional.of(new Archived(newest.name(), end, newest.archivedAt()));
     }
 
-    /** How far a stored partial segment was written: past its last non-zero byte, to the next 8-byte boundary (WAL records are aligned). */
+    /**
+     * How far a stored partial segment was written: as its sidecar records it (so an
+     * encrypted one needs no key), else past its last non-zero byte, to the next 8-byte
+     * boundary (WAL records are aligned).
+     */
     private static long writtenBytes(Repository repo, String name) {
+        Optional<Long> recorded = new WalArchive(repo).recordedWrittenBytes(name);
+        if (recorded.isPresent()) {
+            return recorded.get();
+        }
         Path tmp = null;
         try {
             tmp = Files.createTempFile("chrono-dr-partial-", ".wal");

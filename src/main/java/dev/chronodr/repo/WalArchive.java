@@ -243,13 +243,14 @@ public final class WalArchive {
             try (Prepared p = prepare(name, from, recipients)) {
                 String sumKey = sumKeyFor(name);
                 byte[] old = existing.isPresent() ? sidecarBytes(name) : new byte[0];
-                storage.write(sumKey, out -> out.write(WalSums.both(p.sums(), old)));
+                byte[] sums = WalSums.withWritten(p.sums(), p.written());
+                storage.write(sumKey, out -> out.write(WalSums.both(sums, old)));
                 Storage.Written stored = storage.write(p.key(), p.data());
                 if (existing.isPresent() && !existing.get().equals(p.key())) {
                     storage.delete(existing.get());
                 }
                 if (old.length > 0) {
-                    storage.write(sumKey, out -> out.write(p.sums()));
+                    storage.write(sumKey, out -> out.write(sums));
                 }
                 return new Pushed(name, fileOf(p.key()), false, p.raw(), stored.size(), p.content());
             }
@@ -285,7 +286,8 @@ public final class WalArchive {
      * sidecar, and the content's SHA-256. A spill file (ciphertext of a large segment) is
      * removed on close.
      */
-    private record Prepared(String key, AtomicFile.Content data, byte[] sums, long raw, String content, Path spill) implements AutoCloseable {
+    private record Prepared(String key, AtomicFile.Content data, byte[] sums, long raw, String content, Path spill, long written)
+            implements AutoCloseable {
         @Override
         public void close() throws IOException {
             if (spill != null) {
@@ -299,10 +301,10 @@ public final class WalArchive {
         if (recipients != null) {
             return prepareEncrypted(name, source, raw, recipients);
         }
-        Packed packed = raw <= IN_MEMORY ? compressInMemory(source) : new Packed(null, shaOf(source));
+        Packed packed = raw <= IN_MEMORY ? compressInMemory(source) : new Packed(null, shaOf(source), -1);
         byte[] data = packed.data();
         return new Prepared(keyFor(name), data != null ? out -> out.write(data) : out -> compressStreaming(source, out),
-                WalSums.plain(name, packed.sha256()), raw, packed.sha256(), null);
+                WalSums.plain(name, packed.sha256()), raw, packed.sha256(), null, packed.written());
     }
 
     /**
@@ -316,10 +318,12 @@ public final class WalArchive {
         try {
             String content;
             byte[] cipher = null;
+            long written = -1;
             MessageDigest storedSha = sha256();
             if (raw <= IN_MEMORY) {
                 Packed packed = compressInMemory(source);
                 content = packed.sha256();
+                written = packed.written();
                 java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream(packed.data().length + 4096);
                 try (OutputStream enc = OpenPgp.encrypt(new java.security.DigestOutputStream(buf, storedSha), recipients)) {
                     enc.write(packed.data());
@@ -343,7 +347,7 @@ public final class WalArchive {
                 try (InputStream in = Files.newInputStream(file)) {
                     in.transferTo(out);
                 }
-            }, sums, raw, content, spill);
+            }, sums, raw, content, spill, written);
             done = true;
             return p;
         } finally {
@@ -354,7 +358,16 @@ public final class WalArchive {
     }
 
     /** A segment compressed in memory (null: too large, streamed) and the SHA-256 of its content. */
-    private record Packed(byte[] data, String sha256) {
+    private record Packed(byte[] data, String sha256, long written) {
+    }
+
+    /** Past the last non-zero byte, rounded up to 8 (WAL records are MAXALIGNed): how far a zero-padded partial segment holds WAL. */
+    static long writtenBytes(byte[] content) {
+        int last = content.length - 1;
+        while (last >= 0 && content[last] == 0) {
+            last--;
+        }
+        return last < 0 ? 0 : Math.min(content.length, ((last + 1L + 7) / 8) * 8);
     }
 
     /**
@@ -370,7 +383,7 @@ public final class WalArchive {
         try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
             packed = ctx.setLevel(1).setChecksum(true).compress(data);
         }
-        return new Packed(packed, sum.join());
+        return new Packed(packed, sum.join(), writtenBytes(data));
     }
 
     private static String shaOf(Path source) throws IOException {
@@ -451,6 +464,21 @@ public final class WalArchive {
             in.transferTo(OutputStream.nullOutputStream());
         }
         return HexFormat.of().formatHex(sha.digest());
+    }
+
+    /**
+     * How far an archived partial segment holds WAL, in bytes from the segment's start, as
+     * its sidecar records it (wal-receive writes it); empty when not recorded (older
+     * archives, segments larger than 16 MB) or not archived.
+     */
+    public Optional<Long> recordedWrittenBytes(String name) {
+        requireValid(name);
+        try {
+            long w = sums(name).written();
+            return w >= 0 ? Optional.of(w) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
     }
 
     /**

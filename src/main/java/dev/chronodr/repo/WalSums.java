@@ -15,14 +15,17 @@ import dev.chronodr.crypto.Recipient;
  *   HEX  NAME                  the content's SHA-256 (the only line for a plain NAME.zst)
  *   HEX  NAME.zst.gpg          an encrypted file's stored bytes (checked without the key)
  *   recipient FPR SUBKEY-FPR USER-ID   each key it is encrypted to, so a missing key is named
+ *   written N                  a partial segment's: how far it holds WAL (its last non-zero byte, rounded
+ *                              up to 8), so monitor measures the lag without the key or a fetch
  * </pre>
  * While wal-receive replaces a {@code NAME.partial} (see {@link WalArchive#replacePartial}),
  * the sidecar briefly lists the new version's lines and then the old one's: a reader accepts
  * either, so the archive never holds a partial segment that no sidecar vouches for.
  * {@code contents} and {@code storeds} are newest first; empty when the sidecar is lost (or the file is plain).
  */
-record WalSums(List<String> contents, List<String> storeds, List<Recipient> recipients) {
+record WalSums(List<String> contents, List<String> storeds, List<Recipient> recipients, long written) {
     private static final String RECIPIENT = "recipient ";
+    private static final String WRITTEN = "written ";
 
     WalSums {
         contents = List.copyOf(contents);
@@ -31,7 +34,7 @@ record WalSums(List<String> contents, List<String> storeds, List<Recipient> reci
     }
 
     static WalSums none() {
-        return new WalSums(List.of(), List.of(), List.of());
+        return new WalSums(List.of(), List.of(), List.of(), -1);
     }
 
     /** The newest version's content checksum; null when the sidecar is lost. */
@@ -69,6 +72,14 @@ record WalSums(List<String> contents, List<String> storeds, List<Recipient> reci
         return b.toString().getBytes(StandardCharsets.UTF_8);
     }
 
+    /** A partial segment's sidecar with how far it holds WAL; unchanged when that is not known (negative). */
+    static byte[] withWritten(byte[] sums, long written) {
+        if (written < 0) {
+            return sums;
+        }
+        return both(sums, (WRITTEN + written + "\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
     /** The sidecar of a replacement in progress: the new version's lines, then the old one's. */
     static byte[] both(byte[] newer, byte[] older) {
         byte[] out = new byte[newer.length + older.length];
@@ -82,9 +93,20 @@ record WalSums(List<String> contents, List<String> storeds, List<Recipient> reci
         List<String> contents = new ArrayList<>();
         List<String> storeds = new ArrayList<>();
         Map<String, Recipient> recipients = new LinkedHashMap<>();
+        long written = -1;
         for (String line : text.split("\n")) {
             line = line.strip();
             if (line.isEmpty()) {
+                continue;
+            }
+            if (line.startsWith(WRITTEN)) {
+                if (written < 0) { // the newest version's
+                    try {
+                        written = Long.parseLong(line.substring(WRITTEN.length()).strip());
+                    } catch (NumberFormatException e) {
+                        // not ours: ignored, as sha256sum ignores it
+                    }
+                }
                 continue;
             }
             if (line.startsWith(RECIPIENT)) {
@@ -103,6 +125,6 @@ record WalSums(List<String> contents, List<String> storeds, List<Recipient> reci
                 contents.add(hex);
             }
         }
-        return new WalSums(contents, storeds, new ArrayList<>(recipients.values()));
+        return new WalSums(contents, storeds, new ArrayList<>(recipients.values()), written);
     }
 }

@@ -119,7 +119,9 @@ class WalPartialReplaceTest {
                 assertEquals(List.of(NAME + ".sha256", NAME + ".zst"), ls.map(p -> p.getFileName().toString()).sorted().toList(),
                         "no encrypted leftover, no temp file, no snapshot");
             }
-            assertEquals(1, Files.readAllLines(tl.resolve(NAME + ".sha256")).size(), "the sidecar vouches for the last version only");
+            WalSums sums = WalSums.parse(Files.readString(tl.resolve(NAME + ".sha256")), NAME, ".zst.gpg");
+            assertEquals(1, sums.contents().size(), "the sidecar vouches for the last version only: " + sums);
+            assertEquals(SIZE, sums.written(), "and says how far it holds WAL");
         }
     }
 
@@ -139,6 +141,13 @@ class WalPartialReplaceTest {
         assertEquals(ExitCode.CRITICAL, e.exitCode(), "damage is not a replacement in progress: the retries give up");
         assertFalse(Files.exists(dir.resolve("out")), "nothing handed to the server");
         assertTrue(archive.check(NAME, null).isPresent());
+
+        // how far a zero-padded partial holds WAL is in its sidecar, for monitor (which has no key for an encrypted one)
+        byte[] padded = new byte[SIZE];
+        Arrays.fill(padded, 0, 1001, (byte) 7);
+        Files.write(partial, padded);
+        archive.replacePartial(partial, null);
+        assertEquals(Optional.of(1008L), archive.recordedWrittenBytes(NAME), "past the last non-zero byte, rounded up to 8");
 
         Path segment = Files.write(dir.resolve("000000010000000000000005"), version(3));
         assertThrows(IllegalArgumentException.class, () -> archive.replacePartial(segment, null),

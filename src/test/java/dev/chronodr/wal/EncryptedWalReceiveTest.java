@@ -17,6 +17,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,6 +42,7 @@ import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.WalArchive;
 import dev.chronodr.sandbox.LocalCluster;
 import dev.chronodr.testing.Gpg;
+import dev.chronodr.testing.CliRun;
 import dev.chronodr.testing.PgCluster;
 
 /**
@@ -140,10 +143,22 @@ class EncryptedWalReceiveTest {
         assertTrue(WalService.fetch(new Repository(repo), switched, dest, null, () -> keys).found());
         assertArrayEquals(Files.readAllBytes(pg.dataDir().resolve("pg_wal").resolve(switched)), Files.readAllBytes(dest));
         Files.delete(dest);
-        // the receiver replaces a stored partial by removing it, then storing the new one: a fetch can fall between the two
-        waitFor(() -> WalService.fetch(new Repository(repo), current, dest, null, () -> keys).found(), "the partial, under the segment's name");
+        assertTrue(WalService.fetch(new Repository(repo), current, dest, null, () -> keys).found(), "the partial, under the segment's name");
         assertEquals(16L << 20, Files.size(dest), "padded to a whole segment");
         Files.delete(dest);
+
+        // monitor measures the lag to the encrypted partial without the key: its sidecar says how far it holds WAL
+        pg.execute(DB, "INSERT INTO orders SELECT g FROM generate_series(100, 20099) g"); // about 1 MB of WAL in this segment
+        String lsn = PgCluster.wrap(pg).scalar(DB, "SELECT pg_current_wal_lsn()::text").toString();
+        waitFor(() -> {
+            CliRun r = CliRun.run(PgCluster.wrap(pg).env(DB), tmp, "monitor", "--check", "wal_stream", "--repo", repo.toString(), "--format", "json");
+            for (JsonNode c : r.json().get("checks")) {
+                if (c.path("name").asText().equals("wal_stream")) {
+                    return c.at("/items/0/archived_to").asText().contains(".partial") && c.at("/items/0/lag_bytes").asLong(Long.MAX_VALUE) <= 8192;
+                }
+            }
+            return false;
+        }, "wal_stream measured to the encrypted partial segment, within 8 kB of " + lsn);
 
         ChronoException none = org.junit.jupiter.api.Assertions.assertThrows(ChronoException.class,
                 () -> WalService.fetch(new Repository(repo), switched, dest, null));
