@@ -3,7 +3,8 @@
 #  1. Lag: for every 100 ms sample (t, pg_current_wal_lsn() = L) on the server, how long until the repository's
 #     WAL archive could restore L: the first moment a stored NAME.zst, or a stored NAME.partial.zst whose
 #     content reaches L, was seen there (polled every 100 ms, each version hard-linked at once and measured
-#     after the run: a NAME.partial holds WAL up to its last non-zero byte). Median and p99 over the load;
+#     after the run: a NAME.partial holds WAL up to its last non-zero byte, rounded up to 8). Median and p99
+#     over the samples taken while pgbench ran;
 #     beside it the anchor (pg_stat_replication.sent_lsn: how long until the server had sent L) and
 #     pg_stat_replication's own write_lag/flush_lag.
 #  2. Data-loss window, RUNS times per mode: a base backup, pgbench plus one client inserting rows and keeping
@@ -150,7 +151,7 @@ for t, lsn, _, wl, fl, ld in srv[lo:hi]:
     lags.append(a); sends.append(first_reach(sent, lsn, t) or 0); loads.append(ld)
 q = lambda xs, p: sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
 # Exposure: at each tick, what the archive held right then (not the newest it ever held: the receiver replaces
-# NAME.partial by delete and store) against the server; the age of the oldest WAL it lacked is what a loss of the
+# NAME.partial, so the newest version seen is not necessarily there) against the server; the age of the oldest WAL it lacked is what a loss of the
 # receiver's host at that moment would lose.
 import bisect
 st, sl = [r[0] for r in srv], [r[1] for r in srv]
