@@ -20,6 +20,9 @@ final class TocReader {
     record DataEntry(int dumpId, String desc, String namespace, String tag) {
     }
 
+    /** Every table-of-contents entry, in archive order: what ArchiveToc hands out. */
+    private final java.util.List<ArchiveToc.Entry> entries = new java.util.ArrayList<>();
+
     private final int newestKnown;
     private boolean headRead;
     private int archiveVersion;
@@ -45,6 +48,10 @@ final class TocReader {
 
     Map<Integer, DataEntry> dataEntries() {
         return dataEntries;
+    }
+
+    java.util.List<ArchiveToc.Entry> entries() {
+        return entries;
     }
 
     /** Takes bytes; true once the table of contents is complete (the bytes after it: {@link #rest}). */
@@ -151,7 +158,7 @@ final class TocReader {
         str(); // oid
         String tag = str();
         String desc = str();
-        readInt(); // section
+        int section = (int) readInt(); // pg_dump's teSection: 1 none, 2 pre-data, 3 data, 4 post-data
         str(); // definition
         str(); // drop statement
         str(); // COPY statement
@@ -163,14 +170,21 @@ final class TocReader {
         }
         str(); // owner
         str(); // "false": WITH OIDS, long gone
-        while (str() != null) {
+        java.util.List<Integer> deps = new java.util.ArrayList<>();
+        for (String dep; (dep = str()) != null; ) {
             // dependencies, as text dump ids, until a null string
+            try {
+                deps.add(Integer.parseInt(dep.strip()));
+            } catch (NumberFormatException e) {
+                throw new ArchiveFormatException("entry " + dumpId + " has a dependency that is no dump id: " + dep);
+            }
         }
         int offsetFlag = u8(); // pg_backup_custom's extra: where the data is (not set when written to a pipe)
         bytes(offSize);
         if (offsetFlag < 1 || offsetFlag > 3) {
             throw new ArchiveFormatException("entry " + dumpId + " has an unknown data offset flag " + offsetFlag);
         }
+        entries.add(new ArchiveToc.Entry(dumpId, desc, ArchiveToc.Section.of(section), namespace, tag, java.util.List.copyOf(deps), hadDumper));
         if (hadDumper) {
             if (dataEntries.put(dumpId, new DataEntry(dumpId, desc, namespace, tag)) != null) {
                 throw new ArchiveFormatException("dump id " + dumpId + " appears twice in the table of contents");

@@ -157,8 +157,14 @@ public final class RestoreService {
             notes.addAll(RestoreSpace.check(admin, tools, source, plan.mode(), unpack, repo.localRoot().orElse(Repository.spoolDirectory()), DatabaseProperties.capture(admin, live),
                     req.goOnUnchecked()));
             long t = System.nanoTime();
-            if (unpack) {
-                source = new UnpackedCopy(runner, locator).make(source, repo);
+            UnpackedCopy copies = new UnpackedCopy(runner, locator);
+            // The copy is made while the largest table loads (issue 25) where every piece of the dump has its own
+            // SHA-256; not --in-place, which drops the live database first: there the whole dump is verified before.
+            boolean grow = unpack && plan.mode() != RestoreMode.IN_PLACE && copies.canGrow(source);
+            if (grow) {
+                SourceChecks.checksums(source, f -> !f.role().equals("dump"));
+            } else if (unpack) {
+                source = copies.make(source, repo);
             } else if (!source.checksummed()) {
                 SourceChecks.checksums(source);
             }
@@ -180,7 +186,11 @@ public final class RestoreService {
                 }
                 RestoreSettings settings = RestoreSettings.forRestore(admin, source, tools, jobs);
                 notes.addAll(settings.notes());
-                RestoreContext context = new RestoreContext(plan, source, admin, tools, new DumpLoader(progress, settings, notes), jobs,
+                DumpLoader loader = new DumpLoader(progress, settings, notes);
+                if (grow) {
+                    loader.growing(copies, repo);
+                }
+                RestoreContext context = new RestoreContext(plan, source, admin, tools, loader, jobs,
                         contents.entries(), phases, notes);
                 return switch (plan.mode()) {
                     case NEW_DATABASE -> new NewDatabaseRestore().run(context);
