@@ -44,8 +44,8 @@ final class DumpLoader {
     private GrowingLoad growing;
 
     /** A parallel restore of this backup loads its largest table while the copy is still written. */
-    DumpLoader growing(UnpackedCopy copies, dev.chronodr.repo.Repository repo) {
-        this.growing = new GrowingLoad(copies, repo);
+    DumpLoader growing(UnpackedCopy.Growing copy, dev.chronodr.repo.Repository repo) {
+        this.growing = new GrowingLoad(copy, repo);
         return this;
     }
 

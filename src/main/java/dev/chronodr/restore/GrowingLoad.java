@@ -50,11 +50,12 @@ import dev.chronodr.repo.Repository;
 final class GrowingLoad {
     private static final Logger log = LoggerFactory.getLogger(GrowingLoad.class);
 
-    private final UnpackedCopy copies;
+    private final UnpackedCopy.Growing growing;
     private final Repository repo;
 
-    GrowingLoad(UnpackedCopy copies, Repository repo) {
-        this.copies = copies;
+    /** @param growing the copy, started (and its first piece checked) before anything was touched */
+    GrowingLoad(UnpackedCopy.Growing growing, Repository repo) {
+        this.growing = growing;
         this.repo = repo;
     }
 
@@ -101,7 +102,6 @@ final class GrowingLoad {
             base.remove(j + 1);
             base.remove(j);
         }
-        UnpackedCopy.Growing growing = copies.start(source, repo);
         CompletableFuture<Void> streamed = null;
         List<Path> lists = new ArrayList<>();
         try {

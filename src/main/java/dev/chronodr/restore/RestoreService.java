@@ -161,8 +161,16 @@ public final class RestoreService {
             // The copy is made while the largest table loads (issue 25) where every piece of the dump has its own
             // SHA-256; not --in-place, which drops the live database first: there the whole dump is verified before.
             boolean grow = unpack && plan.mode() != RestoreMode.IN_PLACE && copies.canGrow(source);
+            UnpackedCopy.Growing growing = null;
             if (grow) {
-                SourceChecks.checksums(source, f -> !f.role().equals("dump"));
+                // The first piece (a small dump's only one) is checked before anything is touched; the rest as the restore reads it.
+                growing = copies.start(source, repo);
+                try {
+                    growing.awaitFirstPiece();
+                } catch (RuntimeException e) {
+                    growing.discard();
+                    throw e;
+                }
             } else if (unpack) {
                 source = copies.make(source, repo);
             } else if (!source.checksummed()) {
@@ -187,8 +195,8 @@ public final class RestoreService {
                 RestoreSettings settings = RestoreSettings.forRestore(admin, source, tools, jobs);
                 notes.addAll(settings.notes());
                 DumpLoader loader = new DumpLoader(progress, settings, notes);
-                if (grow) {
-                    loader.growing(copies, repo);
+                if (growing != null) {
+                    loader.growing(growing, repo);
                 }
                 RestoreContext context = new RestoreContext(plan, source, admin, tools, loader, jobs,
                         contents.entries(), phases, notes);
@@ -202,6 +210,10 @@ public final class RestoreService {
             } finally {
                 if (source.unpacked() != null) {
                     UnpackedCopy.delete(source.unpacked());
+                }
+                if (growing != null) {
+                    growing.cancel(); // a restore that stopped before its load: the copy is not needed
+                    growing.discard();
                 }
             }
         } catch (SQLException e) {

@@ -113,6 +113,8 @@ final class UnpackedCopy {
                 g.result.complete(copy(source, repo, g));
             } catch (Throwable e) {
                 g.result.completeExceptionally(e);
+            } finally {
+                g.first.complete(null);
             }
         }, "unpack-copy");
         t.setDaemon(true);
@@ -127,8 +129,10 @@ final class UnpackedCopy {
         Path copy = UnpackDir.file(dir, source.id());
         Path part = UnpackDir.partial(copy);
         long started = System.nanoTime();
-        Stored stored = new Stored(source.dump(), dumpEntry == null ? null : dumpEntry.chunks());
+        // Per-piece sums only matter where the copy is read before it is whole.
+        Stored stored = new Stored(source.dump(), growing == null || dumpEntry == null ? null : dumpEntry.chunks());
         if (growing != null) {
+            stored.onFirstPiece = () -> growing.first.complete(null);
             growing.stored = stored;
         }
         try {
@@ -157,8 +161,8 @@ final class UnpackedCopy {
             }
             long decompressMillis = (System.nanoTime() - t) / 1_000_000;
             if (stored.chunkMismatch != null) {
-                throw ChronoException.failed("backup " + source.id() + " is corrupt: " + dumpEntry.name() + " " + stored.chunkMismatch
-                        + "; those bytes were neither decompressed nor sent to the server", "choose another backup (chrono-dr list)");
+                throw ChronoException.failed("backup " + source.id() + " is corrupt: " + dumpEntry.name() + " " + stored.chunkMismatch,
+                        "choose another backup (chrono-dr list)");
             }
             if (stored.readFailure != null) {
                 throw ChronoException.failed(stored.readFailure.getMessage() + "; nothing was touched", "choose another backup");
@@ -273,6 +277,8 @@ final class UnpackedCopy {
      */
     static final class Growing {
         private final java.util.concurrent.CompletableFuture<RestoreSource> result = new java.util.concurrent.CompletableFuture<>();
+        /** Completed once the first piece was checked (or the copy ended): see {@link #awaitFirstPiece}. */
+        private final java.util.concurrent.CompletableFuture<Void> first = new java.util.concurrent.CompletableFuture<>();
         private volatile Path part;
         private volatile Path copy;
         private volatile boolean cancelled;
@@ -296,6 +302,28 @@ final class UnpackedCopy {
                     throw r;
                 }
                 throw ChronoException.failed("the decompressed copy failed: " + e.getCause(), null, e.getCause());
+            }
+        }
+
+        /**
+         * Waits until the first piece of the dump (all of a dump under one piece) was checked, and throws
+         * if it did not match: such a restore stops before anything is touched, as with a whole-file check.
+         */
+        void awaitFirstPiece() {
+            try {
+                first.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw ChronoException.failed("interrupted while the dump was checked", null, e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                // not completed exceptionally
+            }
+            if (failed()) {
+                try {
+                    await();
+                } catch (ChronoException e) {
+                    throw ChronoException.failed(e.getMessage() + "; nothing was touched", e.hint(), e);
+                }
             }
         }
 
@@ -455,6 +483,8 @@ final class UnpackedCopy {
         private volatile boolean done;
         /** Set when the restore no longer needs the copy: reading stops. */
         volatile boolean abort;
+        /** Run once the first piece was checked (matched or not). */
+        Runnable onFirstPiece;
         /** Why a piece of the dump did not match its SHA-256 in the manifest (nothing from it was handed on). */
         volatile String chunkMismatch;
         private volatile IOException readFailure;
@@ -536,10 +566,15 @@ final class UnpackedCopy {
                         String actual = HexFormat.of().formatHex(chunkSha.digest());
                         String expected = index < chunks.sha256().size() ? chunks.sha256().get(index) : null;
                         if (!actual.equals(expected)) {
-                            chunkMismatch = String.format(Locale.ROOT, "bytes %d to %d have SHA-256 %s, the manifest says %s", (long) index * size,
+                            boolean whole = index == 0 && chunks.sha256().size() == 1 && in.size() == chunk.limit();
+                            chunkMismatch = whole ? "has SHA-256 " + actual + ", the manifest says " + expected
+                                    : String.format(Locale.ROOT, "bytes %d to %d have SHA-256 %s, the manifest says %s", (long) index * size,
                                     (long) index * size + chunk.limit(), actual, expected == null ? "the file ends before them" : expected);
                             handing = false;
                         }
+                    }
+                    if (index == 0 && onFirstPiece != null) {
+                        onFirstPiece.run();
                     }
                     index++;
                     long t2 = System.nanoTime();
