@@ -37,9 +37,57 @@ public final class ArchiveToc {
     }
 
     private final List<Entry> entries;
+    private final Map<Integer, Section> restoredIn = new HashMap<>();
 
     private ArchiveToc(List<Entry> entries) {
         this.entries = List.copyOf(entries);
+        Section current = Section.PRE_DATA;
+        for (Entry e : this.entries) {
+            if (e.section() != Section.NONE) {
+                current = e.section();
+            }
+            restoredIn.put(e.dumpId(), current);
+        }
+    }
+
+    /** The section pg_restore's --section counts an entry in: its own, or for NONE the one of the entry before it. */
+    public Section restoredIn(int dumpId) {
+        return restoredIn.getOrDefault(dumpId, Section.PRE_DATA);
+    }
+
+    /**
+     * The ids {@code id} depends on, directly or through others; a dependency on a table counts as one
+     * on its data too, as pg_restore -j has it (an index or a foreign key waits for the rows, not only
+     * for CREATE TABLE).
+     */
+    public Set<Integer> dependencies(int id) {
+        Map<Integer, Entry> byId = new HashMap<>();
+        Map<String, Integer> dataOf = new HashMap<>();
+        for (Entry e : entries) {
+            byId.put(e.dumpId(), e);
+            if (e.desc().equals("TABLE DATA")) {
+                dataOf.put(e.namespace() + "\0" + e.tag(), e.dumpId());
+            }
+        }
+        Set<Integer> out = new HashSet<>();
+        Deque<Integer> todo = new ArrayDeque<>(List.of(id));
+        while (!todo.isEmpty()) {
+            Entry e = byId.get(todo.pop());
+            if (e == null) {
+                continue;
+            }
+            for (int d : e.dependencies()) {
+                if (out.add(d)) {
+                    todo.push(d);
+                }
+                Entry table = byId.get(d);
+                Integer data = table == null || !table.desc().equals("TABLE") ? null : dataOf.get(table.namespace() + "\0" + table.tag());
+                if (data != null && data != id && out.add(data)) {
+                    todo.push(data);
+                }
+            }
+        }
+        return out;
     }
 
     /** Reads the header and table of contents from {@code in} and no further than the buffer that completes them. */

@@ -39,13 +39,15 @@ import dev.chronodr.repo.Repository;
  *     the growing copy, while the rest of it is written;</li>
  * <li>once the copy is whole and the whole dump matched its SHA-256: pg_restore -j, one job fewer,
  *     for the data and post-data items that do not depend on that table;</li>
- * <li>once that and the largest table's COPY have both ended (the COPY committed): pg_restore -j for
- *     the items that depend on the table, directly or not (its indexes, keys, foreign keys to and
- *     from it, triggers, its sequence's value, ACLs, materialized views over it).</li>
+ * <li>in the COPY's job slot, once it committed (its process exited 0): pg_restore, one job, for the
+ *     items that depend on the table and on nothing of step 4 (its indexes and keys, its sequence's
+ *     value, views over it): as pg_restore -j would, they follow the table's data at once;</li>
+ * <li>once steps 4 and 5 are done: pg_restore -j for the rest (foreign keys from and to the table...).</li>
  * </ol>
- * Nothing that depends on the table starts before its COPY committed (not lucky lock waits: the
- * last step starts after the process that ran the COPY exited 0); and nothing of step 4 depends on
- * step 5 (the split is along dependencies).
+ * Nothing that depends on the table starts before its COPY committed (not lucky lock waits: steps 5
+ * and 6 start after the process that ran the COPY exited 0); nothing of step 4 depends on steps 5
+ * or 6, nor step 5 on step 4 (the split follows the archive's dependencies, a dependency on a table
+ * counting as one on its data, as in pg_restore -j), so steps 4 and 5 touch different tables.
  */
 final class GrowingLoad {
     private static final Logger log = LoggerFactory.getLogger(GrowingLoad.class);
@@ -59,8 +61,12 @@ final class GrowingLoad {
         this.repo = repo;
     }
 
-    /** Which item is loaded from the growing copy, and what must wait for its COPY. */
-    record Split(ArchiveToc.Entry streamed, Set<Integer> after, List<Integer> before) {
+    /**
+     * Which item is loaded from the growing copy; what does not depend on it ({@code before}); what
+     * depends on it and on nothing of {@code before} still to restore ({@code next}: may start the
+     * moment its COPY committed); and the rest ({@code last}: once both are done).
+     */
+    record Split(ArchiveToc.Entry streamed, List<Integer> before, List<Integer> next, List<Integer> last) {
     }
 
     /**
@@ -87,7 +93,17 @@ final class GrowingLoad {
         after.remove(data.get().dumpId());
         List<Integer> before = toc.entries().stream().map(ArchiveToc.Entry::dumpId)
                 .filter(id -> id != data.get().dumpId() && !after.contains(id)).toList();
-        return Optional.of(new Split(data.get(), after, before));
+        // Of before, what the pre-data step has not restored: what an item of after may have to wait for.
+        Set<Integer> pending = before.stream().filter(id -> toc.restoredIn(id) != ArchiveToc.Section.PRE_DATA)
+                .collect(Collectors.toSet());
+        List<Integer> next = new ArrayList<>();
+        List<Integer> last = new ArrayList<>();
+        // In the archive's order, which is a dependency order: a pg_restore -L without -j runs its list as it is ordered.
+        for (int id : toc.entries().stream().map(ArchiveToc.Entry::dumpId).filter(after::contains).toList()) {
+            Set<Integer> deps = toc.dependencies(id);
+            (deps.stream().anyMatch(pending::contains) ? last : next).add(id);
+        }
+        return Optional.of(new Split(data.get(), before, next, last));
     }
 
     /**
@@ -123,9 +139,11 @@ final class GrowingLoad {
             Path copy = UnpackDir.file(UnpackDir.where(repo.localRoot().orElse(Repository.spoolDirectory())), source.id());
             Path bigList = list(copy, "streamed", List.of(s.streamed().dumpId()), lists);
             Path beforeList = list(copy, "before", s.before(), lists);
-            Path afterList = list(copy, "after", s.after().stream().sorted().toList(), lists);
-            log.debug("loading {}.{} (dump id {}) from the copy as it is written; {} items wait for its COPY", s.streamed().namespace(),
-                    s.streamed().tag(), s.streamed().dumpId(), s.after().size());
+            Path nextList = list(copy, "next", s.next(), lists);
+            Path lastList = list(copy, "last", s.last(), lists);
+            log.debug("loading {}.{} (dump id {}) from the copy as it is written; {} items start when its COPY committed, {} more when"
+                    + " the others are done too", s.streamed().namespace(), s.streamed().tag(), s.streamed().dumpId(), s.next().size(),
+                    s.last().size());
 
             long t = System.nanoTime();
             List<String> pre = new ArrayList<>(base);
@@ -135,13 +153,20 @@ final class GrowingLoad {
 
             List<String> big = new ArrayList<>(base);
             big.addAll(List.of("-L", bigList.toString()));
+            List<String> nextArgs = new ArrayList<>(base);
+            nextArgs.addAll(List.of("--section=data", "--section=post-data", "-L", nextList.toString()));
             streamed = new CompletableFuture<>();
             CompletableFuture<Void> bigDone = streamed;
+            // One job's worth: the COPY, then, in the same slot, what waited for it alone (its indexes and keys).
             Thread loader = new Thread(() -> {
                 try {
                     long t0 = System.nanoTime();
                     tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, big)).withStdin(out -> follow(growing, out)));
                     log.debug("largest table's data loaded from the growing copy in {} ms", (System.nanoTime() - t0) / 1_000_000);
+                    if (!s.next().isEmpty()) {
+                        RestoreSource whole = growing.await(); // pg_restore -j and -L read the whole, verified copy
+                        tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, with(nextArgs, 1, whole.unpacked()))));
+                    }
                     bigDone.complete(null);
                 } catch (Throwable e) {
                     bigDone.completeExceptionally(e);
@@ -158,7 +183,7 @@ final class GrowingLoad {
 
             join(streamed);
             List<String> after = new ArrayList<>(base);
-            after.addAll(List.of("--section=data", "--section=post-data", "-L", afterList.toString()));
+            after.addAll(List.of("--section=data", "--section=post-data", "-L", lastList.toString()));
             tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, with(after, jobs, whole.unpacked()))));
             return "the largest table, " + s.streamed().namespace() + "." + s.streamed().tag() + ", was loaded while the copy for -j was"
                     + " written (each piece of the dump checked against its SHA-256 before it was decompressed)";
