@@ -54,13 +54,6 @@ m = re.search(r"read in (\d+) ms and hashed in (\d+) ms \((\d+) ms waiting.*? in
 if m:
     print("copy_hash", int(m.group(2)) / 1000, sys.argv[2])
     print("copy_decompress_write", int(m.group(4)) / 1000, sys.argv[2])
-# where the largest table loads from the copy as it grows (issue 25): the pre-data and that COPY
-log = open(sys.argv[1]).read()
-for key, pattern in [("grow_pre_data", r"pre-data restored from the growing copy in (\d+) ms"),
-                     ("grow_largest_table", r"largest table's data loaded from the growing copy in (\d+) ms")]:
-    g = re.search(pattern, log)
-    if g:
-        print(key, int(g.group(1)) / 1000, sys.argv[2])
 PY
   "$bin/dropdb" "cdr_$i"
 
@@ -102,12 +95,10 @@ anchor = med("pg_restore_j2")
 print(f"database {sys.argv[2]}, {sys.argv[3]} runs each, medians (1-min load average at the start of each run):")
 for k, label in [("pg_restore_j2", "pg_restore -j2, stock archive (anchor)"),
                  ("beside", "chrono-dr restore beside, --no-verify"),
-                 ("beside_checksums", "  of which checksums (with the copy, unless it grows)"),
+                 ("beside_checksums", "  of which checksums (with the copy)"),
                  ("copy_hash", "    the copy: hashing the stored dump"),
                  ("copy_decompress_write", "    the copy: decompressing and writing"),
-                 ("grow_pre_data", "    beside it: pre-data from the growing copy"),
-                 ("grow_largest_table", "    beside it: largest table's data, from it"),
-                 ("beside_pg_restore", "  of which pg_restore (with the copy, when it grows)"),
+                 ("beside_pg_restore", "  of which pg_restore"),
                  ("replace", "chrono-dr replace, with verification"),
                  ("verify", "  of which verification"),
                  ("drill_restore", "dr-test: its restore step"),

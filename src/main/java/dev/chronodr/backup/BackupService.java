@@ -224,7 +224,7 @@ public final class BackupService {
             var data = reader.table(t.schema(), t.name());
             if (data.isPresent()) {
                 String digest = data.get().sha256() == null ? null : CopyDigest.of(data.get().sha256());
-                out.add(new TableEntry(t.schema(), t.name(), data.get().rows(), digest, data.get().bytes()));
+                out.add(new TableEntry(t.schema(), t.name(), data.get().rows(), digest));
             } else {
                 out.add(null);
                 slow.add(t);
@@ -333,11 +333,8 @@ public final class BackupService {
                                    Recipients encryptTo, boolean showProgress, CustomArchiveReader reader) {
         AtomicLong raw = new AtomicLong();
         AtomicReference<Storage.Written> written = new AtomicReference<>();
-        // The dump's stored bytes are also hashed piece by piece: a parallel restore trusts each piece before it decompresses it.
-        ChunkSums chunks = role.equals("dump") ? new ChunkSums() : null;
         long t0 = System.nanoTime();
-        tools.run(spec.withStdout(in -> written.set(staged.write(name, storage -> {
-            OutputStream stored = chunks == null ? storage : chunks.tee(storage);
+        tools.run(spec.withStdout(in -> written.set(staged.write(name, stored -> {
             // Closing the compressor closes the encryption too, which writes the message's end (MDC) but leaves
             // the stored stream to the storage.
             OutputStream sink = encryptTo == null ? stored : OpenPgp.encrypt(stored, encryptTo);
@@ -367,60 +364,7 @@ public final class BackupService {
         if (w == null) {
             throw ChronoException.failed("cannot finish " + name + ": nothing was stored", null);
         }
-        BackupManifest.Chunks sums = chunks == null ? null : chunks.finish();
-        if (sums != null && sums.sha256().size() != (w.size() + sums.size() - 1) / sums.size()) {
-            sums = null; // the storage stored other bytes than those written through: no per-piece sums rather than wrong ones
-        }
-        return new FileEntry(name, role, w.size(), raw.get(), w.sha256(), compression.toString(), sums);
-    }
-
-    /** SHA-256 of each {@link BackupManifest.Chunks#SIZE} bytes written through it. */
-    static final class ChunkSums {
-        private final java.security.MessageDigest sha = dev.chronodr.repo.BackupVerifier.newSha256();
-        private final List<String> sums = new ArrayList<>();
-        private long inChunk;
-
-        OutputStream tee(OutputStream out) {
-            return new java.io.FilterOutputStream(out) {
-                @Override
-                public void write(int b) throws IOException {
-                    write(new byte[] {(byte) b}, 0, 1);
-                }
-
-                @Override
-                public void write(byte[] b, int off, int len) throws IOException {
-                    add(b, off, len);
-                    out.write(b, off, len);
-                }
-
-                @Override
-                public void close() throws IOException {
-                    out.close(); // FilterOutputStream's close would flush first; the storage decides
-                }
-            };
-        }
-
-        void add(byte[] b, int off, int len) {
-            while (len > 0) {
-                int n = (int) Math.min(len, BackupManifest.Chunks.SIZE - inChunk);
-                sha.update(b, off, n);
-                inChunk += n;
-                off += n;
-                len -= n;
-                if (inChunk == BackupManifest.Chunks.SIZE) {
-                    sums.add(java.util.HexFormat.of().formatHex(sha.digest()));
-                    inChunk = 0;
-                }
-            }
-        }
-
-        BackupManifest.Chunks finish() {
-            if (inChunk > 0) {
-                sums.add(java.util.HexFormat.of().formatHex(sha.digest()));
-                inChunk = 0;
-            }
-            return new BackupManifest.Chunks(BackupManifest.Chunks.SIZE, List.copyOf(sums));
-        }
+        return new FileEntry(name, role, w.size(), raw.get(), w.sha256(), compression.toString());
     }
 
     private String dumpVersion(PgTools tools) {

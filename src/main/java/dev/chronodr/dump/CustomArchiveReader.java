@@ -31,11 +31,8 @@ public final class CustomArchiveReader {
     private static final int BLK_DATA = 1;
     private static final int BLK_BLOBS = 3;
 
-    /** One table's data as it was dumped: its rows, the SHA-256 (hex) of its COPY text when asked for, and its size. */
-    public record TableData(String schema, String name, long rows, String sha256, long bytes) {
-        public TableData(String schema, String name, long rows, String sha256) {
-            this(schema, name, rows, sha256, 0);
-        }
+    /** One table's data as it was dumped: its rows, and the SHA-256 (hex) of its COPY text when asked for. */
+    public record TableData(String schema, String name, long rows, String sha256) {
     }
 
     private enum Phase { TOC, BLOCK_TYPE, BLOCK_ID, CHUNK_LEN, CHUNK, LO_OID }
@@ -321,7 +318,7 @@ public final class CustomArchiveReader {
         }
         String value = sha == null ? null : hex(sha.digest());
         sha = null;
-        if (tables.put(key(e.namespace(), e.tag()), new TableData(e.namespace(), e.tag(), rows, value, blockBytes)) != null) {
+        if (tables.put(key(e.namespace(), e.tag()), new TableData(e.namespace(), e.tag(), rows, value)) != null) {
             throw new ArchiveFormatException("two data blocks for " + name);
         }
     }

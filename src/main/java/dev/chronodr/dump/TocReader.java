@@ -20,9 +20,6 @@ final class TocReader {
     record DataEntry(int dumpId, String desc, String namespace, String tag) {
     }
 
-    /** Every table-of-contents entry, in archive order: what ArchiveToc hands out. */
-    private final java.util.List<ArchiveToc.Entry> entries = new java.util.ArrayList<>();
-
     private final int newestKnown;
     private boolean headRead;
     private int archiveVersion;
@@ -48,10 +45,6 @@ final class TocReader {
 
     Map<Integer, DataEntry> dataEntries() {
         return dataEntries;
-    }
-
-    java.util.List<ArchiveToc.Entry> entries() {
-        return entries;
     }
 
     /** Takes bytes; true once the table of contents is complete (the bytes after it: {@link #rest}). */
@@ -158,7 +151,7 @@ final class TocReader {
         str(); // oid
         String tag = str();
         String desc = str();
-        int section = (int) readInt(); // pg_dump's teSection: 1 none, 2 pre-data, 3 data, 4 post-data
+        readInt(); // section
         str(); // definition
         str(); // drop statement
         str(); // COPY statement
@@ -170,21 +163,14 @@ final class TocReader {
         }
         str(); // owner
         str(); // "false": WITH OIDS, long gone
-        java.util.List<Integer> deps = new java.util.ArrayList<>();
-        for (String dep; (dep = str()) != null; ) {
+        while (str() != null) {
             // dependencies, as text dump ids, until a null string
-            try {
-                deps.add(Integer.parseInt(dep.strip()));
-            } catch (NumberFormatException e) {
-                throw new ArchiveFormatException("entry " + dumpId + " has a dependency that is no dump id: " + dep);
-            }
         }
         int offsetFlag = u8(); // pg_backup_custom's extra: where the data is (not set when written to a pipe)
         bytes(offSize);
         if (offsetFlag < 1 || offsetFlag > 3) {
             throw new ArchiveFormatException("entry " + dumpId + " has an unknown data offset flag " + offsetFlag);
         }
-        entries.add(new ArchiveToc.Entry(dumpId, desc, ArchiveToc.Section.of(section), namespace, tag, java.util.List.copyOf(deps), hadDumper));
         if (hadDumper) {
             if (dataEntries.put(dumpId, new DataEntry(dumpId, desc, namespace, tag)) != null) {
                 throw new ArchiveFormatException("dump id " + dumpId + " appears twice in the table of contents");

@@ -56,13 +56,9 @@ public record BackupManifest(
      * One table as dumped; {@code rows} is null for schema-only backups, {@code digest}
      * (see pg.TableDigest) is present for the tables digested at backup time.
      */
-    public record TableEntry(String schema, String name, Long rows, String digest, Long bytes) {
+    public record TableEntry(String schema, String name, Long rows, String digest) {
         public TableEntry(String schema, String name, Long rows) {
-            this(schema, name, rows, null, null);
-        }
-
-        public TableEntry(String schema, String name, Long rows, String digest) {
-            this(schema, name, rows, digest, null);
+            this(schema, name, rows, null);
         }
 
         public String qualifiedName() {
@@ -70,20 +66,8 @@ public record BackupManifest(
         }
     }
 
-    /**
-     * One file of the backup, with the checksum of the bytes on disk; {@code chunks} (backups since
-     * issue 25, the dump only) also has one per piece of them, so a restore can trust a piece
-     * before the whole file is read.
-     */
-    public record FileEntry(String name, String role, long bytes, long uncompressedBytes, String sha256, String compression, Chunks chunks) {
-        public FileEntry(String name, String role, long bytes, long uncompressedBytes, String sha256, String compression) {
-            this(name, role, bytes, uncompressedBytes, sha256, compression, null);
-        }
-    }
-
-    /** The SHA-256 (hex) of each {@code size} bytes of a stored file in turn; the last piece may be shorter. */
-    public record Chunks(long size, List<String> sha256) {
-        public static final int SIZE = 16 << 20;
+    /** One file of the backup, with the checksum of the bytes on disk. */
+    public record FileEntry(String name, String role, long bytes, long uncompressedBytes, String sha256, String compression) {
     }
 
     /**

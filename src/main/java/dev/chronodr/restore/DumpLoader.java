@@ -40,15 +40,6 @@ final class DumpLoader {
         this.notes = notes;
     }
 
-    /** The copy for -j, and where it goes: set when it may be read as it grows (see {@link GrowingLoad}). */
-    private GrowingLoad growing;
-
-    /** A parallel restore of this backup loads its largest table while the copy is still written. */
-    DumpLoader growing(UnpackedCopy.Growing copy, dev.chronodr.repo.Repository repo) {
-        this.growing = new GrowingLoad(copy, repo);
-        return this;
-    }
-
     /** Plain SQL for psql: checked line by line as it goes, behind psql's own \\restrict where this psql has it. */
     private static void feedPlain(RestoreSource source, OutputStream out, String restrictKey) throws IOException {
         try (InputStream in = source.open()) {
@@ -135,16 +126,7 @@ final class DumpLoader {
         // The session settings reach pg_restore's connections (and only those) through PGOPTIONS.
         java.util.function.UnaryOperator<ProcessSpec> watched = spec -> (counter == null ? spec : spec.withStderrLines(counter::line))
                 .withEnv(settings.env());
-        if (growing != null && jobs > 1 && source.format() == ArchiveFormat.CUSTOM && source.unpacked() == null) {
-            String note = growing.run(tools, args, source, jobs, counter == null ? watched : spec -> watched.apply(spec).withStderrLines(line -> {
-                synchronized (counter) {
-                    counter.line(line); // several pg_restore at once
-                }
-            }));
-            if (note != null) {
-                notes.add(note);
-            }
-        } else if (source.format() == ArchiveFormat.DIRECTORY || source.method() == Compression.Method.NONE && !source.encrypted() && jobs > 1) {
+        if (source.format() == ArchiveFormat.DIRECTORY || source.method() == Compression.Method.NONE && !source.encrypted() && jobs > 1) {
             args.add(source.dump().toString());
             tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)));
         } else if (source.unpacked() != null) {

@@ -157,22 +157,8 @@ public final class RestoreService {
             notes.addAll(RestoreSpace.check(admin, tools, source, plan.mode(), unpack, repo.localRoot().orElse(Repository.spoolDirectory()), DatabaseProperties.capture(admin, live),
                     req.goOnUnchecked()));
             long t = System.nanoTime();
-            UnpackedCopy copies = new UnpackedCopy(runner, locator);
-            // The copy is made while the largest table loads (issue 25) where every piece of the dump has its own
-            // SHA-256; not --in-place, which drops the live database first: there the whole dump is verified before.
-            boolean grow = unpack && plan.mode() != RestoreMode.IN_PLACE && copies.canGrow(source);
-            UnpackedCopy.Growing growing = null;
-            if (grow) {
-                // The first piece (a small dump's only one) is checked before anything is touched; the rest as the restore reads it.
-                growing = copies.start(source, repo);
-                try {
-                    growing.awaitFirstPiece();
-                } catch (RuntimeException e) {
-                    growing.discard();
-                    throw e;
-                }
-            } else if (unpack) {
-                source = copies.make(source, repo);
+            if (unpack) {
+                source = new UnpackedCopy(runner, locator).make(source, repo);
             } else if (!source.checksummed()) {
                 SourceChecks.checksums(source);
             }
@@ -194,11 +180,7 @@ public final class RestoreService {
                 }
                 RestoreSettings settings = RestoreSettings.forRestore(admin, source, tools, jobs);
                 notes.addAll(settings.notes());
-                DumpLoader loader = new DumpLoader(progress, settings, notes);
-                if (growing != null) {
-                    loader.growing(growing, repo);
-                }
-                RestoreContext context = new RestoreContext(plan, source, admin, tools, loader, jobs,
+                RestoreContext context = new RestoreContext(plan, source, admin, tools, new DumpLoader(progress, settings, notes), jobs,
                         contents.entries(), phases, notes);
                 return switch (plan.mode()) {
                     case NEW_DATABASE -> new NewDatabaseRestore().run(context);
@@ -210,10 +192,6 @@ public final class RestoreService {
             } finally {
                 if (source.unpacked() != null) {
                     UnpackedCopy.delete(source.unpacked());
-                }
-                if (growing != null) {
-                    growing.cancel(); // a restore that stopped before its load: the copy is not needed
-                    growing.discard();
                 }
             }
         } catch (SQLException e) {

@@ -81,68 +81,21 @@ final class UnpackedCopy {
      * cache, and costs memory until the copy is gone).
      */
     RestoreSource make(RestoreSource source, Repository repo) {
-        if (source.manifest() != null) {
-            SourceChecks.checksums(source, f -> !f.role().equals("dump"));
-        }
-        return copy(source, repo, null);
-    }
-
-    /**
-     * Whether {@link #start} can be used: the zstd program decompresses an unencrypted dump whose
-     * manifest has a SHA-256 for each piece of it, so every byte is verified before it is decompressed.
-     */
-    boolean canGrow(RestoreSource source) {
-        BackupManifest.FileEntry dump = source.manifest() == null ? null : source.manifest().file("dump");
-        return dump != null && dump.chunks() != null && dump.chunks().size() > 0 && !dump.chunks().sha256().isEmpty()
-                && source.method() == Compression.Method.ZSTD && !source.encrypted() && locator.onPath("zstd").isPresent();
-    }
-
-    /**
-     * Starts the copy on its own thread and returns at once (the backup's other files are checked
-     * first): the copy may be read while it grows ({@link Growing#follow}), and every byte in it
-     * comes from a piece of the stored dump whose SHA-256 matched the manifest before it was
-     * decompressed (see {@link #canGrow}).
-     */
-    Growing start(RestoreSource source, Repository repo) {
-        if (source.manifest() != null) {
-            SourceChecks.checksums(source, f -> !f.role().equals("dump"));
-        }
-        Growing g = new Growing();
-        Thread t = new Thread(() -> {
-            try {
-                g.result.complete(copy(source, repo, g));
-            } catch (Throwable e) {
-                g.result.completeExceptionally(e);
-            } finally {
-                g.first.complete(null);
-            }
-        }, "unpack-copy");
-        t.setDaemon(true);
-        t.start();
-        return g;
-    }
-
-    private RestoreSource copy(RestoreSource source, Repository repo, Growing growing) {
         BackupManifest m = source.manifest();
         BackupManifest.FileEntry dumpEntry = m == null ? null : m.file("dump");
+        if (m != null) {
+            SourceChecks.checksums(source, f -> !f.role().equals("dump"));
+        }
         Path dir = UnpackDir.choose(repo);
         Path copy = UnpackDir.file(dir, source.id());
         Path part = UnpackDir.partial(copy);
         long started = System.nanoTime();
-        // Per-piece sums only matter where the copy is read before it is whole.
-        Stored stored = new Stored(source.dump(), growing == null || dumpEntry == null ? null : dumpEntry.chunks());
-        if (growing != null) {
-            stored.onFirstPiece = () -> growing.first.complete(null);
-            growing.stored = stored;
-        }
+        Stored stored = new Stored(source.dump());
         try {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, AtomicFile.PRIVATE_DIR);
             Files.deleteIfExists(part);
             Files.deleteIfExists(copy);
-            if (growing != null) {
-                growing.paths(part, copy);
-            }
             Optional<Path> zstd = source.method() == Compression.Method.ZSTD && !source.encrypted() ? locator.onPath("zstd") : Optional.empty();
             long t = System.nanoTime();
             String decompressor;
@@ -160,10 +113,6 @@ final class UnpackedCopy {
                 decompressor = "-";
             }
             long decompressMillis = (System.nanoTime() - t) / 1_000_000;
-            if (stored.chunkMismatch != null) {
-                throw ChronoException.failed("backup " + source.id() + " is corrupt: " + dumpEntry.name() + " " + stored.chunkMismatch,
-                        "choose another backup (chrono-dr list)");
-            }
             if (stored.readFailure != null) {
                 throw ChronoException.failed(stored.readFailure.getMessage() + "; nothing was touched", "choose another backup");
             }
@@ -270,178 +219,6 @@ final class UnpackedCopy {
         stored.rethrowReadFailure();
     }
 
-    /**
-     * A copy being made on its own thread. Its bytes may be read while it grows: they come only
-     * from pieces of the stored dump that matched their SHA-256 (see {@link #canGrow}); the whole
-     * dump's SHA-256 is known only when {@link #await} returns.
-     */
-    static final class Growing {
-        private final java.util.concurrent.CompletableFuture<RestoreSource> result = new java.util.concurrent.CompletableFuture<>();
-        /** Completed once the first piece was checked (or the copy ended): see {@link #awaitFirstPiece}. */
-        private final java.util.concurrent.CompletableFuture<Void> first = new java.util.concurrent.CompletableFuture<>();
-        private volatile Path part;
-        private volatile Path copy;
-        private volatile boolean cancelled;
-        private volatile Stored stored;
-
-        private void paths(Path part, Path copy) {
-            this.copy = copy;
-            this.part = part; // last: a follower opens the part only once the stale one is gone
-        }
-
-        /** Waits for the whole copy: the source with it, or why there is none (a ChronoException, as from make). */
-        RestoreSource await() {
-            try {
-                return result.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                cancel();
-                throw ChronoException.failed("interrupted while the decompressed copy was made", null, e);
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException r) {
-                    throw r;
-                }
-                throw ChronoException.failed("the decompressed copy failed: " + e.getCause(), null, e.getCause());
-            }
-        }
-
-        /**
-         * Waits until the first piece of the dump (all of a dump under one piece) was checked, and throws
-         * if it did not match: such a restore stops before anything is touched, as with a whole-file check.
-         */
-        void awaitFirstPiece() {
-            try {
-                first.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw ChronoException.failed("interrupted while the dump was checked", null, e);
-            } catch (java.util.concurrent.ExecutionException e) {
-                // not completed exceptionally
-            }
-            if (failed()) {
-                try {
-                    await();
-                } catch (ChronoException e) {
-                    throw ChronoException.failed(e.getMessage() + "; nothing was touched", e.hint(), e);
-                }
-            }
-        }
-
-        /** Whether the copy failed or found a piece that did not match (its thread may still be ending). */
-        boolean failed() {
-            Stored s = stored;
-            return result.isCompletedExceptionally() || s != null && s.chunkMismatch != null;
-        }
-
-        /** Followers stop with an error at their next read; the copy itself goes on (await and delete it). */
-        void cancel() {
-            cancelled = true;
-            Stored s = stored;
-            if (s != null) {
-                s.abort = true;
-            }
-        }
-
-        /** Waits for the copy's thread to end, whatever it ended with, and removes what it wrote. */
-        void discard() {
-            try {
-                result.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (java.util.concurrent.ExecutionException e) {
-                // reported by await, or of no interest once the restore failed
-            }
-            if (part != null) {
-                delete(part);
-                delete(copy);
-            }
-        }
-
-        /** The copy from its first byte, as far as it is written; ends where the whole copy ends, fails when it fails. */
-        InputStream follow() {
-            return new Follower();
-        }
-
-        private final class Follower extends InputStream {
-            private FileChannel ch;
-
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                int n = read(one, 0, 1);
-                return n < 0 ? -1 : one[0] & 0xff;
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                if (len == 0) {
-                    return 0;
-                }
-                while (true) {
-                    if (cancelled) {
-                        throw new IOException("the restore stopped reading the decompressed copy");
-                    }
-                    if (result.isCompletedExceptionally()) {
-                        throw new IOException("the decompressed copy failed");
-                    }
-                    if (ch == null && !open()) {
-                        pause();
-                        continue;
-                    }
-                    boolean whole = result.isDone(); // before the read: a read after it sees every byte
-                    int n = ch.read(ByteBuffer.wrap(b, off, len));
-                    if (n > 0) {
-                        return n;
-                    }
-                    if (whole) {
-                        if (result.isCompletedExceptionally()) {
-                            throw new IOException("the decompressed copy failed");
-                        }
-                        return -1;
-                    }
-                    pause();
-                }
-            }
-
-            private boolean open() throws IOException {
-                Path p = part;
-                if (p == null) {
-                    return false;
-                }
-                try {
-                    ch = FileChannel.open(p, StandardOpenOption.READ);
-                    return true;
-                } catch (java.nio.file.NoSuchFileException e) {
-                    if (!result.isDone()) {
-                        return false; // zstd has not created it yet
-                    }
-                }
-                try {
-                    ch = FileChannel.open(copy, StandardOpenOption.READ); // renamed when whole
-                    return true;
-                } catch (java.nio.file.NoSuchFileException e) {
-                    throw new IOException("the decompressed copy is gone");
-                }
-            }
-
-            private void pause() throws InterruptedIOException {
-                try {
-                    Thread.sleep(5);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new InterruptedIOException("interrupted while following the decompressed copy");
-                }
-            }
-
-            @Override
-            public void close() throws IOException {
-                if (ch != null) {
-                    ch.close();
-                }
-            }
-        }
-    }
-
     private static void transfer(InputStream in, FileChannel out) throws IOException {
         byte[] buf = new byte[CHUNK];
         for (int n; (n = in.read(buf)) > 0; ) {
@@ -477,16 +254,8 @@ final class UnpackedCopy {
      */
     private static final class Stored {
         private final Path file;
-        private final BackupManifest.Chunks chunks;
         private final MessageDigest sha = BackupVerifier.newSha256();
-        private final MessageDigest chunkSha = BackupVerifier.newSha256();
         private volatile boolean done;
-        /** Set when the restore no longer needs the copy: reading stops. */
-        volatile boolean abort;
-        /** Run once the first piece was checked (matched or not). */
-        Runnable onFirstPiece;
-        /** Why a piece of the dump did not match its SHA-256 in the manifest (nothing from it was handed on). */
-        volatile String chunkMismatch;
         private volatile IOException readFailure;
         private String hex;
         long bytes;
@@ -494,16 +263,15 @@ final class UnpackedCopy {
         long hashNanos;
         long handOnNanos;
 
-        Stored(Path file, BackupManifest.Chunks chunks) {
+        Stored(Path file) {
             this.file = file;
-            this.chunks = chunks;
         }
 
         /** Into the zstd program's stdin: a broken pipe means zstd stopped, which its exit code tells. */
         void feedProcess(OutputStream sink) throws IOException {
             feedTo(chunk -> {
                 try {
-                    sink.write(chunk.array(), chunk.arrayOffset() + chunk.position(), chunk.remaining());
+                    sink.write(chunk.array(), 0, chunk.limit());
                     return true;
                 } catch (IOException e) {
                     if (!ProcessRunner.closedByReader(e)) {
@@ -541,16 +309,10 @@ final class UnpackedCopy {
 
         private void feedTo(Sink sink) throws IOException {
             boolean handing = true;
-            // With per-piece sums, a whole piece is read and checked before any of it is handed on.
-            int size = chunks == null ? CHUNK : (int) Math.min(chunks.size(), 256L << 20);
-            int index = 0;
             try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
                 while (true) {
-                    if (abort) {
-                        throw new IOException("the restore stopped");
-                    }
                     long t0 = System.nanoTime();
-                    ByteBuffer chunk = ByteBuffer.allocate(size);
+                    ByteBuffer chunk = ByteBuffer.allocate(CHUNK);
                     while (chunk.hasRemaining() && in.read(chunk) > 0) {
                         // fill the chunk: fewer, larger hand-overs
                     }
@@ -561,26 +323,10 @@ final class UnpackedCopy {
                         break;
                     }
                     sha.update(chunk.array(), 0, chunk.limit());
-                    if (chunks != null && handing) {
-                        chunkSha.update(chunk.array(), 0, chunk.limit());
-                        String actual = HexFormat.of().formatHex(chunkSha.digest());
-                        String expected = index < chunks.sha256().size() ? chunks.sha256().get(index) : null;
-                        if (!actual.equals(expected)) {
-                            boolean whole = index == 0 && chunks.sha256().size() == 1 && in.size() == chunk.limit();
-                            chunkMismatch = whole ? "has SHA-256 " + actual + ", the manifest says " + expected
-                                    : String.format(Locale.ROOT, "bytes %d to %d have SHA-256 %s, the manifest says %s", (long) index * size,
-                                    (long) index * size + chunk.limit(), actual, expected == null ? "the file ends before them" : expected);
-                            handing = false;
-                        }
-                    }
-                    if (index == 0 && onFirstPiece != null) {
-                        onFirstPiece.run();
-                    }
-                    index++;
                     long t2 = System.nanoTime();
                     bytes += chunk.limit();
-                    for (int at = 0; handing && at < chunk.limit(); at += CHUNK) {
-                        handing = sink.accept(chunk.slice(at, Math.min(CHUNK, chunk.limit() - at)));
+                    if (handing) {
+                        handing = sink.accept(chunk);
                     }
                     readNanos += t1 - t0;
                     hashNanos += t2 - t1;
