@@ -290,6 +290,9 @@ public final class RepositoryCopy {
         if (!walDone.add(name)) {
             return true;
         }
+        if (WalArchive.isPartialSegmentName(name)) {
+            return copyPartial(name);
+        }
         // encrypted or not, as the source holds it (NAME.zst or NAME.zst.gpg)
         String key = new WalArchive(from).dataKey(name).orElse(WalArchive.PREFIX + "/" + name.substring(0, 8) + "/" + name + WalArchive.SUFFIX);
         String sumKey = WalArchive.sumKey(name);
@@ -324,6 +327,54 @@ public final class RepositoryCopy {
         walCopied++;
         walBytes += w.size();
         return true;
+    }
+
+    /**
+     * A partial segment (wal-receive's NAME.partial) is replaced at the source every second,
+     * so it is copied as one consistent version (its sidecar read before and after its data,
+     * the same both times) and replaces an older one at the destination as wal-receive does:
+     * sidecar vouching for both, data, the other kind removed, sidecar for the new alone.
+     * Not found any more (the segment completed meanwhile): nothing to copy.
+     */
+    private boolean copyPartial(String name) throws IOException {
+        WalArchive source = new WalArchive(from);
+        String sumKey = WalArchive.sumKey(name);
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            Optional<String> key = source.dataKey(name);
+            byte[] before = readAll(from, sumKey);
+            if (key.isEmpty() || before == null) {
+                return false;
+            }
+            byte[] data = readAll(from, key.get());
+            byte[] after = readAll(from, sumKey);
+            if (data == null || !Arrays.equals(before, after)) {
+                continue; // replaced while read
+            }
+            byte[] theirs = readAll(to, sumKey);
+            Optional<String> theirKey = new WalArchive(to).dataKey(name);
+            if (theirKey.equals(key) && Arrays.equals(before, theirs)) {
+                walPresent++;
+                return true;
+            }
+            to.storage().write(sumKey, out -> out.write(WalSums.both(before, theirs == null ? new byte[0] : theirs)));
+            Storage.Written w = to.storage().write(key.get(), out -> out.write(data));
+            if (theirKey.isPresent() && !theirKey.equals(key)) {
+                to.storage().delete(theirKey.get());
+            }
+            to.storage().write(sumKey, out -> out.write(before));
+            String back;
+            try (InputStream in = to.storage().read(key.get())) {
+                back = sha256(in);
+            }
+            if (!back.equals(HexFormat.of().formatHex(sha().digest(data)))) {
+                throw new Damaged(name + " read back from " + to.location() + " does not match the source");
+            }
+            walCopied++;
+            walBytes += w.size();
+            return true;
+        }
+        problems.add("WAL " + name + " was replaced at the source during each of 3 reads: not copied this time");
+        return false;
     }
 
     private static byte[] readAll(Repository r, String key) throws IOException {

@@ -154,6 +154,30 @@ class WalPartialReplaceTest {
                 "a completed segment is written once, never replaced");
     }
 
+    @Test
+    void aCopyToAnotherRepositoryFollowsThePartialAsItIsReplaced() throws Exception {
+        Repository from = Repository.open(RepoLocation.local(dir.resolve("local")));
+        Repository to = Repository.open(RepoLocation.local(dir.resolve("offsite")));
+        WalArchive source = new WalArchive(from);
+        Path partial = Files.write(dir.resolve(NAME), version(1));
+        source.replacePartial(partial, null);
+        RepositoryCopy.Outcome first = RepositoryCopy.run(from, to, new RepositoryCopy.Selection(null, true));
+        assertEquals(List.of(), first.problems());
+        assertEquals(1, first.walCopied());
+
+        Files.write(partial, version(2));
+        source.replacePartial(partial, null);
+        RepositoryCopy.Outcome second = RepositoryCopy.run(from, to, new RepositoryCopy.Selection(null, true));
+        assertEquals(List.of(), second.problems(), "a newer version of a partial segment is not a conflict");
+        assertEquals(1, second.walCopied());
+        Path got = dir.resolve("got");
+        new WalArchive(to).fetch(NAME, got, () -> null);
+        assertTrue(Arrays.equals(version(2), Files.readAllBytes(got)), "the destination holds the newer version");
+        RepositoryCopy.Outcome third = RepositoryCopy.run(from, to, new RepositoryCopy.Selection(null, true));
+        assertEquals(1, third.walPresent(), "the same version is present, not copied again");
+        assertEquals(ExitCode.OK, third.exit());
+    }
+
     /** Version v of the partial segment: v in its first 4 bytes, then bytes seeded by v. */
     private static byte[] version(int v) {
         byte[] b = new byte[SIZE];
