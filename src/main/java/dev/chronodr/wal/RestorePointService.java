@@ -49,7 +49,7 @@ public final class RestorePointService {
         return create(c, new dev.chronodr.repo.Repository(repo), name);
     }
 
-    private RestorePointResult create(Connection c, dev.chronodr.repo.Repository repo, String name) throws SQLException {
+    public RestorePointResult create(Connection c, dev.chronodr.repo.Repository repo, String name) throws SQLException {
         if (name == null || name.isBlank() || name.length() >= 64) {
             throw ChronoException.usage("a restore point name must be 1 to 63 characters", null);
         }

@@ -227,6 +227,17 @@ class S3PitrTest {
     }
 
     @Test
+    @Order(5)
+    void aPitrDrillRunsFromTheBucket() {
+        // a restore point recorded in the bucket, the WAL holding it archived there, a scratch copy restored to it by name
+        CliRun r = cli("dr-test", "--pitr", "--repo", repo, "--command", launcher.toString(), "--format", "json");
+        assertEquals(0, r.exitCode(), r::toString);
+        assertTrue(r.json().path("passed").asBoolean(), r::toString);
+        assertEquals(baseId, r.json().path("base_backup").asText());
+        assertTrue(s3.keys(BUCKET).stream().anyMatch(k -> k.startsWith("prod/.restore_points/")), s3.keys(BUCKET)::toString);
+    }
+
+    @Test
     @Order(9)
     void aDamagedObjectOfTheBaseBackupFailsVerify() throws Exception {
         String key = "prod/" + baseId + "/backup_manifest";
