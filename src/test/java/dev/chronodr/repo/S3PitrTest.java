@@ -127,7 +127,12 @@ class S3PitrTest {
         assertEquals(baseId, list.get(0).path("id").asText());
         assertEquals("complete", list.get(0).path("state").asText(), list::toString);
 
-        // pg_verifybackup over the copy, and the WAL chain read from the bucket
+        // retention sees the base backup and keeps the WAL it needs
+        CliRun clean = cli("cleanup", "--repo", repo, "--retention-days", "90");
+        assertEquals(0, clean.exitCode(), clean::toString);
+        assertEquals(1, cli("list", "--repo", repo, "--format", "json").json().path("backups").size());
+
+        // pg_verifybackup over the copy, and the WAL chain read from the bucket (after the cleanup: nothing it needs was removed)
         CliRun v = cli("verify", "--repo", repo, "--backup", baseId);
         assertEquals(0, v.exitCode(), v::toString);
         assertTrue(spoolLeftovers().isEmpty(), "verify's copy is gone too");
