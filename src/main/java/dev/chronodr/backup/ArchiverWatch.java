@@ -136,7 +136,8 @@ final class ArchiverWatch {
                                 + " %p' (chrono-dr pitr setup) and the server log for archiver errors, or, when WAL is streamed,"
                                 + " that 'chrono-dr wal-receive --repo " + repoOf(archive) + "' is running");
             }
-            PhysicalBackupService.sleep(50);
+            // a bucket is asked at most twice a second (each look is one or two HEAD requests)
+            PhysicalBackupService.sleep(remote(archive) ? 500 : 50);
         }
         progress.done();
     }
