@@ -113,9 +113,10 @@ final class ArchiverWatch {
                 if (why.isPresent()) {
                     progress.done();
                     throw ChronoException.failed(why.get() + ": WAL segment " + segment + " (" + role + ") will not reach "
-                            + archive.root() + "; the backup is not kept",
+                            + archive.location() + "; the backup is not kept",
                             "the server log has archive_command's error; check that the OS user the server runs as can write "
-                                    + archive.root() + " (chrono-dr pitr setup --apply does that) and that archive_command is right");
+                                    + archive.location() + (remote(archive) ? " (its environment needs the AWS settings: docs/object-storage.md)"
+                                    : " (chrono-dr pitr setup --apply does that)") + " and that archive_command is right");
                 }
             }
             long waited = (clock - t0) / 1_000_000_000L;
@@ -129,15 +130,26 @@ final class ArchiverWatch {
             if (clock - t0 > limit.toNanos()) {
                 progress.done();
                 throw ChronoException.failed("WAL segment " + segment + " (" + role + ") did not reach "
-                        + archive.root() + " within " + limit.toSeconds() + " s; the backup is not kept (archiver: "
+                        + archive.location() + " within " + limit.toSeconds() + " s; the backup is not kept (archiver: "
                         + (now == null ? "state unknown" : now.describe()) + ")",
-                        "check that archive_command is 'chrono-dr wal-push --repo " + archive.root().getParent()
+                        "check that archive_command is 'chrono-dr wal-push --repo " + repoOf(archive)
                                 + " %p' (chrono-dr pitr setup) and the server log for archiver errors, or, when WAL is streamed,"
-                                + " that 'chrono-dr wal-receive --repo " + archive.root().getParent() + "' is running");
+                                + " that 'chrono-dr wal-receive --repo " + repoOf(archive) + "' is running");
             }
-            PhysicalBackupService.sleep(50);
+            // a bucket is asked at most twice a second (each look is one or two HEAD requests)
+            PhysicalBackupService.sleep(remote(archive) ? 500 : 50);
         }
         progress.done();
+    }
+
+    /** The repository an archive is in ({@link WalArchive#location} is REPO/wal), for the hints. */
+    private static String repoOf(WalArchive archive) {
+        String at = archive.location();
+        return at.endsWith("/wal") ? at.substring(0, at.length() - "/wal".length()) : at;
+    }
+
+    private static boolean remote(WalArchive archive) {
+        return archive.location().startsWith(dev.chronodr.repo.RepoLocation.S3_SCHEME);
     }
 
     /**

@@ -65,9 +65,8 @@ public final class IncrementalBackupService {
     }
 
     public IncrementalResult run(Target target, String label, Compression compression) {
-        target.repo().path("an incremental backup");
         Repository repo = Repository.open(target.repo());
-        PitrCatalog pitr = PitrCatalog.of(repo.root()).onlyRestorable(BackupCatalog.of(repo));
+        PitrCatalog pitr = PitrCatalog.of(repo).onlyRestorable(BackupCatalog.of(repo));
         PhysicalBackupInfo newest = pitr.newestBase().orElseThrow(() -> ChronoException.failed(
                 "no base backup in " + repo.location() + ": an incremental backup needs one to apply to",
                 "take one first: chrono-dr backup --type physical"));
@@ -115,6 +114,12 @@ public final class IncrementalBackupService {
     }
 
     private IncrementalResult nativeBackup(Target target, Repository repo, PhysicalBackupInfo parent, String label, Compression compression) {
+        if (repo.remote()) {
+            // pg_basebackup --incremental reads the parent's backup_manifest from a file, and restoring a chain from a bucket is not built yet
+            throw ChronoException.usage("an incremental base backup (pg_basebackup --incremental) into " + repo.location()
+                    + " is not supported yet: object storage takes full base backups", "take a full one: chrono-dr backup --type physical --repo "
+                    + repo.location() + " (docs/object-storage.md)");
+        }
         Path manifest = repo.root().resolve(parent.id()).resolve(PhysicalBackupInfo.PG_MANIFEST);
         if (!Files.isRegularFile(manifest)) {
             throw ChronoException.failed("base backup " + parent.id() + " has no " + PhysicalBackupInfo.PG_MANIFEST
@@ -155,7 +160,7 @@ public final class IncrementalBackupService {
                 at = rs.getObject(3, OffsetDateTime.class);
             }
             long t0 = System.nanoTime();
-            WalArchive archive = new WalArchive(repo.root());
+            WalArchive archive = new WalArchive(repo);
             archiver.await(archive, file, "closed by this incremental backup", archiveWait, Progress.NONE);
             String reason = "No incremental base backup: " + why + ". With WAL archiving every change is already archived as WAL; "
                     + "the segment in progress was closed and archived, so everything committed before " + at + " is recoverable"

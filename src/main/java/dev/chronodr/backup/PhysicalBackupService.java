@@ -131,8 +131,6 @@ public final class PhysicalBackupService {
      * file's SHA-256 is that of its stored (encrypted) bytes, as for a logical backup.
      */
     public PhysicalBackupResult backup(Target target, String label, Compression compression, Recipients recipients) {
-        // pg_basebackup -D, the archiver's wait and PITR read the repository as a directory: not yet on object storage
-        target.repo().path("a physical backup");
         Repository repo = Repository.open(target.repo());
         try (Connection conn = Database.connect(target.connection())) {
             ServerInfo server = ServerInfo.probe(conn);
@@ -204,7 +202,11 @@ public final class PhysicalBackupService {
         OffsetDateTime started = Clock.now();
         long t0 = System.nanoTime();
         String id = repo.newId(CLUSTER, "physical", started);
-        try (StagedBackup stage = repo.stage(CLUSTER, id)) {
+        // On object storage the backup is made in a private local spool first (pg_basebackup writes files
+        // there itself), then uploaded into the bucket and committed there; the spool goes in any case.
+        Path spool = repo.remote() ? spool(id) : null;
+        Repository local = spool == null ? repo : new Repository(spool);
+        try (StagedBackup stage = local.stage(CLUSTER, id)) {
             // pg_basebackup -D writes its files here itself; everything of ours goes through stage.write
             Path staged = stage.toolDirectory();
             Path base = staged.resolve(PhysicalBackupInfo.BASE_FILE + compression.suffix());
@@ -218,10 +220,12 @@ public final class PhysicalBackupService {
                     serverWait.close(); // joined: its reason, if any, is final
                     if (serverWait.reason().isPresent()) {
                         progress.done();
+                        String archive = new WalArchive(repo).location();
                         throw ChronoException.failed(serverWait.reason().get() + ": the server was waiting for WAL up to this backup's end "
-                                + "that will not reach " + new WalArchive(repo.root()).root() + ", so chrono-dr stopped the backup; "
+                                + "that will not reach " + archive + ", so chrono-dr stopped the backup; "
                                 + "the backup is not kept", "the server log has archive_command's error; check that the OS user the server "
-                                + "runs as can write " + new WalArchive(repo.root()).root() + " (chrono-dr pitr setup --apply does that)", e);
+                                + "runs as can write " + archive + (repo.remote() ? " (its environment needs the AWS settings)"
+                                : " (chrono-dr pitr setup --apply does that)"), e);
                     }
                     throw e;
                 }
@@ -266,7 +270,7 @@ public final class PhysicalBackupService {
             if (parent != null) {
                 info = info.withParent(parent.id());
             }
-            archiver.await(new WalArchive(repo.root()), stopSeg, "the end of this base backup", archiveWait, progress);
+            archiver.await(new WalArchive(repo), stopSeg, "the end of this base backup", archiveWait, progress);
 
             byte[] infoJson = Json.mapper().writeValueAsBytes(info);
             Storage.Written infoFile = stage.write(PhysicalBackupInfo.FILE_NAME, out -> out.write(infoJson));
@@ -291,10 +295,55 @@ public final class PhysicalBackupService {
                     Duration.ofNanos(System.nanoTime() - t0).toMillis(), compression.toString(), "tar", List.of(), files,
                     new BackupManifest.Globals(true, true, "a base backup holds the whole cluster, roles included"),
                     plan.recipients() == null ? null : new BackupManifest.Encryption(BackupManifest.Encryption.OPENPGP, plan.recipients().list()));
-            String dir = repo.commit(stage, m);
+            String dir = spool == null ? repo.commit(stage, m) : upload(repo, stage, m);
             return PhysicalBackupResult.of(m, info, dir);
         } catch (IOException e) {
-            throw ChronoException.failed("base backup failed: " + e.getMessage(), "check free space in " + repo.location(), e);
+            throw ChronoException.failed("base backup failed: " + e.getMessage(), "check free space in " + local.location()
+                    + (spool == null ? "" : " (the spool: CHRONO_DR_SPOOL chooses another directory) and access to " + repo.location()), e);
+        } finally {
+            Repository.deleteQuietly(spool);
+        }
+    }
+
+    /**
+     * A private directory for a base backup bound for object storage: PID-backup-ID in the
+     * spool ({@link Repository#spoolDirectory}), so a killed run's spool is removed by the
+     * next run that copies into the spool.
+     */
+    private static Path spool(String id) {
+        Path dir = Repository.spoolDirectory().resolve(ProcessHandle.current().pid() + "-backup-" + id.replaceAll("[^A-Za-z0-9_.-]", "_"));
+        try {
+            Files.createDirectories(dir.getParent(), dev.chronodr.core.AtomicFile.privateDir());
+            Repository.deleteQuietly(dir);
+            return Files.createDirectory(dir, dev.chronodr.core.AtomicFile.privateDir());
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot make a spool directory for the base backup at " + dir + ": " + e.getMessage(),
+                    "CHRONO_DR_SPOOL chooses another directory");
+        }
+    }
+
+    /**
+     * The spooled backup into the bucket: each file streamed up, its stored size and SHA-256
+     * (computed on the way) compared with the manifest's, then SHA256SUMS and the manifest
+     * last, the commit. An upload cut short leaves objects without a manifest, which no
+     * listing shows and the next backup or cleanup removes.
+     */
+    private String upload(Repository repo, StagedBackup spooled, BackupManifest m) throws IOException {
+        try (StagedBackup up = repo.stage(CLUSTER, m.id())) {
+            for (FileEntry f : m.files()) {
+                progress.update("base backup: uploading " + f.name() + " (" + TextOutput.bytes(f.bytes()) + ") to " + repo.location());
+                Storage.Written w = up.write(f.name(), out -> {
+                    try (InputStream in = spooled.read(f.name())) {
+                        in.transferTo(out);
+                    }
+                });
+                if (w.size() != f.bytes() || !w.sha256().equals(f.sha256())) {
+                    throw ChronoException.failed(f.name() + " changed between the spool and " + repo.location() + " (SHA-256 " + w.sha256()
+                            + ", written " + f.sha256() + "); the backup is not kept", "run the backup again");
+                }
+            }
+            progress.done();
+            return repo.commit(up, m);
         }
     }
 

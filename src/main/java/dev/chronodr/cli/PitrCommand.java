@@ -76,7 +76,7 @@ public final class PitrCommand implements Runnable {
                 throw ChronoException.usage("--synchronous-standby goes with --streaming", null);
             }
             return new PitrSetupService(services().runner()).setup(target.connection(),
-                    new PitrSetupRequest(target.repo().path("pitr setup"), rpo, launcher, apply, streaming, slotKeepMb, synchronousStandby,
+                    new PitrSetupRequest(target.repo(), rpo, launcher, apply, streaming, slotKeepMb, synchronousStandby,
                             streaming ? List.of() : encryption.keyFiles(target, cli().env())));
         }
     }

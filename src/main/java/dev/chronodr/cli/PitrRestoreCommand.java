@@ -88,8 +88,7 @@ final class PitrRestoreCommand extends BaseCommand {
     protected CommandResult execute() {
         dev.chronodr.config.Target t = new TargetResolver(cli().env()).resolve(new ConnectionRequest(null, null, null, null, null, null, config, target,
                 null, null, null, null, repo, false));
-        Path repoDir = t.repo().path("pitr restore");
-        PitrRestoreRequest req = request(cli(), targets, dataDir, port, repoDir, command, timeout, tablespaceMap, forceClean,
+        PitrRestoreRequest req = request(cli(), targets, dataDir, port, t.repo(), command, timeout, tablespaceMap, forceClean,
                 WalKeyFlags.keyFiles(decryption, t, cli().env()));
         return new PitrRestoreService(cli().processRunner(), cli().env()).restore(req);
     }
@@ -99,7 +98,7 @@ final class PitrRestoreCommand extends BaseCommand {
      * (port range, the target as the core parses it, an absolute --command, tablespace directories)
      * and resolved against the working directory.
      */
-    static PitrRestoreRequest request(Cli cli, Targets targets, String dataDir, int port, Path repoDir, String command, int timeout,
+    static PitrRestoreRequest request(Cli cli, Targets targets, String dataDir, int port, dev.chronodr.repo.RepoLocation repo, String command, int timeout,
                                       Map<String, String> tablespaceMap, boolean forceClean, dev.chronodr.crypto.KeyFiles keys) {
         if (port < 1 || port > 65535) {
             throw ChronoException.usage("--port " + port + " is out of range", null);
@@ -116,7 +115,7 @@ final class PitrRestoreCommand extends BaseCommand {
             }
             spaces.put(name, cli.env().resolve(dir));
         });
-        return new PitrRestoreRequest(repoDir, target, cli.env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout), spaces,
+        return new PitrRestoreRequest(repo, target, cli.env().resolve(dataDir), port, launcher, null, Duration.ofSeconds(timeout), spaces,
                 forceClean, keys);
     }
 }

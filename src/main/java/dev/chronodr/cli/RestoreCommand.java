@@ -110,7 +110,7 @@ public final class RestoreCommand extends BaseCommand {
                     "e.g. --data-dir /var/lib/postgresql/recovered -p 5433");
         }
         Target t = new TargetResolver(cli().env()).resolve(connection.request());
-        PitrRestoreRequest req = PitrRestoreCommand.request(cli(), pointInTime, dataDir, connection.port, t.repo().path("a point-in-time restore"), command, timeout,
+        PitrRestoreRequest req = PitrRestoreCommand.request(cli(), pointInTime, dataDir, connection.port, t.repo(), command, timeout,
                 tablespaceMap, forceClean, WalKeyFlags.keyFiles(decryption, t, cli().env()));
         return new PitrRestoreService(cli().processRunner(), cli().env()).restore(req);
     }

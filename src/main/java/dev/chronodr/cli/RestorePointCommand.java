@@ -22,6 +22,6 @@ public final class RestorePointCommand extends BaseCommand {
     @Override
     protected CommandResult execute() {
         Target target = services().target(connection);
-        return new RestorePointService().create(target.connection(), target.repo().path("restore-point"), name);
+        return new RestorePointService().create(target.connection(), dev.chronodr.repo.Repository.open(target.repo()), name);
     }
 }

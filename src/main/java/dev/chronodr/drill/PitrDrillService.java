@@ -83,7 +83,6 @@ public final class PitrDrillService {
 
     public PitrDrillReport run(Target source, PitrDrillRequest req) {
         OffsetDateTime started = Clock.now();
-        Path repoDir = source.repo().path("dr-test --pitr");
         Repository repo = Repository.open(source.repo());
         String database = source.connection().dbname();
         BackupCatalog backups = BackupCatalog.of(repo);
@@ -146,7 +145,7 @@ public final class PitrDrillService {
         String pointName = "dr-test-pitr-" + POINT_STAMP.format(started.withOffsetSameInstant(ZoneOffset.UTC));
         PointCapture.Captured captured;
         try {
-            captured = PointCapture.capture(source.connection(), repoDir, pointName, source.criticalTables(), LOCK_TIMEOUT);
+            captured = PointCapture.capture(source.connection(), repo, pointName, source.criticalTables(), LOCK_TIMEOUT);
         } catch (ChronoException e) {
             if (e.exitCode() == ExitCode.USAGE) {
                 throw e;
@@ -182,11 +181,11 @@ public final class PitrDrillService {
             t = System.nanoTime();
             PitrRestoreResult restored;
             try {
-                restored = new PitrRestoreService(runner, env).restore(new PitrRestoreRequest(repoDir, RecoveryTarget.name(p.name()),
-                        scratch.dataDir(), scratch.port(), req.launcher(), bin, req.recoveryTimeout(), tablespaceMap(repoDir, scratch), false,
+                restored = new PitrRestoreService(runner, env).restore(new PitrRestoreRequest(source.repo(), RecoveryTarget.name(p.name()),
+                        scratch.dataDir(), scratch.port(), req.launcher(), bin, req.recoveryTimeout(), tablespaceMap(repo, scratch), false,
                         req.keys()));
             } catch (ChronoException e) {
-                run.steps.add(restoreFailure(e, repo, repoDir, run.base, p.walFile(), t, secretKeys(req)));
+                run.steps.add(restoreFailure(e, repo, run.base, p.walFile(), t, secretKeys(req)));
                 return finish(run, req, repo);
             }
             run.base = restored.baseBackup();
@@ -280,9 +279,9 @@ public final class PitrDrillService {
     }
 
     /** Every tablespace of the repository's base backups goes into the scratch directory, never back where the live one is. */
-    private static Map<String, Path> tablespaceMap(Path repoDir, PitrScratch scratch) {
+    private static Map<String, Path> tablespaceMap(Repository repo, PitrScratch scratch) {
         Map<String, Path> map = new LinkedHashMap<>();
-        for (PhysicalBackupInfo b : PitrCatalog.of(repoDir).bases()) {
+        for (PhysicalBackupInfo b : PitrCatalog.of(repo).bases()) {
             b.tablespaces().forEach(ts -> map.putIfAbsent(ts.name(), scratch.dir().resolve("tablespaces").resolve(String.valueOf(ts.oid()))));
         }
         return map;
@@ -293,9 +292,9 @@ public final class PitrDrillService {
      * and the point is named (the drill failed: 2), as is a replay that stopped; what kept the
      * drill from trying (port, space, programs) is an action failure (1).
      */
-    private static Step restoreFailure(ChronoException e, Repository repo, Path repoDir, String baseId, String pointFile, long t,
+    private static Step restoreFailure(ChronoException e, Repository repo, String baseId, String pointFile, long t,
                                        java.util.function.Supplier<dev.chronodr.crypto.SecretKeys> keys) {
-        Optional<PhysicalBackupInfo> base = PitrCatalog.of(repoDir).bases().stream().filter(b -> b.id().equals(baseId)).findFirst();
+        Optional<PhysicalBackupInfo> base = PitrCatalog.of(repo).bases().stream().filter(b -> b.id().equals(baseId)).findFirst();
         Optional<String> damaged = e.exitCode() == ExitCode.UNKNOWN ? Optional.empty() // no key that opens it: not damage
                 : base.flatMap(b -> damagedSegment(repo, b, pointFile, keys));
         if (damaged.isPresent()) {

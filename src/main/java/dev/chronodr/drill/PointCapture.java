@@ -1,6 +1,5 @@
 package dev.chronodr.drill;
 
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -70,7 +69,7 @@ final class PointCapture {
         return chosen;
     }
 
-    static Captured capture(ConnectionSettings live, Path repo, String pointName, List<String> critical, java.time.Duration lockTimeout) {
+    static Captured capture(ConnectionSettings live, dev.chronodr.repo.Repository repo, String pointName, List<String> critical, java.time.Duration lockTimeout) {
         try (Connection a = Database.connect(live); Connection b = Database.connect(live)) {
             List<Table> tables = resolve(a, critical);
             a.setAutoCommit(false);

@@ -15,8 +15,26 @@ import dev.chronodr.core.ChronoException;
 import dev.chronodr.pg.Lsn;
 import dev.chronodr.core.Json;
 
-/** The base backups (REPO/ID/physical.json) and the WAL archive of one repository. */
-public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArchive.Entry> wal) {
+/**
+ * The base backups (REPO/ID/physical.json) and the WAL archive of one repository.
+ * {@code repo}: its directory (null on object storage); {@code repository}: the repository
+ * itself, whichever kind, which the archive and the base backups are read through.
+ */
+public record PitrCatalog(Path repo, Repository repository, List<PhysicalBackupInfo> bases, List<WalArchive.Entry> wal) {
+
+    public PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArchive.Entry> wal) {
+        this(repo, new Repository(repo), bases, wal);
+    }
+
+    /** Where the repository is, for messages: its directory or s3://bucket/prefix. */
+    public String location() {
+        return repository.location();
+    }
+
+    /** The WAL archive, read through the repository's storage. */
+    public WalArchive archive() {
+        return new WalArchive(repository);
+    }
 
     /** The catalog of any repository: base backups' physical.json read through its storage. */
     public static PitrCatalog of(Repository repo) {
@@ -40,7 +58,7 @@ public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArc
             throw ChronoException.failed("cannot read base backups in " + repo.location() + ": " + e.getMessage(), null);
         }
         bases.sort(Comparator.comparing(PhysicalBackupInfo::stopTime));
-        return new PitrCatalog(null, List.copyOf(bases), new WalArchive(repo).list());
+        return new PitrCatalog(null, repo, List.copyOf(bases), new WalArchive(repo).list());
     }
 
     public static PitrCatalog of(Path repo) {
@@ -74,7 +92,7 @@ public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArc
 
     /** This catalog with only the base backups whose id {@code keep} accepts. */
     public PitrCatalog onlyBases(java.util.function.Predicate<String> keep) {
-        return new PitrCatalog(repo, bases.stream().filter(b -> keep.test(b.id())).toList(), wal);
+        return new PitrCatalog(repo, repository, bases.stream().filter(b -> keep.test(b.id())).toList(), wal);
     }
 
     /**
@@ -183,7 +201,17 @@ public record PitrCatalog(Path repo, List<PhysicalBackupInfo> bases, List<WalArc
         return bases.isEmpty() ? Optional.empty() : Optional.of(bases.get(bases.size() - 1));
     }
 
+    /**
+     * A base backup's directory in a local repository. On object storage there is none: a
+     * restore copies the backup into the spool ({@link Repository#localCopy}); an
+     * incremental chain from a bucket is not restored yet (usage error).
+     */
     public Path baseDir(PhysicalBackupInfo b) {
+        if (repo == null) {
+            throw ChronoException.usage("restoring incremental base backup " + b.id() + " from " + location() + " is not supported yet",
+                    "copy the repository to a directory first (chrono-dr repo copy --from " + location() + " --to DIR --missing)"
+                            + " and restore from there");
+        }
         return repo.resolve(b.id());
     }
 

@@ -70,6 +70,27 @@ public record RepoLocation(Path local, String bucket, String prefix, S3Settings 
         return local;
     }
 
+    /**
+     * What a PostgreSQL server needs in its environment for wal-push/wal-fetch to reach this
+     * bucket (they read no config file): the AWS_* variables this command has (credentials
+     * among them), and the endpoint and region from the config as AWS_ENDPOINT_URL and
+     * AWS_REGION when the environment does not name them. Empty for a directory.
+     */
+    public java.util.Map<String, String> serverEnvironment() {
+        java.util.Map<String, String> env = new java.util.TreeMap<>();
+        if (!isS3()) {
+            return env;
+        }
+        env.putAll(s3.awsEnv());
+        if (s3.endpoint() != null && !env.containsKey("AWS_ENDPOINT_URL_S3") && !env.containsKey("AWS_ENDPOINT_URL")) {
+            env.put("AWS_ENDPOINT_URL", s3.endpoint());
+        }
+        if (s3.region() != null && !env.containsKey("AWS_REGION") && !env.containsKey("AWS_DEFAULT_REGION")) {
+            env.put("AWS_REGION", s3.region());
+        }
+        return env;
+    }
+
     /** The directory of a local repository, or null for object storage. */
     public Path localOrNull() {
         return local;

@@ -17,6 +17,8 @@ import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
 import dev.chronodr.repo.PhysicalBackupInfo;
 import dev.chronodr.repo.PitrCatalog;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.StoredBackup;
 import dev.chronodr.repo.WalArchive;
 import dev.chronodr.crypto.SecretKeys;
 import dev.chronodr.crypto.Recipient;
@@ -47,19 +49,44 @@ public final class PhysicalBackupVerifier {
 
     /** Problems found; empty when sound. Null when the directory holds no base backup. */
     public List<String> verify(Path repo, Path backupDir, Path scratchParent) {
+        return verify(new Repository(repo), backupDir.getFileName().toString(), backupDir, scratchParent);
+    }
+
+    /**
+     * The same for a backup in any repository: on object storage its files are copied into
+     * the spool first (each checked against its SHA-256 on the way, {@link Repository#localCopy}),
+     * extracted beside the copy, and the copy removed at the end; the WAL is read through the
+     * repository's storage.
+     */
+    public List<String> verify(Repository repo, StoredBackup b) {
+        if (repo.localRoot().isPresent()) {
+            return verify(repo, b.id(), b.path(), repo.localRoot().get());
+        }
+        if (b.manifest() == null || b.manifest().files().stream().noneMatch(f -> f.name().equals(PhysicalBackupInfo.FILE_NAME))) {
+            return null;
+        }
+        Path copy = repo.localCopy(b);
+        try {
+            return verify(repo, b.id(), copy, copy.getParent());
+        } finally {
+            Repository.deleteQuietly(copy);
+        }
+    }
+
+    private List<String> verify(Repository repo, String id, Path backupDir, Path scratchParent) {
         Path infoFile = backupDir.resolve(PhysicalBackupInfo.FILE_NAME);
         if (!Files.isRegularFile(infoFile)) {
             return null;
         }
         PitrCatalog catalog = PitrCatalog.of(repo);
-        PhysicalBackupInfo info = catalog.bases().stream().filter(b -> backupDir.getFileName().toString().equals(b.id()))
+        PhysicalBackupInfo info = catalog.bases().stream().filter(b -> id.equals(b.id()))
                 .findFirst().orElse(null);
         List<String> problems = new ArrayList<>();
         if (info == null) {
             problems.add("physical.json unreadable");
             return problems;
         }
-        String chain = catalog.chainProblem(info, dev.chronodr.repo.BackupCatalog.of(new dev.chronodr.repo.Repository(repo)));
+        String chain = catalog.chainProblem(info, dev.chronodr.repo.BackupCatalog.of(repo));
         if (chain != null) {
             problems.add(chain); // an incremental is restorable only with every backup before it
         }
@@ -133,7 +160,7 @@ public final class PhysicalBackupVerifier {
      * key (so the archive is proven intact where the key is not), decrypted and its content
      * checked with it; a plain one decompressed and its content checked.
      */
-    private List<String> checkWal(Path repo, PitrCatalog catalog, PhysicalBackupInfo info) {
+    private List<String> checkWal(Repository repo, PitrCatalog catalog, PhysicalBackupInfo info) {
         String tli = String.format("%08X", info.timeline());
         java.util.Set<String> archived = new java.util.HashSet<>();
         catalog.wal().stream().filter(WalArchive.Entry::isSegment).filter(e -> e.timeline().equals(tli)).forEach(e -> archived.add(e.name()));

@@ -73,7 +73,7 @@ public final class PitrRestoreService {
     public PhysicalBackupInfo choose(PitrCatalog catalog, RecoveryTarget target, List<String> warnings) {
         List<PhysicalBackupInfo> bases = catalog.bases();
         if (bases.isEmpty()) {
-            throw ChronoException.failed("no base backup in " + catalog.repo(), "take one with: chrono-dr backup --type physical");
+            throw ChronoException.failed("no base backup in " + catalog.location(), "take one with: chrono-dr backup --type physical");
         }
         OffsetDateTime earliest = catalog.earliestReachable().orElseThrow();
         String latest = catalog.latestReachable().map(Object::toString).orElse("(no WAL archived)");
@@ -96,7 +96,7 @@ public final class PitrRestoreService {
                     .orElseThrow(() -> ChronoException.usage("target LSN " + target.lsn() + " is before the end of the oldest base backup ("
                             + bases.get(0).stopLsn() + "); " + window, null));
             case NAME -> {
-                Optional<RestorePointResult> p = RestorePoints.find(catalog.repo(), target.name());
+                Optional<RestorePointResult> p = restorePoint(catalog, target.name());
                 if (p.isEmpty()) {
                     warnings.add("restore point '" + target.name() + "' is not recorded in the repository; starting from the oldest base backup");
                     yield bases.get(0);
@@ -203,7 +203,7 @@ public final class PitrRestoreService {
         boolean needsGap = switch (target.kind()) {
             case TIME -> lastBefore.isEmpty() || target.time().toInstant().isAfter(lastBefore.get().archivedAt());
             case LSN -> target.lsn().compareTo(gapStart) >= 0;
-            case NAME -> RestorePoints.find(catalog.repo(), target.name())
+            case NAME -> restorePoint(catalog, target.name())
                     .map(p -> lastBefore.isEmpty() || p.createdAt().toInstant().isAfter(lastBefore.get().archivedAt())).orElse(true);
             case IMMEDIATE -> false;
             case LATEST -> false; // the end of what is archived: recovery stops at the gap, and the warning says so
@@ -222,13 +222,28 @@ public final class PitrRestoreService {
      * restore leaves its files (the server log among them) and says how to retry.
      */
     public PitrRestoreResult restore(PitrRestoreRequest req) {
+        List<Path> copies = new ArrayList<>();
+        try {
+            return restore(req, copies);
+        } finally {
+            copies.forEach(Repository::deleteQuietly); // a base backup copied from object storage
+        }
+    }
+
+    /** A restore point recorded by restore-point, in a directory or a bucket. */
+    private static Optional<RestorePointResult> restorePoint(PitrCatalog catalog, String name) {
+        return RestorePoints.find(catalog.repository(), name);
+    }
+
+    private PitrRestoreResult restore(PitrRestoreRequest req, List<Path> copies) {
         long t0 = System.nanoTime();
         ServerPort.requireFree(req.port());
         List<String> warnings = new ArrayList<>();
         // Only base backups whose state says they can be restored, and the chosen one must pass its
         // checksum check now; a damaged one is named and the next older one that fits the target is taken.
-        BackupCatalog backups = BackupCatalog.of(new Repository(req.repo()));
-        PitrCatalog all = PitrCatalog.of(req.repo());
+        Repository repository = Repository.open(req.repo());
+        BackupCatalog backups = BackupCatalog.of(repository);
+        PitrCatalog all = PitrCatalog.of(repository);
         PitrCatalog catalog = all.onlyRestorable(backups);
         PhysicalBackupInfo base;
         while (true) {
@@ -248,7 +263,19 @@ public final class PitrRestoreService {
         int major = new PgVersion(base.serverVersionNum()).major();
         Path bin = binDir(req.binDir(), major);
         Path data = req.dataDir().toAbsolutePath().normalize();
-        Path dir = catalog.baseDir(base);
+        Path dir;
+        if (repository.remote()) {
+            if (base.incremental()) {
+                catalog.baseDir(base); // refused: an incremental chain is not read from object storage yet
+            }
+            requireUsable(data, "--data-dir " + data, req.forceClean()); // before the copy, which can take a while
+            // the tars are read whole and in order: a copy in the spool (its objects passed the checksum check above), removed at the end
+            PhysicalBackupInfo chosen = base;
+            dir = repository.localCopy(backups.all().stream().filter(b -> b.id().equals(chosen.id())).findFirst().orElseThrow());
+            copies.add(dir);
+        } else {
+            dir = catalog.baseDir(base);
+        }
         IncrementalRestore incremental = IncrementalRestore.of(all, base, bin, env, runner); // null for a full base backup
         Map<PhysicalBackupInfo.Tablespace, Path> spaces = RestoredTablespaces.destinations(base, dir, req.tablespaceMap(), data, req.forceClean());
         requireUsable(data, "--data-dir " + data, req.forceClean()); // before the scan, which can take a while
@@ -346,8 +373,15 @@ public final class PitrRestoreService {
 
     private void start(Path bin, Path data, Path log, PitrRestoreRequest req) {
         try {
-            serverCommand(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", log.toString(), "-w",
-                    "-t", String.valueOf(req.timeout().toSeconds()), "start"), req.timeout().plusSeconds(30));
+            // the server runs restore_command (wal-fetch) with its own environment: the bucket's settings go there, never into a file
+            ProcessRunner server = runner;
+            if (req.repo().isS3()) {
+                Map<String, String> env = new LinkedHashMap<>(runner.baseEnv());
+                env.putAll(req.repo().serverEnvironment());
+                server = new ProcessRunner(env);
+            }
+            ServiceUser.run(server, List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", log.toString(), "-w",
+                    "-t", String.valueOf(req.timeout().toSeconds()), "start"), null, req.timeout().plusSeconds(30));
         } catch (ChronoException e) {
             String text = readLog(log);
             if (ServerPort.logSaysBusy(text)) {
@@ -479,7 +513,7 @@ public final class PitrRestoreService {
      */
     private static void writeRecoverySettings(Path data, PitrRestoreRequest req, PhysicalBackupInfo base, String until, KeyFiles keys) {
         StringBuilder b = new StringBuilder("\n# chrono-dr pitr restore from base backup ").append(base.id()).append('\n');
-        b.append("restore_command = ").append(conf(ArchiveCommand.fetch(req.launcher(), req.repo(), until, keys))).append('\n');
+        b.append("restore_command = ").append(conf(ArchiveCommand.fetch(req.launcher(), req.repo().toString(), until, keys))).append('\n');
         if (req.target().setting() != null) {
             b.append(req.target().setting()).append(" = ").append(conf(req.target().value())).append('\n');
         }
@@ -560,10 +594,6 @@ public final class PitrRestoreService {
             found = m.group(1).strip();
         }
         return found;
-    }
-
-    private void serverCommand(List<String> argv, Duration timeout) {
-        ServiceUser.run(runner, argv, null, timeout);
     }
 
     /** PostgreSQL refuses to run as root: as root, the data directory goes to the postgres OS user. */

@@ -99,7 +99,7 @@ final class ReplayedTablespaces {
         Optional<Lsn> end = switch (target.kind()) {
             case IMMEDIATE -> Optional.of(Lsn.parse(base.stopLsn()));
             case LSN -> Optional.of(target.lsn());
-            case NAME -> RestorePoints.find(catalog.repo(), target.name()).map(p -> Lsn.parse(p.lsn()));
+            case NAME -> RestorePoints.find(catalog.repository(), target.name()).map(p -> Lsn.parse(p.lsn()));
             case TIME, LATEST -> Optional.empty();
         };
         Optional<String> needed = end.map(l -> l.segmentBefore(base.timeline(), seg));
@@ -122,7 +122,7 @@ final class ReplayedTablespaces {
         Path scratch = null;
         try {
             scratch = Files.createTempDirectory("chrono-dr-walscan-");
-            WalArchive archive = new WalArchive(catalog.repo());
+            WalArchive archive = catalog.archive();
             Path previous = null;
             for (String name = base.startWalFile(); archived.contains(name) || partials.contains(name); name = PitrCatalog.next(name, seg)) {
                 Path file = scratch.resolve(name);
@@ -156,7 +156,7 @@ final class ReplayedTablespaces {
                 // the server would replay all of it and then fail (13+) or promote at its end (12): neither is the point asked for
                 throw ChronoException.usage("no restore point named '" + target.name() + "' in the archived WAL from base backup "
                         + base.id() + " (" + base.startWalFile() + " to " + lastRead + ")", "check the name (chrono-dr restore-point "
-                        + "records its points in " + catalog.repo().resolve("restore_points") + "), or give --point-in-time or --target-lsn");
+                        + "records its points in " + (catalog.location() + (catalog.repo() == null ? "/.restore_points" : "/restore_points")) + "), or give --point-in-time or --target-lsn");
             }
             if (shortIsFatal && target.kind() == RecoveryTarget.Kind.TIME && !timeReached) {
                 throw ChronoException.usage("no transaction ends after " + target.time() + " in the archived WAL (to "

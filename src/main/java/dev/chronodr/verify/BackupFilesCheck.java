@@ -91,7 +91,7 @@ public final class BackupFilesCheck implements VerifyCheck {
                 repo.recordVerification(b, r.ok(), r.problems(), "verify");
             }
             if (r.ok() && b.base()) {
-                List<String> more = physical.verify(repo.root(), b.path(), repo.root());
+                List<String> more = physical.verify(repo, b);
                 if (more != null && !more.isEmpty()) {
                     r = new BackupVerifier.Result(r.id(), Status.CRITICAL, more, r.filesChecked(), r.tocEntries(), r.bytesRead(), r.elapsed());
                 }

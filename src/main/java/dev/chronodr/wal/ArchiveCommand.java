@@ -17,12 +17,21 @@ public final class ArchiveCommand {
 
     /** {@code LAUNCHER wal-push --repo REPO %p}; the launcher may be several words (java -jar X). */
     public static String push(List<String> launcher, Path repo) {
-        return words(launcher) + " wal-push --repo " + word(repo.toString()) + " %p";
+        return push(launcher, repo.toString());
+    }
+
+    /** The same for any repository location (a directory, or s3://BUCKET/PREFIX). */
+    public static String push(List<String> launcher, String repo) {
+        return words(launcher) + " wal-push --repo " + word(repo) + " %p";
     }
 
     /** The same, each segment encrypted to these public key files (empty: not encrypted). */
     public static String push(List<String> launcher, Path repo, List<Path> encryptTo) {
-        StringBuilder b = new StringBuilder(words(launcher)).append(" wal-push --repo ").append(word(repo.toString()));
+        return push(launcher, repo.toString(), encryptTo);
+    }
+
+    public static String push(List<String> launcher, String repo, List<Path> encryptTo) {
+        StringBuilder b = new StringBuilder(words(launcher)).append(" wal-push --repo ").append(word(repo));
         for (Path key : encryptTo) {
             b.append(" --encrypt-to ").append(word(key.toString()));
         }
@@ -39,8 +48,13 @@ public final class ArchiveCommand {
      * its passphrase from that file: the command names the files, never the passphrase.
      */
     public static String fetch(List<String> launcher, Path repo, String until, dev.chronodr.crypto.KeyFiles keys) {
+        return fetch(launcher, repo.toString(), until, keys);
+    }
+
+    /** The same for any repository location (a directory, or s3://BUCKET/PREFIX). */
+    public static String fetch(List<String> launcher, String repo, String until, dev.chronodr.crypto.KeyFiles keys) {
         String decrypt = keys == null ? "" : " " + words(keys.flags());
-        return words(launcher) + " wal-fetch --repo " + word(repo.toString()) + (until == null ? "" : " --until " + word(until))
+        return words(launcher) + " wal-fetch --repo " + word(repo) + (until == null ? "" : " --until " + word(until))
                 + decrypt + " %f %p";
     }
 

@@ -3,18 +3,28 @@ package dev.chronodr.wal;
 import java.nio.file.Path;
 import java.util.List;
 
+import dev.chronodr.repo.RepoLocation;
+
 /**
  * What `pitr setup` should configure: the archive target, the RPO and whether to apply;
  * with {@code streaming}, what wal-receive needs instead ({@code slotKeepMb}: the
  * max_slot_wal_keep_size to set when it is unlimited; {@code synchronousStandby}: the
  * application_name to list in synchronous_standby_names, null to leave it); {@code encryptTo}:
  * the public key files archive_command's wal-push encrypts each segment to (empty: none).
+ * {@code repo}: a directory, or s3://BUCKET/PREFIX (then nothing is prepared on this host, and
+ * the server's environment must carry the bucket's settings: see the result's notes).
  */
-public record PitrSetupRequest(Path repo, int rpoMinutes, List<String> launcher, boolean apply, boolean streaming, long slotKeepMb,
+public record PitrSetupRequest(RepoLocation repo, int rpoMinutes, List<String> launcher, boolean apply, boolean streaming, long slotKeepMb,
                                String synchronousStandby, List<Path> encryptTo) {
 
     public PitrSetupRequest {
         encryptTo = encryptTo == null ? List.of() : List.copyOf(encryptTo);
+    }
+
+    /** For a repository directory. */
+    public PitrSetupRequest(Path repo, int rpoMinutes, List<String> launcher, boolean apply, boolean streaming, long slotKeepMb,
+                            String synchronousStandby, List<Path> encryptTo) {
+        this(RepoLocation.local(repo), rpoMinutes, launcher, apply, streaming, slotKeepMb, synchronousStandby, encryptTo);
     }
 
     public PitrSetupRequest(Path repo, int rpoMinutes, List<String> launcher, boolean apply) {

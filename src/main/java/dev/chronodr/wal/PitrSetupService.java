@@ -44,7 +44,7 @@ public final class PitrSetupService {
         if (req.rpoMinutes() < 1) {
             throw ChronoException.usage("--rpo must be at least 1 minute", null);
         }
-        String command = ArchiveCommand.push(req.launcher(), req.repo(), req.encryptTo());
+        String command = ArchiveCommand.push(req.launcher(), req.repo().toString(), req.encryptTo());
         Map<String, String> wanted = new LinkedHashMap<>();
         try (Connection c = Database.connect(conn)) {
             Map<String, Current> now = read(c);
@@ -55,7 +55,8 @@ public final class PitrSetupService {
             wanted.put("archive_timeout", req.archiveTimeoutSeconds() + "s");
             List<String> notes = new ArrayList<>();
             // before ALTER SYSTEM: an archive_command whose archive the server cannot write fails every segment
-            ArchiveAccess.Outcome archive = new ArchiveAccess(runner).prepare(req.repo(), ArchiveAccess.locate(c), req.launcher(), req.apply());
+            ArchiveAccess.Outcome archive = req.repo().isS3() ? bucket(req.repo())
+                    : new ArchiveAccess(runner).prepare(req.repo().local(), ArchiveAccess.locate(c), req.launcher(), req.apply());
             if (req.apply() && !archive.problems().isEmpty()) {
                 throw ChronoException.failed(String.join("; ", archive.problems()) + "; no setting was changed",
                         "fix that, or choose a --repo the server's OS user can reach, and run pitr setup --apply again");
@@ -92,12 +93,35 @@ public final class PitrSetupService {
                         + String.join(", ", req.encryptTo().stream().map(Path::toString).toList()));
             }
             archive.problems().forEach(p -> notes.add("--apply would refuse: " + p));
-            return new PitrSetupResult(command, req.rpoMinutes(), req.apply(), out, restart, new WalArchive(req.repo()).root().toString(),
+            return new PitrSetupResult(command, req.rpoMinutes(), req.apply(), out, restart,
+                    new WalArchive(dev.chronodr.repo.Repository.open(req.repo())).location(),
                     archive.serverUser(), notes);
         } catch (SQLException e) {
             throw ChronoException.failed("pitr setup: " + e.getMessage(),
                     e.getMessage() != null && e.getMessage().contains("permission") ? "ALTER SYSTEM needs a superuser" : null, e);
         }
+    }
+
+    /**
+     * An archive in a bucket: nothing to prepare on this host, but wal-push reads no config
+     * file, so the server's own environment must say where the bucket is and hold the
+     * credentials. The notes name what it needs; a secret's value is never printed.
+     */
+    private static ArchiveAccess.Outcome bucket(dev.chronodr.repo.RepoLocation repo) {
+        List<String> notes = new ArrayList<>();
+        Map<String, String> env = repo.serverEnvironment();
+        List<String> plain = new ArrayList<>();
+        for (String k : List.of("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE")) {
+            if (env.containsKey(k)) {
+                plain.add(k + "=" + env.get(k));
+            }
+        }
+        notes.add("archive_command runs wal-push into " + repo + " with the server's environment, which reads no config file: set "
+                + (plain.isEmpty() ? "" : String.join(" ", plain) + " and ")
+                + "the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~postgres/.aws/credentials, or an"
+                + " instance or container role) in the server's environment (systemd: Environment= in a drop-in of its unit;"
+                + " a container: its environment), then restart it; never in postgresql.conf");
+        return new ArchiveAccess.Outcome(null, notes, List.of());
     }
 
     static boolean same(String name, String current, String wanted) {

@@ -25,6 +25,11 @@ public final class RestorePointService {
             """;
 
     public RestorePointResult create(ConnectionSettings conn, Path repo, String name) {
+        return create(conn, new dev.chronodr.repo.Repository(repo), name);
+    }
+
+    /** The same into any repository: a directory, or a bucket (PREFIX/.restore_points/). */
+    public RestorePointResult create(ConnectionSettings conn, dev.chronodr.repo.Repository repo, String name) {
         if (name == null || name.isBlank() || name.length() >= 64) {
             throw ChronoException.usage("a restore point name must be 1 to 63 characters", null);
         }
@@ -41,6 +46,10 @@ public final class RestorePointService {
      * creates its point while it holds locks there), recorded in the repository.
      */
     public RestorePointResult create(Connection c, Path repo, String name) throws SQLException {
+        return create(c, new dev.chronodr.repo.Repository(repo), name);
+    }
+
+    public RestorePointResult create(Connection c, dev.chronodr.repo.Repository repo, String name) throws SQLException {
         if (name == null || name.isBlank() || name.length() >= 64) {
             throw ChronoException.usage("a restore point name must be 1 to 63 characters", null);
         }
@@ -55,8 +64,19 @@ public final class RestorePointService {
         }
     }
 
-    private static RestorePointResult record(Path repo, RestorePointResult r) {
+    private static RestorePointResult record(dev.chronodr.repo.Repository repository, RestorePointResult r) {
         RestorePointResult withFile = new RestorePointResult(r.name(), r.lsn(), r.walFile(), r.timeline(), r.createdAt(), null);
+        if (repository.remote()) {
+            String file = RestorePoints.fileName(r.name());
+            try {
+                repository.writeRecord(RestorePoints.AREA, file, Json.mapper().writeValueAsBytes(withFile));
+                return new RestorePointResult(r.name(), r.lsn(), r.walFile(), r.timeline(), r.createdAt(),
+                        repository.location() + "/" + RestorePoints.AREA + "/" + file);
+            } catch (java.io.IOException e) {
+                return withFile; // as below: the point is in the WAL either way
+            }
+        }
+        Path repo = repository.localRoot().orElseThrow();
         try {
             Path dir = repo.resolve("restore_points");
             Files.createDirectories(dir);
