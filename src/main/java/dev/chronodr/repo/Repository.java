@@ -533,7 +533,7 @@ public final class Repository {
                 if (!Assessment.plainName(n)) {
                     throw ChronoException.failed("backup " + b.id() + " names '" + n + "', not a file of its own", null);
                 }
-                BackupManifest.FileEntry entry = b.manifest().file(n);
+                BackupManifest.FileEntry entry = b.manifest().files().stream().filter(f -> f.name().equals(n)).findFirst().orElse(null);
                 dev.chronodr.core.AtomicFile.write(dir.resolve(n), out -> {
                     java.security.MessageDigest sha = BackupVerifier.newSha256();
                     try (var in = new java.security.DigestInputStream(storage.read(b.key() + "/" + n), sha)) {
