@@ -7,6 +7,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -23,6 +24,10 @@ import org.slf4j.LoggerFactory;
 public final class ProcessRunner {
     private static final Logger log = LoggerFactory.getLogger(ProcessRunner.class);
     private static final int STDERR_TAIL_BYTES = 16 * 1024;
+    /** How often the child's own children are noted while it runs. */
+    private static final long WATCH_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    /** How long the output may stay open after the child exited before what it started is ended. */
+    private static final Duration ORPHAN_GRACE = Duration.ofSeconds(5);
     private static final int CAPTURE_LIMIT_BYTES = 64 * 1024 * 1024;
 
     private final Map<String, String> baseEnv;
@@ -114,11 +119,28 @@ public final class ProcessRunner {
             }, handlerFailure, process);
         }
 
-        boolean finished;
+        boolean finished = false;
+        // what the child started, seen while it ran: once it is gone they are no longer its descendants,
+        // and one that keeps its output open (pg_basebackup's WAL streamer when pg_basebackup is killed)
+        // would keep the readers below waiting for ever
+        Map<Long, ProcessHandle> children = new java.util.HashMap<>();
+        long deadline = System.nanoTime() + spec.timeout().toNanos();
         try {
-            finished = process.waitFor(spec.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            while (true) {
+                process.descendants().forEach(h -> children.putIfAbsent(h.pid(), h));
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                if (process.waitFor(Math.min(left, WATCH_NANOS), TimeUnit.NANOSECONDS)) {
+                    finished = true;
+                    break;
+                }
+            }
         } catch (InterruptedException e) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly();
+            children.values().forEach(ProcessHandle::destroyForcibly);
             Thread.currentThread().interrupt();
             joinQuietly(errThread, outThread, inThread);
             throw new ProcessFailedException(spec.program(), -1, stderr.text(), false, e);
@@ -127,7 +149,18 @@ public final class ProcessRunner {
             process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly();
         }
-        joinQuietly(errThread, outThread, inThread);
+        if (!joinWithin(ORPHAN_GRACE, errThread, outThread, inThread)) {
+            // The child has exited and its output is not finished: a reader still busy with what it read (an
+            // upload's last part), or a process the child started that outlived it and holds its stdout or
+            // stderr open. Those are ended; the readers then see the end of their streams.
+            List<ProcessHandle> left = children.values().stream().filter(ProcessHandle::isAlive).toList();
+            if (!left.isEmpty()) {
+                log.warn("{} has exited; ending {} process(es) it started that kept its output open (pid {})", spec.program(), left.size(),
+                        left.stream().map(ProcessHandle::pid).toList());
+                left.forEach(ProcessHandle::destroyForcibly);
+            }
+            joinQuietly(errThread, outThread, inThread);
+        }
         int exit = finished ? process.exitValue() : -1;
         if (!finished) {
             throw new ProcessFailedException(spec.program(), exit, stderr.text(), true, null);
@@ -206,6 +239,29 @@ public final class ProcessRunner {
             }
             out.write(buf, 0, n);
         }
+    }
+
+    /** True when every thread ended within {@code limit}. */
+    private static boolean joinWithin(Duration limit, Thread... threads) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        for (Thread t : threads) {
+            if (t == null) {
+                continue;
+            }
+            try {
+                long left = deadline - System.nanoTime();
+                if (left > 0) {
+                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            if (t.isAlive()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void joinQuietly(Thread... threads) {

@@ -94,4 +94,19 @@ class ProcessRunnerTest {
         assertThrows(ProcessFailedException.class, () -> runner.run(ProcessSpec.of("bash", "-c", "head -c 10 >/dev/null; exit 3")
                 .withStdin(out -> out.write(new byte[1 << 22]))));
     }
+
+    @Test
+    void aProcessTheChildLeftRunningWithItsOutputIsEndedNotWaitedFor() throws Exception {
+        // as pg_basebackup -X stream killed with SIGKILL: its forked WAL streamer lives on with the same stdout and
+        // stderr, and the readers waited for it (up to the 24 h timeout)
+        ProcessResult r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(60),
+                () -> runner.execute(ProcessSpec.of("sh", "-c", "sleep 300 & echo $!; sleep 2; kill -9 $$")));
+        assertEquals(137, r.exitCode(), "killed by SIGKILL, as the child was");
+        long sleeper = Long.parseLong(r.stdout().strip());
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (ProcessHandle.of(sleeper).map(ProcessHandle::isAlive).orElse(false) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertTrue(ProcessHandle.of(sleeper).map(h -> !h.isAlive()).orElse(true), "what it left running was ended");
+    }
 }
