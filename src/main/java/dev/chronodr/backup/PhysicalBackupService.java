@@ -301,7 +301,7 @@ public final class PhysicalBackupService {
             throw ChronoException.failed("base backup failed: " + e.getMessage(), "check free space in " + local.location()
                     + (spool == null ? "" : " (the spool: CHRONO_DR_SPOOL chooses another directory) and access to " + repo.location()), e);
         } finally {
-            Repository.deleteQuietly(spool);
+            Repository.removeSpooled(spool);
         }
     }
 
@@ -314,7 +314,7 @@ public final class PhysicalBackupService {
         Path dir = Repository.spoolDirectory().resolve(ProcessHandle.current().pid() + "-backup-" + id.replaceAll("[^A-Za-z0-9_.-]", "_"));
         try {
             Files.createDirectories(dir.getParent(), dev.chronodr.core.AtomicFile.privateDir());
-            Repository.deleteQuietly(dir);
+            Repository.removeSpooled(dir);
             return Files.createDirectory(dir, dev.chronodr.core.AtomicFile.privateDir());
         } catch (IOException e) {
             throw ChronoException.failed("cannot make a spool directory for the base backup at " + dir + ": " + e.getMessage(),

@@ -584,6 +584,25 @@ public final class Repository {
      * clean-up; production code outside repo/ never deletes inside a repository by path
      * (ArchitectureTest).
      */
+    /**
+     * Removes a directory this process made in the spool ({@link #spoolDirectory}): a local
+     * copy out of object storage, or a base backup on its way there. Anything outside the
+     * spool is left alone, whatever a caller passes: a local repository's own backup directory
+     * is never removed this way.
+     */
+    public static void removeSpooled(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        Path spool = spoolDirectory().toAbsolutePath().normalize();
+        Path d = dir.toAbsolutePath().normalize();
+        if (!d.startsWith(spool) || d.equals(spool)) {
+            log.warn("not removing {}: not a copy in the spool {}", d, spool);
+            return;
+        }
+        deleteQuietly(d);
+    }
+
     public static void deleteQuietly(Path dir) {
         if (dir == null) {
             return;

@@ -69,7 +69,7 @@ public final class PhysicalBackupVerifier {
         try {
             return verify(repo, b.id(), copy, copy.getParent());
         } finally {
-            Repository.deleteQuietly(copy);
+            Repository.removeSpooled(copy);
         }
     }
 

@@ -226,7 +226,7 @@ public final class PitrRestoreService {
         try {
             return restore(req, copies);
         } finally {
-            copies.forEach(Repository::deleteQuietly); // a base backup copied from object storage
+            copies.forEach(Repository::removeSpooled); // a base backup copied from object storage
         }
     }
 
@@ -291,6 +291,7 @@ public final class PitrRestoreService {
         RestoredTablespaces.requireRecorded(base, dir, keys, recorded);
         ReplayedTablespaces.Scan scan = new ReplayedTablespaces(runner, bin, major).scan(catalog, base, req.target(), keys);
         List<Path> replayDirs = ReplayedTablespaces.requireUnused(scan.created(), data, spaces.values(), req.forceClean());
+        requireServerCanFetch(req, scan.lastSegment());
         ServerPort.requireFree(req.port()); // again: the scan can take minutes
 
         // from here on the restore writes: every directory is marked before it is filled
@@ -335,6 +336,7 @@ public final class PitrRestoreService {
             start(bin, data, log, req);
             waitForPromotion(bin, data, log, req.timeout());
             RecoveryKeys.remove(data); // promoted: restore_command is not run again
+            requireReplayedToTheEnd(bin, data, log, req, scan.lastSegment(), base.walSegmentSize());
             written.keySet().forEach(RestoreMark::remove); // the recovered cluster is the user's now
             String text = readLog(log);
             return new PitrRestoreResult(req.target().toString(), base.id(), base.stopTime(), data.toString(), req.port(),
@@ -371,15 +373,100 @@ public final class PitrRestoreService {
         return hint == null ? retry : hint + "; " + retry;
     }
 
+    /** The server runs restore_command (wal-fetch) with its own environment: the bucket's settings go there, never into a file. */
+    private ProcessRunner serverRunner(PitrRestoreRequest req) {
+        if (!req.repo().isS3()) {
+            return runner;
+        }
+        Map<String, String> env = new LinkedHashMap<>(runner.baseEnv());
+        env.putAll(req.repo().serverEnvironment());
+        return new ProcessRunner(env);
+    }
+
+    /**
+     * The recovering server runs restore_command as its own OS user (postgres, when this runs
+     * as root), and PostgreSQL takes a failing restore_command for "no more WAL": a launcher
+     * that user cannot run (one under /root), an archive it cannot read (written by a
+     * wal-receive or wal-push run as root, 0600) or a key file it cannot open would end
+     * recovery at the first segment asked for, and the server would promote with only the
+     * WAL the base backup carries. So the last segment the scan read is fetched now, exactly
+     * as restore_command will fetch it (the same user, environment, launcher and flags), into
+     * a private scratch directory, before anything is written.
+     */
+    private void requireServerCanFetch(PitrRestoreRequest req, String last) {
+        if (last == null) {
+            return;
+        }
+        Path scratch = null;
+        try {
+            scratch = Files.createTempDirectory("chrono-dr-fetch-check-");
+            KeyFiles keys = RecoveryKeys.place(scratch, req.keys());
+            ServiceUser.handOver(scratch);
+            List<String> argv = new ArrayList<>(req.launcher());
+            argv.addAll(List.of("wal-fetch", "--repo", req.repo().toString(), "--until", last));
+            if (keys != null) {
+                argv.addAll(keys.flags());
+            }
+            argv.addAll(List.of(last, scratch.resolve(last).toString()));
+            ServiceUser.run(serverRunner(req), argv, scratch, Duration.ofMinutes(2));
+        } catch (ChronoException e) {
+            String user = ServiceUser.isRoot() ? "OS user " + ServiceUser.NAME : "this OS user";
+            throw ChronoException.failed("the recovering server's restore_command cannot fetch WAL as " + user + ": " + firstLine(e.getMessage()),
+                    "it runs " + String.join(" ", req.launcher()) + " wal-fetch --repo " + req.repo() + " as that user: the launcher, the "
+                            + "repository's WAL files (e.g. chown -R " + ServiceUser.NAME + " REPO/wal when a process run as root wrote them) "
+                            + "and any key file must be readable by it; nothing was written");
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot check restore_command: " + e.getMessage(), "check free space in " + System.getProperty("java.io.tmpdir"));
+        } finally {
+            if (scratch != null) {
+                ReplayedTablespaces.deleteQuietly(scratch);
+            }
+        }
+    }
+
+    private static String firstLine(String text) {
+        String t = String.valueOf(text).strip();
+        int nl = t.indexOf('\n');
+        return nl < 0 ? t : t.substring(0, nl);
+    }
+
+    private static final Pattern REDO_DONE = Pattern.compile("LOG:\\s+redo done at ([0-9A-F]+/[0-9A-F]+)");
+
+    /**
+     * For {@code latest}, recovery must have replayed into the last segment the scan read, or
+     * the one before it (the last record may start there): stopping sooner means restore_command
+     * failed on the way, which PostgreSQL does not tell from the end of the archive. The
+     * promoted copy is then stopped and the restore fails, never reported as done with less.
+     */
+    private void requireReplayedToTheEnd(Path bin, Path data, Path log, PitrRestoreRequest req, String last, int segSize) {
+        if (req.target().kind() != RecoveryTarget.Kind.LATEST || last == null) {
+            return;
+        }
+        Matcher m = REDO_DONE.matcher(readLog(log));
+        Lsn redo = null;
+        while (m.find()) {
+            redo = Lsn.parse(m.group(1));
+        }
+        if (redo == null) {
+            return; // no redo needed (a base backup with nothing after it): nothing was skipped
+        }
+        long floor = Lsn.segmentStart(last, segSize).value() - segSize;
+        if (redo.value() >= floor) {
+            return;
+        }
+        try {
+            ServiceUser.run(runner, List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast", "-w", "stop"), null,
+                    Duration.ofMinutes(2));
+        } catch (ChronoException e) {
+            // the failure below says what matters; the server's own log says why it did not stop
+        }
+        throw ChronoException.failed("recovery stopped at " + redo + ", but the archive holds WAL to segment " + last
+                + ": restore_command failed on the way (its message is in " + log + "); the copy was stopped", null);
+    }
+
     private void start(Path bin, Path data, Path log, PitrRestoreRequest req) {
         try {
-            // the server runs restore_command (wal-fetch) with its own environment: the bucket's settings go there, never into a file
-            ProcessRunner server = runner;
-            if (req.repo().isS3()) {
-                Map<String, String> env = new LinkedHashMap<>(runner.baseEnv());
-                env.putAll(req.repo().serverEnvironment());
-                server = new ProcessRunner(env);
-            }
+            ProcessRunner server = serverRunner(req);
             ServiceUser.run(server, List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", log.toString(), "-w",
                     "-t", String.valueOf(req.timeout().toSeconds()), "start"), null, req.timeout().plusSeconds(30));
         } catch (ChronoException e) {

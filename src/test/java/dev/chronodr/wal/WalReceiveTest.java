@@ -355,10 +355,20 @@ class WalReceiveTest {
         });
         assertTrue(mustHave.size() > 100, "rows were committed before the crash: " + mustHave.size());
 
-        giveToPostgres(repo.resolve("wal")); // the recovering server's restore_command reads the archive as postgres
         Path base = Files.createDirectories(tmp.resolve("restored"));
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
         int port = LocalCluster.freePort();
+        if ("root".equals(System.getProperty("user.name"))) {
+            // the receiver ran as root: its files are root's, 0600, and the recovering server's restore_command runs as
+            // postgres; recovery would take each failed fetch for the end of the WAL and promote with the base backup's alone
+            CliRun refused = CliRun.run(PgCluster.wrap(pg).env(DB), tmp, "restore", "--repo", repo.toString(), "--point-in-time", "latest",
+                    "--data-dir", base.resolve("data").toString(), "-p", String.valueOf(port), "--command", launcher.toString(), "--timeout", "180");
+            assertEquals(1, refused.exitCode(), refused::toString);
+            assertTrue(refused.err().contains("restore_command cannot fetch WAL as OS user postgres"), refused::toString);
+            assertTrue(refused.err().contains("nothing was written"), refused::toString);
+            assertFalse(Files.exists(base.resolve("data")), "refused before anything was written");
+        }
+        giveToPostgres(repo.resolve("wal")); // the recovering server's restore_command reads the archive as postgres
         CliRun r = CliRun.run(PgCluster.wrap(pg).env(DB), tmp, "restore", "--repo", repo.toString(), "--point-in-time", "latest",
                 "--data-dir", base.resolve("data").toString(), "-p", String.valueOf(port), "--command", launcher.toString(),
                 "--timeout", "180", "--format", "json");
