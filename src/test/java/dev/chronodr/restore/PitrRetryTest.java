@@ -108,6 +108,17 @@ class PitrRetryTest {
     }
 
     @Test
+    void aRestoreCommandTheServerCannotRunIsRefusedBeforeAnythingIsWritten() {
+        // PostgreSQL takes a failing restore_command for the end of the WAL: this one would promote at the base backup's end
+        Path data = tmp.resolve("no-launcher/data");
+        CliRun r = cli("pitr", "restore", "--repo", repo.toString(), "--target-latest", "--data-dir", data.toString(),
+                "--port", String.valueOf(LocalCluster.freePort()), "--command", "/bin/false");
+        assertEquals(1, r.exitCode(), r::toString);
+        assertTrue(r.err().contains("restore_command cannot fetch WAL"), r::toString);
+        assertFalse(Files.exists(data), "nothing written");
+    }
+
+    @Test
     void anUnknownRestorePointIsRefusedBeforeAnythingIsWritten() {
         Path data = tmp.resolve("unknown-name/data");
         CliRun r = cli("pitr", "restore", "--repo", repo.toString(), "--target-name", "no_such_point", "--data-dir", data.toString(),
@@ -129,9 +140,13 @@ class PitrRetryTest {
         Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
         Path data = base.resolve("data");
         int port = LocalCluster.freePort();
-        // restore_command that finds nothing: recovery ends before the target, after the files were written
+        // restore_command that works when the restore checks it before writing, then finds nothing (the repository's
+        // mount gone mid-recovery): recovery ends before the target, after the files were written
+        Path flaky = tmp.resolve("flaky-launcher");
+        Files.writeString(flaky, "#!/bin/sh\ncase \"$*\" in *chrono-dr-fetch-check-*) exec '" + launcher + "' \"$@\" ;; esac\nexit 1\n");
+        Files.setPosixFilePermissions(flaky, PosixFilePermissions.fromString("rwxr-xr-x"));
         CliRun failed = cli("pitr", "restore", "--repo", repo.toString(), "--target-name", "after_batch_2", "--data-dir", data.toString(),
-                "--port", String.valueOf(port), "--command", "/bin/false", "--timeout", "120");
+                "--port", String.valueOf(port), "--command", flaky.toString(), "--timeout", "120");
         restored.add(LocalCluster.open(base, bin, port, password, runner));
         assertEquals(1, failed.exitCode(), failed::toString);
         assertTrue(PitrRestoreService.hasFiles(data), "the failed restore left its files");
