@@ -48,15 +48,7 @@ public final class ProcessRunner {
      * appended to {@code output}; not waited for. Its pid.
      */
     public long startDetached(ProcessSpec spec, Path output) {
-        ProcessBuilder pb = new ProcessBuilder(spec.argv());
-        Map<String, String> env = pb.environment();
-        env.clear();
-        env.putAll(baseEnv);
-        spec.unsetEnv().forEach(env::remove);
-        env.putAll(spec.env());
-        if (spec.workDir() != null) {
-            pb.directory(spec.workDir().toFile());
-        }
+        ProcessBuilder pb = builder(spec);
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.redirectErrorStream(true);
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()));
@@ -67,8 +59,8 @@ public final class ProcessRunner {
         }
     }
 
-    public ProcessResult execute(ProcessSpec spec) {
-        long started = System.nanoTime();
+    /** The argv, the environment (the entry point's, less what the spec unsets, plus its own) and the directory. */
+    private ProcessBuilder builder(ProcessSpec spec) {
         ProcessBuilder pb = new ProcessBuilder(spec.argv());
         Map<String, String> env = pb.environment();
         env.clear();
@@ -78,6 +70,12 @@ public final class ProcessRunner {
         if (spec.workDir() != null) {
             pb.directory(spec.workDir().toFile());
         }
+        return pb;
+    }
+
+    public ProcessResult execute(ProcessSpec spec) {
+        long started = System.nanoTime();
+        ProcessBuilder pb = builder(spec);
         if (spec.stdin() == null) {
             pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         }

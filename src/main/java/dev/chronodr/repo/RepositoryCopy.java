@@ -350,18 +350,12 @@ public final class RepositoryCopy {
             if (data == null || !Arrays.equals(before, after)) {
                 continue; // replaced while read
             }
-            byte[] theirs = readAll(to, sumKey);
-            Optional<String> theirKey = new WalArchive(to).dataKey(name);
-            if (theirKey.equals(key) && Arrays.equals(before, theirs)) {
+            WalArchive destination = new WalArchive(to);
+            if (destination.dataKey(name).equals(key) && Arrays.equals(before, readAll(to, sumKey))) {
                 walPresent++;
                 return true;
             }
-            to.storage().write(sumKey, out -> out.write(WalSums.both(before, theirs == null ? new byte[0] : theirs)));
-            Storage.Written w = to.storage().write(key.get(), out -> out.write(data));
-            if (theirKey.isPresent() && !theirKey.equals(key)) {
-                to.storage().delete(theirKey.get());
-            }
-            to.storage().write(sumKey, out -> out.write(before));
+            Storage.Written w = destination.install(name, key.get(), out -> out.write(data), before);
             String back;
             try (InputStream in = to.storage().read(key.get())) {
                 back = sha256(in);

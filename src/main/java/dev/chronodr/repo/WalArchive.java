@@ -239,19 +239,8 @@ public final class WalArchive {
                 Files.copy(source, snapshot, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                 from = snapshot;
             }
-            Optional<String> existing = storedKey(name);
             try (Prepared p = prepare(name, from, recipients)) {
-                String sumKey = sumKeyFor(name);
-                byte[] old = existing.isPresent() ? sidecarBytes(name) : new byte[0];
-                byte[] sums = WalSums.withWritten(p.sums(), p.written());
-                storage.write(sumKey, out -> out.write(WalSums.both(sums, old)));
-                Storage.Written stored = storage.write(p.key(), p.data());
-                if (existing.isPresent() && !existing.get().equals(p.key())) {
-                    storage.delete(existing.get());
-                }
-                if (old.length > 0) {
-                    storage.write(sumKey, out -> out.write(sums));
-                }
+                Storage.Written stored = install(name, p.key(), p.data(), WalSums.withWritten(p.sums(), p.written()));
                 return new Pushed(name, fileOf(p.key()), false, p.raw(), stored.size(), p.content());
             }
         } catch (IOException e) {
@@ -265,6 +254,27 @@ public final class WalArchive {
                 }
             }
         }
+    }
+
+    /**
+     * Puts a version of a partial segment in place with no moment without one: the sidecar
+     * vouching for it and the version there now, its data under {@code key}, the other kind
+     * removed, the sidecar vouching for it alone. Also how a copy between repositories
+     * replaces one ({@link RepositoryCopy}).
+     */
+    Storage.Written install(String name, String key, AtomicFile.Content data, byte[] sums) throws IOException {
+        Optional<String> existing = storedKey(name);
+        String sumKey = sumKeyFor(name);
+        byte[] old = existing.isPresent() ? sidecarBytes(name) : new byte[0];
+        storage.write(sumKey, out -> out.write(WalSums.both(sums, old)));
+        Storage.Written stored = storage.write(key, data);
+        if (existing.isPresent() && !existing.get().equals(key)) {
+            storage.delete(existing.get());
+        }
+        if (old.length > 0) {
+            storage.write(sumKey, out -> out.write(sums));
+        }
+        return stored;
     }
 
     private static void requireFile(Path source) {
