@@ -155,6 +155,42 @@ class WalPartialReplaceTest {
     }
 
     @Test
+    void aStoreKilledAfterAnyStepLeavesAVersionThatIsHandedOut() throws Exception {
+        // what each step of a replacement leaves, as a kill -9 (or a full disk) right after it would: built from the
+        // bytes a finished store of each version writes
+        Path partial = Files.write(dir.resolve(NAME), version(1));
+        Path one = dir.resolve("one");
+        new WalArchive(one).replacePartial(partial, null);
+        Files.write(partial, version(2));
+        Path two = dir.resolve("two");
+        new WalArchive(two).replacePartial(partial, null);
+        String tl = "wal/00000001/";
+        byte[] sums1 = Files.readAllBytes(one.resolve(tl + NAME + ".sha256"));
+        byte[] sums2 = Files.readAllBytes(two.resolve(tl + NAME + ".sha256"));
+        byte[] data2 = Files.readAllBytes(two.resolve(tl + NAME + ".zst"));
+        Path sidecar = one.resolve(tl + NAME + ".sha256");
+        Path data = one.resolve(tl + NAME + ".zst");
+        WalArchive archive = new WalArchive(one);
+        Path got = dir.resolve("got");
+
+        Files.write(sidecar, WalSums.both(sums2, sums1)); // killed after the sidecar vouched for both
+        assertTrue(archive.fetch(NAME, got, () -> null).isPresent());
+        assertTrue(Arrays.equals(version(1), Files.readAllBytes(got)), "the old version, still vouched for");
+        assertEquals(Optional.empty(), archive.check(NAME, null));
+
+        Files.delete(got);
+        Files.write(data, data2); // killed after the data was renamed over
+        assertTrue(archive.fetch(NAME, got, () -> null).isPresent());
+        assertTrue(Arrays.equals(version(2), Files.readAllBytes(got)), "the new version");
+        assertEquals(Optional.empty(), archive.check(NAME, null));
+
+        Files.write(partial, version(3)); // the next store after the restart settles it
+        archive.replacePartial(partial, null);
+        WalSums settled = WalSums.parse(Files.readString(sidecar), NAME, ".zst.gpg");
+        assertEquals(1, settled.contents().size(), "one version vouched for again: " + settled);
+    }
+
+    @Test
     void aCopyToAnotherRepositoryFollowsThePartialAsItIsReplaced() throws Exception {
         Repository from = Repository.open(RepoLocation.local(dir.resolve("local")));
         Repository to = Repository.open(RepoLocation.local(dir.resolve("offsite")));
