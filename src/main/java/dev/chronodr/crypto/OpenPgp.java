@@ -9,7 +9,6 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
 import org.bouncycastle.openpgp.PGPCompressedData;
 import org.bouncycastle.openpgp.PGPEncryptedData;
 import org.bouncycastle.openpgp.PGPEncryptedDataGenerator;
@@ -29,8 +28,6 @@ import org.bouncycastle.openpgp.PGPUtil;
 import org.bouncycastle.openpgp.bc.BcPGPObjectFactory;
 import org.bouncycastle.openpgp.operator.bc.BcPublicKeyDataDecryptorFactory;
 import org.bouncycastle.openpgp.operator.bc.BcPublicKeyKeyEncryptionMethodGenerator;
-import org.bouncycastle.openpgp.operator.jcajce.JcePGPDataEncryptorBuilder;
-import org.bouncycastle.openpgp.operator.jcajce.JceSessionKeyDataDecryptorFactoryBuilder;
 
 import dev.chronodr.core.ChronoException;
 
@@ -54,10 +51,7 @@ public final class OpenPgp {
      * A stream not closed leaves an incomplete message, which decrypts to an error.
      */
     public static OutputStream encrypt(OutputStream sink, Recipients recipients) throws IOException {
-        PGPEncryptedDataGenerator generator = new PGPEncryptedDataGenerator(
-                new JcePGPDataEncryptorBuilder(SymmetricKeyAlgorithmTags.AES_256)
-                        .setWithIntegrityPacket(true)
-                        .setSecureRandom(RANDOM));
+        PGPEncryptedDataGenerator generator = new PGPEncryptedDataGenerator(new CfbEncryptor(RANDOM));
         for (PGPPublicKey key : recipients.encryptionKeys()) {
             generator.addMethod(new BcPublicKeyKeyEncryptionMethodGenerator(key).setSecureRandom(RANDOM));
         }
@@ -127,7 +121,7 @@ public final class OpenPgp {
                     throw ChronoException.critical(name + " is encrypted without integrity protection (no MDC); refusing to decrypt it",
                             "chrono-dr writes only integrity-protected files: this one was not written by it", null);
                 }
-                InputStream clear = pk.getDataStream(new JceSessionKeyDataDecryptorFactoryBuilder().build(session));
+                InputStream clear = pk.getDataStream(new CfbDecryptor(session));
                 return new Plaintext(literal(clear, name), pk, source, name);
             }
         } catch (PGPException | IOException | RuntimeException e) {
