@@ -49,9 +49,10 @@ import dev.chronodr.core.ChronoException;
  * Garage, R2, Wasabi, S3Proxy), under a key prefix. Keys map to {@code PREFIX/KEY}.
  *
  * <ul>
- * <li>{@link #write}: a multipart upload in {@value #PART_SIZE_MB} MB parts (one part in
- * memory at a time), the SHA-256 computed on the way; small objects are one PUT. An
- * exception from the content aborts the upload: nothing is stored.</li>
+ * <li>{@link #write}: a multipart upload in {@value #PART_SIZE_MB} MB parts (two in memory:
+ * one being filled, one in flight on its own thread), the SHA-256 computed on the way;
+ * small objects are one PUT. An exception from the content, or a part that fails, aborts
+ * the upload: nothing is stored.</li>
  * <li>{@link #create}: a HEAD first, then a PUT with {@code If-None-Match: *}. AWS S3 and
  * recent MinIO refuse the second writer (412); a server that ignores the header (S3Proxy
  * 2.6 does) leaves the race between the HEAD and the PUT open.</li>
@@ -282,19 +283,25 @@ public final class S3Storage implements Storage {
     }
 
     /**
-     * The stream a writer fills: bytes gather in one part-sized buffer; a full buffer is sent
-     * as the next part of a multipart upload (started by the first full one); at the end,
-     * one PUT when it never filled, else the last part and the completion.
+     * The stream a writer fills: bytes gather in a part-sized buffer; a full buffer is sent as
+     * the next part of a multipart upload (started by the first full one) by a thread of its
+     * own while the writer fills the other buffer, so the producer (pg_dump through zstd) does
+     * not wait for the network: two parts in memory at most, one of them in flight. At the
+     * end, one PUT when the buffer never filled, else the last part and the completion.
      */
     private final class Upload extends OutputStream {
         private final String key;
         private final boolean onlyNew;
         private final MessageDigest sha = BackupVerifier.newSha256();
-        private final byte[] buf = new byte[PART_SIZE];
+        private byte[] buf = new byte[PART_SIZE];
+        /** The buffer of the part in flight, free again once {@link #inFlight} is done. */
+        private byte[] spare;
         private int used;
         private long size;
         private String uploadId;
         private final List<CompletedPart> parts = new ArrayList<>();
+        private java.util.concurrent.ExecutorService sender;
+        private java.util.concurrent.Future<CompletedPart> inFlight;
         private boolean done;
 
         Upload(String key, boolean onlyNew) {
@@ -321,21 +328,73 @@ public final class S3Storage implements Storage {
                 off += n;
                 len -= n;
                 if (used == buf.length) {
-                    sendPart();
+                    sendPart(false);
                 }
             }
         }
 
-        private void sendPart() throws IOException {
+        /** Sends the buffer as the next part: in the background, or here and now when it is the last. */
+        private void sendPart(boolean last) throws IOException {
             if (uploadId == null) {
                 uploadId = call(() -> s3.createMultipartUpload(r -> r.bucket(bucket).key(k(key)).storageClass(storageClass)), key).uploadId();
             }
+            awaitInFlight();
             int number = parts.size() + 1;
-            byte[] part = java.util.Arrays.copyOf(buf, used);
-            String etag = call(() -> s3.uploadPart(r -> r.bucket(bucket).key(k(key)).uploadId(uploadId).partNumber(number),
-                    RequestBody.fromBytes(part)), key).eTag();
-            parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
+            byte[] part = buf;
+            int length = used;
+            java.util.concurrent.Callable<CompletedPart> send = () -> {
+                // the SDK reads the part from our buffer (no copy), again on a retry
+                String etag = call(() -> s3.uploadPart(r -> r.bucket(bucket).key(k(key)).uploadId(uploadId).partNumber(number),
+                        RequestBody.fromContentProvider(() -> new ByteArrayInputStream(part, 0, length), length,
+                                "application/octet-stream")), key).eTag();
+                return CompletedPart.builder().partNumber(number).eTag(etag).build();
+            };
+            if (last) {
+                try {
+                    parts.add(send.call());
+                } catch (IOException | RuntimeException e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new IOException(e);
+                }
+                used = 0;
+                return;
+            }
+            if (sender == null) {
+                sender = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                    Thread t = new Thread(r, "s3-upload");
+                    t.setDaemon(true);
+                    return t;
+                });
+            }
+            inFlight = sender.submit(send);
+            buf = spare != null ? spare : new byte[PART_SIZE];
+            spare = part;
             used = 0;
+        }
+
+        /** The part in flight, sent: its failure is the writer's failure. */
+        private void awaitInFlight() throws IOException {
+            if (inFlight == null) {
+                return;
+            }
+            try {
+                parts.add(inFlight.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while uploading " + key);
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof IOException io) {
+                    throw io;
+                }
+                if (c instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new IOException(c);
+            } finally {
+                inFlight = null;
+            }
         }
 
         @Override
@@ -345,31 +404,44 @@ public final class S3Storage implements Storage {
 
         void finish() throws IOException {
             done = true;
-            if (uploadId == null) {
-                byte[] whole = java.util.Arrays.copyOf(buf, used);
-                call(() -> s3.putObject(r -> {
-                    r.bucket(bucket).key(k(key)).storageClass(storageClass);
+            try {
+                if (uploadId == null) {
+                    byte[] whole = buf;
+                    int length = used;
+                    call(() -> s3.putObject(r -> {
+                        r.bucket(bucket).key(k(key)).storageClass(storageClass);
+                        if (onlyNew) {
+                            r.ifNoneMatch("*");
+                        }
+                    }, RequestBody.fromContentProvider(() -> new ByteArrayInputStream(whole, 0, length), length,
+                            "application/octet-stream")), key);
+                    return;
+                }
+                if (used > 0) {
+                    sendPart(true);
+                } else {
+                    awaitInFlight();
+                }
+                call(() -> s3.completeMultipartUpload(r -> {
+                    r.bucket(bucket).key(k(key)).uploadId(uploadId).multipartUpload(m -> m.parts(parts));
                     if (onlyNew) {
                         r.ifNoneMatch("*");
                     }
-                }, RequestBody.fromBytes(whole)), key);
-                return;
+                }), key);
+                uploadId = null;
+            } finally {
+                stopSender();
             }
-            if (used > 0) {
-                sendPart();
-            }
-            call(() -> s3.completeMultipartUpload(r -> {
-                r.bucket(bucket).key(k(key)).uploadId(uploadId).multipartUpload(m -> m.parts(parts));
-                if (onlyNew) {
-                    r.ifNoneMatch("*");
-                }
-            }), key);
-            uploadId = null;
         }
 
         /** Best effort: a server that is gone keeps the parts until a lifecycle rule or cleanup aborts them. */
         void abort() {
             done = true;
+            if (inFlight != null) {
+                inFlight.cancel(true); // a part still in flight after the abort is refused (NoSuchUpload)
+                inFlight = null;
+            }
+            stopSender();
             if (uploadId != null) {
                 String id = uploadId;
                 uploadId = null;
@@ -378,6 +450,13 @@ public final class S3Storage implements Storage {
                 } catch (SdkException ignored) {
                     // listed and aborted by abandonedUploads() later
                 }
+            }
+        }
+
+        private void stopSender() {
+            if (sender != null) {
+                sender.shutdownNow();
+                sender = null;
             }
         }
     }
