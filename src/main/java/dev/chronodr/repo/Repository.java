@@ -382,6 +382,42 @@ public final class Repository {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Repository.class);
 
     /**
+     * Restore points recorded by {@code restore-point}, one small JSON file each:
+     * REPO/restore_points/ in a directory (where they always were), PREFIX/.restore_points/ in
+     * a bucket (a dot-name, so never taken for a backup).
+     */
+    private String restorePointArea() {
+        return root != null ? "restore_points" : ".restore_points";
+    }
+
+    /** The restore point files, by name (temporary files of a write in progress left out). */
+    public List<String> restorePointFiles() throws IOException {
+        return storage.children(restorePointArea()).stream().filter(n -> !n.startsWith(".") && n.endsWith(".json")).toList();
+    }
+
+    /** One restore point's record; NoSuchFileException when there is none of that name. */
+    public byte[] readRestorePoint(String file) throws IOException {
+        try (var in = storage.read(restorePointArea() + "/" + plainName(file))) {
+            return in.readAllBytes();
+        }
+    }
+
+    /** Written whole or not at all, durable. */
+    public void writeRestorePoint(String file, byte[] content) throws IOException {
+        if (root != null) {
+            storage.prepare();
+        }
+        storage.write(restorePointArea() + "/" + plainName(file), out -> out.write(content));
+    }
+
+    private static String plainName(String file) {
+        if (file.isEmpty() || file.contains("/") || file.startsWith(".")) {
+            throw new IllegalArgumentException("not a restore point file name: " + file);
+        }
+        return file;
+    }
+
+    /**
      * A small record a command keeps in the repository (the drill's REPO/.drill/TOKEN.json):
      * written whole or not at all, private, durable. {@code area} is a dot-directory of
      * its own, {@code name} a plain file name.

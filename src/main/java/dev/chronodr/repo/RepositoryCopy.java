@@ -58,7 +58,7 @@ public final class RepositoryCopy {
 
     /** The copy's result: per backup, and the WAL files copied, already there, or in conflict. */
     public record Outcome(String from, String to, List<Item> backups, int walCopied, int walPresent, long walBytes,
-                          List<String> problems) {
+                          int restorePoints, List<String> problems) {
         public ExitCode exit() {
             ExitCode e = problems.isEmpty() ? ExitCode.OK : ExitCode.FAILED;
             for (Item i : backups) {
@@ -79,6 +79,7 @@ public final class RepositoryCopy {
     private final Repository to;
     private final List<String> problems = new ArrayList<>();
     private final Set<String> walDone = new TreeSet<>();
+    private int restorePoints;
     private int walCopied;
     private int walPresent;
     private long walBytes;
@@ -116,8 +117,10 @@ public final class RepositoryCopy {
                 items.add(one(b, false));
             }
             copyMissingWal();
+            copyMissingRestorePoints();
         }
-        return new Outcome(from.location(), to.location(), items, walCopied, walPresent, walBytes, List.copyOf(problems));
+        return new Outcome(from.location(), to.location(), items, walCopied, walPresent, walBytes, restorePoints,
+                List.copyOf(problems));
     }
 
     private Item one(StoredBackup b, boolean asked) {
@@ -267,6 +270,43 @@ public final class RepositoryCopy {
             }
         }
         return n;
+    }
+
+    /**
+     * The restore points the source recorded and the destination lacks: a point-in-time restore
+     * to a named point from the copy then starts from the right base backup. One of the same
+     * name but other content at the destination is left alone and reported.
+     */
+    private void copyMissingRestorePoints() {
+        List<String> files;
+        try {
+            files = from.restorePointFiles();
+        } catch (IOException e) {
+            problems.add("restore points not copied: cannot list them in " + from.location() + ": " + e.getMessage());
+            return;
+        }
+        for (String f : files) {
+            try {
+                byte[] record = from.readRestorePoint(f);
+                Optional<byte[]> there = readOptional(to, f);
+                if (there.isEmpty()) {
+                    to.writeRestorePoint(f, record);
+                    restorePoints++;
+                } else if (!java.util.Arrays.equals(there.get(), record)) {
+                    problems.add("restore point record " + f + " differs in " + to.location() + ": not overwritten");
+                }
+            } catch (IOException e) {
+                problems.add("restore point record " + f + " not copied: " + e.getMessage());
+            }
+        }
+    }
+
+    private static Optional<byte[]> readOptional(Repository r, String restorePointFile) throws IOException {
+        try {
+            return Optional.of(r.readRestorePoint(restorePointFile));
+        } catch (java.nio.file.NoSuchFileException e) {
+            return Optional.empty();
+        }
     }
 
     private void copyMissingWal() {

@@ -66,23 +66,12 @@ public final class RestorePointService {
 
     private static RestorePointResult record(dev.chronodr.repo.Repository repository, RestorePointResult r) {
         RestorePointResult withFile = new RestorePointResult(r.name(), r.lsn(), r.walFile(), r.timeline(), r.createdAt(), null);
-        if (repository.remote()) {
-            String file = RestorePoints.fileName(r.name());
-            try {
-                repository.writeRecord(RestorePoints.AREA, file, Json.mapper().writeValueAsBytes(withFile));
-                return new RestorePointResult(r.name(), r.lsn(), r.walFile(), r.timeline(), r.createdAt(),
-                        repository.location() + "/" + RestorePoints.AREA + "/" + file);
-            } catch (java.io.IOException e) {
-                return withFile; // as below: the point is in the WAL either way
-            }
-        }
-        Path repo = repository.localRoot().orElseThrow();
+        String file = RestorePoints.fileName(r.name());
         try {
-            Path dir = repo.resolve("restore_points");
-            Files.createDirectories(dir);
-            Path f = dir.resolve(RestorePoints.fileName(r.name()));
-            Json.mapper().writeValue(f.toFile(), withFile);
-            return new RestorePointResult(r.name(), r.lsn(), r.walFile(), r.timeline(), r.createdAt(), f.toString());
+            repository.writeRestorePoint(file, Json.mapper().writeValueAsBytes(withFile));
+            String where = repository.localRoot().map(root -> root.resolve("restore_points").resolve(file).toString())
+                    .orElse(repository.location() + "/.restore_points/" + file);
+            return new RestorePointResult(r.name(), r.lsn(), r.walFile(), r.timeline(), r.createdAt(), where);
         } catch (java.io.IOException e) {
             // The point exists in the WAL either way; restore falls back to the oldest base backup.
             return withFile;

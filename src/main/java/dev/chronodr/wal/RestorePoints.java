@@ -1,8 +1,6 @@
 package dev.chronodr.wal;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.Optional;
 
@@ -22,32 +20,20 @@ public final class RestorePoints {
         return HexFormat.of().formatHex(name.getBytes(java.nio.charset.StandardCharsets.UTF_8)) + ".json";
     }
 
-    /** The record area on object storage. */
-    static final String AREA = ".restore_points";
-
     public static Optional<RestorePointResult> find(dev.chronodr.repo.Repository repo, String name) {
-        if (repo.localRoot().isPresent()) {
-            return find(repo.localRoot().get(), name);
-        }
+        byte[] record;
         try {
-            return Optional.of(Json.mapper().readValue(repo.readRecord(AREA, fileName(name)), RestorePointResult.class));
+            record = repo.readRestorePoint(fileName(name));
         } catch (java.nio.file.NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
             throw dev.chronodr.core.ChronoException.failed("cannot read restore point '" + name + "' in " + repo.location() + ": "
                     + e.getMessage(), null);
         }
-    }
-
-    public static Optional<RestorePointResult> find(Path repo, String name) {
-        Path f = repo.resolve("restore_points").resolve(fileName(name));
-        if (!Files.isRegularFile(f)) {
-            return Optional.empty();
-        }
         try {
-            return Optional.of(Json.mapper().readValue(f.toFile(), RestorePointResult.class));
+            return Optional.of(Json.mapper().readValue(record, RestorePointResult.class));
         } catch (IOException e) {
-            return Optional.empty();
+            return Optional.empty(); // a damaged record: the point is in the WAL either way (restore falls back, see PitrRestoreService)
         }
     }
 }

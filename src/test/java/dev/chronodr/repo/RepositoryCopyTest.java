@@ -141,8 +141,18 @@ class RepositoryCopyTest {
         Files.write(dir.resolve("data/pg_wal/" + seg), wal);
         assertEquals(0, CliRun.run(env(db), dir.resolve("data"), "wal-push", "--repo", local, "pg_wal/" + seg).exitCode());
 
+        // a restore point recorded in the local repository, with a name that needs care
+        String point = "vor der Migration 'v2' \u00fc";
+        CliRun rp = CliRun.run(env(db), dir, "restore-point", point, "--repo", local);
+        assertEquals(0, rp.exitCode(), rp::toString);
+        String pointFile = java.util.HexFormat.of().formatHex(point.getBytes(java.nio.charset.StandardCharsets.UTF_8)) + ".json";
+        byte[] pointRecord = Files.readAllBytes(Path.of(local, "restore_points", pointFile));
+
         CliRun missing = copy(db, "--from", local, "--to", bucket, "--missing");
         assertEquals(0, missing.exitCode(), missing::toString);
+        assertEquals(1, missing.json().get("restore_points").asInt(), missing::toString);
+        assertArrayEquals(pointRecord, server.client().getObjectAsBytes(r -> r.bucket(BUCKET).key("rt/.restore_points/" + pointFile)).asByteArray(),
+                "the restore point's record went along, where a bucket keeps it");
         assertEquals(1, missing.json().get("copied").asInt(), missing::toString);
         assertEquals(1, missing.json().get("skipped").asInt(), missing::toString);
         assertEquals(1, missing.json().get("wal").get("copied").asInt(), missing::toString);
@@ -156,6 +166,8 @@ class RepositoryCopyTest {
         String back = dir.resolve("back").toString();
         CliRun down = copy(db, "--from", bucket, "--to", back, "--missing");
         assertEquals(0, down.exitCode(), down::toString);
+        assertArrayEquals(pointRecord, Files.readAllBytes(Path.of(back, "restore_points", pointFile)),
+                "and back, where a directory keeps it");
         assertEquals(2, down.json().get("copied").asInt(), down::toString);
         assertEquals(2, list(db, back).size());
         CliRun r2 = CliRun.run(env(db), dir, "restore", "--repo", back, "--backup-id", second, "--target-db", "copy_rt_back");
@@ -168,6 +180,7 @@ class RepositoryCopyTest {
 
         CliRun none = copy(db, "--from", bucket, "--to", back, "--missing");
         assertEquals(0, none.exitCode(), none::toString);
+        assertEquals(0, none.json().get("restore_points").asInt(), "a record already there is not copied again: " + none);
         assertEquals(0, none.json().get("copied").asInt(), "nothing missing, nothing copied: " + none);
         assertEquals(64, CliRun.run(env(db), dir, "repo", "copy", "--from", bucket, "--to", back).exitCode(), "which backups must be said");
     }
