@@ -106,6 +106,9 @@ public final class PhysicalBackupVerifier {
         String image = runner.baseEnv().get(IncrementalRestore.IMAGE_VAR);
         boolean fromImage = (!tool.usable() || tool.version().major() < major) && image != null && !image.isBlank();
         if (!fromImage && tool.usable() && tool.version().major() < major) {
+            if (!problems.isEmpty()) {
+                return problems; // found damaged already: that verdict stands without the content check
+            }
             throw ChronoException.unknown("base backup " + info.id() + " is of PostgreSQL " + major + ", and pg_verifybackup "
                     + tool.version().major() + " cannot read its manifest; its files passed their SHA-256 check", "install "
                     + ToolLocator.packageFor(new PgVersion(info.serverVersionNum())) + ", or set " + IncrementalRestore.IMAGE_VAR + "=postgres:"
