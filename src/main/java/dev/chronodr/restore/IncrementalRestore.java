@@ -134,7 +134,15 @@ public final class IncrementalRestore {
                 try {
                     dir = repo.localCopy(s);
                 } catch (ChronoException e) {
-                    List<String> damage = BackupVerifier.checksums(repo, s); // only on failure: the happy path reads each object once
+                    // only on failure, whether the objects are damaged (exit 2) or could not be read or written (exit 1):
+                    // the happy path reads each object once
+                    List<String> damage;
+                    try {
+                        damage = BackupVerifier.checksums(repo, s).stream().filter(p -> !p.contains(": unreadable (")).toList();
+                    } catch (RuntimeException again) {
+                        e.addSuppressed(again);
+                        throw e;
+                    }
                     if (!damage.isEmpty()) {
                         throw ChronoException.critical("base backup " + b.id() + (b == last() ? "" : ", in the chain of incremental "
                                 + last().id() + ",") + " is damaged in " + repo.location() + ": " + String.join("; ", damage),
