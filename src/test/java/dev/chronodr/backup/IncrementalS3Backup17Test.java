@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -63,6 +64,7 @@ import dev.chronodr.testing.S3Server;
 @DockerTest(postgres = 17)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ResourceLock("spool") // asserts this process's spool is empty, as S3PitrTest does: never beside it
 class IncrementalS3Backup17Test {
     private static final String IMAGE = DockerEngine.postgresImage(17);
     private static final String PASSWORD = "pw-" + Long.toString(System.nanoTime(), 36);
