@@ -309,7 +309,11 @@ class IncrementalS3Backup17Test {
         return s3.client().headObject(h -> h.bucket(BUCKET).key(key)).contentLength();
     }
 
-    /** This process's directories in the spool (shared with other tests). */
+    /**
+     * This process's base backups in the spool: spooled on their way up, parents' manifests,
+     * copies. The spool is shared with other classes; the one that also spools base backups
+     * (S3PitrTest) never runs beside this one (the "spool" lock).
+     */
     private static List<String> spoolLeftovers() throws IOException {
         Path spool = Repository.spoolDirectory();
         if (!Files.isDirectory(spool)) {
@@ -317,7 +321,7 @@ class IncrementalS3Backup17Test {
         }
         String pid = ProcessHandle.current().pid() + "-";
         try (var ls = Files.list(spool)) {
-            return ls.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(pid)).toList();
+            return ls.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(pid) && n.contains("cluster_physical")).toList();
         }
     }
 
