@@ -1,5 +1,6 @@
 package dev.chronodr.backup;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -12,6 +13,7 @@ import java.util.Comparator;
 import java.util.Optional;
 
 import dev.chronodr.config.Target;
+import dev.chronodr.core.AtomicFile;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Progress;
 import dev.chronodr.pg.Database;
@@ -24,6 +26,7 @@ import dev.chronodr.repo.Compression;
 import dev.chronodr.repo.PhysicalBackupInfo;
 import dev.chronodr.repo.PitrCatalog;
 import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.StoredBackup;
 import dev.chronodr.repo.WalArchive;
 
 /**
@@ -114,17 +117,23 @@ public final class IncrementalBackupService {
     }
 
     private IncrementalResult nativeBackup(Target target, Repository repo, PhysicalBackupInfo parent, String label, Compression compression) {
-        if (repo.remote()) {
-            // pg_basebackup --incremental reads the parent's backup_manifest from a file, and restoring a chain from a bucket is not built yet
-            throw ChronoException.usage("an incremental base backup (pg_basebackup --incremental) into " + repo.location()
-                    + " is not supported yet: object storage takes full base backups", "take a full one: chrono-dr backup --type physical --repo "
-                    + repo.location() + " (docs/object-storage.md)");
+        // pg_basebackup --incremental reads the parent's backup_manifest from a file: from a bucket it is copied
+        // (checked against its SHA-256) into a private directory in the spool first, removed at the end in any case
+        Path copied = repo.remote() ? parentSpool(parent) : null;
+        try {
+            Path manifest = copied == null ? repo.root().resolve(parent.id()).resolve(PhysicalBackupInfo.PG_MANIFEST)
+                    : fetchManifest(repo, parent, copied);
+            if (!Files.isRegularFile(manifest)) {
+                throw ChronoException.failed("base backup " + parent.id() + " has no " + PhysicalBackupInfo.PG_MANIFEST
+                        + ", which pg_basebackup --incremental needs", "take a full one: chrono-dr backup --type physical");
+            }
+            return nativeBackup(target, parent, manifest, label, compression);
+        } finally {
+            Repository.removeSpooled(copied);
         }
-        Path manifest = repo.root().resolve(parent.id()).resolve(PhysicalBackupInfo.PG_MANIFEST);
-        if (!Files.isRegularFile(manifest)) {
-            throw ChronoException.failed("base backup " + parent.id() + " has no " + PhysicalBackupInfo.PG_MANIFEST
-                    + ", which pg_basebackup --incremental needs", "take a full one: chrono-dr backup --type physical");
-        }
+    }
+
+    private IncrementalResult nativeBackup(Target target, PhysicalBackupInfo parent, Path manifest, String label, Compression compression) {
         String shown = label != null ? label + "; incremental of " + parent.id() : "incremental of " + parent.id();
         PhysicalBackupResult r;
         try {
@@ -139,6 +148,33 @@ public final class IncrementalBackupService {
             throw e;
         }
         return IncrementalResult.nativeBackup(r, parent.id());
+    }
+
+    /** PID-incremental-ID in the spool, private: a killed run's is removed by the next run that copies into the spool. */
+    private static Path parentSpool(PhysicalBackupInfo parent) {
+        Path dir = Repository.spoolDirectory().resolve(ProcessHandle.current().pid() + "-incremental-"
+                + parent.id().replaceAll("[^A-Za-z0-9_.-]", "_"));
+        try {
+            Files.createDirectories(dir.getParent(), AtomicFile.privateDir());
+            Repository.removeSpooled(dir);
+            return Files.createDirectory(dir, AtomicFile.privateDir());
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot make a spool directory for base backup " + parent.id() + "'s backup_manifest at " + dir
+                    + ": " + e.getMessage(), "CHRONO_DR_SPOOL chooses another directory");
+        }
+    }
+
+    /**
+     * The parent's backup_manifest out of the bucket, checked against the SHA-256 its manifest
+     * records (a mismatch: exit 2, no backup taken). It is stored as it is, never encrypted
+     * (only the tars are): pg_basebackup reads it as it is.
+     */
+    private static Path fetchManifest(Repository repo, PhysicalBackupInfo parent, Path dir) {
+        StoredBackup stored = repo.find(parent.id()).orElseThrow(() -> ChronoException.failed("base backup " + parent.id()
+                + " is no longer in " + repo.location(), "run the incremental backup again"));
+        Path manifest = dir.resolve(PhysicalBackupInfo.PG_MANIFEST);
+        repo.copyFile(stored, PhysicalBackupInfo.PG_MANIFEST, manifest);
+        return manifest;
     }
 
     private IncrementalResult walSwitch(Target target, Repository repo, PhysicalBackupInfo base, String why) {

@@ -12,6 +12,8 @@ import dev.chronodr.pg.ExecMode;
  * uploads to the server. On this machine pg_basebackup reads the file; inside a container
  * it reads /dev/stdin, fed from the file by {@code docker exec -i} (tried for real with
  * PostgreSQL 17.x: pg_basebackup reads the manifest to its end, then streams the tar).
+ * {@code manifest} is the file in a local repository, or, for a repository in a bucket, a
+ * checked copy in the spool that {@link IncrementalBackupService} removes afterwards.
  */
 record IncrementalParent(String id, Path manifest) {
     String manifestArg(ExecMode mode) {

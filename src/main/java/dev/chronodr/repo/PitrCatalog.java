@@ -203,14 +203,12 @@ public record PitrCatalog(Path repo, Repository repository, List<PhysicalBackupI
 
     /**
      * A base backup's directory in a local repository. On object storage there is none: a
-     * restore copies the backup into the spool ({@link Repository#localCopy}); an
-     * incremental chain from a bucket is not restored yet (usage error).
+     * restore copies the backup, or each backup of an incremental chain, into the spool
+     * ({@link Repository#localCopy}, {@code IncrementalRestore.fetch}) and reads it there.
      */
     public Path baseDir(PhysicalBackupInfo b) {
         if (repo == null) {
-            throw ChronoException.usage("restoring incremental base backup " + b.id() + " from " + location() + " is not supported yet",
-                    "copy the repository to a directory first (chrono-dr repo copy --from " + location() + " --to DIR --missing)"
-                            + " and restore from there");
+            throw new IllegalStateException("base backup " + b.id() + " in " + location() + " has no directory: read its copy in the spool");
         }
         return repo.resolve(b.id());
     }

@@ -589,6 +589,40 @@ public final class Repository {
         }
     }
 
+    /**
+     * One file of a backup (in a directory or a bucket) into {@code dest}, checked against the
+     * size and SHA-256 its manifest records; a mismatch is damage (exit 2) and leaves no
+     * {@code dest}. For small files a tool needs by path (a parent's backup_manifest).
+     */
+    public void copyFile(StoredBackup b, String name, Path dest) {
+        BackupManifest.FileEntry entry = b.manifest() == null ? null
+                : b.manifest().files().stream().filter(f -> f.name().equals(name)).findFirst().orElse(null);
+        if (entry == null || entry.sha256() == null || !Assessment.plainName(name)) {
+            throw ChronoException.failed("backup " + b.id() + " in " + location() + " records no checksummed " + name, null);
+        }
+        String got;
+        long size;
+        try {
+            java.security.MessageDigest sha = BackupVerifier.newSha256();
+            long[] n = {0};
+            dev.chronodr.core.AtomicFile.write(dest, out -> {
+                try (var in = new java.security.DigestInputStream(storage.read(b.key() + "/" + name), sha)) {
+                    n[0] = in.transferTo(out);
+                }
+            });
+            got = java.util.HexFormat.of().formatHex(sha.digest());
+            size = n[0];
+        } catch (IOException e) {
+            throw ChronoException.failed("cannot copy " + name + " of backup " + b.id() + " from " + location() + " into " + dest + ": "
+                    + e.getMessage(), "check free space there (CHRONO_DR_SPOOL chooses another directory) and the repository", e);
+        }
+        if (size != entry.bytes() || !got.equals(entry.sha256())) {
+            deleteQuietly(dest);
+            throw ChronoException.critical(name + " of backup " + b.id() + " in " + location() + " does not match its manifest (SHA-256 "
+                    + got + ", recorded " + entry.sha256() + "): damaged", "chrono-dr verify --backup " + b.id(), null);
+        }
+    }
+
     private static boolean complete(Path dir, BackupManifest m) {
         for (BackupManifest.FileEntry f : m.files()) {
             Path p = dir.resolve(f.name());

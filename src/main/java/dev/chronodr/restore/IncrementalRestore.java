@@ -6,7 +6,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import dev.chronodr.core.ChronoException;
@@ -15,8 +17,12 @@ import dev.chronodr.pg.PgVersion;
 import dev.chronodr.process.ProcessFailedException;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.process.ProcessSpec;
+import dev.chronodr.repo.BackupCatalog;
+import dev.chronodr.repo.BackupVerifier;
 import dev.chronodr.repo.PhysicalBackupInfo;
 import dev.chronodr.repo.PitrCatalog;
+import dev.chronodr.repo.Repository;
+import dev.chronodr.repo.StoredBackup;
 
 /**
  * Restoring an incremental base backup (PostgreSQL 17): every backup of its chain is
@@ -27,6 +33,8 @@ import dev.chronodr.repo.PitrCatalog;
  * or, where the database runs in a container and this machine has no such client, from a
  * PostgreSQL image named by {@value #IMAGE_VAR} ({@code docker run --rm} with the scratch
  * directory mounted at the same path). Everything is resolved before anything is written.
+ * From a bucket each backup of the chain is first copied into the spool, checked against
+ * its SHA-256 ({@link #fetch}); the copies are removed at the end.
  */
 public final class IncrementalRestore {
     /** A PostgreSQL image (same major as the backup) whose pg_combinebackup may be run with docker. */
@@ -39,6 +47,8 @@ public final class IncrementalRestore {
     private final Path localTool;
     private final String image;
     private final String docker;
+    /** On object storage, the chain's copies in the spool by id once {@link #fetch} made them; null until then. */
+    private Map<String, Path> fetched;
 
     private IncrementalRestore(ProcessRunner runner, PitrCatalog catalog, List<PhysicalBackupInfo> chain, Path localTool, String image,
                                String docker) {
@@ -102,17 +112,91 @@ public final class IncrementalRestore {
     }
 
     /**
+     * On object storage: every backup of the chain copied into the spool ({@link
+     * Repository#localCopy}: each file checked against its SHA-256 on the way), before anything
+     * is written beside the data directory, and added to {@code copies}, which the caller
+     * removes (on failure too). A stored object that does not match its manifest is damage:
+     * exit 2, and the copies made so far are removed here. In a directory: nothing to do.
+     */
+    public void fetch(List<Path> copies) {
+        Repository repo = catalog.repository();
+        if (repo.localRoot().isPresent() || fetched != null) {
+            return;
+        }
+        BackupCatalog stored = BackupCatalog.of(repo);
+        Map<String, Path> dirs = new LinkedHashMap<>();
+        try {
+            for (PhysicalBackupInfo b : chain) {
+                StoredBackup s = stored.all().stream().filter(x -> x.id().equals(b.id())).findFirst().orElseThrow(() -> ChronoException.failed(
+                        "base backup " + b.id() + " of the chain of incremental " + last().id() + " is no longer in " + repo.location(),
+                        "chrono-dr list --repo " + repo.location()));
+                Path dir;
+                try {
+                    dir = repo.localCopy(s);
+                } catch (ChronoException e) {
+                    // only on failure, whether the objects are damaged (exit 2) or could not be read or written (exit 1):
+                    // the happy path reads each object once
+                    List<String> damage;
+                    try {
+                        damage = BackupVerifier.checksums(repo, s).stream().filter(p -> !p.contains(": unreadable (")).toList();
+                    } catch (RuntimeException again) {
+                        e.addSuppressed(again);
+                        throw e;
+                    }
+                    if (!damage.isEmpty()) {
+                        throw ChronoException.critical("base backup " + b.id() + (b == last() ? "" : ", in the chain of incremental "
+                                + last().id() + ",") + " is damaged in " + repo.location() + ": " + String.join("; ", damage),
+                                "chrono-dr verify --repo " + repo.location() + " --backup " + b.id(), e);
+                    }
+                    throw e;
+                }
+                dirs.put(b.id(), dir);
+                copies.add(dir);
+            }
+        } catch (RuntimeException e) {
+            dirs.values().forEach(Repository::removeSpooled);
+            copies.removeAll(dirs.values());
+            throw e;
+        }
+        fetched = dirs;
+    }
+
+    /** Where a backup of the chain is read from: its directory, or its copy in the spool ({@link #fetch}). */
+    public Path dir(PhysicalBackupInfo b) {
+        return fetched != null ? fetched.get(b.id()) : catalog.baseDir(b);
+    }
+
+    private PhysicalBackupInfo last() {
+        return chain.get(chain.size() - 1);
+    }
+
+    /**
      * Writes the combined data directory into {@code data} (new, or empty but for the restore's
-     * mark); encrypted tars of the chain are decrypted with {@code keys} on the way.
+     * mark); encrypted tars of the chain are decrypted with {@code keys} on the way. From a
+     * bucket the chain is copied into the spool first ({@link #fetch}) unless the caller did,
+     * and then those copies are removed at the end, on failure too.
      */
     public void combineInto(Path data, dev.chronodr.crypto.SecretKeys keys, List<dev.chronodr.crypto.Recipient> recorded) {
+        List<Path> copies = new ArrayList<>();
+        try {
+            fetch(copies);
+            combine(data, keys, recorded);
+        } finally {
+            copies.forEach(Repository::removeSpooled);
+            if (!copies.isEmpty()) {
+                fetched = null;
+            }
+        }
+    }
+
+    private void combine(Path data, dev.chronodr.crypto.SecretKeys keys, List<dev.chronodr.crypto.Recipient> recorded) {
         Path scratch = null;
         try {
             scratch = Files.createTempDirectory(data.toAbsolutePath().getParent(), ".chrono-dr-combine-");
             List<String> dirs = new ArrayList<>();
             int i = 0;
             for (PhysicalBackupInfo b : chain) {
-                Path from = catalog.baseDir(b);
+                Path from = dir(b);
                 Path to = scratch.resolve((i++) + "-" + b.id());
                 Files.createDirectory(to);
                 PitrRestoreService.extract(from.resolve(PitrRestoreService.findBaseFile(from)), to, keys, recorded);

@@ -100,7 +100,21 @@ public final class PhysicalBackupVerifier {
             return problems;
         }
         ToolLocator.Located tool = locator.locate(PgTool.PG_VERIFYBACKUP, new PgVersion(info.serverVersionNum()));
-        if (!tool.usable()) {
+        int major = new PgVersion(info.serverVersionNum()).major();
+        // an older pg_verifybackup cannot read a newer manifest (17 writes version 2): not damage, a check that cannot run here,
+        // unless the image pg_combinebackup may run from (CHRONO_DR_COMBINE_IMAGE) has the right one
+        String image = runner.baseEnv().get(IncrementalRestore.IMAGE_VAR);
+        boolean fromImage = (!tool.usable() || tool.version().major() < major) && image != null && !image.isBlank();
+        if (!fromImage && tool.usable() && tool.version().major() < major) {
+            if (!problems.isEmpty()) {
+                return problems; // found damaged already: that verdict stands without the content check
+            }
+            throw ChronoException.unknown("base backup " + info.id() + " is of PostgreSQL " + major + ", and pg_verifybackup "
+                    + tool.version().major() + " cannot read its manifest; its files passed their SHA-256 check", "install "
+                    + ToolLocator.packageFor(new PgVersion(info.serverVersionNum())) + ", or set " + IncrementalRestore.IMAGE_VAR + "=postgres:"
+                    + major + " to run it with docker from that image");
+        }
+        if (!tool.usable() && !fromImage) {
             problems.add("pg_verifybackup not available: " + tool.problem());
             return problems;
         }
@@ -119,14 +133,23 @@ public final class PhysicalBackupVerifier {
                 PitrRestoreService.extract(backupDir.resolve(tar.get()), scratch.resolve("pg_tblspc").resolve(String.valueOf(ts.oid())), keys,
                         recorded);
             }
-            List<String> argv = new ArrayList<>(List.of(tool.path().toString(), "-q"));
+            List<String> argv = new ArrayList<>();
+            if (fromImage) {
+                Path manifest = backupDir.resolve(PhysicalBackupInfo.PG_MANIFEST).toAbsolutePath();
+                argv.addAll(List.of(runner.baseEnv().getOrDefault("CHRONO_DR_DOCKER", "docker"), "run", "--rm", "--network", "none",
+                        "-v", scratch.toAbsolutePath() + ":" + scratch.toAbsolutePath() + ":ro", "-v", manifest + ":" + manifest + ":ro",
+                        "--entrypoint", "pg_verifybackup", image, "-q"));
+            } else {
+                argv.addAll(List.of(tool.path().toString(), "-q"));
+            }
             // A backup taken with -X none has its WAL only in the archive, which the chain check covers; and
             // pg_waldump reads only its own major version's WAL (a newer pg_verifybackup on an older server's backup).
-            if (isEmpty(scratch.resolve("pg_wal")) || tool.version().major() != new PgVersion(info.serverVersionNum()).major()) {
+            if (isEmpty(scratch.resolve("pg_wal")) || !fromImage && tool.version().major() != major) {
                 argv.add("-n");
             }
             // The manifest beside the tar (checksummed in ours) is the one checked against, whether or not the tar carries a copy.
-            argv.addAll(List.of("-m", backupDir.resolve(PhysicalBackupInfo.PG_MANIFEST).toString(), scratch.toString()));
+            argv.addAll(List.of("-m", backupDir.resolve(PhysicalBackupInfo.PG_MANIFEST).toAbsolutePath().toString(),
+                    scratch.toAbsolutePath().toString()));
             ProcessResult r = runner.execute(ProcessSpec.of(argv).withTimeout(Duration.ofHours(2)));
             if (!r.succeeded()) {
                 r.stderrTail().lines().limit(10).forEach(l -> problems.add("pg_verifybackup: " + l.strip()));

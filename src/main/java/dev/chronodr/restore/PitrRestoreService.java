@@ -264,19 +264,21 @@ public final class PitrRestoreService {
         Path bin = binDir(req.binDir(), major);
         Path data = req.dataDir().toAbsolutePath().normalize();
         Path dir;
+        IncrementalRestore incremental = IncrementalRestore.of(all, base, bin, env, runner); // null for a full base backup
         if (repository.remote()) {
-            if (base.incremental()) {
-                catalog.baseDir(base); // refused: an incremental chain is not read from object storage yet
-            }
             requireUsable(data, "--data-dir " + data, req.forceClean()); // before the copy, which can take a while
             // the tars are read whole and in order: a copy in the spool (its objects passed the checksum check above), removed at the end
             PhysicalBackupInfo chosen = base;
-            dir = repository.localCopy(backups.all().stream().filter(b -> b.id().equals(chosen.id())).findFirst().orElseThrow());
-            copies.add(dir);
+            if (incremental != null) {
+                incremental.fetch(copies); // the whole chain, before anything is written
+                dir = incremental.dir(base);
+            } else {
+                dir = repository.localCopy(backups.all().stream().filter(b -> b.id().equals(chosen.id())).findFirst().orElseThrow());
+                copies.add(dir);
+            }
         } else {
             dir = catalog.baseDir(base);
         }
-        IncrementalRestore incremental = IncrementalRestore.of(all, base, bin, env, runner); // null for a full base backup
         Map<PhysicalBackupInfo.Tablespace, Path> spaces = RestoredTablespaces.destinations(base, dir, req.tablespaceMap(), data, req.forceClean());
         requireUsable(data, "--data-dir " + data, req.forceClean()); // before the scan, which can take a while
         PhysicalBackupInfo chosenBase = base;

@@ -50,6 +50,7 @@ import dev.chronodr.wal.ArchiveCommand;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@org.junit.jupiter.api.parallel.ResourceLock("spool") // asserts this process's spool is empty: not beside another class that fills it
 class S3PitrTest {
     private static final String BUCKET = "pitr";
     private static final String DB = "shop";
