@@ -22,8 +22,11 @@ import dev.chronodr.core.Json;
 
 /**
  * One writer per database where there is no kernel to hold a lock (object storage): a
- * lease object (owner, token, expiry) created by a conditional write, read back after a
- * pause to catch a writer that raced past a server which ignores {@code If-None-Match},
+ * lease object (owner, token, expiry) created by a conditional write. Then the same bytes
+ * are written again with {@code If-None-Match}: a server that refuses that (412) honours the
+ * condition, so the first write was exclusive and the lease is held at once. A server that
+ * accepts it ignores the condition (the lease is unchanged: same bytes), and the lease is
+ * read back after a pause to catch a writer that raced past it,
  * renewed every third of its life while held, removed on close. A holder that died stops
  * renewing: its lease expires and the next backup takes it over.
  */
@@ -40,8 +43,9 @@ final class ObjectLease {
         String owner = "pid " + ProcessHandle.current().pid() + " on " + host();
         try {
             for (int attempt = 0; ; attempt++) {
+                byte[] mine = body(owner, token, ttl);
                 try {
-                    storage.create(key, out -> out.write(body(owner, token, ttl)));
+                    storage.create(key, out -> out.write(mine));
                 } catch (FileAlreadyExistsException held) {
                     JsonNode other = read(storage, key);
                     Instant until = other == null ? Instant.EPOCH : Instant.parse(other.path("expires").asText(Instant.EPOCH.toString()));
@@ -51,6 +55,9 @@ final class ObjectLease {
                         continue;
                     }
                     throw busy(what, other);
+                }
+                if (storage instanceof S3Storage s3 && s3.refusesSecondCreate(key, mine)) {
+                    return hold(storage, key, owner, token, ttl); // the server honours If-None-Match: the create was exclusive
                 }
                 Thread.sleep(SETTLE.toMillis());
                 JsonNode now = read(storage, key);

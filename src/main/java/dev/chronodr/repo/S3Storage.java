@@ -461,6 +461,24 @@ public final class S3Storage implements Storage {
         }
     }
 
+    /**
+     * Writes these bytes to {@code key}, which holds them already, with {@code If-None-Match: *}
+     * and no HEAD first: true when the server refuses (412), so it honours conditional writes;
+     * false when it accepted the write (it ignores the header; the object is unchanged, the same
+     * bytes) or failed otherwise. For {@link ObjectLease}: no settle pause where it is not needed.
+     */
+    boolean refusesSecondCreate(String key, byte[] sameBytes) {
+        try {
+            call(() -> s3.putObject(r -> r.bucket(bucket).key(k(key)).storageClass(storageClass).ifNoneMatch("*"),
+                    RequestBody.fromBytes(sameBytes)), key);
+            return false;
+        } catch (FileAlreadyExistsException refused) {
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     @Override
     public void delete(String key) throws IOException {
         call(() -> s3.deleteObject(r -> r.bucket(bucket).key(k(key))), key);

@@ -1,0 +1,167 @@
+package dev.chronodr.repo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import dev.chronodr.core.ChronoException;
+import dev.chronodr.core.Environment;
+
+/**
+ * The lease's pause is only for servers that ignore {@code If-None-Match}. A small in-memory
+ * S3 endpoint plays either kind: one that refuses a conditional write over an existing object
+ * (AWS S3, recent MinIO), one that accepts it (S3Proxy 2.6). Both keep one writer.
+ */
+class ObjectLeaseTest {
+    private HttpServer http;
+    private final Map<String, byte[]> objects = new ConcurrentHashMap<>();
+    private final List<String> requests = new CopyOnWriteArrayList<>();
+
+    private S3Storage server(boolean honoursIfNoneMatch) throws IOException {
+        http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        http.createContext("/", (HttpExchange x) -> {
+            String key = x.getRequestURI().getPath();
+            String method = x.getRequestMethod();
+            byte[] body = x.getRequestBody().readAllBytes();
+            requests.add(method + " " + key);
+            byte[] held = objects.get(key);
+            switch (method) {
+                case "PUT" -> {
+                    if (honoursIfNoneMatch && "*".equals(x.getRequestHeaders().getFirst("If-None-Match")) && held != null) {
+                        error(x, 412, "PreconditionFailed");
+                        return;
+                    }
+                    objects.put(key, decoded(x, body));
+                    x.getResponseHeaders().add("ETag", "\"1\"");
+                    x.sendResponseHeaders(200, -1);
+                }
+                case "HEAD" -> {
+                    if (held == null) {
+                        x.sendResponseHeaders(404, -1);
+                    } else {
+                        x.getResponseHeaders().add("Content-Length", String.valueOf(held.length));
+                        x.getResponseHeaders().add("ETag", "\"1\"");
+                        x.sendResponseHeaders(200, -1);
+                    }
+                }
+                case "GET" -> {
+                    if (held == null) {
+                        error(x, 404, "NoSuchKey");
+                        return;
+                    }
+                    x.sendResponseHeaders(200, held.length);
+                    x.getResponseBody().write(held);
+                }
+                case "DELETE" -> {
+                    objects.remove(key);
+                    x.sendResponseHeaders(204, -1);
+                }
+                default -> x.sendResponseHeaders(405, -1);
+            }
+            x.close();
+        });
+        http.start();
+        Map<String, String> env = Map.of("AWS_ACCESS_KEY_ID", "k", "AWS_SECRET_ACCESS_KEY", "s",
+                "AWS_ENDPOINT_URL", "http://127.0.0.1:" + http.getAddress().getPort(), "AWS_REGION", "us-east-1");
+        return new S3Storage(RepoLocation.parse("s3://bucket/prefix", new Environment(env, Path.of("/"))));
+    }
+
+    private static void error(HttpExchange x, int status, String code) throws IOException {
+        byte[] b = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" + code + "</Code><Message>no</Message></Error>")
+                .getBytes(StandardCharsets.UTF_8);
+        x.getResponseHeaders().add("Content-Type", "application/xml");
+        x.sendResponseHeaders(status, b.length);
+        x.getResponseBody().write(b);
+        x.close();
+    }
+
+    /** The SDK may send the body aws-chunked (signed chunks): store the payload. */
+    private static byte[] decoded(HttpExchange x, byte[] body) {
+        String sha = x.getRequestHeaders().getFirst("x-amz-content-sha256");
+        if (sha == null || !sha.startsWith("STREAMING-")) {
+            return body;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int i = 0;
+        while (i < body.length) {
+            int eol = indexOf(body, i);
+            String header = new String(body, i, eol - i, StandardCharsets.US_ASCII);
+            int len = Integer.parseInt(header.split(";")[0].trim(), 16);
+            i = eol + 2;
+            if (len == 0) {
+                break;
+            }
+            out.write(body, i, len);
+            i += len + 2;
+        }
+        return out.toByteArray();
+    }
+
+    private static int indexOf(byte[] b, int from) {
+        for (int i = from; i + 1 < b.length; i++) {
+            if (b[i] == '\r' && b[i + 1] == '\n') {
+                return i;
+            }
+        }
+        return b.length;
+    }
+
+    @AfterEach
+    void stop() {
+        if (http != null) {
+            http.stop(0);
+        }
+    }
+
+    private long reads() {
+        return requests.stream().filter(r -> r.startsWith("GET ")).count();
+    }
+
+    @Test
+    void aServerThatHonoursIfNoneMatchGivesTheLeaseWithoutThePauseAndStillOneWriter() throws Exception {
+        S3Storage s = server(true);
+        RepoLock first = ObjectLease.acquire(s, ".locks/db.lease", "backup of database db", Duration.ofMinutes(1));
+        try {
+            assertEquals(0, reads(), "no read-back: the second conditional write was refused, so the first was exclusive " + requests);
+            assertTrue(objects.containsKey("/bucket/prefix/.locks/db.lease"), objects.keySet().toString());
+            ChronoException busy = assertThrows(ChronoException.class,
+                    () -> ObjectLease.acquire(s, ".locks/db.lease", "backup of database db", Duration.ofMinutes(1)));
+            assertTrue(busy.getMessage().startsWith("another backup of database db is running (pid "), busy.getMessage());
+        } finally {
+            first.close();
+        }
+        assertFalse(objects.containsKey("/bucket/prefix/.locks/db.lease"), "the lease is removed on close");
+    }
+
+    @Test
+    void aServerThatIgnoresItGetsThePauseAndTheReadBack() throws Exception {
+        S3Storage s = server(false);
+        RepoLock first = ObjectLease.acquire(s, ".locks/db.lease", "backup of database db", Duration.ofMinutes(1));
+        try {
+            assertEquals(1, reads(), "the lease is read back after the pause " + requests);
+            String lease = new String(objects.get("/bucket/prefix/.locks/db.lease"), StandardCharsets.UTF_8);
+            assertTrue(lease.contains("\"token\""), "the probe left the lease as it was: " + lease);
+            assertThrows(ChronoException.class, () -> ObjectLease.acquire(s, ".locks/db.lease", "backup of database db", Duration.ofMinutes(1)));
+        } finally {
+            first.close();
+        }
+    }
+}
