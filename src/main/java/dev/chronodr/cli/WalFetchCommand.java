@@ -23,8 +23,9 @@ import dev.chronodr.wal.WalService;
                 "In the recovery settings:",
                 "  restore_command = '/path/to/chrono-dr wal-fetch --repo /path/to/repo %%f %%p'",
                 "An encrypted segment (NAME.zst.gpg) needs --decrypt-key (and --passphrase-file); plain ones are read without it.",
-                "It also fetches the next --lookahead segments in the background into a private spool",
-                "(DATA/.chrono-dr-fetch-ahead), each checked again against the archive's SHA-256 when handed over.",
+                "It also starts one resident prefetcher that keeps the next --lookahead segments in a private spool",
+                "(DATA/.chrono-dr-fetch-ahead), each checked again against the archive's SHA-256 when handed over;",
+                "the restore_command pitr restore writes hands a spooled segment over from /bin/sh, without a JVM.",
                 "Exit 0 restored, 1 not in the archive (normal at the end of recovery), 2 the archived copy is corrupt,",
                 "3 encrypted to a key not given (the message names its fingerprint) or a passphrase that does not unlock it, 64 bad input."})
 public final class WalFetchCommand extends BaseCommand {

@@ -35,6 +35,10 @@ import dev.chronodr.repo.WalArchive;
  * file changed in the spool, or left there by another cluster's or repository's recovery, is
  * deleted and the segment fetched from the archive instead. Past {@code --until} nothing is
  * spooled or handed over.
+ * <p>
+ * The prefetcher is resident (one per spool) and the usual hand-over is not this class but the
+ * shell half of {@link ArchiveCommand#fetchSpooled}, which makes the same check with sha256sum
+ * against the archive's sidecar; this class is the fallback and the JVM's own path.
  */
 public final class FetchAhead {
     public static final int DEFAULT_DEPTH = 8;

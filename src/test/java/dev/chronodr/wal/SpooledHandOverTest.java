@@ -201,6 +201,33 @@ class SpooledHandOverTest {
     }
 
     @Test
+    void whatTheArchiveDoesNotHaveIsAnsweredWithoutAJvmAndAPartialSegmentIsStillFetched() throws Exception {
+        Path repo = tmp.resolve("repo");
+        Files.createDirectories(data().resolve("pg_wal"));
+        archive(repo, 2, 0);
+        byte[] partial = new byte[SIZE];
+        new Random(7).nextBytes(partial);
+        Path f = tmp.resolve(seg(3) + ".partial");
+        Files.write(f, partial);
+        CliRun p = CliRun.run(env(), tmp, "wal-push", "--repo", repo.toString(), f.toString());
+        assertEquals(0, p.exitCode(), p::toString);
+        String command = ArchiveCommand.fetchSpooled(List.of(launcher().toString()), repo.toString(), null, null);
+
+        // the end of the archive, and the history files the server probes for: exit 1 from the shell
+        for (String name : List.of(seg(4), "00000002.history", "00000001.history")) {
+            Ran r = restoreCommand(command, name);
+            assertEquals(1, r.exitCode(), name + ": " + r);
+            assertFalse(Files.exists(dest()));
+        }
+        assertEquals(0, jvmStarts(), "answered without a JVM");
+        // a segment the archive has only as NAME.partial (wal-receive's newest) is wal-fetch's to hand out
+        Ran r = restoreCommand(command, seg(3));
+        assertEquals(0, r.exitCode(), r::toString);
+        assertArrayEquals(partial, Files.readAllBytes(dest()));
+        assertEquals(1, jvmStarts());
+    }
+
+    @Test
     void aPrefetcherKilledMidFetchLeavesNothingTheShellHandsOver() throws Exception {
         Path repo = tmp.resolve("repo");
         Files.createDirectories(data().resolve("pg_wal"));
