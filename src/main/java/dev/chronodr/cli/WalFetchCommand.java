@@ -117,6 +117,23 @@ public final class WalFetchCommand extends BaseCommand {
 
     /** This same chrono-dr, in the background: {@code wal-fetch --prefetch FIRST}, its output in the spool's log. */
     private void startPrefetcher(Repository r, FetchAhead a, String first, long segmentBytes) {
+        // the next segment, spooled now: the server asks for it before a new JVM could deliver it, and the shell
+        // then hands it over instead of starting another wal-fetch
+        String from = first;
+        try {
+            java.nio.file.Files.createDirectories(a.spool());
+            java.nio.file.Path next = a.spool().resolve(first);
+            if (!java.nio.file.Files.exists(next)
+                    && WalService.fetch(r, first, next, until, WalKeyFlags.secretKeys(decryption, cli().env())).found()) {
+                from = FetchAhead.after(first, segmentBytes);
+            }
+        } catch (RuntimeException | java.io.IOException e) {
+            // the look-ahead only saves time: the prefetcher fetches it
+        }
+        startPrefetcherAt(r, a, from, segmentBytes);
+    }
+
+    private void startPrefetcherAt(Repository r, FetchAhead a, String first, long segmentBytes) {
         // this very JVM's program and class path: the launcher script may build or be elsewhere, this is what runs now;
         // with the optimising compiler (no TieredStopAtLevel=1): it hashes and decompresses several segments
         List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), dev.chronodr.Main.class.getName()));

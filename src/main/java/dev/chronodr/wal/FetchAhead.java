@@ -87,6 +87,11 @@ public final class FetchAhead {
         return name.substring(0, 8) + String.format("%08X%08X", n / perLog, n % perLog);
     }
 
+    /** The segment after {@code name}. */
+    public static String after(String name, long segmentBytes) {
+        return next(name, segmentBytes, 1);
+    }
+
     private boolean pastUntil(String name) {
         return until != null && name.substring(8).compareTo(until.substring(8)) > 0;
     }
@@ -272,6 +277,7 @@ public final class FetchAhead {
         Path server = spool.toAbsolutePath().getParent().resolve("postmaster.pid");
         boolean watchServer = Files.exists(server);
         java.util.Set<String> mine = new java.util.HashSet<>();
+        java.util.Set<String> refetched = new java.util.HashSet<>();
         String base = handed; // the newest segment handed over, as far as we can see
         String position = null;
         long lastTake = System.currentTimeMillis();
@@ -329,6 +335,15 @@ public final class FetchAhead {
                 }
                 atEnd = true;
             }
+            if (atEnd && !refetched.contains(base) && !Files.exists(spool.resolve(base)) && !pastUntil(base)) {
+                // at its end of WAL the server reads the newest segment again (after "redo done"): have it ready
+                refetched.add(base);
+                if (WalService.fetch(repo, base, spool.resolve(base), until, keys).found()) {
+                    mine.add(base);
+                    n++;
+                }
+                continue;
+            }
             if (atEnd) {
                 endSince = endSince < 0 ? now : endSince;
                 if (now - endSince > END_OF_ARCHIVE_MILLIS) {
@@ -341,6 +356,10 @@ public final class FetchAhead {
             sleep(atEnd ? 200 : 20);
         }
         plan.truncate(0);
+        // what nobody took is not left in the data directory (a later recovery would fetch it again anyway)
+        for (String m : mine) {
+            Files.deleteIfExists(spool.resolve(m));
+        }
         return n;
     }
 
