@@ -2,7 +2,8 @@
 # Benchmark: WAL archiving and replay, chrono-dr against the shell floor, in one run.
 #   archive: chrono-dr wal-push handing off to a running wal-archiver, against
 #            archive_command = 'zstd -q -1 %p -o ARCHIVE/%f.zst' (no checksum, no fsync);
-#   replay:  a base backup recovered to the end of the same WAL with wal-fetch (look-ahead on)
+#   replay:  a base backup recovered to the end of the same WAL with the restore_command pitr restore writes
+#            (a spooled segment handed over by the shell, else wal-fetch with its resident look-ahead)
 #            against restore_command = 'zstd -q -d -f ARCHIVE/%f.zst -o %p'.
 # Archiving is measured twice: draining a backlog of WAL (archive_command empty while pgbench
 # writes it: the burst, timed from the moment the command is set until the archiver caught up),
@@ -82,7 +83,8 @@ fi
 printf '#!/bin/sh\nexec %s -XX:TieredStopAtLevel=1 -XX:+UseSerialGC %s -jar %s "$@"\n' "$java" "$cdsopt" "$jar" > "$work/cdr"
 
 printf '%-10s %-8s %9s %9s %9s %9s %6s\n' phase tool segments seconds MB/s max_lag load
-for r in $(seq 1 "$rounds"); do
+# REPLAY_ONLY=1: skip the archiving rounds (the replay still archives its WAL through both)
+[ -n "${REPLAY_ONLY:-}" ] || for r in $(seq 1 "$rounds"); do
   for tool in floor chrono-dr; do
     cmd=$floor_cmd; [ "$tool" = chrono-dr ] && cmd=$cdr_cmd
     # backlog drain: WAL written with archiving held, then the command set and the queue timed
@@ -115,21 +117,31 @@ as_pg "$bin/pg_basebackup" -D "$work/base" -X none -c fast -h "$work/sock" -p "$
 "$bin/pgbench" -n -c 2 -j 2 -f "$work/load.sql" -T "$burst" >/dev/null 2>&1
 last=$(sql "select pg_walfile_name(pg_current_wal_lsn())"); caught_up >/dev/null
 as_pg "$bin/pg_ctl" -D "$work/data" -m fast stop >/dev/null
+# chrono-dr's restore_command is the one 'pitr restore' writes (ArchiveCommand.fetchSpooled): the shell hands over
+# a segment the resident prefetcher spooled (sha256sum against the archive's sidecar), else wal-fetch runs
+printf 'System.out.print(dev.chronodr.wal.ArchiveCommand.fetchSpooled(java.util.List.of("%s"), "%s", null, null));\n/exit\n' \
+  "$work/cdr-fetch" "$work/repo" > "$work/rc.jsh"
+# the same launcher, counting its starts: how many segments the JVM answered rather than the shell
+printf '#!/bin/sh\necho "$*" >> %s/replay-jvm.log\nexec %s/cdr "$@"\n' "$work" "$work" > "$work/cdr-fetch"
+chmod 755 "$work/cdr-fetch"; touch "$work/replay-jvm.log"; chmod 666 "$work/replay-jvm.log"
+cdr_rc=$(jshell -q --class-path "$jar" "$work/rc.jsh" 2>/dev/null)
+case "$cdr_rc" in *sha256sum*"wal-fetch"*) ;; *) echo "cannot build chrono-dr's restore_command: $cdr_rc" >&2; exit 1 ;; esac
 for r in $(seq 1 "$rounds"); do
   for tool in floor chrono-dr; do
     d="$work/replay-$tool"; rm -rf "$d"; cp -a "$work/base" "$d"; rm -f "$d/postgresql.auto.conf"
-    if [ "$tool" = floor ]; then rc="zstd -q -d -f $work/floor/%f.zst -o %p"; else rc="$work/cdr wal-fetch --repo $work/repo %f %p"; fi
+    if [ "$tool" = floor ]; then rc="zstd -q -d -f $work/floor/%f.zst -o %p"; else rc=$cdr_rc; fi
     cat >> "$d/postgresql.conf" <<CONF
 restore_command = '$rc'
 archive_mode = off
 recovery_target_action = promote
 CONF
-    touch "$d/recovery.signal"; chown -R postgres "$d"
+    touch "$d/recovery.signal"; chown -R postgres "$d"; : > "$work/replay-jvm.log"
     t0=$(date +%s.%N)
     as_pg "$bin/pg_ctl" -D "$d" -l "$d/replay.log" -w -t 600 start >/dev/null
     until [ "$("$bin/psql" -h "$work/sock" -Atqc 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; do sleep 0.05; done
     secs=$(echo "$(date +%s.%N) - $t0" | bc)
     as_pg "$bin/pg_ctl" -D "$d" -m immediate stop >/dev/null
-    printf '%-10s %-8s %9s %9.2f %9s %9s %6s\n' replay "$tool" "to $((16#${last:16:8}))" "$secs" - - "$(load)"
+    jvm=-; [ "$tool" = chrono-dr ] && jvm="$(grep -c '' "$work/replay-jvm.log") JVM starts for $(grep -c 'restored log file' "$d/replay.log") files"
+    printf '%-10s %-8s %9s %9.2f %9s %9s %6s  %s\n' replay "$tool" "to $((16#${last:16:8}))" "$secs" - - "$(load)" "$jvm"
   done
 done

@@ -23,8 +23,9 @@ import dev.chronodr.wal.WalService;
                 "In the recovery settings:",
                 "  restore_command = '/path/to/chrono-dr wal-fetch --repo /path/to/repo %%f %%p'",
                 "An encrypted segment (NAME.zst.gpg) needs --decrypt-key (and --passphrase-file); plain ones are read without it.",
-                "It also fetches the next --lookahead segments in the background into a private spool",
-                "(DATA/.chrono-dr-fetch-ahead), each checked again against the archive's SHA-256 when handed over.",
+                "It also starts one resident prefetcher that keeps the next --lookahead segments in a private spool",
+                "(DATA/.chrono-dr-fetch-ahead), each checked again against the archive's SHA-256 when handed over;",
+                "the restore_command pitr restore writes hands a spooled segment over from /bin/sh, without a JVM.",
                 "Exit 0 restored, 1 not in the archive (normal at the end of recovery), 2 the archived copy is corrupt,",
                 "3 encrypted to a key not given (the message names its fingerprint) or a passphrase that does not unlock it, 64 bad input."})
 public final class WalFetchCommand extends BaseCommand {
@@ -116,6 +117,23 @@ public final class WalFetchCommand extends BaseCommand {
 
     /** This same chrono-dr, in the background: {@code wal-fetch --prefetch FIRST}, its output in the spool's log. */
     private void startPrefetcher(Repository r, FetchAhead a, String first, long segmentBytes) {
+        // the next segment, spooled now: the server asks for it before a new JVM could deliver it, and the shell
+        // then hands it over instead of starting another wal-fetch
+        String from = first;
+        try {
+            java.nio.file.Files.createDirectories(a.spool());
+            java.nio.file.Path next = a.spool().resolve(first);
+            if (!java.nio.file.Files.exists(next)
+                    && WalService.fetch(r, first, next, until, WalKeyFlags.secretKeys(decryption, cli().env())).found()) {
+                from = FetchAhead.after(first, segmentBytes);
+            }
+        } catch (RuntimeException | java.io.IOException e) {
+            // the look-ahead only saves time: the prefetcher fetches it
+        }
+        startPrefetcherAt(r, a, from, segmentBytes);
+    }
+
+    private void startPrefetcherAt(Repository r, FetchAhead a, String first, long segmentBytes) {
         // this very JVM's program and class path: the launcher script may build or be elsewhere, this is what runs now;
         // with the optimising compiler (no TieredStopAtLevel=1): it hashes and decompresses several segments
         List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), dev.chronodr.Main.class.getName()));

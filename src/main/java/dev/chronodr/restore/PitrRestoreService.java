@@ -602,7 +602,7 @@ public final class PitrRestoreService {
      */
     private static void writeRecoverySettings(Path data, PitrRestoreRequest req, PhysicalBackupInfo base, String until, KeyFiles keys) {
         StringBuilder b = new StringBuilder("\n# chrono-dr pitr restore from base backup ").append(base.id()).append('\n');
-        b.append("restore_command = ").append(conf(ArchiveCommand.fetch(req.launcher(), req.repo().toString(), until, keys))).append('\n');
+        b.append("restore_command = ").append(conf(ArchiveCommand.fetchSpooled(req.launcher(), req.repo().toString(), until, keys))).append('\n');
         if (req.target().setting() != null) {
             b.append(req.target().setting()).append(" = ").append(conf(req.target().value())).append('\n');
         }

@@ -58,6 +58,45 @@ public final class ArchiveCommand {
                 + decrypt + " %f %p";
     }
 
+    /**
+     * The restore_command a point-in-time restore writes: the same {@code wal-fetch} as {@link #fetch}, but a
+     * segment the look-ahead already spooled is handed over by /bin/sh with no JVM start. The shell part moves
+     * {@code SPOOL/NAME} aside to a private name (so nothing can replace it while it is checked), hashes it with
+     * {@code sha256sum} and hands it over only when the archive's own sidecar ({@code REPO/wal/TL/NAME.sha256},
+     * sha256sum's format) has exactly that line for that name and the archived file is still there; with
+     * {@code until}, a later segment is never taken. Anything else (no spooled copy, a refused one, not a
+     * segment, %p not in pg_wal) runs {@code wal-fetch} as {@link #fetch} writes it, except a segment or history
+     * file the archive visibly does not have (no NAME.zst, .zst.gpg, .partial.zst, .partial.zst.gpg in a directory
+     * it can search): exit 1, as wal-fetch answers, without a JVM. Only for a repository
+     * that is a local absolute directory (else: {@link #fetch}); no secret is in it, only key file paths.
+     */
+    public static String fetchSpooled(List<String> launcher, String repo, String until, dev.chronodr.crypto.KeyFiles keys) {
+        String jvm = fetch(launcher, repo, until, keys);
+        if (!repo.startsWith("/") || repo.contains("://") || (until != null && !dev.chronodr.repo.WalArchive.isSegmentName(until))) {
+            return jvm;
+        }
+        String untilCheck = until == null ? "" : " && ! [ \"${f#????????}\" \">\" " + until.substring(8) + " ]";
+        // no backslash anywhere (postgresql.conf strings treat it as an escape), no single quote but those word() adds
+        String sh = "f=@F@ p=@P@; d=${p%/*}; s=${d%pg_wal}" + FetchAhead.SPOOL_NAME + "; t=$s/.$f.handover; l=${f%.history};"
+                + " w=@W@/${l%????????????????}/$f;"
+                + " if [ \"${d##*/}\" = pg_wal ] && [ ${#f} = 24 ] && [ \"${f#*[!0-9A-F]}\" = \"$f\" ]" + untilCheck
+                + " && { [ -f \"$w.zst\" ] || [ -f \"$w.zst.gpg\" ]; } && mv -f \"$s/$f\" \"$t\" 2>/dev/null; then"
+                // openssl uses the CPU's SHA instructions (3x sha256sum's speed here); sha256sum when it is missing
+                + " set -- $(openssl dgst -sha256 -r < \"$t\" 2>/dev/null || sha256sum < \"$t\");"
+                + " if grep -qxF \"$1  $f\" \"$w.sha256\" 2>/dev/null; then mv -f \"$t\" \"$p\" && exit 0;"
+                + " else echo \"wal-fetch: the spooled copy of $f does not match the SHA-256 the archive records: deleted, fetching from the archive\" >&2; fi;"
+                + " rm -f \"$t\"; fi;"
+                // a segment or history file the archive does not have (asked at the start and the end of every recovery):
+                // answered here only when the archive's directories can be searched, so "not there" is what it means
+                + " if { [ ${#f} = 24 ] || { [ ${#l} = 8 ] && [ \"$l\" != \"$f\" ]; }; } && [ \"${l#*[!0-9A-F]}\" = \"$l\" ] && [ -x @W@ ]"
+                + " && { [ -x \"${w%/*}\" ] || ! [ -e \"${w%/*}\" ]; }"
+                + " && ! { [ -e \"$w.zst\" ] || [ -e \"$w.zst.gpg\" ] || [ -e \"$w.partial.zst\" ] || [ -e \"$w.partial.zst.gpg\" ]; }; then"
+                + " echo \"wal-fetch: $f is not in the archive\"; exit 1; fi; exec @J@";
+        String walDir = word(repo.endsWith("/") ? repo + "wal" : repo + "/wal");
+        String launch = jvm.substring(0, jvm.length() - " %f %p".length()) + " \"$f\" \"$p\"";
+        return sh.replace("%", "%%").replace("@F@", "%f").replace("@P@", "%p").replace("@W@", walDir).replace("@J@", launch);
+    }
+
     static String words(List<String> ws) {
         StringBuilder b = new StringBuilder();
         for (String w : ws) {

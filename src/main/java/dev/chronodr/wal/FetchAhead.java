@@ -35,6 +35,10 @@ import dev.chronodr.repo.WalArchive;
  * file changed in the spool, or left there by another cluster's or repository's recovery, is
  * deleted and the segment fetched from the archive instead. Past {@code --until} nothing is
  * spooled or handed over.
+ * <p>
+ * The prefetcher is resident (one per spool) and the usual hand-over is not this class but the
+ * shell half of {@link ArchiveCommand#fetchSpooled}, which makes the same check with sha256sum
+ * against the archive's sidecar; this class is the fallback and the JVM's own path.
  */
 public final class FetchAhead {
     public static final int DEFAULT_DEPTH = 8;
@@ -44,6 +48,14 @@ public final class FetchAhead {
     public static final String SPOOL_NAME = ".chrono-dr-fetch-ahead";
     /** How long a call waits for the running prefetcher to deliver a segment it is fetching. */
     private static final long WAIT_MILLIS = 60_000;
+    /** Where wal-fetch tells the running prefetcher which segment it handed over from the archive itself. */
+    static final String POSITION = ".position";
+    /** The resident prefetcher ends when the archive had no next segment for this long... */
+    static final long END_OF_ARCHIVE_MILLIS = Long.getLong("chronodr.prefetch.endMillis", 10_000);
+    /** ...or when nothing was taken from the spool for this long (recovery paused, or ended elsewhere). */
+    static final long IDLE_MILLIS = Long.getLong("chronodr.prefetch.idleMillis", 60_000);
+    /** A hand-over by restore_command's shell moves the file to {@code .NAME.handover} while it checks it. */
+    static final String HANDOVER_SUFFIX = ".handover";
 
     private final Repository repo;
     private final Path spool;
@@ -73,6 +85,11 @@ public final class FetchAhead {
         long perLog = 0x1_0000_0000L / segmentBytes;
         long n = Long.parseLong(name.substring(8, 16), 16) * perLog + Long.parseLong(name.substring(16), 16) + i;
         return name.substring(0, 8) + String.format("%08X%08X", n / perLog, n % perLog);
+    }
+
+    /** The segment after {@code name}. */
+    public static String after(String name, long segmentBytes) {
+        return next(name, segmentBytes, 1);
     }
 
     private boolean pastUntil(String name) {
@@ -121,7 +138,27 @@ public final class FetchAhead {
         }
     }
 
-    /** Whether a prefetcher runs now and has {@code name} in its plan. */
+    /** Whether a prefetcher runs now for this spool (it holds the lock while it lives). */
+    boolean running() {
+        Path lock = spool.resolve(LOCK);
+        if (!Files.exists(lock)) {
+            return false;
+        }
+        try (FileChannel ch = FileChannel.open(lock, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            FileLock l = ch.tryLock();
+            if (l == null) {
+                return true;
+            }
+            l.release();
+            return false;
+        } catch (OverlappingFileLockException e) {
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Whether a prefetcher runs now and is fetching {@code name}. */
     private boolean prefetching(String name) {
         Path lock = spool.resolve(LOCK);
         if (!Files.exists(lock)) {
@@ -175,9 +212,13 @@ public final class FetchAhead {
                     }
                 }
             }
-            // refilled when half of the window is used up: one background JVM per depth/2 segments
+            if (running()) {
+                // the resident prefetcher keeps the window after the newest segment handed over: tell it this one
+                AtomicFile.write(spool.resolve(POSITION), (name + "\n").getBytes(StandardCharsets.US_ASCII));
+                return;
+            }
             String half = next(name, segmentBytes, Math.max(1, depth / 2));
-            if (!pastUntil(half) && !Files.exists(spool.resolve(half)) && !prefetching(first)) {
+            if (!pastUntil(half) && !Files.exists(spool.resolve(half))) {
                 start.accept(first);
             }
         } catch (IOException | RuntimeException e) {
@@ -192,7 +233,7 @@ public final class FetchAhead {
         }
         try (var ls = Files.list(spool)) {
             for (Path p : ls.toList()) {
-                if (WalArchive.isSegmentName(p.getFileName().toString())) {
+                if (WalArchive.isSegmentName(p.getFileName().toString()) || abandonedHandOver(p)) {
                     Files.deleteIfExists(p);
                 }
             }
@@ -202,9 +243,14 @@ public final class FetchAhead {
     }
 
     /**
-     * The background half: fetches {@code first} and the segments after it (depth in all) into the
-     * spool, stopping at the first one the archive does not have. One at a time per spool (a lock,
-     * waited for, that also names the plan, so that wal-fetch waits for a segment on its way).
+     * The background half, resident for the recovery: keeps the {@code depth} segments after the newest one
+     * handed over in the spool, each fetched and checked against the archive's SHA-256 as wal-fetch does. It
+     * sees hand-overs as its files leaving the spool (restore_command's shell moves them), and wal-fetch's own
+     * fetches in {@value #POSITION}. One per spool (a lock held while it lives; it names the segment being
+     * fetched, so that wal-fetch waits for that one). It ends when the archive has had no next segment for
+     * {@link #END_OF_ARCHIVE_MILLIS}, nothing was taken for {@link #IDLE_MILLIS}, the server is gone (its
+     * postmaster.pid, when there was one beside the spool), the spool is gone, or all up to --until is handed out.
+     * {@code first}: the first segment after the one just handed over. Returns the number of segments fetched.
      */
     public int prefetch(String first, long segmentBytes) {
         WalArchive.requireValid(first);
@@ -213,31 +259,12 @@ public final class FetchAhead {
             Path lockFile = spool.resolve(LOCK);
             try (FileChannel ch = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
                     AtomicFile.privateFile())) {
-                // another prefetcher (an earlier window) finishes first: then this one skips what it spooled
-                FileLock lock = ch.lock();
-                removeAbandoned();
-                String last = next(first, segmentBytes, depth - 1);
-                ch.truncate(0);
-                ch.write(ByteBuffer.wrap((first + " " + last + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
-                int n = 0;
-                for (int i = 0; i < depth; i++) {
-                    String name = next(first, segmentBytes, i);
-                    if (pastUntil(name)) {
-                        break;
-                    }
-                    if (Files.exists(spool.resolve(name))) {
-                        continue;
-                    }
-                    if (new WalArchive(repo).recordedSha256(name).isEmpty()) {
-                        break; // the end of the archive (a NAME.partial is for wal-fetch itself to hand out)
-                    }
-                    if (!WalService.fetch(repo, name, spool.resolve(name), until, keys).found()) {
-                        break;
-                    }
-                    n++;
+                FileLock lock = ch.tryLock();
+                if (lock == null) {
+                    return 0; // one runs already: wal-fetch told it where recovery is
                 }
-                ch.truncate(0);
-                return n;
+                removeAbandoned();
+                return resident(ch, next(first, segmentBytes, -1), segmentBytes);
             } catch (OverlappingFileLockException e) {
                 return 0;
             }
@@ -246,15 +273,125 @@ public final class FetchAhead {
         }
     }
 
+    private int resident(FileChannel plan, String handed, long segmentBytes) throws IOException {
+        Path server = spool.toAbsolutePath().getParent().resolve("postmaster.pid");
+        boolean watchServer = Files.exists(server);
+        java.util.Set<String> mine = new java.util.HashSet<>();
+        java.util.Set<String> refetched = new java.util.HashSet<>();
+        String base = handed; // the newest segment handed over, as far as we can see
+        String position = null;
+        long lastTake = System.currentTimeMillis();
+        long endSince = -1;
+        int n = 0;
+        while (Files.isDirectory(spool) && (!watchServer || Files.exists(server))) {
+            long now = System.currentTimeMillis();
+            for (String m : java.util.List.copyOf(mine)) {
+                if (!Files.exists(spool.resolve(m))) {
+                    mine.remove(m);
+                    lastTake = now;
+                    if (m.substring(0, 8).equals(base.substring(0, 8)) && m.compareTo(base) > 0) {
+                        base = m;
+                    }
+                }
+            }
+            String told = readPosition();
+            if (told != null && !told.equals(position)) {
+                position = told;
+                lastTake = now;
+                if (!told.substring(0, 8).equals(base.substring(0, 8)) || told.compareTo(base) > 0) {
+                    base = told; // recovery moved on (or to another timeline) without the spool
+                }
+            }
+            if (pastUntil(next(base, segmentBytes, 1))) {
+                break; // all it may hand out is handed out
+            }
+            String want = null;
+            boolean atEnd = false;
+            for (int i = 1; i <= depth; i++) {
+                String name = next(base, segmentBytes, i);
+                if (pastUntil(name)) {
+                    break;
+                }
+                if (Files.exists(spool.resolve(name))) {
+                    continue;
+                }
+                if (new WalArchive(repo).recordedSha256(name).isEmpty()) {
+                    atEnd = true; // the end of the archive (a NAME.partial is for wal-fetch itself to hand out)
+                } else {
+                    want = name;
+                }
+                break;
+            }
+            if (want != null) {
+                endSince = -1;
+                plan.truncate(0);
+                plan.write(ByteBuffer.wrap((want + " " + want + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+                boolean got = WalService.fetch(repo, want, spool.resolve(want), until, keys).found();
+                plan.truncate(0);
+                if (got) {
+                    mine.add(want);
+                    n++;
+                    continue;
+                }
+                atEnd = true;
+            }
+            if (atEnd && !refetched.contains(base) && !Files.exists(spool.resolve(base)) && !pastUntil(base)) {
+                // at its end of WAL the server reads the newest segment again (after "redo done"): have it ready
+                refetched.add(base);
+                if (WalService.fetch(repo, base, spool.resolve(base), until, keys).found()) {
+                    mine.add(base);
+                    n++;
+                }
+                continue;
+            }
+            if (atEnd) {
+                endSince = endSince < 0 ? now : endSince;
+                if (now - endSince > END_OF_ARCHIVE_MILLIS) {
+                    break;
+                }
+            }
+            if (now - lastTake > IDLE_MILLIS) {
+                break;
+            }
+            sleep(atEnd ? 200 : 20);
+        }
+        plan.truncate(0);
+        // what nobody took is not left in the data directory (a later recovery would fetch it again anyway)
+        for (String m : mine) {
+            Files.deleteIfExists(spool.resolve(m));
+        }
+        return n;
+    }
+
+    private String readPosition() {
+        try {
+            String s = Files.readString(spool.resolve(POSITION), StandardCharsets.US_ASCII).strip();
+            return WalArchive.isSegmentName(s) ? s : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** Temp files of a prefetcher killed mid-write (no prefetcher runs: we hold the lock). */
     private void removeAbandoned() throws IOException {
         try (var ls = Files.list(spool)) {
             for (Path p : ls.toList()) {
                 String f = p.getFileName().toString();
-                if (f.startsWith(".") && f.endsWith(".tmp")) {
+                if (f.startsWith(".") && f.endsWith(".tmp") || abandonedHandOver(p)) {
                     Files.deleteIfExists(p);
                 }
             }
+        }
+    }
+
+    /** A hand-over by restore_command's shell that did not finish (killed): never handed over, removed after a minute. */
+    private static boolean abandonedHandOver(Path p) {
+        String f = p.getFileName().toString();
+        try {
+            return f.startsWith(".") && f.endsWith(HANDOVER_SUFFIX)
+                    && Files.getLastModifiedTime(p).toMillis() < System.currentTimeMillis() - 60_000;
+        } catch (IOException e) {
+            return false;
         }
     }
 
@@ -334,7 +471,7 @@ public final class FetchAhead {
                 return -1;
             }
             String half = next(name, size, Math.max(1, depth / 2));
-            if (!fa.pastUntil(half) && !Files.exists(spool.resolve(half)) && !fa.prefetching(next(name, size, 1))) {
+            if (!fa.pastUntil(half) && !Files.exists(spool.resolve(half)) && !fa.running()) {
                 return -1; // the window needs a refill: the full command starts the prefetcher
             }
             Optional<WalFetchResult> got = fa.take(name, dest, line -> {
