@@ -88,7 +88,13 @@ final class CfbDecryptor implements SessionKeyDataDecryptorFactory {
 
     /** CFB decryption over ECB (see the class comment); reads as much as it is asked for, no more. */
     static final class CfbStream extends FilterInputStream {
-        private static final int SPAN = 64 * 1024;
+        /**
+         * Bytes per cipher call. Small, so that the JIT sees many calls early: the JDK runs a
+         * span on AES-NI in one piece (an intrinsic) only once the callers are compiled by C2.
+         * Encrypting 170 MiB from a cold start took 0.86-1.05 CPU s in 4 KiB calls, against
+         * 1.26-1.47 s in 64 KiB calls; warm, both ran at 245-270 MiB per CPU second.
+         */
+        private static final int SPAN = 4 * 1024;
         private final Cipher ecb;
         /** Keystream of the current block: E of the previous ciphertext block (the zero IV at first). */
         private final byte[] keystream = new byte[BLOCK];

@@ -124,7 +124,13 @@ final class CfbEncryptor implements PGPDataEncryptorBuilder {
 
     /** CFB encryption over a running CBC cipher (see the class comment). */
     static final class CfbStream extends FilterOutputStream {
-        private static final int SPAN = 64 * 1024;
+        /**
+         * Bytes per cipher call. Small, so that the JIT sees many calls early: the JDK runs a
+         * span on AES-NI in one piece (an intrinsic) only once the callers are compiled by C2.
+         * Encrypting 170 MiB from a cold start took 0.86-1.05 CPU s in 4 KiB calls, against
+         * 1.26-1.47 s in 64 KiB calls; warm, both ran at 245-270 MiB per CPU second.
+         */
+        private static final int SPAN = 4 * 1024;
         private final Cipher cbc;
         /** Keystream of the current block. */
         private final byte[] keystream = new byte[BLOCK];
