@@ -44,7 +44,6 @@ final class CfbDecryptor implements SessionKeyDataDecryptorFactory {
         if (!withIntegrityPacket || !isAes(algorithm)) {
             return jce.createDataDecryptor(withIntegrityPacket, algorithm, key);
         }
-        PGPDataDecryptor reference = jce.createDataDecryptor(true, algorithm, key); // for its MDC digest
         Cipher ecb;
         try {
             ecb = Cipher.getInstance("AES/ECB/NoPadding");
@@ -52,7 +51,7 @@ final class CfbDecryptor implements SessionKeyDataDecryptorFactory {
         } catch (GeneralSecurityException e) {
             throw new PGPException("AES is not available: " + e.getMessage(), e);
         }
-        PGPDigestCalculator mdc = reference.getIntegrityCalculator();
+        PGPDigestCalculator mdc = new CfbEncryptor.Sha1();
         return new PGPDataDecryptor() {
             @Override
             public InputStream getInputStream(InputStream in) {

@@ -216,7 +216,7 @@ final class CfbEncryptor implements PGPDataEncryptorBuilder {
     }
 
     /** SHA-1 of the plaintext for the MDC packet, on the JDK's digest (hardware where it has it). */
-    private static final class Sha1 implements PGPDigestCalculator {
+    static final class Sha1 implements PGPDigestCalculator {
         private final MessageDigest sha1;
         private final OutputStream stream;
 

@@ -395,6 +395,12 @@ public final class Repository {
         return storage.children(restorePointArea()).stream().filter(n -> !n.startsWith(".") && n.endsWith(".json")).toList();
     }
 
+    /** Where a restore point's record is, for messages: a path, or the bucket's location and key. */
+    public String restorePointLocation(String file) {
+        return root != null ? root.resolve(restorePointArea()).resolve(plainName(file)).toString()
+                : location() + "/" + restorePointArea() + "/" + plainName(file);
+    }
+
     /** One restore point's record; NoSuchFileException when there is none of that name. */
     public byte[] readRestorePoint(String file) throws IOException {
         try (var in = storage.read(restorePointArea() + "/" + plainName(file))) {

@@ -342,22 +342,9 @@ public final class S3Storage implements Storage {
             int number = parts.size() + 1;
             byte[] part = buf;
             int length = used;
-            java.util.concurrent.Callable<CompletedPart> send = () -> {
-                // the SDK reads the part from our buffer (no copy), again on a retry
-                String etag = call(() -> s3.uploadPart(r -> r.bucket(bucket).key(k(key)).uploadId(uploadId).partNumber(number),
-                        RequestBody.fromContentProvider(() -> new ByteArrayInputStream(part, 0, length), length,
-                                "application/octet-stream")), key).eTag();
-                return CompletedPart.builder().partNumber(number).eTag(etag).build();
-            };
+            used = 0;
             if (last) {
-                try {
-                    parts.add(send.call());
-                } catch (IOException | RuntimeException e) {
-                    throw e;
-                } catch (Exception e) {
-                    throw new IOException(e);
-                }
-                used = 0;
+                parts.add(send(number, part, length));
                 return;
             }
             if (sender == null) {
@@ -367,10 +354,17 @@ public final class S3Storage implements Storage {
                     return t;
                 });
             }
-            inFlight = sender.submit(send);
+            inFlight = sender.submit(() -> send(number, part, length));
             buf = spare != null ? spare : new byte[PART_SIZE];
             spare = part;
-            used = 0;
+        }
+
+        /** One part; the SDK reads it from our buffer (no copy), again on a retry. */
+        private CompletedPart send(int number, byte[] part, int length) throws IOException {
+            String etag = call(() -> s3.uploadPart(r -> r.bucket(bucket).key(k(key)).uploadId(uploadId).partNumber(number),
+                    RequestBody.fromContentProvider(() -> new ByteArrayInputStream(part, 0, length), length,
+                            "application/octet-stream")), key).eTag();
+            return CompletedPart.builder().partNumber(number).eTag(etag).build();
         }
 
         /** The part in flight, sent: its failure is the writer's failure. */

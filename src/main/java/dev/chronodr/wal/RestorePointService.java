@@ -1,6 +1,5 @@
 package dev.chronodr.wal;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -69,9 +68,7 @@ public final class RestorePointService {
         String file = RestorePoints.fileName(r.name());
         try {
             repository.writeRestorePoint(file, Json.mapper().writeValueAsBytes(withFile));
-            String where = repository.localRoot().map(root -> root.resolve("restore_points").resolve(file).toString())
-                    .orElse(repository.location() + "/.restore_points/" + file);
-            return new RestorePointResult(r.name(), r.lsn(), r.walFile(), r.timeline(), r.createdAt(), where);
+            return new RestorePointResult(r.name(), r.lsn(), r.walFile(), r.timeline(), r.createdAt(), repository.restorePointLocation(file));
         } catch (java.io.IOException e) {
             // The point exists in the WAL either way; restore falls back to the oldest base backup.
             return withFile;

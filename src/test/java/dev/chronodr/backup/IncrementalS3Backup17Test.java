@@ -1,5 +1,7 @@
 package dev.chronodr.backup;
 
+import static dev.chronodr.testing.DockerEngine.docker;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -364,25 +366,6 @@ class IncrementalS3Backup17Test {
             for (String s : statements) {
                 st.execute(s);
             }
-        }
-    }
-
-    private static String docker(String... args) {
-        List<String> argv = new ArrayList<>(List.of("docker"));
-        argv.addAll(List.of(args));
-        try {
-            Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                throw new AssertionError(argv + " failed: " + new String(out, StandardCharsets.UTF_8));
-            }
-            return new String(out, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new AssertionError(argv + ": " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
         }
     }
 

@@ -1,12 +1,13 @@
 package dev.chronodr.containers;
 
+import static dev.chronodr.testing.DockerEngine.docker;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -222,25 +223,6 @@ class IncrementalBackup17Test {
             for (String s : statements) {
                 st.execute(s);
             }
-        }
-    }
-
-    private static String docker(String... args) {
-        List<String> argv = new ArrayList<>(List.of("docker"));
-        argv.addAll(List.of(args));
-        try {
-            Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                throw new AssertionError(argv + " failed: " + new String(out, StandardCharsets.UTF_8));
-            }
-            return new String(out, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new AssertionError(argv + ": " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
         }
     }
 

@@ -19,6 +19,26 @@ public final class DockerEngine {
     private DockerEngine() {
     }
 
+    /** Runs the docker command line with these arguments and returns its output; a failure (or 5 minutes) fails the test. */
+    public static String docker(String... args) {
+        java.util.List<String> argv = new java.util.ArrayList<>(List.of("docker"));
+        argv.addAll(List.of(args));
+        try {
+            Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES) || p.exitValue() != 0) {
+                throw new AssertionError(argv + " failed: " + new String(out, java.nio.charset.StandardCharsets.UTF_8));
+            }
+            return new String(out, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new AssertionError(argv + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     /** The local image of a PostgreSQL major version. */
     public static String postgresImage(int major) {
         return "chrono-dr-test/postgres:" + major;
