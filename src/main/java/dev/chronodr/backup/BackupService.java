@@ -43,6 +43,7 @@ import dev.chronodr.repo.BackupManifest;
 import dev.chronodr.repo.BackupManifest.FileEntry;
 import dev.chronodr.repo.BackupManifest.TableEntry;
 import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.FramedZstdOutputStream;
 import dev.chronodr.repo.RepoLock;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.StagedBackup;
@@ -333,12 +334,14 @@ public final class BackupService {
                                    Recipients encryptTo, boolean showProgress, CustomArchiveReader reader) {
         AtomicLong raw = new AtomicLong();
         AtomicReference<Storage.Written> written = new AtomicReference<>();
+        AtomicReference<List<BackupManifest.Frame>> frames = new AtomicReference<>();
         long t0 = System.nanoTime();
         tools.run(spec.withStdout(in -> written.set(staged.write(name, stored -> {
             // Closing the compressor closes the encryption too, which writes the message's end (MDC) but leaves
             // the stored stream to the storage.
             OutputStream sink = encryptTo == null ? stored : OpenPgp.encrypt(stored, encryptTo);
-            try (OutputStream compressed = compression.compress(sink)) {
+            OutputStream compressor = compression.compress(sink);
+            try (OutputStream compressed = compressor) {
                 InputStream counted = new FilterInputStream(in) {
                     @Override
                     public int read(byte[] b, int off, int len) throws IOException {
@@ -359,12 +362,17 @@ public final class BackupService {
                 };
                 counted.transferTo(compressed);
             }
+            // Where the stored frames start, for a restore that decompresses them side by side (only
+            // unencrypted: the frames of an encrypted file are inside the message).
+            if (encryptTo == null && compressor instanceof FramedZstdOutputStream f && f.frames().size() > 1) {
+                frames.set(f.frames());
+            }
         }))));
         Storage.Written w = written.get();
         if (w == null) {
             throw ChronoException.failed("cannot finish " + name + ": nothing was stored", null);
         }
-        return new FileEntry(name, role, w.size(), raw.get(), w.sha256(), compression.toString());
+        return new FileEntry(name, role, w.size(), raw.get(), w.sha256(), compression.toString(), frames.get());
     }
 
     private String dumpVersion(PgTools tools) {

@@ -66,8 +66,21 @@ public record BackupManifest(
         }
     }
 
-    /** One file of the backup, with the checksum of the bytes on disk. */
-    public record FileEntry(String name, String role, long bytes, long uncompressedBytes, String sha256, String compression) {
+    /**
+     * One file of the backup, with the checksum of the bytes on disk. {@code frames}: its zstd
+     * frames when it was written as more than one ({@link FramedZstdOutputStream}) and is not
+     * encrypted (an encrypted file's frames are inside the OpenPGP message, where no stored offset
+     * reaches them); absent in older backups.
+     */
+    public record FileEntry(String name, String role, long bytes, long uncompressedBytes, String sha256, String compression,
+                            List<Frame> frames) {
+        public FileEntry(String name, String role, long bytes, long uncompressedBytes, String sha256, String compression) {
+            this(name, role, bytes, uncompressedBytes, sha256, compression, null);
+        }
+    }
+
+    /** One zstd frame of a file: its stored length, and the length of what it decompresses to. */
+    public record Frame(long stored, long plain) {
     }
 
     /**

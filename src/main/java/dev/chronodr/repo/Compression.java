@@ -14,7 +14,6 @@ import java.util.zip.GZIPOutputStream;
 
 import com.github.luben.zstd.ZstdDirectBufferDecompressingStream;
 import com.github.luben.zstd.ZstdInputStream;
-import com.github.luben.zstd.ZstdOutputStream;
 
 import dev.chronodr.core.ChronoException;
 
@@ -78,15 +77,13 @@ public record Compression(Method method, int level) {
         return method == Method.NONE ? "none" : method.name().toLowerCase(Locale.ROOT) + ":" + level;
     }
 
-    /** Wraps a sink; closing the returned stream finishes the frame and closes the sink. */
+    /**
+     * Wraps a sink; closing the returned stream finishes the stream and closes the sink. zstd is
+     * written as independent frames ({@link FramedZstdOutputStream}: its {@code frames()} says where).
+     */
     public OutputStream compress(OutputStream sink) throws IOException {
         return switch (method) {
-            case ZSTD -> {
-                ZstdOutputStream z = new ZstdOutputStream(sink, level);
-                z.setChecksum(true);
-                z.setWorkers(WORKERS);
-                yield z;
-            }
+            case ZSTD -> new FramedZstdOutputStream(sink, level, WORKERS, FramedZstdOutputStream.FRAME_BYTES);
             case GZIP -> new GZIPOutputStream(sink, 1 << 16) {
                 {
                     def.setLevel(level);

@@ -16,12 +16,17 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import com.github.luben.zstd.ZstdDecompressCtx;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +57,8 @@ final class UnpackedCopy {
     private static final Logger log = LoggerFactory.getLogger(UnpackedCopy.class);
     /** Chunks of the stored dump: large enough that a chunk's hand-over costs nothing beside its hashing. */
     static final int CHUNK = 1 << 20;
+    /** The largest frame, stored or decompressed, that the side-by-side path takes (backups write 32 MiB ones). */
+    static final long MAX_FRAME = 64L << 20;
     /** Chunks in flight between the stages (the second stage's backlog, at most 8 MiB of memory). */
     private static final int IN_FLIGHT = 8;
 
@@ -90,64 +97,229 @@ final class UnpackedCopy {
         Path copy = UnpackDir.file(dir, source.id());
         Path part = UnpackDir.partial(copy);
         long started = System.nanoTime();
-        Stored stored = new Stored(source.dump());
         try {
             Files.createDirectories(dir);
             Files.setPosixFilePermissions(dir, AtomicFile.PRIVATE_DIR);
             Files.deleteIfExists(part);
             Files.deleteIfExists(copy);
             Optional<Path> zstd = source.method() == Compression.Method.ZSTD && !source.encrypted() ? locator.onPath("zstd") : Optional.empty();
-            long t = System.nanoTime();
-            String decompressor;
-            IOException failed = null;
-            try {
-                if (zstd.isPresent()) {
-                    decompressor = "the zstd program";
-                    byProgram(zstd.get(), stored, part);
-                } else {
-                    decompressor = source.encrypted() ? "chrono-dr (decrypted and decompressed)" : "chrono-dr";
-                    inProcess(source, stored, part);
+            List<BackupManifest.Frame> frames = frames(source, dumpEntry);
+            while (true) {
+                Stored stored = new Stored(source.dump());
+                long t = System.nanoTime();
+                String decompressor;
+                IOException failed = null;
+                try {
+                    if (frames != null) {
+                        int threads = Math.min(frames.size(), Math.max(1, Runtime.getRuntime().availableProcessors()));
+                        decompressor = "chrono-dr (" + frames.size() + " frames on " + threads + " threads)";
+                        byFrames(stored, frames, threads, part);
+                    } else if (zstd.isPresent()) {
+                        decompressor = "the zstd program";
+                        byProgram(zstd.get(), stored, part);
+                    } else {
+                        decompressor = source.encrypted() ? "chrono-dr (decrypted and decompressed)" : "chrono-dr";
+                        inProcess(source, stored, part);
+                    }
+                } catch (IOException e) {
+                    failed = e;
+                    decompressor = "-";
                 }
-            } catch (IOException e) {
-                failed = e;
-                decompressor = "-";
+                long decompressMillis = (System.nanoTime() - t) / 1_000_000;
+                if (stored.readFailure != null) {
+                    throw ChronoException.failed(stored.readFailure.getMessage() + "; nothing was touched", "choose another backup");
+                }
+                if (failed != null && !stored.done) {
+                    throw failed;
+                }
+                // The first stage hashes the whole dump even when the second stopped early.
+                String actual = stored.sha256();
+                if (dumpEntry != null && !actual.equals(dumpEntry.sha256())) {
+                    throw ChronoException.failed("backup " + source.id() + " is corrupt: " + dumpEntry.name() + " has SHA-256 " + actual
+                            + ", the manifest says " + dumpEntry.sha256() + "; nothing was touched", "choose another backup (chrono-dr list)");
+                }
+                if (failed != null && frames != null && !onCopySide(failed)) {
+                    // The dump is the one the manifest names, so it is the frame table that is wrong: one stream still reads it.
+                    log.warn("backup {}: the manifest's frame table does not fit its dump ({}); decompressing it as one stream",
+                            source.id(), failed.getMessage());
+                    delete(part);
+                    frames = null;
+                    continue;
+                }
+                if (failed != null) {
+                    throw failed;
+                }
+                Files.setPosixFilePermissions(part, AtomicFile.PRIVATE_FILE);
+                Files.move(part, copy, StandardCopyOption.ATOMIC_MOVE);
+                Timing timing = new Timing(stored.bytes, Files.size(copy), stored.readNanos / 1_000_000, stored.hashNanos / 1_000_000,
+                        stored.handOnNanos / 1_000_000, decompressMillis, (System.nanoTime() - started) / 1_000_000, decompressor);
+                log.debug("{}", timing.describe());
+                return source.withUnpacked(copy);
             }
-            long decompressMillis = (System.nanoTime() - t) / 1_000_000;
-            if (stored.readFailure != null) {
-                throw ChronoException.failed(stored.readFailure.getMessage() + "; nothing was touched", "choose another backup");
-            }
-            if (failed != null && !stored.done) {
-                throw failed;
-            }
-            // The first stage hashes the whole dump even when the second stopped early.
-            String actual = stored.sha256();
-            if (dumpEntry != null && !actual.equals(dumpEntry.sha256())) {
-                throw ChronoException.failed("backup " + source.id() + " is corrupt: " + dumpEntry.name() + " has SHA-256 " + actual
-                        + ", the manifest says " + dumpEntry.sha256() + "; nothing was touched", "choose another backup (chrono-dr list)");
-            }
-            if (failed != null) {
-                throw failed;
-            }
-            Files.setPosixFilePermissions(part, AtomicFile.PRIVATE_FILE);
-            Files.move(part, copy, StandardCopyOption.ATOMIC_MOVE);
-            Timing timing = new Timing(stored.bytes, Files.size(copy), stored.readNanos / 1_000_000, stored.hashNanos / 1_000_000,
-                    stored.handOnNanos / 1_000_000, decompressMillis, (System.nanoTime() - started) / 1_000_000, decompressor);
-            log.debug("{}", timing.describe());
-            return source.withUnpacked(copy);
         } catch (IOException | RuntimeException e) {
             delete(part);
             delete(copy);
             if (e instanceof ChronoException c) {
                 throw c;
             }
-            boolean ourSide = e instanceof FileSystemException
-                    || String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("no space left");
-            if (!ourSide) {
+            if (!(e instanceof IOException io && onCopySide(io))) {
                 throw ChronoException.failed("backup " + source.id() + " is corrupt or truncated: " + e.getMessage() + "; nothing was touched",
                         "choose another backup");
             }
             throw ChronoException.failed("cannot decompress the archive for a parallel restore into " + dir + ": " + e.getMessage()
                     + "; nothing was touched", "free space there, or restore with --jobs 1 (streams without a temporary file)");
+        }
+    }
+
+    /** A failure on the copy's side (its directory, its disk), not the backup's. */
+    private static boolean onCopySide(IOException e) {
+        return e instanceof FileSystemException || String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("no space left");
+    }
+
+    /**
+     * The dump's frames when they can be decompressed side by side: an unencrypted zstd dump that
+     * the backup wrote as more than one frame ({@link dev.chronodr.repo.FramedZstdOutputStream}),
+     * whose frame table adds up to the manifest's sizes and the file's, each frame within
+     * {@link #MAX_FRAME}. Anything else (older backups, a damaged or foreign table, a file of
+     * another size) takes the one-stream path, which reports damage as before.
+     */
+    static List<BackupManifest.Frame> frames(RestoreSource source, BackupManifest.FileEntry dumpEntry) {
+        if (dumpEntry == null || dumpEntry.frames() == null || dumpEntry.frames().size() < 2 || source.encrypted()
+                || source.method() != Compression.Method.ZSTD) {
+            return null;
+        }
+        long stored = 0;
+        long plain = 0;
+        for (BackupManifest.Frame f : dumpEntry.frames()) {
+            if (f == null || f.stored() <= 0 || f.stored() > MAX_FRAME || f.plain() < 0 || f.plain() > MAX_FRAME) {
+                return null;
+            }
+            stored += f.stored();
+            plain += f.plain();
+        }
+        try {
+            if (stored != dumpEntry.bytes() || stored != Files.size(source.dump())
+                    || (dumpEntry.uncompressedBytes() > 0 && plain != dumpEntry.uncompressedBytes())) {
+                return null;
+            }
+        } catch (IOException e) {
+            return null; // the one-stream path reports what is wrong with the file
+        }
+        return dumpEntry.frames();
+    }
+
+    /**
+     * The frames decompressed side by side, one thread per core, each frame straight into its
+     * place in the copy (zstd-jni's one-shot decoder, which also checks the frame's content
+     * checksum); the first stage reads and hashes the dump a frame at a time on this thread and
+     * hands each one on. A frame that does not decompress to exactly its recorded length fails the
+     * copy. Memory: a buffer of the largest stored frame per thread and one more, and one of the
+     * largest decompressed frame per thread (direct, 32 MiB each at most as backups write them).
+     */
+    private static void byFrames(Stored stored, List<BackupManifest.Frame> frames, int threads, Path part) throws IOException {
+        long maxStored = frames.stream().mapToLong(BackupManifest.Frame::stored).max().orElse(1);
+        long maxPlain = frames.stream().mapToLong(BackupManifest.Frame::plain).max().orElse(1);
+        BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(threads + 1);
+        for (int i = 0; i <= threads; i++) {
+            free.add(ByteBuffer.allocateDirect((int) maxStored));
+        }
+        BlockingQueue<FrameJob> work = new ArrayBlockingQueue<>(threads + 1);
+        AtomicReference<IOException> failure = new AtomicReference<>();
+        List<Thread> workers = new ArrayList<>();
+        try (FileChannel out = FileChannel.open(part, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            for (int i = 0; i < threads; i++) {
+                Thread t = new Thread(() -> decompressFrames(work, free, out, maxPlain, failure), "unpack-frames-" + i);
+                t.setDaemon(true);
+                t.start();
+                workers.add(t);
+            }
+            try {
+                stored.feedFrames(frames, () -> failure.get() == null ? take(free) : null, job -> {
+                    if (failure.get() != null) {
+                        return false;
+                    }
+                    put(work, job);
+                    return true;
+                });
+            } finally {
+                for (int i = 0; i < workers.size(); i++) {
+                    put(work, FrameJob.END);
+                }
+                for (Thread t : workers) {
+                    join(t);
+                }
+            }
+        }
+        if (failure.get() != null) {
+            throw failure.get();
+        }
+        stored.rethrowReadFailure();
+    }
+
+    /** One frame handed on: its stored bytes (in a buffer of the pool), where its content goes, and how long it is. */
+    private record FrameJob(int index, ByteBuffer stored, long plainAt, long plain) {
+        static final FrameJob END = new FrameJob(-1, null, 0, 0);
+    }
+
+    /** A decompressing thread: every buffer it takes goes back to the pool, whatever happened, so the first stage never waits forever. */
+    private static void decompressFrames(BlockingQueue<FrameJob> work, BlockingQueue<ByteBuffer> free, FileChannel out, long maxPlain,
+                                         AtomicReference<IOException> failure) {
+        try (ZstdDecompressCtx ctx = new ZstdDecompressCtx()) {
+            ByteBuffer plain = null;
+            while (true) {
+                FrameJob job;
+                try {
+                    job = work.take();
+                } catch (InterruptedException e) {
+                    failure.compareAndSet(null, new InterruptedIOException("interrupted while decompressing"));
+                    return;
+                }
+                if (job == FrameJob.END) {
+                    return;
+                }
+                try {
+                    if (failure.get() == null) {
+                        if (plain == null) {
+                            plain = ByteBuffer.allocateDirect((int) maxPlain);
+                        }
+                        int n;
+                        try {
+                            n = ctx.decompressDirectByteBuffer(plain, 0, (int) job.plain(), job.stored(), 0, job.stored().limit());
+                        } catch (RuntimeException e) { // zstd-jni reports bad frames unchecked
+                            throw new IOException("frame " + job.index() + " is not a valid zstd frame: " + e.getMessage(), e);
+                        }
+                        if (n != job.plain()) {
+                            throw new IOException("frame " + job.index() + " decompressed to " + n + " bytes, the manifest says " + job.plain());
+                        }
+                        plain.clear().limit(n);
+                        for (long at = job.plainAt(); plain.hasRemaining(); ) {
+                            at += out.write(plain, at);
+                        }
+                    }
+                } catch (IOException | RuntimeException | Error e) {
+                    failure.compareAndSet(null, e instanceof IOException io ? io : new IOException(e.toString(), e));
+                } finally {
+                    free.add(job.stored().clear());
+                }
+            }
+        }
+    }
+
+    private static <T> T take(BlockingQueue<T> q) throws InterruptedIOException {
+        try {
+            return q.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while decompressing");
+        }
+    }
+
+    private static <T> void put(BlockingQueue<T> q, T item) throws InterruptedIOException {
+        try {
+            q.put(item);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while decompressing");
         }
     }
 
@@ -305,6 +477,69 @@ final class UnpackedCopy {
 
         private interface Sink {
             boolean accept(ByteBuffer chunk) throws IOException;
+        }
+
+        private interface Pool {
+            /** A buffer for the next frame, or null once nothing is to be handed on. */
+            ByteBuffer take() throws IOException;
+        }
+
+        private interface FrameSink {
+            boolean accept(FrameJob job) throws IOException;
+        }
+
+        /**
+         * Into the frames' decompressing threads: each frame's stored bytes are read into a buffer
+         * of the pool, hashed and handed on; once the second stage has stopped (or the file ends
+         * before its frames do), the rest of the file is hashed without handing on, so the SHA-256
+         * is always the whole file's.
+         */
+        void feedFrames(List<BackupManifest.Frame> frames, Pool pool, FrameSink sink) throws IOException {
+            try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+                long plainAt = 0;
+                int index = 0;
+                for (BackupManifest.Frame f : frames) {
+                    long t0 = System.nanoTime();
+                    ByteBuffer buf = pool.take();
+                    long t1 = System.nanoTime();
+                    handOnNanos += t1 - t0;
+                    if (buf == null) {
+                        break;
+                    }
+                    buf.clear().limit((int) f.stored());
+                    while (buf.hasRemaining() && in.read(buf) > 0) {
+                        // the whole frame
+                    }
+                    long t2 = System.nanoTime();
+                    buf.flip();
+                    sha.update(buf.duplicate());
+                    bytes += buf.limit();
+                    long t3 = System.nanoTime();
+                    readNanos += t2 - t1;
+                    hashNanos += t3 - t2;
+                    boolean whole = buf.limit() == f.stored();
+                    if (!whole || !sink.accept(new FrameJob(index++, buf, plainAt, f.plain()))) {
+                        break; // a short file: its hash says so
+                    }
+                    plainAt += f.plain();
+                    handOnNanos += System.nanoTime() - t3;
+                }
+                hashRest(in);
+            } catch (IOException e) {
+                readFailure = new IOException("cannot read " + file + ": " + e.getMessage(), e);
+                throw readFailure;
+            } finally {
+                done = true;
+            }
+        }
+
+        private void hashRest(FileChannel in) throws IOException {
+            ByteBuffer chunk = ByteBuffer.allocate(CHUNK);
+            while (in.read(chunk.clear()) > 0) {
+                chunk.flip();
+                sha.update(chunk.array(), 0, chunk.limit());
+                bytes += chunk.limit();
+            }
         }
 
         private void feedTo(Sink sink) throws IOException {

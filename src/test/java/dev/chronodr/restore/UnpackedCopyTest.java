@@ -31,6 +31,7 @@ import dev.chronodr.pg.ToolLocator;
 import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.repo.BackupManifest;
 import dev.chronodr.repo.Compression;
+import dev.chronodr.repo.FramedZstdOutputStream;
 import dev.chronodr.repo.RepoLocation;
 import dev.chronodr.repo.Repository;
 
@@ -165,6 +166,109 @@ class UnpackedCopyTest {
             assertTrue(x.getMessage().contains("corrupt or truncated") && x.getMessage().contains("nothing was touched"), x.getMessage());
             assertEquals(List.of(), leftInUnpackDir(), d.getKey() + ", loose");
         }
+    }
+
+    /** A dump written as frames of 512 KiB of input (backups use 32 MiB), with its frame table in the manifest. */
+    private RestoreSource framedBackup(String name, byte[] stored, List<BackupManifest.Frame> frames, String manifestSha, long plain)
+            throws IOException {
+        Path b = Files.createDirectories(dir.resolve("repo").resolve(name));
+        Files.write(b.resolve("database.dump.zst"), stored);
+        long storedSum = frames.stream().mapToLong(BackupManifest.Frame::stored).sum();
+        BackupManifest m = new BackupManifest(BackupManifest.FORMAT_VERSION, name, "full", null, "db", "localhost", 5432, "15.18", 150018,
+                "15.18", "test", OffsetDateTime.now(), OffsetDateTime.now(), 1, "zstd", "custom", List.of(),
+                List.of(new BackupManifest.FileEntry("database.dump.zst", "dump", storedSum, plain, manifestSha, "zstd:3", frames)), null);
+        return new RestoreSource(name, "db", ArchiveFormat.CUSTOM, "zstd", b.resolve("database.dump.zst"), b, m);
+    }
+
+    private static FramedZstdOutputStream framed(ByteArrayOutputStream out) {
+        return new FramedZstdOutputStream(out, 3, 2, 512 << 10);
+    }
+
+    @Test
+    void aFramedDumpIsDecompressedFrameByFrameToExactlyTheArchive() throws Exception {
+        byte[] data = content();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        FramedZstdOutputStream z = framed(out);
+        try (z) {
+            z.write(data);
+        }
+        byte[] stored = out.toByteArray();
+        assertEquals(9, z.frames().size(), "8 whole frames and the rest");
+        RestoreSource source = framedBackup("framed", stored, z.frames(), sha(stored), data.length);
+        assertEquals(z.frames(), UnpackedCopy.frames(source, source.manifest().file("dump")), "takes the frames path");
+        Path copy = decoders().get("zstd program").make(source, repo()).unpacked();
+        assertArrayEquals(data, Files.readAllBytes(copy));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(copy)));
+        assertEquals(List.of(copy), leftInUnpackDir(), "no .part beside it");
+        UnpackedCopy.delete(copy);
+    }
+
+    /**
+     * Damage inside a frame, or anywhere else, is refused by the dump's SHA-256 (the frames' own
+     * checks stop the copy early, the hash still covers the whole file), and nothing is left.
+     */
+    @Test
+    void aDamagedFramedDumpIsRefusedByItsChecksumAndLeavesNoCopy() throws Exception {
+        byte[] data = content();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        FramedZstdOutputStream z = framed(out);
+        try (z) {
+            z.write(data);
+        }
+        byte[] good = out.toByteArray();
+        long second = z.frames().get(0).stored();
+        Map<String, byte[]> damaged = new LinkedHashMap<>();
+        damaged.put("first frame's header", flip(good, 0));
+        damaged.put("inside the second frame", flip(good, (int) second + 100));
+        damaged.put("the last frame's checksum", flip(good, good.length - 1));
+        damaged.put("a frame boundary", flip(good, (int) second));
+        damaged.put("truncated", Arrays.copyOf(good, good.length / 2));
+        damaged.put("bytes after the end", Arrays.copyOf(good, good.length + 7));
+        for (var e : damaged.entrySet()) {
+            RestoreSource source = framedBackup("framed-bad-" + e.getKey().replaceAll("[^a-z0-9]+", "-"), e.getValue(), z.frames(), sha(good),
+                    data.length);
+            ChronoException x = assertThrows(ChronoException.class, () -> decoders().get("in-process").make(source, repo()), e.getKey());
+            assertEquals(ExitCode.FAILED, x.exitCode(), e.getKey());
+            assertTrue(x.getMessage().contains("is corrupt: database.dump.zst has SHA-256 " + sha(e.getValue()))
+                    && x.getMessage().contains("nothing was touched"), e.getKey() + ": " + x.getMessage());
+            assertEquals(List.of(), leftInUnpackDir(), e.getKey());
+        }
+    }
+
+    /**
+     * The dump is the one the manifest names (its SHA-256 matches) but the frame table does not
+     * fit it: the copy falls back to one stream and is still exact. A table that cannot be right
+     * (sizes that do not add up) is never tried.
+     */
+    @Test
+    void aFrameTableThatDoesNotFitTheDumpFallsBackToOneStream() throws Exception {
+        byte[] data = content();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        FramedZstdOutputStream z = framed(out);
+        try (z) {
+            z.write(data);
+        }
+        byte[] stored = out.toByteArray();
+        List<BackupManifest.Frame> swapped = new java.util.ArrayList<>(z.frames());
+        java.util.Collections.swap(swapped, 0, swapped.size() - 1);
+        List<BackupManifest.Frame> shifted = new java.util.ArrayList<>(z.frames());
+        BackupManifest.Frame a = shifted.get(0);
+        BackupManifest.Frame b = shifted.get(1);
+        shifted.set(0, new BackupManifest.Frame(a.stored() + 10, a.plain()));
+        shifted.set(1, new BackupManifest.Frame(b.stored() - 10, b.plain()));
+        for (var table : Map.of("swapped", swapped, "shifted", shifted).entrySet()) {
+            RestoreSource source = framedBackup("framed-table-" + table.getKey(), stored, table.getValue(), sha(stored), data.length);
+            assertEquals(table.getValue(), UnpackedCopy.frames(source, source.manifest().file("dump")), "the sizes add up: tried");
+            Path copy = decoders().get("in-process").make(source, repo()).unpacked();
+            assertArrayEquals(data, Files.readAllBytes(copy), table.getKey());
+            assertEquals(List.of(copy), leftInUnpackDir(), table.getKey());
+            UnpackedCopy.delete(copy);
+        }
+        List<BackupManifest.Frame> tooLong = new java.util.ArrayList<>(z.frames());
+        tooLong.add(new BackupManifest.Frame(5, 5));
+        RestoreSource source = framedBackup("framed-table-long", stored, tooLong, sha(stored), data.length);
+        assertEquals(null, UnpackedCopy.frames(source, source.manifest().file("dump")), "more frames than file: one stream");
+        assertArrayEquals(data, Files.readAllBytes(decoders().get("in-process").make(source, repo()).unpacked()));
     }
 
     private static byte[] flip(byte[] b, int at) {
