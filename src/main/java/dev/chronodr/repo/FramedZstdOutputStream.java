@@ -1,12 +1,20 @@
 package dev.chronodr.repo;
 
-import java.io.FilterOutputStream;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
-import com.github.luben.zstd.ZstdOutputStream;
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
 
 /**
  * zstd as a run of independent frames, each of {@code frameBytes} of input (the last one
@@ -14,31 +22,54 @@ import com.github.luben.zstd.ZstdOutputStream;
  * frames), and {@code zstd -d} restores it unchanged; what it adds is that the frames
  * decompress on as many threads as there are cores, given where each one starts, which
  * {@link #frames()} records as it writes (the restore's copy for pg_restore -j, issue 25).
- * Each frame carries its content checksum and is compressed by zstd's own worker threads; at
- * 32 MiB per frame the size is within 0.1% of one frame's.
+ * <p>
+ * The frames are compressed side by side on {@code workers} threads, each with its own
+ * one-shot compressor, and written in order; the writer waits only when every thread is busy
+ * and one more frame is ready, so a frame's end never stalls what feeds it (zstd's own worker
+ * threads would: ending a frame waits for its last job). Memory: two buffers of a frame (its
+ * input and its bound) per thread and one more. Each frame carries its content checksum; at
+ * 8 MiB per frame the size is within a few tenths of a percent of one frame's (zstd's window
+ * at the default levels is 1-8 MiB).
  */
 public final class FramedZstdOutputStream extends OutputStream {
-    /** Input per frame. Large enough that the frames cost nothing in size, small enough to spread over the cores. */
-    public static final int FRAME_BYTES = 32 << 20;
+    /** Input per frame: many frames to spread over the cores, each much larger than zstd's window. */
+    public static final int FRAME_BYTES = 8 << 20;
 
-    private final Counting sink;
-    private final int level;
-    private final int workers;
-    private final long frameBytes;
+    private final OutputStream sink;
+    private final int frameBytes;
+    private final ExecutorService pool;
+    private final BlockingQueue<byte[]> inputs;
+    private final BlockingQueue<byte[]> outputs;
+    private final ArrayDeque<Future<Compressed>> pending = new ArrayDeque<>();
+    private final int inFlight;
     private final List<BackupManifest.Frame> frames = new ArrayList<>();
-    private ZstdOutputStream frame;
-    private long inFrame;
-    private long frameStart;
+    /** One compressor per thread, taken for a frame and given back; closed with the stream (their memory is native). */
+    private final BlockingQueue<ZstdCompressCtx> contexts;
+    private byte[] current;
+    private int filled;
     private boolean closed;
 
-    public FramedZstdOutputStream(OutputStream sink, int level, int workers, long frameBytes) {
-        if (frameBytes <= 0) {
-            throw new IllegalArgumentException("frame size must be positive");
+    private record Compressed(byte[] input, int plain, byte[] output, int stored) {
+    }
+
+    public FramedZstdOutputStream(OutputStream sink, int level, int workers, int frameBytes) {
+        if (frameBytes <= 0 || workers <= 0) {
+            throw new IllegalArgumentException("frame size and workers must be positive");
         }
-        this.sink = new Counting(sink);
-        this.level = level;
-        this.workers = workers;
+        this.sink = sink;
         this.frameBytes = frameBytes;
+        this.inFlight = workers;
+        this.pool = workers == 1 ? null : Executors.newFixedThreadPool(workers, r -> {
+            Thread t = new Thread(r, "zstd-frames");
+            t.setDaemon(true);
+            return t;
+        });
+        this.inputs = new ArrayBlockingQueue<>(workers + 1);
+        this.outputs = new ArrayBlockingQueue<>(workers + 1);
+        this.contexts = new ArrayBlockingQueue<>(workers);
+        for (int i = 0; i < workers; i++) {
+            contexts.add(new ZstdCompressCtx().setLevel(level).setChecksum(true));
+        }
     }
 
     @Override
@@ -52,45 +83,80 @@ public final class FramedZstdOutputStream extends OutputStream {
             throw new IOException("stream closed");
         }
         while (len > 0) {
-            if (frame == null) {
-                open();
+            if (current == null) {
+                current = buffer(inputs, frameBytes);
+                filled = 0;
             }
-            int n = (int) Math.min(len, frameBytes - inFrame);
-            frame.write(b, off, n);
-            inFrame += n;
+            int n = Math.min(len, frameBytes - filled);
+            System.arraycopy(b, off, current, filled, n);
+            filled += n;
             off += n;
             len -= n;
-            if (inFrame == frameBytes) {
-                endFrame();
+            if (filled == frameBytes) {
+                submit();
             }
         }
     }
 
-    private void open() throws IOException {
-        frame = new ZstdOutputStream(sink, level);
-        frame.setChecksum(true);
-        if (workers > 1) {
-            frame.setWorkers(workers);
+    /** The frame being filled goes to a compressing thread; finished frames at the head are written. */
+    private void submit() throws IOException {
+        byte[] input = current;
+        int plain = filled;
+        current = null;
+        byte[] output = buffer(outputs, (int) Zstd.compressBound(frameBytes));
+        if (pool == null) {
+            try {
+                write(compress(input, plain, output));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while compressing");
+            }
+            return;
         }
-        frameStart = sink.count;
-        inFrame = 0;
+        pending.add(pool.submit(() -> compress(input, plain, output)));
+        while (!pending.isEmpty() && (pending.size() > inFlight || pending.peek().isDone())) {
+            write(await(pending.poll()));
+        }
     }
 
-    /** Ends the frame: zstd's close writes its end and checksum, and leaves the sink open (see Counting). */
-    private void endFrame() throws IOException {
-        frame.close();
-        frames.add(new BackupManifest.Frame(sink.count - frameStart, inFrame));
-        frame = null;
+    private Compressed compress(byte[] input, int plain, byte[] output) throws InterruptedException {
+        ZstdCompressCtx ctx = contexts.take(); // never waits: as many as threads
+        try {
+            return new Compressed(input, plain, output, ctx.compressByteArray(output, 0, output.length, input, 0, plain));
+        } finally {
+            contexts.add(ctx);
+        }
+    }
+
+    private void write(Compressed c) throws IOException {
+        sink.write(c.output(), 0, c.stored());
+        frames.add(new BackupManifest.Frame(c.stored(), c.plain()));
+        inputs.offer(c.input());
+        outputs.offer(c.output());
+    }
+
+    private static Compressed await(Future<Compressed> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while compressing");
+        } catch (ExecutionException e) {
+            throw new IOException("zstd failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    private static byte[] buffer(BlockingQueue<byte[]> free, int size) {
+        byte[] b = free.poll();
+        return b != null ? b : new byte[size];
     }
 
     @Override
     public void flush() throws IOException {
-        if (frame != null) {
-            frame.flush();
-        }
-        sink.flush();
+        sink.flush(); // a frame is written whole or not at all
     }
 
+    /** Writes the last frames (one empty frame for empty input, so the file is still zstd) and closes the sink. */
     @Override
     public void close() throws IOException {
         if (closed) {
@@ -98,49 +164,48 @@ public final class FramedZstdOutputStream extends OutputStream {
         }
         closed = true;
         try {
-            if (frame == null && frames.isEmpty()) {
-                open(); // empty input: one empty frame, so the file is still zstd
+            if (current != null || frames.isEmpty() && pending.isEmpty()) {
+                if (current == null) {
+                    current = buffer(inputs, frameBytes);
+                    filled = 0;
+                }
+                submit();
             }
-            if (frame != null) {
-                endFrame();
+            while (!pending.isEmpty()) {
+                write(await(pending.poll()));
             }
         } finally {
-            sink.out().close();
+            try {
+                if (pool != null) {
+                    pool.shutdown(); // a frame being compressed finishes (native code does not stop mid-way); none is waiting
+                    pending.forEach(f -> f.cancel(false));
+                    awaitQuietly(pool);
+                }
+            } finally {
+                contexts.forEach(ZstdCompressCtx::close);
+                sink.close();
+            }
+        }
+    }
+
+    private static void awaitQuietly(ExecutorService pool) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                if (pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
+                    break;
+                }
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
     /** Each frame's stored and original length, in order; complete once closed. */
     public List<BackupManifest.Frame> frames() {
         return List.copyOf(frames);
-    }
-
-    /** Counts what reaches the sink; a frame's close does not close it. */
-    private static final class Counting extends FilterOutputStream {
-        long count;
-
-        Counting(OutputStream out) {
-            super(out);
-        }
-
-        OutputStream out() {
-            return out;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-            count++;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-            count += len;
-        }
-
-        @Override
-        public void close() throws IOException {
-            out.flush();
-        }
     }
 }

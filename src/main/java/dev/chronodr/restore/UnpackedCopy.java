@@ -57,7 +57,7 @@ final class UnpackedCopy {
     private static final Logger log = LoggerFactory.getLogger(UnpackedCopy.class);
     /** Chunks of the stored dump: large enough that a chunk's hand-over costs nothing beside its hashing. */
     static final int CHUNK = 1 << 20;
-    /** The largest frame, stored or decompressed, that the side-by-side path takes (backups write 32 MiB ones). */
+    /** The largest frame, stored or decompressed, that the side-by-side path takes (backups write 8 MiB ones). */
     static final long MAX_FRAME = 64L << 20;
     /** Chunks in flight between the stages (the second stage's backlog, at most 8 MiB of memory). */
     private static final int IN_FLIGHT = 8;
@@ -214,7 +214,7 @@ final class UnpackedCopy {
      * checksum); the first stage reads and hashes the dump a frame at a time on this thread and
      * hands each one on. A frame that does not decompress to exactly its recorded length fails the
      * copy. Memory: a buffer of the largest stored frame per thread and one more, and one of the
-     * largest decompressed frame per thread (direct, 32 MiB each at most as backups write them).
+     * largest decompressed frame per thread (direct; 8 MiB each as backups write them).
      */
     private static void byFrames(Stored stored, List<BackupManifest.Frame> frames, int threads, Path part) throws IOException {
         long maxStored = frames.stream().mapToLong(BackupManifest.Frame::stored).max().orElse(1);

@@ -43,7 +43,7 @@ class FramedZstdOutputStreamTest {
     }
 
     /** Written in uneven pieces, so that writes straddle the frame boundaries. */
-    private static Written write(byte[] data, long frameBytes, int workers) throws IOException {
+    private static Written write(byte[] data, int frameBytes, int workers) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         FramedZstdOutputStream z = new FramedZstdOutputStream(out, 3, workers, frameBytes);
         Random r = new Random(1);
