@@ -206,7 +206,7 @@ public final class DrillService {
             String db = source.connection().dbname();
             // The same choice as restore --latest: the newest full backup of this database that passes a checksum check now.
             BackupCatalog catalog = BackupCatalog.of(repo);
-            BackupCatalog.Proof proof = catalog.proveNewest(catalog.fullBackupsOf(db));
+            BackupCatalog.Proof proof = catalog.proveNewestForRestore(catalog.fullBackupsOf(db));
             proof.passedOver().forEach(p -> log.warn("passed over newer backup {}", p));
             return proof.backup().orElseThrow(() -> ChronoException.failed("no full backup of " + db + " in " + repo.location()
                     + " passes its checksum check" + (proof.passedOver().isEmpty() ? "" : ": " + String.join(", ", proof.passedOver())),

@@ -73,6 +73,20 @@ public final class BackupCatalog {
      * WAL chain), returning the problem or null.
      */
     public Proof proveNewest(List<StoredBackup> candidates, java.util.function.Function<StoredBackup, String> extra) {
+        return proveNewest(candidates, extra, b -> BackupVerifier.checksums(repo, b));
+    }
+
+    /**
+     * As {@link #proveNewest(List)}, for a restore of the answer: on object storage each
+     * candidate is checked by copying it into the local spool ({@link Repository#checkIntoSpool}),
+     * so the backup chosen is downloaded once, not once to check and once to restore.
+     */
+    public Proof proveNewestForRestore(List<StoredBackup> candidates) {
+        return proveNewest(candidates, null, repo::checkIntoSpool);
+    }
+
+    private Proof proveNewest(List<StoredBackup> candidates, java.util.function.Function<StoredBackup, String> extra,
+                              java.util.function.Function<StoredBackup, List<String>> checksums) {
         List<String> passedOver = new ArrayList<>();
         java.util.Map<String, String> failed = new java.util.LinkedHashMap<>();
         for (StoredBackup b : candidates) {
@@ -80,7 +94,7 @@ public final class BackupCatalog {
                 passedOver.add(b.id() + " (" + b.state().label() + ": " + b.reason() + ")");
                 continue;
             }
-            List<String> problems = new ArrayList<>(BackupVerifier.checksums(repo, b));
+            List<String> problems = new ArrayList<>(checksums.apply(b));
             if (problems.isEmpty() && extra != null) {
                 String more = extra.apply(b);
                 if (more != null) {

@@ -1,6 +1,7 @@
 package dev.chronodr.repo;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -551,20 +552,64 @@ public final class Repository {
      * A local directory holding the backup's files: its own directory in a local repository;
      * on object storage a copy in the spool (PID-ID, private), each file checked against the
      * manifest's size and SHA-256 on the way, removed when this process ends. Copies left by
-     * processes that are gone are removed first.
+     * processes that are gone are removed first; a whole copy this process made already (by
+     * {@link #checkIntoSpool}) is taken as it is.
      */
     public Path localCopy(StoredBackup b) {
         if (b.path() != null) {
             return b.path();
         }
+        Spooled s = spool(b);
+        if (!s.problems().isEmpty()) {
+            throw ChronoException.failed("cannot copy backup " + b.id() + " from " + location() + ": " + String.join("; ", s.problems())
+                    + " (damaged)", "chrono-dr verify --backup " + b.id() + ", or choose another backup");
+        }
+        return s.dir();
+    }
+
+    /**
+     * The checksum check of a backup that is about to be restored (restore --latest): on object
+     * storage, the check is the copy into the spool, so the one download that proves the backup
+     * is also the copy the restore then reads ({@link #localCopy} finds it whole). The problems
+     * are the backup's (a missing object, a size or SHA-256 that differs, an object that cannot
+     * be read), and leave nothing in the spool; a failure on this side (the spool's disk) is
+     * thrown, and is not the backup's. In a local repository it is the check in place.
+     */
+    public List<String> checkIntoSpool(StoredBackup b) {
+        if (b.path() != null || b.manifest() == null) {
+            return BackupVerifier.checksums(this, b);
+        }
+        List<String> problems = spool(b).problems();
+        recordVerification(b, problems.isEmpty(), problems, "checksums");
+        return problems;
+    }
+
+    /** A write into the spool that failed, told apart from a read of the stored object that did. */
+    private static final class SpoolWriteFailed extends IOException {
+        SpoolWriteFailed(IOException cause) {
+            super(cause);
+        }
+
+        @Override
+        public synchronized IOException getCause() {
+            return (IOException) super.getCause();
+        }
+    }
+
+    /** A backup's copy in the spool, or why it cannot be one (nothing then left). */
+    private record Spooled(Path dir, List<String> problems) {
+    }
+
+    private Spooled spool(StoredBackup b) {
         Path spool = spoolDirectory();
         String name = ProcessHandle.current().pid() + "-" + b.id().replaceAll("[^A-Za-z0-9_.-]", "_");
         Path dir = spool.resolve(name);
+        List<String> problems = new ArrayList<>();
         try {
             Files.createDirectories(spool, dev.chronodr.core.AtomicFile.privateDir());
             removeStaleSpool(spool);
             if (Files.isDirectory(dir) && complete(dir, b.manifest())) {
-                return dir;
+                return new Spooled(dir, problems);
             }
             LocalStorage.removeTree(dir);
             Files.createDirectory(dir, dev.chronodr.core.AtomicFile.privateDir());
@@ -573,21 +618,54 @@ public final class Repository {
             b.manifest().files().forEach(f -> names.add(f.name()));
             for (String n : names) {
                 if (!Assessment.plainName(n)) {
-                    throw ChronoException.failed("backup " + b.id() + " names '" + n + "', not a file of its own", null);
+                    problems.add("the manifest names '" + n + "', not a file of its own: not read");
+                    continue;
                 }
                 BackupManifest.FileEntry entry = b.manifest().files().stream().filter(f -> f.name().equals(n)).findFirst().orElse(null);
-                dev.chronodr.core.AtomicFile.write(dir.resolve(n), out -> {
-                    java.security.MessageDigest sha = BackupVerifier.newSha256();
-                    try (var in = new java.security.DigestInputStream(storage.read(b.key() + "/" + n), sha)) {
-                        in.transferTo(out);
+                IOException[] fromStorage = {null};
+                java.security.MessageDigest sha = BackupVerifier.newSha256();
+                long[] size = {0};
+                try {
+                    dev.chronodr.core.AtomicFile.write(dir.resolve(n), out -> {
+                        try (InputStream in = new java.security.DigestInputStream(storage.read(b.key() + "/" + n), sha)) {
+                            byte[] buf = new byte[1 << 16];
+                            for (int k; (k = in.read(buf)) >= 0; ) {
+                                try {
+                                    out.write(buf, 0, k);
+                                } catch (IOException e) {
+                                    throw new SpoolWriteFailed(e);
+                                }
+                                size[0] += k;
+                            }
+                        } catch (SpoolWriteFailed e) {
+                            throw e.getCause();
+                        } catch (IOException e) {
+                            fromStorage[0] = e; // opening, reading or closing the stored object
+                            throw e;
+                        }
+                    });
+                } catch (IOException e) {
+                    if (fromStorage[0] == null) {
+                        throw e; // this side: the spool's disk
                     }
-                    String got = java.util.HexFormat.of().formatHex(sha.digest());
-                    if (entry != null && entry.sha256() != null && !entry.sha256().equals(got)) {
-                        throw new IOException(n + ": SHA-256 of the stored object does not match the manifest (damaged)");
-                    }
-                });
+                    problems.add(n + (fromStorage[0] instanceof java.nio.file.NoSuchFileException ? ": missing"
+                            : ": unreadable (" + fromStorage[0].getMessage() + ")"));
+                    continue;
+                }
+                String got = java.util.HexFormat.of().formatHex(sha.digest());
+                if (entry != null && (size[0] != entry.bytes() || !got.equals(entry.sha256()))) {
+                    problems.add(n + ": " + (size[0] != entry.bytes() ? size[0] + " bytes, manifest says " + entry.bytes() + " (truncated or replaced)"
+                            : "SHA-256 " + got.substring(0, 16) + "... does not match the manifest's "
+                            + (entry.sha256() == null ? "null" : entry.sha256().substring(0, Math.min(16, entry.sha256().length()))) + "..."));
+                }
             }
-            return dir;
+            if (b.manifest().files().isEmpty()) {
+                problems.add("the manifest lists no files");
+            }
+            if (!problems.isEmpty()) {
+                deleteQuietly(dir);
+            }
+            return new Spooled(dir, problems);
         } catch (IOException e) {
             deleteQuietly(dir);
             throw ChronoException.failed("cannot copy backup " + b.id() + " from " + location() + " into " + dir + ": " + e.getMessage(),

@@ -119,7 +119,7 @@ public record RestoreSource(String id, String database, ArchiveFormat format, St
     public static RestoreSource latest(Repository repo, String database) {
         BackupCatalog catalog = BackupCatalog.of(repo);
         List<StoredBackup> fulls = catalog.fullBackupsOf(database);
-        BackupCatalog.Proof proof = catalog.proveNewest(fulls);
+        BackupCatalog.Proof proof = catalog.proveNewestForRestore(fulls);
         StoredBackup chosen = proof.backup().orElseThrow(() -> ChronoException.failed(
                 (fulls.isEmpty() ? "no full backup of database " + database + " in " + repo.location()
                         : "no full backup of database " + database + " in " + repo.location() + " can be restored: "

@@ -159,7 +159,8 @@ class S3RepositoryTest {
         Repository bucket = Repository.open(RepoLocation.parse(repo, new Environment(env(db), dir)));
         StoredBackup stored = bucket.backups().stream().filter(x -> x.id().equals(id)).findFirst().orElseThrow();
         ChronoException copy = org.junit.jupiter.api.Assertions.assertThrows(ChronoException.class, () -> bucket.localCopy(stored));
-        assertTrue(copy.getMessage().contains("database.dump.zst: SHA-256 of the stored object does not match the manifest"), copy::getMessage);
+        assertTrue(copy.getMessage().contains("database.dump.zst: SHA-256 ") && copy.getMessage().contains("does not match the manifest's"),
+                copy::getMessage);
         CliRun r = CliRun.run(env(db), dir, "restore", "--repo", repo, "--latest", "--target-db", "s3_damage_copy");
         assertEquals(1, r.exitCode(), r::toString);
         assertTrue(r.err().contains("nothing was touched"), r::toString);
@@ -168,6 +169,32 @@ class S3RepositoryTest {
         CliRun v = CliRun.run(env(db), dir, "verify", "--repo", repo, "--backup", id);
         assertEquals(2, v.exitCode(), v::toString);
         assertTrue(v.out().contains("SHA-256"), v::toString);
+    }
+
+    /**
+     * restore --latest checks the newest backup by copying it into the spool, and restores that
+     * copy: the bucket is read once. Shown by taking the dump out of the bucket between the check
+     * and the copy the restore asks for (the restore itself: logicalBackupRoundTripThroughTheBucket).
+     */
+    @Test
+    void theBackupARestoreChoosesIsDownloadedOnce() throws Exception {
+        String db = items("s3_once", 2000);
+        String repo = "s3://" + BUCKET + "/once";
+        CliRun b = CliRun.run(env(db), dir, "backup", "--repo", repo, "--format", "json");
+        assertEquals(0, b.exitCode(), b::toString);
+        String id = b.json().get("manifest").get("id").asText();
+
+        Repository bucket = Repository.open(RepoLocation.parse(repo, new Environment(env(db), dir)));
+        StoredBackup stored = bucket.backups().stream().filter(x -> x.id().equals(id)).findFirst().orElseThrow();
+        BackupCatalog.Proof proof = BackupCatalog.of(bucket).proveNewestForRestore(List.of(stored));
+        assertEquals(id, proof.backup().orElseThrow().id(), proof::toString);
+        String dumpKey = keysUnder("once").stream().filter(k -> k.contains("/" + id + "/database.dump")).findFirst().orElseThrow();
+        try (S3Client c = server.client()) {
+            c.deleteObject(x -> x.bucket(BUCKET).key(dumpKey));
+        }
+        Path copy = bucket.localCopy(stored);
+        assertTrue(Files.size(copy.resolve(dumpKey.substring(dumpKey.lastIndexOf('/') + 1))) > 0,
+                "the copy the check made, not a second download");
     }
 
     @Test
