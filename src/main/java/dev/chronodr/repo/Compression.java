@@ -39,7 +39,7 @@ public record Compression(Method method, int level) {
         }
     }
 
-    /** zstd worker threads: compression runs beside pg_dump or the server; one extra thread keeps up on small machines. */
+    /** Threads compressing zstd frames side by side: compression runs beside pg_dump or the server; two keep up on small machines. */
     public static final int WORKERS = Math.min(2, Runtime.getRuntime().availableProcessors());
 
     public static final Compression DEFAULT = new Compression(Method.ZSTD, 3);
