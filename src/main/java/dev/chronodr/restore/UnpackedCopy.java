@@ -58,7 +58,12 @@ final class UnpackedCopy {
     /** Chunks of the stored dump: large enough that a chunk's hand-over costs nothing beside its hashing. */
     static final int CHUNK = 1 << 20;
     /** The largest frame, stored or decompressed, that the side-by-side path takes (backups write 8 MiB ones). */
-    static final long MAX_FRAME = 64L << 20;
+    static final long MAX_FRAME = 16L << 20;
+    /**
+     * Threads decompressing frames at most: each holds two frames' buffers (direct memory, which
+     * the launcher's heap limit also bounds), and four make the copy a small part of any restore.
+     */
+    static final int MAX_THREADS = 4;
     /** Chunks in flight between the stages (the second stage's backlog, at most 8 MiB of memory). */
     private static final int IN_FLIGHT = 8;
 
@@ -111,7 +116,7 @@ final class UnpackedCopy {
                 IOException failed = null;
                 try {
                     if (frames != null) {
-                        int threads = Math.min(frames.size(), Math.max(1, Runtime.getRuntime().availableProcessors()));
+                        int threads = Math.min(frames.size(), Math.max(1, Math.min(MAX_THREADS, Runtime.getRuntime().availableProcessors())));
                         decompressor = "chrono-dr (" + frames.size() + " frames on " + threads + " threads)";
                         byFrames(stored, frames, threads, part);
                     } else if (zstd.isPresent()) {
@@ -209,7 +214,7 @@ final class UnpackedCopy {
     }
 
     /**
-     * The frames decompressed side by side, one thread per core, each frame straight into its
+     * The frames decompressed side by side, one thread per core (at most {@link #MAX_THREADS}), each frame straight into its
      * place in the copy (zstd-jni's one-shot decoder, which also checks the frame's content
      * checksum); the first stage reads and hashes the dump a frame at a time on this thread and
      * hands each one on. A frame that does not decompress to exactly its recorded length fails the
