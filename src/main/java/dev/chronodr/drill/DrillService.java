@@ -182,7 +182,7 @@ public final class DrillService {
             ConnectionSettings scratchConn = restoreTarget.connection().withDbname(scratchName);
             // The digests read the copy on a connection of their own while the other checks run here, one after another.
             var digestStep = java.util.concurrent.CompletableFuture.supplyAsync(() -> digests(scratchConn, manifest, req.deep(),
-                    req.backupId() == null && !req.latest(), req.jobs()));
+                    req.backupId() == null && !req.latest()));
             steps.addAll(rowCountsAndForeignKeys(scratchConn, manifest));
             Step schemaStep = schema(scratchConn, restoreTarget, repo, backup);
             Step integrityStep = integrity(restoreTarget, scratchName, req.jobs(), req.deep());
@@ -257,7 +257,7 @@ public final class DrillService {
      * COPY text, taken from the archive stream for free) are compared by reading each restored table once with COPY TO
      * STDOUT; the older r64/h64 digests of a few tables, by the scan that made them.
      */
-    private Step digests(ConnectionSettings scratch, BackupManifest manifest, boolean deep, boolean tookFresh, int jobs) {
+    private Step digests(ConnectionSettings scratch, BackupManifest manifest, boolean deep, boolean tookFresh) {
         long t = System.nanoTime();
         if (manifest == null) {
             return step("digests", Outcome.SKIPPED, t, "legacy backup: no digests to compare", List.of());
@@ -277,7 +277,7 @@ public final class DrillService {
         }
         List<BackupManifest.TableEntry> copyText = digested.stream().filter(x -> x.digest().startsWith(CopyDigest.PREFIX)).toList();
         List<BackupManifest.TableEntry> older = digested.stream().filter(x -> !x.digest().startsWith(CopyDigest.PREFIX)).toList();
-        List<String> problems = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> problems = new ArrayList<>();
         try (Connection c = Database.connect(scratch)) {
             c.setAutoCommit(false);
             if (!older.isEmpty()) {
@@ -287,34 +287,13 @@ public final class DrillService {
                 }
                 c.rollback();
             }
-            // The COPY text of each table, read on as many connections as the restore had jobs, the largest tables
-            // first (the server's text output and the hashing of one table take a core each: on 2 cores, the two
-            // largest side by side).
-            java.util.Deque<BackupManifest.TableEntry> queue = new java.util.concurrent.ConcurrentLinkedDeque<>(
-                    copyText.stream().sorted(java.util.Comparator.comparingLong((BackupManifest.TableEntry e) -> e.rows() == null ? 0 : e.rows())
-                            .reversed()).toList());
-            int connections = Math.max(1, Math.min(jobs, queue.size()));
-            List<Thread> others = new ArrayList<>();
-            for (int i = 1; i < connections; i++) {
-                Thread other = new Thread(() -> {
-                    try (Connection oc = Database.connect(scratch)) {
-                        oc.setAutoCommit(false);
-                        compareCopyText(oc, queue, problems);
-                    } catch (SQLException e) {
-                        log.warn("digests: could not open another connection ({}); one reads them all", e.getMessage());
-                    }
-                }, "dr-test-digests-" + i);
-                other.setDaemon(true);
-                other.start();
-                others.add(other);
-            }
-            compareCopyText(c, queue, problems);
-            for (Thread other : others) {
+            for (BackupManifest.TableEntry e : copyText) {
                 try {
-                    other.join();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return step("digests", Outcome.ERROR, t, "interrupted", List.of());
+                    compare(c, e, problems); // its settings are pinned per transaction: one table, one transaction
+                } catch (SQLException ex) {
+                    problems.add(e.qualifiedName() + ": could not be read: " + ex.getMessage());
+                } finally {
+                    c.rollback();
                 }
             }
         } catch (SQLException e) {
@@ -325,23 +304,6 @@ public final class DrillService {
         String how = copyText.isEmpty() ? "" : " (COPY text, SHA-256)";
         return step("digests", problems.isEmpty() ? Outcome.PASSED : Outcome.FAILED, t,
                 problems.isEmpty() ? "content of " + scope + " identical to the backup's" + how : problems.size() + " table(s) differ", problems);
-    }
-
-    /** Takes tables off the queue until it is empty: one table, one transaction (its settings are pinned per transaction). */
-    private static void compareCopyText(Connection c, java.util.Deque<BackupManifest.TableEntry> queue, List<String> problems) {
-        for (BackupManifest.TableEntry e; (e = queue.pollFirst()) != null; ) {
-            try {
-                compare(c, e, problems);
-            } catch (SQLException ex) {
-                problems.add(e.qualifiedName() + ": could not be read: " + ex.getMessage());
-            } finally {
-                try {
-                    c.rollback();
-                } catch (SQLException ignored) {
-                    // the next table's read says what is wrong with the connection
-                }
-            }
-        }
     }
 
     private static void compare(Connection c, BackupManifest.TableEntry e, List<String> problems) throws SQLException {
