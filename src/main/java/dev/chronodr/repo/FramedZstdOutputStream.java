@@ -48,6 +48,8 @@ public final class FramedZstdOutputStream extends OutputStream {
     private byte[] current;
     private int filled;
     private boolean closed;
+    /** A write failed: what is in the sink has a gap, so close() writes nothing more. */
+    private boolean failed;
 
     private record Compressed(byte[] input, int plain, byte[] output, int stored) {
     }
@@ -79,9 +81,19 @@ public final class FramedZstdOutputStream extends OutputStream {
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-        if (closed) {
-            throw new IOException("stream closed");
+        if (closed || failed) {
+            throw new IOException(closed ? "stream closed" : "an earlier write failed");
         }
+        boolean ok = false;
+        try {
+            fill(b, off, len);
+            ok = true;
+        } finally {
+            failed = !ok;
+        }
+    }
+
+    private void fill(byte[] b, int off, int len) throws IOException {
         while (len > 0) {
             if (current == null) {
                 current = buffer(inputs, frameBytes);
@@ -164,6 +176,9 @@ public final class FramedZstdOutputStream extends OutputStream {
         }
         closed = true;
         try {
+            if (failed) {
+                return; // the finally below still stops the threads and closes the sink
+            }
             if (current != null || frames.isEmpty() && pending.isEmpty()) {
                 if (current == null) {
                     current = buffer(inputs, frameBytes);
@@ -171,8 +186,14 @@ public final class FramedZstdOutputStream extends OutputStream {
                 }
                 submit();
             }
-            while (!pending.isEmpty()) {
-                write(await(pending.poll()));
+            boolean ok = false;
+            try {
+                while (!pending.isEmpty()) {
+                    write(await(pending.poll()));
+                }
+                ok = true;
+            } finally {
+                failed = !ok;
             }
         } finally {
             try {

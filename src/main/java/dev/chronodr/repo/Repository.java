@@ -596,6 +596,13 @@ public final class Repository {
         }
     }
 
+    /**
+     * Spool copies this process has made and checked whole. Only these are taken again without
+     * a download: a directory of the same name left by another process (the PID of a container's
+     * process is the same at every start) is never trusted, however complete it looks.
+     */
+    private static final java.util.Set<Path> SPOOLED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     /** A backup's copy in the spool, or why it cannot be one (nothing then left). */
     private record Spooled(Path dir, List<String> problems) {
     }
@@ -608,13 +615,14 @@ public final class Repository {
         try {
             Files.createDirectories(spool, dev.chronodr.core.AtomicFile.privateDir());
             removeStaleSpool(spool);
-            if (Files.isDirectory(dir) && complete(dir, b.manifest())) {
-                return new Spooled(dir, problems);
+            if (SPOOLED.contains(dir) && Files.isDirectory(dir) && complete(dir, b.manifest())) {
+                return new Spooled(dir, problems); // checked by this process, moments ago
             }
+            SPOOLED.remove(dir);
             LocalStorage.removeTree(dir);
             Files.createDirectory(dir, dev.chronodr.core.AtomicFile.privateDir());
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(dir), "spool-cleanup"));
-            List<String> names = new ArrayList<>(List.of(BackupManifest.FILE_NAME, "SHA256SUMS"));
+            java.util.Set<String> names = new java.util.LinkedHashSet<>(List.of(BackupManifest.FILE_NAME, "SHA256SUMS"));
             b.manifest().files().forEach(f -> names.add(f.name()));
             for (String n : names) {
                 if (!Assessment.plainName(n)) {
@@ -642,6 +650,9 @@ public final class Repository {
                         } catch (IOException e) {
                             fromStorage[0] = e; // opening, reading or closing the stored object
                             throw e;
+                        } catch (RuntimeException e) {
+                            fromStorage[0] = new IOException(String.valueOf(e.getMessage()), e); // a client library's unchecked failure
+                            throw fromStorage[0];
                         }
                     });
                 } catch (IOException e) {
@@ -664,6 +675,8 @@ public final class Repository {
             }
             if (!problems.isEmpty()) {
                 deleteQuietly(dir);
+            } else {
+                SPOOLED.add(dir);
             }
             return new Spooled(dir, problems);
         } catch (IOException e) {

@@ -143,7 +143,7 @@ final class UnpackedCopy {
                     throw ChronoException.failed("backup " + source.id() + " is corrupt: " + dumpEntry.name() + " has SHA-256 " + actual
                             + ", the manifest says " + dumpEntry.sha256() + "; nothing was touched", "choose another backup (chrono-dr list)");
                 }
-                if (failed != null && frames != null && !onCopySide(failed)) {
+                if (failed instanceof BadFrame && frames != null) {
                     // The dump is the one the manifest names, so it is the frame table that is wrong: one stream still reads it.
                     log.warn("backup {}: the manifest's frame table does not fit its dump ({}); decompressing it as one stream",
                             source.id(), failed.getMessage());
@@ -178,7 +178,8 @@ final class UnpackedCopy {
 
     /** A failure on the copy's side (its directory, its disk), not the backup's. */
     private static boolean onCopySide(IOException e) {
-        return e instanceof FileSystemException || String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("no space left");
+        return e instanceof FileSystemException || e instanceof CopyWriteFailed
+                || String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("no space left");
     }
 
     /**
@@ -239,20 +240,14 @@ final class UnpackedCopy {
                 workers.add(t);
             }
             try {
-                stored.feedFrames(frames, () -> failure.get() == null ? take(free) : null, job -> {
-                    if (failure.get() != null) {
-                        return false;
-                    }
-                    put(work, job);
-                    return true;
+                // Never waits on workers that are gone: a buffer or a place in the queue is waited for only while one
+                // of them is alive and none has failed.
+                stored.feedFrames(frames, () -> waitFor(() -> free.poll(50, TimeUnit.MILLISECONDS), workers, failure), job -> {
+                    Boolean handed = waitFor(() -> work.offer(job, 50, TimeUnit.MILLISECONDS) ? Boolean.TRUE : null, workers, failure);
+                    return handed != null;
                 });
             } finally {
-                for (int i = 0; i < workers.size(); i++) {
-                    put(work, FrameJob.END);
-                }
-                for (Thread t : workers) {
-                    join(t);
-                }
+                stop(work, workers);
             }
         }
         if (failure.get() != null) {
@@ -261,24 +256,92 @@ final class UnpackedCopy {
         stored.rethrowReadFailure();
     }
 
+    private interface Poll<T> {
+        T poll() throws InterruptedException;
+    }
+
+    /** What {@code poll} gives, once it gives something; null once every worker has gone or one has failed. */
+    private static <T> T waitFor(Poll<T> poll, List<Thread> workers, AtomicReference<IOException> failure) throws InterruptedIOException {
+        try {
+            while (failure.get() == null && workers.stream().anyMatch(Thread::isAlive)) {
+                T got = poll.poll();
+                if (got != null) {
+                    return got;
+                }
+            }
+            failure.compareAndSet(null, new IOException("the decompressing threads stopped"));
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while decompressing");
+        }
+    }
+
+    /**
+     * Ends the workers and waits for them, whatever state this thread is in: each gets END
+     * while it is alive; an interrupt of this thread is passed on to them (a worker then stops
+     * where it is) and kept for the caller.
+     */
+    private static void stop(BlockingQueue<FrameJob> work, List<Thread> workers) {
+        boolean interrupted = Thread.interrupted();
+        int ends = 0;
+        while (ends < workers.size() && workers.stream().anyMatch(Thread::isAlive)) {
+            if (interrupted) {
+                workers.forEach(Thread::interrupt);
+                break;
+            }
+            try {
+                if (work.offer(FrameJob.END, 50, TimeUnit.MILLISECONDS)) {
+                    ends++;
+                }
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        for (Thread t : workers) {
+            while (t.isAlive()) {
+                try {
+                    t.join(100);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    workers.forEach(Thread::interrupt);
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** One frame handed on: its stored bytes (in a buffer of the pool), where its content goes, and how long it is. */
     private record FrameJob(int index, ByteBuffer stored, long plainAt, long plain) {
         static final FrameJob END = new FrameJob(-1, null, 0, 0);
     }
 
-    /** A decompressing thread: every buffer it takes goes back to the pool, whatever happened, so the first stage never waits forever. */
+    /** A frame that does not decode to what the manifest's frame table says: the table or the dump is wrong. */
+    static final class BadFrame extends IOException {
+        BadFrame(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** A write of the copy that failed: this machine's problem, whatever the message. */
+    static final class CopyWriteFailed extends IOException {
+        CopyWriteFailed(IOException cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+
+    /**
+     * A decompressing thread: every buffer it takes goes back to the pool, whatever happened;
+     * whatever stops it (a decoder that cannot start included) is recorded as the failure.
+     */
     private static void decompressFrames(BlockingQueue<FrameJob> work, BlockingQueue<ByteBuffer> free, FileChannel out, long maxPlain,
                                          AtomicReference<IOException> failure) {
         try (ZstdDecompressCtx ctx = new ZstdDecompressCtx()) {
             ByteBuffer plain = null;
             while (true) {
-                FrameJob job;
-                try {
-                    job = work.take();
-                } catch (InterruptedException e) {
-                    failure.compareAndSet(null, new InterruptedIOException("interrupted while decompressing"));
-                    return;
-                }
+                FrameJob job = work.take();
                 if (job == FrameJob.END) {
                     return;
                 }
@@ -291,40 +354,30 @@ final class UnpackedCopy {
                         try {
                             n = ctx.decompressDirectByteBuffer(plain, 0, (int) job.plain(), job.stored(), 0, job.stored().limit());
                         } catch (RuntimeException e) { // zstd-jni reports bad frames unchecked
-                            throw new IOException("frame " + job.index() + " is not a valid zstd frame: " + e.getMessage(), e);
+                            throw new BadFrame("frame " + job.index() + " is not a valid zstd frame: " + e.getMessage(), e);
                         }
                         if (n != job.plain()) {
-                            throw new IOException("frame " + job.index() + " decompressed to " + n + " bytes, the manifest says " + job.plain());
+                            throw new BadFrame("frame " + job.index() + " decompressed to " + n + " bytes, the manifest says " + job.plain(), null);
                         }
                         plain.clear().limit(n);
-                        for (long at = job.plainAt(); plain.hasRemaining(); ) {
-                            at += out.write(plain, at);
+                        try {
+                            for (long at = job.plainAt(); plain.hasRemaining(); ) {
+                                at += out.write(plain, at);
+                            }
+                        } catch (IOException e) {
+                            throw new CopyWriteFailed(e);
                         }
                     }
-                } catch (IOException | RuntimeException | Error e) {
-                    failure.compareAndSet(null, e instanceof IOException io ? io : new IOException(e.toString(), e));
                 } finally {
                     free.add(job.stored().clear());
                 }
             }
-        }
-    }
-
-    private static <T> T take(BlockingQueue<T> q) throws InterruptedIOException {
-        try {
-            return q.take();
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while decompressing");
-        }
-    }
-
-    private static <T> void put(BlockingQueue<T> q, T item) throws InterruptedIOException {
-        try {
-            q.put(item);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while decompressing");
+            failure.compareAndSet(null, new InterruptedIOException("interrupted while decompressing"));
+        } catch (IOException e) {
+            failure.compareAndSet(null, e);
+        } catch (RuntimeException | Error e) {
+            failure.compareAndSet(null, new IOException("decompressing failed: " + e, e));
         }
     }
 

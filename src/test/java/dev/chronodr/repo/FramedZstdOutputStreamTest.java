@@ -107,6 +107,50 @@ class FramedZstdOutputStreamTest {
         }
     }
 
+    /**
+     * A sink that fails (a full disk under the backup) fails the write that reached it; the
+     * stream then refuses further writes, and close() writes nothing more (what is in the sink has
+     * a gap), stops its threads and closes the sink.
+     */
+    @Test
+    void aFailingSinkFailsTheWriteAndCloseWritesNothingMore() throws Exception {
+        int[] writes = {0};
+        boolean[] closed = {false};
+        OutputStream sink = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                if (++writes[0] >= 2) {
+                    throw new IOException("No space left on device");
+                }
+            }
+
+            @Override
+            public void close() {
+                closed[0] = true;
+            }
+        };
+        FramedZstdOutputStream z = new FramedZstdOutputStream(sink, 3, 2, 64 << 10);
+        byte[] data = content(2 << 20);
+        IOException x = assertThrows(IOException.class, () -> {
+            for (int at = 0; at < data.length; at += 16 << 10) {
+                z.write(data, at, 16 << 10);
+            }
+        });
+        assertTrue(x.getMessage().contains("No space left"), x.getMessage());
+        int seen = writes[0];
+        assertThrows(IOException.class, () -> z.write(1), "refuses writes after a failure");
+        z.close();
+        assertEquals(seen, writes[0], "close wrote nothing more");
+        assertTrue(closed[0]);
+        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().equals("zstd-frames") && t.isAlive()
+                && t.getState() != Thread.State.TERMINATED && t.getState() == Thread.State.RUNNABLE), "no compressing thread left running");
+    }
+
     @Test
     void closingClosesTheSinkOnceAndAClosedStreamRefusesWrites() throws Exception {
         int[] closes = {0};

@@ -186,7 +186,16 @@ class S3RepositoryTest {
 
         Repository bucket = Repository.open(RepoLocation.parse(repo, new Environment(env(db), dir)));
         StoredBackup stored = bucket.backups().stream().filter(x -> x.id().equals(id)).findFirst().orElseThrow();
+        // A directory of the same name that this process did not fill (a container's PID repeats) is not trusted,
+        // however complete its sizes look: the check downloads afresh.
+        Path leftover = Repository.spoolDirectory().resolve(ProcessHandle.current().pid() + "-" + id);
+        Files.createDirectories(leftover);
+        for (var f : stored.manifest().files()) {
+            Files.write(leftover.resolve(f.name()), new byte[(int) f.bytes()]);
+        }
         BackupCatalog.Proof proof = BackupCatalog.of(bucket).proveNewestForRestore(List.of(stored));
+        String dumpName = stored.manifest().file("dump").name();
+        assertEquals(stored.manifest().file("dump").sha256(), BackupVerifier.sha256(leftover.resolve(dumpName)), "downloaded afresh");
         assertEquals(id, proof.backup().orElseThrow().id(), proof::toString);
         String dumpKey = keysUnder("once").stream().filter(k -> k.contains("/" + id + "/database.dump")).findFirst().orElseThrow();
         try (S3Client c = server.client()) {
