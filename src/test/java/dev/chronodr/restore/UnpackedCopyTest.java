@@ -180,19 +180,24 @@ class UnpackedCopyTest {
         return new RestoreSource(name, "db", ArchiveFormat.CUSTOM, "zstd", b.resolve("database.dump.zst"), b, m);
     }
 
-    private static FramedZstdOutputStream framed(ByteArrayOutputStream out) {
-        return new FramedZstdOutputStream(out, 3, 2, 512 << 10);
+    private record Framed(byte[] stored, List<BackupManifest.Frame> frames) {
+    }
+
+    /** {@code data} as a backup writes it, in frames of 512 KiB of input. */
+    private static Framed framed(byte[] data) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        FramedZstdOutputStream z = new FramedZstdOutputStream(out, 3, 2, 512 << 10);
+        try (z) {
+            z.write(data);
+        }
+        return new Framed(out.toByteArray(), z.frames());
     }
 
     @Test
     void aFramedDumpIsDecompressedFrameByFrameToExactlyTheArchive() throws Exception {
         byte[] data = content();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        FramedZstdOutputStream z = framed(out);
-        try (z) {
-            z.write(data);
-        }
-        byte[] stored = out.toByteArray();
+        Framed z = framed(data);
+        byte[] stored = z.stored();
         assertEquals(9, z.frames().size(), "8 whole frames and the rest");
         RestoreSource source = framedBackup("framed", stored, z.frames(), sha(stored), data.length);
         assertEquals(z.frames(), UnpackedCopy.frames(source, source.manifest().file("dump")), "takes the frames path");
@@ -210,12 +215,8 @@ class UnpackedCopyTest {
     @Test
     void aDamagedFramedDumpIsRefusedByItsChecksumAndLeavesNoCopy() throws Exception {
         byte[] data = content();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        FramedZstdOutputStream z = framed(out);
-        try (z) {
-            z.write(data);
-        }
-        byte[] good = out.toByteArray();
+        Framed z = framed(data);
+        byte[] good = z.stored();
         long second = z.frames().get(0).stored();
         Map<String, byte[]> damaged = new LinkedHashMap<>();
         damaged.put("first frame's header", flip(good, 0));
@@ -243,12 +244,8 @@ class UnpackedCopyTest {
     @Test
     void aFrameTableThatDoesNotFitTheDumpFallsBackToOneStream() throws Exception {
         byte[] data = content();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        FramedZstdOutputStream z = framed(out);
-        try (z) {
-            z.write(data);
-        }
-        byte[] stored = out.toByteArray();
+        Framed z = framed(data);
+        byte[] stored = z.stored();
         List<BackupManifest.Frame> swapped = new java.util.ArrayList<>(z.frames());
         java.util.Collections.swap(swapped, 0, swapped.size() - 1);
         List<BackupManifest.Frame> shifted = new java.util.ArrayList<>(z.frames());
