@@ -56,7 +56,14 @@ printf '\\set a random(1, 998000)\nUPDATE pgbench_accounts SET abalance = abalan
 chmod 644 "$work/load.sql"
 
 floor_cmd="zstd -q -1 %p -o $work/floor/%f.zst"
-cdr_cmd="$work/cdr wal-push --repo $work/repo %p"
+# chrono-dr's archive_command is the one 'pitr setup' writes (ArchiveCommand.pushHandedOff): the shell answers a segment
+# the daemon stored ahead, else wal-push runs (a JVM, counted by this launcher: how many segments the shell did not answer)
+printf '#!/bin/sh\necho "$*" >> %s/push-jvm.log\nexec %s/cdr "$@"\n' "$work" "$work" > "$work/cdr-push"
+chmod 755 "$work/cdr-push"; touch "$work/push-jvm.log"; chmod 666 "$work/push-jvm.log"
+printf 'System.out.print(dev.chronodr.wal.ArchiveCommand.pushHandedOff(java.util.List.of("%s"), "%s"));\n/exit\n' \
+  "$work/cdr-push" "$work/repo" > "$work/ac.jsh"
+cdr_cmd=$(jshell -q --class-path "$jar" "$work/ac.jsh" 2>/dev/null)
+case "$cdr_cmd" in *chrono-dr-archived*"wal-push"*) ;; *) echo "cannot build chrono-dr's archive_command: $cdr_cmd" >&2; exit 1 ;; esac
 set_cmd() { sql "ALTER SYSTEM SET archive_command = '$1'" >/dev/null; sql "select pg_reload_conf()" >/dev/null; }
 seg_no() { echo $((16#${1:16:8} + 256 * 16#${1:8:8})); }
 newest_archived() { sql "select coalesce(last_archived_wal, '000000010000000000000000') from pg_stat_archiver"; }
@@ -88,14 +95,16 @@ printf '%-10s %-8s %9s %9s %9s %9s %6s\n' phase tool segments seconds MB/s max_l
   for tool in floor chrono-dr; do
     cmd=$floor_cmd; [ "$tool" = chrono-dr ] && cmd=$cdr_cmd
     # backlog drain: WAL written with archiving held, then the command set and the queue timed
-    set_cmd ""
+    set_cmd ""; : > "$work/push-jvm.log"
     from=$(sql "select pg_walfile_name(pg_current_wal_lsn())")
     "$bin/pgbench" -n -c 2 -j 2 -f "$work/load.sql" -T "$burst" >/dev/null 2>&1
     to=$(sql "select pg_walfile_name(pg_current_wal_lsn())")
     n=$(( $(seg_no "$to") - $(seg_no "$from") + 1 ))
     t0=$(date +%s.%N); set_cmd "$cmd"; caught_up >/dev/null; secs=$(echo "$(date +%s.%N) - $t0" | bc)
-    printf '%-10s %-8s %9d %9.2f %9.1f %9s %6s\n' drain "$tool" "$n" "$secs" "$(echo "$n * 16 / $secs" | bc -l)" - "$(load)"
+    jvm=-; [ "$tool" = chrono-dr ] && jvm="$(wc -l < "$work/push-jvm.log") JVM starts"
+    printf '%-10s %-8s %9d %9.2f %9.1f %9s %6s  %s\n' drain "$tool" "$n" "$secs" "$(echo "$n * 16 / $secs" | bc -l)" - "$(load)" "$jvm"
     # lag under load: pgbench with the command in place, sampled each second
+    : > "$work/push-jvm.log"
     from=$(sql "select pg_walfile_name(pg_current_wal_lsn())")
     "$bin/pgbench" -n -c 2 -j 2 -f "$work/load.sql" -T "$burst" >/dev/null 2>&1 &
     pgb=$!; maxlag=0
@@ -106,12 +115,13 @@ printf '%-10s %-8s %9s %9s %9s %9s %6s\n' phase tool segments seconds MB/s max_l
     done
     to=$(sql "select pg_walfile_name(pg_current_wal_lsn())"); tail=$(caught_up)
     n=$(( $(seg_no "$to") - $(seg_no "$from") + 1 ))
-    printf '%-10s %-8s %9d %9.2f %9.1f %9d %6s\n' under-load "$tool" "$n" "$tail" "$(echo "$n * 16 / ($burst + $tail)" | bc -l)" "$maxlag" "$(load)"
+    jvm=-; [ "$tool" = chrono-dr ] && jvm="$(wc -l < "$work/push-jvm.log") JVM starts"
+    printf '%-10s %-8s %9d %9.2f %9.1f %9d %6s  %s\n' under-load "$tool" "$n" "$tail" "$(echo "$n * 16 / ($burst + $tail)" | bc -l)" "$maxlag" "$(load)" "$jvm"
   done
 done
 
 # replay: one base backup, WAL archived by both, recovered by each to the end of the archive
-set_cmd "$floor_cmd && $cdr_cmd"; caught_up >/dev/null
+set_cmd "$floor_cmd && { $cdr_cmd; }"; caught_up >/dev/null
 mkdir -m 700 "$work/base"; chown postgres "$work/base"
 as_pg "$bin/pg_basebackup" -D "$work/base" -X none -c fast -h "$work/sock" -p "$port" 2>/dev/null
 "$bin/pgbench" -n -c 2 -j 2 -f "$work/load.sql" -T "$burst" >/dev/null 2>&1

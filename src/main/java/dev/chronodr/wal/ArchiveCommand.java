@@ -38,6 +38,37 @@ public final class ArchiveCommand {
         return b.append(" %p").toString();
     }
 
+    /**
+     * The archive_command {@code pitr setup} writes: {@link #push}, but a segment a running wal-archiver already
+     * stored ahead ({@link ArchiveAhead}) is answered by /bin/sh with no JVM start. For a segment name whose %p is
+     * {@code pg_wal/%f} (the server's own), while {@code .chrono-dr-archived/.alive} in the data directory (the
+     * server runs the command there) is fresh, it waits (at most 30 s) for the daemon's acknowledgement, and exits 0
+     * only when its line is exactly {@code stat -c "%d %i %s %.9Y"} of that file followed by this repository. A
+     * refusal, a stale heartbeat, a line that does not match, the deadline, anything else: wal-push as {@link #push}
+     * writes it, which stores the segment or says why not. Only for a repository that is a local absolute directory
+     * (else: {@link #push}).
+     */
+    public static String pushHandedOff(List<String> launcher, String repo) {
+        String jvm = push(launcher, repo);
+        if (!repo.startsWith("/") || repo.contains("://")) {
+            return jvm;
+        }
+        String location = Path.of(repo).normalize().toString();
+        // no backslash and no single quote of its own (postgresql.conf strings); every % doubled below
+        String sh = "f=@F@ p=@P@; a=" + ArchiveAhead.DIR_NAME + ";"
+                + " if [ \"$p\" = \"pg_wal/$f\" ] && [ ${#f} = 24 ] && [ \"${f#*[!0-9A-F]}\" = \"$f\" ] && [ -f $a/" + ArchiveAhead.ALIVE + " ]; then"
+                // the daemon stores ahead only while the server asks: .asked, written now and each half second of the wait
+                + " echo $f 2>/dev/null > $a/" + ArchiveAhead.ASKED + "; n=0; while [ $n -lt 1500 ]; do"
+                + " if [ -f \"$a/$f\" ]; then read -r k < \"$a/$f\"; [ \"$k\" = \"$(stat -c \"%d %i %s %.9Y\" \"$p\") \"@R@ ] && exit 0; break; fi;"
+                + " [ -f \"$a/$f" + ArchiveAhead.REFUSED + "\" ] && break;"
+                // the heartbeat, every half second: a daemon that died leaves it stale
+                + " if [ $((n % 25)) = 0 ]; then echo $f 2>/dev/null > $a/" + ArchiveAhead.ASKED + "; t=$(stat -c %Y $a/" + ArchiveAhead.ALIVE + " 2>/dev/null) || break;"
+                + " [ $(($(date +%s) - t)) -gt 5 ] && break; fi;"
+                + " sleep 0.02; n=$((n + 1)); done; fi; exec @J@";
+        String launch = jvm.substring(0, jvm.length() - " %p".length()) + " \"$p\"";
+        return sh.replace("%", "%%").replace("@F@", "%f").replace("@P@", "%p").replace("@R@", word(location)).replace("@J@", launch);
+    }
+
     /** {@code until}: the last segment wal-fetch hands out (null: no limit). */
     public static String fetch(List<String> launcher, Path repo, String until) {
         return fetch(launcher, repo, until, null);

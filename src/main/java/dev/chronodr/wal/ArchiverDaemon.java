@@ -79,6 +79,9 @@ public final class ArchiverDaemon {
     private final AtomicLong stored = new AtomicLong();
     private final AtomicLong already = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
+    /** The servers whose ready segments are stored ahead, learnt from the paths wal-push hands over. */
+    private final java.util.Map<Path, java.util.Optional<ArchiveAhead>> ahead = new java.util.concurrent.ConcurrentHashMap<>();
+    private final int aheadJobs = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
     public ArchiverDaemon(Repository repo, ArchiverEndpoint endpoint, Consumer<String> log) {
         this.repo = repo;
@@ -101,6 +104,7 @@ public final class ArchiverDaemon {
             Files.deleteIfExists(endpoint.socket());
             ExecutorService workers = Executors.newCachedThreadPool(daemonThreads("wal-archiver-push"));
             ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemonThreads("wal-archiver-timer"));
+            ExecutorService aheadPool = Executors.newFixedThreadPool(aheadJobs, daemonThreads("wal-archiver-ahead"));
             try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
                 server.bind(UnixDomainSocketAddress.of(endpoint.socket()));
                 Files.setPosixFilePermissions(endpoint.socket(), PosixFilePermissions.fromString("rw-------"));
@@ -113,12 +117,15 @@ public final class ArchiverDaemon {
                     } catch (ClosedChannelException e) {
                         break;
                     }
-                    workers.execute(() -> serve(client, workers, timer));
+                    workers.execute(() -> serve(client, workers, timer, aheadPool));
                 }
             } finally {
                 // requests already taken finish and are answered before the socket goes away
                 workers.shutdown();
                 awaitQuietly(workers);
+                ahead.values().forEach(a -> a.ifPresent(ArchiveAhead::stop));
+                aheadPool.shutdown();
+                awaitQuietly(aheadPool);
                 timer.shutdownNow();
                 Files.deleteIfExists(endpoint.socket());
             }
@@ -163,7 +170,7 @@ public final class ArchiverDaemon {
     }
 
     /** One request: {@code PUSH<TAB>REPO<TAB>ABSOLUTE_PATH}, answered ACCEPTED, WORKING..., then OK or ERR. */
-    private void serve(SocketChannel client, ExecutorService workers, ScheduledExecutorService timer) {
+    private void serve(SocketChannel client, ExecutorService workers, ScheduledExecutorService timer, ExecutorService aheadPool) {
         try (client) {
             var deadline = timer.schedule(() -> closeQuietly(client), REQUEST_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
             String request = readLine(client);
@@ -187,6 +194,7 @@ public final class ArchiverDaemon {
                 return;
             }
             send(client, "ACCEPTED");
+            learn(file, timer, aheadPool);
             CompletableFuture<WalPushResult> push = CompletableFuture.supplyAsync(() -> WalService.push(repo, file), workers);
             String answer = await(push, client, file);
             try {
@@ -197,6 +205,16 @@ public final class ArchiverDaemon {
         } catch (IOException e) {
             // the client went away before its request was read: nothing was accepted
         }
+    }
+
+    /** A segment handed over from a server's own pg_wal: from now on that server's ready segments are stored ahead. */
+    private void learn(Path segment, ScheduledExecutorService timer, ExecutorService aheadPool) {
+        ArchiveAhead.dataDirOf(segment).flatMap(dir -> ahead.computeIfAbsent(dir, d -> ArchiveAhead.start(d, endpoint.repoLocation(),
+                s -> WalService.push(repo, s), this::count, log, aheadJobs, aheadPool, timer))).ifPresent(ArchiveAhead::handedOver);
+    }
+
+    private void count(WalPushResult r) {
+        (r.alreadyArchived() ? already : stored).incrementAndGet();
     }
 
     private String await(CompletableFuture<WalPushResult> push, SocketChannel client, Path file) {

@@ -44,7 +44,9 @@ public final class PitrSetupService {
         if (req.rpoMinutes() < 1) {
             throw ChronoException.usage("--rpo must be at least 1 minute", null);
         }
-        String command = ArchiveCommand.push(req.launcher(), req.repo().toString(), req.encryptTo());
+        // encrypted segments are never handed to wal-archiver: only a plain push has the shell's fast path
+        String command = req.encryptTo().isEmpty() ? ArchiveCommand.pushHandedOff(req.launcher(), req.repo().toString())
+                : ArchiveCommand.push(req.launcher(), req.repo().toString(), req.encryptTo());
         Map<String, String> wanted = new LinkedHashMap<>();
         try (Connection c = Database.connect(conn)) {
             Map<String, Current> now = read(c);
