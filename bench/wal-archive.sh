@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: WAL archiving and replay, chrono-dr against the shell floor, in one run.
-#   archive: chrono-dr wal-push handing off to a running wal-archiver, against
+#   archive: the archive_command pitr setup writes beside a running wal-archiver (segments stored ahead
+#            answered by the shell, else wal-push handing off), against
 #            archive_command = 'zstd -q -1 %p -o ARCHIVE/%f.zst' (no checksum, no fsync);
 #   replay:  a base backup recovered to the end of the same WAL with the restore_command pitr restore writes
 #            (a spooled segment handed over by the shell, else wal-fetch with its resident look-ahead)

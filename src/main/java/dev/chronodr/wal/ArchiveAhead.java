@@ -59,7 +59,7 @@ final class ArchiveAhead {
     private final Path acks;
     private final String repoLocation;
     private final Function<Path, WalPushResult> store;
-    private final Consumer<WalPushResult> stored;
+    private final Counts counts;
     private final Consumer<String> log;
     private final int jobs;
     private final Map<String, Future<?>> inFlight = new ConcurrentHashMap<>();
@@ -68,14 +68,21 @@ final class ArchiveAhead {
     private ScheduledFuture<?> scans;
     private ScheduledFuture<?> beats;
 
-    private ArchiveAhead(Path dataDir, String repoLocation, Function<Path, WalPushResult> store, Consumer<WalPushResult> stored,
+    /** What the daemon counts for its summary. */
+    interface Counts {
+        void stored(WalPushResult r);
+
+        void refused();
+    }
+
+    private ArchiveAhead(Path dataDir, String repoLocation, Function<Path, WalPushResult> store, Counts counts,
                          Consumer<String> log, int jobs) {
         this.dataDir = dataDir;
         this.status = dataDir.resolve("pg_wal").resolve("archive_status");
         this.acks = dataDir.resolve(DIR_NAME);
         this.repoLocation = repoLocation;
         this.store = store;
-        this.stored = stored;
+        this.counts = counts;
         this.log = log;
         this.jobs = jobs;
     }
@@ -99,9 +106,9 @@ final class ArchiveAhead {
 
     /** Starts watching {@code dataDir}; empty when its acknowledgement directory cannot be made (said in the log). */
     static java.util.Optional<ArchiveAhead> start(Path dataDir, String repoLocation, Function<Path, WalPushResult> store,
-                                                  Consumer<WalPushResult> stored, Consumer<String> log, int jobs,
+                                                  Counts counts, Consumer<String> log, int jobs,
                                                   ExecutorService workers, ScheduledExecutorService timer) {
-        ArchiveAhead a = new ArchiveAhead(dataDir, repoLocation, store, stored, log, jobs);
+        ArchiveAhead a = new ArchiveAhead(dataDir, repoLocation, store, counts, log, jobs);
         try {
             a.prepare();
         } catch (IOException e) {
@@ -214,7 +221,7 @@ final class ArchiveAhead {
             String before = identity(segment);
             WalPushResult r = store.apply(segment);
             String after = identity(segment);
-            stored.accept(r);
+            counts.stored(r);
             if (before.equals(after)) {
                 try {
                     publish(name, before + " " + repoLocation + "\n");
@@ -228,6 +235,7 @@ final class ArchiveAhead {
                 log.accept("wal-archiver: " + name + " changed while it was stored; wal-push will store it");
             }
         } catch (dev.chronodr.core.ChronoException e) {
+            counts.refused();
             log.accept("wal-archiver: " + e.getMessage());
             try {
                 publish(name + REFUSED, e.getMessage() + "\n");

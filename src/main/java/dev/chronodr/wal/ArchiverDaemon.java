@@ -210,12 +210,20 @@ public final class ArchiverDaemon {
     /** A segment handed over from a server's own pg_wal: from now on that server's ready segments are stored ahead. */
     private void learn(Path segment, ScheduledExecutorService timer, ExecutorService aheadPool) {
         ArchiveAhead.dataDirOf(segment).flatMap(dir -> ahead.computeIfAbsent(dir, d -> ArchiveAhead.start(d, endpoint.repoLocation(),
-                s -> WalService.push(repo, s), this::count, log, aheadJobs, aheadPool, timer))).ifPresent(ArchiveAhead::handedOver);
+                s -> WalService.push(repo, s), counts, log, aheadJobs, aheadPool, timer))).ifPresent(ArchiveAhead::handedOver);
     }
 
-    private void count(WalPushResult r) {
-        (r.alreadyArchived() ? already : stored).incrementAndGet();
-    }
+    private final ArchiveAhead.Counts counts = new ArchiveAhead.Counts() {
+        @Override
+        public void stored(WalPushResult r) {
+            (r.alreadyArchived() ? already : stored).incrementAndGet();
+        }
+
+        @Override
+        public void refused() {
+            failed.incrementAndGet();
+        }
+    };
 
     private String await(CompletableFuture<WalPushResult> push, SocketChannel client, Path file) {
         boolean listening = true;

@@ -220,6 +220,8 @@ class ArchiveAheadClusterTest {
         assertTrue(d2.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, d2.exitValue(), read(log2));
         assertFalse(Files.exists(pg.dataDir().resolve(ArchiveAhead.DIR_NAME)));
+        assertTrue(java.util.regex.Pattern.compile("already archived, [1-9][0-9]* refused or failed").matcher(read(log2)).find(),
+                "the refusal is counted: " + read(log2));
 
         // everything the server counts as archived is stored, with no gap, and is the server's own segment
         List<String> names = new WalArchive(repo).list().stream().filter(WalArchive.Entry::isSegment).map(WalArchive.Entry::name).toList();

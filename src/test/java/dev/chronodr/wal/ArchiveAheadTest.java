@@ -40,6 +40,15 @@ import dev.chronodr.repo.WalArchive;
 class ArchiveAheadTest {
     private static final int SIZE = 1 << 20;
     private static final String NAME = "000000010000000000000007";
+    private static final ArchiveAhead.Counts COUNTS = new ArchiveAhead.Counts() {
+        @Override
+        public void stored(WalPushResult r) {
+        }
+
+        @Override
+        public void refused() {
+        }
+    };
 
     @TempDir
     Path tmp;
@@ -81,7 +90,7 @@ class ArchiveAheadTest {
     }
 
     private ArchiveAhead start(Function<Path, WalPushResult> store) {
-        ArchiveAhead a = ArchiveAhead.start(data(), new Repository(repo()).location(), store, r -> { }, log::add, 2, pool, timer).orElseThrow();
+        ArchiveAhead a = ArchiveAhead.start(data(), new Repository(repo()).location(), store, COUNTS, log::add, 2, pool, timer).orElseThrow();
         started.add(a);
         return a;
     }
@@ -236,7 +245,7 @@ class ArchiveAheadTest {
     void nothingIsStoredAheadWhileTheServerDoesNotAsk() throws Exception {
         segment(NAME, 6);
         ArchiveAhead a = ArchiveAhead.start(data(), new Repository(repo()).location(), s -> WalService.push(new Repository(repo()), s),
-                r -> { }, log::add, 2, pool, timer).orElseThrow();
+                COUNTS, log::add, 2, pool, timer).orElseThrow();
         started.add(a);
         // .asked written long ago: archive_command was set to '' since
         asked();
@@ -299,7 +308,7 @@ class ArchiveAheadTest {
         Files.createSymbolicLink(acks(), elsewhere);
         Optional<ArchiveAhead> a = ArchiveAhead.start(data(), new Repository(repo()).location(), s -> {
             throw ChronoException.failed("not called", null);
-        }, r -> { }, log::add, 2, pool, timer);
+        }, COUNTS, log::add, 2, pool, timer);
         assertTrue(a.isEmpty());
         assertTrue(log.stream().anyMatch(l -> l.contains("symbolic link")), log::toString);
     }
