@@ -10,6 +10,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -48,8 +49,11 @@ final class ArchiveAhead {
     static final String ALIVE = ".alive";
     static final String REFUSED = ".refused";
     static final String ASKED = ".asked";
-    /** Stores ahead only while the server asked (its archive_command ran) this recently: a paused archive_command pauses it. */
-    static final long ASK_WINDOW_MS = 10_000;
+    /**
+     * Stores ahead only while the server asked (the shell wrote .asked) this recently: a paused or changed
+     * archive_command stops it within this long. The shell asks again every half second while it waits.
+     */
+    static final long ASK_WINDOW_MS = 2_000;
     private static final String READY = ".ready";
     private static final long SCAN_MS = 20;
     private static final long HEARTBEAT_MS = 1000;
@@ -64,9 +68,8 @@ final class ArchiveAhead {
     private final int jobs;
     private final Map<String, Future<?>> inFlight = new ConcurrentHashMap<>();
     private volatile boolean stopping;
-    private volatile long handedOverAt;
-    private ScheduledFuture<?> scans;
-    private ScheduledFuture<?> beats;
+    private volatile ScheduledFuture<?> scans;
+    private volatile ScheduledFuture<?> beats;
 
     /** What the daemon counts for its summary. */
     interface Counts {
@@ -79,12 +82,26 @@ final class ArchiveAhead {
                          Consumer<String> log, int jobs) {
         this.dataDir = dataDir;
         this.status = dataDir.resolve("pg_wal").resolve("archive_status");
-        this.acks = dataDir.resolve(DIR_NAME);
+        this.acks = dataDir.resolve(DIR_NAME).resolve(key(repoLocation));
         this.repoLocation = repoLocation;
         this.store = store;
         this.counts = counts;
         this.log = log;
         this.jobs = jobs;
+    }
+
+    /**
+     * The directory of one repository's acknowledgements, under {@value #DIR_NAME}: the first 16 hex digits of the
+     * SHA-256 of its location. Daemons of two repositories (archive_command moved from one to the other) never
+     * read or remove each other's files, and the shell of one never waits on the other's heartbeat.
+     */
+    static String key(String repoLocation) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(repoLocation.getBytes(StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
@@ -117,6 +134,9 @@ final class ArchiveAhead {
         }
         a.scans = timer.scheduleWithFixedDelay(() -> a.scan(workers), 0, SCAN_MS, TimeUnit.MILLISECONDS);
         a.beats = timer.scheduleWithFixedDelay(a::beat, HEARTBEAT_MS, HEARTBEAT_MS, TimeUnit.MILLISECONDS);
+        if (a.stopping) {
+            a.cancel(); // gave up in its first scan, before the futures were known
+        }
         log.accept("wal-archiver: storing ahead the segments " + dataDir + " marks ready");
         return java.util.Optional.of(a);
     }
@@ -126,11 +146,13 @@ final class ArchiveAhead {
     }
 
     private void prepare() throws IOException {
-        if (Files.isSymbolicLink(acks)) {
-            throw new IOException(acks + " is a symbolic link");
-        }
-        if (!Files.isDirectory(acks, LinkOption.NOFOLLOW_LINKS)) {
-            Files.createDirectory(acks, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        for (Path d : List.of(acks.getParent(), acks)) {
+            if (Files.isSymbolicLink(d)) {
+                throw new IOException(d + " is a symbolic link");
+            }
+            if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
         }
         // acknowledgements of an earlier daemon are of no use to this one: it stores again what is still ready
         clearAcks();
@@ -138,6 +160,9 @@ final class ArchiveAhead {
     }
 
     private void beat() {
+        if (stopping) {
+            return;
+        }
         try {
             Files.setLastModifiedTime(acks.resolve(ALIVE), FileTime.from(Instant.now()));
         } catch (IOException e) {
@@ -145,11 +170,23 @@ final class ArchiveAhead {
         }
     }
 
-    /** One look at archive_status: start what is ready and not yet taken, drop what the server is done with. */
-    private void scan(ExecutorService workers) {
+    /**
+     * One look at archive_status. Never throws: a scheduled task that throws is never run again, and a heartbeat
+     * beside a dead scan would keep the shell waiting its whole deadline for every segment.
+     */
+    private synchronized void scan(ExecutorService workers) {
         if (stopping) {
             return;
         }
+        try {
+            scanOnce(workers);
+        } catch (Throwable t) {
+            giveUp("the look-ahead failed (" + t + ")");
+        }
+    }
+
+    /** Starts what is ready and not yet taken, drops what the server is done with. */
+    private void scanOnce(ExecutorService workers) {
         Set<String> ready = new TreeSet<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(status, "*" + READY)) {
             for (Path p : ds) {
@@ -161,10 +198,7 @@ final class ArchiveAhead {
             }
         } catch (IOException e) {
             if (!Files.isDirectory(status)) {
-                log.accept("wal-archiver: " + status + " is gone: no longer storing ahead for " + dataDir);
-                stopping = true;
-                scans.cancel(false);
-                beats.cancel(false);
+                giveUp(status + " is gone");
             }
             return;
         }
@@ -197,19 +231,13 @@ final class ArchiveAhead {
         }
     }
 
-    /** wal-push handed a segment of this server over through the socket: the server is archiving. */
-    void handedOver() {
-        handedOverAt = System.currentTimeMillis();
-    }
-
-    /** Whether the server ran archive_command lately: the shell writes {@code .asked}, the socket counts too. */
+    /**
+     * Whether the server ran this repository's archive_command lately: its shell writes {@code .asked}. A plain
+     * wal-push (any other archive_command) never asks, so nothing is stored ahead for it.
+     */
     private boolean asked() {
-        long now = System.currentTimeMillis();
-        if (now - handedOverAt < ASK_WINDOW_MS) {
-            return true;
-        }
         try {
-            return now - Files.getLastModifiedTime(acks.resolve(ASKED)).toMillis() < ASK_WINDOW_MS;
+            return System.currentTimeMillis() - Files.getLastModifiedTime(acks.resolve(ASKED)).toMillis() < ASK_WINDOW_MS;
         } catch (IOException e) {
             return false;
         }
@@ -242,8 +270,15 @@ final class ArchiveAhead {
             } catch (IOException io) {
                 giveUp("cannot write " + acks.resolve(name + REFUSED) + ": " + io.getMessage());
             }
-        } catch (IOException | RuntimeException e) {
-            // gone already (archived and recycled by the server), or unreadable: wal-push deals with it
+        } catch (Throwable t) {
+            // gone already (archived and recycled by the server), unreadable, out of memory: the shell must not wait
+            // its deadline for an acknowledgement that will not come, so it is sent to wal-push, which deals with it
+            log.accept("wal-archiver: " + name + " not stored ahead (" + t + "); wal-push will store it");
+            try {
+                publish(name + REFUSED, t + "\n");
+            } catch (IOException | RuntimeException io) {
+                giveUp("cannot write " + acks.resolve(name + REFUSED) + ": " + io.getMessage());
+            }
         }
     }
 
@@ -252,9 +287,11 @@ final class ArchiveAhead {
      * its whole deadline for every segment, so the heartbeat goes and the shell runs wal-push at once.
      */
     private void giveUp(String why) {
+        if (stopping) {
+            return;
+        }
         stopping = true;
-        scans.cancel(false);
-        beats.cancel(false);
+        cancel();
         try {
             Files.deleteIfExists(acks.resolve(ALIVE));
         } catch (IOException e) {
@@ -291,6 +328,17 @@ final class ArchiveAhead {
         }
     }
 
+    private void cancel() {
+        ScheduledFuture<?> s = scans;
+        ScheduledFuture<?> b = beats;
+        if (s != null) {
+            s.cancel(false);
+        }
+        if (b != null) {
+            b.cancel(false);
+        }
+    }
+
     private void clearAcks() throws IOException {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(acks)) {
             for (Path p : ds) {
@@ -301,11 +349,10 @@ final class ArchiveAhead {
 
     /** Stops taking segments, lets those being stored finish, then removes the directory: the shell runs wal-push again. */
     void stop() {
-        stopping = true;
-        if (scans != null) {
-            scans.cancel(false);
-            beats.cancel(false);
+        synchronized (this) { // no scan is half-way through starting a store
+            stopping = true;
         }
+        cancel();
         try {
             Files.deleteIfExists(acks.resolve(ALIVE));
         } catch (IOException ignored) {
@@ -321,6 +368,11 @@ final class ArchiveAhead {
         try {
             clearAcks();
             Files.deleteIfExists(acks);
+            try {
+                Files.deleteIfExists(acks.getParent()); // when no other repository's daemon uses it
+            } catch (java.nio.file.DirectoryNotEmptyException others) {
+                // another repository's acknowledgements: theirs to remove
+            }
         } catch (IOException ignored) {
             // a leftover directory without .alive: the shell never waits on it
         }

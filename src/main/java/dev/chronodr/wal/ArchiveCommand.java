@@ -2,6 +2,8 @@ package dev.chronodr.wal;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -55,18 +57,20 @@ public final class ArchiveCommand {
         }
         String location = Path.of(repo).normalize().toString();
         // no backslash and no single quote of its own (postgresql.conf strings); every % doubled below
-        String sh = "f=@F@ p=@P@; a=" + ArchiveAhead.DIR_NAME + ";"
+        String sh = "f=@F@ p=@P@; a=" + ArchiveAhead.DIR_NAME + "/" + ArchiveAhead.key(location) + ";"
                 + " if [ \"$p\" = \"pg_wal/$f\" ] && [ ${#f} = 24 ] && [ \"${f#*[!0-9A-F]}\" = \"$f\" ] && [ -f $a/" + ArchiveAhead.ALIVE + " ]; then"
                 // the daemon stores ahead only while the server asks: .asked, written now and each half second of the wait
                 + " echo $f 2>/dev/null > $a/" + ArchiveAhead.ASKED + "; n=0; while [ $n -lt 1500 ]; do"
-                + " if [ -f \"$a/$f\" ]; then read -r k < \"$a/$f\"; [ \"$k\" = \"$(stat -c \"%d %i %s %.9Y\" \"$p\") \"@R@ ] && exit 0; break; fi;"
+                + " if [ -f \"$a/$f\" ]; then IFS= read -r k < \"$a/$f\"; [ \"$k\" = \"$(stat -c \"%d %i %s %.9Y\" \"$p\") \"@R@ ] && exit 0; break; fi;"
                 + " [ -f \"$a/$f" + ArchiveAhead.REFUSED + "\" ] && break;"
                 // the heartbeat, every half second: a daemon that died leaves it stale
                 + " if [ $((n % 25)) = 0 ]; then echo $f 2>/dev/null > $a/" + ArchiveAhead.ASKED + "; t=$(stat -c %Y $a/" + ArchiveAhead.ALIVE + " 2>/dev/null) || break;"
                 + " [ $(($(date +%s) - t)) -gt 5 ] && break; fi;"
                 + " sleep 0.02; n=$((n + 1)); done; fi; exec @J@";
         String launch = jvm.substring(0, jvm.length() - " %p".length()) + " \"$p\"";
-        return sh.replace("%", "%%").replace("@F@", "%f").replace("@P@", "%p").replace("@R@", word(location)).replace("@J@", launch);
+        // one pass: what is put in (a repository path, the launcher) is never searched for placeholders
+        Map<String, String> put = Map.of("@F@", "%f", "@P@", "%p", "@R@", word(location), "@J@", launch);
+        return Pattern.compile("@[FPRJ]@").matcher(sh.replace("%", "%%")).replaceAll(m -> Matcher.quoteReplacement(put.get(m.group())));
     }
 
     /** {@code until}: the last segment wal-fetch hands out (null: no limit). */

@@ -194,8 +194,8 @@ public final class ArchiverDaemon {
                 return;
             }
             send(client, "ACCEPTED");
-            learn(file, timer, aheadPool);
             CompletableFuture<WalPushResult> push = CompletableFuture.supplyAsync(() -> WalService.push(repo, file), workers);
+            learn(file, timer, aheadPool);
             String answer = await(push, client, file);
             try {
                 send(client, answer);
@@ -207,10 +207,17 @@ public final class ArchiverDaemon {
         }
     }
 
-    /** A segment handed over from a server's own pg_wal: from now on that server's ready segments are stored ahead. */
+    /**
+     * A segment handed over from a server's own pg_wal: from now on that server's ready segments are stored ahead
+     * while its archive_command (the shell {@link ArchiveCommand#pushHandedOff} writes) asks for them.
+     */
     private void learn(Path segment, ScheduledExecutorService timer, ExecutorService aheadPool) {
-        ArchiveAhead.dataDirOf(segment).flatMap(dir -> ahead.computeIfAbsent(dir, d -> ArchiveAhead.start(d, endpoint.repoLocation(),
-                s -> WalService.push(repo, s), counts, log, aheadJobs, aheadPool, timer))).ifPresent(ArchiveAhead::handedOver);
+        try {
+            ArchiveAhead.dataDirOf(segment).ifPresent(dir -> ahead.computeIfAbsent(dir, d -> ArchiveAhead.start(d, endpoint.repoLocation(),
+                    s -> WalService.push(repo, s), counts, log, aheadJobs, aheadPool, timer)));
+        } catch (RuntimeException e) {
+            log.accept("wal-archiver: not storing ahead for " + segment.getParent() + " (" + e + ")");
+        }
     }
 
     private final ArchiveAhead.Counts counts = new ArchiveAhead.Counts() {

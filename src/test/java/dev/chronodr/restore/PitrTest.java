@@ -194,7 +194,7 @@ class PitrTest {
         JsonNode settings = shown.json().path("settings");
         String command = shown.json().path("archive_command").asText();
         // the shell's answer for a segment wal-archiver stored ahead, else wal-push
-        assertTrue(command.startsWith("f=%f p=%p; a=.chrono-dr-archived;"), command);
+        assertTrue(command.startsWith("f=%f p=%p; a=.chrono-dr-archived/"), command);
         assertTrue(command.endsWith("; exec '/opt/chrono%%dr/chrono-dr' wal-push --repo " + repo + " \"$p\""), command);
         assertEquals(ArchiveCommand.pushHandedOff(List.of("/opt/chrono%dr/chrono-dr"), repo.toString()), command);
         assertEquals("300s", settings.get(3).path("wanted").asText());

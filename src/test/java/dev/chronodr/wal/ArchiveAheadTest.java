@@ -70,11 +70,12 @@ class ArchiveAheadTest {
     }
 
     private Path acks() {
-        return data().resolve(ArchiveAhead.DIR_NAME);
+        return data().resolve(ArchiveAhead.DIR_NAME).resolve(ArchiveAhead.key(new Repository(repo()).location()));
     }
 
+    /** A quote, a percent sign and a placeholder-like word: each must reach the shell as it is. */
     private Path repo() {
-        return tmp.resolve("re'po");
+        return tmp.resolve("re'p%o @J@");
     }
 
     /** A data directory with one segment marked ready. */
@@ -244,17 +245,34 @@ class ArchiveAheadTest {
     @Test
     void nothingIsStoredAheadWhileTheServerDoesNotAsk() throws Exception {
         segment(NAME, 6);
-        ArchiveAhead a = ArchiveAhead.start(data(), new Repository(repo()).location(), s -> WalService.push(new Repository(repo()), s),
-                COUNTS, log::add, 2, pool, timer).orElseThrow();
-        started.add(a);
-        // .asked written long ago: archive_command was set to '' since
-        asked();
-        Files.setLastModifiedTime(acks().resolve(ArchiveAhead.ASKED), FileTime.from(Instant.now().minusSeconds(60)));
+        start(s -> WalService.push(new Repository(repo()), s));
+        Thread.sleep(300);
+        assertFalse(new WalArchive(new Repository(repo())).contains(NAME), "never asked (archive_command is a plain wal-push)");
+        // asked long ago: archive_command was set to '' since
+        Path old = acks().resolve(".old");
+        Files.writeString(old, NAME + "\n");
+        Files.setLastModifiedTime(old, FileTime.from(Instant.now().minusSeconds(60)));
+        Files.move(old, acks().resolve(ArchiveAhead.ASKED));
         Thread.sleep(300);
         assertFalse(Files.exists(acks().resolve(NAME)));
         assertFalse(new WalArchive(new Repository(repo())).contains(NAME), "a paused archive_command pauses the look-ahead");
         asked();
         await(() -> Files.exists(acks().resolve(NAME)), "the server asks again: stored");
+    }
+
+    @Test
+    void anotherRepositorysDaemonIsNeitherWaitedForNorAsked() throws Exception {
+        segment(NAME, 11);
+        Path other = tmp.resolve("other-repo");
+        ArchiveAhead theirs = ArchiveAhead.start(data(), new Repository(other).location(), s -> WalService.push(new Repository(other), s),
+                COUNTS, log::add, 2, pool, timer).orElseThrow();
+        started.add(theirs);
+        // this repository's shell: no daemon of its own, so wal-push at once, and the other daemon is not asked
+        Ran r = archiveCommand(NAME);
+        assertEquals(7, r.exitCode());
+        assertTrue(r.millis() < 5000, r.millis() + " ms");
+        Thread.sleep(300);
+        assertFalse(new WalArchive(new Repository(other)).contains(NAME), "stored nothing into the repository archive_command left");
     }
 
     @Test
@@ -305,6 +323,7 @@ class ArchiveAheadTest {
     void anAcknowledgementDirectoryThatIsASymlinkIsRefused() throws Exception {
         segment(NAME, 9);
         Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere"));
+        Files.createDirectories(acks().getParent());
         Files.createSymbolicLink(acks(), elsewhere);
         Optional<ArchiveAhead> a = ArchiveAhead.start(data(), new Repository(repo()).location(), s -> {
             throw ChronoException.failed("not called", null);
