@@ -125,6 +125,7 @@ public final class WalFetchCommand extends BaseCommand {
             java.nio.file.Path next = a.spool().resolve(first);
             if (!java.nio.file.Files.exists(next)
                     && WalService.fetch(r, first, next, until, WalKeyFlags.secretKeys(decryption, cli().env())).found()) {
+                a.vouch(first);
                 from = FetchAhead.after(first, segmentBytes);
             }
         } catch (RuntimeException | java.io.IOException e) {

@@ -96,8 +96,9 @@ public final class ArchiveCommand {
     /**
      * The restore_command a point-in-time restore writes: the same {@code wal-fetch} as {@link #fetch}, but a
      * segment the look-ahead already spooled is handed over by /bin/sh with no JVM start. The shell part moves
-     * {@code SPOOL/NAME} aside to a private name (so nothing can replace it while it is checked), hashes it with
-     * {@code sha256sum} and hands it over only when the archive's own sidecar ({@code REPO/wal/TL/NAME.sha256},
+     * {@code SPOOL/NAME} aside to a private name (so nothing can replace it while it is checked), takes its SHA-256
+     * from the prefetcher's vouch ({@link FetchAhead#vouch}) when the file has the identity the vouch names, else
+     * hashes it (openssl, else sha256sum), and hands it over only when the archive's own sidecar ({@code REPO/wal/TL/NAME.sha256},
      * sha256sum's format) has exactly that line for that name and the archived file is still there; with
      * {@code until}, a later segment is never taken. Anything else (no spooled copy, a refused one, not a
      * segment, %p not in pg_wal) runs {@code wal-fetch} as {@link #fetch} writes it, except a segment or history
@@ -116,8 +117,11 @@ public final class ArchiveCommand {
                 + " w=@W@/${l%????????????????}/$f;"
                 + " if [ \"${d##*/}\" = pg_wal ] && [ ${#f} = 24 ] && [ \"${f#*[!0-9A-F]}\" = \"$f\" ]" + untilCheck
                 + " && { [ -f \"$w.zst\" ] || [ -f \"$w.zst.gpg\" ]; } && mv -f \"$s/$f\" \"$t\" 2>/dev/null; then"
+                // the prefetcher's vouch (.NAME.ok): the copy it checked, not written since, saves hashing it again
+                + " k=; IFS= read -r k 2>/dev/null < \"$s/.$f.ok\"; if [ -n \"$k\" ] && [ \"${k% *}\" = \"$(stat -c \"%d %i %s %.9Y\" \"$t\" 2>/dev/null)\" ];"
+                + " then set -- \"${k##* }\"; else"
                 // openssl uses the CPU's SHA instructions (3x sha256sum's speed here); sha256sum when it is missing
-                + " set -- $(openssl dgst -sha256 -r < \"$t\" 2>/dev/null || sha256sum < \"$t\");"
+                + " set -- $(openssl dgst -sha256 -r < \"$t\" 2>/dev/null || sha256sum < \"$t\"); fi;"
                 + " if grep -qxF \"$1  $f\" \"$w.sha256\" 2>/dev/null; then mv -f \"$t\" \"$p\" && exit 0;"
                 + " else echo \"wal-fetch: the spooled copy of $f does not match the SHA-256 the archive records: deleted, fetching from the archive\" >&2; fi;"
                 + " rm -f \"$t\"; fi;"

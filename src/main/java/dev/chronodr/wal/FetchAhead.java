@@ -44,6 +44,8 @@ public final class FetchAhead {
     public static final int DEFAULT_DEPTH = 8;
     static final String LOCK = ".prefetch.lock";
     static final String LOG = "prefetch.log";
+    /** {@code .NAME.ok}: the spooled NAME as fetched and checked (its stat identity), and its content's SHA-256. */
+    static final String VOUCH = ".ok";
     /** The spool's default name, in the data directory (pg_wal's parent). */
     public static final String SPOOL_NAME = ".chrono-dr-fetch-ahead";
     /** How long a call waits for the running prefetcher to deliver a segment it is fetching. */
@@ -85,6 +87,43 @@ public final class FetchAhead {
         long perLog = 0x1_0000_0000L / segmentBytes;
         long n = Long.parseLong(name.substring(8, 16), 16) * perLog + Long.parseLong(name.substring(16), 16) + i;
         return name.substring(0, 8) + String.format("%08X%08X", n / perLog, n % perLog);
+    }
+
+    /**
+     * Vouches for the spooled copy of {@code name}, just fetched and checked against the archive's SHA-256: writes
+     * {@code .NAME.ok}, its stat identity ({@link ArchiveAhead#identity}) and the SHA-256 the archive records for
+     * that name. restore_command's shell then hands the copy over without hashing 16 MB again, when the file it moved
+     * aside still has that identity (same file, not written since) and the archive's sidecar still has that line;
+     * otherwise it hashes, as before. Best effort: without a vouch the shell hashes.
+     */
+    public void vouch(String name) {
+        Path copy = spool.resolve(name);
+        Path tmp = spool.resolve("." + name + VOUCH + ".tmp");
+        try {
+            java.util.Optional<String> sha = new WalArchive(repo).recordedSha256(name);
+            if (sha.isEmpty()) {
+                return;
+            }
+            Files.write(tmp, (ArchiveAhead.identity(copy) + " " + sha.get() + "\n").getBytes(StandardCharsets.US_ASCII));
+            Files.move(tmp, spool.resolve("." + name + VOUCH), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // a leftover .tmp, removed by the next prefetcher
+            }
+        }
+    }
+
+    /** Whether {@code p} is a vouch ({@code .NAME.ok}) for a segment; its segment's name, else null. */
+    private static String vouchedName(Path p) {
+        String f = p.getFileName().toString();
+        if (f.startsWith(".") && f.endsWith(VOUCH)) {
+            String name = f.substring(1, f.length() - VOUCH.length());
+            return WalArchive.isSegmentName(name) ? name : null;
+        }
+        return null;
     }
 
     /** The segment after {@code name}. */
@@ -207,7 +246,7 @@ public final class FetchAhead {
                     String f = p.getFileName().toString();
                     boolean wanted = WalArchive.isSegmentName(f) && f.substring(0, 8).equals(name.substring(0, 8))
                             && f.compareTo(first) >= 0 && f.compareTo(last) <= 0;
-                    if (WalArchive.isSegmentName(f) && !wanted) {
+                    if (WalArchive.isSegmentName(f) && !wanted || vouchedName(p) != null && !Files.exists(spool.resolve(vouchedName(p)))) {
                         Files.deleteIfExists(p);
                     }
                 }
@@ -233,7 +272,7 @@ public final class FetchAhead {
         }
         try (var ls = Files.list(spool)) {
             for (Path p : ls.toList()) {
-                if (WalArchive.isSegmentName(p.getFileName().toString()) || abandonedHandOver(p)) {
+                if (WalArchive.isSegmentName(p.getFileName().toString()) || abandonedHandOver(p) || vouchedName(p) != null) {
                     Files.deleteIfExists(p);
                 }
             }
@@ -288,6 +327,7 @@ public final class FetchAhead {
             for (String m : java.util.List.copyOf(mine)) {
                 if (!Files.exists(spool.resolve(m))) {
                     mine.remove(m);
+                    Files.deleteIfExists(spool.resolve("." + m + VOUCH)); // handed over: its vouch is of no use
                     lastTake = now;
                     if (m.substring(0, 8).equals(base.substring(0, 8)) && m.compareTo(base) > 0) {
                         base = m;
@@ -327,6 +367,9 @@ public final class FetchAhead {
                 plan.truncate(0);
                 plan.write(ByteBuffer.wrap((want + " " + want + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
                 boolean got = WalService.fetch(repo, want, spool.resolve(want), until, keys).found();
+                if (got) {
+                    vouch(want);
+                }
                 plan.truncate(0);
                 if (got) {
                     mine.add(want);
@@ -339,6 +382,7 @@ public final class FetchAhead {
                 // at its end of WAL the server reads the newest segment again (after "redo done"): have it ready
                 refetched.add(base);
                 if (WalService.fetch(repo, base, spool.resolve(base), until, keys).found()) {
+                    vouch(base);
                     mine.add(base);
                     n++;
                 }

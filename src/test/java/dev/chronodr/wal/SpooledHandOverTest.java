@@ -95,6 +95,9 @@ class SpooledHandOverTest {
         return segs;
     }
 
+    /** A directory put first in the command's PATH (null: the test's own PATH). */
+    private Path pathFirst;
+
     /** What the server does with restore_command: %f, %p and %% replaced, /bin/sh -c in the data directory. */
     private record Ran(int exitCode, String err) {
     }
@@ -111,8 +114,12 @@ class SpooledHandOverTest {
             }
         }
         Files.deleteIfExists(dest()); // as the server does before it runs the command
-        Process p = new ProcessBuilder("/bin/sh", "-c", b.toString()).directory(data().toFile())
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", b.toString()).directory(data().toFile())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        if (pathFirst != null) {
+            pb.environment().put("PATH", pathFirst + ":" + System.getenv("PATH"));
+        }
+        Process p = pb.start();
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "restore_command returned");
         return new Ran(p.exitValue(), err);
@@ -198,6 +205,52 @@ class SpooledHandOverTest {
         Ran within = restoreCommand(bounded, seg(1));
         assertEquals(0, within.exitCode(), within::toString);
         assertArrayEquals(segs.get(0), Files.readAllBytes(dest()));
+    }
+
+    @Test
+    void aCopyThePrefetcherVouchedForIsHandedOverWithoutHashingItAgainAndOnlyThatCopy() throws Exception {
+        Path repo = tmp.resolve("repo");
+        Files.createDirectories(data().resolve("pg_wal"));
+        List<byte[]> segs = archive(repo, 4, 0);
+        String command = ArchiveCommand.fetchSpooled(List.of(launcher().toString()), repo.toString(), null, null);
+        Ran first = restoreCommand(command, seg(1));
+        assertEquals(0, first.exitCode(), first::toString);
+        awaitSpooled(seg(2), seg(3), seg(4), "." + seg(2) + FetchAhead.VOUCH, "." + seg(3) + FetchAhead.VOUCH, "." + seg(4) + FetchAhead.VOUCH);
+
+        // hashing tools that say they ran and fail: what is handed over without them was not hashed again
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        for (String tool : List.of("openssl", "sha256sum")) {
+            Files.writeString(bin.resolve(tool), "#!/bin/sh\necho " + tool + " >> '" + tmp.resolve("hashed") + "'\nexit 1\n");
+            Files.setPosixFilePermissions(bin.resolve(tool), PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        pathFirst = bin;
+        Ran second = restoreCommand(command, seg(2));
+        assertEquals(0, second.exitCode(), second::toString);
+        assertEquals("", second.err());
+        assertArrayEquals(segs.get(1), Files.readAllBytes(dest()));
+        assertFalse(Files.exists(tmp.resolve("hashed")), "the vouched copy was not hashed again");
+        assertEquals(1, jvmStarts());
+
+        // 3 rewritten after the vouch, same size: no longer the copy vouched for, so the shell hashes (and, with no
+        // hashing tool, refuses it); the archive's segment comes through wal-fetch
+        byte[] tampered = Files.readAllBytes(spool().resolve(seg(3)));
+        tampered[SIZE / 2] ^= 1;
+        Files.write(spool().resolve(seg(3)), tampered);
+        Files.setLastModifiedTime(spool().resolve(seg(3)), java.nio.file.attribute.FileTime.from(java.time.Instant.now().plusSeconds(2)));
+        Ran third = restoreCommand(command, seg(3));
+        assertEquals(0, third.exitCode(), third::toString);
+        assertArrayEquals(segs.get(2), Files.readAllBytes(dest()));
+        assertTrue(Files.exists(tmp.resolve("hashed")), "hashed, as before vouches");
+        assertEquals(2, jvmStarts());
+
+        // 4 with a vouch for other content (the identity right, the SHA-256 not the archive's): refused by the sidecar
+        Path four = spool().resolve(seg(4));
+        Files.writeString(spool().resolve("." + seg(4) + FetchAhead.VOUCH), ArchiveAhead.identity(four) + " " + "0".repeat(64) + "\n");
+        Ran fourth = restoreCommand(command, seg(4));
+        assertEquals(0, fourth.exitCode(), fourth::toString);
+        assertTrue(fourth.err().contains("does not match"), fourth::toString);
+        assertArrayEquals(segs.get(3), Files.readAllBytes(dest()));
+        assertEquals(3, jvmStarts());
     }
 
     @Test
