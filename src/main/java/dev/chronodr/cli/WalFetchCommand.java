@@ -123,9 +123,7 @@ public final class WalFetchCommand extends BaseCommand {
         try {
             java.nio.file.Files.createDirectories(a.spool());
             java.nio.file.Path next = a.spool().resolve(first);
-            if (!java.nio.file.Files.exists(next)
-                    && WalService.fetch(r, first, next, until, WalKeyFlags.secretKeys(decryption, cli().env())).found()) {
-                a.vouch(first);
+            if (!java.nio.file.Files.exists(next) && a.spoolSegment(first)) {
                 from = FetchAhead.after(first, segmentBytes);
             }
         } catch (RuntimeException | java.io.IOException e) {

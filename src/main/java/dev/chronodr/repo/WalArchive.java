@@ -520,6 +520,15 @@ public final class WalArchive {
      * or not at all.
      */
     public Optional<Long> fetch(String name, Path dest, java.util.function.Supplier<SecretKeys> keys) {
+        return fetchChecked(name, dest, keys).map(Fetched::bytes);
+    }
+
+    /** What a fetch wrote: its length, and the SHA-256 of exactly those bytes, which the sidecar vouches for. */
+    public record Fetched(long bytes, String sha256) {
+    }
+
+    /** {@link #fetch}, saying also the SHA-256 the bytes written were checked to have (this name's, never another's). */
+    public Optional<Fetched> fetchChecked(String name, Path dest, java.util.function.Supplier<SecretKeys> keys) {
         requireValid(name);
         for (int attempt = 1; ; attempt++) {
             try {
@@ -545,7 +554,7 @@ public final class WalArchive {
                 && (e.exitCode() == ExitCode.CRITICAL || e.exitCode() == ExitCode.FAILED && e.getCause() instanceof NoSuchFileException);
     }
 
-    private Optional<Long> fetchOnce(String name, Path dest, java.util.function.Supplier<SecretKeys> keys) {
+    private Optional<Fetched> fetchOnce(String name, Path dest, java.util.function.Supplier<SecretKeys> keys) {
         String source = fileFor(name);
         try {
             Optional<String> key = storedKey(name);
@@ -554,10 +563,10 @@ public final class WalArchive {
             }
             source = fileOf(key.get());
             String file = source;
-            long[] n = {0};
+            Fetched[] got = {null};
             // dest appears whole and checked, or not at all: the server must never replay a torn or corrupt segment
-            AtomicFile.write(dest, out -> n[0] = read(name, key.get(), file, out, keys));
-            return Optional.of(n[0]);
+            AtomicFile.write(dest, out -> got[0] = read(name, key.get(), file, out, keys));
+            return Optional.of(got[0]);
         } catch (NoSuchFileException e) {
             if (!contains(name)) {
                 return Optional.empty();
@@ -631,7 +640,7 @@ public final class WalArchive {
     }
 
     /** The content of one stored file into {@code out}, checked against its sidecar (exit 2 when it does not match). */
-    private long read(String name, String key, String file, OutputStream out, java.util.function.Supplier<SecretKeys> keys) throws IOException {
+    private Fetched read(String name, String key, String file, OutputStream out, java.util.function.Supplier<SecretKeys> keys) throws IOException {
         WalSums sums = sums(name);
         List<String> expected = !sums.contents().isEmpty() ? sums.contents() : List.of(storedSha(name));
         MessageDigest sha = sha256();
@@ -691,7 +700,7 @@ public final class WalArchive {
         if (!expected.contains(got)) {
             throw corrupt(name, file, "sha256 " + abbrev(got) + ", recorded " + abbrev(expected.get(0)), null);
         }
-        return n;
+        return new Fetched(n, got);
     }
 
     /** Where the content goes, remembering whether a write failed (a full disk is not a damaged archive). */

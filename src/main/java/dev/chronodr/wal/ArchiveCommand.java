@@ -124,7 +124,7 @@ public final class ArchiveCommand {
                 + " set -- $(openssl dgst -sha256 -r < \"$t\" 2>/dev/null || sha256sum < \"$t\"); fi;"
                 + " if grep -qxF \"$1  $f\" \"$w.sha256\" 2>/dev/null; then mv -f \"$t\" \"$p\" && exit 0;"
                 + " else echo \"wal-fetch: the spooled copy of $f does not match the SHA-256 the archive records: deleted, fetching from the archive\" >&2; fi;"
-                + " rm -f \"$t\"; fi;"
+                + " rm -f \"$t\" \"$s/.$f.ok\"; fi;"
                 // a segment or history file the archive does not have (asked at the start and the end of every recovery):
                 // answered here only when the archive's directories can be searched, so "not there" is what it means
                 + " if { [ ${#f} = 24 ] || { [ ${#l} = 8 ] && [ \"$l\" != \"$f\" ]; }; } && [ \"${l#*[!0-9A-F]}\" = \"$l\" ] && [ -x @W@ ]"

@@ -30,15 +30,15 @@ import dev.chronodr.repo.WalArchive;
  * a background process fetches N+1..N+depth into a private spool (checked against the archive's
  * SHA-256 as they are decompressed, as wal-fetch checks), so the next calls only move a file.
  * <p>
- * A spooled file is handed over only when its SHA-256, computed again at that moment, equals the
- * one the archive records for exactly that name (timeline and segment number are the name): a
- * file changed in the spool, or left there by another cluster's or repository's recovery, is
- * deleted and the segment fetched from the archive instead. Past {@code --until} nothing is
- * spooled or handed over.
+ * A spooled file is handed over only when its SHA-256 equals the one the archive records for exactly that
+ * name (timeline and segment number are the name): a file changed in the spool, or left there by another
+ * cluster's or repository's recovery, is deleted and the segment fetched from the archive instead. Past
+ * {@code --until} nothing is spooled or handed over.
  * <p>
  * The prefetcher is resident (one per spool) and the usual hand-over is not this class but the
- * shell half of {@link ArchiveCommand#fetchSpooled}, which makes the same check with sha256sum
- * against the archive's sidecar; this class is the fallback and the JVM's own path.
+ * shell half of {@link ArchiveCommand#fetchSpooled}, which makes the same check against the archive's
+ * sidecar, taking the SHA-256 from the prefetcher's vouch ({@link #spoolSegment}) for the very file it
+ * checked and hashing anything else; this class is the fallback and the JVM's own path, and hashes.
  */
 public final class FetchAhead {
     public static final int DEFAULT_DEPTH = 8;
@@ -90,29 +90,54 @@ public final class FetchAhead {
     }
 
     /**
-     * Vouches for the spooled copy of {@code name}, just fetched and checked against the archive's SHA-256: writes
-     * {@code .NAME.ok}, its stat identity ({@link ArchiveAhead#identity}) and the SHA-256 the archive records for
-     * that name. restore_command's shell then hands the copy over without hashing 16 MB again, when the file it moved
-     * aside still has that identity (same file, not written since) and the archive's sidecar still has that line;
-     * otherwise it hashes, as before. Best effort: without a vouch the shell hashes.
+     * Fetches {@code name} into the spool, checked against the archive's SHA-256 as it is written; whether it is
+     * there now. The archive's full segment is written under a private name, vouched for in {@code .NAME.ok} (that
+     * file's stat identity, {@link ArchiveAhead#identity}, and the SHA-256 of exactly the bytes written), and only
+     * then renamed into place, which keeps the identity: restore_command's shell then hands that very file over
+     * without hashing it again, while the archive's sidecar still has that line. A segment the archive has only as
+     * {@code NAME.partial} (wal-receive's newest) is spooled with no vouch, so the shell hashes it, and refuses it
+     * once the full segment is archived. No vouch for a repository in object storage: its restore_command has no
+     * shell part.
      */
-    public void vouch(String name) {
-        Path copy = spool.resolve(name);
-        Path tmp = spool.resolve("." + name + VOUCH + ".tmp");
-        try {
-            java.util.Optional<String> sha = new WalArchive(repo).recordedSha256(name);
-            if (sha.isEmpty()) {
-                return;
-            }
-            Files.write(tmp, (ArchiveAhead.identity(copy) + " " + sha.get() + "\n").getBytes(StandardCharsets.US_ASCII));
-            Files.move(tmp, spool.resolve("." + name + VOUCH), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException | RuntimeException e) {
+    public boolean spoolSegment(String name) {
+        if (WalArchive.isSegmentName(name) && pastUntil(name)) {
+            return false;
+        }
+        Path file = spool.resolve(name);
+        if (!repo.remote()) {
+            Path tmp = spool.resolve("." + name + ".fetch.tmp");
             try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // a leftover .tmp, removed by the next prefetcher
+                java.util.Optional<WalArchive.Fetched> got = new WalArchive(repo).fetchChecked(name, tmp, keys);
+                if (got.isPresent()) {
+                    AtomicFile.write(spool.resolve("." + name + VOUCH),
+                            (ArchiveAhead.identity(tmp) + " " + got.get().sha256() + "\n").getBytes(StandardCharsets.US_ASCII));
+                    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                    return true;
+                }
+            } catch (IOException e) {
+                // spooled the plain way below
+            } finally {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // a leftover .tmp, removed by the next prefetcher
+                }
             }
+        }
+        return WalService.fetch(repo, name, file, until, keys).found();
+    }
+
+    /** Removes the vouches whose segment is no longer in the spool (handed over, refused, or never spooled). */
+    private void sweepVouches() {
+        try (var ls = Files.list(spool)) {
+            for (Path p : ls.toList()) {
+                String name = vouchedName(p);
+                if (name != null && !Files.exists(spool.resolve(name))) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // swept again later; a vouch without its file is never used
         }
     }
 
@@ -160,6 +185,7 @@ public final class FetchAhead {
                         : " does not match the archive's SHA-256 (" + got.substring(0, 12) + ", recorded " + want.get().substring(0, 12) + ")")
                         + ": deleted, fetching from the archive");
                 Files.deleteIfExists(file);
+                Files.deleteIfExists(spool.resolve("." + name + VOUCH));
                 return Optional.empty();
             }
             long bytes = Files.size(file);
@@ -320,6 +346,7 @@ public final class FetchAhead {
         String base = handed; // the newest segment handed over, as far as we can see
         String position = null;
         long lastTake = System.currentTimeMillis();
+        boolean swept = true;
         long endSince = -1;
         int n = 0;
         while (Files.isDirectory(spool) && (!watchServer || Files.exists(server))) {
@@ -327,12 +354,16 @@ public final class FetchAhead {
             for (String m : java.util.List.copyOf(mine)) {
                 if (!Files.exists(spool.resolve(m))) {
                     mine.remove(m);
-                    Files.deleteIfExists(spool.resolve("." + m + VOUCH)); // handed over: its vouch is of no use
+                    swept = false; // handed over: its vouch (and any other orphan) is of no use
                     lastTake = now;
                     if (m.substring(0, 8).equals(base.substring(0, 8)) && m.compareTo(base) > 0) {
                         base = m;
                     }
                 }
+            }
+            if (!swept) {
+                sweepVouches();
+                swept = true;
             }
             String told = readPosition();
             if (told != null && !told.equals(position)) {
@@ -366,10 +397,7 @@ public final class FetchAhead {
                 endSince = -1;
                 plan.truncate(0);
                 plan.write(ByteBuffer.wrap((want + " " + want + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
-                boolean got = WalService.fetch(repo, want, spool.resolve(want), until, keys).found();
-                if (got) {
-                    vouch(want);
-                }
+                boolean got = spoolSegment(want);
                 plan.truncate(0);
                 if (got) {
                     mine.add(want);
@@ -381,8 +409,7 @@ public final class FetchAhead {
             if (atEnd && !refetched.contains(base) && !Files.exists(spool.resolve(base)) && !pastUntil(base)) {
                 // at its end of WAL the server reads the newest segment again (after "redo done"): have it ready
                 refetched.add(base);
-                if (WalService.fetch(repo, base, spool.resolve(base), until, keys).found()) {
-                    vouch(base);
+                if (spoolSegment(base)) {
                     mine.add(base);
                     n++;
                 }
@@ -404,6 +431,7 @@ public final class FetchAhead {
         for (String m : mine) {
             Files.deleteIfExists(spool.resolve(m));
         }
+        sweepVouches();
         return n;
     }
 

@@ -242,15 +242,68 @@ class SpooledHandOverTest {
         assertArrayEquals(segs.get(2), Files.readAllBytes(dest()));
         assertTrue(Files.exists(tmp.resolve("hashed")), "hashed, as before vouches");
         assertEquals(2, jvmStarts());
+    }
 
-        // 4 with a vouch for other content (the identity right, the SHA-256 not the archive's): refused by the sidecar
-        Path four = spool().resolve(seg(4));
-        Files.writeString(spool().resolve("." + seg(4) + FetchAhead.VOUCH), ArchiveAhead.identity(four) + " " + "0".repeat(64) + "\n");
-        Ran fourth = restoreCommand(command, seg(4));
-        assertEquals(0, fourth.exitCode(), fourth::toString);
-        assertTrue(fourth.err().contains("does not match"), fourth::toString);
-        assertArrayEquals(segs.get(3), Files.readAllBytes(dest()));
-        assertEquals(3, jvmStarts());
+    @Test
+    void withoutAVouchTheShellHashesAndAVouchIsNoAuthorityOverTheArchive() throws Exception {
+        Path repo = tmp.resolve("repo");
+        Files.createDirectories(data().resolve("pg_wal"));
+        List<byte[]> segs = archive(repo, 3, 0);
+        Files.createDirectories(spool());
+        String command = ArchiveCommand.fetchSpooled(List.of(launcher().toString()), repo.toString(), null, null);
+
+        // the archive's own bytes with no vouch: hashed, and handed over by the shell
+        Files.write(spool().resolve(seg(1)), segs.get(0));
+        Ran first = restoreCommand(command, seg(1));
+        assertEquals(0, first.exitCode(), first::toString);
+        assertEquals("", first.err());
+        assertArrayEquals(segs.get(0), Files.readAllBytes(dest()));
+        assertEquals(0, jvmStarts());
+
+        // a vouch naming this very file but a SHA-256 the archive does not record for the name: refused by the sidecar
+        Files.write(spool().resolve(seg(2)), segs.get(2));
+        Files.writeString(spool().resolve("." + seg(2) + FetchAhead.VOUCH),
+                ArchiveAhead.identity(spool().resolve(seg(2))) + " " + sha256(segs.get(2)) + "\n");
+        Ran second = restoreCommand(command, seg(2));
+        assertEquals(0, second.exitCode(), second::toString);
+        assertTrue(second.err().contains("does not match"), second::toString);
+        assertArrayEquals(segs.get(1), Files.readAllBytes(dest()), "the archive's segment 2, through wal-fetch");
+        assertEquals(1, jvmStarts());
+        assertFalse(Files.exists(spool().resolve("." + seg(2) + FetchAhead.VOUCH)), "the refused copy's vouch goes with it");
+    }
+
+    @Test
+    void aSegmentSpooledFromItsPartialIsNotVouchedForAndIsRefusedOnceTheFullOneIsArchived() throws Exception {
+        Path repo = tmp.resolve("repo");
+        Files.createDirectories(data().resolve("pg_wal"));
+        archive(repo, 1, 0);
+        // wal-receive's newest segment: only NAME.partial in the archive, zero-padded past what was received
+        byte[] full = new byte[SIZE];
+        new Random(42).nextBytes(full);
+        byte[] partial = java.util.Arrays.copyOf(java.util.Arrays.copyOf(full, SIZE / 2), SIZE);
+        Path f = tmp.resolve(seg(2) + ".partial");
+        Files.write(f, partial);
+        CliRun p = CliRun.run(env(), tmp, "wal-push", "--repo", repo.toString(), f.toString());
+        assertEquals(0, p.exitCode(), p::toString);
+        Files.createDirectories(spool());
+        assertTrue(new FetchAhead(new dev.chronodr.repo.Repository(repo), spool(), 8, null).spoolSegment(seg(2)));
+        assertArrayEquals(partial, Files.readAllBytes(spool().resolve(seg(2))));
+        assertFalse(Files.exists(spool().resolve("." + seg(2) + FetchAhead.VOUCH)), "no vouch for a partial segment");
+
+        // the full segment is archived meanwhile: the spooled partial is hashed, refused, and the full one fetched
+        Path g = tmp.resolve(seg(2));
+        Files.write(g, full);
+        CliRun q = CliRun.run(env(), tmp, "wal-push", "--repo", repo.toString(), g.toString());
+        assertEquals(0, q.exitCode(), q::toString);
+        String command = ArchiveCommand.fetchSpooled(List.of(launcher().toString()), repo.toString(), null, null);
+        Ran r = restoreCommand(command, seg(2));
+        assertEquals(0, r.exitCode(), r::toString);
+        assertTrue(r.err().contains("does not match"), r::toString);
+        assertArrayEquals(full, Files.readAllBytes(dest()));
+    }
+
+    private static String sha256(byte[] b) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
     }
 
     @Test
