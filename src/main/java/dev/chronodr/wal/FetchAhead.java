@@ -109,8 +109,10 @@ public final class FetchAhead {
             try {
                 java.util.Optional<WalArchive.Fetched> got = new WalArchive(repo).fetchChecked(name, tmp, keys);
                 if (got.isPresent()) {
-                    AtomicFile.write(spool.resolve("." + name + VOUCH),
-                            (ArchiveAhead.identity(tmp) + " " + got.get().sha256() + "\n").getBytes(StandardCharsets.US_ASCII));
+                    // written whole and renamed, not fsynced: a vouch torn by a crash names no file, and the shell hashes
+                    Path vouchTmp = spool.resolve("." + name + VOUCH + ".tmp");
+                    Files.write(vouchTmp, (ArchiveAhead.identity(tmp) + " " + got.get().sha256() + "\n").getBytes(StandardCharsets.US_ASCII));
+                    Files.move(vouchTmp, spool.resolve("." + name + VOUCH), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                     return true;
                 }
