@@ -141,10 +141,6 @@ final class ArchiveAhead {
         return java.util.Optional.of(a);
     }
 
-    Path dataDir() {
-        return dataDir;
-    }
-
     private void prepare() throws IOException {
         for (Path d : List.of(acks.getParent(), acks)) {
             if (Files.isSymbolicLink(d)) {
@@ -300,7 +296,10 @@ final class ArchiveAhead {
         log.accept("wal-archiver: " + why + "; no longer storing ahead for " + dataDir + " (wal-push hands each segment over)");
     }
 
-    /** {@code stat -c "%d %i %s %.9Y"} of {@code file}, from the same fields. */
+    /** The {@code stat -c} format of a file's identity: device, inode, size, modification time in nanoseconds. */
+    static final String STAT_IDENTITY = "%d %i %s %.9Y";
+
+    /** {@code stat -c STAT_IDENTITY} of {@code file}, from the same fields. */
     static String identity(Path file) throws IOException {
         Map<String, Object> a = Files.readAttributes(file, "unix:dev,ino,size,lastModifiedTime");
         Instant m = ((FileTime) a.get("lastModifiedTime")).toInstant();
@@ -308,9 +307,18 @@ final class ArchiveAhead {
     }
 
     private void publish(String file, String line) throws IOException {
-        Path tmp = acks.resolve("." + file + ".tmp");
-        Files.write(tmp, line.getBytes(StandardCharsets.UTF_8));
-        Files.move(tmp, acks.resolve(file), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        replaceUnsynced(acks.resolve(file), line);
+    }
+
+    /**
+     * Writes {@code target} whole under a hidden temp name and renames it into place, with no fsync: a reader sees
+     * all of it or none. For what the shell checks and a crash may lose (acknowledgements, vouches): a torn one
+     * names no file, and the shell then takes the slow way.
+     */
+    static void replaceUnsynced(Path target, String text) throws IOException {
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
+        Files.write(tmp, text.getBytes(StandardCharsets.UTF_8));
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** Removes the acknowledgements and refusals of segments no longer ready (the server archived them). */

@@ -61,7 +61,7 @@ public final class ArchiveCommand {
                 + " if [ \"$p\" = \"pg_wal/$f\" ] && [ ${#f} = 24 ] && [ \"${f#*[!0-9A-F]}\" = \"$f\" ] && [ -f $a/" + ArchiveAhead.ALIVE + " ]; then"
                 // the daemon stores ahead only while the server asks: .asked, written now and each half second of the wait
                 + " echo $f 2>/dev/null > $a/" + ArchiveAhead.ASKED + "; n=0; while [ $n -lt 1500 ]; do"
-                + " if [ -f \"$a/$f\" ]; then IFS= read -r k < \"$a/$f\"; [ \"$k\" = \"$(stat -c \"%d %i %s %.9Y\" \"$p\") \"@R@ ] && exit 0; break; fi;"
+                + " if [ -f \"$a/$f\" ]; then IFS= read -r k < \"$a/$f\"; [ \"$k\" = \"$(stat -c \"" + ArchiveAhead.STAT_IDENTITY + "\" \"$p\") \"@R@ ] && exit 0; break; fi;"
                 + " [ -f \"$a/$f" + ArchiveAhead.REFUSED + "\" ] && break;"
                 // the heartbeat, every half second: a daemon that died leaves it stale
                 + " if [ $((n % 25)) = 0 ]; then echo $f 2>/dev/null > $a/" + ArchiveAhead.ASKED + "; t=$(stat -c %Y $a/" + ArchiveAhead.ALIVE + " 2>/dev/null) || break;"
@@ -118,7 +118,7 @@ public final class ArchiveCommand {
                 + " if [ \"${d##*/}\" = pg_wal ] && [ ${#f} = 24 ] && [ \"${f#*[!0-9A-F]}\" = \"$f\" ]" + untilCheck
                 + " && { [ -f \"$w.zst\" ] || [ -f \"$w.zst.gpg\" ]; } && mv -f \"$s/$f\" \"$t\" 2>/dev/null; then"
                 // the prefetcher's vouch (.NAME.ok): the copy it checked, not written since, saves hashing it again
-                + " k=; IFS= read -r k 2>/dev/null < \"$s/.$f.ok\"; if [ -n \"$k\" ] && [ \"${k% *}\" = \"$(stat -c \"%d %i %s %.9Y\" \"$t\" 2>/dev/null)\" ];"
+                + " k=; IFS= read -r k 2>/dev/null < \"$s/.$f.ok\"; if [ -n \"$k\" ] && [ \"${k% *}\" = \"$(stat -c \"" + ArchiveAhead.STAT_IDENTITY + "\" \"$t\" 2>/dev/null)\" ];"
                 + " then set -- \"${k##* }\"; else"
                 // openssl uses the CPU's SHA instructions (3x sha256sum's speed here); sha256sum when it is missing
                 + " set -- $(openssl dgst -sha256 -r < \"$t\" 2>/dev/null || sha256sum < \"$t\"); fi;"

@@ -109,10 +109,7 @@ public final class FetchAhead {
             try {
                 java.util.Optional<WalArchive.Fetched> got = new WalArchive(repo).fetchChecked(name, tmp, keys);
                 if (got.isPresent()) {
-                    // written whole and renamed, not fsynced: a vouch torn by a crash names no file, and the shell hashes
-                    Path vouchTmp = spool.resolve("." + name + VOUCH + ".tmp");
-                    Files.write(vouchTmp, (ArchiveAhead.identity(tmp) + " " + got.get().sha256() + "\n").getBytes(StandardCharsets.US_ASCII));
-                    Files.move(vouchTmp, spool.resolve("." + name + VOUCH), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                    ArchiveAhead.replaceUnsynced(spool.resolve("." + name + VOUCH), ArchiveAhead.identity(tmp) + " " + got.get().sha256() + "\n");
                     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                     return true;
                 }
@@ -274,7 +271,8 @@ public final class FetchAhead {
                     String f = p.getFileName().toString();
                     boolean wanted = WalArchive.isSegmentName(f) && f.substring(0, 8).equals(name.substring(0, 8))
                             && f.compareTo(first) >= 0 && f.compareTo(last) <= 0;
-                    if (WalArchive.isSegmentName(f) && !wanted || vouchedName(p) != null && !Files.exists(spool.resolve(vouchedName(p)))) {
+                    String vouched = vouchedName(p);
+                    if (WalArchive.isSegmentName(f) && !wanted || vouched != null && !Files.exists(spool.resolve(vouched))) {
                         Files.deleteIfExists(p);
                     }
                 }

@@ -1,5 +1,7 @@
 package dev.chronodr.wal;
 
+import static dev.chronodr.wal.ArchivingCluster.give;
+import static dev.chronodr.wal.ArchivingCluster.read;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,7 +10,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +31,6 @@ import dev.chronodr.process.ProcessRunner;
 import dev.chronodr.repo.Repository;
 import dev.chronodr.repo.WalArchive;
 import dev.chronodr.sandbox.LocalCluster;
-import dev.chronodr.testing.PgCluster;
 import dev.chronodr.testing.ServerLauncher;
 
 /**
@@ -83,63 +83,23 @@ class ArchiveAheadClusterTest {
 
     @AfterAll
     void stop() throws Exception {
-        for (Process p : daemons) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        }
-        if (pg != null) {
-            pg.remove();
-        }
-        if (tmp != null) {
-            try (var walk = Files.walk(tmp)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
-    }
-
-    private static void give(Path p) throws IOException {
-        UserPrincipal u = p.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres");
-        Files.setOwner(p, u);
+        ArchivingCluster.tearDown(daemons, tmp, pg);
     }
 
     private Process daemon(Path log) throws Exception {
-        Process p = new ProcessBuilder("runuser", "-u", "postgres", "--", launcher.toString(), "wal-archiver", "--repo", repo.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        daemons.add(p);
-        for (int i = 0; i < 3000 && !read(log).contains("serving"); i++) {
-            assertTrue(p.isAlive(), () -> "the daemon exited: " + read(log));
-            Thread.sleep(10);
-        }
-        assertTrue(read(log).contains("serving"), () -> read(log));
-        return p;
-    }
-
-    private static String read(Path p) {
-        try {
-            return Files.readString(p);
-        } catch (IOException e) {
-            return e.toString();
-        }
+        return ArchivingCluster.daemon(launcher, repo, log, daemons);
     }
 
     private String writeAndSwitch() {
-        pg.execute(DB, "INSERT INTO t (pad) SELECT repeat('x', 200) FROM generate_series(1, 2000)");
-        return PgCluster.wrap(pg).query(DB, "SELECT pg_walfile_name(pg_switch_wal()) AS w").get(0).get("w").toString();
+        return ArchivingCluster.writeAndSwitch(pg, DB);
     }
 
     private Object archiver(String column) {
-        return PgCluster.wrap(pg).query("postgres", "SELECT " + column + " AS v FROM pg_stat_archiver").get(0).get("v");
+        return ArchivingCluster.archiver(pg, column);
     }
 
     private void awaitArchived(String segment) throws InterruptedException {
-        for (int i = 0; i < 1200; i++) {
-            Object last = archiver("last_archived_wal");
-            if (last != null && last.toString().compareTo(segment) >= 0) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("not archived within 60 s: " + segment);
+        ArchivingCluster.awaitArchived(pg, segment);
     }
 
     /** The segment names the launcher was started for since the last call. */

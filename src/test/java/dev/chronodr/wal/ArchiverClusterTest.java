@@ -1,14 +1,14 @@
 package dev.chronodr.wal;
 
+import static dev.chronodr.wal.ArchivingCluster.give;
+import static dev.chronodr.wal.ArchivingCluster.read;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -77,26 +77,7 @@ class ArchiverClusterTest {
 
     @AfterAll
     void stop() throws Exception {
-        for (Process p : daemons) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        }
-        if (restored != null) {
-            restored.remove();
-        }
-        if (pg != null) {
-            pg.remove();
-        }
-        if (tmp != null) {
-            try (var walk = Files.walk(tmp)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
-    }
-
-    private static void give(Path p) throws IOException {
-        UserPrincipal u = p.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres");
-        Files.setOwner(p, u);
+        ArchivingCluster.tearDown(daemons, tmp, restored, pg);
     }
 
     private Map<String, String> env() {
@@ -104,40 +85,15 @@ class ArchiverClusterTest {
     }
 
     private Process daemon(Path log) throws Exception {
-        Process p = new ProcessBuilder("runuser", "-u", "postgres", "--", launcher.toString(), "wal-archiver", "--repo", repo.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        daemons.add(p);
-        for (int i = 0; i < 3000 && !Files.readString(log).contains("serving"); i++) {
-            assertTrue(p.isAlive(), () -> "the daemon exited: " + read(log));
-            Thread.sleep(10);
-        }
-        assertTrue(read(log).contains("serving"), () -> read(log));
-        return p;
+        return ArchivingCluster.daemon(launcher, repo, log, daemons);
     }
 
-    private static String read(Path p) {
-        try {
-            return Files.readString(p);
-        } catch (IOException e) {
-            return e.toString();
-        }
-    }
-
-    /** Writes some WAL and closes the segment; its name. */
     private String writeAndSwitch() {
-        pg.execute(DB, "INSERT INTO t (pad) SELECT repeat('x', 200) FROM generate_series(1, 2000)");
-        return PgCluster.wrap(pg).query(DB, "SELECT pg_walfile_name(pg_switch_wal()) AS w").get(0).get("w").toString();
+        return ArchivingCluster.writeAndSwitch(pg, DB);
     }
 
     private void awaitArchived(String segment) throws InterruptedException {
-        for (int i = 0; i < 1200; i++) {
-            Object last = PgCluster.wrap(pg).query("postgres", "SELECT last_archived_wal AS w FROM pg_stat_archiver").get(0).get("w");
-            if (last != null && last.toString().compareTo(segment) >= 0) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("not archived within 60 s: " + segment);
+        ArchivingCluster.awaitArchived(pg, segment);
     }
 
     @Test
