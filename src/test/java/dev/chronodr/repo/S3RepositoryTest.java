@@ -265,10 +265,24 @@ class S3RepositoryTest {
         assertEquals(1, list(env, "s3://" + BUCKET + "/killed").size());
     }
 
+    /** Bytes under dir; the server moves its part files while we count, so a vanished entry counts as nothing. */
     private static long size(Path dir) throws Exception {
-        try (var walk = Files.walk(dir)) {
-            return walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
-        }
+        long[] total = {0};
+        Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes attrs) {
+                if (attrs.isRegularFile()) {
+                    total[0] += attrs.size();
+                }
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFileFailed(Path file, java.io.IOException e) {
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
+        return total[0];
     }
 
     @Test
