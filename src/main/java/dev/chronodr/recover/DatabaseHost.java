@@ -32,6 +32,16 @@ interface DatabaseHost {
     /** pg_isready against the server, as its own host sees it. */
     ToolOutput pgIsReady();
 
+    /**
+     * Why the server that answers on the configured port cannot be the one this host runs, when
+     * there is evidence of that: a data directory's postmaster.pid that names no live postmaster,
+     * another port, or a server not yet ready. Empty when it is ours or when nothing says otherwise
+     * (a container owns its port; an unreadable data directory proves nothing).
+     */
+    default Optional<String> anotherServerAnswers() {
+        return Optional.empty();
+    }
+
     /** The first line of postmaster.pid, when the file exists. */
     Optional<String> postmasterPid();
 

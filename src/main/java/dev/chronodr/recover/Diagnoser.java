@@ -36,6 +36,8 @@ final class Diagnoser {
         String connectError = null;
         try (Connection c = Database.connect(target.connection())) {
             c.isValid(5);
+            // A server that took the port while this one was down answers too: its answer is not this server's health.
+            connectError = host.anotherServerAnswers().orElse(null);
         } catch (ChronoException | SQLException e) {
             connectError = e.getMessage();
         }

@@ -123,6 +123,28 @@ final class LocalHost implements DatabaseHost {
     }
 
     @Override
+    public Optional<String> anotherServerAnswers() {
+        List<String> pid;
+        try {
+            pid = Files.readAllLines(dataDir.resolve("postmaster.pid"));
+        } catch (java.nio.file.NoSuchFileException e) {
+            return Optional.of("no postmaster.pid in " + dataDir + ": a server that is not this one answers on port " + conn.port());
+        } catch (IOException e) {
+            return Optional.empty(); // unreadable here (not root, not postgres): nothing proves it is another server
+        }
+        if (postmaster().isEmpty()) {
+            return Optional.of("the postmaster of " + dataDir + " is not running: a server that is not this one answers on port " + conn.port());
+        }
+        // postmaster.pid: pid, data directory, start time, port, socket directory, listen address, shared memory key, status
+        String port = pid.size() > 3 ? pid.get(3).strip() : "";
+        if (!port.equals(String.valueOf(conn.port()))) {
+            return Optional.of(dataDir + " serves port " + port + ", not the configured " + conn.port() + ": another server answers there");
+        }
+        String status = pid.size() > 7 ? pid.get(7).strip() : "ready";
+        return status.equals("ready") ? Optional.empty() : Optional.of("the server of " + dataDir + " is " + status + ", not ready");
+    }
+
+    @Override
     public Optional<String> postmasterPid() {
         try {
             return Files.readAllLines(dataDir.resolve("postmaster.pid")).stream().findFirst().map(String::strip);

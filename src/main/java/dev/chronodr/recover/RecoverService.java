@@ -7,6 +7,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 import dev.chronodr.config.RecoverSection;
 import dev.chronodr.config.RecoverSection.SmokeTest;
@@ -113,6 +114,8 @@ public final class RecoverService {
         private final String db;
         private Diagnosis diagnosis;
         private boolean dependentsStopped;
+        /** Why the server answering on the port is not the one restarted, when that was the last thing seen. */
+        private String otherServer;
         private boolean startedByRestore;
         private String restoredFrom;
 
@@ -214,9 +217,16 @@ public final class RecoverService {
             while (System.nanoTime() < deadline) {
                 try (Connection c = Database.connect(target.connection())) {
                     c.isValid(5);
-                    return Outcome.ok("accepting connections", details);
+                    // The port may have been taken while the server was down: the answer must come from the server restarted.
+                    Optional<String> another = host.anotherServerAnswers();
+                    if (another.isEmpty()) {
+                        otherServer = null;
+                        return Outcome.ok("accepting connections", details);
+                    }
+                    last = otherServer = another.get();
                 } catch (ChronoException | SQLException e) {
                     last = e.getMessage();
+                    otherServer = null;
                 }
                 if (System.nanoTime() - lastLook > Duration.ofSeconds(5).toNanos()) {
                     lastLook = System.nanoTime();
@@ -233,6 +243,9 @@ public final class RecoverService {
                     }
                 }
                 sleep(Duration.ofSeconds(1));
+            }
+            if (otherServer != null) {
+                return Outcome.failed(otherServer, details);
             }
             details.add("last connection error: " + last);
             return Outcome.failed("not accepting connections after " + req.readyTimeout().toSeconds() + " s", details);
@@ -256,6 +269,10 @@ public final class RecoverService {
                 next.add("make a copy of the data directory by hand before anything else (the runbook's cp -r step)");
             }
             next.add("read the log lines above: " + why);
+            if (otherServer != null) {
+                next.add("stop the server that holds port " + target.connection().port() + " (or give this one another port), then run chrono-dr recover again");
+                return finish("not recovered: another server holds the port", ExitCode.CRITICAL, step);
+            }
             next.add("the server cannot start from its data directory. Start a new one on an empty data directory or volume, then: "
                     + "chrono-dr restore --latest --with-globals --yes");
             next.add("or, with base backups and archived WAL (chrono-dr list shows the window): chrono-dr restore --point-in-time latest "

@@ -243,13 +243,28 @@ public final class LocalCluster implements SandboxServer {
         return ServiceUser.isRoot();
     }
 
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * A port free on 127.0.0.1, below the kernel's ephemeral range (32768 and up on Linux, where
+     * client connections take their local ports) and never the same one twice in this process:
+     * a server killed and started again finds its port where it left it, not taken by another
+     * sandbox or by a connection's local end.
+     */
     public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException("no free port", e);
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (int i = 0; i < 500; i++) {
+            int port = 20000 + random.nextInt(12000);
+            if (HANDED_OUT.add(port)) {
+                try (ServerSocket s = new ServerSocket()) {
+                    s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1);
+                    return port;
+                } catch (IOException e) {
+                    // in use: try another
+                }
+            }
         }
+        throw new IllegalStateException("no free port between 20000 and 32000 on 127.0.0.1");
     }
 
     private static void sleep(long ms) {

@@ -1,7 +1,6 @@
 package dev.chronodr.containers;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -36,7 +35,7 @@ final class ComposeDeployment implements AutoCloseable {
 
     ComposeDeployment(int major) {
         this.project = "chronodr" + major + "x" + Long.toString(System.nanoTime() % 1_000_000_000L, 36);
-        this.port = freePort();
+        this.port = dev.chronodr.sandbox.LocalCluster.freePort();
         this.password = "pw-" + Long.toString(System.nanoTime(), 36);
         Map<String, String> e = new HashMap<>(System.getenv());
         e.put("COMPOSE_PROJECT_NAME", project);
@@ -161,14 +160,6 @@ final class ComposeDeployment implements AutoCloseable {
             compose("down", "-v", "--remove-orphans", "-t", "5");
         } catch (AssertionError e) {
             System.err.println("could not tear down compose project " + project + ": " + e.getMessage());
-        }
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
         }
     }
 

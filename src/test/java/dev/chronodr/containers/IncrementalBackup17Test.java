@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -77,7 +76,7 @@ class IncrementalBackup17Test {
         repo = Files.createDirectories(dir.resolve("repo"));
         Path wal = Files.createDirectories(repo.resolve("wal"));
         Files.setPosixFilePermissions(wal, PosixFilePermissions.fromString("rwxrwxrwx")); // the container's postgres writes it
-        port = freePort();
+        port = dev.chronodr.sandbox.LocalCluster.freePort();
         containers.add(name);
         docker("run", "-d", "--name", name, "-e", "POSTGRES_PASSWORD=" + PASSWORD, "-e", "POSTGRES_USER=chrono", "-e", "POSTGRES_DB=shop",
                 "-p", "127.0.0.1:" + port + ":5432", "-v", wal + ":/archive", IMAGE,
@@ -226,9 +225,4 @@ class IncrementalBackup17Test {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 }

@@ -2,7 +2,6 @@ package dev.chronodr.pgbouncer;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,10 +31,8 @@ final class PgBouncerServer {
         Assumptions.assumeTrue(Files.isExecutable(BINARY), "needs Debian's pgbouncer: apt-get install pgbouncer");
     }
 
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+    static int freePort() {
+        return dev.chronodr.sandbox.LocalCluster.freePort();
     }
 
     /** Starts PgBouncer on {@code ini} (in {@code dir}, handed to the postgres user) and waits until it listens on {@code port}. */
