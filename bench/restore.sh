@@ -108,5 +108,9 @@ for k, label in [("pg_restore_j2", "pg_restore -j2, stock archive (anchor)"),
 print("  runs: " + "; ".join(f"{k} " + " ".join(f"{s:.2f}" for s, _ in v) for k, v in rows.items()))
 pairs = zip((s for s, _ in rows["beside"]), (s for s, _ in rows["pg_restore_j2"]))
 print("  beside against the anchor just before it, run by run: " + " ".join(f"{b / a:.2f}x" for b, a in pairs))
+if rows["drill_total"]:
+    # the drill reads the digests while its restore goes on, which slows its restore step: set its total against the restore alone too
+    print(f"  dr-test: whole drill against its restore step {med('drill_total') / med('drill_restore'):.2f}x, "
+          f"against the beside restore (the restore alone) {med('drill_total') / med('beside'):.2f}x (target 1.5x)")
 print(f"target: beside <= 0.90x the anchor: {'met' if med('beside') <= 0.9 * anchor else 'NOT met'} ({med('beside') / anchor:.2f}x)")
 PY

@@ -32,7 +32,6 @@ import dev.chronodr.drill.DrillReport.Objective;
 import dev.chronodr.drill.DrillReport.Outcome;
 import dev.chronodr.drill.DrillReport.Step;
 import dev.chronodr.pg.ConnectionSettings;
-import dev.chronodr.pg.CopyDigest;
 import dev.chronodr.pg.Database;
 import dev.chronodr.pg.PgTool;
 import dev.chronodr.pg.PgTools;
@@ -154,6 +153,10 @@ public final class DrillService {
         Thread cleanupOnInterrupt = new Thread(scratch::close, "dr-test-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanupOnInterrupt);
         Long restoreSpan = null; // the restore step's own time: the one span the headline, the step and the RTO all name
+        ConnectionSettings scratchConn = restoreTarget.connection().withDbname(scratchName);
+        // Each table's COPY text is read back as soon as the restore says its data is in, beside the rest of the restore.
+        ContentDigests content = new ContentDigests(scratchConn,
+                manifest == null ? List.of() : manifest.tables().stream().filter(ContentDigests::isCopyText).toList());
         try {
             t = System.nanoTime();
             RestoreResult restored;
@@ -163,7 +166,7 @@ public final class DrillService {
                 RestoreRequest rr = new RestoreRequest(null, backup.legacy() ? backup.path().toString() : null, scratchName,
                         req.jobs(), false, false);
                 RestoreSource src = backup.legacy() ? restore.resolve(restoreTarget, rr) : RestoreSource.byId(repo, backup.id());
-                restored = restore.restore(restoreTarget, rr, src);
+                restored = restore.restore(restoreTarget, rr, src, content);
                 scratch.restored();
             } catch (SQLException e) {
                 steps.add(step("restore", Outcome.ERROR, t, "restored, but could not mark " + scratchName + " as the drill's own: "
@@ -179,10 +182,9 @@ public final class DrillService {
             steps.add(new Step("restore", Outcome.PASSED, restoreMillis, "into " + scratchName + " (" + restored.tocEntries() + " archive entries, "
                     + restored.jobs() + " job(s))", List.of()));
 
-            ConnectionSettings scratchConn = restoreTarget.connection().withDbname(scratchName);
             // The digests read the copy on a connection of their own while the other checks run here, one after another.
             var digestStep = java.util.concurrent.CompletableFuture.supplyAsync(() -> digests(scratchConn, manifest, req.deep(),
-                    req.backupId() == null && !req.latest()));
+                    req.backupId() == null && !req.latest(), content));
             steps.addAll(rowCountsAndForeignKeys(scratchConn, manifest));
             Step schemaStep = schema(scratchConn, restoreTarget, repo, backup);
             Step integrityStep = integrity(restoreTarget, scratchName, req.jobs(), req.deep());
@@ -190,6 +192,7 @@ public final class DrillService {
             steps.add(schemaStep);
             steps.add(integrityStep);
         } finally {
+            content.close();
             scratch.close();
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanupOnInterrupt);
@@ -257,7 +260,7 @@ public final class DrillService {
      * COPY text, taken from the archive stream for free) are compared by reading each restored table once with COPY TO
      * STDOUT; the older r64/h64 digests of a few tables, by the scan that made them.
      */
-    private Step digests(ConnectionSettings scratch, BackupManifest manifest, boolean deep, boolean tookFresh) {
+    private Step digests(ConnectionSettings scratch, BackupManifest manifest, boolean deep, boolean tookFresh, ContentDigests content) {
         long t = System.nanoTime();
         if (manifest == null) {
             return step("digests", Outcome.SKIPPED, t, "legacy backup: no digests to compare", List.of());
@@ -275,33 +278,28 @@ public final class DrillService {
             }
             return step("digests", Outcome.SKIPPED, t, why, List.of());
         }
-        List<BackupManifest.TableEntry> copyText = digested.stream().filter(x -> x.digest().startsWith(CopyDigest.PREFIX)).toList();
-        List<BackupManifest.TableEntry> older = digested.stream().filter(x -> !x.digest().startsWith(CopyDigest.PREFIX)).toList();
+        List<BackupManifest.TableEntry> copyText = digested.stream().filter(ContentDigests::isCopyText).toList();
+        List<BackupManifest.TableEntry> older = digested.stream().filter(x -> !ContentDigests.isCopyText(x)).toList();
         List<String> problems = new ArrayList<>();
-        try (Connection c = Database.connect(scratch)) {
-            c.setAutoCommit(false);
+        try {
             if (!older.isEmpty()) {
-                TableDigest.pinSettings(c);
-                for (BackupManifest.TableEntry e : older) {
-                    compare(c, e, problems);
-                }
-                c.rollback();
-            }
-            for (BackupManifest.TableEntry e : copyText) {
-                try {
-                    compare(c, e, problems); // its settings are pinned per transaction: one table, one transaction
-                } catch (SQLException ex) {
-                    problems.add(e.qualifiedName() + ": could not be read: " + ex.getMessage());
-                } finally {
+                try (Connection c = Database.connect(scratch)) {
+                    c.setAutoCommit(false);
+                    TableDigest.pinSettings(c);
+                    for (BackupManifest.TableEntry e : older) {
+                        compare(c, e, problems);
+                    }
                     c.rollback();
                 }
             }
+            problems.addAll(content.finish()); // the COPY text of the tables not read during the restore; one transaction each
         } catch (SQLException e) {
             return step("digests", Outcome.ERROR, t, "could not compute digests: " + e.getMessage(), List.of());
         }
+        int early = content.readEarly();
         String scope = digested.size() == manifest.tables().size() ? "every table (" + digested.size() + ")"
                 : deep && copyText.isEmpty() ? "every table" : digested.size() + (copyText.isEmpty() ? " critical" : "") + " table(s)";
-        String how = copyText.isEmpty() ? "" : " (COPY text, SHA-256)";
+        String how = copyText.isEmpty() ? "" : " (COPY text, SHA-256" + (early > 0 ? "; " + early + " read while the restore went on" : "") + ")";
         return step("digests", problems.isEmpty() ? Outcome.PASSED : Outcome.FAILED, t,
                 problems.isEmpty() ? "content of " + scope + " identical to the backup's" + how : problems.size() + " table(s) differ", problems);
     }

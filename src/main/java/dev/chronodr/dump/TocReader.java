@@ -16,8 +16,8 @@ final class TocReader {
     private static final int FORMAT_CUSTOM = 1;
     private static final int MAX_STRING = 1 << 30;
 
-    /** A table-of-contents entry that has a data block. */
-    record DataEntry(int dumpId, String desc, String namespace, String tag) {
+    /** A table-of-contents entry that has a data block; {@code copyStmt}: its COPY ... FROM stdin, or null. */
+    record DataEntry(int dumpId, String desc, String namespace, String tag, String copyStmt) {
     }
 
     private final int newestKnown;
@@ -154,7 +154,7 @@ final class TocReader {
         readInt(); // section
         str(); // definition
         str(); // drop statement
-        str(); // COPY statement
+        String copyStmt = str();
         String namespace = str();
         str(); // tablespace
         str(); // table access method
@@ -172,7 +172,7 @@ final class TocReader {
             throw new ArchiveFormatException("entry " + dumpId + " has an unknown data offset flag " + offsetFlag);
         }
         if (hadDumper) {
-            if (dataEntries.put(dumpId, new DataEntry(dumpId, desc, namespace, tag)) != null) {
+            if (dataEntries.put(dumpId, new DataEntry(dumpId, desc, namespace, tag, copyStmt)) != null) {
                 throw new ArchiveFormatException("dump id " + dumpId + " appears twice in the table of contents");
             }
         }

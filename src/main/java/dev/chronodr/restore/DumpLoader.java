@@ -3,16 +3,22 @@ package dev.chronodr.restore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Progress;
+import dev.chronodr.dump.TableDataItems;
 import dev.chronodr.pg.PgTool;
 import dev.chronodr.pg.PgTools;
 import dev.chronodr.process.ProcessSpec;
@@ -25,19 +31,27 @@ import dev.chronodr.repo.Compression;
 final class DumpLoader {
     private static final Logger log = LoggerFactory.getLogger(DumpLoader.class);
 
+    /** "finished item N TABLE DATA": anywhere in a line, as the leader's and the workers' writes interleave. */
+    private static final Pattern DATA_FINISHED = Pattern.compile("finished item (\\d+) TABLE DATA ");
+
     private final Progress progress;
     private final RestoreSettings settings;
     private final List<String> notes;
+    private final TableLoaded loaded;
 
     DumpLoader(Progress progress) {
-        this(progress, RestoreSettings.none(), new ArrayList<>());
+        this(progress, RestoreSettings.none(), new ArrayList<>(), TableLoaded.NONE);
     }
 
-    /** @param settings pg_restore's session settings; {@code notes} receives what their flush has to say */
-    DumpLoader(Progress progress, RestoreSettings settings, List<String> notes) {
+    /**
+     * @param settings pg_restore's session settings; {@code notes} receives what their flush has to say
+     * @param loaded   told of each table whose data a parallel restore has committed
+     */
+    DumpLoader(Progress progress, RestoreSettings settings, List<String> notes, TableLoaded loaded) {
         this.progress = progress;
         this.settings = settings;
         this.notes = notes;
+        this.loaded = loaded;
     }
 
     /** Plain SQL for psql: checked line by line as it goes, behind psql's own \\restrict where this psql has it. */
@@ -76,6 +90,30 @@ final class DumpLoader {
         try (InputStream in = source.open()) {
             in.transferTo(out);
         }
+    }
+
+    /**
+     * What turns pg_restore's "finished item N TABLE DATA" lines into {@link TableLoaded} calls,
+     * or null when nobody listens or the archive's items cannot be known. A dump whose data goes
+     * through a partition root announces nothing: a partition's rows come from several items.
+     */
+    private Consumer<String> announcer(Path archive) {
+        if (loaded == TableLoaded.NONE) {
+            return null;
+        }
+        Map<Integer, TableDataItems.Item> items = TableDataItems.read(archive).orElse(Map.of());
+        if (items.isEmpty() || !items.values().stream().allMatch(TableDataItems.Item::loadsItself)) {
+            return null;
+        }
+        return line -> {
+            Matcher m = DATA_FINISHED.matcher(line);
+            while (m.find()) {
+                TableDataItems.Item item = items.get(Integer.parseInt(m.group(1)));
+                if (item != null) {
+                    loaded.loaded(item.schema(), item.table());
+                }
+            }
+        };
     }
 
     /** Loads the dump into {@code db}, and drops {@code db} when that fails. */
@@ -119,18 +157,22 @@ final class DumpLoader {
         if (jobs > 1) {
             args.addAll(List.of("-j", String.valueOf(jobs)));
         }
+        Path file = source.format() == ArchiveFormat.DIRECTORY || source.method() == Compression.Method.NONE && !source.encrypted() && jobs > 1
+                ? source.dump() : source.unpacked();
         RestoreProgress counter = progress == Progress.NONE ? null : new RestoreProgress(progress, toc, jobs > 1);
-        if (counter != null) {
-            args.add("-v"); // one line per item: what the progress counts
+        Consumer<String> announcer = jobs > 1 && file != null && source.format() == ArchiveFormat.CUSTOM ? announcer(file) : null;
+        if (counter != null || announcer != null) {
+            args.add("-v"); // one line per item: what the progress counts, and the tables whose data is in
         }
+        Consumer<String> lines = counter == null ? announcer : announcer == null ? counter::line : l -> {
+            counter.line(l);
+            announcer.accept(l);
+        };
         // The session settings reach pg_restore's connections (and only those) through PGOPTIONS.
-        java.util.function.UnaryOperator<ProcessSpec> watched = spec -> (counter == null ? spec : spec.withStderrLines(counter::line))
+        java.util.function.UnaryOperator<ProcessSpec> watched = spec -> (lines == null ? spec : spec.withStderrLines(lines))
                 .withEnv(settings.env());
-        if (source.format() == ArchiveFormat.DIRECTORY || source.method() == Compression.Method.NONE && !source.encrypted() && jobs > 1) {
-            args.add(source.dump().toString());
-            tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)));
-        } else if (source.unpacked() != null) {
-            args.add(source.unpacked().toString());
+        if (file != null) {
+            args.add(file.toString());
             tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)));
         } else {
             tools.run(watched.apply(tools.spec(PgTool.PG_RESTORE, args)).withStdin(out -> feed(source, out)));

@@ -129,11 +129,20 @@ public final class RestoreService {
 
     /** Plans and carries out at once: for callers that confirm nothing (the drill, tests). */
     public RestoreResult restore(Target target, RestoreRequest req, RestoreSource source) {
-        return execute(target, plan(target, req, source));
+        return execute(target, plan(target, req, source), TableLoaded.NONE);
+    }
+
+    /** As {@link #restore(Target, RestoreRequest, RestoreSource)}, telling {@code loaded} of each table whose data is in. */
+    public RestoreResult restore(Target target, RestoreRequest req, RestoreSource source, TableLoaded loaded) {
+        return execute(target, plan(target, req, source), loaded);
     }
 
     /** Carries the plan out: the checks, then the mode's own steps. */
     public RestoreResult execute(Target target, RestorePlan plan) {
+        return execute(target, plan, TableLoaded.NONE);
+    }
+
+    private RestoreResult execute(Target target, RestorePlan plan, TableLoaded loaded) {
         RestoreRequest req = plan.request();
         RestoreSource source = plan.source();
         String live = plan.database();
@@ -180,7 +189,7 @@ public final class RestoreService {
                 }
                 RestoreSettings settings = RestoreSettings.forRestore(admin, source, tools, jobs);
                 notes.addAll(settings.notes());
-                RestoreContext context = new RestoreContext(plan, source, admin, tools, new DumpLoader(progress, settings, notes), jobs,
+                RestoreContext context = new RestoreContext(plan, source, admin, tools, new DumpLoader(progress, settings, notes, loaded), jobs,
                         contents.entries(), phases, notes);
                 return switch (plan.mode()) {
                     case NEW_DATABASE -> new NewDatabaseRestore().run(context);

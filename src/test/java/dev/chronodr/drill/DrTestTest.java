@@ -229,6 +229,29 @@ class DrTestTest {
     }
 
     @Test
+    void theDigestsAreReadWhileTheRestoreGoesOnAndAfterItWithOneJob() throws Exception {
+        Path repo = dir.resolve("repo-early");
+        CliRun parallel = drill(repo, "--format", "json");
+        assertEquals(0, parallel.exitCode(), parallel.toString());
+        String early = digestsMessage(parallel);
+        assertTrue(early.contains("content of every table (5) identical") && early.contains("5 read while the restore went on"), early);
+        CliRun serial = drill(repo, "--latest", "--jobs", "1", "--format", "json");
+        assertEquals(0, serial.exitCode(), serial.toString());
+        String after = digestsMessage(serial);
+        assertTrue(after.contains("content of every table (5) identical") && !after.contains("while the restore"), after);
+        assertEquals(List.of(), scratchDatabases());
+    }
+
+    private static String digestsMessage(CliRun r) {
+        for (JsonNode s : r.json().get("steps")) {
+            if (s.get("name").asText().equals("digests")) {
+                return s.get("outcome").asText() + " " + s.get("message").asText();
+            }
+        }
+        throw new AssertionError("no digests step: " + r.out());
+    }
+
+    @Test
     void roleWithoutCreatedbCannotRun() {
         pg.execute("postgres", "DROP ROLE IF EXISTS drill_ro; CREATE ROLE drill_ro LOGIN PASSWORD 'ro-pw'; GRANT pg_read_all_data TO drill_ro");
         Map<String, String> env = env();
