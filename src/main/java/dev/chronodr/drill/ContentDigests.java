@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import dev.chronodr.pg.ConnectionSettings;
@@ -23,10 +24,12 @@ import dev.chronodr.restore.TableLoaded;
  * the restored copy, one table at a time on one connection of its own. A table can be read as
  * soon as the restore says its data is in ({@link #loaded}): its rows no longer change, and the
  * reading uses a core the restore leaves idle. {@link #finish} reads the tables not read yet
- * and says which differ. Each table is read once, in its own transaction.
+ * and says which differ; a table that could not be compared is a problem too, never a pass.
+ * Each table is read once, in its own transaction.
  */
 final class ContentDigests implements TableLoaded, AutoCloseable {
     private final ConnectionSettings scratch;
+    private final int expected;
     private final Map<String, BackupManifest.TableEntry> pending = new LinkedHashMap<>();
     private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
     private final ExecutorService reader = Executors.newSingleThreadExecutor(r -> {
@@ -34,15 +37,20 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
         t.setDaemon(true);
         return t;
     });
-    private Connection connection;
+    /** Set and used by the reader thread only; {@link #close} aborts it from another. */
+    private volatile Connection connection;
     private volatile boolean closed;
+    private volatile boolean finishing;
+    private int matched;
     private int early;
+    private int announced;
 
     ContentDigests(ConnectionSettings scratch, List<BackupManifest.TableEntry> tables) {
         this.scratch = scratch;
         for (BackupManifest.TableEntry e : tables) {
             pending.put(key(e.schema(), e.name()), e);
         }
+        this.expected = pending.size();
     }
 
     private static String key(String schema, String table) {
@@ -54,22 +62,38 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
         BackupManifest.TableEntry e;
         synchronized (this) {
             e = closed ? null : pending.remove(key(schema, table));
-            if (e == null) {
-                return;
+            if (e != null) {
+                announced++;
             }
-            early++;
         }
-        reader.execute(() -> read(e));
+        if (e != null) {
+            submit(e);
+        }
     }
 
-    /** Reads what is left, waits for every table, and returns the tables that differ (or could not be read). */
+    /** The restore failed: its database is about to be dropped, so nothing more is read from it. */
+    @Override
+    public void failed() {
+        close();
+    }
+
+    private void submit(BackupManifest.TableEntry e) {
+        try {
+            reader.execute(() -> read(e));
+        } catch (RejectedExecutionException stopped) {
+            problems.add(e.qualifiedName() + ": not read (the drill stopped reading)");
+        }
+    }
+
+    /** Reads what is left, waits for every table, and returns the tables that differ or could not be compared. */
     List<String> finish() throws SQLException {
+        finishing = true;
         List<BackupManifest.TableEntry> rest;
         synchronized (this) {
             rest = new ArrayList<>(pending.values());
             pending.clear();
         }
-        rest.forEach(e -> reader.execute(() -> read(e)));
+        rest.forEach(this::submit);
         reader.shutdown();
         try {
             while (!reader.awaitTermination(1, TimeUnit.SECONDS)) {
@@ -79,66 +103,81 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
             Thread.currentThread().interrupt();
             throw new SQLException("interrupted while the digests were read");
         }
+        closeConnection();
+        List<String> out = new ArrayList<>(problems);
         synchronized (this) {
-            closeConnection();
-            if (failure != null) {
-                throw failure;
+            // every table ends as a match or as one problem: any other count is a table nobody compared
+            if (matched + out.size() < expected) {
+                out.add((expected - matched - out.size()) + " table(s) were not compared");
             }
         }
-        return List.copyOf(problems);
+        return out;
     }
 
-    /** How many tables were read while the restore still ran. */
+    /** How many tables the restore announced as loaded while it ran. */
+    synchronized int announced() {
+        return announced;
+    }
+
+    /** How many tables were read before {@link #finish} was called (that is, while the restore still ran). */
     synchronized int readEarly() {
         return early;
     }
 
-    private SQLException failure;
-
+    /** On the reader thread. */
     private void read(BackupManifest.TableEntry e) {
-        Connection c;
-        synchronized (this) {
-            if (closed || failure != null) {
-                return;
-            }
-            try {
-                if (connection == null) {
-                    connection = Database.connect(scratch);
-                    connection.setAutoCommit(false);
-                }
-            } catch (SQLException ex) {
-                failure = ex;
-                return;
-            }
-            c = connection;
+        if (closed) {
+            return;
         }
+        Connection c = connection;
         try {
+            if (c == null) {
+                c = Database.connect(scratch);
+                c.setAutoCommit(false);
+                connection = c;
+                if (closed) { // close() ran while we connected: it could not abort this one
+                    closeConnection();
+                    return;
+                }
+            }
             TableDigest.Digest d = TableDigest.like(c, e.schema(), e.name(), e.digest());
             if (!d.value().equals(e.digest()) || d.rows() != e.rows()) {
                 problems.add(e.qualifiedName() + ": content differs from the backup's (" + d.rows() + " rows restored, " + e.rows()
                         + " in the backup)");
+            } else {
+                synchronized (this) {
+                    matched++;
+                }
             }
-        } catch (SQLException ex) {
+            if (!finishing) {
+                synchronized (this) {
+                    early++;
+                }
+            }
+        } catch (SQLException | RuntimeException ex) {
             if (!closed) {
                 problems.add(e.qualifiedName() + ": could not be read: " + ex.getMessage());
             }
         } finally {
-            try {
-                c.rollback();
-            } catch (SQLException ignored) {
-                // the next table's read says so if the connection is gone
+            if (c != null) {
+                try {
+                    c.rollback();
+                } catch (SQLException ignored) {
+                    // the next table's read says so if the connection is gone
+                }
             }
         }
     }
 
     private void closeConnection() {
-        if (connection != null) {
+        Connection c = connection;
+        connection = null;
+        if (c != null) {
             try {
-                connection.close();
+                c.close();
             } catch (SQLException ignored) {
                 // closing a connection to a scratch database that is about to be dropped
             }
-            connection = null;
         }
     }
 
@@ -150,14 +189,12 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
             pending.clear();
         }
         reader.shutdownNow();
-        synchronized (this) {
-            if (connection != null) {
-                try {
-                    connection.abort(Runnable::run); // a COPY in progress ends now, not when its table is read
-                } catch (SQLException ignored) {
-                    // gone already
-                }
-                connection = null;
+        Connection c = connection;
+        if (c != null) {
+            try {
+                c.abort(Runnable::run); // a COPY in progress ends now, not when its table is read
+            } catch (SQLException ignored) {
+                // gone already
             }
         }
     }

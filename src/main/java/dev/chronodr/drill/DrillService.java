@@ -296,10 +296,11 @@ public final class DrillService {
         } catch (SQLException e) {
             return step("digests", Outcome.ERROR, t, "could not compute digests: " + e.getMessage(), List.of());
         }
+        int announced = content.announced();
         int early = content.readEarly();
         String scope = digested.size() == manifest.tables().size() ? "every table (" + digested.size() + ")"
                 : deep && copyText.isEmpty() ? "every table" : digested.size() + (copyText.isEmpty() ? " critical" : "") + " table(s)";
-        String how = copyText.isEmpty() ? "" : " (COPY text, SHA-256" + (early > 0 ? "; " + early + " read while the restore went on" : "") + ")";
+        String how = copyText.isEmpty() ? "" : " (COPY text, SHA-256" + (announced > 0 ? "; " + announced + " announced by the restore, " + early + " read before it ended" : "") + ")";
         return step("digests", problems.isEmpty() ? Outcome.PASSED : Outcome.FAILED, t,
                 problems.isEmpty() ? "content of " + scope + " identical to the backup's" + how : problems.size() + " table(s) differ", problems);
     }

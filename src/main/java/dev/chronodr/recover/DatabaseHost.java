@@ -33,12 +33,13 @@ interface DatabaseHost {
     ToolOutput pgIsReady();
 
     /**
-     * Why the server that answers on the configured port cannot be the one this host runs, when
-     * there is evidence of that: a data directory's postmaster.pid that names no live postmaster,
-     * another port, or a server not yet ready. Empty when it is ours or when nothing says otherwise
-     * (a container owns its port; an unreadable data directory proves nothing).
+     * Why the server that answered {@code login} cannot be the one this host runs, when there is
+     * evidence of that: the login's backend is not a child of the postmaster in the data
+     * directory's postmaster.pid, there is no such file or live postmaster, or that server is not
+     * ready. Empty when it is ours or when nothing says otherwise (a container owns its port; an
+     * unreadable data directory proves nothing).
      */
-    default Optional<String> anotherServerAnswers() {
+    default Optional<String> anotherServerAnswers(java.sql.Connection login) {
         return Optional.empty();
     }
 

@@ -37,7 +37,7 @@ final class Diagnoser {
         try (Connection c = Database.connect(target.connection())) {
             c.isValid(5);
             // A server that took the port while this one was down answers too: its answer is not this server's health.
-            connectError = host.anotherServerAnswers().orElse(null);
+            connectError = host.anotherServerAnswers(c).orElse(null);
         } catch (ChronoException | SQLException e) {
             connectError = e.getMessage();
         }

@@ -123,7 +123,7 @@ final class LocalHost implements DatabaseHost {
     }
 
     @Override
-    public Optional<String> anotherServerAnswers() {
+    public Optional<String> anotherServerAnswers(java.sql.Connection login) {
         List<String> pid;
         try {
             pid = Files.readAllLines(dataDir.resolve("postmaster.pid"));
@@ -132,16 +132,38 @@ final class LocalHost implements DatabaseHost {
         } catch (IOException e) {
             return Optional.empty(); // unreadable here (not root, not postgres): nothing proves it is another server
         }
-        if (postmaster().isEmpty()) {
+        // postmaster.pid: pid, data directory, start time, port, socket directory, listen address, shared memory key, status
+        String status = pid.size() > 7 ? pid.get(7).strip() : "ready";
+        if (!status.equals("ready") && !status.equals("standby")) {
+            return Optional.of("the server of " + dataDir + " is " + status + ", not ready");
+        }
+        String ours = pid.isEmpty() ? "" : pid.get(0).strip();
+        boolean running = postmaster().isPresent();
+        // Who answered: the backend serving this login is a child of the postmaster that took it.
+        Optional<Long> parent = backendParent(login);
+        if (parent.isPresent()) {
+            return running && parent.get().toString().equals(ours) ? Optional.empty()
+                    : Optional.of("the login on port " + conn.port() + " was answered by postmaster " + parent.get() + ", not by the one of "
+                    + dataDir + (running ? " (pid " + ours + ")" : " (not running)") + ": a server that is not this one answers on port "
+                    + conn.port());
+        }
+        // The backend is not visible from here (another PID namespace, a hidden /proc): what postmaster.pid says.
+        if (!running) {
             return Optional.of("the postmaster of " + dataDir + " is not running: a server that is not this one answers on port " + conn.port());
         }
-        // postmaster.pid: pid, data directory, start time, port, socket directory, listen address, shared memory key, status
         String port = pid.size() > 3 ? pid.get(3).strip() : "";
-        if (!port.equals(String.valueOf(conn.port()))) {
-            return Optional.of(dataDir + " serves port " + port + ", not the configured " + conn.port() + ": another server answers there");
+        return port.equals(String.valueOf(conn.port())) ? Optional.empty()
+                : Optional.of(dataDir + " serves port " + port + ", not the configured " + conn.port() + ": another server answers there");
+    }
+
+    /** The parent of the backend serving {@code login}, when that process is visible on this machine. */
+    private static Optional<Long> backendParent(java.sql.Connection login) {
+        try (java.sql.Statement st = login.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            return ProcessHandle.of(rs.getLong(1)).flatMap(ProcessHandle::parent).map(ProcessHandle::pid);
+        } catch (java.sql.SQLException e) {
+            return Optional.empty();
         }
-        String status = pid.size() > 7 ? pid.get(7).strip() : "ready";
-        return status.equals("ready") ? Optional.empty() : Optional.of("the server of " + dataDir + " is " + status + ", not ready");
     }
 
     @Override

@@ -218,7 +218,7 @@ public final class RecoverService {
                 try (Connection c = Database.connect(target.connection())) {
                     c.isValid(5);
                     // The port may have been taken while the server was down: the answer must come from the server restarted.
-                    Optional<String> another = host.anotherServerAnswers();
+                    Optional<String> another = host.anotherServerAnswers(c);
                     if (another.isEmpty()) {
                         otherServer = null;
                         return Outcome.ok("accepting connections", details);

@@ -108,8 +108,14 @@ final class DumpLoader {
         return line -> {
             Matcher m = DATA_FINISHED.matcher(line);
             while (m.find()) {
-                TableDataItems.Item item = items.get(Integer.parseInt(m.group(1)));
-                if (item != null) {
+                TableDataItems.Item item;
+                try {
+                    item = items.get(Integer.parseInt(m.group(1)));
+                } catch (NumberFormatException tooLong) {
+                    continue; // no item number has that many digits: text inside some name
+                }
+                // the item's own tag follows, or it is a name that happens to contain these words
+                if (item != null && line.startsWith(item.table(), m.end())) {
                     loaded.loaded(item.schema(), item.table());
                 }
             }
@@ -122,6 +128,7 @@ final class DumpLoader {
             load(tools, source, db, jobs, toc);
         } catch (RuntimeException e) {
             // Half a restore is of no use to anyone; the live database was never touched.
+            loaded.failed(); // nothing reads the tables already in while they are dropped
             try {
                 Databases.drop(admin, db);
             } catch (SQLException dropFailure) {

@@ -12,4 +12,8 @@ public interface TableLoaded {
     TableLoaded NONE = (schema, table) -> { };
 
     void loaded(String schema, String table);
+
+    /** The restore failed: its database is dropped next, so whoever reads it stops now (and does not connect again). */
+    default void failed() {
+    }
 }

@@ -85,4 +85,49 @@ class RecoverPortTakenTest {
         pg.startAfterCrash();
         assertEquals(500L, ((Number) pg.scalar(DB, "SELECT count(*) FROM users")).longValue(), "the restarted server's rows, intact");
     }
+
+    @Test
+    void aHealthyHotStandbyIsDiagnosedHealthy(PgCluster pg, @TempDir Path dir) throws Exception {
+        assumeTrue(pg.isLocal() && dev.chronodr.pg.ServiceUser.isRoot(), "a standby on this machine, run as the postgres OS user");
+        Path base = Files.createTempDirectory("chrono-dr-standby-");
+        Files.setPosixFilePermissions(base, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        Path data = base.resolve("data");
+        int port = LocalCluster.freePort();
+        new ProcessRunner(pg.env("postgres")).run(dev.chronodr.process.ProcessSpec.of(pg.binDir().resolve("pg_basebackup").toString(),
+                "-h", "127.0.0.1", "-p", String.valueOf(pg.port()), "-U", "postgres", "-D", data.toString(), "-R", "-X", "stream", "--no-sync"));
+        Files.writeString(data.resolve("postgresql.auto.conf"), "port = " + port + "\nunix_socket_directories = '" + base + "'\n",
+                java.nio.file.StandardOpenOption.APPEND);
+        Files.setPosixFilePermissions(data, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        dev.chronodr.pg.ServiceUser.handOver(base);
+        ProcessRunner runner = new ProcessRunner(Map.copyOf(System.getenv()));
+        String pgCtl = pg.binDir().resolve("pg_ctl").toString();
+        dev.chronodr.pg.ServiceUser.run(runner, java.util.List.of(pgCtl, "-D", data.toString(), "-l", base.resolve("log").toString(), "-w",
+                "start"), base, java.time.Duration.ofSeconds(90));
+        try {
+            Path config = Files.writeString(dir.resolve("standby.yaml"), """
+                    targets:
+                      standby:
+                        host: 127.0.0.1
+                        port: %d
+                        dbname: postgres
+                        user: postgres
+                        exec: local
+                        repo: %s
+                        recover:
+                          data_directory: %s
+                          log_file: %s
+                    """.formatted(port, dir.resolve("repo"), data, base.resolve("log")));
+            Map<String, String> env = new HashMap<>(pg.env("postgres"));
+            env.keySet().removeIf(k -> k.startsWith("PG") && !k.equals("PGPASSWORD"));
+            CliRun r = CliRun.run(env, dir, "recover", "--config", config.toString(), "--diagnose", "--format", "json");
+            assertEquals(0, r.exitCode(), "postmaster.pid says standby, not ready: still this server, healthy: " + r);
+            assertEquals("HEALTHY", r.json().get("diagnosis").get("verdict").asText(), r.out());
+        } finally {
+            dev.chronodr.pg.ServiceUser.run(runner, java.util.List.of(pgCtl, "-D", data.toString(), "-m", "immediate", "-w", "stop"), base,
+                    java.time.Duration.ofSeconds(60));
+            try (var walk = Files.walk(base)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
 }
