@@ -97,6 +97,17 @@ final class ContainerHost implements DatabaseHost {
                 + ") at " + f[4]);
     }
 
+    /**
+     * A stopped container publishes no port: whatever answers on it then is another server (one
+     * that took the port while the container was down). A running container holds its port.
+     */
+    @Override
+    public Optional<String> anotherServerAnswers(java.sql.Connection login) {
+        ServerState s = state();
+        return s.running() ? Optional.empty()
+                : Optional.of(s.detail() + ": a server that is not this one answers on port " + conn.port());
+    }
+
     @Override
     public List<String> logTail(int lines) {
         String id = containerId();

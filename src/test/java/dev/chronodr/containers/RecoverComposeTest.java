@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.chronodr.sandbox.LocalCluster;
 import dev.chronodr.testing.CliRun;
 import dev.chronodr.testing.DockerTest;
 
@@ -183,7 +185,7 @@ class RecoverComposeTest {
 
     @Test
     @Order(2)
-    void aKilledDatabaseIsBroughtBackAndTheDependentsRunAgain() {
+    void aKilledDatabaseIsBroughtBackAndTheDependentsRunAgain() throws IOException {
         docker("kill", deployment.postgresContainer());
         CliRun diag = chrono(config, "recover", "--diagnose", "--format", "json");
         assertEquals(2, diag.exitCode(), diag.toString());
@@ -192,6 +194,20 @@ class RecoverComposeTest {
         assertTrue(d.get("server").asText().contains("exited (exit code 137)"), d.toString());
         assertFalse(d.get("log_tail").isEmpty(), d.toString());
         assertFalse(postgresRunning(), "--diagnose changes nothing");
+
+        // Another server takes the port the stopped container published, with a database of the same name and the same
+        // password: its answer is not this deployment's health.
+        LocalCluster other = impostorOnPort();
+        try {
+            CliRun taken = chrono(config, "recover", "--diagnose", "--format", "json");
+            assertEquals(2, taken.exitCode(), taken.toString());
+            JsonNode t = taken.json().get("diagnosis");
+            assertEquals("DOWN_INTACT", t.get("verdict").asText(), t.toString());
+            assertTrue(t.get("connect_error").asText().contains("a server that is not this one answers on port " + deployment.port()),
+                    t.toString());
+        } finally {
+            other.remove();
+        }
 
         Instant before = Instant.now();
         CliRun r = chrono(config, "recover", "--yes", "--format", "json");
@@ -229,6 +245,23 @@ class RecoverComposeTest {
         assertTrue(d.get("postmaster_pid").asText().contains("pid 4242"), d.toString());
         assertTrue(postgresRunning());
         assertEquals(seeded, deployment.contentDigest(ComposeDeployment.DB));
+    }
+
+    /** A throwaway cluster of this machine's PostgreSQL on the deployment's port, with its database and password. */
+    private LocalCluster impostorOnPort() throws IOException {
+        Path bin = dev.chronodr.pg.ServerBinaries.find(dev.chronodr.core.Environment.system(), 15)
+                .or(() -> dev.chronodr.pg.ServerBinaries.find(dev.chronodr.core.Environment.system(), 17)).orElseThrow();
+        Path base = Files.createTempDirectory("chrono-dr-impostor-");
+        Files.setPosixFilePermissions(base, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        var runner = new dev.chronodr.process.ProcessRunner(Map.copyOf(System.getenv()));
+        LocalCluster c = LocalCluster.create(base.resolve("pg"), bin, dev.chronodr.core.Secret.of(deployment.env().get("PGPASSWORD")),
+                new LocalCluster.Options(deployment.port(), true, Map.of()), runner);
+        c.start();
+        c.execute("postgres", "CREATE ROLE chrono_scraper LOGIN SUPERUSER PASSWORD '"
+                + deployment.env().get("PGPASSWORD").replace("'", "''") + "'"); // the deployment's login, as the config names it
+        c.createDatabase(ComposeDeployment.DB);
+        c.execute(ComposeDeployment.DB, "CREATE TABLE users (id int)");
+        return c;
     }
 
     /** Overwrites the first page of the users table in the volume while the server is stopped, then starts it. */
