@@ -85,6 +85,11 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
         }
     }
 
+    /** The restore has returned: tables read from now on were not read while it went on. */
+    void restoreEnded() {
+        finishing = true;
+    }
+
     /** Reads what is left, waits for every table, and returns the tables that differ or could not be compared. */
     List<String> finish() throws SQLException {
         finishing = true;

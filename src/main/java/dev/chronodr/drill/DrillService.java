@@ -166,7 +166,11 @@ public final class DrillService {
                 RestoreRequest rr = new RestoreRequest(null, backup.legacy() ? backup.path().toString() : null, scratchName,
                         req.jobs(), false, false);
                 RestoreSource src = backup.legacy() ? restore.resolve(restoreTarget, rr) : RestoreSource.byId(repo, backup.id());
-                restored = restore.restore(restoreTarget, rr, src, content);
+                try {
+                    restored = restore.restore(restoreTarget, rr, src, content);
+                } finally {
+                    content.restoreEnded();
+                }
                 scratch.restored();
             } catch (SQLException e) {
                 steps.add(step("restore", Outcome.ERROR, t, "restored, but could not mark " + scratchName + " as the drill's own: "
@@ -293,7 +297,7 @@ public final class DrillService {
                 }
             }
             problems.addAll(content.finish()); // the COPY text of the tables not read during the restore; one transaction each
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
             return step("digests", Outcome.ERROR, t, "could not compute digests: " + e.getMessage(), List.of());
         }
         int announced = content.announced();

@@ -203,27 +203,29 @@ public final class ProcessRunner {
 
     private static void pumpStderr(InputStream in, TailBuffer tail, ProcessSpec spec) throws IOException {
         try (in) {
-            StringBuilder line = new StringBuilder();
+            // A line's bytes are decoded once it is whole: a character split between two reads stays one character
+            // (a newline byte never occurs inside a UTF-8 sequence).
+            ByteArrayOutputStream line = new ByteArrayOutputStream();
             byte[] buf = new byte[8192];
             int n;
             while ((n = in.read(buf)) > 0) {
                 tail.write(buf, n);
                 if (spec.stderrLines() != null) {
-                    String chunk = new String(buf, 0, n, StandardCharsets.UTF_8);
-                    for (char c : chunk.toCharArray()) {
-                        if (c == '\n' || c == '\r') {
-                            if (line.length() > 0) {
-                                spec.stderrLines().accept(line.toString());
-                                line.setLength(0);
+                    for (int i = 0; i < n; i++) {
+                        byte b = buf[i];
+                        if (b == '\n' || b == '\r') {
+                            if (line.size() > 0) {
+                                spec.stderrLines().accept(line.toString(StandardCharsets.UTF_8));
+                                line.reset();
                             }
                         } else {
-                            line.append(c);
+                            line.write(b);
                         }
                     }
                 }
             }
-            if (spec.stderrLines() != null && line.length() > 0) {
-                spec.stderrLines().accept(line.toString());
+            if (spec.stderrLines() != null && line.size() > 0) {
+                spec.stderrLines().accept(line.toString(StandardCharsets.UTF_8));
             }
         }
     }

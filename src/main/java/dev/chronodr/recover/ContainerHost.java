@@ -103,9 +103,13 @@ final class ContainerHost implements DatabaseHost {
      */
     @Override
     public Optional<String> anotherServerAnswers(java.sql.Connection login) {
-        ServerState s = state();
-        return s.running() ? Optional.empty()
-                : Optional.of(s.detail() + ": a server that is not this one answers on port " + conn.port());
+        String id = containerId();
+        String status = id.isEmpty() ? null : inspect(id, "{{.State.Status}}");
+        if (status == null || status.isBlank() || status.strip().equals("running")) {
+            return Optional.empty(); // running, or a state that cannot be read: nothing proves it is another server
+        }
+        return Optional.of("container " + (id.length() > 12 ? id.substring(0, 12) : id) + " is " + status.strip()
+                + ": a server that is not this one answers on port " + conn.port());
     }
 
     @Override

@@ -34,10 +34,11 @@ interface DatabaseHost {
 
     /**
      * Why the server that answered {@code login} cannot be the one this host runs, when there is
-     * evidence of that: the login's backend is not a child of the postmaster in the data
-     * directory's postmaster.pid, there is no such file or live postmaster, or that server is not
-     * ready. Empty when it is ours or when nothing says otherwise (a container owns its port; an
-     * unreadable data directory proves nothing).
+     * evidence of that: its postmaster started at another time than the one in the data
+     * directory's postmaster.pid, there is no such file, or (with nothing to compare) no live
+     * postmaster on the configured port; a container that is not running. Empty when it is ours
+     * or when nothing says otherwise (an unreadable data directory, a container whose state
+     * cannot be read, proves nothing).
      */
     default Optional<String> anotherServerAnswers(java.sql.Connection login) {
         return Optional.empty();

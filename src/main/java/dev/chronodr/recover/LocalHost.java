@@ -132,23 +132,29 @@ final class LocalHost implements DatabaseHost {
         } catch (IOException e) {
             return Optional.empty(); // unreadable here (not root, not postgres): nothing proves it is another server
         }
-        // postmaster.pid: pid, data directory, start time, port, socket directory, listen address, shared memory key, status
-        String status = pid.size() > 7 ? pid.get(7).strip() : "ready";
-        if (!status.equals("ready") && !status.equals("standby")) {
-            return Optional.of("the server of " + dataDir + " is " + status + ", not ready");
-        }
+        // postmaster.pid: pid, data directory, start time (epoch seconds), port, socket directory, listen address, ...
         String ours = pid.isEmpty() ? "" : pid.get(0).strip();
-        boolean running = postmaster().isPresent();
-        // Who answered: the backend serving this login is a child of the postmaster that took it.
-        Optional<Long> parent = backendParent(login);
-        if (parent.isPresent()) {
-            return running && parent.get().toString().equals(ours) ? Optional.empty()
-                    : Optional.of("the login on port " + conn.port() + " was answered by postmaster " + parent.get() + ", not by the one of "
-                    + dataDir + (running ? " (pid " + ours + ")" : " (not running)") + ": a server that is not this one answers on port "
-                    + conn.port());
+        // Who took the login: its backend, when it is a postgres process on this machine, is a child of that postmaster.
+        Optional<ProcessHandle> backend = backend(login);
+        if (backend.isPresent()) {
+            long parent = backend.get().parent().map(ProcessHandle::pid).orElse(-1L);
+            boolean alive = postmaster().isPresent();
+            return alive && String.valueOf(parent).equals(ours) ? Optional.empty()
+                    : Optional.of("the login on port " + conn.port() + " was taken by postmaster " + parent + ", not by the one of " + dataDir
+                    + (alive ? " (pid " + ours + ")" : " (not running)") + ": a server that is not this one answers on port " + conn.port());
         }
-        // The backend is not visible from here (another PID namespace, a hidden /proc): what postmaster.pid says.
-        if (!running) {
+        // Not visible from here (a pooler, another PID namespace, a hidden /proc): when the postmaster that took the
+        // login started, against this data directory's (the two clocks are read a moment apart at start-up).
+        Long started = pid.size() > 2 ? parseLong(pid.get(2).strip()) : null;
+        Long answered = postmasterStart(login);
+        if (started != null && answered != null) {
+            return Math.abs(started - answered) <= 1 ? Optional.empty()
+                    : Optional.of("the server that answered on port " + conn.port() + " started at " + java.time.Instant.ofEpochSecond(answered)
+                    + ", the postmaster of " + dataDir + " at " + java.time.Instant.ofEpochSecond(started)
+                    + ": a server that is not this one answers on port " + conn.port());
+        }
+        // Nothing to compare: what postmaster.pid says.
+        if (postmaster().isEmpty()) {
             return Optional.of("the postmaster of " + dataDir + " is not running: a server that is not this one answers on port " + conn.port());
         }
         String port = pid.size() > 3 ? pid.get(3).strip() : "";
@@ -156,13 +162,34 @@ final class LocalHost implements DatabaseHost {
                 : Optional.of(dataDir + " serves port " + port + ", not the configured " + conn.port() + ": another server answers there");
     }
 
-    /** The parent of the backend serving {@code login}, when that process is visible on this machine. */
-    private static Optional<Long> backendParent(java.sql.Connection login) {
+    private static Long parseLong(String s) {
+        try {
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** The process serving {@code login}, when it is a postgres process visible on this machine. */
+    private static Optional<ProcessHandle> backend(java.sql.Connection login) {
         try (java.sql.Statement st = login.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
-            rs.next();
-            return ProcessHandle.of(rs.getLong(1)).flatMap(ProcessHandle::parent).map(ProcessHandle::pid);
+            if (!rs.next()) {
+                return Optional.empty();
+            }
+            return ProcessHandle.of(rs.getLong(1)).filter(h -> h.parent().isPresent())
+                    .filter(h -> h.info().command().map(c -> c.contains("postgres") || c.contains("postmaster")).orElse(false));
         } catch (java.sql.SQLException e) {
             return Optional.empty();
+        }
+    }
+
+    /** When the postmaster of the server that took {@code login} started, in epoch seconds; null when it cannot be asked. */
+    private static Long postmasterStart(java.sql.Connection login) {
+        try (java.sql.Statement st = login.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT floor(extract(epoch FROM pg_postmaster_start_time()))::bigint")) {
+            return rs.next() ? rs.getLong(1) : null;
+        } catch (java.sql.SQLException e) {
+            return null;
         }
     }
 

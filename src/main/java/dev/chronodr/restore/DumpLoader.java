@@ -114,8 +114,9 @@ final class DumpLoader {
                 } catch (NumberFormatException tooLong) {
                     continue; // no item number has that many digits: text inside some name
                 }
-                // the item's own tag follows, or it is a name that happens to contain these words
-                if (item != null && line.startsWith(item.table(), m.end())) {
+                // the item's own tag follows and ends the line (pg_restore writes the message in one piece), or it is a
+                // name that happens to contain these words
+                if (item != null && line.startsWith(item.table(), m.end()) && m.end() + item.table().length() == line.length()) {
                     loaded.loaded(item.schema(), item.table());
                 }
             }

@@ -80,6 +80,15 @@ class ProcessRunnerTest {
     }
 
     @Test
+    void aMultiByteCharacterSplitBetweenTwoReadsStaysOneCharacter() {
+        // 8191 bytes, then "é" (two bytes): the reader's 8192-byte buffer ends between them
+        List<String> lines = new ArrayList<>();
+        runner.run(ProcessSpec.of("bash", "-c", "{ head -c 8191 /dev/zero | tr '\\0' a; printf '\\303\\251\\nsecond \\342\\234\\223\\n'; } >&2")
+                .withStderrLines(lines::add));
+        assertEquals(List.of("a".repeat(8191) + "\u00e9", "second \u2713"), lines);
+    }
+
+    @Test
     void aChildThatStopsReadingEarlyIsJudgedByItsExitCode() {
         // head reads a little and exits 0, as pg_restore --list does after the table of contents.
         for (int i = 0; i < 20; i++) {

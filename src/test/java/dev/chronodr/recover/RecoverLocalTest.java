@@ -38,7 +38,8 @@ class RecoverLocalTest {
     void aKilledLocalServerIsRestartedAndItsSmokeTestsReported(PgCluster pg, @TempDir Path dir) throws Exception {
         assumeTrue(pg.isLocal(), "needs a cluster on this machine (pg_ctl, its data directory)");
         pg.createDatabase(DB);
-        pg.execute(DB, "CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users SELECT generate_series(1, 500); CHECKPOINT");
+        pg.execute(DB, "SET synchronous_commit = on; CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users SELECT generate_series(1, 500)");
+        pg.execute(DB, "CHECKPOINT"); // after the commit: the rows survive the kill -9 below (the test cluster commits asynchronously)
         Path config = Files.writeString(dir.resolve("c.yaml"), """
                 targets:
                   app:
@@ -112,7 +113,8 @@ class RecoverLocalTest {
         try {
             String db = "recover_damaged";
             pg.createDatabase(db);
-            pg.execute(db, "CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users SELECT generate_series(1, 500); CHECKPOINT");
+            pg.execute(db, "SET synchronous_commit = on; CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users SELECT generate_series(1, 500)");
+            pg.execute(db, "CHECKPOINT"); // after the commit: the rows survive the kill -9 below (the test cluster commits asynchronously)
             Path config = Files.writeString(dir.resolve("c.yaml"), """
                     targets:
                       app:
