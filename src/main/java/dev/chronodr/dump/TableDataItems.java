@@ -8,6 +8,8 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 
+import dev.chronodr.pg.Identifiers;
+
 /**
  * The TABLE DATA items of an uncompressed custom archive, by dump id, read from its table of
  * contents alone (the archive's first bytes): what pg_restore names as "item N" in its log.
@@ -49,11 +51,11 @@ public final class TableDataItems {
 
     /** pg_dump writes "COPY schema.table (...) FROM stdin;", each name quoted only when it must be. */
     static boolean fillsItself(TocReader.DataEntry e) {
-        if (e.copyStmt() == null || e.namespace() == null || e.tag() == null) {
+        if (e.copyStmt() == null || e.namespace() == null || e.tag() == null || e.namespace().isEmpty() || e.tag().isEmpty()) {
             return false;
         }
-        for (String schema : new String[] {e.namespace(), quoted(e.namespace())}) {
-            for (String table : new String[] {e.tag(), quoted(e.tag())}) {
+        for (String schema : new String[] {e.namespace(), Identifiers.quote(e.namespace())}) {
+            for (String table : new String[] {e.tag(), Identifiers.quote(e.tag())}) {
                 String head = "COPY " + schema + "." + table + " ";
                 if (e.copyStmt().startsWith(head)) {
                     return true;
@@ -61,9 +63,5 @@ public final class TableDataItems {
             }
         }
         return false;
-    }
-
-    private static String quoted(String name) {
-        return '"' + name.replace("\"", "\"\"") + '"';
     }
 }

@@ -134,8 +134,9 @@ final class LocalHost implements DatabaseHost {
         }
         // postmaster.pid: pid, data directory, start time (epoch seconds), port, socket directory, listen address, ...
         String ours = pid.isEmpty() ? "" : pid.get(0).strip();
+        Answer answer = Answer.of(login);
         // Who took the login: its backend, when it is a postgres process on this machine, is a child of that postmaster.
-        Optional<ProcessHandle> backend = backend(login);
+        Optional<ProcessHandle> backend = answer.backend();
         if (backend.isPresent()) {
             long parent = backend.get().parent().map(ProcessHandle::pid).orElse(-1L);
             boolean alive = postmaster().isPresent();
@@ -146,10 +147,9 @@ final class LocalHost implements DatabaseHost {
         // Not visible from here (a pooler, another PID namespace, a hidden /proc): when the postmaster that took the
         // login started, against this data directory's (the two clocks are read a moment apart at start-up).
         Long started = pid.size() > 2 ? parseLong(pid.get(2).strip()) : null;
-        Long answered = postmasterStart(login);
-        if (started != null && answered != null) {
-            return Math.abs(started - answered) <= 1 ? Optional.empty()
-                    : Optional.of("the server that answered on port " + conn.port() + " started at " + java.time.Instant.ofEpochSecond(answered)
+        if (started != null && answer.started() != null) {
+            return Math.abs(started - answer.started()) <= 1 ? Optional.empty()
+                    : Optional.of("the server that answered on port " + conn.port() + " started at " + java.time.Instant.ofEpochSecond(answer.started())
                     + ", the postmaster of " + dataDir + " at " + java.time.Instant.ofEpochSecond(started)
                     + ": a server that is not this one answers on port " + conn.port());
         }
@@ -170,26 +170,24 @@ final class LocalHost implements DatabaseHost {
         }
     }
 
-    /** The process serving {@code login}, when it is a postgres process visible on this machine. */
-    private static Optional<ProcessHandle> backend(java.sql.Connection login) {
-        try (java.sql.Statement st = login.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
-            if (!rs.next()) {
-                return Optional.empty();
+    /**
+     * What the server that took a login says of itself, in one query: its backend's pid and when
+     * its postmaster started (epoch seconds); a null field when it cannot be asked.
+     */
+    private record Answer(Long backendPid, Long started) {
+        static Answer of(java.sql.Connection login) {
+            try (java.sql.Statement st = login.createStatement(); java.sql.ResultSet rs = st.executeQuery(
+                    "SELECT pg_backend_pid(), floor(extract(epoch FROM pg_postmaster_start_time()))::bigint")) {
+                return rs.next() ? new Answer(rs.getLong(1), rs.getLong(2)) : new Answer(null, null);
+            } catch (java.sql.SQLException e) {
+                return new Answer(null, null);
             }
-            return ProcessHandle.of(rs.getLong(1)).filter(h -> h.parent().isPresent())
-                    .filter(h -> h.info().command().map(c -> c.contains("postgres") || c.contains("postmaster")).orElse(false));
-        } catch (java.sql.SQLException e) {
-            return Optional.empty();
         }
-    }
 
-    /** When the postmaster of the server that took {@code login} started, in epoch seconds; null when it cannot be asked. */
-    private static Long postmasterStart(java.sql.Connection login) {
-        try (java.sql.Statement st = login.createStatement();
-             java.sql.ResultSet rs = st.executeQuery("SELECT floor(extract(epoch FROM pg_postmaster_start_time()))::bigint")) {
-            return rs.next() ? rs.getLong(1) : null;
-        } catch (java.sql.SQLException e) {
-            return null;
+        /** The backend, when it is a postgres process visible on this machine. */
+        Optional<ProcessHandle> backend() {
+            return Optional.ofNullable(backendPid).flatMap(ProcessHandle::of).filter(h -> h.parent().isPresent())
+                    .filter(h -> h.info().command().map(c -> c.contains("postgres") || c.contains("postmaster")).orElse(false));
         }
     }
 

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 
 import org.junit.jupiter.api.MethodOrderer;
@@ -37,9 +36,7 @@ class RecoverLocalTest {
     @Order(1)
     void aKilledLocalServerIsRestartedAndItsSmokeTestsReported(PgCluster pg, @TempDir Path dir) throws Exception {
         assumeTrue(pg.isLocal(), "needs a cluster on this machine (pg_ctl, its data directory)");
-        pg.createDatabase(DB);
-        pg.execute(DB, "SET synchronous_commit = on; CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users SELECT generate_series(1, 500)");
-        pg.execute(DB, "CHECKPOINT"); // after the commit: the rows survive the kill -9 below (the test cluster commits asynchronously)
+        LocalTargets.usersThatSurviveACrash(pg, DB);
         Path config = Files.writeString(dir.resolve("c.yaml"), """
                 targets:
                   app:
@@ -59,8 +56,7 @@ class RecoverLocalTest {
                       - {name: true exits 0, command: ["true"]}
                       - {name: false exits 0, command: ["false"]}
                 """.formatted(pg.port(), DB, dir.resolve("repo"), pg.dataDir(), pg.assumeLocal().logFile()));
-        Map<String, String> env = new HashMap<>(pg.env(DB));
-        env.keySet().removeIf(k -> k.startsWith("PG") && !k.equals("PGPASSWORD"));
+        Map<String, String> env = LocalTargets.passwordOnly(pg, DB);
         assertEquals(0, CliRun.run(env, dir, "backup", "--config", config.toString()).exitCode());
 
         pg.kill9();
@@ -112,9 +108,7 @@ class RecoverLocalTest {
                 "needs to mount a 1 MB tmpfs (root)");
         try {
             String db = "recover_damaged";
-            pg.createDatabase(db);
-            pg.execute(db, "SET synchronous_commit = on; CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users SELECT generate_series(1, 500)");
-            pg.execute(db, "CHECKPOINT"); // after the commit: the rows survive the kill -9 below (the test cluster commits asynchronously)
+            LocalTargets.usersThatSurviveACrash(pg, db);
             Path config = Files.writeString(dir.resolve("c.yaml"), """
                     targets:
                       app:
@@ -127,8 +121,7 @@ class RecoverLocalTest {
                         critical_tables: [users]
                         recover: {data_directory: %s, log_file: %s, emergency_copy_dir: %s}
                     """.formatted(pg.port(), db, dir.resolve("repo"), pg.dataDir(), pg.assumeLocal().logFile(), tiny));
-            Map<String, String> env = new HashMap<>(pg.env(db));
-            env.keySet().removeIf(k -> k.startsWith("PG") && !k.equals("PGPASSWORD"));
+            Map<String, String> env = LocalTargets.passwordOnly(pg, db);
             assertEquals(0, CliRun.run(env, dir, "backup", "--config", config.toString()).exitCode());
 
             Path file = pg.dataDir().resolve(pg.scalar(db, "SELECT pg_relation_filepath('users')").toString());

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -33,9 +32,7 @@ class RecoverPortTakenTest {
     @Test
     void aServerThatTookThePortIsNotTakenForTheOneRestarted(PgCluster pg, @TempDir Path dir) throws Exception {
         assumeTrue(pg.isLocal(), "needs a cluster on this machine (pg_ctl, its data directory)");
-        pg.createDatabase(DB);
-        pg.execute(DB, "SET synchronous_commit = on; CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users SELECT generate_series(1, 500)");
-        pg.execute(DB, "CHECKPOINT"); // after the commit: the rows survive the kill -9 below (the test cluster commits asynchronously)
+        LocalTargets.usersThatSurviveACrash(pg, DB);
         Path config = Files.writeString(dir.resolve("c.yaml"), """
                 targets:
                   app:
@@ -52,8 +49,7 @@ class RecoverPortTakenTest {
                       emergency_copy_dir: %s
                       ready_timeout_seconds: 12
                 """.formatted(pg.port(), DB, dir.resolve("repo"), pg.dataDir(), pg.assumeLocal().logFile(), dir.resolve("copies")));
-        Map<String, String> env = new HashMap<>(pg.env(DB));
-        env.keySet().removeIf(k -> k.startsWith("PG") && !k.equals("PGPASSWORD"));
+        Map<String, String> env = LocalTargets.passwordOnly(pg, DB);
         assertEquals(0, CliRun.run(env, dir, "backup", "--config", config.toString()).exitCode());
 
         pg.kill9();
@@ -118,8 +114,7 @@ class RecoverPortTakenTest {
                           data_directory: %s
                           log_file: %s
                     """.formatted(port, dir.resolve("repo"), data, base.resolve("log")));
-            Map<String, String> env = new HashMap<>(pg.env("postgres"));
-            env.keySet().removeIf(k -> k.startsWith("PG") && !k.equals("PGPASSWORD"));
+            Map<String, String> env = LocalTargets.passwordOnly(pg, "postgres");
             CliRun r = CliRun.run(env, dir, "recover", "--config", config.toString(), "--diagnose", "--format", "json");
             assertEquals(0, r.exitCode(), "postmaster.pid says standby, not ready: still this server, healthy: " + r);
             assertEquals("HEALTHY", r.json().get("diagnosis").get("verdict").asText(), r.out());
