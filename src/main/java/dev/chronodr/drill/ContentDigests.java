@@ -1,7 +1,10 @@
 package dev.chronodr.drill;
 
+import java.net.SocketTimeoutException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -15,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.CopyDigest;
 import dev.chronodr.pg.Database;
+import dev.chronodr.pg.Identifiers;
 import dev.chronodr.pg.TableDigest;
 import dev.chronodr.repo.BackupManifest;
 import dev.chronodr.restore.TableLoaded;
@@ -26,9 +30,17 @@ import dev.chronodr.restore.TableLoaded;
  * reading uses a core the restore leaves idle. {@link #finish} reads the tables not read yet
  * and says which differ; a table that could not be compared is a problem too, never a pass.
  * Each table is read once, in its own transaction.
+ *
+ * <p>Nothing here waits without end. While the restore runs, a table it still holds (its
+ * primary key being built takes an exclusive lock) is not waited for: it is read after the
+ * restore. And a server that sends nothing for {@code silence} (hung, or a lock held by
+ * someone else) ends the reading: the table and every one not read yet are problems.
  */
 final class ContentDigests implements TableLoaded, AutoCloseable {
+    /** SQLSTATE lock_not_available: {@code LOCK ... NOWAIT} found the table held. */
+    private static final String LOCK_NOT_AVAILABLE = "55P03";
     private final ConnectionSettings scratch;
+    private final Duration silence;
     private final int expected;
     private final Map<String, BackupManifest.TableEntry> pending = new LinkedHashMap<>();
     private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
@@ -41,12 +53,17 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
     private volatile Connection connection;
     private volatile boolean closed;
     private volatile boolean finishing;
+    /** The server sent nothing for {@link #silence}: no more tables are tried. */
+    private volatile boolean unanswered;
+    /** {@link #finish} has taken the tables left: a table the restore still held is read at once, no longer put back. */
+    private boolean drained;
     private int matched;
     private int early;
     private int announced;
 
-    ContentDigests(ConnectionSettings scratch, List<BackupManifest.TableEntry> tables) {
+    ContentDigests(ConnectionSettings scratch, List<BackupManifest.TableEntry> tables, Duration silence) {
         this.scratch = scratch;
+        this.silence = silence;
         for (BackupManifest.TableEntry e : tables) {
             pending.put(key(e.schema(), e.name()), e);
         }
@@ -97,6 +114,7 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
         synchronized (this) {
             rest = new ArrayList<>(pending.values());
             pending.clear();
+            drained = true;
         }
         rest.forEach(this::submit);
         reader.shutdown();
@@ -134,16 +152,25 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
         if (closed) {
             return;
         }
+        if (unanswered) {
+            problems.add(e.qualifiedName() + ": not read: the server had sent nothing for " + silence.toSeconds() + " s");
+            return;
+        }
         Connection c = connection;
         try {
             if (c == null) {
                 c = Database.connect(scratch);
                 c.setAutoCommit(false);
+                c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, silence.toMillis()));
                 connection = c;
                 if (closed) { // close() ran while we connected: it could not abort this one
                     closeConnection();
                     return;
                 }
+            }
+            boolean during = !finishing;
+            if (!lock(c, e, during)) {
+                return; // put back: read after the restore
             }
             TableDigest.Digest d = TableDigest.like(c, e.schema(), e.name(), e.digest());
             if (!d.value().equals(e.digest()) || d.rows() != e.rows()) {
@@ -154,24 +181,66 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
                     matched++;
                 }
             }
-            if (!finishing) {
+            if (during && !finishing) {
                 synchronized (this) {
                     early++;
                 }
             }
         } catch (SQLException | RuntimeException ex) {
             if (!closed) {
-                problems.add(e.qualifiedName() + ": could not be read: " + ex.getMessage());
+                if (silent(ex)) {
+                    unanswered = true;
+                    problems.add(e.qualifiedName() + ": could not be read: the server sent nothing for " + silence.toSeconds()
+                            + " s (hung, or the table locked by another session)");
+                    closeConnection();
+                } else {
+                    problems.add(e.qualifiedName() + ": could not be read: " + ex.getMessage());
+                }
             }
         } finally {
-            if (c != null) {
+            Connection open = connection;
+            if (open != null) {
                 try {
-                    c.rollback();
+                    open.rollback();
                 } catch (SQLException ignored) {
                     // the next table's read says so if the connection is gone
                 }
             }
         }
+    }
+
+    /**
+     * Takes the table's share lock in the reading transaction. While the restore runs it does not wait: a table
+     * the restore holds goes back to the tables left, for {@link #finish}, and this returns false.
+     */
+    private boolean lock(Connection c, BackupManifest.TableEntry e, boolean restoreRunning) throws SQLException {
+        String sql = "LOCK TABLE " + Identifiers.qualified(e.schema(), e.name()) + " IN ACCESS SHARE MODE" + (restoreRunning ? " NOWAIT" : "");
+        try (Statement st = c.createStatement()) {
+            st.execute(sql);
+            return true;
+        } catch (SQLException held) {
+            if (!restoreRunning || !LOCK_NOT_AVAILABLE.equals(held.getSQLState())) {
+                throw held;
+            }
+        }
+        c.rollback();
+        synchronized (this) {
+            if (!drained && !closed) {
+                pending.put(key(e.schema(), e.name()), e);
+                return false;
+            }
+        }
+        // finish() has taken the tables left already: the restore is over, so read it now
+        return lock(c, e, false);
+    }
+
+    private static boolean silent(Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof SocketTimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void closeConnection() {

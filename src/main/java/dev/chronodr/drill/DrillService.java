@@ -155,8 +155,10 @@ public final class DrillService {
         Long restoreSpan = null; // the restore step's own time: the one span the headline, the step and the RTO all name
         ConnectionSettings scratchConn = restoreTarget.connection().withDbname(scratchName);
         // Each table's COPY text is read back as soon as the restore says its data is in, beside the rest of the restore.
+        // A server that sends nothing for as long as verify lets a statement run is not waited for any longer.
         ContentDigests content = new ContentDigests(scratchConn,
-                manifest == null ? List.of() : manifest.tables().stream().filter(ContentDigests::isCopyText).toList());
+                manifest == null ? List.of() : manifest.tables().stream().filter(ContentDigests::isCopyText).toList(),
+                VerifyRequest.DEFAULT_STATEMENT_TIMEOUT);
         try {
             t = System.nanoTime();
             RestoreResult restored;

@@ -4,9 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import dev.chronodr.pg.TableDigest;
 import dev.chronodr.repo.BackupManifest;
@@ -20,6 +24,7 @@ import dev.chronodr.testing.PostgresTest;
 @PostgresTest
 class ContentDigestsTest {
     private static final String DB = "digests_db";
+    private static final Duration PATIENT = Duration.ofMinutes(1);
 
     private static BackupManifest.TableEntry entry(PgCluster pg, String table) throws Exception {
         try (Connection c = pg.connect(DB)) {
@@ -39,7 +44,7 @@ class ContentDigestsTest {
         BackupManifest.TableEntry b = entry(pg, "b");
         assertTrue(a.digest().startsWith("c256:"), a.toString());
 
-        try (ContentDigests same = new ContentDigests(pg.connection(DB), List.of(a, b))) {
+        try (ContentDigests same = new ContentDigests(pg.connection(DB), List.of(a, b), PATIENT)) {
             same.loaded("public", "a"); // announced: read at once; b is read by finish()
             same.loaded("public", "a"); // announced twice: read once
             same.loaded("public", "no_such_table"); // not one of ours: ignored
@@ -48,12 +53,12 @@ class ContentDigestsTest {
         }
 
         pg.execute(DB, "UPDATE b SET t = 'z' WHERE t = 'y'");
-        try (ContentDigests changed = new ContentDigests(pg.connection(DB), List.of(a, b))) {
+        try (ContentDigests changed = new ContentDigests(pg.connection(DB), List.of(a, b), PATIENT)) {
             assertEquals(List.of("public.b: content differs from the backup's (2 rows restored, 2 in the backup)"), changed.finish());
         }
 
         // the database is gone (a connection refused, an unchecked error in the driver's layer): one problem per table
-        try (ContentDigests gone = new ContentDigests(pg.connection("digests_no_such_db"), List.of(a, b))) {
+        try (ContentDigests gone = new ContentDigests(pg.connection("digests_no_such_db"), List.of(a, b), PATIENT)) {
             gone.loaded("public", "b");
             List<String> problems = gone.finish();
             assertEquals(2, problems.size(), problems.toString());
@@ -61,9 +66,84 @@ class ContentDigestsTest {
         }
 
         // stopped before finishing (the restore failed): nothing passes for compared
-        ContentDigests stopped = new ContentDigests(pg.connection(DB), List.of(a, b));
+        ContentDigests stopped = new ContentDigests(pg.connection(DB), List.of(a, b), PATIENT);
         stopped.failed();
         List<String> problems = stopped.finish();
         assertEquals(List.of("2 table(s) were not compared"), problems);
+    }
+
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void whileTheRestoreRunsATableItHoldsIsReadAfterItNotWaitedFor(PgCluster pg) throws Exception {
+        pg.createDatabase(DB + "_held");
+        pg.execute(DB + "_held", "CREATE TABLE \"it's held\" (id int); INSERT INTO \"it's held\" SELECT generate_series(1, 50);"
+                + "CREATE TABLE free (t text); INSERT INTO free VALUES ('x')");
+        BackupManifest.TableEntry held;
+        BackupManifest.TableEntry free;
+        try (Connection c = pg.connect(DB + "_held")) {
+            c.setAutoCommit(false);
+            TableDigest.Digest h = TableDigest.like(c, "public", "it's held", "c256:");
+            TableDigest.Digest f = TableDigest.like(c, "public", "free", "c256:");
+            c.rollback();
+            held = new BackupManifest.TableEntry("public", "it's held", h.rows(), h.value());
+            free = new BackupManifest.TableEntry("public", "free", f.rows(), f.value());
+        }
+        Connection holder = pg.connect(DB + "_held");
+        holder.setAutoCommit(false);
+        try (Statement st = holder.createStatement()) {
+            st.execute("LOCK TABLE \"it's held\" IN ACCESS EXCLUSIVE MODE");
+        }
+        try (ContentDigests digests = new ContentDigests(pg.connection(DB + "_held"), List.of(held, free), PATIENT)) {
+            digests.loaded("public", "it's held"); // tried first, on the one reading thread
+            digests.loaded("public", "free");
+            // had the held table been waited for, the free one would not be read before the lock goes
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (digests.readEarly() < 1 && System.nanoTime() < until) {
+                Thread.sleep(20);
+            }
+            assertEquals(1, digests.readEarly(), "the free table is read while the other is held");
+            holder.rollback(); // the restore lets the table go
+            digests.restoreEnded();
+            assertEquals(List.of(), digests.finish());
+            assertEquals(1, digests.readEarly(), "the held table is read after the restore, and compared");
+            assertEquals(2, digests.announced());
+        } finally {
+            holder.close();
+        }
+    }
+
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void aServerThatSendsNothingEndsTheReadingWithEveryTableAProblem(PgCluster pg) throws Exception {
+        pg.createDatabase(DB + "_silent");
+        pg.execute(DB + "_silent", "CREATE TABLE a (id int); INSERT INTO a VALUES (1); CREATE TABLE b (id int); INSERT INTO b VALUES (2)");
+        BackupManifest.TableEntry a;
+        BackupManifest.TableEntry b;
+        try (Connection c = pg.connect(DB + "_silent")) {
+            c.setAutoCommit(false);
+            TableDigest.Digest da = TableDigest.like(c, "public", "a", "c256:");
+            TableDigest.Digest db = TableDigest.like(c, "public", "b", "c256:");
+            c.rollback();
+            a = new BackupManifest.TableEntry("public", "a", da.rows(), da.value());
+            b = new BackupManifest.TableEntry("public", "b", db.rows(), db.value());
+        }
+        // after the restore nothing of the drill's own holds a table: a wait there is a server that does not answer
+        Connection holder = pg.connect(DB + "_silent");
+        holder.setAutoCommit(false);
+        try (Statement st = holder.createStatement()) {
+            st.execute("LOCK TABLE a IN ACCESS EXCLUSIVE MODE");
+        }
+        try (ContentDigests digests = new ContentDigests(pg.connection(DB + "_silent"), List.of(a, b), Duration.ofSeconds(2))) {
+            digests.restoreEnded();
+            long t0 = System.nanoTime();
+            List<String> problems = digests.finish();
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
+            assertEquals(List.of("public.a: could not be read: the server sent nothing for 2 s (hung, or the table locked by another session)",
+                    "public.b: not read: the server had sent nothing for 2 s"), problems);
+            assertTrue(seconds < 30, "finish() gave up after the silence, not later: " + seconds + " s");
+        } finally {
+            holder.rollback();
+            holder.close();
+        }
     }
 }
