@@ -214,7 +214,8 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
      * the restore holds goes back to the tables left, for {@link #finish}, and this returns false.
      */
     private boolean lock(Connection c, BackupManifest.TableEntry e, boolean restoreRunning) throws SQLException {
-        String sql = "LOCK TABLE " + Identifiers.qualified(e.schema(), e.name()) + " IN ACCESS SHARE MODE" + (restoreRunning ? " NOWAIT" : "");
+        // ONLY: COPY TO reads this table's own rows, never those of tables that inherit from it
+        String sql = "LOCK TABLE ONLY " + Identifiers.qualified(e.schema(), e.name()) + " IN ACCESS SHARE MODE" + (restoreRunning ? " NOWAIT" : "");
         try (Statement st = c.createStatement()) {
             st.execute(sql);
             return true;
@@ -225,7 +226,10 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
         }
         c.rollback();
         synchronized (this) {
-            if (!drained && !closed) {
+            if (closed) {
+                return false; // the drill stopped reading
+            }
+            if (!drained) {
                 pending.put(key(e.schema(), e.name()), e);
                 return false;
             }
