@@ -157,17 +157,24 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
             return;
         }
         Connection c = connection;
+        boolean connected = false; // a timeout before this is the connect's own (10 s), not the server's silence
         try {
             if (c == null) {
                 c = Database.connect(scratch);
-                c.setAutoCommit(false);
-                c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, silence.toMillis()));
+                try {
+                    c.setAutoCommit(false);
+                    c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, silence.toMillis()));
+                } catch (SQLException | RuntimeException setup) {
+                    c.close();
+                    throw setup;
+                }
                 connection = c;
                 if (closed) { // close() ran while we connected: it could not abort this one
                     closeConnection();
                     return;
                 }
             }
+            connected = true;
             boolean during = !finishing;
             if (!lock(c, e, during)) {
                 return; // put back: read after the restore
@@ -188,7 +195,7 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
             }
         } catch (SQLException | RuntimeException ex) {
             if (!closed) {
-                if (silent(ex)) {
+                if (connected && silent(ex)) {
                     unanswered = true;
                     problems.add(e.qualifiedName() + ": could not be read: the server sent nothing for " + silence.toSeconds()
                             + " s (hung, or the table locked by another session)");

@@ -2,11 +2,13 @@ package dev.chronodr.drill;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -145,5 +147,72 @@ class ContentDigestsTest {
             holder.rollback();
             holder.close();
         }
+    }
+
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void aServerThatStopsInTheMiddleOfATablesCopyTextEndsTheReading(PgCluster pg) throws Exception {
+        assumeTrue(pg.isLocal(), "stops a backend of a cluster on this machine");
+        String db = DB + "_stopped";
+        pg.createDatabase(db);
+        // about 150 MB of COPY text: long enough to be stopped while it streams
+        pg.execute(db, "CREATE TABLE big (id int, t text); INSERT INTO big SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 1500000) g;"
+                + "CREATE TABLE after (id int); INSERT INTO after VALUES (1)");
+        BackupManifest.TableEntry big;
+        BackupManifest.TableEntry after;
+        try (Connection c = pg.connect(db)) {
+            c.setAutoCommit(false);
+            TableDigest.Digest b = TableDigest.like(c, "public", "big", "c256:");
+            TableDigest.Digest a = TableDigest.like(c, "public", "after", "c256:");
+            c.rollback();
+            big = new BackupManifest.TableEntry("public", "big", b.rows(), b.value());
+            after = new BackupManifest.TableEntry("public", "after", a.rows(), a.value());
+        }
+        // The stop must land while big's COPY streams; one that lands after it ended leaves nothing to prove: try again.
+        for (int attempt = 1; attempt <= 5; attempt++) {
+            try (ContentDigests digests = new ContentDigests(pg.connection(db), List.of(big, after), Duration.ofSeconds(2));
+                 Connection watcher = pg.connect(db)) {
+                digests.restoreEnded();
+                CompletableFuture<List<String>> done = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return digests.finish();
+                    } catch (java.sql.SQLException ex) {
+                        throw new IllegalStateException(ex);
+                    }
+                });
+                long pid = 0;
+                try (var ps = watcher.prepareStatement("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                        + " AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE 'COPY %'")) {
+                    while (pid == 0 && !done.isDone()) {
+                        try (var rs = ps.executeQuery()) {
+                            pid = rs.next() ? rs.getLong(1) : 0;
+                        }
+                    }
+                }
+                if (pid == 0) {
+                    done.get(60, TimeUnit.SECONDS);
+                    continue; // read whole before it could be seen
+                }
+                signal("STOP", pid);
+                List<String> problems;
+                try {
+                    problems = done.get(90, TimeUnit.SECONDS);
+                } finally {
+                    signal("CONT", pid);
+                }
+                if (problems.isEmpty()) {
+                    continue; // the COPY had ended before the stop
+                }
+                assertEquals(List.of("public.big: could not be read: the server sent nothing for 2 s (hung, or the table locked by another session)",
+                        "public.after: not read: the server had sent nothing for 2 s"), problems);
+                return;
+            }
+        }
+        throw new AssertionError("no attempt stopped the server while big's COPY text streamed");
+    }
+
+    private static void signal(String sig, long pid) throws Exception {
+        Process p = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).redirectErrorStream(true).start();
+        assertEquals(0, p.waitFor(), new String(p.getInputStream().readAllBytes()));
     }
 }
