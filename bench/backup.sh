@@ -9,9 +9,10 @@ scale="${1:-30}"
 runs="${2:-3}"
 . "$(dirname "$0")/sandbox-env.sh"
 
-# Busy CPU time of the whole machine so far, in 1/100 s (user, nice, system, irq, softirq):
+# Busy CPU time of the whole machine so far, in clock ticks (user, nice, system, irq, softirq):
 # it counts the server's backend as well as the client, which no per-process timer does.
 busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+tck=$(getconf CLK_TCK)
 
 # time_cmd NAME OUTPUT_FILE_OR_DIR CMD...: prints seconds, bytes, load and busy CPU seconds
 time_cmd() {
@@ -24,7 +25,7 @@ time_cmd() {
   local bytes load
   bytes=$(du -sb "$target" | cut -f1)
   load=$(cut -d' ' -f1 /proc/loadavg)   # 1-minute load average at the end of the run: other work on the cores
-  echo "$name $(echo "$t1 - $t0" | bc) $bytes $load $(echo "($b1 - $b0) / 100" | bc -l)"
+  echo "$name $(echo "$t1 - $t0" | bc) $bytes $load $(echo "($b1 - $b0) / $tck" | bc -l)"
   if [ "$name" = pg_dump_Fc_Z0 ] && [ ! -f "$out/floor.dump" ]; then mv "$target" "$out/floor.dump"; fi
   rm -rf "$target"
 }
