@@ -64,6 +64,14 @@ newest() { "$cdr" list --sandbox --repo "$1" --format json 2> /dev/null | python
 "$cdr" restore --sandbox --repo "$out/warm" --latest --target-db warm -j 2 --no-verify -q > /dev/null 2>&1
 "$bin/dropdb" warm
 rm -rf "$out/warm"
+# A run into a bucket, or with OpenPGP, gets an archive of its own (the AWS SDK's and Bouncy Castle's
+# classes): without these, the first timed run of each kind made it and weighed in the medians.
+"$cdr" backup --sandbox --repo "s3://bench/warm" -q > /dev/null 2>&1
+id=$(newest "s3://bench/warm")
+"$cdr" restore --sandbox --repo "s3://bench/warm" --backup-id "$id" --target-db warm -j 2 --no-verify -q > /dev/null 2>&1
+"$bin/dropdb" warm
+"$cdr" backup --sandbox --repo "$out/warm" --encrypt-to "$out/pub.asc" -q > /dev/null 2>&1
+rm -rf "$out/warm"
 
 for i in $(seq 1 "$runs"); do
   timed backup_local "$cdr" backup --sandbox --repo "$out/local" -q
