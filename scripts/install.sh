@@ -71,13 +71,36 @@ CHRONO_DR_LAUNCHER="$prefix/bin/chrono-dr"
 export CHRONO_DR_LAUNCHER
 # cron and archive_command may run with no locale; Java then fails on every non-ASCII path.
 if [ -z "\${LC_ALL:-}\${LC_CTYPE:-}\${LANG:-}" ]; then LANG=C.UTF-8; export LANG; fi
+# Resident commands (wal-archiver, wal-receive, monitor --listen) get a capped heap: the rules of
+# scripts/chrono-dr, which says why.
+heap=
+case "\${1:-}" in
+  wal-archiver|wal-receive) heap=cap ;;
+  monitor) for a in "\$@"; do case "\$a" in --listen|--listen=*) heap=small ;; esac; done ;;
+esac
+case " \${JAVA_TOOL_OPTIONS:-} \${JDK_JAVA_OPTIONS:-} " in
+  *" -Xmx"*|*" -Xms"*|*MaxRAM*|*MaxHeapSize*|*InitialHeapSize*) heap= ;;
+esac
+heapopts=
+if [ -n "\$heap" ]; then
+  cap="\${CHRONO_DR_RESIDENT_HEAP:-256m}"
+  n=\$(expr "X\$cap" : 'X\([0-9][0-9]*\)[mMgG]\$') || n=
+  case "\$cap" in *[mM]) [ -n "\$n" ] && [ "\$n" -lt 32 ] && n= ;; esac
+  if [ -z "\$n" ] || [ \${#n} -gt 6 ]; then
+    echo "chrono-dr: CHRONO_DR_RESIDENT_HEAP=\$cap is not a heap size of at least 32m" >&2
+    echo "  hint: give megabytes or gigabytes, such as 256m or 1g, or unset it for the default (256m)" >&2
+    exit 2
+  fi
+  heapopts="-Xmx\$cap"
+  if [ "\$heap" = small ]; then heapopts="\$heapopts -Xms16m"; fi
+fi
 # Short commands start faster with the quick compiler alone; long ones (backup, restore,
 # verify, dr-test) need the optimising one for hashing and copying.
 case "\${1:-}" in
   monitor|check|list|completion|restore-point|--version|--help|"")
-    exec "\$java" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -jar "\$jar" "\$@" ;;
+    exec "\$java" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \$heapopts -jar "\$jar" "\$@" ;;
   *)
-    exec "\$java" -XX:+UseSerialGC -Xshare:auto -jar "\$jar" "\$@" ;;
+    exec "\$java" -XX:+UseSerialGC -Xshare:auto \$heapopts -jar "\$jar" "\$@" ;;
 esac
 EOF
 install -m 0755 "$launcher" "$prefix/bin/chrono-dr"

@@ -135,7 +135,11 @@ public final class WalFetchCommand extends BaseCommand {
     private void startPrefetcherAt(Repository r, FetchAhead a, String first, long segmentBytes) {
         // this very JVM's program and class path: the launcher script may build or be elsewhere, this is what runs now;
         // with the optimising compiler (no TieredStopAtLevel=1): it hashes and decompresses several segments
-        List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), dev.chronodr.Main.class.getName()));
+        // resident for the whole recovery: a capped heap, as the launchers give the other resident commands (an invalid
+        // CHRONO_DR_RESIDENT_HEAP is the launchers' to refuse; here it falls back to the default, the look-ahead only saves time)
+        List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-XX:+UseSerialGC"));
+        argv.addAll(dev.chronodr.core.ResidentHeap.options(cli().env()));
+        argv.addAll(List.of("-cp", System.getProperty("java.class.path"), dev.chronodr.Main.class.getName()));
         argv.addAll(List.of("wal-fetch", "--repo", r.location(), "--spool", a.spool().toString(), "--lookahead", String.valueOf(lookahead),
                 "--prefetch", "--segment-size", String.valueOf(segmentBytes)));
         if (until != null) {

@@ -82,6 +82,26 @@ class ResidentHeapIT {
     }
 
     @Test
+    void aHeapTheUserSetIsLeftAloneAndABadCapIsRefusedInOneLine() throws Exception {
+        assumeTrue(Files.isRegularFile(ROOT.resolve("target/chrono-dr.jar")), "needs `mvn package` first");
+        Path repo = Files.createDirectories(dir.resolve("repo"));
+        Process own = start(List.of("wal-archiver", "--repo", repo.toString()), Map.of("JAVA_TOOL_OPTIONS", "-Xmx300m"));
+        try {
+            assertEquals(300L << 20, heapFlags(own).get("MaxHeapSize"), "JAVA_TOOL_OPTIONS is not overridden by the launcher's cap");
+        } finally {
+            stop(own);
+        }
+        ProcessBuilder pb = new ProcessBuilder(ROOT.resolve("scripts/chrono-dr").toString(), "wal-archiver", "--repo", repo.toString())
+                .redirectErrorStream(true);
+        pb.environment().put("CHRONO_DR_RESIDENT_HEAP", "256MB");
+        Process bad = pb.start();
+        String out = new String(bad.getInputStream().readAllBytes());
+        assertTrue(bad.waitFor(60, TimeUnit.SECONDS), out);
+        assertEquals(2, bad.exitValue(), out);
+        assertTrue(out.startsWith("chrono-dr: CHRONO_DR_RESIDENT_HEAP=256MB is not a heap size of at least 32m\n  hint: "), out);
+    }
+
+    @Test
     void aListeningMonitorStartsSmallAndIsCapped() throws Exception {
         assumeTrue(Files.isRegularFile(ROOT.resolve("target/chrono-dr.jar")), "needs `mvn package` first");
         int port;
@@ -112,7 +132,11 @@ class ResidentHeapIT {
         while (System.nanoTime() < deadline && p.isAlive() && !read(log).contains("serving")) {
             Thread.sleep(100);
         }
-        assertTrue(read(log).contains("serving"), () -> "the daemon started: " + read(log));
+        if (!read(log).contains("serving")) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly); // it must not keep the repository's lock
+            p.destroyForcibly();
+            throw new AssertionError("the daemon did not start: " + read(log));
+        }
         return p;
     }
 
@@ -121,7 +145,9 @@ class ResidentHeapIT {
         ProcessHandle jvm = java.util.stream.Stream.concat(java.util.stream.Stream.of(launched.toHandle()), launched.descendants())
                 .filter(h -> h.info().command().map(c -> c.endsWith("/java")).orElse(false))
                 .findFirst().orElseThrow(() -> new AssertionError("no java process under the launcher"));
-        Process jcmd = new ProcessBuilder("jcmd", String.valueOf(jvm.pid()), "VM.flags").redirectErrorStream(true).start();
+        Path jcmdBin = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        assumeTrue(Files.isExecutable(jcmdBin), "needs the JDK's jcmd");
+        Process jcmd = new ProcessBuilder(jcmdBin.toString(), String.valueOf(jvm.pid()), "VM.flags").redirectErrorStream(true).start();
         String out = new String(jcmd.getInputStream().readAllBytes());
         assertTrue(jcmd.waitFor(60, TimeUnit.SECONDS), out);
         Map<String, Long> flags = new java.util.HashMap<>();
