@@ -22,9 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The launcher caps the heap of the resident commands (wal-archiver, wal-receive, monitor
- * --listen, the wal-fetch prefetcher) at 256 MB unless CHRONO_DR_RESIDENT_HEAP says otherwise,
- * instead of the JVM's default of a quarter of the machine's memory; monitor --listen also starts
- * at 16 MB. The archiver still does its work within the cap: a burst of full-size segments
+ * --listen; the wal-fetch prefetcher gets it from core/ResidentHeap) at 256 MB unless
+ * CHRONO_DR_RESIDENT_HEAP says otherwise, instead of the JVM's default of a quarter of the
+ * machine's memory; monitor --listen also starts at 16 MB. A heap the user set in
+ * JAVA_TOOL_OPTIONS is left alone, and a bad cap is refused in one line. The archiver still does its work within the cap: a burst of full-size segments
  * handed to it by wal-push is archived byte for byte, by the daemon.
  */
 class ResidentHeapIT {
