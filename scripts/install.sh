@@ -78,18 +78,30 @@ case "\${1:-}" in
   wal-archiver|wal-receive) heap=cap ;;
   monitor) for a in "\$@"; do case "\$a" in --listen|--listen=*) heap=small ;; esac; done ;;
 esac
-case " \${JAVA_TOOL_OPTIONS:-} \${JDK_JAVA_OPTIONS:-} " in
-  *" -Xmx"*|*" -Xms"*|*MaxRAM*|*MaxHeapSize*|*InitialHeapSize*) heap= ;;
+case "\${JAVA_TOOL_OPTIONS:-} \${JDK_JAVA_OPTIONS:-} \${_JAVA_OPTIONS:-}" in
+  *-Xmx*|*-Xms*|*MaxRAM*|*HeapSize*) heap= ;;
 esac
 heapopts=
 if [ -n "\$heap" ]; then
   cap="\${CHRONO_DR_RESIDENT_HEAP:-256m}"
-  n=\$(expr "X\$cap" : 'X\([0-9][0-9]*\)[mMgG]\$') || n=
-  case "\$cap" in *[mM]) [ -n "\$n" ] && [ "\$n" -lt 32 ] && n= ;; esac
-  if [ -z "\$n" ] || [ \${#n} -gt 6 ]; then
+  mb=0
+  n="\${cap%[mMgG]}"
+  case "\$cap" in
+    *[mMgG])
+      case "\$n" in
+        ''|*[!0-9]*) ;;
+        *)
+          if [ \${#n} -le 6 ]; then
+            n="\${n#"\${n%%[!0]*}"}"  # no leading zeros: sh arithmetic reads them as octal
+            n="\${n:-0}"
+            case "\$cap" in *[gG]) mb=\$((n * 1024)) ;; *) mb=\$n ;; esac
+          fi ;;
+      esac ;;
+  esac
+  if [ "\$mb" -lt 32 ]; then
     echo "chrono-dr: CHRONO_DR_RESIDENT_HEAP=\$cap is not a heap size of at least 32m" >&2
     echo "  hint: give megabytes or gigabytes, such as 256m or 1g, or unset it for the default (256m)" >&2
-    exit 2
+    exit 64
   fi
   heapopts="-Xmx\$cap"
   if [ "\$heap" = small ]; then heapopts="\$heapopts -Xms16m"; fi

@@ -75,6 +75,14 @@ class InstallIT {
         ProcessResult usage = run(elsewhere, Duration.ofMinutes(1), "runuser", "-u", "postgres", "--",
                 "env", "-i", "PATH=/usr/bin:/bin", launcher.toString(), "wal-push");
         assertEquals(64, usage.exitCode(), "the real command line answers: " + usage.stderrTail());
+        // the installed launcher caps a resident command's heap by scripts/chrono-dr's rules: a bad cap is refused before java starts
+        for (String cap : List.of("0g", "31m", "256MB")) {
+            ProcessResult badCap = run(elsewhere, Duration.ofMinutes(1), "runuser", "-u", "postgres", "--",
+                    "env", "-i", "PATH=/usr/bin:/bin", "CHRONO_DR_RESIDENT_HEAP=" + cap, launcher.toString(), "wal-archiver", "--repo", "/nonexistent");
+            assertEquals(64, badCap.exitCode(), cap + ": " + badCap.stderrTail());
+            assertTrue(badCap.stderrTail().contains("chrono-dr: CHRONO_DR_RESIDENT_HEAP=" + cap + " is not a heap size of at least 32m"),
+                    badCap.stderrTail());
+        }
 
         // bash completion completes a command name.
         Path bash = prefix.resolve("share/bash-completion/completions/chrono-dr");
