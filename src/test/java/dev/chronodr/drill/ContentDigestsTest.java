@@ -29,12 +29,27 @@ class ContentDigestsTest {
     private static final Duration PATIENT = Duration.ofMinutes(1);
 
     private static BackupManifest.TableEntry entry(PgCluster pg, String table) throws Exception {
-        try (Connection c = pg.connect(DB)) {
+        return entry(pg, DB, table);
+    }
+
+    /** The manifest's entry for a table of {@code db} as it is now: what a backup would have recorded. */
+    private static BackupManifest.TableEntry entry(PgCluster pg, String db, String table) throws Exception {
+        try (Connection c = pg.connect(db)) {
             c.setAutoCommit(false);
             TableDigest.Digest d = TableDigest.like(c, "public", table, "c256:");
             c.rollback();
             return new BackupManifest.TableEntry("public", table, d.rows(), d.value());
         }
+    }
+
+    /** Another session holds the table exclusively, as pg_restore does while it builds a primary key; rolled back to let go. */
+    private static Connection holdExclusively(PgCluster pg, String db, String table) throws Exception {
+        Connection holder = pg.connect(db);
+        holder.setAutoCommit(false);
+        try (Statement st = holder.createStatement()) {
+            st.execute("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+        }
+        return holder;
     }
 
     @Test
@@ -80,21 +95,9 @@ class ContentDigestsTest {
         pg.createDatabase(DB + "_held");
         pg.execute(DB + "_held", "CREATE TABLE \"it's held\" (id int); INSERT INTO \"it's held\" SELECT generate_series(1, 50);"
                 + "CREATE TABLE free (t text); INSERT INTO free VALUES ('x')");
-        BackupManifest.TableEntry held;
-        BackupManifest.TableEntry free;
-        try (Connection c = pg.connect(DB + "_held")) {
-            c.setAutoCommit(false);
-            TableDigest.Digest h = TableDigest.like(c, "public", "it's held", "c256:");
-            TableDigest.Digest f = TableDigest.like(c, "public", "free", "c256:");
-            c.rollback();
-            held = new BackupManifest.TableEntry("public", "it's held", h.rows(), h.value());
-            free = new BackupManifest.TableEntry("public", "free", f.rows(), f.value());
-        }
-        Connection holder = pg.connect(DB + "_held");
-        holder.setAutoCommit(false);
-        try (Statement st = holder.createStatement()) {
-            st.execute("LOCK TABLE \"it's held\" IN ACCESS EXCLUSIVE MODE");
-        }
+        BackupManifest.TableEntry held = entry(pg, DB + "_held", "it's held");
+        BackupManifest.TableEntry free = entry(pg, DB + "_held", "free");
+        Connection holder = holdExclusively(pg, DB + "_held", "\"it's held\"");
         try (ContentDigests digests = new ContentDigests(pg.connection(DB + "_held"), List.of(held, free), PATIENT)) {
             digests.loaded("public", "it's held"); // tried first, on the one reading thread
             digests.loaded("public", "free");
@@ -119,22 +122,10 @@ class ContentDigestsTest {
     void aServerThatSendsNothingEndsTheReadingWithEveryTableAProblem(PgCluster pg) throws Exception {
         pg.createDatabase(DB + "_silent");
         pg.execute(DB + "_silent", "CREATE TABLE a (id int); INSERT INTO a VALUES (1); CREATE TABLE b (id int); INSERT INTO b VALUES (2)");
-        BackupManifest.TableEntry a;
-        BackupManifest.TableEntry b;
-        try (Connection c = pg.connect(DB + "_silent")) {
-            c.setAutoCommit(false);
-            TableDigest.Digest da = TableDigest.like(c, "public", "a", "c256:");
-            TableDigest.Digest db = TableDigest.like(c, "public", "b", "c256:");
-            c.rollback();
-            a = new BackupManifest.TableEntry("public", "a", da.rows(), da.value());
-            b = new BackupManifest.TableEntry("public", "b", db.rows(), db.value());
-        }
+        BackupManifest.TableEntry a = entry(pg, DB + "_silent", "a");
+        BackupManifest.TableEntry b = entry(pg, DB + "_silent", "b");
         // after the restore nothing of the drill's own holds a table: a wait there is a server that does not answer
-        Connection holder = pg.connect(DB + "_silent");
-        holder.setAutoCommit(false);
-        try (Statement st = holder.createStatement()) {
-            st.execute("LOCK TABLE a IN ACCESS EXCLUSIVE MODE");
-        }
+        Connection holder = holdExclusively(pg, DB + "_silent", "a");
         try (ContentDigests digests = new ContentDigests(pg.connection(DB + "_silent"), List.of(a, b), Duration.ofSeconds(2))) {
             digests.restoreEnded();
             long t0 = System.nanoTime();
@@ -158,16 +149,8 @@ class ContentDigestsTest {
         // about 150 MB of COPY text: long enough to be stopped while it streams
         pg.execute(db, "CREATE TABLE big (id int, t text); INSERT INTO big SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 1500000) g;"
                 + "CREATE TABLE after (id int); INSERT INTO after VALUES (1)");
-        BackupManifest.TableEntry big;
-        BackupManifest.TableEntry after;
-        try (Connection c = pg.connect(db)) {
-            c.setAutoCommit(false);
-            TableDigest.Digest b = TableDigest.like(c, "public", "big", "c256:");
-            TableDigest.Digest a = TableDigest.like(c, "public", "after", "c256:");
-            c.rollback();
-            big = new BackupManifest.TableEntry("public", "big", b.rows(), b.value());
-            after = new BackupManifest.TableEntry("public", "after", a.rows(), a.value());
-        }
+        BackupManifest.TableEntry big = entry(pg, db, "big");
+        BackupManifest.TableEntry after = entry(pg, db, "after");
         // The stop must land while big's COPY streams; one that lands after it ended leaves nothing to prove: try again.
         for (int attempt = 1; attempt <= 5; attempt++) {
             try (ContentDigests digests = new ContentDigests(pg.connection(db), List.of(big, after), Duration.ofSeconds(2));
