@@ -6,7 +6,9 @@
 #   - dr-test's restore step.
 # The load average is printed beside each figure: the machine may be shared. Beside each restore's total
 # come its own parts: the checksums phase (for -j 2 of a compressed archive, the decompressed copy
-# pg_restore -j needs; its stages from chrono-dr's -v log) and pg_restore itself.
+# pg_restore -j needs; its stages from chrono-dr's -v log) and pg_restore itself. For the anchor and the beside
+# restore it also prints the whole machine's CPU seconds (/proc/stat: server, tools, chrono-dr) and so how busy
+# the cores were: on cores already busy, only less work makes a restore faster.
 # Usage: bench/restore.sh [SCALE] [RUNS]   (SCALE 30 is about 0.8 GB; RUNS defaults to 3)
 set -euo pipefail
 scale="${1:-30}"
@@ -19,6 +21,8 @@ id=$("$cdr" list --sandbox --repo "$out/repo" --format json | python3 -c "import
 
 results="$out/results"
 load() { cut -d' ' -f1 /proc/loadavg; }
+busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+tck=$(getconf CLK_TCK)
 cold() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
 # restore's JSON: the sum of its phases (without "verify" unless $2 says so), then verify, checksums, restore
 phases() {
@@ -35,14 +39,18 @@ PY
 for i in $(seq 1 "$runs"); do
   # the anchor
   cold; "$bin/createdb" "stock_$i"; l=$(load)
-  t0=$(date +%s.%N); "$bin/pg_restore" -j 2 -d "stock_$i" "$out/stock.dump"; t1=$(date +%s.%N)
+  c0=$(busy); t0=$(date +%s.%N); "$bin/pg_restore" -j 2 -d "stock_$i" "$out/stock.dump"; t1=$(date +%s.%N); c1=$(busy)
   echo "pg_restore_j2 $(echo "$t1 - $t0" | bc) $l" >> "$results"
+  echo "cpu_pg_restore_j2 $(echo "scale=2; ($c1 - $c0) / $tck" | bc) $l" >> "$results"
   "$bin/dropdb" "stock_$i"
 
   # beside, no verification
-  cold; l=$(load)
+  cold; l=$(load); c0=$(busy); t0=$(date +%s.%N)
   "$cdr" restore --sandbox --repo "$out/repo" --backup-id "$id" --target-db "cdr_$i" -j 2 --no-verify --format json -v \
     > "$out/b$i.json" 2> "$out/b$i.log" || { echo "chrono-dr restore failed:" >&2; cat "$out/b$i.json" "$out/b$i.log" >&2; exit 1; }
+  t1=$(date +%s.%N); c1=$(busy)
+  echo "cpu_beside $(echo "scale=2; ($c1 - $c0) / $tck" | bc) $l" >> "$results"
+  echo "wall_beside $(echo "$t1 - $t0" | bc) $l" >> "$results"
   read -r secs _ checks rest < <(phases "$out/b$i.json" restore)
   echo "beside $secs $l" >> "$results"
   echo "beside_checksums $checks $l" >> "$results"
@@ -81,7 +89,7 @@ print("drill_total", d["total_millis"] / 1000, sys.argv[2])
 PY
 done
 
-python3 - "$results" "$size" "$runs" <<'PY'
+python3 - "$results" "$size" "$runs" "$(nproc)" <<'PY'
 import sys, statistics, collections
 rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
@@ -112,5 +120,12 @@ if rows["drill_total"]:
     # the drill reads the digests while its restore goes on, which slows its restore step: set its total against the restore alone too
     print(f"  dr-test: whole drill against its restore step {med('drill_total') / med('drill_restore'):.2f}x, "
           f"against the beside restore (the restore alone) {med('drill_total') / med('beside'):.2f}x (target 1.5x)")
+cores = int(sys.argv[4])
+for k, w, label in [("cpu_pg_restore_j2", "pg_restore_j2", "the anchor"), ("cpu_beside", "wall_beside", "beside (its process's whole life)")]:
+    if rows[k]:
+        print(f"  CPU, whole machine, {label}: {med(k):.2f} CPU s over {med(w):.2f} s: {med(k) / med(w):.2f} of {cores} cores busy")
+if rows["cpu_beside"]:
+    print(f"  beside's CPU seconds spread over all {cores} cores with none idle: {med('cpu_beside') / cores:.2f} s, "
+          f"{med('cpu_beside') / cores / anchor:.2f}x the anchor")
 print(f"target: beside <= 0.90x the anchor: {'met' if med('beside') <= 0.9 * anchor else 'NOT met'} ({med('beside') / anchor:.2f}x)")
 PY

@@ -69,6 +69,12 @@ public final class TargetConfig {
         /** How long a backup's lease on the bucket lasts without renewal: how long a killed run blocks the next. */
         @JsonProperty("lease_seconds")
         public Integer leaseSeconds;
+        /**
+         * Whether the server refuses a second conditional write atomically, so a backup's lease
+         * needs no pause; default: only on AWS S3 itself (no endpoint).
+         */
+        @JsonProperty("atomic_conditional_writes")
+        public Boolean atomicConditionalWrites;
     }
 
     /** {@code repos: NAME: {repo: DIR or s3://..., retention: {days: N, keep_last: N}}}. */

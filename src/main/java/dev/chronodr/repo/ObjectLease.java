@@ -22,12 +22,14 @@ import dev.chronodr.core.Json;
 
 /**
  * One writer per database where there is no kernel to hold a lock (object storage): a
- * lease object (owner, token, expiry) created by a conditional write. Then the same bytes
- * are written again with {@code If-None-Match}: a server that refuses that (412) honours the
- * condition, so the first write was exclusive and the lease is held at once. A server that
- * accepts it ignores the condition (the lease is unchanged: same bytes), and the lease is
- * read back after a pause to catch a writer that raced past it,
- * renewed every third of its life while held, removed on close. A holder that died stops
+ * lease object (owner, token, expiry) created by a conditional write. Where the server's
+ * conditional writes are known to be atomic (AWS S3, or {@code s3.atomic_conditional_writes}),
+ * the same bytes are written again with {@code If-None-Match}: a refusal (412) shows the
+ * server honours the condition, so the first write was exclusive and the lease is held at
+ * once. Everywhere else (a server that ignores the header, or checks it and then writes, as
+ * S3Proxy 2.9 does, so two racing writers both succeed) the lease is read back after a pause
+ * to catch a writer that raced past it: the last write wins, and only its writer goes on.
+ * The lease is renewed every third of its life while held, removed on close. A holder that died stops
  * renewing: its lease expires and the next backup takes it over.
  */
 final class ObjectLease {
@@ -57,7 +59,7 @@ final class ObjectLease {
                     throw busy(what, other);
                 }
                 if (storage instanceof S3Storage s3 && s3.refusesSecondCreate(key, mine)) {
-                    return hold(storage, key, owner, token, ttl); // the server honours If-None-Match: the create was exclusive
+                    return hold(storage, key, owner, token, ttl); // the server refuses atomically: the create was exclusive
                 }
                 Thread.sleep(SETTLE.toMillis());
                 JsonNode now = read(storage, key);

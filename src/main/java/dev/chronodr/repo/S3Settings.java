@@ -8,14 +8,17 @@ import java.util.TreeMap;
  * (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else the config's {@code s3.endpoint}; none means
  * AWS itself), the region (AWS_REGION, AWS_DEFAULT_REGION, the config; else us-east-1),
  * path-style addressing (the config; on by default when an endpoint is set, as MinIO,
- * Ceph and S3Proxy want it), the storage class for new objects, and how long a backup's
- * lease lasts without renewal. Credentials are never here: {@code awsEnv} holds the AWS_*
+ * Ceph and S3Proxy want it), the storage class for new objects, how long a backup's
+ * lease lasts without renewal, and whether the server's conditional writes
+ * ({@code If-None-Match: *}) are atomic: on AWS S3 itself (no endpoint) they are; elsewhere
+ * only the config says so, since a server may check and then write (S3Proxy 2.9 does: two
+ * racing writers both succeed). Credentials are never here: {@code awsEnv} holds the AWS_*
  * variables of the environment the command runs in, for the SDK's default chain
  * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, AWS_PROFILE, then the
  * profile files, container and instance roles).
  */
 public record S3Settings(String endpoint, String region, boolean pathStyle, String storageClass, int leaseSeconds,
-                         Map<String, String> awsEnv) {
+                         boolean atomicConditionalWrites, Map<String, String> awsEnv) {
     public static final int DEFAULT_LEASE_SECONDS = 300;
 
     public S3Settings {
@@ -30,7 +33,7 @@ public record S3Settings(String endpoint, String region, boolean pathStyle, Stri
      * {@code env} is the command's environment; only its AWS_* entries are kept.
      */
     public static S3Settings resolve(Map<String, String> env, String endpoint, String region, Boolean pathStyle,
-                                     String storageClass, Integer leaseSeconds) {
+                                     String storageClass, Integer leaseSeconds, Boolean atomicConditionalWrites) {
         Map<String, String> aws = new TreeMap<>();
         env.forEach((k, v) -> {
             if (k.startsWith("AWS_") && v != null) {
@@ -40,7 +43,8 @@ public record S3Settings(String endpoint, String region, boolean pathStyle, Stri
         String ep = first(aws.get("AWS_ENDPOINT_URL_S3"), aws.get("AWS_ENDPOINT_URL"), endpoint);
         String rg = first(aws.get("AWS_REGION"), aws.get("AWS_DEFAULT_REGION"), region);
         boolean path = pathStyle != null ? pathStyle : ep != null;
-        return new S3Settings(ep, rg, path, storageClass, leaseSeconds == null ? DEFAULT_LEASE_SECONDS : leaseSeconds, aws);
+        boolean atomic = atomicConditionalWrites != null ? atomicConditionalWrites : ep == null;
+        return new S3Settings(ep, rg, path, storageClass, leaseSeconds == null ? DEFAULT_LEASE_SECONDS : leaseSeconds, atomic, aws);
     }
 
     private static String first(String... values) {
@@ -56,6 +60,7 @@ public record S3Settings(String endpoint, String region, boolean pathStyle, Stri
     @Override
     public String toString() {
         return "S3Settings[endpoint=" + endpoint + ", region=" + region + ", pathStyle=" + pathStyle
-                + ", storageClass=" + storageClass + ", leaseSeconds=" + leaseSeconds + "]";
+                + ", storageClass=" + storageClass + ", leaseSeconds=" + leaseSeconds
+                + ", atomicConditionalWrites=" + atomicConditionalWrites + "]";
     }
 }

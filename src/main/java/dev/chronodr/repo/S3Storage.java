@@ -55,7 +55,8 @@ import dev.chronodr.core.ChronoException;
  * the upload: nothing is stored.</li>
  * <li>{@link #create}: a HEAD first, then a PUT with {@code If-None-Match: *}. AWS S3 and
  * recent MinIO refuse the second writer (412); a server that ignores the header (S3Proxy
- * 2.6 does) leaves the race between the HEAD and the PUT open.</li>
+ * 2.6 does), or checks it and then writes (S3Proxy 2.9 does), leaves the race between the
+ * HEAD and the PUT open.</li>
  * <li>{@link #commit}: objects are written in place; the manifest, written last by
  * {@link #create}, is the commit marker.</li>
  * <li>Request checksums only where the operation requires them: S3Proxy and older MinIO
@@ -74,17 +75,15 @@ public final class S3Storage implements Storage {
     private final String root;
     private final String location;
     private final String storageClass;
+    private final boolean atomicConditionalWrites;
 
     S3Storage(RepoLocation where) {
-        this(client(where.s3()), where.bucket(), where.prefix(), where.toString(), where.s3().storageClass());
-    }
-
-    S3Storage(S3Client s3, String bucket, String prefix, String location, String storageClass) {
-        this.s3 = s3;
-        this.bucket = bucket;
-        this.root = prefix == null || prefix.isEmpty() ? "" : prefix + "/";
-        this.location = location;
-        this.storageClass = storageClass;
+        this.s3 = client(where.s3());
+        this.bucket = where.bucket();
+        this.root = where.prefix() == null || where.prefix().isEmpty() ? "" : where.prefix() + "/";
+        this.location = where.toString();
+        this.storageClass = where.s3().storageClass();
+        this.atomicConditionalWrites = where.s3().atomicConditionalWrites();
     }
 
     /** A client as the AWS tools would configure it from these settings. */
@@ -460,8 +459,13 @@ public final class S3Storage implements Storage {
      * and no HEAD first: true when the server refuses (412), so it honours conditional writes;
      * false when it accepted the write (it ignores the header; the object is unchanged, the same
      * bytes) or failed otherwise. For {@link ObjectLease}: no settle pause where it is not needed.
+     * A refusal proves the first write exclusive only where the server refuses atomically, so
+     * this is false without asking wherever that is not known (see {@link S3Settings}).
      */
     boolean refusesSecondCreate(String key, byte[] sameBytes) {
+        if (!atomicConditionalWrites) {
+            return false;
+        }
         try {
             call(() -> s3.putObject(r -> r.bucket(bucket).key(k(key)).storageClass(storageClass).ifNoneMatch("*"),
                     RequestBody.fromBytes(sameBytes)), key);

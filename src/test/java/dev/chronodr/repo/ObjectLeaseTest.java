@@ -26,9 +26,11 @@ import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Environment;
 
 /**
- * The lease's pause is only for servers that ignore {@code If-None-Match}. A small in-memory
- * S3 endpoint plays either kind: one that refuses a conditional write over an existing object
- * (AWS S3, recent MinIO), one that accepts it (S3Proxy 2.6). Both keep one writer.
+ * The lease's pause is only for servers whose conditional writes are known to be atomic and
+ * that refuse a second one. A small in-memory S3 endpoint plays either kind: one that refuses
+ * a conditional write over an existing object (AWS S3, recent MinIO), one that accepts it
+ * (S3Proxy 2.6). A server that refuses but is not declared atomic (S3Proxy 2.9 refuses, yet
+ * two racing writers both succeed) gets the pause. All keep one writer.
  */
 class ObjectLeaseTest {
     private HttpServer http;
@@ -36,6 +38,10 @@ class ObjectLeaseTest {
     private final List<String> requests = new CopyOnWriteArrayList<>();
 
     private S3Storage server(boolean honoursIfNoneMatch) throws IOException {
+        return server(honoursIfNoneMatch, true);
+    }
+
+    private S3Storage server(boolean honoursIfNoneMatch, Boolean declaredAtomic) throws IOException {
         http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         http.createContext("/", (HttpExchange x) -> {
             String key = x.getRequestURI().getPath();
@@ -81,7 +87,8 @@ class ObjectLeaseTest {
         http.start();
         Map<String, String> env = Map.of("AWS_ACCESS_KEY_ID", "k", "AWS_SECRET_ACCESS_KEY", "s",
                 "AWS_ENDPOINT_URL", "http://127.0.0.1:" + http.getAddress().getPort(), "AWS_REGION", "us-east-1");
-        return new S3Storage(RepoLocation.parse("s3://bucket/prefix", new Environment(env, Path.of("/"))));
+        return new S3Storage(RepoLocation.parse("s3://bucket/prefix", new Environment(env, Path.of("/")),
+                S3Settings.resolve(env, null, null, null, null, null, declaredAtomic)));
     }
 
     private static void error(HttpExchange x, int status, String code) throws IOException {
@@ -149,6 +156,31 @@ class ObjectLeaseTest {
             first.close();
         }
         assertFalse(objects.containsKey("/bucket/prefix/.locks/db.lease"), "the lease is removed on close");
+    }
+
+    @Test
+    void aServerThatRefusesButIsNotKnownToBeAtomicGetsThePauseAndTheReadBack() throws Exception {
+        S3Storage s = server(true, null); // an endpoint of its own, nothing declared: not AWS S3
+        long start = System.nanoTime();
+        RepoLock first = ObjectLease.acquire(s, ".locks/db.lease", "backup of database db", Duration.ofMinutes(1));
+        try {
+            assertEquals(1, reads(), "the lease is read back after the pause " + requests);
+            assertEquals(1, requests.stream().filter(r -> r.startsWith("PUT ")).count(), "no probe is sent: its 412 would prove nothing " + requests);
+            assertTrue(System.nanoTime() - start >= 1_400_000_000L, "the pause was taken");
+            assertThrows(ChronoException.class, () -> ObjectLease.acquire(s, ".locks/db.lease", "backup of database db", Duration.ofMinutes(1)));
+        } finally {
+            first.close();
+        }
+    }
+
+    @Test
+    void onlyAwsItselfIsTrustedWithoutBeingTold() {
+        Map<String, String> aws = Map.of("AWS_REGION", "eu-west-1");
+        assertTrue(S3Settings.resolve(aws, null, null, null, null, null, null).atomicConditionalWrites(), "AWS S3: no endpoint");
+        assertFalse(S3Settings.resolve(Map.of("AWS_ENDPOINT_URL", "http://minio:9000"), null, null, null, null, null, null)
+                .atomicConditionalWrites(), "an endpoint of its own is not trusted unless the config says so");
+        assertTrue(S3Settings.resolve(Map.of(), "http://minio:9000", null, null, null, null, true).atomicConditionalWrites());
+        assertFalse(S3Settings.resolve(aws, null, null, null, null, null, false).atomicConditionalWrites(), "the config can also say no");
     }
 
     @Test

@@ -19,7 +19,7 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * A real S3 protocol server for tests: S3Proxy 2.6.0 (filesystem backend, data under a
+ * A real S3 protocol server for tests: S3Proxy 2.9.0 (filesystem backend, data under a
  * temporary directory) run as a child java process on a free loopback port. Maven copies
  * its jar to target/s3proxy/s3proxy.jar (pom.xml); it is never on the test classpath.
  * {@link #kill} and {@link #restart} are for the fault tests: the data directory survives.
