@@ -108,11 +108,21 @@ public final class BackupService {
             }
             repo.ensureExists();
             try (RepoLock lock = repo.lock(server.database())) {
-                int removed = repo.removeLeftovers(server.database());
+                // On object storage beside the backup: the lease's proof, which its deletes wait for, takes a moment there.
+                CompletableFuture<Integer> leftovers = repo.removeLeftoversBeside(server.database());
+                BackupResult result = run(target, req, repo, snapshotConn, server, tools, tables);
+                int removed;
+                try {
+                    removed = join(leftovers);
+                } catch (ChronoException e) {
+                    // the backup is committed: what earlier runs left waits for the next one
+                    log.warn("what interrupted runs of {} left was not removed: {}", server.database(), e.getMessage());
+                    removed = 0;
+                }
                 if (removed > 0) {
                     log.info("removed {} unfinished backup(s) of {} left by an interrupted run", removed, server.database());
                 }
-                return run(target, req, repo, snapshotConn, server, tools, tables).withLeftoversRemoved(removed);
+                return result.withLeftoversRemoved(removed);
             }
         } catch (SQLException e) {
             throw ChronoException.failed("backup failed: " + e.getMessage(), null, e);

@@ -8,6 +8,7 @@ import java.nio.file.NoSuchFileException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -29,7 +30,12 @@ import dev.chronodr.core.Json;
  * once. Everywhere else (a server that ignores the header, or checks it and then writes, as
  * S3Proxy 2.9 does, so two racing writers both succeed) the lease is read back after a pause
  * to catch a writer that raced past it: the last write wins, and only its writer goes on.
- * The lease is renewed every third of its life while held, removed on close. A holder that died stops
+ * On {@link S3Storage} that pause is not waited out: the lease is returned at once, and the
+ * storage holds back every change another writer could see until the read-back has proven
+ * the lease ({@link S3Storage#guardUntil}); a run that lost it fails at its first such change,
+ * or at its next part, having changed nothing. So the pause runs beside the backup's first
+ * seconds instead of before them. The lease is renewed every third of its life while held,
+ * removed on close. A holder that died stops
  * renewing: its lease expires and the next backup takes it over.
  */
 final class ObjectLease {
@@ -61,6 +67,13 @@ final class ObjectLease {
                 if (storage instanceof S3Storage s3 && s3.refusesSecondCreate(key, mine)) {
                     return hold(storage, key, owner, token, ttl); // the server refuses atomically: the create was exclusive
                 }
+                if (storage instanceof S3Storage s3) {
+                    CompletableFuture<Void> proof = new CompletableFuture<>();
+                    s3.guardUntil(proof, key);
+                    RepoLock held = hold(storage, key, owner, token, ttl);
+                    proveLater(storage, key, token, what, proof);
+                    return held;
+                }
                 Thread.sleep(SETTLE.toMillis());
                 JsonNode now = read(storage, key);
                 if (now == null || !token.equals(now.path("token").asText())) {
@@ -75,6 +88,30 @@ final class ObjectLease {
             Thread.currentThread().interrupt();
             throw ChronoException.failed("interrupted while taking the lease for " + what, null);
         }
+    }
+
+    /** The read-back after the pause, on a thread of its own (never a shared pool, which a backup's own work may fill). */
+    private static void proveLater(Storage storage, String key, String token, String what, CompletableFuture<Void> proof) {
+        Thread t = new Thread(() -> {
+            try {
+                Thread.sleep(SETTLE.toMillis());
+                JsonNode now = read(storage, key);
+                if (now == null || !token.equals(now.path("token").asText())) {
+                    proof.completeExceptionally(busy(what, now));
+                } else {
+                    proof.complete(null);
+                }
+            } catch (IOException e) {
+                proof.completeExceptionally(ChronoException.failed("cannot read back the lease " + storage.location() + "/" + key + ": "
+                        + e.getMessage(), "check the bucket, the endpoint and the credentials"));
+            } catch (InterruptedException e) {
+                proof.completeExceptionally(ChronoException.failed("interrupted while taking the lease for " + what, null));
+            } catch (RuntimeException e) {
+                proof.completeExceptionally(e);
+            }
+        }, "lease-proof");
+        t.setDaemon(true);
+        t.start();
     }
 
     private static ChronoException busy(String what, JsonNode holder) {

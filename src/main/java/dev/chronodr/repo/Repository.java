@@ -163,6 +163,29 @@ public final class Repository {
     }
 
     /**
+     * {@link #removeLeftovers}, off the backup's path where it can be. On object storage it
+     * runs on a thread of its own beside the backup: its deletes wait for the lease's proof
+     * (see {@link ObjectLease}) and touch only objects and uploads older than the lease, never
+     * the new backup's. A directory's are removed here and now, first, to free their space.
+     */
+    public java.util.concurrent.CompletableFuture<Integer> removeLeftoversBeside(String database) {
+        if (root != null) {
+            return java.util.concurrent.CompletableFuture.completedFuture(removeLeftovers(database));
+        }
+        java.util.concurrent.CompletableFuture<Integer> removed = new java.util.concurrent.CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                removed.complete(removeLeftovers(database));
+            } catch (RuntimeException | Error e) {
+                removed.completeExceptionally(e);
+            }
+        }, "leftovers");
+        t.setDaemon(true);
+        t.start();
+        return removed;
+    }
+
+    /**
      * A fresh staging area for a backup in the making (REPO/.partial/DB/ID). Close it in a
      * finally: unless {@link #commit} took it, closing removes what was written.
      */

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -76,6 +77,10 @@ public final class S3Storage implements Storage {
     private final String location;
     private final String storageClass;
     private final boolean atomicConditionalWrites;
+    /** What a visible change waits for: the proof that this run holds the lease guarding this storage ({@link #guardUntil}). */
+    private volatile CompletableFuture<Void> proof = CompletableFuture.completedFuture(null);
+    /** Where the leases live (their folder): their own writes and deletes never wait for a proof. */
+    private volatile String leasePrefix;
 
     S3Storage(RepoLocation where) {
         this.s3 = client(where.s3());
@@ -139,6 +144,46 @@ public final class S3Storage implements Storage {
             throw new IllegalArgumentException("not a key inside the repository: " + key);
         }
         return root + key;
+    }
+
+    /**
+     * Until {@code leaseProof} completes, nothing another writer could see is written or
+     * deleted here, the leases excepted: objects (a PUT, a multipart completion), deletes,
+     * and aborts of others' uploads wait for it. Parts of a multipart upload stay invisible
+     * until its completion, so they go on meanwhile, and stop once the proof has failed. If it
+     * fails (another writer holds the lease), every such call throws its exception: a run
+     * that lost the lease changes nothing, and cannot delete a winner's objects that share its
+     * keys (two backups started in the same second share a backup id).
+     */
+    void guardUntil(CompletableFuture<Void> leaseProof, String lease) {
+        this.leasePrefix = lease.substring(0, lease.lastIndexOf('/') + 1);
+        this.proof = leaseProof;
+    }
+
+    /** Waits for the lease's proof before a change others could see; throws its failure. Leases themselves never wait. */
+    private void beforeVisibleChange(String key) throws IOException {
+        if (leasePrefix != null && !leasePrefix.isEmpty() && key.startsWith(leasePrefix)) {
+            return;
+        }
+        try {
+            proof.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while waiting for the lease on " + location);
+        } catch (java.util.concurrent.ExecutionException e) {
+            // a fresh exception at each call: one instance thrown twice (an upload's failure, then the cleanup's) cannot suppress itself
+            if (e.getCause() instanceof ChronoException c) {
+                throw new ChronoException(c.exitCode(), c.getMessage(), c.hint());
+            }
+            throw new IOException(e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    /** For invisible work (parts): stops at once when the lease's proof has failed, never waits. */
+    private void unlessLeaseLost(String key) throws IOException {
+        if (proof.isCompletedExceptionally()) {
+            beforeVisibleChange(key);
+        }
     }
 
     /** Checks that the bucket answers and can be written to: a small object written and removed. */
@@ -334,6 +379,7 @@ public final class S3Storage implements Storage {
 
         /** Sends the buffer as the next part: in the background, or here and now when it is the last. */
         private void sendPart(boolean last) throws IOException {
+            unlessLeaseLost(key);
             if (uploadId == null) {
                 uploadId = call(() -> s3.createMultipartUpload(r -> r.bucket(bucket).key(k(key)).storageClass(storageClass)), key).uploadId();
             }
@@ -398,6 +444,7 @@ public final class S3Storage implements Storage {
         void finish() throws IOException {
             done = true;
             try {
+                beforeVisibleChange(key);
                 if (uploadId == null) {
                     byte[] whole = buf;
                     int length = used;
@@ -479,6 +526,7 @@ public final class S3Storage implements Storage {
 
     @Override
     public void delete(String key) throws IOException {
+        beforeVisibleChange(key);
         call(() -> s3.deleteObject(r -> r.bucket(bucket).key(k(key))), key);
     }
 
@@ -524,7 +572,8 @@ public final class S3Storage implements Storage {
     }
 
     /** Multipart uploads under the prefix started before {@code before} and never finished: aborted. */
-    int abortAbandonedUploads(java.time.Instant before) {
+    int abortAbandonedUploads(java.time.Instant before) throws IOException {
+        beforeVisibleChange("");
         int n = 0;
         try {
             for (var u : s3.listMultipartUploads(r -> r.bucket(bucket).prefix(root)).uploads()) {

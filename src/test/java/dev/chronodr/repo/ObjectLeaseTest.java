@@ -164,13 +164,59 @@ class ObjectLeaseTest {
         long start = System.nanoTime();
         RepoLock first = ObjectLease.acquire(s, ".locks/db.lease", "backup of database db", Duration.ofMinutes(1));
         try {
-            assertEquals(1, reads(), "the lease is read back after the pause " + requests);
             assertEquals(1, requests.stream().filter(r -> r.startsWith("PUT ")).count(), "no probe is sent: its 412 would prove nothing " + requests);
-            assertTrue(System.nanoTime() - start >= 1_400_000_000L, "the pause was taken");
+            s.create("db/first-object", out -> out.write(1)); // a change others can see: it waits for the read-back
+            assertEquals(1, reads(), "the lease was read back after the pause " + requests);
+            assertTrue(System.nanoTime() - start >= 1_400_000_000L, "the pause was taken before the object was written");
             assertThrows(ChronoException.class, () -> ObjectLease.acquire(s, ".locks/db.lease", "backup of database db", Duration.ofMinutes(1)));
         } finally {
             first.close();
         }
+    }
+
+    @Test
+    void thePauseRunsBesideTheWorkAndNothingVisibleIsWrittenBeforeItEnds() throws Exception {
+        S3Storage s = server(false);
+        long start = System.nanoTime();
+        RepoLock first = ObjectLease.acquire(s, ".locks/db.lease", "backup of database db", Duration.ofMinutes(1));
+        try {
+            long returned = System.nanoTime() - start;
+            assertTrue(returned < 1_000_000_000L, "the lease is returned before the pause ends: " + returned / 1_000_000 + " ms");
+            assertEquals(0, reads(), "not read back yet " + requests);
+            s.create("db/id/manifest.json", out -> out.write(new byte[] {'{', '}'}));
+            long written = System.nanoTime() - start;
+            assertTrue(written >= 1_400_000_000L, "the object waited for the lease's proof: " + written / 1_000_000 + " ms");
+            assertTrue(objects.containsKey("/bucket/prefix/db/id/manifest.json"), objects.keySet().toString());
+            long again = System.nanoTime();
+            s.delete("db/id/manifest.json");
+            assertTrue(System.nanoTime() - again < 1_000_000_000L, "once proven, nothing waits");
+        } finally {
+            first.close();
+        }
+        assertFalse(objects.containsKey("/bucket/prefix/.locks/db.lease"), "the lease is removed on close");
+    }
+
+    @Test
+    void aRunWhoseLeaseIsTakenDuringThePauseChangesNothingAndSaysWhy() throws Exception {
+        S3Storage s = server(false);
+        objects.put("/bucket/prefix/db/id/database.dump.zst", "the winner's dump".getBytes(StandardCharsets.UTF_8));
+        RepoLock loser = ObjectLease.acquire(s, ".locks/db.lease", "backup of database db", Duration.ofMinutes(1));
+        try {
+            // a racing writer's lease lands last: the last write wins (what a server that checks, then writes, allows)
+            String winner = "{\"owner\":\"pid 7 on other-host\",\"token\":\"theirs\",\"expires\":\"2999-01-01T00:00:00Z\"}";
+            objects.put("/bucket/prefix/.locks/db.lease", winner.getBytes(StandardCharsets.UTF_8));
+            ChronoException write = assertThrows(ChronoException.class,
+                    () -> s.write("db/id/database.dump.zst", out -> out.write("the loser's dump".getBytes(StandardCharsets.UTF_8))));
+            assertTrue(write.getMessage().startsWith("another backup of database db is running (pid 7 on other-host"), write.getMessage());
+            ChronoException delete = assertThrows(ChronoException.class, () -> s.delete("db/id/database.dump.zst"));
+            assertTrue(delete.getMessage().startsWith("another backup of database db is running"), delete.getMessage());
+            assertEquals("the winner's dump", new String(objects.get("/bucket/prefix/db/id/database.dump.zst"), StandardCharsets.UTF_8),
+                    "the winner's object is neither replaced nor deleted");
+        } finally {
+            loser.close();
+        }
+        assertTrue(new String(objects.get("/bucket/prefix/.locks/db.lease"), StandardCharsets.UTF_8).contains("theirs"),
+                "the loser leaves the winner's lease alone");
     }
 
     @Test
@@ -188,6 +234,7 @@ class ObjectLeaseTest {
         S3Storage s = server(false);
         RepoLock first = ObjectLease.acquire(s, ".locks/db.lease", "backup of database db", Duration.ofMinutes(1));
         try {
+            s.delete("db/nothing-there"); // a change others can see: it waits for the read-back
             assertEquals(1, reads(), "the lease is read back after the pause " + requests);
             String lease = new String(objects.get("/bucket/prefix/.locks/db.lease"), StandardCharsets.UTF_8);
             assertTrue(lease.contains("\"token\""), "the probe left the lease as it was: " + lease);
