@@ -108,21 +108,7 @@ public final class BackupService {
             }
             repo.ensureExists();
             try (RepoLock lock = repo.lock(server.database())) {
-                // On object storage beside the backup: the lease's proof, which its deletes wait for, takes a moment there.
-                CompletableFuture<Integer> leftovers = repo.removeLeftoversBeside(server.database());
-                BackupResult result = run(target, req, repo, snapshotConn, server, tools, tables);
-                int removed;
-                try {
-                    removed = join(leftovers);
-                } catch (ChronoException e) {
-                    // the backup is committed: what earlier runs left waits for the next one
-                    log.warn("what interrupted runs of {} left was not removed: {}", server.database(), e.getMessage());
-                    removed = 0;
-                }
-                if (removed > 0) {
-                    log.info("removed {} unfinished backup(s) of {} left by an interrupted run", removed, server.database());
-                }
-                return result.withLeftoversRemoved(removed);
+                return run(target, req, repo, snapshotConn, server, tools, tables);
             }
         } catch (SQLException e) {
             throw ChronoException.failed("backup failed: " + e.getMessage(), null, e);
@@ -135,6 +121,15 @@ public final class BackupService {
         long t0 = System.nanoTime();
         String id = repo.newId(server.database(), req.type().label(), started);
         StagedBackup staged = repo.stage(server.database(), id);
+        // What interrupted runs left, all but this backup: a directory's now, before the dump needs the space; a
+        // bucket's beside the dump (its deletes wait for the lease's proof, which takes a moment there).
+        CompletableFuture<Integer> leftovers;
+        try {
+            leftovers = repo.removeLeftoversBeside(server.database(), id);
+        } catch (RuntimeException e) {
+            staged.close();
+            throw e;
+        }
         boolean committed = false;
         try (staged) {
             conn.setAutoCommit(false);
@@ -207,7 +202,7 @@ public final class BackupService {
                     : new BackupManifest.Encryption(BackupManifest.Encryption.OPENPGP, req.encryptTo().list()), session);
             String finalDir = repo.commit(staged, manifest);
             committed = true;
-            return new BackupResult(manifest, finalDir, List.of(), 0);
+            return new BackupResult(manifest, finalDir, List.of(), 0).withLeftoversRemoved(leftoversRemoved(leftovers, server.database()));
         } finally {
             if (!committed) {
                 try {
@@ -217,6 +212,21 @@ public final class BackupService {
                 }
             }
         }
+    }
+
+    /** The count once the removal is done; the backup is committed by then, so a failure here is only a warning. */
+    private static int leftoversRemoved(CompletableFuture<Integer> leftovers, String database) {
+        int removed;
+        try {
+            removed = join(leftovers);
+        } catch (RuntimeException e) {
+            log.warn("what interrupted runs of {} left was not removed (the next backup tries again): {}", database, e.getMessage());
+            return 0;
+        }
+        if (removed > 0) {
+            log.info("removed {} unfinished backup(s) of {} left by an interrupted run", removed, database);
+        }
+        return removed;
     }
 
     private record CountedTables(List<TableEntry> tables, BackupManifest.DumpSession session) {

@@ -56,7 +56,9 @@ public final class ToolFailures {
             return new ChronoException(ExitCode.FAILED, e.program() + " timed out", "raise the timeout or check the server's load", e);
         }
         if (e.getCause() instanceof ChronoException ours) {
-            return ours; // what took the tool's output failed and said why (a lease lost, say): that is the story, not the tool
+            // what took the tool's output failed and said why (a lease lost, say): that is the story, not the tool,
+            // whose own failure stays in the chain for --verbose
+            return new ChronoException(ours.exitCode(), ours.getMessage(), ours.hint(), e);
         }
         if (e.exitCode() == -1 && e.getCause() != null && !(e.getCause() instanceof InterruptedException)) {
             String detail = e.getCause().getMessage() == null ? e.getCause().toString() : e.getCause().getMessage();

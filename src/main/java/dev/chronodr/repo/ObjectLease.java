@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.chronodr.core.Background;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.core.Json;
 
@@ -65,21 +66,19 @@ final class ObjectLease {
                     throw busy(what, other);
                 }
                 if (storage instanceof S3Storage s3 && s3.refusesSecondCreate(key, mine)) {
-                    return hold(storage, key, owner, token, ttl); // the server refuses atomically: the create was exclusive
+                    return hold(storage, key, owner, token, ttl, () -> { }); // the server refuses atomically: the create was exclusive
                 }
                 if (storage instanceof S3Storage s3) {
-                    CompletableFuture<Void> proof = new CompletableFuture<>();
+                    CompletableFuture<Void> proof = proveLater(storage, key, token, what);
                     s3.guardUntil(proof, key);
-                    RepoLock held = hold(storage, key, owner, token, ttl);
-                    proveLater(storage, key, token, what, proof);
-                    return held;
+                    return hold(storage, key, owner, token, ttl, () -> s3.endGuard(proof)); // the guard ends with its lock
                 }
                 Thread.sleep(SETTLE.toMillis());
                 JsonNode now = read(storage, key);
                 if (now == null || !token.equals(now.path("token").asText())) {
                     throw busy(what, now);
                 }
-                return hold(storage, key, owner, token, ttl);
+                return hold(storage, key, owner, token, ttl, () -> { });
             }
         } catch (IOException e) {
             throw ChronoException.failed("cannot take the lease " + storage.location() + "/" + key + ": " + e.getMessage(),
@@ -90,28 +89,24 @@ final class ObjectLease {
         }
     }
 
-    /** The read-back after the pause, on a thread of its own (never a shared pool, which a backup's own work may fill). */
-    private static void proveLater(Storage storage, String key, String token, String what, CompletableFuture<Void> proof) {
-        Thread t = new Thread(() -> {
+    /** The read-back after the pause, beside the caller's work: completes normally only if the lease is still this run's. */
+    private static CompletableFuture<Void> proveLater(Storage storage, String key, String token, String what) {
+        return Background.supply("lease-proof", () -> {
             try {
                 Thread.sleep(SETTLE.toMillis());
                 JsonNode now = read(storage, key);
                 if (now == null || !token.equals(now.path("token").asText())) {
-                    proof.completeExceptionally(busy(what, now));
-                } else {
-                    proof.complete(null);
+                    throw busy(what, now);
                 }
+                return null;
             } catch (IOException e) {
-                proof.completeExceptionally(ChronoException.failed("cannot read back the lease " + storage.location() + "/" + key + ": "
-                        + e.getMessage(), "check the bucket, the endpoint and the credentials"));
+                throw ChronoException.failed("cannot read back the lease " + storage.location() + "/" + key + ": " + e.getMessage(),
+                        "check the bucket, the endpoint and the credentials");
             } catch (InterruptedException e) {
-                proof.completeExceptionally(ChronoException.failed("interrupted while taking the lease for " + what, null));
-            } catch (RuntimeException e) {
-                proof.completeExceptionally(e);
+                Thread.currentThread().interrupt();
+                throw ChronoException.failed("interrupted while taking the lease for " + what, null);
             }
-        }, "lease-proof");
-        t.setDaemon(true);
-        t.start();
+        });
     }
 
     private static ChronoException busy(String what, JsonNode holder) {
@@ -120,7 +115,7 @@ final class ObjectLease {
                 "wait for it to finish; a lease left by a killed run expires by itself (s3.lease_seconds)");
     }
 
-    private static RepoLock hold(Storage storage, String key, String owner, String token, Duration ttl) {
+    private static RepoLock hold(Storage storage, String key, String owner, String token, Duration ttl, Runnable released) {
         ScheduledExecutorService renew = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "lease-renewal");
             t.setDaemon(true);
@@ -154,6 +149,8 @@ final class ObjectLease {
                 log.warn("could not remove the lease {} (it expires by itself): {}", key, e.getMessage());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            } finally {
+                released.run();
             }
         });
     }

@@ -145,14 +145,23 @@ public final class Repository {
      * lock held, so no live writer's files are touched.
      */
     public int removeLeftovers(String database) {
+        return removeLeftovers(database, null);
+    }
+
+    /** What failed runs of this database left, all but the backup {@code writing} (null: none is being written). */
+    private int removeLeftovers(String database, String writing) {
         String dir = PARTIAL + "/" + safe(database);
         int n = removeInterruptedDeletes().size();
         if (root == null) {
             // Under the lease no other writer of this database runs: its uncommitted backups are leftovers.
-            return n + removeUncommitted(safe(database), java.time.Instant.now().minusSeconds(where.s3() == null ? 0 : where.s3().leaseSeconds()));
+            return n + removeUncommitted(safe(database), java.time.Instant.now().minusSeconds(where.s3() == null ? 0 : where.s3().leaseSeconds()),
+                    writing);
         }
         try {
             for (String left : storage.children(dir)) {
+                if (left.equals(writing)) {
+                    continue;
+                }
                 storage.deleteTree(dir + "/" + left);
                 n++;
             }
@@ -163,26 +172,28 @@ public final class Repository {
     }
 
     /**
-     * {@link #removeLeftovers}, off the backup's path where it can be. On object storage it
-     * runs on a thread of its own beside the backup: its deletes wait for the lease's proof
-     * (see {@link ObjectLease}) and touch only objects and uploads older than the lease, never
-     * the new backup's. A directory's are removed here and now, first, to free their space.
+     * {@link #removeLeftovers} for a backup that has just staged {@code writing}: everything but
+     * that backup, off its path where it can be. On object storage it runs on a thread of its
+     * own beside the backup: its deletes wait for the lease's proof (see {@link ObjectLease})
+     * and touch only this database's objects and uploads older than the lease, and never those
+     * of {@code writing}, whatever the clocks say. A directory's are removed here and now,
+     * before the dump, to free their space.
      */
-    public java.util.concurrent.CompletableFuture<Integer> removeLeftoversBeside(String database) {
+    public java.util.concurrent.CompletableFuture<Integer> removeLeftoversBeside(String database, String writing) {
         if (root != null) {
-            return java.util.concurrent.CompletableFuture.completedFuture(removeLeftovers(database));
+            return java.util.concurrent.CompletableFuture.completedFuture(removeLeftovers(database, writing));
         }
-        java.util.concurrent.CompletableFuture<Integer> removed = new java.util.concurrent.CompletableFuture<>();
-        Thread t = new Thread(() -> {
+        // The proof of the lease held now: if it fails, this removes nothing, even after the lock is closed.
+        java.util.concurrent.CompletableFuture<Void> proof = storage instanceof S3Storage s3 ? s3.guard()
+                : java.util.concurrent.CompletableFuture.completedFuture(null);
+        return dev.chronodr.core.Background.supply("leftovers", () -> {
             try {
-                removed.complete(removeLeftovers(database));
-            } catch (RuntimeException | Error e) {
-                removed.completeExceptionally(e);
+                S3Storage.await(proof);
+            } catch (IOException e) {
+                throw ChronoException.failed("cannot clean leftovers in " + location() + ": " + e.getMessage(), null);
             }
-        }, "leftovers");
-        t.setDaemon(true);
-        t.start();
-        return removed;
+            return removeLeftovers(database, writing);
+        });
     }
 
     /**
@@ -377,12 +388,16 @@ public final class Repository {
      * committed (no manifest) and were last written before {@code before}; and multipart
      * uploads abandoned as long ago. Returns how many backups were removed.
      */
-    private int removeUncommitted(String safeDb, java.time.Instant before) {
+    private int removeUncommitted(String safeDb, java.time.Instant before, String writing) {
         int n = 0;
+        // Only backups of this database (any, with safeDb null), never the one being written.
+        java.util.function.Predicate<String> ours = name -> {
+            Matcher id = ID.matcher(name);
+            return !name.startsWith(".") && id.matches() && (safeDb == null || id.group(1).equals(safeDb)) && !name.equals(writing);
+        };
         try {
             for (String name : storage.children("")) {
-                Matcher id = ID.matcher(name);
-                if (name.startsWith(".") || !id.matches() || safeDb != null && !id.group(1).equals(safeDb)) {
+                if (!ours.test(name)) {
                     continue;
                 }
                 List<Storage.StoredObject> objects = storage.list(name);
@@ -395,7 +410,10 @@ public final class Repository {
                 }
             }
             if (storage instanceof S3Storage s3) {
-                s3.abortAbandonedUploads(before);
+                // Under the database's lease no other writer of it runs: its uploads but the one being written are
+                // abandoned, however recent (S3Proxy reports every upload as started at the moment it is listed).
+                s3.abortAbandonedUploads(safeDb == null ? before : java.time.Instant.MAX,
+                        key -> ours.test(key.contains("/") ? key.substring(0, key.indexOf('/')) : key));
             }
         } catch (IOException e) {
             throw ChronoException.failed("cannot clean leftovers in " + location() + ": " + e.getMessage(), null);
@@ -526,7 +544,7 @@ public final class Repository {
         List<String> removed = new ArrayList<>();
         if (root == null) {
             // Object storage: backups of any database that stayed uncommitted for a day are leftovers.
-            if (removeUncommitted(null, java.time.Instant.now().minus(UNCOMMITTED_GRACE)) > 0) {
+            if (removeUncommitted(null, java.time.Instant.now().minus(UNCOMMITTED_GRACE), null) > 0) {
                 removed.add("uncommitted backups older than " + UNCOMMITTED_GRACE.toHours() + " h");
             }
             return removed;

@@ -160,16 +160,36 @@ public final class S3Storage implements Storage {
         this.proof = leaseProof;
     }
 
+    /**
+     * The lock that installed {@code leaseProof} is closed: later changes (a copy's WAL after its
+     * backups, the next lock's own guard) no longer wait for it nor fail by it.
+     */
+    void endGuard(CompletableFuture<Void> leaseProof) {
+        if (proof == leaseProof) {
+            proof = CompletableFuture.completedFuture(null);
+        }
+    }
+
     /** Waits for the lease's proof before a change others could see; throws its failure. Leases themselves never wait. */
     private void beforeVisibleChange(String key) throws IOException {
         if (leasePrefix != null && !leasePrefix.isEmpty() && key.startsWith(leasePrefix)) {
             return;
         }
+        await(proof);
+    }
+
+    /** The proof visible changes wait for now: work that starts beside the lock's holder waits for this very one. */
+    CompletableFuture<Void> guard() {
+        return proof;
+    }
+
+    /** Returns once {@code leaseProof} has completed normally; else throws its failure (a fresh exception each time). */
+    static void await(CompletableFuture<Void> leaseProof) throws IOException {
         try {
-            proof.get();
+            leaseProof.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while waiting for the lease on " + location);
+            throw new java.io.InterruptedIOException("interrupted while waiting for the lease");
         } catch (java.util.concurrent.ExecutionException e) {
             // a fresh exception at each call: one instance thrown twice (an upload's failure, then the cleanup's) cannot suppress itself
             if (e.getCause() instanceof ChronoException c) {
@@ -571,13 +591,18 @@ public final class S3Storage implements Storage {
                 "take it into a local --repo; logical backups go to s3:// (docs/object-storage.md)");
     }
 
-    /** Multipart uploads under the prefix started before {@code before} and never finished: aborted. */
-    int abortAbandonedUploads(java.time.Instant before) throws IOException {
+    /**
+     * Multipart uploads under the prefix started before {@code before} and never finished, of
+     * keys (inside the repository) that {@code whose} accepts: aborted. Never another
+     * database's: its backup may be running, for longer than any bound on the age.
+     */
+    int abortAbandonedUploads(java.time.Instant before, java.util.function.Predicate<String> whose) throws IOException {
         beforeVisibleChange("");
         int n = 0;
         try {
             for (var u : s3.listMultipartUploads(r -> r.bucket(bucket).prefix(root)).uploads()) {
-                if (u.initiated() != null && u.initiated().isBefore(before)) {
+                if (u.initiated() != null && u.initiated().isBefore(before) && u.key().startsWith(root)
+                        && whose.test(u.key().substring(root.length()))) {
                     s3.abortMultipartUpload(r -> r.bucket(bucket).key(u.key()).uploadId(u.uploadId()));
                     n++;
                 }

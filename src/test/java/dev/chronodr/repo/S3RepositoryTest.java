@@ -265,6 +265,27 @@ class S3RepositoryTest {
         assertEquals(1, list(env, "s3://" + BUCKET + "/killed").size());
     }
 
+    @Test
+    void aBackupAbortsOnlyItsOwnDatabasesAbandonedUploads() throws Exception {
+        String db = items("s3_uploads", 100);
+        Path config = dir.resolve("uploads.yaml");
+        Files.writeString(config, "targets:\n  main:\n    repo: s3://" + BUCKET + "/uploads\n    s3:\n      lease_seconds: 2\n");
+        try (S3Client c = server.client()) {
+            // another database's backup, uploading for longer than this one's lease: it is running, not abandoned
+            String others = "uploads/s3_uploads_other_full_20200101_000000/database.dump.zst";
+            // this database's own, left by a run that died
+            String mine = "uploads/s3_uploads_full_20200101_000000/database.dump.zst";
+            c.createMultipartUpload(r -> r.bucket(BUCKET).key(others));
+            c.createMultipartUpload(r -> r.bucket(BUCKET).key(mine));
+            Thread.sleep(2500); // both older than the lease (s3.lease_seconds: 2), for a server that tells an upload's age
+            CliRun backup = CliRun.run(env(db), dir, "backup", "--config", config.toString());
+            assertEquals(0, backup.exitCode(), backup::toString);
+            List<String> open = c.listMultipartUploads(r -> r.bucket(BUCKET).prefix("uploads/")).uploads().stream()
+                    .map(u -> u.key()).toList();
+            assertEquals(List.of(others), open, "the other database's upload goes on; this one's abandoned upload is aborted");
+        }
+    }
+
     /** Bytes under dir; the server moves its part files while we count, so a vanished entry counts as nothing. */
     private static long size(Path dir) throws Exception {
         long[] total = {0};
