@@ -23,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.chronodr.config.Target;
+import dev.chronodr.core.Background;
 import dev.chronodr.core.ChronoException;
 import dev.chronodr.crypto.OpenPgp;
 import dev.chronodr.crypto.Recipients;
@@ -89,7 +90,14 @@ public final class BackupService {
         if (req.type() != BackupType.DATA && !req.tables().isEmpty()) {
             throw ChronoException.usage("--tables applies to --type data only", "drop --tables, or use --type data");
         }
-        Repository repo = Repository.open(target.repo());
+        // A bucket's first answer (the SDK's start, a first request) comes beside the database's checks below; the
+        // write probe stays where it was, after them, so a refused backup writes nothing. A directory is opened here.
+        CompletableFuture<Repository> bucket = target.repo().isS3() ? Background.supply("repository", () -> {
+            Repository r = Repository.open(target.repo());
+            r.answers();
+            return r;
+        }) : null;
+        Repository repo = bucket == null ? Repository.open(target.repo()) : null;
         try (Connection snapshotConn = Database.connect(target.connection())) {
             ServerInfo server = ServerInfo.probe(snapshotConn);
             PgTools tools = new PgTools(target.exec(), target.connection(), runner, locator, server.version());
@@ -105,6 +113,9 @@ public final class BackupService {
             }
             if (req.type() != BackupType.SCHEMA) {
                 TableSelection.requireReadable(snapshotConn, tables, server.currentUser());
+            }
+            if (bucket != null) {
+                repo = join(bucket);
             }
             repo.ensureExists();
             try (RepoLock lock = repo.lock(server.database())) {

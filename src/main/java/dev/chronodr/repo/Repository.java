@@ -118,6 +118,20 @@ public final class Repository {
         storage.prepare();
     }
 
+    /**
+     * Whether the repository answers a read, which changes nothing. On object storage the first
+     * request also starts the SDK's connection machinery (a few tenths of a second), so a
+     * command may ask this beside its other checks and find {@link #ensureExists} quick.
+     */
+    public boolean answers() {
+        try {
+            storage.exists("");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     public RepoLock lock(String database) {
         if (root == null) {
             return ObjectLease.acquire(storage, ".locks/" + safe(database) + ".lease", "backup of database " + database,
