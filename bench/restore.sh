@@ -3,7 +3,10 @@
 #   - anchor: stock pg_restore -j2 of a stock pg_dump -Fc archive, at the server's default settings;
 #   - chrono-dr restore beside the live database (--target-db, --no-verify), -j 2;
 #   - chrono-dr restore replacing the live database, with its verification, -j 2;
-#   - dr-test's restore step.
+#   - dr-test's restore step;
+#   - the floor: stock pg_restore -j2 of an uncompressed stock archive (-Z0), its sessions given the settings
+#     chrono-dr's restore gives its own (PGOPTIONS): what any tool restoring this data through pg_restore needs,
+#     with no checksums, no decompression, no JVM.
 # The load average is printed beside each figure: the machine may be shared. Beside each restore's total
 # come its own parts: the checksums phase (for -j 2 of a compressed archive, the decompressed copy
 # pg_restore -j needs; its stages from chrono-dr's -v log) and pg_restore itself. For the anchor and the beside
@@ -18,6 +21,7 @@ runs="${2:-3}"
 "$cdr" backup --sandbox --repo "$out/repo" --digest -q >/dev/null
 id=$("$cdr" list --sandbox --repo "$out/repo" --format json | python3 -c "import json,sys;print(json.load(sys.stdin)['backups'][0]['id'])")
 "$bin/pg_dump" -Fc -f "$out/stock.dump"
+"$bin/pg_dump" -Fc -Z0 -f "$out/stock0.dump"
 
 results="$out/results"
 load() { cut -d' ' -f1 /proc/loadavg; }
@@ -43,6 +47,16 @@ for i in $(seq 1 "$runs"); do
   echo "pg_restore_j2 $(echo "$t1 - $t0" | bc) $l" >> "$results"
   echo "cpu_pg_restore_j2 $(echo "scale=2; ($c1 - $c0) / $tck" | bc) $l" >> "$results"
   "$bin/dropdb" "stock_$i"
+
+  # the floor: what pg_restore itself takes with the staging settings and nothing to decompress
+  cold; "$bin/createdb" "floor_$i"; l=$(load)
+  c0=$(busy); t0=$(date +%s.%N)
+  PGOPTIONS="-c synchronous_commit=off -c maintenance_work_mem=512MB -c max_parallel_maintenance_workers=2 -c wal_compression=lz4" \
+    "$bin/pg_restore" -j 2 -d "floor_$i" "$out/stock0.dump"
+  t1=$(date +%s.%N); c1=$(busy)
+  echo "floor $(echo "$t1 - $t0" | bc) $l" >> "$results"
+  echo "cpu_floor $(echo "scale=2; ($c1 - $c0) / $tck" | bc) $l" >> "$results"
+  "$bin/dropdb" "floor_$i"
 
   # beside, no verification
   cold; l=$(load); c0=$(busy); t0=$(date +%s.%N)
@@ -102,6 +116,7 @@ def loads(k):
 anchor = med("pg_restore_j2")
 print(f"database {sys.argv[2]}, {sys.argv[3]} runs each, medians (1-min load average at the start of each run):")
 for k, label in [("pg_restore_j2", "pg_restore -j2, stock archive (anchor)"),
+                 ("floor", "floor: pg_restore -j2, -Z0, staging settings"),
                  ("beside", "chrono-dr restore beside, --no-verify"),
                  ("beside_checksums", "  of which checksums (with the copy)"),
                  ("copy_hash", "    the copy: hashing the stored dump"),
@@ -121,9 +136,15 @@ if rows["drill_total"]:
     print(f"  dr-test: whole drill against its restore step {med('drill_total') / med('drill_restore'):.2f}x, "
           f"against the beside restore (the restore alone) {med('drill_total') / med('beside'):.2f}x (target 1.5x)")
 cores = int(sys.argv[4])
-for k, w, label in [("cpu_pg_restore_j2", "pg_restore_j2", "the anchor"), ("cpu_beside", "wall_beside", "beside (its process's whole life)")]:
+for k, w, label in [("cpu_pg_restore_j2", "pg_restore_j2", "the anchor"), ("cpu_floor", "floor", "the floor"),
+                    ("cpu_beside", "wall_beside", "beside (its process's whole life)")]:
     if rows[k]:
         print(f"  CPU, whole machine, {label}: {med(k):.2f} CPU s over {med(w):.2f} s: {med(k) / med(w):.2f} of {cores} cores busy")
+if rows["wall_beside"]:
+    print(f"  beside's process, start to exit (the JVM's start and exit too): {med('wall_beside'):.2f} s, {med('wall_beside') / anchor:.2f}x the anchor")
+if rows["cpu_floor"]:
+    print(f"  the floor's CPU seconds spread over all {cores} cores with none idle: {med('cpu_floor') / cores:.2f} s, "
+          f"{med('cpu_floor') / cores / anchor:.2f}x the anchor")
 if rows["cpu_beside"]:
     print(f"  beside's CPU seconds spread over all {cores} cores with none idle: {med('cpu_beside') / cores:.2f} s, "
           f"{med('cpu_beside') / cores / anchor:.2f}x the anchor")
