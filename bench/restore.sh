@@ -9,9 +9,10 @@
 #     with no checksums, no decompression, no JVM.
 # The load average is printed beside each figure: the machine may be shared. Beside each restore's total
 # come its own parts: the checksums phase (for -j 2 of a compressed archive, the decompressed copy
-# pg_restore -j needs; its stages from chrono-dr's -v log) and pg_restore itself. For the anchor and the beside
-# restore it also prints the whole machine's CPU seconds (/proc/stat: server, tools, chrono-dr) and so how busy
-# the cores were: on cores already busy, only less work makes a restore faster.
+# pg_restore -j needs; its stages from chrono-dr's -v log) and pg_restore itself. For the anchor, the floor and
+# the beside restore it also prints the whole machine's CPU seconds (/proc/stat: server, tools, chrono-dr) and so
+# how busy the cores were: on cores already busy, only less work makes a restore faster. The floor's settings are
+# those chrono-dr's restore gives the sandbox (its server has lz4, and the default effective_cache_size).
 # Usage: bench/restore.sh [SCALE] [RUNS]   (SCALE 30 is about 0.8 GB; RUNS defaults to 3)
 set -euo pipefail
 scale="${1:-30}"

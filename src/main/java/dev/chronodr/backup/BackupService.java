@@ -131,14 +131,14 @@ public final class BackupService {
         OffsetDateTime started = Clock.now();
         long t0 = System.nanoTime();
         String id = repo.newId(server.database(), req.type().label(), started);
-        StagedBackup staged = repo.stage(server.database(), id);
-        // What interrupted runs left, all but this backup: a directory's now, before the dump needs the space; a
-        // bucket's beside the dump (its deletes wait for the lease's proof, which takes a moment there).
-        CompletableFuture<Integer> leftovers;
+        // What interrupted runs left, all but this backup: a directory's now, before staging and the dump need the
+        // space; a bucket's beside the dump (its deletes wait for the lease's proof, which takes a moment there).
+        CompletableFuture<Integer> leftovers = repo.removeLeftoversBeside(server.database(), id);
+        StagedBackup staged;
         try {
-            leftovers = repo.removeLeftoversBeside(server.database(), id);
+            staged = repo.stage(server.database(), id);
         } catch (RuntimeException e) {
-            staged.close();
+            settle(leftovers);
             throw e;
         }
         boolean committed = false;
@@ -221,7 +221,23 @@ public final class BackupService {
                 } catch (SQLException ignored) {
                     // the connection is closed by the caller either way
                 }
+                settle(leftovers);
             }
+        }
+    }
+
+    /**
+     * A failed backup lets the removal of leftovers end while it still holds the lease: after the
+     * lease, another backup of the database may be writing. Bounded, for a server that hangs;
+     * its outcome is not this backup's.
+     */
+    private static void settle(CompletableFuture<Integer> leftovers) {
+        try {
+            leftovers.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.debug("leftovers of earlier runs: {}", e.getMessage());
         }
     }
 

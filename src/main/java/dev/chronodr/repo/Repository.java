@@ -165,11 +165,11 @@ public final class Repository {
     /** What failed runs of this database left, all but the backup {@code writing} (null: none is being written). */
     private int removeLeftovers(String database, String writing) {
         String dir = PARTIAL + "/" + safe(database);
-        int n = removeInterruptedDeletes().size();
+        int n = removeInterruptedDeletes(false).size();
         if (root == null) {
             // Under the lease no other writer of this database runs: its uncommitted backups are leftovers.
             return n + removeUncommitted(safe(database), java.time.Instant.now().minusSeconds(where.s3() == null ? 0 : where.s3().leaseSeconds()),
-                    writing);
+                    writing, true);
         }
         try {
             for (String left : storage.children(dir)) {
@@ -186,16 +186,17 @@ public final class Repository {
     }
 
     /**
-     * {@link #removeLeftovers} for a backup that has just staged {@code writing}: everything but
-     * that backup, off its path where it can be. On object storage it runs on a thread of its
-     * own beside the backup: its deletes wait for the lease's proof (see {@link ObjectLease})
+     * {@link #removeLeftovers} for a backup about to stage {@code writing} (an id from
+     * {@link #newId}), off its path where it can be. On object storage it runs on a thread of
+     * its own beside the backup: its deletes wait for the lease's proof (see {@link ObjectLease})
      * and touch only this database's objects and uploads older than the lease, and never those
-     * of {@code writing}, whatever the clocks say. A directory's are removed here and now,
-     * before the dump, to free their space.
+     * of {@code writing}, whatever the clocks say (newId gives an id no object is under). A
+     * directory's are removed here and now, before staging and the dump need their space.
      */
     public java.util.concurrent.CompletableFuture<Integer> removeLeftoversBeside(String database, String writing) {
         if (root != null) {
-            return java.util.concurrent.CompletableFuture.completedFuture(removeLeftovers(database, writing));
+            // Not staged yet: whatever is in the private area, even under this id (a killed run in the same second), is left over.
+            return java.util.concurrent.CompletableFuture.completedFuture(removeLeftovers(database, null));
         }
         // The proof of the lease held now: if it fails, this removes nothing, even after the lock is closed.
         java.util.concurrent.CompletableFuture<Void> proof = storage instanceof S3Storage s3 ? s3.guard()
@@ -402,7 +403,7 @@ public final class Repository {
      * committed (no manifest) and were last written before {@code before}; and multipart
      * uploads abandoned as long ago. Returns how many backups were removed.
      */
-    private int removeUncommitted(String safeDb, java.time.Instant before, String writing) {
+    private int removeUncommitted(String safeDb, java.time.Instant before, String writing, boolean uploads) {
         int n = 0;
         // Only backups of this database (any, with safeDb null), never the one being written.
         java.util.function.Predicate<String> ours = name -> {
@@ -423,7 +424,7 @@ public final class Repository {
                     n++;
                 }
             }
-            if (storage instanceof S3Storage s3) {
+            if (uploads && storage instanceof S3Storage s3) {
                 // Under the database's lease no other writer of it runs: its uploads but the one being written are
                 // abandoned, however recent (S3Proxy reports every upload as started at the moment it is listed).
                 s3.abortAbandonedUploads(safeDb == null ? before : java.time.Instant.MAX,
@@ -555,10 +556,19 @@ public final class Repository {
      * records a killed verify did not finish. Returns what was removed, for the report.
      */
     public List<String> removeInterruptedDeletes() {
+        return removeInterruptedDeletes(true);
+    }
+
+    /**
+     * {@code uploads}: also abort any database's multipart uploads started over a day ago
+     * (cleanup does); a backup does not, since another database's backup may have been
+     * uploading that long, and leaves them to cleanup and the bucket's lifecycle rule.
+     */
+    private List<String> removeInterruptedDeletes(boolean uploads) {
         List<String> removed = new ArrayList<>();
         if (root == null) {
             // Object storage: backups of any database that stayed uncommitted for a day are leftovers.
-            if (removeUncommitted(null, java.time.Instant.now().minus(UNCOMMITTED_GRACE), null) > 0) {
+            if (removeUncommitted(null, java.time.Instant.now().minus(UNCOMMITTED_GRACE), null, uploads) > 0) {
                 removed.add("uncommitted backups older than " + UNCOMMITTED_GRACE.toHours() + " h");
             }
             return removed;
