@@ -35,6 +35,7 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3Configuration;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
@@ -61,7 +62,8 @@ import dev.chronodr.core.ChronoException;
  * <li>{@link #commit}: objects are written in place; the manifest, written last by
  * {@link #create}, is the commit marker.</li>
  * <li>Request checksums only where the operation requires them: S3Proxy and older MinIO
- * reject the SDK's flexible-checksum headers.</li>
+ * reject the SDK's flexible-checksum headers. Bodies are signed whole (SigV4's
+ * x-amz-content-sha256 of the part), never in aws-chunked framing.</li>
  * <li>Retries: the SDK's standard strategy (backoff with jitter on 5xx, SlowDown and
  * throttling, connection errors), {@value #ATTEMPTS} attempts, then a one-line error.</li>
  * </ul>
@@ -101,6 +103,11 @@ public final class S3Storage implements Storage {
                 .region(Region.of(s.region() == null ? "us-east-1" : s.region()))
                 .credentialsProvider(credentials(s.awsEnv()))
                 .forcePathStyle(s.pathStyle())
+                // Each part's SHA-256 in the signature, as SigV4 has always done it, where the SDK would frame the body
+                // in signed 128 KiB chunks (aws-chunked) over plain HTTP: that costs CPU on both sides (0.25 s of a 6 s
+                // backup here, measured) and not every S3-compatible server takes it. Over HTTPS the payload is unsigned
+                // either way. Our bodies are buffers, so the SDK can read them twice.
+                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .overrideConfiguration(c -> c

@@ -1,5 +1,6 @@
 package dev.chronodr.repo;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -36,6 +37,7 @@ class ObjectLeaseTest {
     private HttpServer http;
     private final Map<String, byte[]> objects = new ConcurrentHashMap<>();
     private final List<String> requests = new CopyOnWriteArrayList<>();
+    private final List<String> payloadHashes = new CopyOnWriteArrayList<>();
 
     private S3Storage server(boolean honoursIfNoneMatch) throws IOException {
         return server(honoursIfNoneMatch, true);
@@ -48,6 +50,9 @@ class ObjectLeaseTest {
             String method = x.getRequestMethod();
             byte[] body = x.getRequestBody().readAllBytes();
             requests.add(method + " " + key);
+            if ("PUT".equals(method)) {
+                payloadHashes.add(x.getRequestHeaders().getFirst("x-amz-content-sha256"));
+            }
             byte[] held = objects.get(key);
             switch (method) {
                 case "PUT" -> {
@@ -260,6 +265,16 @@ class ObjectLeaseTest {
         lost.close();
         s.create("wal/two", out -> out.write(2));
         assertTrue(objects.containsKey("/bucket/prefix/wal/one") && objects.containsKey("/bucket/prefix/wal/two"), objects.keySet().toString());
+    }
+
+    @Test
+    void bodiesAreSignedWholeNotInSignedChunks() throws Exception {
+        S3Storage s = server(false);
+        byte[] body = "a body of some bytes".getBytes(StandardCharsets.UTF_8);
+        s.write("db/id/globals.sql.zst", out -> out.write(body));
+        String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(body));
+        assertEquals(List.of(sha), payloadHashes, "SigV4 with the body's SHA-256 (plain HTTP here), not aws-chunked framing");
+        assertArrayEquals(body, objects.get("/bucket/prefix/db/id/globals.sql.zst"));
     }
 
     @Test
