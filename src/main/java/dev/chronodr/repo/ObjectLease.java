@@ -68,24 +68,21 @@ final class ObjectLease {
                 if (storage instanceof S3Storage s3 && s3.refusesSecondCreate(key, mine)) {
                     return hold(storage, key, owner, token, ttl, () -> { }); // the server refuses atomically: the create was exclusive
                 }
+                CompletableFuture<Void> proof = proveLater(storage, key, token, what);
                 if (storage instanceof S3Storage s3) {
-                    CompletableFuture<Void> proof = proveLater(storage, key, token, what);
                     s3.guardUntil(proof, key);
                     return hold(storage, key, owner, token, ttl, () -> s3.endGuard(proof)); // the guard ends with its lock
                 }
-                Thread.sleep(SETTLE.toMillis());
-                JsonNode now = read(storage, key);
-                if (now == null || !token.equals(now.path("token").asText())) {
-                    throw busy(what, now);
+                try {
+                    proof.join(); // a storage that cannot hold its changes back: the pause is waited out here
+                } catch (java.util.concurrent.CompletionException e) {
+                    throw e.getCause() instanceof RuntimeException r ? r : e;
                 }
                 return hold(storage, key, owner, token, ttl, () -> { });
             }
         } catch (IOException e) {
             throw ChronoException.failed("cannot take the lease " + storage.location() + "/" + key + ": " + e.getMessage(),
                     "check the bucket, the endpoint and the credentials");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw ChronoException.failed("interrupted while taking the lease for " + what, null);
         }
     }
 

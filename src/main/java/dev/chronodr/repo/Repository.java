@@ -162,7 +162,10 @@ public final class Repository {
         return removeLeftovers(database, null);
     }
 
-    /** What failed runs of this database left, all but the backup {@code writing} (null: none is being written). */
+    /**
+     * What failed runs of this database left; on object storage all but the backup {@code writing}
+     * (null: none is being written). A directory is cleaned before anything is staged, so all of it.
+     */
     private int removeLeftovers(String database, String writing) {
         String dir = PARTIAL + "/" + safe(database);
         int n = removeInterruptedDeletes(false).size();
@@ -173,9 +176,6 @@ public final class Repository {
         }
         try {
             for (String left : storage.children(dir)) {
-                if (left.equals(writing)) {
-                    continue;
-                }
                 storage.deleteTree(dir + "/" + left);
                 n++;
             }
@@ -196,7 +196,7 @@ public final class Repository {
     public java.util.concurrent.CompletableFuture<Integer> removeLeftoversBeside(String database, String writing) {
         if (root != null) {
             // Not staged yet: whatever is in the private area, even under this id (a killed run in the same second), is left over.
-            return java.util.concurrent.CompletableFuture.completedFuture(removeLeftovers(database, null));
+            return java.util.concurrent.CompletableFuture.completedFuture(removeLeftovers(database));
         }
         // The proof of the lease held now: if it fails, this removes nothing, even after the lock is closed.
         java.util.concurrent.CompletableFuture<Void> proof = storage instanceof S3Storage s3 ? s3.guard()
