@@ -57,7 +57,7 @@ public final class TargetConfig {
         public Integer port;
     }
 
-    /** {@code s3:}: endpoint, region, path-style, storage class; the environment's AWS_* settings win. */
+    /** {@code s3:}: endpoint, region, path-style, storage class, CA bundle; the environment's AWS_* settings win. */
     @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = false)
     public static final class S3 {
         public String endpoint;
@@ -75,6 +75,9 @@ public final class TargetConfig {
          */
         @JsonProperty("atomic_conditional_writes")
         public Boolean atomicConditionalWrites;
+        /** A PEM file of the certificate authorities an HTTPS endpoint is checked against, instead of the JVM's. */
+        @JsonProperty("ca_bundle")
+        public String caBundle;
     }
 
     /** {@code repos: NAME: {repo: DIR or s3://..., retention: {days: N, keep_last: N}}}. */

@@ -118,7 +118,8 @@ public final class TargetResolver {
     /** The s3: section under the environment's AWS_* settings. */
     private S3Settings s3(TargetConfig c) {
         TargetConfig.S3 k = c.s3 == null ? new TargetConfig.S3() : c.s3;
-        return S3Settings.resolve(env.vars(), k.endpoint, k.region, k.pathStyle, k.storageClass, k.leaseSeconds, k.atomicConditionalWrites);
+        return S3Settings.resolve(env, new S3Settings.Declared(k.endpoint, k.region, k.pathStyle, k.storageClass, k.leaseSeconds,
+                k.atomicConditionalWrites, k.caBundle));
     }
 
     private Secret password(ConnectionRequest req, TargetConfig c, String host, int port, String dbname, String user) {

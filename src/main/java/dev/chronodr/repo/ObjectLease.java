@@ -82,7 +82,7 @@ final class ObjectLease {
             }
         } catch (IOException e) {
             throw ChronoException.failed("cannot take the lease " + storage.location() + "/" + key + ": " + e.getMessage(),
-                    "check the bucket, the endpoint and the credentials");
+                    S3Storage.hint(e));
         }
     }
 
@@ -98,7 +98,7 @@ final class ObjectLease {
                 return null;
             } catch (IOException e) {
                 throw ChronoException.failed("cannot read back the lease " + storage.location() + "/" + key + ": " + e.getMessage(),
-                        "check the bucket, the endpoint and the credentials");
+                        S3Storage.hint(e));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw ChronoException.failed("interrupted while taking the lease for " + what, null);

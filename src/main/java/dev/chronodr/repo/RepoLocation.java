@@ -46,7 +46,7 @@ public record RepoLocation(Path local, String bucket, String prefix, S3Settings 
         if (prefix.contains("//") || prefix.startsWith("/") || prefix.contains("/../") || prefix.equals("..") || prefix.startsWith("../")) {
             throw ChronoException.usage("'" + text + "' has an unusable prefix", "write s3://BUCKET/PREFIX with plain '/'-separated names");
         }
-        return new RepoLocation(null, bucket, prefix, s3 != null ? s3 : S3Settings.resolve(env.vars(), null, null, null, null, null, null));
+        return new RepoLocation(null, bucket, prefix, s3 != null ? s3 : S3Settings.resolve(env, S3Settings.Declared.NONE));
     }
 
     /** A location from the environment only (the WAL commands, which read no config file). */

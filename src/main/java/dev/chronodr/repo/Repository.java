@@ -372,7 +372,7 @@ public final class Repository {
                 out.add(remote(name, objects));
             }
         } catch (IOException e) {
-            throw ChronoException.failed("cannot list " + location() + ": " + e.getMessage(), "check the bucket, the endpoint and the credentials");
+            throw ChronoException.failed("cannot list " + location() + ": " + e.getMessage(), S3Storage.hint(e));
         }
         return out;
     }

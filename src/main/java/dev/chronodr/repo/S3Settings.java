@@ -1,7 +1,10 @@
 package dev.chronodr.repo;
 
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
+
+import dev.chronodr.core.Environment;
 
 /**
  * How to reach S3-compatible object storage, as the AWS tools take it: the endpoint
@@ -12,13 +15,15 @@ import java.util.TreeMap;
  * lease lasts without renewal, and whether the server's conditional writes
  * ({@code If-None-Match: *}) are atomic: on AWS S3 itself (no endpoint) they are; elsewhere
  * only the config says so, since a server may check and then write (S3Proxy 2.9 does: two
- * racing writers both succeed). Credentials are never here: {@code awsEnv} holds the AWS_*
+ * racing writers both succeed); and the certificate authorities an HTTPS endpoint's
+ * certificate must chain to, in place of the JVM's own (AWS_CA_BUNDLE, else the config's
+ * {@code s3.ca_bundle}: a PEM file, as the AWS command line takes it). Credentials are never here: {@code awsEnv} holds the AWS_*
  * variables of the environment the command runs in, for the SDK's default chain
  * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, AWS_PROFILE, then the
  * profile files, container and instance roles).
  */
 public record S3Settings(String endpoint, String region, boolean pathStyle, String storageClass, int leaseSeconds,
-                         boolean atomicConditionalWrites, Map<String, String> awsEnv) {
+                         boolean atomicConditionalWrites, Path caBundle, Map<String, String> awsEnv) {
     public static final int DEFAULT_LEASE_SECONDS = 300;
 
     public S3Settings {
@@ -28,23 +33,31 @@ public record S3Settings(String endpoint, String region, boolean pathStyle, Stri
         }
     }
 
+    /** What a config's {@code s3:} section says; each value may be null (not said). */
+    public record Declared(String endpoint, String region, Boolean pathStyle, String storageClass, Integer leaseSeconds,
+                           Boolean atomicConditionalWrites, String caBundle) {
+        public static final Declared NONE = new Declared(null, null, null, null, null, null, null);
+    }
+
     /**
-     * Settings from the environment first, then the config's values (each may be null).
-     * {@code env} is the command's environment; only its AWS_* entries are kept.
+     * Settings from the environment first, then the config's. Only the environment's AWS_*
+     * entries are kept; a relative CA bundle path is taken against its working directory.
      */
-    public static S3Settings resolve(Map<String, String> env, String endpoint, String region, Boolean pathStyle,
-                                     String storageClass, Integer leaseSeconds, Boolean atomicConditionalWrites) {
+    public static S3Settings resolve(Environment env, Declared declared) {
         Map<String, String> aws = new TreeMap<>();
-        env.forEach((k, v) -> {
+        env.vars().forEach((k, v) -> {
             if (k.startsWith("AWS_") && v != null) {
                 aws.put(k, v);
             }
         });
-        String ep = first(aws.get("AWS_ENDPOINT_URL_S3"), aws.get("AWS_ENDPOINT_URL"), endpoint);
-        String rg = first(aws.get("AWS_REGION"), aws.get("AWS_DEFAULT_REGION"), region);
-        boolean path = pathStyle != null ? pathStyle : ep != null;
-        boolean atomic = atomicConditionalWrites != null ? atomicConditionalWrites : ep == null;
-        return new S3Settings(ep, rg, path, storageClass, leaseSeconds == null ? DEFAULT_LEASE_SECONDS : leaseSeconds, atomic, aws);
+        String ep = first(aws.get("AWS_ENDPOINT_URL_S3"), aws.get("AWS_ENDPOINT_URL"), declared.endpoint());
+        String rg = first(aws.get("AWS_REGION"), aws.get("AWS_DEFAULT_REGION"), declared.region());
+        boolean path = declared.pathStyle() != null ? declared.pathStyle() : ep != null;
+        boolean atomic = declared.atomicConditionalWrites() != null ? declared.atomicConditionalWrites() : ep == null;
+        String ca = first(aws.get("AWS_CA_BUNDLE"), declared.caBundle());
+        return new S3Settings(ep, rg, path, declared.storageClass(),
+                declared.leaseSeconds() == null ? DEFAULT_LEASE_SECONDS : declared.leaseSeconds(), atomic,
+                ca == null ? null : env.resolve(ca), aws);
     }
 
     private static String first(String... values) {
@@ -61,6 +74,6 @@ public record S3Settings(String endpoint, String region, boolean pathStyle, Stri
     public String toString() {
         return "S3Settings[endpoint=" + endpoint + ", region=" + region + ", pathStyle=" + pathStyle
                 + ", storageClass=" + storageClass + ", leaseSeconds=" + leaseSeconds
-                + ", atomicConditionalWrites=" + atomicConditionalWrites + "]";
+                + ", atomicConditionalWrites=" + atomicConditionalWrites + ", caBundle=" + caBundle + "]";
     }
 }

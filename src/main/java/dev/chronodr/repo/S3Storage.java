@@ -79,6 +79,8 @@ public final class S3Storage implements Storage {
     private final String location;
     private final String storageClass;
     private final boolean atomicConditionalWrites;
+    /** The server, as errors name it. */
+    private final String endpoint;
     /** What a visible change waits for: the proof that this run holds the lease guarding this storage ({@link #guardUntil}). */
     private volatile CompletableFuture<Void> proof = CompletableFuture.completedFuture(null);
     /** Where the leases live (their folder): their own writes and deletes never wait for a proof. */
@@ -86,6 +88,7 @@ public final class S3Storage implements Storage {
 
     S3Storage(RepoLocation where) {
         this.s3 = client(where.s3());
+        this.endpoint = where.s3().endpoint() == null ? "the AWS S3 endpoint" : where.s3().endpoint();
         this.bucket = where.bucket();
         this.root = where.prefix() == null || where.prefix().isEmpty() ? "" : where.prefix() + "/";
         this.location = where.toString();
@@ -95,11 +98,16 @@ public final class S3Storage implements Storage {
 
     /** A client as the AWS tools would configure it from these settings. */
     static S3Client client(S3Settings s) {
+        var http = UrlConnectionHttpClient.builder()
+                .connectionTimeout(Duration.ofSeconds(10))
+                .socketTimeout(Duration.ofSeconds(120));
+        // Read only where TLS is spoken: a bundle set machine-wide (AWS_CA_BUNDLE) is no concern of a plain-HTTP server.
+        if (s.caBundle() != null && (s.endpoint() == null || !s.endpoint().regionMatches(true, 0, "http://", 0, 7))) {
+            javax.net.ssl.TrustManager[] trust = CaBundle.trustManagers(s.caBundle());
+            http.tlsTrustManagersProvider(() -> trust);
+        }
         var b = S3Client.builder()
-                .httpClient(UrlConnectionHttpClient.builder()
-                        .connectionTimeout(Duration.ofSeconds(10))
-                        .socketTimeout(Duration.ofSeconds(120))
-                        .build())
+                .httpClient(http.build())
                 .region(Region.of(s.region() == null ? "us-east-1" : s.region()))
                 .credentialsProvider(credentials(s.awsEnv()))
                 .forcePathStyle(s.pathStyle())
@@ -225,8 +233,12 @@ public final class S3Storage implements Storage {
         }
     }
 
-    private static String hint(IOException e) {
+    /** What to check, from what an S3 request said. */
+    static String hint(IOException e) {
         String m = String.valueOf(e.getMessage());
+        if (m.contains("is not trusted")) {
+            return "if the server's certificate comes from your own CA, give that CA's PEM file in AWS_CA_BUNDLE or s3.ca_bundle";
+        }
         if (m.contains("credentials") || m.contains("access denied") || m.contains("signature")) {
             return "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (the secret itself is never printed)";
         }
@@ -652,6 +664,10 @@ public final class S3Storage implements Storage {
             if (m.contains("credentials")) {
                 throw new S3Failure("no AWS credentials found (environment, profile or instance role)", 0, e);
             }
+            if (untrusted(e)) {
+                throw new S3Failure("the certificate of " + endpoint + " is not trusted" + (key.isEmpty() ? "" : " (at " + key + ")") + ": "
+                        + firstLine(rootCause(e)), 0, e);
+            }
             throw new S3Failure("cannot reach " + endpointOf() + (key.isEmpty() ? "" : " (at " + key + ")") + ": " + firstLine(rootCause(e)), 0, e);
         }
     }
@@ -670,6 +686,17 @@ public final class S3Storage implements Storage {
 
     private String endpointOf() {
         return location;
+    }
+
+    /** A TLS handshake refused for the server's certificate: no retry or other endpoint fixes that. */
+    private static boolean untrusted(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof java.security.cert.CertificateException || c instanceof java.security.cert.CertPathBuilderException
+                    || c instanceof java.security.cert.CertPathValidatorException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String rootCause(Throwable t) {

@@ -93,7 +93,7 @@ class ObjectLeaseTest {
         Map<String, String> env = Map.of("AWS_ACCESS_KEY_ID", "k", "AWS_SECRET_ACCESS_KEY", "s",
                 "AWS_ENDPOINT_URL", "http://127.0.0.1:" + http.getAddress().getPort(), "AWS_REGION", "us-east-1");
         return new S3Storage(RepoLocation.parse("s3://bucket/prefix", new Environment(env, Path.of("/")),
-                S3Settings.resolve(env, null, null, null, null, null, declaredAtomic)));
+                S3Settings.resolve(new Environment(env, Path.of("/")), new S3Settings.Declared(null, null, null, null, null, declaredAtomic, null))));
     }
 
     private static void error(HttpExchange x, int status, String code) throws IOException {
@@ -280,11 +280,11 @@ class ObjectLeaseTest {
     @Test
     void onlyAwsItselfIsTrustedWithoutBeingTold() {
         Map<String, String> aws = Map.of("AWS_REGION", "eu-west-1");
-        assertTrue(S3Settings.resolve(aws, null, null, null, null, null, null).atomicConditionalWrites(), "AWS S3: no endpoint");
-        assertFalse(S3Settings.resolve(Map.of("AWS_ENDPOINT_URL", "http://minio:9000"), null, null, null, null, null, null)
+        assertTrue(S3Settings.resolve(new Environment(aws, Path.of("/")), S3Settings.Declared.NONE).atomicConditionalWrites(), "AWS S3: no endpoint");
+        assertFalse(S3Settings.resolve(new Environment(Map.of("AWS_ENDPOINT_URL", "http://minio:9000"), Path.of("/")), S3Settings.Declared.NONE)
                 .atomicConditionalWrites(), "an endpoint of its own is not trusted unless the config says so");
-        assertTrue(S3Settings.resolve(Map.of(), "http://minio:9000", null, null, null, null, true).atomicConditionalWrites());
-        assertFalse(S3Settings.resolve(aws, null, null, null, null, null, false).atomicConditionalWrites(), "the config can also say no");
+        assertTrue(S3Settings.resolve(new Environment(Map.of(), Path.of("/")), new S3Settings.Declared("http://minio:9000", null, null, null, null, true, null)).atomicConditionalWrites());
+        assertFalse(S3Settings.resolve(new Environment(aws, Path.of("/")), new S3Settings.Declared(null, null, null, null, null, false, null)).atomicConditionalWrites(), "the config can also say no");
     }
 
     @Test

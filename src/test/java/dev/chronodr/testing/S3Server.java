@@ -23,6 +23,8 @@ import software.amazon.awssdk.services.s3.S3Client;
  * temporary directory) run as a child java process on a free loopback port. Maven copies
  * its jar to target/s3proxy/s3proxy.jar (pom.xml); it is never on the test classpath.
  * {@link #kill} and {@link #restart} are for the fault tests: the data directory survives.
+ * {@link #startTls} serves HTTPS only, with a certificate of its own (made by keytool) that
+ * no trust store holds: {@link #caBundle} is its PEM file.
  */
 public final class S3Server implements AutoCloseable {
     public static final String KEY = "chrono-test-key";
@@ -31,15 +33,26 @@ public final class S3Server implements AutoCloseable {
 
     private final Path home;
     private final int port;
+    private final boolean tls;
     private Process process;
 
-    private S3Server(Path home, int port) {
+    private S3Server(Path home, int port, boolean tls) {
         this.home = home;
         this.port = port;
+        this.tls = tls;
     }
 
     /** Starts a server whose data lives under {@code home}, with the buckets named. */
     public static S3Server start(Path home, String... buckets) throws Exception {
+        return start(home, false, buckets);
+    }
+
+    /** The same over HTTPS, its certificate (for 127.0.0.1) signed by itself. */
+    public static S3Server startTls(Path home, String... buckets) throws Exception {
+        return start(home, true, buckets);
+    }
+
+    private static S3Server start(Path home, boolean tls, String... buckets) throws Exception {
         if (!Files.isRegularFile(JAR)) {
             throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: run the tests through Maven (generate-test-resources copies it)");
         }
@@ -48,14 +61,25 @@ public final class S3Server implements AutoCloseable {
             port = s.getLocalPort();
         }
         Files.createDirectories(home.resolve("data"));
+        String listen = "s3proxy.endpoint=http://127.0.0.1:" + port;
+        if (tls) {
+            Path keystore = home.resolve("server.p12");
+            keytool("-genkeypair", "-alias", "s3", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=127.0.0.1",
+                    "-ext", "san=ip:127.0.0.1", "-validity", "2", "-keystore", keystore.toString(), "-storetype", "PKCS12",
+                    "-storepass", "changeit", "-keypass", "changeit");
+            String pem = keytool("-exportcert", "-rfc", "-alias", "s3", "-keystore", keystore.toString(), "-storepass", "changeit");
+            Files.writeString(home.resolve("ca.pem"), pem);
+            listen = "s3proxy.secure-endpoint=https://127.0.0.1:" + port + "\ns3proxy.keystore-path=" + keystore
+                    + "\ns3proxy.keystore-password=changeit";
+        }
         Files.writeString(home.resolve("s3proxy.conf"), String.join("\n",
-                "s3proxy.endpoint=http://127.0.0.1:" + port,
+                listen,
                 "s3proxy.authorization=aws-v2-or-v4",
                 "s3proxy.identity=" + KEY,
                 "s3proxy.credential=" + SECRET,
                 "jclouds.provider=filesystem",
                 "jclouds.filesystem.basedir=" + home.resolve("data")) + "\n");
-        S3Server server = new S3Server(home, port);
+        S3Server server = new S3Server(home, port, tls);
         server.launch();
         try (S3Client c = server.client()) {
             for (String b : buckets) {
@@ -86,8 +110,24 @@ public final class S3Server implements AutoCloseable {
         throw new IllegalStateException("S3Proxy did not listen on " + port + " within 60 s");
     }
 
+    private static String keytool(String... args) throws Exception {
+        List<String> argv = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
+        argv.addAll(List.of(args));
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("keytool failed: " + out);
+        }
+        return out;
+    }
+
     public String endpoint() {
-        return "http://127.0.0.1:" + port;
+        return (tls ? "https" : "http") + "://127.0.0.1:" + port;
+    }
+
+    /** The PEM file of the certificate an HTTPS server presents (startTls only). */
+    public Path caBundle() {
+        return home.resolve("ca.pem");
     }
 
     /** The environment a chrono-dr run needs to reach it, as the AWS tools take it. */
@@ -98,8 +138,12 @@ public final class S3Server implements AutoCloseable {
 
     /** A client of the tests' own, to look at or damage objects behind chrono-dr's back. */
     public S3Client client() {
+        UrlConnectionHttpClient.Builder http = UrlConnectionHttpClient.builder();
+        if (tls) {
+            http.tlsTrustManagersProvider(this::trustOwnCertificate);
+        }
         return S3Client.builder()
-                .httpClient(UrlConnectionHttpClient.builder().build())
+                .httpClient(http.build())
                 .region(Region.US_EAST_1)
                 .endpointOverride(URI.create(endpoint()))
                 .forcePathStyle(true)
@@ -107,6 +151,19 @@ public final class S3Server implements AutoCloseable {
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .build();
+    }
+
+    private javax.net.ssl.TrustManager[] trustOwnCertificate() {
+        try (java.io.InputStream in = Files.newInputStream(caBundle())) {
+            java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            store.setCertificateEntry("s3", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(store);
+            return tmf.getTrustManagers();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Every key in a bucket, sorted. */
