@@ -13,6 +13,7 @@ import picocli.CommandLine.Option;
 import dev.chronodr.config.DrillSection;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
+import dev.chronodr.verify.Timeouts;
 import dev.chronodr.drill.DrillHistory;
 import dev.chronodr.drill.DrillReport;
 import dev.chronodr.drill.DrillRequest;
@@ -56,6 +57,11 @@ public final class DrTestCommand extends BaseCommand {
     @Option(names = "--restore-to", paramLabel = "TARGET", description = "Restore on another target of the config file (another server).")
     String restoreTo;
 
+    @Option(names = "--statement-timeout", paramLabel = "DURATION",
+            description = "Give up on one check of the restored copy after this long (500ms, 30s, 5min, 2h; 0 = no limit; default 5min): "
+                    + "the step ends ERROR, exit 3, instead of waiting on a hung server.")
+    String statementTimeout;
+
     @Option(names = "--pitr", description = "Drill point-in-time recovery instead: base backup + WAL replayed to a restore point set now, "
             + "into a scratch cluster on a free port (see docs/dr-test.md).")
     boolean pitr;
@@ -98,6 +104,10 @@ public final class DrTestCommand extends BaseCommand {
         if (!pitr && (fresh || command != null)) {
             throw ChronoException.usage("--fresh and --command go with --pitr", null);
         }
+        if (pitr && statementTimeout != null) {
+            throw ChronoException.usage("--statement-timeout bounds the checks of a logical drill, not --pitr", "leave it out with --pitr");
+        }
+        Duration checkTimeout = statementTimeout == null ? null : Timeouts.parse("--statement-timeout", statementTimeout);
         if (pitr && html != null) {
             throw ChronoException.usage("--html draws the page of a logical drill; --pitr has none yet", "use --report FILE for its JSON");
         }
@@ -117,7 +127,7 @@ public final class DrTestCommand extends BaseCommand {
         DrillService drill = new DrillService(s.runner(), s.tools(), s.progress(), s.version(),
                 backupId == null && !latest ? encryption.recipients(target, cli().env()) : null, decryption.secretKeys(target, cli().env()));
         DrillReport result = drill.run(target, new DrillRequest(backupId, latest, deep, keep, jobs,
-                Duration.ofMinutes(rtoMin), Duration.ofMinutes(rpoMin), other));
+                Duration.ofMinutes(rtoMin), Duration.ofMinutes(rpoMin), other, checkTimeout));
         // Every drill is kept in the repository with its page (REPO/.drills/), for the history.
         DrillHistory.Kept kept = DrillHistory.keep(Repository.open(target.repo()), result, target.connection());
         if (html != null) {

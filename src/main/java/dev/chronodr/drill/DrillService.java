@@ -155,10 +155,10 @@ public final class DrillService {
         Long restoreSpan = null; // the restore step's own time: the one span the headline, the step and the RTO all name
         ConnectionSettings scratchConn = restoreTarget.connection().withDbname(scratchName);
         // Each table's COPY text is read back as soon as the restore says its data is in, beside the rest of the restore.
-        // A server that sends nothing for as long as verify lets a statement run is not waited for any longer.
+        // A server that sends nothing for as long as a check may run (--statement-timeout) is not waited for any longer.
         ContentDigests content = new ContentDigests(scratchConn,
                 manifest == null ? List.of() : manifest.tables().stream().filter(ContentDigests::isCopyText).toList(),
-                VerifyRequest.DEFAULT_STATEMENT_TIMEOUT);
+                req.statementTimeout());
         try {
             t = System.nanoTime();
             RestoreResult restored;
@@ -191,9 +191,9 @@ public final class DrillService {
             // The digests read the copy on a connection of their own while the other checks run here, one after another.
             var digestStep = java.util.concurrent.CompletableFuture.supplyAsync(() -> digests(scratchConn, manifest, req.deep(),
                     req.backupId() == null && !req.latest(), content));
-            steps.addAll(rowCountsAndForeignKeys(scratchConn, manifest));
-            Step schemaStep = schema(scratchConn, restoreTarget, repo, backup);
-            Step integrityStep = integrity(restoreTarget, scratchName, req.jobs(), req.deep());
+            steps.addAll(rowCountsAndForeignKeys(scratchConn, manifest, req.statementTimeout()));
+            Step schemaStep = schema(scratchConn, restoreTarget, repo, backup, req.statementTimeout());
+            Step integrityStep = integrity(restoreTarget, scratchName, req.jobs(), req.deep(), req.statementTimeout());
             steps.add(digestStep.join());
             steps.add(schemaStep);
             steps.add(integrityStep);
@@ -241,13 +241,13 @@ public final class DrillService {
     }
 
     /** Row counts against the manifest, and foreign keys without orphans (restore's own verification). */
-    private List<Step> rowCountsAndForeignKeys(ConnectionSettings scratch, BackupManifest manifest) {
+    private List<Step> rowCountsAndForeignKeys(ConnectionSettings scratch, BackupManifest manifest, Duration timeout) {
         long t = System.nanoTime();
         Verification v;
-        try (Connection c = Database.connect(scratch)) {
+        try (Connection c = CheckSession.open(scratch, timeout)) {
             v = Verification.run(c, manifest == null ? null : manifest.tables());
         } catch (SQLException e) {
-            return List.of(step("row-counts", Outcome.ERROR, t, "could not count rows: " + e.getMessage(), List.of()));
+            return List.of(step("row-counts", Outcome.ERROR, t, "could not count rows: " + CheckSession.explain(e, timeout), List.of()));
         }
         long millis = (System.nanoTime() - t) / 1_000_000;
         long scanned = v.foreignKeys().stream().filter(f -> f.checkedBy().equals("scan")).count();
@@ -320,7 +320,7 @@ public final class DrillService {
     }
 
     /** Every schema object in the archive exists after the restore, and sequences hold the archive's values. */
-    private Step schema(ConnectionSettings scratch, Target restoreTarget, Repository repo, StoredBackup backup) {
+    private Step schema(ConnectionSettings scratch, Target restoreTarget, Repository repo, StoredBackup backup, Duration timeout) {
         long t = System.nanoTime();
         if (backup.legacy()) {
             return step("schema", Outcome.SKIPPED, t, "plain SQL backup: no table of contents to compare", List.of());
@@ -331,7 +331,7 @@ public final class DrillService {
         List<String> problems = new ArrayList<>();
         Map<String, Integer> counts;
         int sequences = 0;
-        try (Connection c = Database.connect(scratch)) {
+        try (Connection c = CheckSession.open(scratch, timeout)) {
             String listing = pgRestore(tools, dump, List.of("--list"));
             List<ArchiveToc.Entry> toc = ArchiveToc.parse(listing);
             counts = Inventory.counts(toc);
@@ -354,7 +354,9 @@ public final class DrillService {
                     }
                 }
             }
-        } catch (SQLException | ChronoException e) {
+        } catch (SQLException e) {
+            return step("schema", Outcome.ERROR, t, "could not compare the schema: " + CheckSession.explain(e, timeout), List.of());
+        } catch (ChronoException e) {
             return step("schema", Outcome.ERROR, t, "could not compare the schema: " + e.getMessage(), List.of());
         }
         String summary = counts.entrySet().stream().map(e -> e.getValue() + " " + e.getKey().toLowerCase(java.util.Locale.ROOT)).toList()
@@ -364,7 +366,7 @@ public final class DrillService {
     }
 
     /** verify's integrity checks (amcheck, invalid indexes, NOT VALID constraints) on the restored copy. */
-    Step integrity(Target restoreTarget, String scratchName, int jobs, boolean deep) {
+    Step integrity(Target restoreTarget, String scratchName, int jobs, boolean deep, Duration timeout) {
         long t = System.nanoTime();
         Target scratch = new Target(restoreTarget.name(), restoreTarget.connection().withDbname(scratchName), restoreTarget.exec(),
                 restoreTarget.repo(), restoreTarget.config(), restoreTarget.sandbox());
@@ -372,7 +374,7 @@ public final class DrillService {
         Set<String> checks = deep ? Set.of("invalid-indexes", "btree", "heap", "not-valid-constraints")
                 : Set.of("invalid-indexes", "btree", "not-valid-constraints");
         VerifyRequest vr = new VerifyRequest(Scope.all(), checks, Set.of(),
-                Math.min(jobs, VerifyRequest.MAX_JOBS), VerifyRequest.DEFAULT_STATEMENT_TIMEOUT, null);
+                Math.min(jobs, VerifyRequest.MAX_JOBS), timeout, null);
         // Its indexes were just built from its tables, and the digests read those: heapallindexed only with --deep.
         VerifyReport report = new VerifyService(DatabaseChecks.standard(deep))
                 .verify(new VerifyContext(scratch, vr, runner, locator, progress));

@@ -199,7 +199,8 @@ public final class PitrDrillService {
             run.steps.add(reached(copy, restored, p.name()));
             run.steps.add(compare(copy, captured.tables(), run));
             Target copyTarget = new Target(source.name(), copy, ExecSettings.local(), source.repo(), source.config(), false);
-            run.steps.add(new DrillService(runner, locator, progress, version).integrity(copyTarget, database, 2, req.deep()));
+            run.steps.add(new DrillService(runner, locator, progress, version).integrity(copyTarget, database, 2, req.deep(),
+                    dev.chronodr.verify.VerifyRequest.DEFAULT_STATEMENT_TIMEOUT));
         } finally {
             scratch.close();
             try {

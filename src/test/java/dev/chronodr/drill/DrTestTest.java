@@ -83,7 +83,8 @@ class DrTestTest {
         Path repo = dir.resolve("repo");
         Path junit = dir.resolve("out/drill.xml");
         Path report = dir.resolve("out/drill.json");
-        CliRun r = drill(repo, "--junit-xml", junit.toString(), "--report", report.toString(), "--format", "json");
+        // each check of the copy bounded (as verify's statements are), which a healthy server never reaches
+        CliRun r = drill(repo, "--junit-xml", junit.toString(), "--report", report.toString(), "--statement-timeout", "1min", "--format", "json");
         assertEquals(0, r.exitCode(), r.toString());
         JsonNode j = r.json();
         assertTrue(j.get("passed").asBoolean());
@@ -360,6 +361,19 @@ class DrTestTest {
             assertTrue(r.err().contains("no backup '" + id + "'"), r.err());
             assertFalse(r.err().contains("restored"), r.err());
         }
+        assertEquals(List.of(), scratchDatabases());
+    }
+
+    @Test
+    void aStatementTimeoutThatIsNoDurationOrGoesWithPitrIsAUsageError() {
+        Path repo = dir.resolve("repo-timeout");
+        CliRun bad = drill(repo, "--statement-timeout", "soon");
+        assertEquals(64, bad.exitCode(), bad.toString());
+        assertTrue(bad.err().contains("--statement-timeout 'soon' is not a duration"), bad.err());
+        CliRun pitr = drill(repo, "--pitr", "--statement-timeout", "1min");
+        assertEquals(64, pitr.exitCode(), pitr.toString());
+        assertTrue(pitr.err().contains("--statement-timeout bounds the checks of a logical drill"), pitr.err());
+        assertFalse(Files.exists(repo), "nothing ran");
         assertEquals(List.of(), scratchDatabases());
     }
 }

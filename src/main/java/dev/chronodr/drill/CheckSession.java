@@ -1,0 +1,59 @@
+package dev.chronodr.drill;
+
+import java.net.SocketTimeoutException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+
+import dev.chronodr.pg.ConnectionSettings;
+import dev.chronodr.pg.Database;
+import dev.chronodr.report.TextOutput;
+
+/**
+ * The connection a check after the restore runs on (row counts, foreign keys, the schema):
+ * bounded by the drill's {@code --statement-timeout} on the server, and, for a server that
+ * stops answering altogether (a stopped or wedged backend enforces no timeout), by a silence
+ * somewhat longer on this side. Zero means no bound at all, as in verify.
+ */
+final class CheckSession {
+    private static final Duration MAX_MARGIN = Duration.ofSeconds(30);
+
+    private CheckSession() {
+    }
+
+    static Connection open(ConnectionSettings settings, Duration timeout) throws SQLException {
+        Connection c = Database.connect(settings);
+        try {
+            try (Statement st = c.createStatement()) {
+                st.execute("SET statement_timeout = " + timeout.toMillis());
+            }
+            if (!timeout.isZero()) {
+                c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, silence(timeout).toMillis()));
+            }
+            return c;
+        } catch (SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /** How long this side waits for a word from the server: the timeout, and as much again up to 30 s. */
+    static Duration silence(Duration timeout) {
+        return timeout.plus(timeout.compareTo(MAX_MARGIN) < 0 ? timeout : MAX_MARGIN);
+    }
+
+    /** What went wrong, naming the bound that ended it. */
+    static String explain(SQLException e, Duration timeout) {
+        if ("57014".equals(e.getSQLState()) && !timeout.isZero()) {
+            return e.getMessage() + " (--statement-timeout " + TextOutput.duration(timeout) + ")";
+        }
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SocketTimeoutException) {
+                return "the server sent nothing for " + TextOutput.duration(silence(timeout))
+                        + " (hung; --statement-timeout " + TextOutput.duration(timeout) + " bounds each check)";
+            }
+        }
+        return e.getMessage();
+    }
+}
