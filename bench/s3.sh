@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark, all in one run on a Chrono Scraper-shaped database, medians of RUNS, the JVM held to
 # -Xmx256m throughout (JAVA_TOOL_OPTIONS; a run that needed more would fail with OutOfMemoryError):
-#   - backup into a local directory (the anchor) and into S3Proxy (filesystem backend, loopback);
+#   - backup into a local directory (the anchor) and into S3Proxy (filesystem backend, loopback),
+#     over plain HTTP (each body signed whole) and over HTTPS (a keytool-made certificate named by
+#     AWS_CA_BUNDLE; the SDK then leaves bodies unsigned, as TLS protects them);
 #   - backup into the local directory encrypted to one OpenPGP key (gpg-made, cv25519);
 #   - restore beside the live database (--target-db, -j 2, --no-verify) from each repository.
 # The runs alternate, so that a change in the machine's load hits both sides; the 1-minute load
@@ -17,9 +19,17 @@ s3jar="$root/target/s3proxy/s3proxy.jar"
 [ -f "$s3jar" ] || (cd "$root" && mvn -B -q -DskipTests package)
 s3home="$out/s3"
 mkdir -p "$s3home/data/bench"   # the filesystem backend's buckets are its directories
-s3port=$(python3 -c "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])")
+free_port() { python3 -c "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])"; }
+s3port=$(free_port)
+tlsport=$(free_port)
+keytool -genkeypair -alias s3 -keyalg EC -groupname secp256r1 -dname CN=127.0.0.1 -ext san=ip:127.0.0.1 -validity 2 \
+  -keystore "$s3home/server.p12" -storetype PKCS12 -storepass changeit -keypass changeit > /dev/null 2>&1
+keytool -exportcert -rfc -alias s3 -keystore "$s3home/server.p12" -storepass changeit > "$s3home/ca.pem" 2> /dev/null
 cat > "$s3home/s3proxy.conf" <<EOF
 s3proxy.endpoint=http://127.0.0.1:$s3port
+s3proxy.secure-endpoint=https://127.0.0.1:$tlsport
+s3proxy.keystore-path=$s3home/server.p12
+s3proxy.keystore-password=changeit
 s3proxy.authorization=aws-v2-or-v4
 s3proxy.identity=bench-key
 s3proxy.credential=bench-secret
@@ -31,7 +41,7 @@ s3pid=$!
 export GNUPGHOME="$out/gnupg"
 cleanup_more() { kill "$s3pid" 2>/dev/null || true; gpgconf --kill all >/dev/null 2>&1 || true; }
 trap 'cleanup_more; "$cdr" sandbox remove >/dev/null 2>&1 || true; rm -rf "$out"' EXIT
-for _ in $(seq 1 150); do (echo > "/dev/tcp/127.0.0.1/$s3port") 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 150); do (echo > "/dev/tcp/127.0.0.1/$s3port") 2>/dev/null && (echo > "/dev/tcp/127.0.0.1/$tlsport") 2>/dev/null && break; sleep 0.2; done
 export AWS_ACCESS_KEY_ID=bench-key AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL="http://127.0.0.1:$s3port"
 
@@ -65,7 +75,10 @@ newest() { "$cdr" list --sandbox --repo "$1" --format json 2> /dev/null | python
 "$bin/dropdb" warm
 rm -rf "$out/warm"
 # A run into a bucket, or with OpenPGP, gets an archive of its own (the AWS SDK's and Bouncy Castle's
-# classes): without these, the first timed run of each kind made it and weighed in the medians.
+# classes): without these, the first timed run of each kind made it and weighed in the medians. The
+# bucket's is made over HTTPS, so that it holds the TLS classes too (an HTTP run loads a subset).
+tls=(env "AWS_ENDPOINT_URL=https://127.0.0.1:$tlsport" "AWS_CA_BUNDLE=$s3home/ca.pem")
+"${tls[@]}" "$cdr" backup --sandbox --repo "s3://bench/warm-tls" -q > /dev/null 2>&1
 "$cdr" backup --sandbox --repo "s3://bench/warm" -q > /dev/null 2>&1
 id=$(newest "s3://bench/warm")
 "$cdr" restore --sandbox --repo "s3://bench/warm" --backup-id "$id" --target-db warm -j 2 --no-verify -q > /dev/null 2>&1
@@ -76,6 +89,7 @@ rm -rf "$out/warm"
 for i in $(seq 1 "$runs"); do
   timed backup_local "$cdr" backup --sandbox --repo "$out/local" -q
   timed backup_s3 "$cdr" backup --sandbox --repo "s3://bench/run$i" -q
+  timed backup_s3_https "${tls[@]}" "$cdr" backup --sandbox --repo "s3://bench/tls$i" -q
   timed backup_local_encrypted "$cdr" backup --sandbox --repo "$out/enc" --encrypt-to "$out/pub.asc" -q
   id=$(newest "$out/local")
   timed restore_local "$cdr" restore --sandbox --repo "$out/local" --backup-id "$id" --target-db "local_$i" -j 2 --no-verify -q
@@ -95,7 +109,7 @@ def med(k, i=0):
     return statistics.median(r[i] for r in rows[k])
 print(f"database {sys.argv[2]}, {sys.argv[3]} runs, JVM -Xmx256m")
 print(f"{'':24} {'median':>8} {'ratio':>7}  {'each run (s)':<24} {'load at start':<16} {'CPU s (median)':>14} {'ratio':>6}  peak RSS (MB)")
-for name, anchor in [("backup_local", "backup_local"), ("backup_s3", "backup_local"),
+for name, anchor in [("backup_local", "backup_local"), ("backup_s3", "backup_local"), ("backup_s3_https", "backup_local"),
                      ("backup_local_encrypted", "backup_local"), ("restore_local", "restore_local"),
                      ("restore_s3", "restore_local")]:
     r = rows[name]

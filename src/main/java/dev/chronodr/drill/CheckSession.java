@@ -9,6 +9,7 @@ import java.time.Duration;
 import dev.chronodr.pg.ConnectionSettings;
 import dev.chronodr.pg.Database;
 import dev.chronodr.report.TextOutput;
+import dev.chronodr.verify.Timeouts;
 
 /**
  * The connection a check after the restore runs on (row counts, foreign keys, the schema):
@@ -17,8 +18,6 @@ import dev.chronodr.report.TextOutput;
  * somewhat longer on this side. Zero means no bound at all, as in verify.
  */
 final class CheckSession {
-    private static final Duration MAX_MARGIN = Duration.ofSeconds(30);
-
     private CheckSession() {
     }
 
@@ -29,18 +28,22 @@ final class CheckSession {
                 st.execute("SET statement_timeout = " + timeout.toMillis());
             }
             if (!timeout.isZero()) {
-                c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, silence(timeout).toMillis()));
+                c.setNetworkTimeout(Runnable::run, Timeouts.networkTimeoutMillis(timeout));
             }
             return c;
         } catch (SQLException | RuntimeException e) {
-            c.close();
+            try {
+                c.close();
+            } catch (SQLException | RuntimeException close) {
+                e.addSuppressed(close);
+            }
             throw e;
         }
     }
 
     /** How long this side waits for a word from the server: the timeout, and as much again up to 30 s. */
     static Duration silence(Duration timeout) {
-        return timeout.plus(timeout.compareTo(MAX_MARGIN) < 0 ? timeout : MAX_MARGIN);
+        return Timeouts.silence(timeout);
     }
 
     /** What went wrong, naming the bound that ended it. */

@@ -55,6 +55,8 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
     private volatile boolean finishing;
     /** The server sent nothing for {@link #silence}: no more tables are tried. */
     private volatile boolean unanswered;
+    /** Tables left unread because the server stopped answering: no verdict on their content (problems holds them too). */
+    private volatile int unread;
     /** {@link #finish} has taken the tables left: a table the restore still held is read at once, no longer put back. */
     private boolean drained;
     private int matched;
@@ -138,6 +140,11 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
     }
 
     /** How many tables the restore announced as loaded while it ran. */
+    /** How many of the problems are tables the server stopped answering for, rather than content found to differ. */
+    int unread() {
+        return unread;
+    }
+
     synchronized int announced() {
         return announced;
     }
@@ -153,7 +160,8 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
             return;
         }
         if (unanswered) {
-            problems.add(e.qualifiedName() + ": not read: the server had sent nothing for " + silence.toSeconds() + " s");
+            problems.add(e.qualifiedName() + ": not read: the server had sent nothing for " + dev.chronodr.report.TextOutput.duration(silence));
+            unread++;
             return;
         }
         Connection c = connection;
@@ -197,8 +205,9 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
             if (!closed) {
                 if (connected && silent(ex)) {
                     unanswered = true;
-                    problems.add(e.qualifiedName() + ": could not be read: the server sent nothing for " + silence.toSeconds()
-                            + " s (hung, or the table locked by another session)");
+                    problems.add(e.qualifiedName() + ": could not be read: the server sent nothing for " + dev.chronodr.report.TextOutput.duration(silence)
+                            + " (hung, or the table locked by another session)");
+                    unread++;
                     closeConnection();
                 } else {
                     problems.add(e.qualifiedName() + ": could not be read: " + ex.getMessage());

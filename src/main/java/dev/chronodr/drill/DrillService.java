@@ -307,8 +307,12 @@ public final class DrillService {
         String scope = digested.size() == manifest.tables().size() ? "every table (" + digested.size() + ")"
                 : deep && copyText.isEmpty() ? "every table" : digested.size() + (copyText.isEmpty() ? " critical" : "") + " table(s)";
         String how = copyText.isEmpty() ? "" : " (COPY text, SHA-256" + (announced > 0 ? "; " + announced + " announced by the restore, " + early + " read before it ended" : "") + ")";
-        return step("digests", problems.isEmpty() ? Outcome.PASSED : Outcome.FAILED, t,
-                problems.isEmpty() ? "content of " + scope + " identical to the backup's" + how : problems.size() + " table(s) differ", problems);
+        // Tables left unread by a server that stopped answering are no verdict on the backup: ERROR (3), unless others differ.
+        int differ = problems.size() - content.unread();
+        return step("digests", problems.isEmpty() ? Outcome.PASSED : differ > 0 ? Outcome.FAILED : Outcome.ERROR, t,
+                problems.isEmpty() ? "content of " + scope + " identical to the backup's" + how
+                        : differ > 0 ? differ + " table(s) differ" + (content.unread() > 0 ? ", " + content.unread() + " not read" : "")
+                        : content.unread() + " table(s) not read: the server stopped answering", problems);
     }
 
     private static void compare(Connection c, BackupManifest.TableEntry e, List<String> problems) throws SQLException {

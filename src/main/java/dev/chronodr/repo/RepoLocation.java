@@ -74,7 +74,9 @@ public record RepoLocation(Path local, String bucket, String prefix, S3Settings 
      * What a PostgreSQL server needs in its environment for wal-push/wal-fetch to reach this
      * bucket (they read no config file): the AWS_* variables this command has (credentials
      * among them), and the endpoint and region from the config as AWS_ENDPOINT_URL and
-     * AWS_REGION when the environment does not name them. Empty for a directory.
+     * AWS_REGION when the environment does not name them, and over TLS the CA bundle in
+     * effect as AWS_CA_BUNDLE, an absolute path (the server runs in its data directory).
+     * Empty for a directory.
      */
     public java.util.Map<String, String> serverEnvironment() {
         java.util.Map<String, String> env = new java.util.TreeMap<>();
@@ -87,6 +89,10 @@ public record RepoLocation(Path local, String bucket, String prefix, S3Settings 
         }
         if (s3.region() != null && !env.containsKey("AWS_REGION") && !env.containsKey("AWS_DEFAULT_REGION")) {
             env.put("AWS_REGION", s3.region());
+        }
+        env.remove("AWS_CA_BUNDLE");
+        if (s3.caBundle() != null && s3.speaksTls()) {
+            env.put("AWS_CA_BUNDLE", s3.caBundle().toString());
         }
         return env;
     }

@@ -60,6 +60,11 @@ public record S3Settings(String endpoint, String region, boolean pathStyle, Stri
                 ca == null ? null : env.resolve(ca), aws);
     }
 
+    /** Whether requests go over TLS: to AWS itself, or to an https:// endpoint. Only then is {@link #caBundle} read. */
+    public boolean speaksTls() {
+        return endpoint == null || !endpoint.regionMatches(true, 0, "http://", 0, 7);
+    }
+
     private static String first(String... values) {
         for (String v : values) {
             if (v != null && !v.isBlank()) {

@@ -102,7 +102,7 @@ public final class S3Storage implements Storage {
                 .connectionTimeout(Duration.ofSeconds(10))
                 .socketTimeout(Duration.ofSeconds(120));
         // Read only where TLS is spoken: a bundle set machine-wide (AWS_CA_BUNDLE) is no concern of a plain-HTTP server.
-        if (s.caBundle() != null && (s.endpoint() == null || !s.endpoint().regionMatches(true, 0, "http://", 0, 7))) {
+        if (s.caBundle() != null && s.speaksTls()) {
             javax.net.ssl.TrustManager[] trust = CaBundle.trustManagers(s.caBundle());
             http.tlsTrustManagersProvider(() -> trust);
         }
@@ -238,6 +238,12 @@ public final class S3Storage implements Storage {
         String m = String.valueOf(e.getMessage());
         if (m.contains("is not trusted")) {
             return "if the server's certificate comes from your own CA, give that CA's PEM file in AWS_CA_BUNDLE or s3.ca_bundle";
+        }
+        if (m.contains("does not name the host")) {
+            return "reach the server by a name its certificate holds (AWS_ENDPOINT_URL or s3.endpoint), or have the certificate reissued";
+        }
+        if (m.contains("is out of date")) {
+            return "the server's certificate must be renewed (or this machine's clock is wrong)";
         }
         if (m.contains("credentials") || m.contains("access denied") || m.contains("signature")) {
             return "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (the secret itself is never printed)";
@@ -664,8 +670,9 @@ public final class S3Storage implements Storage {
             if (m.contains("credentials")) {
                 throw new S3Failure("no AWS credentials found (environment, profile or instance role)", 0, e);
             }
-            if (untrusted(e)) {
-                throw new S3Failure("the certificate of " + endpoint + " is not trusted" + (key.isEmpty() ? "" : " (at " + key + ")") + ": "
+            String refused = certificateRefusal(e);
+            if (refused != null) {
+                throw new S3Failure("the certificate of " + endpoint + " " + refused + (key.isEmpty() ? "" : " (at " + key + ")") + ": "
                         + firstLine(rootCause(e)), 0, e);
             }
             throw new S3Failure("cannot reach " + endpointOf() + (key.isEmpty() ? "" : " (at " + key + ")") + ": " + firstLine(rootCause(e)), 0, e);
@@ -688,15 +695,40 @@ public final class S3Storage implements Storage {
         return location;
     }
 
-    /** A TLS handshake refused for the server's certificate: no retry or other endpoint fixes that. */
-    private static boolean untrusted(Throwable t) {
+    /**
+     * Why a TLS handshake refused the server's certificate, in words that lead to the fix, or
+     * null when no certificate was refused: no chain to a trusted CA (the CA bundle fixes that),
+     * a certificate for another name, one out of date, or another refusal (a weak algorithm).
+     */
+    private static String certificateRefusal(Throwable t) {
+        String found = null;
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof java.security.cert.CertificateException || c instanceof java.security.cert.CertPathBuilderException
-                    || c instanceof java.security.cert.CertPathValidatorException) {
-                return true;
+            if (c instanceof java.security.cert.CertificateExpiredException || c instanceof java.security.cert.CertificateNotYetValidException) {
+                return "is out of date";
+            }
+            if (c instanceof java.security.cert.CertPathBuilderException) {
+                return "is not trusted";
+            }
+            if (c instanceof java.security.cert.CertificateException && String.valueOf(c.getMessage()).matches("(?s)No (subject alternative|name matching).*")) {
+                return "does not name the host";
+            }
+            if (c instanceof java.security.cert.CertPathValidatorException v) {
+                var reason = v.getReason();
+                if (reason == java.security.cert.CertPathValidatorException.BasicReason.EXPIRED
+                        || reason == java.security.cert.CertPathValidatorException.BasicReason.NOT_YET_VALID) {
+                    return "is out of date";
+                }
+                // signed by none of the CAs given (one of them may bear the same name)
+                if (reason == java.security.cert.CertPathValidatorException.BasicReason.INVALID_SIGNATURE
+                        || reason == java.security.cert.PKIXReason.NO_TRUST_ANCHOR || v.getCause() instanceof java.security.SignatureException) {
+                    return "is not trusted";
+                }
+            }
+            if (c instanceof java.security.cert.CertificateException || c instanceof java.security.cert.CertPathValidatorException) {
+                found = "was refused";
             }
         }
-        return false;
+        return found;
     }
 
     private static String rootCause(Throwable t) {

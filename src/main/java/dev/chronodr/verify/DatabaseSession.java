@@ -88,6 +88,9 @@ public final class DatabaseSession implements AutoCloseable {
             st.execute("SET search_path = pg_catalog, pg_temp");
             st.execute("SET application_name = 'chrono-dr verify'");
         }
+        if (stmt > 0) { // a server that stops answering altogether is not waited for without end either
+            c.setNetworkTimeout(Runnable::run, Timeouts.networkTimeoutMillis(statementTimeout));
+        }
     }
 
     public ConnectionSettings settings() {

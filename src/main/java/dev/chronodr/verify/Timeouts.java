@@ -14,6 +14,22 @@ public final class Timeouts {
     private Timeouts() {
     }
 
+    private static final Duration MAX_MARGIN = Duration.ofSeconds(30);
+
+    /**
+     * How long a client waits for a word from a server whose statements run under
+     * {@code statementTimeout}: that, and as much again up to 30 s more, since a stopped or
+     * wedged backend enforces no timeout of its own. Zero (no limit) stays zero.
+     */
+    public static Duration silence(Duration statementTimeout) {
+        return statementTimeout.plus(statementTimeout.compareTo(MAX_MARGIN) < 0 ? statementTimeout : MAX_MARGIN);
+    }
+
+    /** {@link #silence} as a JDBC network timeout: milliseconds, 0 for none. */
+    public static int networkTimeoutMillis(Duration statementTimeout) {
+        return (int) Math.min(Integer.MAX_VALUE, silence(statementTimeout).toMillis());
+    }
+
     public static Duration parse(String option, String text) {
         String t = text == null ? "" : text.strip().toLowerCase(Locale.ROOT);
         if (t.equals("0")) {
@@ -23,14 +39,20 @@ public final class Timeouts {
         if (!m.matches()) {
             throw ChronoException.usage(option + " '" + text + "' is not a duration", "write e.g. 500ms, 30s, 5min, 2h, or 0 for no limit");
         }
-        long n = Long.parseLong(m.group(1));
-        Duration d = switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "min", "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
-        };
+        Duration d;
+        try {
+            long n = Long.parseLong(m.group(1));
+            d = switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "min", "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+            };
+            d.toMillis(); // one that overflows milliseconds is too long, as one over the server's limit
+        } catch (NumberFormatException | ArithmeticException tooBig) {
+            throw ChronoException.usage(option + " '" + text + "' is too long", "the server's limit is about 24 days; use 0 for no limit");
+        }
         // statement_timeout is an int of milliseconds on the server.
         if (d.toMillis() > Integer.MAX_VALUE) {
             throw ChronoException.usage(option + " '" + text + "' is too long", "the server's limit is about 24 days; use 0 for no limit");

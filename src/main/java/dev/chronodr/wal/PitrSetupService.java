@@ -113,7 +113,7 @@ public final class PitrSetupService {
         List<String> notes = new ArrayList<>();
         Map<String, String> env = repo.serverEnvironment();
         List<String> plain = new ArrayList<>();
-        for (String k : List.of("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE")) {
+        for (String k : List.of("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CA_BUNDLE")) {
             if (env.containsKey(k)) {
                 plain.add(k + "=" + env.get(k));
             }
@@ -122,7 +122,9 @@ public final class PitrSetupService {
                 + (plain.isEmpty() ? "" : String.join(" ", plain) + " and ")
                 + "the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~postgres/.aws/credentials, or an"
                 + " instance or container role) in the server's environment (systemd: Environment= in a drop-in of its unit;"
-                + " a container: its environment), then restart it; never in postgresql.conf");
+                + " a container: its environment), then restart it; never in postgresql.conf"
+                + (env.containsKey("AWS_CA_BUNDLE") ? "; the server (in its container, if it runs in one) must be able to read "
+                        + env.get("AWS_CA_BUNDLE") : ""));
         return new ArchiveAccess.Outcome(null, notes, List.of());
     }
 

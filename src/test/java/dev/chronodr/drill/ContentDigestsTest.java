@@ -131,8 +131,8 @@ class ContentDigestsTest {
             long t0 = System.nanoTime();
             List<String> problems = digests.finish();
             long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
-            assertEquals(List.of("public.a: could not be read: the server sent nothing for 2 s (hung, or the table locked by another session)",
-                    "public.b: not read: the server had sent nothing for 2 s"), problems);
+            assertEquals(List.of("public.a: could not be read: the server sent nothing for 2.0 s (hung, or the table locked by another session)",
+                    "public.b: not read: the server had sent nothing for 2.0 s"), problems);
             assertTrue(seconds < 30, "finish() gave up after the silence, not later: " + seconds + " s");
         } finally {
             holder.rollback();
@@ -186,8 +186,8 @@ class ContentDigestsTest {
                 if (problems.isEmpty()) {
                     continue; // the COPY had ended before the stop
                 }
-                assertEquals(List.of("public.big: could not be read: the server sent nothing for 2 s (hung, or the table locked by another session)",
-                        "public.after: not read: the server had sent nothing for 2 s"), problems);
+                assertEquals(List.of("public.big: could not be read: the server sent nothing for 2.0 s (hung, or the table locked by another session)",
+                        "public.after: not read: the server had sent nothing for 2.0 s"), problems);
                 return;
             }
         }

@@ -135,6 +135,23 @@ class S3TlsTest {
     }
 
     @Test
+    void aCertificateForAnotherNameIsRefusedAsSuchNotAsAnUnknownCa() {
+        String db = items("tls_name");
+        Map<String, String> env = env(db);
+        env.put("AWS_CA_BUNDLE", server.caBundle().toString());
+        // The certificate names 127.0.0.1 only; the CA is trusted, the name is not the one reached.
+        String byName = server.endpoint().replace("127.0.0.1", "localhost");
+        env.put("AWS_ENDPOINT_URL", byName);
+        CliRun b = CliRun.run(env, dir, "backup", "--repo", "s3://" + BUCKET + "/by-name");
+        assertEquals(1, b.exitCode(), b::toString);
+        assertTrue(b.err().contains("the certificate of " + byName + " does not name the host"), b::toString);
+        assertTrue(b.err().contains("hint: reach the server by a name its certificate holds"), b::toString);
+        assertFalse(b.err().contains("AWS_CA_BUNDLE"), "a CA bundle cannot fix a name: " + b.err());
+        oneLine(b);
+        assertEquals(List.of(), keysUnder("by-name"));
+    }
+
+    @Test
     void aBundleThatIsNoBundleIsAUsageErrorNamingTheFile() throws Exception {
         String db = items("tls_bad");
         Path garbage = dir.resolve("garbage.pem");
@@ -168,5 +185,18 @@ class S3TlsTest {
         dev.chronodr.core.ChronoException e = org.junit.jupiter.api.Assertions.assertThrows(dev.chronodr.core.ChronoException.class,
                 () -> S3Storage.client(https));
         assertEquals(dev.chronodr.core.ExitCode.USAGE, e.exitCode());
+
+        // wal-push and wal-fetch read no config: the server's environment gets the bundle, absolute (it runs in its data directory)
+        dev.chronodr.core.Environment cwd = new dev.chronodr.core.Environment(Map.of("AWS_ENDPOINT_URL", "https://minio.internal:9000",
+                "AWS_CA_BUNDLE", "relative/ca.pem"), dir);
+        assertEquals(dir.resolve("relative/ca.pem").toString(),
+                RepoLocation.parse("s3://b-b/p", cwd, null).serverEnvironment().get("AWS_CA_BUNDLE"));
+        dev.chronodr.core.Environment fromConfig = new dev.chronodr.core.Environment(Map.of("AWS_ENDPOINT_URL", "https://minio.internal:9000"), dir);
+        assertEquals(dir.resolve("company-ca.pem").toString(), RepoLocation.parse("s3://b-b/p", fromConfig,
+                S3Settings.resolve(fromConfig, new S3Settings.Declared(null, null, null, null, null, null, "company-ca.pem")))
+                .serverEnvironment().get("AWS_CA_BUNDLE"));
+        assertFalse(RepoLocation.parse("s3://b-b/p", new dev.chronodr.core.Environment(Map.of("AWS_ENDPOINT_URL", "http://minio:9000",
+                "AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"), dir), null).serverEnvironment().containsKey("AWS_CA_BUNDLE"),
+                "a plain-HTTP server's environment gets no bundle");
     }
 }
