@@ -139,12 +139,12 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
         return out;
     }
 
-    /** How many tables the restore announced as loaded while it ran. */
     /** How many of the problems are tables the server stopped answering for, rather than content found to differ. */
     int unread() {
         return unread;
     }
 
+    /** How many tables the restore announced as loaded while it ran. */
     synchronized int announced() {
         return announced;
     }

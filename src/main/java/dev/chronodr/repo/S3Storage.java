@@ -245,6 +245,9 @@ public final class S3Storage implements Storage {
         if (m.contains("is out of date")) {
             return "the server's certificate must be renewed (or this machine's clock is wrong)";
         }
+        if (m.contains("the certificate of") && m.contains("was refused")) { // before the credentials: its cause may name a "signature"
+            return "the server's certificate uses something this JVM refuses (a weak algorithm or key): have it reissued";
+        }
         if (m.contains("credentials") || m.contains("access denied") || m.contains("signature")) {
             return "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (the secret itself is never printed)";
         }

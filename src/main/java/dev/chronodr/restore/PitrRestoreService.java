@@ -416,7 +416,7 @@ public final class PitrRestoreService {
             throw ChronoException.failed("the recovering server's restore_command cannot fetch WAL as " + user + ": " + firstLine(e.getMessage()),
                     "it runs " + String.join(" ", req.launcher()) + " wal-fetch --repo " + req.repo() + " as that user: the launcher, the "
                             + "repository's WAL files (e.g. chown -R " + ServiceUser.NAME + " REPO/wal when a process run as root wrote them) "
-                            + "and any key file must be readable by it; nothing was written");
+                            + "and any key file (and an S3 CA bundle, AWS_CA_BUNDLE) must be readable by it; nothing was written");
         } catch (IOException e) {
             throw ChronoException.failed("cannot check restore_command: " + e.getMessage(), "check free space in " + System.getProperty("java.io.tmpdir"));
         } finally {

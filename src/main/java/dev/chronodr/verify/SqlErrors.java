@@ -57,7 +57,8 @@ final class SqlErrors {
             return new Judgement(Status.UNKNOWN, "not checked: " + msg, "as a superuser, give the role read access: " + grant);
         }
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof java.net.SocketTimeoutException && !statementTimeout.isZero()) {
+            // a read on an open connection (08006), not a connect that timed out (08001)
+            if (t instanceof java.net.SocketTimeoutException && state.equals("08006") && !statementTimeout.isZero()) {
                 return new Judgement(Status.UNKNOWN, "not checked: the server sent nothing for "
                         + TextOutput.duration(Timeouts.silence(statementTimeout)) + " (hung or stopped; --statement-timeout "
                         + TextOutput.duration(statementTimeout) + " bounds each check)", "see what the server is doing (pg_stat_activity, its log)");

@@ -147,6 +147,9 @@ class S3TlsTest {
         assertTrue(b.err().contains("the certificate of " + byName + " does not name the host"), b::toString);
         assertTrue(b.err().contains("hint: reach the server by a name its certificate holds"), b::toString);
         assertFalse(b.err().contains("AWS_CA_BUNDLE"), "a CA bundle cannot fix a name: " + b.err());
+        // A refusal of another kind names no credentials, though its cause speaks of a "signature".
+        assertTrue(S3Storage.hint(new java.io.IOException("the certificate of " + byName + " was refused: CertPathValidatorException: "
+                + "Algorithm constraints check failed on signature algorithm: SHA1withRSA")).startsWith("the server's certificate uses"));
         oneLine(b);
         assertEquals(List.of(), keysUnder("by-name"));
     }

@@ -41,6 +41,11 @@ class SilentServerTest {
         assertEquals("not checked: the server sent nothing for 4.0 s (hung or stopped; --statement-timeout 2.0 s bounds each check)",
                 j.message());
         assertTrue(SqlErrors.connectionLost(e), "the connection is replaced");
+        // A connect that timed out (08001) is no silence of a server that was answering.
+        PSQLException connect = new PSQLException("The connection attempt failed.", PSQLState.CONNECTION_UNABLE_TO_CONNECT,
+                new SocketTimeoutException("Connect timed out"));
+        assertTrue(SqlErrors.judge(connect, Duration.ofSeconds(2), null).message().startsWith("not checked: the connection was lost"),
+                SqlErrors.judge(connect, Duration.ofSeconds(2), null).message());
     }
 
     @Test
