@@ -13,7 +13,6 @@ import picocli.CommandLine.Option;
 import dev.chronodr.config.DrillSection;
 import dev.chronodr.config.Target;
 import dev.chronodr.core.ChronoException;
-import dev.chronodr.verify.Timeouts;
 import dev.chronodr.drill.DrillHistory;
 import dev.chronodr.drill.DrillReport;
 import dev.chronodr.drill.DrillRequest;
@@ -24,6 +23,7 @@ import dev.chronodr.repo.Repository;
 import dev.chronodr.report.CommandResult;
 import dev.chronodr.report.Format;
 import dev.chronodr.report.ReportFile;
+import dev.chronodr.verify.Timeouts;
 
 @Command(name = "dr-test", sortOptions = false,
         description = {"Disaster-recovery drill: back up, verify, restore into a scratch database, prove it faithful, remove it.",

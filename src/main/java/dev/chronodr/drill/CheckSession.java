@@ -1,6 +1,5 @@
 package dev.chronodr.drill;
 
-import java.net.SocketTimeoutException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -41,21 +40,14 @@ final class CheckSession {
         }
     }
 
-    /** How long this side waits for a word from the server: the timeout, and as much again up to 30 s. */
-    static Duration silence(Duration timeout) {
-        return Timeouts.silence(timeout);
-    }
-
     /** What went wrong, naming the bound that ended it. */
     static String explain(SQLException e, Duration timeout) {
         if ("57014".equals(e.getSQLState()) && !timeout.isZero()) {
             return e.getMessage() + " (--statement-timeout " + TextOutput.duration(timeout) + ")";
         }
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof SocketTimeoutException) {
-                return "the server sent nothing for " + TextOutput.duration(silence(timeout))
-                        + " (hung; --statement-timeout " + TextOutput.duration(timeout) + " bounds each check)";
-            }
+        if (Timeouts.readTimedOut(e)) {
+            return "the server sent nothing for " + TextOutput.duration(Timeouts.silence(timeout))
+                    + " (hung; --statement-timeout " + TextOutput.duration(timeout) + " bounds each check)";
         }
         return e.getMessage();
     }

@@ -1,6 +1,5 @@
 package dev.chronodr.drill;
 
-import java.net.SocketTimeoutException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -21,7 +20,9 @@ import dev.chronodr.pg.Database;
 import dev.chronodr.pg.Identifiers;
 import dev.chronodr.pg.TableDigest;
 import dev.chronodr.repo.BackupManifest;
+import dev.chronodr.report.TextOutput;
 import dev.chronodr.restore.TableLoaded;
+import dev.chronodr.verify.Timeouts;
 
 /**
  * The c256 digests of a backup's tables (SHA-256 of each table's COPY text) taken again from
@@ -160,7 +161,7 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
             return;
         }
         if (unanswered) {
-            problems.add(e.qualifiedName() + ": not read: the server had sent nothing for " + dev.chronodr.report.TextOutput.duration(silence));
+            problems.add(e.qualifiedName() + ": not read: the server had sent nothing for " + TextOutput.duration(silence));
             unread++;
             return;
         }
@@ -203,9 +204,9 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
             }
         } catch (SQLException | RuntimeException ex) {
             if (!closed) {
-                if (connected && silent(ex)) {
+                if (connected && Timeouts.readTimedOut(ex)) {
                     unanswered = true;
-                    problems.add(e.qualifiedName() + ": could not be read: the server sent nothing for " + dev.chronodr.report.TextOutput.duration(silence)
+                    problems.add(e.qualifiedName() + ": could not be read: the server sent nothing for " + TextOutput.duration(silence)
                             + " (hung, or the table locked by another session)");
                     unread++;
                     closeConnection();
@@ -252,15 +253,6 @@ final class ContentDigests implements TableLoaded, AutoCloseable {
         }
         // finish() has taken the tables left already: the restore is over, so read it now
         return lock(c, e, false);
-    }
-
-    private static boolean silent(Throwable ex) {
-        for (Throwable t = ex; t != null; t = t.getCause()) {
-            if (t instanceof SocketTimeoutException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private void closeConnection() {

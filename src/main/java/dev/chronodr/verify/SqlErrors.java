@@ -56,13 +56,10 @@ final class SqlErrors {
                     : "GRANT SELECT ON ALL TABLES IN SCHEMA <schema> TO " + role + ";";
             return new Judgement(Status.UNKNOWN, "not checked: " + msg, "as a superuser, give the role read access: " + grant);
         }
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            // a read on an open connection (08006), not a connect that timed out (08001)
-            if (t instanceof java.net.SocketTimeoutException && state.equals("08006") && !statementTimeout.isZero()) {
-                return new Judgement(Status.UNKNOWN, "not checked: the server sent nothing for "
-                        + TextOutput.duration(Timeouts.silence(statementTimeout)) + " (hung or stopped; --statement-timeout "
-                        + TextOutput.duration(statementTimeout) + " bounds each check)", "see what the server is doing (pg_stat_activity, its log)");
-            }
+        if (Timeouts.readTimedOut(e) && !statementTimeout.isZero()) {
+            return new Judgement(Status.UNKNOWN, "not checked: the server sent nothing for "
+                    + TextOutput.duration(Timeouts.silence(statementTimeout)) + " (hung or stopped; --statement-timeout "
+                    + TextOutput.duration(statementTimeout) + " bounds each check)", "see what the server is doing (pg_stat_activity, its log)");
         }
         if (state.startsWith("08") || state.startsWith("57P")) {
             return new Judgement(Status.UNKNOWN, "not checked: the connection was lost (" + msg + ")",

@@ -25,6 +25,21 @@ public final class Timeouts {
         return statementTimeout.plus(statementTimeout.compareTo(MAX_MARGIN) < 0 ? statementTimeout : MAX_MARGIN);
     }
 
+    /**
+     * Whether a failure is a read that waited out the network timeout on an open connection
+     * (a SocketTimeoutException under it), not a connect that timed out (SQLSTATE 08001).
+     */
+    public static boolean readTimedOut(Throwable failure) {
+        boolean timedOut = false;
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.sql.SQLException s && "08001".equals(s.getSQLState())) {
+                return false;
+            }
+            timedOut |= t instanceof java.net.SocketTimeoutException;
+        }
+        return timedOut;
+    }
+
     /** {@link #silence} as a JDBC network timeout: milliseconds, 0 for none. */
     public static int networkTimeoutMillis(Duration statementTimeout) {
         return (int) Math.min(Integer.MAX_VALUE, silence(statementTimeout).toMillis());

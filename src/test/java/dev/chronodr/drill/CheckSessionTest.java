@@ -104,8 +104,8 @@ class CheckSessionTest {
             assertEquals("0", rs.getString(1));
             assertEquals(0, c.getNetworkTimeout());
         }
-        assertEquals(Duration.ofSeconds(330), CheckSession.silence(Duration.ofMinutes(5)));
-        assertEquals(Duration.ofSeconds(20), CheckSession.silence(Duration.ofSeconds(10)));
+        assertEquals(Duration.ofSeconds(330), dev.chronodr.verify.Timeouts.silence(Duration.ofMinutes(5)));
+        assertEquals(Duration.ofSeconds(20), dev.chronodr.verify.Timeouts.silence(Duration.ofSeconds(10)));
     }
 
     private static void signal(String sig, long pid) throws Exception {
