@@ -75,7 +75,9 @@ public final class ToolFailures {
             }
         }
         if (e.getCause() != null && e.getCause().getMessage() != null) {
-            return new ChronoException(ExitCode.FAILED, e.program() + " failed: " + e.getCause().getMessage(), null, e);
+            // what fed the tool or took its output failed (a repository that could not be read or written): the tool
+            // itself did not, so the line says the stream did
+            return new ChronoException(ExitCode.FAILED, e.program() + " stream failed: " + e.getCause().getMessage(), null, e);
         }
         String last = lastErrorLine(tail);
         return new ChronoException(ExitCode.FAILED,
