@@ -62,8 +62,8 @@ import dev.chronodr.core.ChronoException;
  * <li>{@link #commit}: objects are written in place; the manifest, written last by
  * {@link #create}, is the commit marker.</li>
  * <li>Request checksums only where the operation requires them: S3Proxy and older MinIO
- * reject the SDK's flexible-checksum headers. Bodies are signed whole (SigV4's
- * x-amz-content-sha256 of the part), never in aws-chunked framing.</li>
+ * reject the SDK's flexible-checksum headers. Each body carries its Content-MD5, which the
+ * server checks and the signature covers ({@link ContentMd5Signer}); no aws-chunked framing.</li>
  * <li>Retries: the SDK's standard strategy (backoff with jitter on 5xx, SlowDown and
  * throttling, connection errors), {@value #ATTEMPTS} attempts, then a one-line error.</li>
  * </ul>
@@ -111,15 +111,18 @@ public final class S3Storage implements Storage {
                 .region(Region.of(s.region() == null ? "us-east-1" : s.region()))
                 .credentialsProvider(credentials(s.awsEnv()))
                 .forcePathStyle(s.pathStyle())
-                // Each part's SHA-256 in the signature, as SigV4 has always done it, where the SDK would frame the body
-                // in signed 128 KiB chunks (aws-chunked) over plain HTTP: that costs CPU on both sides (0.25 s of a 6 s
-                // backup here, measured) and not every S3-compatible server takes it. Over HTTPS the payload is unsigned
-                // either way. Our bodies are buffers, so the SDK can read them twice.
+                .putAuthScheme(ContentMd5Signer.scheme())
+                // No aws-chunked framing (the body in signed 128 KiB chunks, the SDK's default over plain HTTP): it costs
+                // CPU on both sides (0.25 s of a 6 s backup here, measured) and not every S3-compatible server takes it.
+                // Each body goes with its Content-MD5 and unsigned (ContentMd5Signer); our bodies are buffers, so the SDK
+                // can read them again on a retry.
                 .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .overrideConfiguration(c -> c
-                        .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(ATTEMPTS).build())
+                        .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(ATTEMPTS)
+                                // a body changed on the way is a fault of the path, as a reset connection is: send it again
+                                .retryOnException(S3Storage::isBadDigest).build())
                         .apiCallAttemptTimeout(Duration.ofMinutes(10)));
         if (s.endpoint() != null) {
             try {
@@ -454,7 +457,7 @@ public final class S3Storage implements Storage {
 
         /** One part; the SDK reads it from our buffer (no copy), again on a retry. */
         private CompletedPart send(int number, byte[] part, int length) throws IOException {
-            String etag = call(() -> s3.uploadPart(r -> r.bucket(bucket).key(k(key)).uploadId(uploadId).partNumber(number),
+            String etag = call(() -> s3.uploadPart(r -> r.bucket(bucket).key(k(key)).uploadId(uploadId).partNumber(number).contentMD5(ContentMd5Signer.contentMd5(part, length)),
                     RequestBody.fromContentProvider(() -> new ByteArrayInputStream(part, 0, length), length,
                             "application/octet-stream")), key).eTag();
             return CompletedPart.builder().partNumber(number).eTag(etag).build();
@@ -497,7 +500,7 @@ public final class S3Storage implements Storage {
                     byte[] whole = buf;
                     int length = used;
                     call(() -> s3.putObject(r -> {
-                        r.bucket(bucket).key(k(key)).storageClass(storageClass);
+                        r.bucket(bucket).key(k(key)).storageClass(storageClass).contentMD5(ContentMd5Signer.contentMd5(whole, length));
                         if (onlyNew) {
                             r.ifNoneMatch("*");
                         }
@@ -562,7 +565,8 @@ public final class S3Storage implements Storage {
             return false;
         }
         try {
-            call(() -> s3.putObject(r -> r.bucket(bucket).key(k(key)).storageClass(storageClass).ifNoneMatch("*"),
+            call(() -> s3.putObject(r -> r.bucket(bucket).key(k(key)).storageClass(storageClass).ifNoneMatch("*")
+                            .contentMD5(ContentMd5Signer.contentMd5(sameBytes, sameBytes.length)),
                     RequestBody.fromBytes(sameBytes)), key);
             return false;
         } catch (FileAlreadyExistsException refused) {
@@ -688,10 +692,15 @@ public final class S3Storage implements Storage {
             case "InvalidAccessKeyId" -> "access denied: the access key is not known to the server (wrong credentials)";
             case "SignatureDoesNotMatch" -> "access denied: the request signature does not match (wrong secret key)";
             case "AccessDenied" -> "access denied";
+            case "BadDigest" -> "the server received other bytes than were sent, " + ATTEMPTS + " times (a fault on the network path); nothing was stored";
             case "SlowDown" -> "the server asked to slow down and kept refusing after " + ATTEMPTS + " attempts";
             default -> status >= 500 ? "server error after " + ATTEMPTS + " attempts" : "request refused";
         };
         return what + " (" + (code == null ? "" : code + ", ") + "HTTP " + status + ")";
+    }
+
+    private static boolean isBadDigest(Throwable t) {
+        return t instanceof AwsServiceException e && e.awsErrorDetails() != null && "BadDigest".equals(e.awsErrorDetails().errorCode());
     }
 
     private String endpointOf() {

@@ -38,6 +38,7 @@ class ObjectLeaseTest {
     private final Map<String, byte[]> objects = new ConcurrentHashMap<>();
     private final List<String> requests = new CopyOnWriteArrayList<>();
     private final List<String> payloadHashes = new CopyOnWriteArrayList<>();
+    private final List<String> contentMd5s = new CopyOnWriteArrayList<>();
 
     private S3Storage server(boolean honoursIfNoneMatch) throws IOException {
         return server(honoursIfNoneMatch, true);
@@ -52,6 +53,7 @@ class ObjectLeaseTest {
             requests.add(method + " " + key);
             if ("PUT".equals(method)) {
                 payloadHashes.add(x.getRequestHeaders().getFirst("x-amz-content-sha256"));
+                contentMd5s.add(String.valueOf(x.getRequestHeaders().getFirst("Content-MD5")));
             }
             byte[] held = objects.get(key);
             switch (method) {
@@ -268,12 +270,13 @@ class ObjectLeaseTest {
     }
 
     @Test
-    void bodiesAreSignedWholeNotInSignedChunks() throws Exception {
+    void bodiesGoWithTheirMd5NotInSignedChunks() throws Exception {
         S3Storage s = server(false);
         byte[] body = "a body of some bytes".getBytes(StandardCharsets.UTF_8);
         s.write("db/id/globals.sql.zst", out -> out.write(body));
-        String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(body));
-        assertEquals(List.of(sha), payloadHashes, "SigV4 with the body's SHA-256 (plain HTTP here), not aws-chunked framing");
+        String md5 = java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("MD5").digest(body));
+        assertEquals(List.of("UNSIGNED-PAYLOAD"), payloadHashes, "SigV4 over the headers (plain HTTP here), not aws-chunked framing");
+        assertEquals(List.of(md5), contentMd5s, "the body's MD5, for the server to check");
         assertArrayEquals(body, objects.get("/bucket/prefix/db/id/globals.sql.zst"));
     }
 
