@@ -17,9 +17,8 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -43,25 +42,14 @@ import dev.chronodr.testing.S3Server;
 @PostgresTest
 class RepositoryCopyTest {
     private static final String BUCKET = "copies";
-    @TempDir
-    static Path home;
-    static S3Server server;
+    @RegisterExtension
+    static final S3Server server = S3Server.perClass(BUCKET);
     private final PgCluster pg;
     @TempDir
     Path dir;
 
     RepositoryCopyTest(PgCluster pg) {
         this.pg = pg;
-    }
-
-    @BeforeAll
-    static void start() throws Exception {
-        server = S3Server.start(home.resolve("s3"), BUCKET);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        server.close();
     }
 
     private Map<String, String> env(String db) {

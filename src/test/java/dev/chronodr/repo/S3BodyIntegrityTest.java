@@ -15,9 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import software.amazon.awssdk.services.s3.S3Client;
@@ -38,25 +37,14 @@ import dev.chronodr.testing.TamperingRelay;
 @PostgresTest
 class S3BodyIntegrityTest {
     private static final String BUCKET = "integrity";
-    @TempDir
-    static Path home;
-    static S3Server server;
+    @RegisterExtension
+    static final S3Server server = S3Server.perClass(BUCKET);
     private final PgCluster pg;
     @TempDir
     Path dir;
 
     S3BodyIntegrityTest(PgCluster pg) {
         this.pg = pg;
-    }
-
-    @BeforeAll
-    static void start() throws Exception {
-        server = S3Server.start(home.resolve("s3"), BUCKET);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        server.close();
     }
 
     private static Map<String, String> env(TamperingRelay relay) {

@@ -16,9 +16,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,25 +39,14 @@ import dev.chronodr.testing.S3Server;
 @PostgresTest
 class S3RepositoryTest {
     private static final String BUCKET = "backups";
-    @TempDir
-    static Path home;
-    static S3Server server;
+    @RegisterExtension
+    static final S3Server server = S3Server.perClass(BUCKET);
     private final PgCluster pg;
     @TempDir
     Path dir;
 
     S3RepositoryTest(PgCluster pg) {
         this.pg = pg;
-    }
-
-    @BeforeAll
-    static void start() throws Exception {
-        server = S3Server.start(home.resolve("s3"), BUCKET);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        server.close();
     }
 
     private Map<String, String> env(String db) {
@@ -240,7 +228,7 @@ class S3RepositoryTest {
         Files.writeString(config, "targets:\n  main:\n    repo: s3://" + BUCKET + "/killed\n    s3:\n      lease_seconds: 2\n");
         Map<String, String> env = env(db);
 
-        Path data = home.resolve("s3/data");
+        Path data = server.dataDirectory();
         long before = size(data);
         CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.run(env, dir, "backup", "--config", config.toString()));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

@@ -10,9 +10,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.chronodr.testing.CliRun;
@@ -28,25 +27,14 @@ import dev.chronodr.testing.S3Server;
 @PostgresTest
 class S3TlsTest {
     private static final String BUCKET = "tls-backups";
-    @TempDir
-    static Path home;
-    static S3Server server;
+    @RegisterExtension
+    static final S3Server server = S3Server.perClassTls(BUCKET);
     private final PgCluster pg;
     @TempDir
     Path dir;
 
     S3TlsTest(PgCluster pg) {
         this.pg = pg;
-    }
-
-    @BeforeAll
-    static void start() throws Exception {
-        server = S3Server.startTls(home.resolve("s3"), BUCKET);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        server.close();
     }
 
     private Map<String, String> env(String db) {

@@ -10,6 +10,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
@@ -25,41 +29,77 @@ import software.amazon.awssdk.services.s3.S3Client;
  * {@link #kill} and {@link #restart} are for the fault tests: the data directory survives.
  * {@link #startTls} serves HTTPS only, with a certificate of its own (made by keytool) that
  * no trust store holds: {@link #caBundle} is its PEM file.
+ *
+ * <p>One server for a whole test class:
+ * {@code @RegisterExtension static final S3Server server = S3Server.perClass(BUCKET);} starts
+ * before the first test, in a temporary directory, and is killed and removed after the last.
  */
-public final class S3Server implements AutoCloseable {
+public final class S3Server implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
     public static final String KEY = "chrono-test-key";
     public static final String SECRET = "chrono-test-secret-never-printed";
     private static final Path JAR = Path.of("target/s3proxy/s3proxy.jar");
 
-    private final Path home;
-    private final int port;
     private final boolean tls;
+    private final String[] buckets;
+    private Path home;
+    private int port;
     private Process process;
+    /** Where a per-class server lives, removed after the class. */
+    private Path ownDirectory;
 
-    private S3Server(Path home, int port, boolean tls) {
-        this.home = home;
-        this.port = port;
+    private S3Server(boolean tls, String... buckets) {
         this.tls = tls;
+        this.buckets = buckets;
     }
 
     /** Starts a server whose data lives under {@code home}, with the buckets named. */
     public static S3Server start(Path home, String... buckets) throws Exception {
-        return start(home, false, buckets);
+        S3Server server = new S3Server(false, buckets);
+        server.start(home);
+        return server;
     }
 
     /** The same over HTTPS, its certificate (for 127.0.0.1) signed by itself. */
     public static S3Server startTls(Path home, String... buckets) throws Exception {
-        return start(home, true, buckets);
+        S3Server server = new S3Server(true, buckets);
+        server.start(home);
+        return server;
     }
 
-    private static S3Server start(Path home, boolean tls, String... buckets) throws Exception {
+    /** A server for one test class, started and removed by JUnit ({@code @RegisterExtension static}). */
+    public static S3Server perClass(String... buckets) {
+        return new S3Server(false, buckets);
+    }
+
+    /** The same over HTTPS ({@link #startTls}). */
+    public static S3Server perClassTls(String... buckets) {
+        return new S3Server(true, buckets);
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        ownDirectory = Files.createTempDirectory("chrono-s3-");
+        start(ownDirectory);
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws Exception {
+        close();
+        try (var files = Files.walk(ownDirectory)) {
+            for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(f);
+            }
+        }
+    }
+
+    private void start(Path home) throws Exception {
         if (!Files.isRegularFile(JAR)) {
             throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: run the tests through Maven (generate-test-resources copies it)");
         }
-        int port;
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
+        this.home = home;
         Files.createDirectories(home.resolve("data"));
         String listen = "s3proxy.endpoint=http://127.0.0.1:" + port;
         if (tls) {
@@ -79,14 +119,12 @@ public final class S3Server implements AutoCloseable {
                 "s3proxy.credential=" + SECRET,
                 "jclouds.provider=filesystem",
                 "jclouds.filesystem.basedir=" + home.resolve("data")) + "\n");
-        S3Server server = new S3Server(home, port, tls);
-        server.launch();
-        try (S3Client c = server.client()) {
+        launch();
+        try (S3Client c = client()) {
             for (String b : buckets) {
                 c.createBucket(r -> r.bucket(b));
             }
         }
-        return server;
     }
 
     private void launch() throws Exception {
@@ -123,6 +161,11 @@ public final class S3Server implements AutoCloseable {
 
     public String endpoint() {
         return (tls ? "https" : "http") + "://127.0.0.1:" + port;
+    }
+
+    /** Where the filesystem backend keeps the buckets (one directory each). */
+    public Path dataDirectory() {
+        return home.resolve("data");
     }
 
     /** The PEM file of the certificate an HTTPS server presents (startTls only). */
