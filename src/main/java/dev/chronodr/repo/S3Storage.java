@@ -122,7 +122,9 @@ public final class S3Storage implements Storage {
                 .overrideConfiguration(c -> c
                         .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(ATTEMPTS)
                                 // a body changed on the way is a fault of the path, as a reset connection is: send it again
-                                .retryOnException(S3Storage::isBadDigest).build())
+                                .retryOnException(S3Storage::isBadDigest)
+                                // a certificate does not change between attempts: refused once is refused (not 4 handshakes, 3.8 s)
+                                .doNotRetryWhen(r -> certificateRefusal(r.failure()) != null).build())
                         .apiCallAttemptTimeout(Duration.ofMinutes(10)));
         if (s.endpoint() != null) {
             try {

@@ -18,6 +18,7 @@ import dev.chronodr.testing.CliRun;
 import dev.chronodr.testing.PgCluster;
 import dev.chronodr.testing.PostgresTest;
 import dev.chronodr.testing.S3Server;
+import dev.chronodr.testing.TamperingRelay;
 
 /**
  * An S3-compatible server on HTTPS with a certificate from a CA of its own, as MinIO or Ceph
@@ -120,6 +121,17 @@ class S3TlsTest {
             oneLine(list);
         }
         assertEquals(List.of(), keysUnder("refused"), "a refused server got nothing");
+
+        // Refused at once: a certificate does not change between attempts, so there is no retry.
+        try (TamperingRelay relay = TamperingRelay.passThrough(java.net.URI.create(server.endpoint()).getPort())) {
+            Map<String, String> env = new HashMap<>(server.env());
+            env.remove("AWS_CA_BUNDLE");
+            env.put("AWS_ENDPOINT_URL", "https://127.0.0.1:" + relay.port());
+            S3Storage s3 = new S3Storage(RepoLocation.parse("s3://" + BUCKET + "/refused", new dev.chronodr.core.Environment(env, dir)));
+            java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> s3.list(""));
+            assertTrue(e.getMessage().contains("is not trusted"), e::getMessage);
+            assertEquals(1, relay.connections(), "one handshake, not one per attempt");
+        }
     }
 
     @Test

@@ -21,16 +21,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * middle of the first {@code budget} request bodies of a PUT (1 KiB or more): a fault on the
  * network path, as a bad NIC or a broken middlebox makes it. It records every PUT's headers.
  * Plain HTTP/1.1 with Content-Length bodies only, as the S3 client sends them.
+ * {@link #passThrough} changes nothing and reads nothing (TLS goes through it), and counts
+ * the connections.
  */
 public final class TamperingRelay implements AutoCloseable {
     private final ServerSocket listener;
     private final int target;
     private final AtomicInteger budget;
+    private final boolean raw;
     private final AtomicInteger tampered = new AtomicInteger();
+    private final AtomicInteger connections = new AtomicInteger();
     private final List<Map<String, String>> puts = new CopyOnWriteArrayList<>();
     private final List<Socket> open = new CopyOnWriteArrayList<>();
 
-    private TamperingRelay(int target, int budget) throws IOException {
+    private TamperingRelay(int target, int budget, boolean raw) throws IOException {
+        this.raw = raw;
         this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         this.target = target;
         this.budget = new AtomicInteger(budget);
@@ -39,7 +44,17 @@ public final class TamperingRelay implements AutoCloseable {
 
     /** Relays to {@code 127.0.0.1:targetPort}, changing the first {@code budget} PUT bodies. */
     public static TamperingRelay start(int targetPort, int budget) throws IOException {
-        return new TamperingRelay(targetPort, budget);
+        return new TamperingRelay(targetPort, budget, false);
+    }
+
+    /** Relays to {@code 127.0.0.1:targetPort} byte for byte, whatever the protocol. */
+    public static TamperingRelay passThrough(int targetPort) throws IOException {
+        return new TamperingRelay(targetPort, 0, true);
+    }
+
+    /** How many connections clients opened through it. */
+    public int connections() {
+        return connections.get();
     }
 
     public int port() {
@@ -60,11 +75,12 @@ public final class TamperingRelay implements AutoCloseable {
         while (!listener.isClosed()) {
             try {
                 Socket client = listener.accept();
+                connections.incrementAndGet();
                 Socket server = new Socket(InetAddress.getLoopbackAddress(), target);
                 open.add(client);
                 open.add(server);
                 daemon(() -> pipe(server, client));
-                daemon(() -> requests(client, server));
+                daemon(raw ? () -> pipe(client, server) : () -> requests(client, server));
             } catch (IOException e) {
                 return;
             }
