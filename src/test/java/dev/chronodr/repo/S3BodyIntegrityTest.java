@@ -77,18 +77,20 @@ class S3BodyIntegrityTest {
     void bodiesGoUnsignedWithTheirMd5AndOneChangedOnTheWayIsSentAgain() throws Exception {
         byte[] multipart = random((S3Storage.PART_SIZE_MB << 20) + 3_000_000);
         byte[] small = random(300_000);
-        try (TamperingRelay relay = relay(2)) {
+        try (TamperingRelay relay = relay(1); TamperingRelay other = relay(1)) {
             S3Storage s3 = storage(relay, "once");
             s3.write("big", out -> out.write(multipart));
-            s3.write("small", out -> out.write(small));
-            assertEquals(2, relay.tampered(), "the relay changed the first part and the small object once each");
+            assertEquals(1, relay.tampered(), "the relay changed the first part once");
+            storage(other, "once").write("small", out -> out.write(small));
+            assertEquals(1, other.tampered(), "and the small object's one PUT once");
             try (InputStream in = s3.read("big")) {
                 assertArrayEquals(multipart, in.readAllBytes(), "the stored object is the bytes sent, not the changed ones");
             }
             try (InputStream in = s3.read("small")) {
                 assertArrayEquals(small, in.readAllBytes());
             }
-            List<Map<String, String>> bodies = relay.puts().stream().filter(h -> Long.parseLong(h.getOrDefault("content-length", "0")) > 0).toList();
+            assertEquals(2, other.puts().size(), "the small object's PUT went again: " + other.puts());
+            List<Map<String, String>> bodies = java.util.stream.Stream.concat(relay.puts().stream(), other.puts().stream()).filter(h -> Long.parseLong(h.getOrDefault("content-length", "0")) > 0).toList();
             assertFalse(bodies.isEmpty());
             for (Map<String, String> h : bodies) {
                 assertEquals("UNSIGNED-PAYLOAD", h.get("x-amz-content-sha256"), h::toString);

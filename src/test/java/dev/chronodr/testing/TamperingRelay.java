@@ -76,8 +76,14 @@ public final class TamperingRelay implements AutoCloseable {
             try {
                 Socket client = listener.accept();
                 connections.incrementAndGet();
-                Socket server = new Socket(InetAddress.getLoopbackAddress(), target);
                 open.add(client);
+                Socket server;
+                try {
+                    server = new Socket(InetAddress.getLoopbackAddress(), target);
+                } catch (IOException unreachable) {
+                    closeQuietly(client); // the client sees the connection end, as it would without the relay
+                    continue;
+                }
                 open.add(server);
                 daemon(() -> pipe(server, client));
                 daemon(raw ? () -> pipe(client, server) : () -> requests(client, server));
