@@ -65,13 +65,17 @@ import dev.chronodr.core.ChronoException;
  * reject the SDK's flexible-checksum headers. Each body carries its Content-MD5, which the
  * server checks and the signature covers ({@link ContentMd5Signer}); no aws-chunked framing.</li>
  * <li>Retries: the SDK's standard strategy (backoff with jitter on 5xx, SlowDown and
- * throttling, connection errors), {@value #ATTEMPTS} attempts, then a one-line error.</li>
+ * throttling, connection errors, a body changed on the way), {@value #ATTEMPTS} attempts,
+ * then a one-line error. A server that sends nothing, or takes nothing of a body
+ * ({@link StallGuard}), for {@link #IO_TIMEOUT} fails that attempt.</li>
  * </ul>
  */
 public final class S3Storage implements Storage {
     static final int PART_SIZE_MB = 16;
     private static final int PART_SIZE = PART_SIZE_MB << 20;
     private static final int ATTEMPTS = 4;
+    /** How long a server may send nothing, or take nothing, before the request is retried (then failed). */
+    static final Duration IO_TIMEOUT = Duration.ofSeconds(120);
 
     private final S3Client s3;
     private final String bucket;
@@ -87,7 +91,12 @@ public final class S3Storage implements Storage {
     private volatile String leasePrefix;
 
     S3Storage(RepoLocation where) {
-        this.s3 = client(where.s3());
+        this(where, IO_TIMEOUT);
+    }
+
+    /** With another bound on a server that stops answering or taking data (tests: seconds, not minutes). */
+    S3Storage(RepoLocation where, Duration ioTimeout) {
+        this.s3 = client(where.s3(), ioTimeout);
         this.endpoint = where.s3().endpoint() == null ? "the AWS S3 endpoint" : where.s3().endpoint();
         this.bucket = where.bucket();
         this.root = where.prefix() == null || where.prefix().isEmpty() ? "" : where.prefix() + "/";
@@ -98,16 +107,20 @@ public final class S3Storage implements Storage {
 
     /** A client as the AWS tools would configure it from these settings. */
     static S3Client client(S3Settings s) {
+        return client(s, IO_TIMEOUT);
+    }
+
+    private static S3Client client(S3Settings s, Duration ioTimeout) {
         var http = UrlConnectionHttpClient.builder()
                 .connectionTimeout(Duration.ofSeconds(10))
-                .socketTimeout(Duration.ofSeconds(120));
+                .socketTimeout(ioTimeout);
         // Read only where TLS is spoken: a bundle set machine-wide (AWS_CA_BUNDLE) is no concern of a plain-HTTP server.
         if (s.caBundle() != null && s.speaksTls()) {
             javax.net.ssl.TrustManager[] trust = CaBundle.trustManagers(s.caBundle());
             http.tlsTrustManagersProvider(() -> trust);
         }
         var b = S3Client.builder()
-                .httpClient(http.build())
+                .httpClient(new StallGuard(http.build(), ioTimeout))
                 .region(Region.of(s.region() == null ? "us-east-1" : s.region()))
                 .credentialsProvider(credentials(s.awsEnv()))
                 .forcePathStyle(s.pathStyle())

@@ -223,6 +223,23 @@ public final class S3Server implements AutoCloseable, BeforeAllCallback, AfterAl
         process.waitFor();
     }
 
+    /** As a hung server: the process stopped (SIGSTOP), its port still accepting connections. */
+    public void pause() throws Exception {
+        signal("-STOP");
+    }
+
+    /** Going again after {@link #pause}. */
+    public void resume() throws Exception {
+        signal("-CONT");
+    }
+
+    private void signal(String which) throws Exception {
+        Process kill = new ProcessBuilder("kill", which, String.valueOf(process.pid())).inheritIO().start();
+        if (kill.waitFor() != 0) {
+            throw new IllegalStateException("kill " + which + " " + process.pid() + " failed");
+        }
+    }
+
     /** Back on the same port, with the same data. */
     public void restart() throws Exception {
         if (process.isAlive()) {

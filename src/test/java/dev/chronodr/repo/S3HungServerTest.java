@@ -1,0 +1,85 @@
+package dev.chronodr.repo;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import dev.chronodr.core.Environment;
+import dev.chronodr.testing.S3Server;
+
+/**
+ * A server that hangs (S3Proxy stopped with SIGSTOP: its port still accepts connections,
+ * nothing answers, nothing is read): a request that waits for an answer, and one whose body
+ * the server stops taking, each fail after the I/O bound (2 s here, 120 s in use) and its
+ * retries, in one line, and nothing is stored. Without the bound on writes, an upload to a
+ * hung server waited 10 minutes per attempt.
+ */
+class S3HungServerTest {
+    private static final String BUCKET = "hung";
+    private static final Duration BOUND = Duration.ofSeconds(2);
+    @RegisterExtension
+    static final S3Server server = S3Server.perClass(BUCKET);
+
+    private static S3Storage storage(String prefix) {
+        return new S3Storage(RepoLocation.parse("s3://" + BUCKET + "/" + prefix, new Environment(server.env(), Path.of("/"))), BOUND);
+    }
+
+    private static byte[] random(int size) {
+        byte[] b = new byte[size];
+        new Random(size).nextBytes(b);
+        return b;
+    }
+
+    /** Runs {@code failing} against the paused server; returns its failure and how long it took. */
+    private static IOException whilePaused(org.junit.jupiter.api.function.Executable failing, Duration[] took) throws Exception {
+        server.pause();
+        long start = System.nanoTime();
+        try {
+            return assertThrows(IOException.class, failing);
+        } finally {
+            took[0] = Duration.ofNanos(System.nanoTime() - start);
+            server.resume();
+        }
+    }
+
+    @Test
+    void aBodyTheServerStopsTakingFailsAfterTheBoundNotTheAttemptTimeout() throws Exception {
+        S3Storage s3 = storage("write");
+        byte[] body = random((S3Storage.PART_SIZE_MB << 20) - 1); // one PUT, more than the socket buffers hold
+        Duration[] took = new Duration[1];
+        IOException e = whilePaused(() -> s3.write("dump", out -> out.write(body)), took);
+        assertTrue(e.getMessage().contains("the server took no data for 2 s (hung?)"), e::getMessage);
+        assertFalse(e.getMessage().contains("\n"), e::getMessage);
+        assertTrue(took[0].compareTo(Duration.ofSeconds(60)) < 0, "4 attempts of about 2 s, not 10 minutes each: " + took[0]);
+        assertEquals(List.of(), server.keys(BUCKET).stream().filter(k -> k.startsWith("write/")).toList(), "nothing stored");
+
+        // The server going again, the same storage works: nothing was left wedged.
+        s3.write("dump", out -> out.write(body));
+        try (InputStream in = s3.read("dump")) {
+            assertArrayEquals(body, in.readAllBytes());
+        }
+    }
+
+    @Test
+    void aRequestTheServerNeverAnswersFailsAfterTheBound() throws Exception {
+        S3Storage s3 = storage("read");
+        s3.write("small", out -> out.write(random(1000)));
+        Duration[] took = new Duration[1];
+        IOException e = whilePaused(() -> s3.list(""), took);
+        assertTrue(e.getMessage().contains("cannot reach") && e.getMessage().contains("timed out"), e::getMessage);
+        assertTrue(took[0].compareTo(Duration.ofSeconds(60)) < 0, took[0]::toString);
+        assertEquals(1, s3.list("").size(), "answered again once it goes on");
+    }
+}
