@@ -89,6 +89,14 @@ public final class S3Storage implements Storage {
     private volatile CompletableFuture<Void> proof = CompletableFuture.completedFuture(null);
     /** Where the leases live (their folder): their own writes and deletes never wait for a proof. */
     private volatile String leasePrefix;
+    private final Duration ioTimeout;
+    /**
+     * When a request last failed because the server answered nothing, or took nothing, on
+     * every attempt (System.nanoTime; 0: never). For the bound after it, requests fail at once:
+     * the clean-up after such a failure (aborting the upload, releasing the lease) would
+     * otherwise wait out the same silence again, request by request.
+     */
+    private volatile long silentAt;
 
     S3Storage(RepoLocation where) {
         this(where, IO_TIMEOUT);
@@ -97,6 +105,7 @@ public final class S3Storage implements Storage {
     /** With another bound on a server that stops answering or taking data (tests: seconds, not minutes). */
     S3Storage(RepoLocation where, Duration ioTimeout) {
         this.s3 = client(where.s3(), ioTimeout);
+        this.ioTimeout = ioTimeout;
         this.endpoint = where.s3().endpoint() == null ? "the AWS S3 endpoint" : where.s3().endpoint();
         this.bucket = where.bucket();
         this.root = where.prefix() == null || where.prefix().isEmpty() ? "" : where.prefix() + "/";
@@ -551,6 +560,9 @@ public final class S3Storage implements Storage {
             if (uploadId != null) {
                 String id = uploadId;
                 uploadId = null;
+                if (recentlySilent()) {
+                    return; // it would wait out the same silence: listed and aborted by abandonedUploads() later
+                }
                 try {
                     s3.abortMultipartUpload(r -> r.bucket(bucket).key(k(key)).uploadId(id));
                 } catch (SdkException ignored) {
@@ -675,6 +687,10 @@ public final class S3Storage implements Storage {
     }
 
     private <T> T call(Call<T> c, String key) throws IOException {
+        if (recentlySilent()) {
+            throw new S3Failure("cannot reach " + endpointOf() + (key.isEmpty() ? "" : " (at " + key + ")")
+                    + ": it answered nothing on every attempt of a request moments ago; not asked again for " + StallGuard.seconds(ioTimeout), 0, null);
+        }
         try {
             return c.run();
         } catch (AwsServiceException e) {
@@ -688,6 +704,9 @@ public final class S3Storage implements Storage {
             }
             throw new S3Failure(describe(code, status), status, e);
         } catch (SdkClientException e) {
+            if (silence(e)) {
+                silentAt = System.nanoTime() | 1;
+            }
             String m = String.valueOf(e.getMessage());
             if (m.contains("credentials")) {
                 throw new S3Failure("no AWS credentials found (environment, profile or instance role)", 0, e);
@@ -756,6 +775,21 @@ public final class S3Storage implements Storage {
             }
         }
         return found;
+    }
+
+    private boolean recentlySilent() {
+        long at = silentAt;
+        return at != 0 && System.nanoTime() - at < ioTimeout.toNanos();
+    }
+
+    /** The server answered nothing (a read or connect timed out), or took none of a body, on the last attempt. */
+    private static boolean silence(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof java.net.SocketTimeoutException || c instanceof StallGuard.Stalled) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String rootCause(Throwable t) {

@@ -65,7 +65,7 @@ final class StallGuard implements SdkHttpClient {
                 } catch (IOException | RuntimeException e) {
                     if (progress.stalled) {
                         // the closed socket's own exception is the effect, not the cause: kept for --verbose, out of the line
-                        IOException stall = new IOException("the server took no data for " + seconds(limit) + " (hung?)");
+                        IOException stall = new Stalled("the server took no data for " + seconds(limit) + " (hung?)");
                         stall.addSuppressed(e);
                         throw stall;
                     }
@@ -82,7 +82,14 @@ final class StallGuard implements SdkHttpClient {
         };
     }
 
-    private static String seconds(Duration d) {
+    /** A request given up on because the server took none of its body for the bound. */
+    static final class Stalled extends IOException {
+        Stalled(String message) {
+            super(message);
+        }
+    }
+
+    static String seconds(Duration d) {
         return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
 
