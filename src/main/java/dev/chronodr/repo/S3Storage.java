@@ -120,16 +120,11 @@ public final class S3Storage implements Storage {
     }
 
     private static S3Client client(S3Settings s, Duration ioTimeout) {
-        var http = UrlConnectionHttpClient.builder()
-                .connectionTimeout(Duration.ofSeconds(10))
-                .socketTimeout(ioTimeout);
         // Read only where TLS is spoken: a bundle set machine-wide (AWS_CA_BUNDLE) is no concern of a plain-HTTP server.
-        if (s.caBundle() != null && s.speaksTls()) {
-            javax.net.ssl.TrustManager[] trust = CaBundle.trustManagers(s.caBundle());
-            http.tlsTrustManagersProvider(() -> trust);
-        }
+        javax.net.ssl.TrustManager[] trust = s.caBundle() != null && s.speaksTls() ? CaBundle.trustManagers(s.caBundle()) : null;
+        var http = UrlConnectionHttpClient.create(new LingeringConnections(trust, Duration.ofSeconds(10), ioTimeout));
         var b = S3Client.builder()
-                .httpClient(new StallGuard(http.build(), ioTimeout))
+                .httpClient(new StallGuard(http, ioTimeout))
                 .region(Region.of(s.region() == null ? "us-east-1" : s.region()))
                 .credentialsProvider(credentials(s.awsEnv()))
                 .forcePathStyle(s.pathStyle())

@@ -19,7 +19,8 @@ import software.amazon.awssdk.http.SdkHttpClient;
  * An HTTP client that ends a request whose body the server has stopped taking. A read is
  * bounded by the socket timeout; a write has no such bound in {@code java.net}. A server that
  * hangs (its process stopped, its disk stuck) while a body goes up lets the send buffer fill,
- * and the write waits until the SDK's attempt timeout, 10 minutes, for each of the attempts.
+ * and the write waits until the SDK's attempt timeout, 10 minutes, for each of the attempts
+ * (over TLS, for ever, unless the socket lingers: {@link LingeringConnections}).
  * Here no byte taken for {@code limit} aborts the request, which then fails as a broken
  * connection does: the SDK retries it, and the last failure says how long the server took nothing.
  */
@@ -57,7 +58,11 @@ final class StallGuard implements SdkHttpClient {
                 long tick = Math.max(10, Math.min(1000, limit.toMillis() / 4));
                 ScheduledFuture<?> watch = WATCH.scheduleAtFixedRate(() -> {
                     if (progress.stalledFor() >= limit.toNanos() && progress.stall()) {
-                        sending.abort();
+                        // on a thread of its own: closing a TLS connection under a blocked write takes its linger (1 s),
+                        // and the watch has other requests to look after
+                        Thread abort = new Thread(sending::abort, "s3-stall-abort");
+                        abort.setDaemon(true);
+                        abort.start();
                     }
                 }, tick, tick, TimeUnit.MILLISECONDS);
                 try {
@@ -117,9 +122,9 @@ final class StallGuard implements SdkHttpClient {
             return sent ? 0 : System.nanoTime() - last;
         }
 
-        /** Marks the request as given up on; false when the body was all sent meanwhile. */
+        /** Marks the request as given up on: true the first time, false once given up on or when the body was all sent. */
         synchronized boolean stall() {
-            if (sent) {
+            if (sent || stalled) {
                 return false;
             }
             stalled = true;

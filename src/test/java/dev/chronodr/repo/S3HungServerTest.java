@@ -10,7 +10,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import org.junit.jupiter.api.Test;
@@ -18,6 +20,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import dev.chronodr.core.Environment;
 import dev.chronodr.testing.S3Server;
+import dev.chronodr.testing.TamperingRelay;
 
 /**
  * A server that hangs (S3Proxy stopped with SIGSTOP: its port still accepts connections,
@@ -31,6 +34,8 @@ class S3HungServerTest {
     private static final Duration BOUND = Duration.ofSeconds(2);
     @RegisterExtension
     static final S3Server server = S3Server.perClass(BUCKET);
+    @RegisterExtension
+    static final S3Server tlsServer = S3Server.perClassTls(BUCKET);
 
     private static S3Storage storage(String prefix) {
         return new S3Storage(RepoLocation.parse("s3://" + BUCKET + "/" + prefix, new Environment(server.env(), Path.of("/"))), BOUND);
@@ -76,6 +81,32 @@ class S3HungServerTest {
         s3.write("dump", out -> out.write(body));
         try (InputStream in = s3.read("dump")) {
             assertArrayEquals(body, in.readAllBytes());
+        }
+    }
+
+    @Test
+    void aBodyWriteThatBlocksMidStreamIsAbortedOverPlainHttpAndOverTls() throws Exception {
+        byte[] body = random((S3Storage.PART_SIZE_MB << 20) - 1);
+        for (S3Server target : List.of(server, tlsServer)) {
+            boolean tls = target.endpoint().startsWith("https");
+            // the server answers (100 Continue too), but after 1 MB of each connection nothing more is read from the client
+            try (TamperingRelay relay = TamperingRelay.stallingAfter(java.net.URI.create(target.endpoint()).getPort(), 1 << 20)) {
+                Map<String, String> env = new HashMap<>(target.env());
+                env.put("AWS_ENDPOINT_URL", (tls ? "https" : "http") + "://127.0.0.1:" + relay.port());
+                env.put("AWS_CA_BUNDLE", tls ? target.caBundle().toString() : "");
+                if (!tls) {
+                    env.remove("AWS_CA_BUNDLE");
+                }
+                S3Storage s3 = new S3Storage(RepoLocation.parse("s3://" + BUCKET + "/midstream", new Environment(env, Path.of("/"))), BOUND);
+                long start = System.nanoTime();
+                // over TLS, closing the connection under the blocked write used to wait for ever: bounded here
+                IOException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(90),
+                        () -> assertThrows(IOException.class, () -> s3.write("stalled", out -> out.write(body))), () -> target.endpoint());
+                assertTrue(e.getMessage().contains("the server took no data for 2 s (hung?)"), e::getMessage);
+                Duration took = Duration.ofNanos(System.nanoTime() - start);
+                assertTrue(took.compareTo(Duration.ofSeconds(45)) < 0, target.endpoint() + ": " + took);
+                assertTrue(relay.connections() >= 2, "retried on a new connection: " + relay.connections());
+            }
         }
     }
 

@@ -29,6 +29,7 @@ public final class TamperingRelay implements AutoCloseable {
     private final int target;
     private final AtomicInteger budget;
     private final boolean raw;
+    private volatile long stallAfter = Long.MAX_VALUE;
     private final AtomicInteger tampered = new AtomicInteger();
     private final AtomicInteger connections = new AtomicInteger();
     private final List<Map<String, String>> puts = new CopyOnWriteArrayList<>();
@@ -50,6 +51,16 @@ public final class TamperingRelay implements AutoCloseable {
     /** Relays to {@code 127.0.0.1:targetPort} byte for byte, whatever the protocol. */
     public static TamperingRelay passThrough(int targetPort) throws IOException {
         return new TamperingRelay(targetPort, 0, true);
+    }
+
+    /**
+     * Relays byte for byte, but stops reading what a client sends after {@code bytes} on each
+     * connection, as a server that hangs mid-request: the client's writes then block.
+     */
+    public static TamperingRelay stallingAfter(int targetPort, long bytes) throws IOException {
+        TamperingRelay relay = new TamperingRelay(targetPort, 0, true);
+        relay.stallAfter = bytes;
+        return relay;
     }
 
     /** How many connections clients opened through it. */
@@ -85,17 +96,34 @@ public final class TamperingRelay implements AutoCloseable {
                     continue;
                 }
                 open.add(server);
-                daemon(() -> pipe(server, client));
-                daemon(raw ? () -> pipe(client, server) : () -> requests(client, server));
+                daemon(() -> pipe(server, client, Long.MAX_VALUE));
+                daemon(raw ? () -> pipe(client, server, stallAfter) : () -> requests(client, server));
             } catch (IOException e) {
                 return;
             }
         }
     }
 
-    private static void pipe(Socket from, Socket to) {
+    private void pipe(Socket from, Socket to, long limit) {
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-            in.transferTo(out);
+            byte[] buf = new byte[16 * 1024];
+            for (long moved = 0; ; ) {
+                if (moved >= limit) {
+                    while (!listener.isClosed() && !from.isClosed()) {
+                        Thread.sleep(50); // reads nothing more: the sender's buffers fill and its writes block
+                    }
+                    return;
+                }
+                int n = in.read(buf, 0, (int) Math.min(buf.length, limit - moved));
+                if (n < 0) {
+                    return;
+                }
+                out.write(buf, 0, n);
+                out.flush();
+                moved += n;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (IOException ignored) {
             // one side went away: the other side sees its socket closed
         } finally {
