@@ -59,6 +59,22 @@ class S3HungServerTest {
         }
     }
 
+    /**
+     * The keys under a prefix once the resumed server has dealt with what reached it while
+     * stopped: a body it had partly received shows as a temporary object until the server
+     * sees the connection gone.
+     */
+    private static List<String> settledKeysUnder(String prefix) throws InterruptedException {
+        List<String> keys = List.of();
+        for (long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos(); System.nanoTime() < deadline; Thread.sleep(200)) {
+            keys = server.keys(BUCKET).stream().filter(k -> k.startsWith(prefix)).toList();
+            if (keys.isEmpty()) {
+                break;
+            }
+        }
+        return keys;
+    }
+
     @Test
     void aBodyTheServerStopsTakingFailsAfterTheBoundNotTheAttemptTimeout() throws Exception {
         S3Storage s3 = storage("write");
@@ -74,7 +90,7 @@ class S3HungServerTest {
         IOException next = assertThrows(IOException.class, () -> s3.exists("dump"));
         assertTrue(next.getMessage().contains("not asked again for 2 s"), next::getMessage);
         assertTrue(Duration.ofNanos(System.nanoTime() - start).compareTo(BOUND) < 0, "at once");
-        assertEquals(List.of(), server.keys(BUCKET).stream().filter(k -> k.startsWith("write/")).toList(), "nothing stored");
+        assertEquals(List.of(), settledKeysUnder("write/"), "nothing stored");
 
         // After the bound, with the server going again, the same storage works: nothing was left wedged.
         Thread.sleep(BOUND.toMillis());
@@ -149,6 +165,6 @@ class S3HungServerTest {
             server.resume();
         }
         Thread.sleep(BOUND.toMillis());
-        assertFalse(server.keys(BUCKET).contains("cleanup/db/id/database.dump.zst"), "nothing committed");
+        assertFalse(settledKeysUnder("cleanup/db/").contains("cleanup/db/id/database.dump.zst"), "nothing committed");
     }
 }
