@@ -26,7 +26,8 @@ import software.amazon.awssdk.http.urlconnection.UrlConnectionFactory;
 /**
  * The connections of the S3 client, made as the SDK's URLConnection client makes them (the
  * timeouts, the CAs, a key store from the {@code javax.net.ssl} properties, and the proxy from
- * the system properties and {@code HTTPS_PROXY}/{@code HTTP_PROXY}/{@code NO_PROXY}), with one
+ * {@code HTTP_PROXY}/{@code NO_PROXY} and {@code http.proxyHost}, through the SDK's own
+ * {@link ProxyConfiguration}; else the JVM's proxy selector), with one
  * difference: a TLS socket lingers 1 s. Closing a TLS socket first takes the lock a write holds,
  * and without SO_LINGER it waits for it without end: against a server that stopped taking data,
  * aborting the request ({@link StallGuard}, the SDK's attempt timeout) would itself hang. With

@@ -91,8 +91,8 @@ public final class S3Storage implements Storage {
     private volatile String leasePrefix;
     private final Duration ioTimeout;
     /**
-     * When a request last failed because the server answered nothing, or took nothing, on
-     * every attempt (System.nanoTime; 0: never). For the bound after it, requests fail at once:
+     * When a request last failed because the server answered nothing, or took nothing, on its
+     * last attempt (System.nanoTime; 0: never). For the bound after it, requests fail at once:
      * the clean-up after such a failure (aborting the upload, releasing the lease) would
      * otherwise wait out the same silence again, request by request.
      */
@@ -684,7 +684,7 @@ public final class S3Storage implements Storage {
     private <T> T call(Call<T> c, String key) throws IOException {
         if (recentlySilent()) {
             throw new S3Failure("cannot reach " + endpointOf() + (key.isEmpty() ? "" : " (at " + key + ")")
-                    + ": it answered nothing on every attempt of a request moments ago; not asked again for " + StallGuard.seconds(ioTimeout), 0, null);
+                    + ": it did not answer a request moments ago (its last attempt timed out); not asked again for " + StallGuard.seconds(ioTimeout), 0, null);
         }
         try {
             return c.run();
@@ -777,7 +777,11 @@ public final class S3Storage implements Storage {
         return at != 0 && System.nanoTime() - at < ioTimeout.toNanos();
     }
 
-    /** The server answered nothing (a read or connect timed out), or took none of a body, on the last attempt. */
+    /**
+     * The server answered nothing (a read or connect timed out), or took none of a body, on the
+     * last attempt of a request the SDK gave up on. (The earlier attempts survive only as
+     * messages, suppressed; a request that failed otherwise first and then timed out counts.)
+     */
     private static boolean silence(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
             if (c instanceof java.net.SocketTimeoutException || c instanceof StallGuard.Stalled) {

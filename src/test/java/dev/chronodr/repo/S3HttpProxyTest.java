@@ -19,7 +19,7 @@ import dev.chronodr.testing.TamperingRelay;
 
 /**
  * The S3 client makes its own connections (LingeringConnections), and still takes a proxy as
- * the SDK's client does: from the system properties (and HTTP_PROXY/HTTPS_PROXY/NO_PROXY), the
+ * the SDK's client does: from the system properties (and HTTP_PROXY/NO_PROXY), the
  * non-proxy hosts left out. A pass-through relay plays the proxy: a plain-HTTP proxy gets the
  * request in absolute form, which S3Proxy's Jetty takes as it is.
  */
