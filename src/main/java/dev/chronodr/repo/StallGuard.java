@@ -15,6 +15,8 @@ import software.amazon.awssdk.http.HttpExecuteRequest;
 import software.amazon.awssdk.http.HttpExecuteResponse;
 import software.amazon.awssdk.http.SdkHttpClient;
 
+import dev.chronodr.core.Background;
+
 /**
  * An HTTP client that ends a request whose body the server has stopped taking. A read is
  * bounded by the socket timeout; a write has no such bound in {@code java.net}. A server that
@@ -60,9 +62,10 @@ final class StallGuard implements SdkHttpClient {
                     if (progress.stalledFor() >= limit.toNanos() && progress.stall()) {
                         // on a thread of its own: closing a TLS connection under a blocked write takes its linger (1 s),
                         // and the watch has other requests to look after
-                        Thread abort = new Thread(sending::abort, "s3-stall-abort");
-                        abort.setDaemon(true);
-                        abort.start();
+                        Background.supply("s3-stall-abort", () -> {
+                            sending.abort();
+                            return null;
+                        });
                     }
                 }, tick, tick, TimeUnit.MILLISECONDS);
                 try {
@@ -132,7 +135,6 @@ final class StallGuard implements SdkHttpClient {
         }
 
         InputStream watch(InputStream in) {
-            sent = false;
             touch();
             return new FilterInputStream(in) {
                 @Override

@@ -29,14 +29,15 @@ public final class TamperingRelay implements AutoCloseable {
     private final int target;
     private final AtomicInteger budget;
     private final boolean raw;
-    private volatile long stallAfter = Long.MAX_VALUE;
+    private final long stallAfter;
     private final AtomicInteger tampered = new AtomicInteger();
     private final AtomicInteger connections = new AtomicInteger();
     private final List<Map<String, String>> puts = new CopyOnWriteArrayList<>();
     private final List<Socket> open = new CopyOnWriteArrayList<>();
 
-    private TamperingRelay(int target, int budget, boolean raw) throws IOException {
+    private TamperingRelay(int target, int budget, boolean raw, long stallAfter) throws IOException {
         this.raw = raw;
+        this.stallAfter = stallAfter;
         this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         this.target = target;
         this.budget = new AtomicInteger(budget);
@@ -45,12 +46,12 @@ public final class TamperingRelay implements AutoCloseable {
 
     /** Relays to {@code 127.0.0.1:targetPort}, changing the first {@code budget} PUT bodies. */
     public static TamperingRelay start(int targetPort, int budget) throws IOException {
-        return new TamperingRelay(targetPort, budget, false);
+        return new TamperingRelay(targetPort, budget, false, Long.MAX_VALUE);
     }
 
     /** Relays to {@code 127.0.0.1:targetPort} byte for byte, whatever the protocol. */
     public static TamperingRelay passThrough(int targetPort) throws IOException {
-        return new TamperingRelay(targetPort, 0, true);
+        return new TamperingRelay(targetPort, 0, true, Long.MAX_VALUE);
     }
 
     /**
@@ -58,9 +59,7 @@ public final class TamperingRelay implements AutoCloseable {
      * connection, as a server that hangs mid-request: the client's writes then block.
      */
     public static TamperingRelay stallingAfter(int targetPort, long bytes) throws IOException {
-        TamperingRelay relay = new TamperingRelay(targetPort, 0, true);
-        relay.stallAfter = bytes;
-        return relay;
+        return new TamperingRelay(targetPort, 0, true, bytes);
     }
 
     /** How many connections clients opened through it. */
